@@ -1,0 +1,207 @@
+/**
+ * The strict decoder, the mirror of `writer.ts`. It accepts exactly the bytes the writer
+ * produces and nothing else: truncation, trailing bytes, non-minimal varints, oversized
+ * lengths, and out-of-range values are typed `CODEC_*` errors. Sizes are checked against the
+ * bytes actually remaining before anything is allocated, so hostile lengths cannot make the
+ * decoder allocate or loop beyond its input.
+ */
+import { CivitasError } from '../errors.ts';
+
+export class Reader {
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+  private pos = 0;
+
+  constructor(bytes: Uint8Array) {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new CivitasError('CODEC_BAD_INPUT', 'expected Uint8Array input');
+    }
+    this.buf = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  private need(n: number, what: string): void {
+    if (n > this.remaining) {
+      throw new CivitasError('CODEC_TRUNCATED', `truncated input reading ${what}`, {
+        offset: this.pos,
+        needed: n,
+        remaining: this.remaining,
+      });
+    }
+  }
+
+  u8(): number {
+    this.need(1, 'u8');
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2, 'u16');
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4, 'u32');
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  varuint(max = Number.MAX_SAFE_INTEGER): number {
+    const start = this.pos;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      if (i >= 8) throw new CivitasError('CODEC_BAD_VARINT', 'varint too long', { offset: start });
+      const byte = this.u8();
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) {
+          throw new CivitasError('CODEC_NON_MINIMAL_INT', 'non-minimal varint', { offset: start });
+        }
+        break;
+      }
+      scale *= 0x80;
+    }
+    if (result > max || !Number.isSafeInteger(result)) {
+      throw new CivitasError('CODEC_VALUE_TOO_LARGE', `value ${result} exceeds ${max}`, {
+        offset: start,
+        max,
+      });
+    }
+    return result;
+  }
+
+  varbig(maxBits = 128): bigint {
+    const start = this.pos;
+    let result = 0n;
+    let shift = 0n;
+    const maxBytes = Math.ceil(maxBits / 7);
+    for (let i = 0; ; i++) {
+      if (i >= maxBytes) {
+        throw new CivitasError('CODEC_BAD_VARINT', 'varint too long', { offset: start });
+      }
+      const byte = this.u8();
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) {
+          throw new CivitasError('CODEC_NON_MINIMAL_INT', 'non-minimal varint', { offset: start });
+        }
+        break;
+      }
+      shift += 7n;
+    }
+    if (result >= 1n << BigInt(maxBits)) {
+      throw new CivitasError('CODEC_VALUE_TOO_LARGE', `value exceeds 2^${maxBits}-1`, {
+        offset: start,
+      });
+    }
+    return result;
+  }
+
+  bool(): boolean {
+    const b = this.u8();
+    if (b > 1)
+      throw new CivitasError('CODEC_BAD_VALUE', 'bool must be 0 or 1', { offset: this.pos - 1 });
+    return b === 1;
+  }
+
+  /** Fixed-length bytes. Returns a copy, so decoded objects never alias network buffers. */
+  fixed(length: number): Uint8Array {
+    this.need(length, `${length} bytes`);
+    const out = this.buf.slice(this.pos, this.pos + length);
+    this.pos += length;
+    return out;
+  }
+
+  bytes(maxLength: number): Uint8Array {
+    const start = this.pos;
+    const length = this.varuint();
+    if (length > maxLength) {
+      throw new CivitasError('CODEC_TOO_LARGE', `byte string of ${length} exceeds ${maxLength}`, {
+        offset: start,
+        length,
+        maxLength,
+      });
+    }
+    return this.fixed(length);
+  }
+
+  string(maxLength: number): string {
+    const start = this.pos;
+    const raw = this.bytes(maxLength);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw new CivitasError('CODEC_BAD_UTF8', 'invalid UTF-8', { offset: start });
+    }
+  }
+
+  /** A list with a varint count, capped at `maxItems` and by the bytes remaining. */
+  list<T>(maxItems: number, decodeItem: (r: Reader) => T): T[] {
+    const start = this.pos;
+    const count = this.varuint();
+    if (count > maxItems) {
+      throw new CivitasError('CODEC_TOO_LARGE', `list of ${count} exceeds ${maxItems} items`, {
+        offset: start,
+        count,
+        maxItems,
+      });
+    }
+    // Every item takes at least one byte; a count above that is a lie we refuse before looping.
+    if (count > this.remaining) {
+      throw new CivitasError('CODEC_TRUNCATED', 'list count exceeds remaining bytes', {
+        offset: start,
+      });
+    }
+    const items: T[] = [];
+    for (let i = 0; i < count; i++) items.push(decodeItem(this));
+    return items;
+  }
+
+  /** Sub-slice view of the next n bytes (no copy), for hashing nested encodings. */
+  slice(length: number): Uint8Array {
+    this.need(length, `${length} bytes`);
+    const out = this.buf.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return out;
+  }
+
+  /** Asserts the input is fully consumed: trailing bytes are a different encoding. */
+  end(): void {
+    if (this.remaining !== 0) {
+      throw new CivitasError('CODEC_TRAILING_BYTES', `${this.remaining} trailing bytes`, {
+        offset: this.pos,
+      });
+    }
+  }
+}
+
+/** Decodes a whole buffer: `fn` reads one object and any byte left over is an error. */
+export function decode<T>(bytes: Uint8Array, fn: (r: Reader) => T): T {
+  const r = new Reader(bytes);
+  const value = fn(r);
+  r.end();
+  return value;
+}
+
+/** Reads and checks a version byte. */
+export function expectVersion(r: Reader, expected: number, what: string): void {
+  const v = r.u8();
+  if (v !== expected) {
+    throw new CivitasError('CODEC_BAD_VERSION', `${what}: unknown version ${v}`, {
+      expected,
+      actual: v,
+    });
+  }
+}

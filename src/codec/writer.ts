@@ -1,0 +1,140 @@
+/**
+ * The canonical encoder. Hand-written rather than a schema library because exactness is the
+ * point: every hashed or signed object must have exactly one byte encoding, and this file
+ * plus `reader.ts` are the whole definition of it (docs/ARCHITECTURE.md, "Encoding").
+ *
+ * Primitives: fixed-width u8/u16/u32 big-endian; unsigned LEB128 varints, always minimal;
+ * byte strings with a varint length prefix; fixed-length byte strings with no prefix.
+ */
+import { CivitasError } from '../errors.ts';
+
+export class Writer {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buf = new Uint8Array(initialCapacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + extra) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(n: number): this {
+    checkUint(n, 0xff, 'u8');
+    this.ensure(1);
+    this.buf[this.pos++] = n;
+    return this;
+  }
+
+  u16(n: number): this {
+    checkUint(n, 0xffff, 'u16');
+    this.ensure(2);
+    this.view.setUint16(this.pos, n);
+    this.pos += 2;
+    return this;
+  }
+
+  u32(n: number): this {
+    checkUint(n, 0xffff_ffff, 'u32');
+    this.ensure(4);
+    this.view.setUint32(this.pos, n);
+    this.pos += 4;
+    return this;
+  }
+
+  /** Unsigned LEB128 of a safe integer (heights, nonces, counts, timestamps in ms). */
+  varuint(n: number): this {
+    checkUint(n, Number.MAX_SAFE_INTEGER, 'varuint');
+    this.ensure(8);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.pos++] = n;
+    return this;
+  }
+
+  /** Unsigned LEB128 of a bigint below 2^maxBits (amounts, balances). */
+  varbig(n: bigint, maxBits = 128): this {
+    if (typeof n !== 'bigint' || n < 0n || n >= 1n << BigInt(maxBits)) {
+      throw new CivitasError('CODEC_BAD_VALUE', `varbig out of range 0..2^${maxBits}-1`);
+    }
+    this.ensure(Math.ceil(maxBits / 7) + 1);
+    while (n >= 0x80n) {
+      this.buf[this.pos++] = Number(n & 0x7fn) | 0x80;
+      n >>= 7n;
+    }
+    this.buf[this.pos++] = Number(n);
+    return this;
+  }
+
+  bool(b: boolean): this {
+    return this.u8(b ? 1 : 0);
+  }
+
+  /** Bytes of a length fixed by the schema: no prefix. */
+  fixed(bytes: Uint8Array, length: number): this {
+    if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+      throw new CivitasError('CODEC_BAD_LENGTH', `expected ${length} bytes`, {
+        expected: length,
+        actual: bytes?.length,
+      });
+    }
+    this.ensure(length);
+    this.buf.set(bytes, this.pos);
+    this.pos += length;
+    return this;
+  }
+
+  /** Variable-length bytes: varint length, then the bytes. */
+  bytes(bytes: Uint8Array): this {
+    this.varuint(bytes.length);
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+    return this;
+  }
+
+  string(s: string): this {
+    return this.bytes(new TextEncoder().encode(s));
+  }
+
+  /** Raw bytes already in canonical form (e.g. a nested encoding whose length is framed). */
+  raw(bytes: Uint8Array): this {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+    return this;
+  }
+
+  list<T>(items: readonly T[], encodeItem: (w: Writer, item: T) => void): this {
+    this.varuint(items.length);
+    for (const item of items) encodeItem(this, item);
+    return this;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+function checkUint(n: number, max: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > max) {
+    throw new CivitasError('CODEC_BAD_VALUE', `${what} out of range: ${n}`);
+  }
+}
+
+export function encode(fn: (w: Writer) => void, initialCapacity?: number): Uint8Array {
+  const w = new Writer(initialCapacity);
+  fn(w);
+  return w.finish();
+}

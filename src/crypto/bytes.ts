@@ -1,0 +1,56 @@
+/** Byte helpers. Bytes are Uint8Array everywhere; hex appears only at the edges. */
+import { CivitasError } from '../errors.ts';
+
+const HEX_RE = /^(0x)?([0-9a-fA-F]{2})*$/;
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Parses hex (optional 0x prefix). Throws BYTES_BAD_HEX; with `length`, BYTES_BAD_LENGTH. */
+export function fromHex(hex: string, length?: number): Uint8Array {
+  if (typeof hex !== 'string' || !HEX_RE.test(hex)) {
+    throw new CivitasError('BYTES_BAD_HEX', 'expected an even-length hex string');
+  }
+  const body = hex.startsWith('0x') ? hex.slice(2) : hex;
+  const out = new Uint8Array(Buffer.from(body, 'hex'));
+  if (length !== undefined && out.length !== length) {
+    throw new CivitasError('BYTES_BAD_LENGTH', `expected ${length} bytes, got ${out.length}`, {
+      expected: length,
+      actual: out.length,
+    });
+  }
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Lexicographic order, shorter-prefix first: the order of keys in LevelDB and in Merkle leaves. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return a[i]! - b[i]!;
+  }
+  return a.length - b.length;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+export const utf8 = {
+  encode: (s: string): Uint8Array => new TextEncoder().encode(s),
+  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b),
+};

@@ -1,0 +1,168 @@
+/**
+ * ed25519 signatures under ONE verification rule, implemented by two backends.
+ *
+ * The Civitas verification rule (docs/ARCHITECTURE.md, "Signature rule"):
+ *   1. The public key A is 32 bytes and the signature 64 bytes (R || S).
+ *   2. S is canonical: S < L (RFC 8032 §5.1.7). Rejects the S + L malleability.
+ *   3. A is a canonical point encoding (y < p), decodes to a point on the curve, and is NOT
+ *      of small order (one of the 8 torsion points). Rejects keys that verify anything.
+ *   4. The cofactorless equation holds byte-exactly: encode([S]B − [k]A) == R, with
+ *      k = SHA-512(R || A || M) mod L. A non-canonical R can never equal a fresh encoding, so
+ *      non-canonical R is rejected as well.
+ *
+ * Rules 1–3 run in this module before either backend is asked, so backends cannot differ on
+ * encodings. Rule 4 is what OpenSSL's ED25519_verify computes (cofactorless, byte compare),
+ * and the portable backend computes the same equation with @noble/curves' point arithmetic
+ * rather than `ed25519.verify` (which is cofactored and would accept R + T for a torsion T).
+ * Mixed-order keys (prime-order part plus torsion) are accepted by both the same way, since
+ * both evaluate the identical cofactorless equation. Two nodes that disagreed on a signature
+ * would split the chain; test/crypto cross-checks the backends on vectors and mutations.
+ */
+import { createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { CivitasError } from '../errors.ts';
+
+export const PUBLIC_KEY_LENGTH = 32;
+export const SECRET_KEY_LENGTH = 32;
+export const SIGNATURE_LENGTH = 64;
+
+/** Group order L and field prime p of edwards25519. */
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const P = 2n ** 255n - 19n;
+
+export type VerifyBackend = 'native' | 'noble';
+
+export interface KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+function littleEndian(bytes: Uint8Array, from: number, to: number): bigint {
+  let n = 0n;
+  for (let i = to - 1; i >= from; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  return n;
+}
+
+export function generateKeyPair(): KeyPair {
+  const secretKey = ed25519.utils.randomSecretKey();
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+export function keyPairFromSecret(secretKey: Uint8Array): KeyPair {
+  if (secretKey.length !== SECRET_KEY_LENGTH) {
+    throw new CivitasError(
+      'CRYPTO_BAD_SECRET_KEY',
+      `secret key must be ${SECRET_KEY_LENGTH} bytes`,
+    );
+  }
+  return { secretKey, publicKey: ed25519.getPublicKey(secretKey) };
+}
+
+export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return ed25519.sign(message, secretKey);
+}
+
+/** Rule 2: S < L. */
+export function isCanonicalSignature(signature: Uint8Array): boolean {
+  return signature.length === SIGNATURE_LENGTH && littleEndian(signature, 32, 64) < L;
+}
+
+// Rule 3 needs a point decompression (a square root), so results are cached per key: senders
+// and validators repeat. Bounded so a flood of fresh keys cannot grow memory.
+const KEY_CACHE_MAX = 65_536;
+const keyChecks = new Map<string, boolean>();
+const nativeKeys = new Map<string, KeyObject>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+  return value;
+}
+
+function keyId(publicKey: Uint8Array): string {
+  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString(
+    'latin1',
+  );
+}
+
+/** Rule 3: canonical encoding, on the curve, not small order. */
+export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  const id = keyId(publicKey);
+  const known = keyChecks.get(id);
+  if (known !== undefined) return known;
+  const y = littleEndian(publicKey, 0, 32) & ((1n << 255n) - 1n);
+  let ok = y < P;
+  if (ok) {
+    try {
+      ok = !ed25519.Point.fromBytes(publicKey, false).isSmallOrder();
+    } catch {
+      ok = false;
+    }
+  }
+  return remember(keyChecks, id, ok);
+}
+
+const SPKI_ED25519_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+]);
+
+function nativeKey(publicKey: Uint8Array): KeyObject {
+  const id = keyId(publicKey);
+  const cached = nativeKeys.get(id);
+  if (cached !== undefined) return cached;
+  const der = Buffer.concat([SPKI_ED25519_PREFIX, publicKey]);
+  return remember(nativeKeys, id, createPublicKey({ key: der, format: 'der', type: 'spki' }));
+}
+
+function passesEncodingRules(signature: Uint8Array, publicKey: Uint8Array): boolean {
+  return isCanonicalSignature(signature) && isAcceptablePublicKey(publicKey);
+}
+
+/** Fast path: OpenSSL through node:crypto (rule 4 is OpenSSL's cofactorless check). */
+export function verifyNative(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (!passesEncodingRules(signature, publicKey)) return false;
+  try {
+    return nodeVerify(null, message, nativeKey(publicKey), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Portable path: the same cofactorless equation with @noble/curves arithmetic. */
+export function verifyNoble(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (!passesEncodingRules(signature, publicKey)) return false;
+  try {
+    const A = ed25519.Point.fromBytes(publicKey, false);
+    const R = signature.subarray(0, 32);
+    const S = littleEndian(signature, 32, 64);
+    const h = sha512.create().update(R).update(publicKey).update(message).digest();
+    const k = littleEndian(h, 0, 64) % L;
+    const check = ed25519.Point.BASE.multiplyUnsafe(S).subtract(A.multiplyUnsafe(k));
+    const encoded = check.toBytes();
+    for (let i = 0; i < 32; i++) if (encoded[i] !== R[i]) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function verify(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+  backend: VerifyBackend = 'native',
+): boolean {
+  return backend === 'native'
+    ? verifyNative(signature, message, publicKey)
+    : verifyNoble(signature, message, publicKey);
+}

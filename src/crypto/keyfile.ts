@@ -1,0 +1,87 @@
+/**
+ * Key files: JSON `{ "type": "ed25519", "publicKey": hex, "secretKey": hex }`, written with
+ * mode 0600 through a temp file and rename so a crash never leaves half a key. Loading checks
+ * that the public key matches the secret key, which catches hand-edited or mixed-up files.
+ */
+import { chmod, open, readFile, rename } from 'node:fs/promises';
+import { CivitasError } from '../errors.ts';
+import { equalBytes, fromHex, toHex } from './bytes.ts';
+import {
+  type KeyPair,
+  keyPairFromSecret,
+  PUBLIC_KEY_LENGTH,
+  SECRET_KEY_LENGTH,
+} from './ed25519.ts';
+
+export interface KeyFileJson {
+  type: 'ed25519';
+  publicKey: string;
+  secretKey: string;
+}
+
+export function keyFileJson(keys: KeyPair): KeyFileJson {
+  return { type: 'ed25519', publicKey: toHex(keys.publicKey), secretKey: toHex(keys.secretKey) };
+}
+
+/** Writes a key file with mode 0600. Refuses to overwrite unless `overwrite` is set. */
+export async function saveKeyFile(path: string, keys: KeyPair, overwrite = false): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(keyFileJson(keys), null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await chmod(tmp, 0o600);
+  if (!overwrite) {
+    try {
+      await readFile(path);
+      throw new CivitasError('KEYS_FILE_EXISTS', `key file already exists: ${path}`, { path });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  await rename(tmp, path);
+}
+
+export function parseKeyFile(text: string, path = '<input>'): KeyPair {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new CivitasError('KEYS_BAD_FILE', `${path}: not valid JSON`, { path });
+  }
+  const j = json as Partial<KeyFileJson>;
+  if (j === null || typeof j !== 'object' || j.type !== 'ed25519') {
+    throw new CivitasError('KEYS_BAD_FILE', `${path}: expected {"type":"ed25519",...}`, { path });
+  }
+  let secretKey: Uint8Array;
+  let publicKey: Uint8Array;
+  try {
+    secretKey = fromHex(String(j.secretKey), SECRET_KEY_LENGTH);
+    publicKey = fromHex(String(j.publicKey), PUBLIC_KEY_LENGTH);
+  } catch {
+    throw new CivitasError('KEYS_BAD_FILE', `${path}: publicKey/secretKey must be 32-byte hex`, {
+      path,
+    });
+  }
+  const keys = keyPairFromSecret(secretKey);
+  if (!equalBytes(keys.publicKey, publicKey)) {
+    throw new CivitasError('KEYS_MISMATCH', `${path}: publicKey does not match secretKey`, {
+      path,
+    });
+  }
+  return keys;
+}
+
+export async function loadKeyFile(path: string): Promise<KeyPair> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CivitasError('KEYS_NOT_FOUND', `cannot read key file ${path} (${code})`, { path });
+  }
+  return parseKeyFile(text, path);
+}
