@@ -19,6 +19,7 @@ export const DomainTag = {
   receipt: 'civitas/receipt/v1',
   merkleLeaf: 'civitas/merkle-leaf/v1',
   merkleInner: 'civitas/merkle-inner/v1',
+  merkleEmpty: 'civitas/merkle-empty/v1',
   stateLeaf: 'civitas/state-leaf/v1',
   stateInner: 'civitas/state-inner/v1',
   stateKey: 'civitas/state-key/v1',

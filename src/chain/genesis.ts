@@ -1,0 +1,147 @@
+/**
+ * Genesis: the chain's birth certificate. A JSON file every member holds the same copy of:
+ * chain id, start time, the ordered validator set (with each validator's p2p address hint),
+ * initial account balances and chain parameters. Its hash is the parent hash of block 1, so
+ * nodes with different genesis files can never agree on a block.
+ */
+
+import { encode } from '../codec/writer.ts';
+import { fromHex, toHex } from '../crypto/bytes.ts';
+import { PUBLIC_KEY_LENGTH } from '../crypto/ed25519.ts';
+import { DomainTag, taggedHash } from '../crypto/hash.ts';
+import { CivitasError } from '../errors.ts';
+import { ADDRESS_LENGTH } from './address.ts';
+import { Limits } from './limits.ts';
+import { makeValidatorSet, type ValidatorSet } from './validator-set.ts';
+
+export interface GenesisValidator {
+  readonly name: string;
+  readonly publicKey: Uint8Array;
+}
+
+export interface GenesisAccount {
+  readonly address: Uint8Array;
+  readonly balance: bigint;
+}
+
+export interface ChainParams {
+  /** Most txs a proposer puts in one block. */
+  readonly maxBlockTxs: number;
+  /** Most bytes of encoded txs in one block. */
+  readonly maxBlockBytes: number;
+  /** How far (ms) a block timestamp may run ahead of a validator's clock. */
+  readonly maxClockDriftMs: number;
+}
+
+export interface Genesis {
+  readonly chainId: string;
+  readonly genesisTime: number;
+  readonly validators: readonly GenesisValidator[];
+  readonly accounts: readonly GenesisAccount[];
+  readonly params: ChainParams;
+}
+
+export const DEFAULT_PARAMS: ChainParams = {
+  maxBlockTxs: 5_000,
+  maxBlockBytes: 8 * 1024 * 1024,
+  maxClockDriftMs: 10_000,
+};
+
+export interface GenesisJson {
+  chainId: string;
+  genesisTime: number;
+  validators: Array<{ name: string; publicKey: string }>;
+  accounts: Array<{ address: string; balance: string }>;
+  params: ChainParams;
+}
+
+export function genesisToJson(g: Genesis): GenesisJson {
+  return {
+    chainId: g.chainId,
+    genesisTime: g.genesisTime,
+    validators: g.validators.map((v) => ({ name: v.name, publicKey: toHex(v.publicKey) })),
+    accounts: g.accounts.map((a) => ({ address: toHex(a.address), balance: a.balance.toString() })),
+    params: { ...g.params },
+  };
+}
+
+function bad(message: string): never {
+  throw new CivitasError('GENESIS_INVALID', `genesis: ${message}`);
+}
+
+export function genesisFromJson(json: unknown): Genesis {
+  const j = json as Partial<GenesisJson>;
+  if (j === null || typeof j !== 'object') bad('not a JSON object');
+  if (
+    typeof j.chainId !== 'string' ||
+    j.chainId.length === 0 ||
+    j.chainId.length > Limits.chainIdBytes
+  ) {
+    bad(`chainId must be 1..${Limits.chainIdBytes} characters`);
+  }
+  if (!/^[a-zA-Z0-9._-]+$/.test(j.chainId))
+    bad('chainId may use letters, digits, ".", "_" and "-"');
+  if (!Number.isSafeInteger(j.genesisTime) || (j.genesisTime as number) < 0) {
+    bad('genesisTime must be milliseconds since the epoch');
+  }
+  if (!Array.isArray(j.validators) || j.validators.length === 0)
+    bad('needs at least one validator');
+  const validators = j.validators.map((v, i) => {
+    try {
+      return {
+        name: String(v.name ?? `validator-${i}`),
+        publicKey: fromHex(v.publicKey, PUBLIC_KEY_LENGTH),
+      };
+    } catch {
+      return bad(`validators[${i}].publicKey must be 32-byte hex`);
+    }
+  });
+  const accounts = (j.accounts ?? []).map((a, i) => {
+    let address: Uint8Array;
+    try {
+      address = fromHex(a.address, ADDRESS_LENGTH);
+    } catch {
+      return bad(`accounts[${i}].address must be 20-byte hex`);
+    }
+    if (typeof a.balance !== 'string' || !/^(0|[1-9][0-9]{0,37})$/.test(a.balance)) {
+      return bad(`accounts[${i}].balance must be a decimal string`);
+    }
+    return { address, balance: BigInt(a.balance) };
+  });
+  const params = { ...DEFAULT_PARAMS, ...(j.params ?? {}) };
+  for (const [k, v] of Object.entries(params)) {
+    if (!Number.isSafeInteger(v) || v <= 0) bad(`params.${k} must be a positive integer`);
+  }
+  if (params.maxBlockTxs > Limits.blockTxs)
+    bad(`params.maxBlockTxs may be at most ${Limits.blockTxs}`);
+  if (params.maxBlockBytes > Limits.blockBytes)
+    bad(`params.maxBlockBytes may be at most ${Limits.blockBytes}`);
+  const genesis: Genesis = {
+    chainId: j.chainId,
+    genesisTime: j.genesisTime as number,
+    validators,
+    accounts,
+    params,
+  };
+  makeValidatorSet(validators.map((v) => v.publicKey));
+  return genesis;
+}
+
+export function genesisValidatorSet(g: Genesis): ValidatorSet {
+  return makeValidatorSet(g.validators.map((v) => v.publicKey));
+}
+
+/** The parent hash of block 1: commits to every field of the genesis. */
+export function genesisHash(g: Genesis): Uint8Array {
+  return taggedHash(
+    DomainTag.genesis,
+    encode((w) => {
+      w.string(g.chainId).varuint(g.genesisTime);
+      w.list(g.validators, (ww, v) => ww.string(v.name).fixed(v.publicKey, PUBLIC_KEY_LENGTH));
+      w.list(g.accounts, (ww, a) => ww.fixed(a.address, ADDRESS_LENGTH).varbig(a.balance));
+      w.varuint(g.params.maxBlockTxs)
+        .varuint(g.params.maxBlockBytes)
+        .varuint(g.params.maxClockDriftMs);
+    }),
+  );
+}

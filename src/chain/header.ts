@@ -1,0 +1,74 @@
+/**
+ * Block headers. The block hash is the hash of the header, which commits to everything
+ * else: the txs (txRoot), their outcomes (receiptRoot), the state after them (stateRoot),
+ * the set of validators that must sign the next certificate (validatorSetHash), and the
+ * certificate that committed the parent (lastCommitHash), as in CometBFT's LastCommit.
+ *
+ * Encoding (v1): u8 version | string chainId | varuint height | 32 parentHash |
+ *   varuint timestamp (ms since epoch) | 32 proposer | 32 txRoot | 32 receiptRoot |
+ *   32 stateRoot | 32 validatorSetHash | 32 lastCommitHash
+ */
+
+import { decode, expectVersion, type Reader } from '../codec/reader.ts';
+import { encode, type Writer } from '../codec/writer.ts';
+import { PUBLIC_KEY_LENGTH } from '../crypto/ed25519.ts';
+import { DomainTag, HASH_LENGTH, taggedHash } from '../crypto/hash.ts';
+import { Limits } from './limits.ts';
+
+export const HEADER_VERSION = 1;
+
+export interface Header {
+  readonly chainId: string;
+  readonly height: number;
+  readonly parentHash: Uint8Array;
+  readonly timestamp: number;
+  readonly proposer: Uint8Array;
+  readonly txRoot: Uint8Array;
+  readonly receiptRoot: Uint8Array;
+  readonly stateRoot: Uint8Array;
+  readonly validatorSetHash: Uint8Array;
+  readonly lastCommitHash: Uint8Array;
+}
+
+export function writeHeader(w: Writer, h: Header): void {
+  w.u8(HEADER_VERSION)
+    .string(h.chainId)
+    .varuint(h.height)
+    .fixed(h.parentHash, HASH_LENGTH)
+    .varuint(h.timestamp)
+    .fixed(h.proposer, PUBLIC_KEY_LENGTH)
+    .fixed(h.txRoot, HASH_LENGTH)
+    .fixed(h.receiptRoot, HASH_LENGTH)
+    .fixed(h.stateRoot, HASH_LENGTH)
+    .fixed(h.validatorSetHash, HASH_LENGTH)
+    .fixed(h.lastCommitHash, HASH_LENGTH);
+}
+
+export function readHeader(r: Reader): Header {
+  expectVersion(r, HEADER_VERSION, 'header');
+  return {
+    chainId: r.string(Limits.chainIdBytes),
+    height: r.varuint(),
+    parentHash: r.fixed(HASH_LENGTH),
+    timestamp: r.varuint(),
+    proposer: r.fixed(PUBLIC_KEY_LENGTH),
+    txRoot: r.fixed(HASH_LENGTH),
+    receiptRoot: r.fixed(HASH_LENGTH),
+    stateRoot: r.fixed(HASH_LENGTH),
+    validatorSetHash: r.fixed(HASH_LENGTH),
+    lastCommitHash: r.fixed(HASH_LENGTH),
+  };
+}
+
+export function encodeHeader(h: Header): Uint8Array {
+  return encode((w) => writeHeader(w, h), 320);
+}
+
+export function decodeHeader(bytes: Uint8Array): Header {
+  return decode(bytes, readHeader);
+}
+
+/** The block hash. */
+export function headerHash(h: Header): Uint8Array {
+  return taggedHash(DomainTag.header, encodeHeader(h));
+}

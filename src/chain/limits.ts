@@ -1,0 +1,20 @@
+/**
+ * Size limits that decoders enforce before allocating. They are part of the protocol: a
+ * block one node accepts must not be rejected by another for size, so limits that bound
+ * what is hashed live here and only change with a protocol version.
+ */
+export const Limits = {
+  chainIdBytes: 64,
+  moduleNameBytes: 32,
+  methodNameBytes: 32,
+  txArgsBytes: 16 * 1024,
+  txBytes: 17 * 1024,
+  blockTxs: 20_000,
+  blockBytes: 32 * 1024 * 1024,
+  validators: 256,
+  eventsPerReceipt: 32,
+  eventAttributes: 16,
+  eventStringBytes: 256,
+  receiptCodeBytes: 64,
+  merkleProofSiblings: 64,
+} as const;
