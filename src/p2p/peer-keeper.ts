@@ -1,0 +1,161 @@
+/**
+ * Keeps this node connected to every member it knows an address for. There is no DHT: the
+ * addresses come from the bootstrap list and from what identify taught the peer store. A
+ * member that is not connected is redialled with exponential backoff (with jitter, so nodes
+ * restarted together do not dial in lock-step); a successful connection resets its backoff.
+ */
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Logger } from './logger.ts';
+import { peerIdOfMultiaddr } from './membership.ts';
+
+export interface PeerKeeperDeps {
+  selfId: string;
+  members(): string[];
+  isBlocked(peerId: string): boolean;
+  isConnected(peerId: string): boolean;
+  /** Addresses learned from the peer store (identify), for members not in the bootstrap list. */
+  knownAddresses(peerId: string): Promise<Multiaddr[]>;
+  dial(addresses: Multiaddr[]): Promise<void>;
+  logger: Logger;
+}
+
+export interface PeerKeeperOptions {
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  tickMs: number;
+}
+
+interface DialState {
+  backoffMs: number;
+  nextAttemptAt: number;
+  dialing: boolean;
+}
+
+export interface DialCounters {
+  attempts: number;
+  failures: number;
+}
+
+export class PeerKeeper {
+  readonly #opts: PeerKeeperOptions;
+  readonly #deps: PeerKeeperDeps;
+  readonly #bootstrap = new Map<string, Multiaddr[]>();
+  readonly #state = new Map<string, DialState>();
+  readonly #counters: DialCounters = { attempts: 0, failures: 0 };
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+
+  constructor(opts: PeerKeeperOptions, deps: PeerKeeperDeps) {
+    this.#opts = opts;
+    this.#deps = deps;
+  }
+
+  /** Adds bootstrap multiaddrs; each must name its peer with `/p2p/<peerId>`. */
+  addBootstrap(addresses: string[]): void {
+    for (const text of addresses) {
+      let address: Multiaddr;
+      try {
+        address = multiaddr(text);
+      } catch {
+        this.#deps.logger.warn('ignoring unparsable bootstrap address', { address: text });
+        continue;
+      }
+      const peerId = peerIdOfMultiaddr(address);
+      if (peerId === undefined) {
+        this.#deps.logger.warn('ignoring bootstrap address without /p2p/<peerId>', {
+          address: text,
+        });
+        continue;
+      }
+      if (peerId === this.#deps.selfId) continue;
+      const list = this.#bootstrap.get(peerId) ?? [];
+      if (!list.some((a) => a.equals(address))) list.push(address);
+      this.#bootstrap.set(peerId, list);
+    }
+    this.poke();
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#timer = setInterval(() => this.#tick(), this.#opts.tickMs);
+    this.#timer.unref();
+    this.#tick();
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Retry every disconnected member now (after a membership or fault change). */
+  poke(): void {
+    for (const state of this.#state.values()) {
+      state.nextAttemptAt = 0;
+      state.backoffMs = 0;
+    }
+    if (this.#running) this.#tick();
+  }
+
+  counters(): DialCounters {
+    return { ...this.#counters };
+  }
+
+  #tick(): void {
+    if (!this.#running) return;
+    const now = Date.now();
+    for (const peerId of this.#deps.members()) {
+      if (peerId === this.#deps.selfId || this.#deps.isBlocked(peerId)) continue;
+      const state = this.#state.get(peerId) ?? { backoffMs: 0, nextAttemptAt: 0, dialing: false };
+      this.#state.set(peerId, state);
+      if (this.#deps.isConnected(peerId)) {
+        state.backoffMs = 0;
+        state.nextAttemptAt = 0;
+        continue;
+      }
+      if (state.dialing || now < state.nextAttemptAt) continue;
+      state.dialing = true;
+      void this.#attempt(peerId, state).finally(() => {
+        state.dialing = false;
+      });
+    }
+  }
+
+  async #attempt(peerId: string, state: DialState): Promise<void> {
+    let addresses = this.#bootstrap.get(peerId) ?? [];
+    if (addresses.length === 0) {
+      try {
+        addresses = await this.#deps.knownAddresses(peerId);
+      } catch {
+        addresses = [];
+      }
+    }
+    if (addresses.length === 0 || !this.#running) {
+      this.#scheduleRetry(state);
+      return;
+    }
+    this.#counters.attempts++;
+    try {
+      await this.#deps.dial(addresses);
+      state.backoffMs = 0;
+      state.nextAttemptAt = 0;
+    } catch (err) {
+      this.#counters.failures++;
+      this.#scheduleRetry(state);
+      this.#deps.logger.debug('dial to member failed', {
+        peerId,
+        retryInMs: state.nextAttemptAt - Date.now(),
+        error: String(err),
+      });
+    }
+  }
+
+  #scheduleRetry(state: DialState): void {
+    const { baseBackoffMs, maxBackoffMs } = this.#opts;
+    state.backoffMs = Math.min(maxBackoffMs, Math.max(baseBackoffMs, state.backoffMs * 2));
+    // Jitter in [50%, 100%] of the backoff.
+    state.nextAttemptAt = Date.now() + state.backoffMs * (0.5 + Math.random() / 2);
+  }
+}
