@@ -6,12 +6,16 @@
  *   2. S is canonical: S < L (RFC 8032 §5.1.7). Rejects the S + L malleability.
  *   3. A is a canonical point encoding (y < p), decodes to a point on the curve, and is NOT
  *      of small order (one of the 8 torsion points). Rejects keys that verify anything.
- *   4. The cofactorless equation holds byte-exactly: encode([S]B − [k]A) == R, with
+ *   4. R is not an encoding of a small-order point (any of the 14 encodings of the 8 torsion
+ *      points). OpenSSL 3.5 (Node 24) rejects small-order R while OpenSSL 3.0 and the plain
+ *      cofactorless equation accept it (e.g. R = identity with S = k·a); banning it here keeps
+ *      the verdict independent of the OpenSSL build. test/crypto found this divergence.
+ *   5. The cofactorless equation holds byte-exactly: encode([S]B − [k]A) == R, with
  *      k = SHA-512(R || A || M) mod L. A non-canonical R can never equal a fresh encoding, so
  *      non-canonical R is rejected as well.
  *
- * Rules 1–3 run in this module before either backend is asked, so backends cannot differ on
- * encodings. Rule 4 is what OpenSSL's ED25519_verify computes (cofactorless, byte compare),
+ * Rules 1–4 run in this module before either backend is asked, so backends cannot differ on
+ * encodings. Rule 5 is what OpenSSL's ED25519_verify computes (cofactorless, byte compare),
  * and the portable backend computes the same equation with @noble/curves' point arithmetic
  * rather than `ed25519.verify` (which is cofactored and would accept R + T for a torsion T).
  * Mixed-order keys (prime-order part plus torsion) are accepted by both the same way, since
@@ -116,8 +120,42 @@ function nativeKey(publicKey: Uint8Array): KeyObject {
   return remember(nativeKeys, id, createPublicKey({ key: der, format: 'der', type: 'spki' }));
 }
 
+// Rule 4: every encoding that decodes to a torsion point: the 8 canonical ones, x = -0 for the
+// two points with x = 0, and y + p for the points with y = 0 and y = 1 (both signs). A byte
+// list, not a decompression, because this runs on every signature.
+const SMALL_ORDER_ENCODINGS = new Set([
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0000000000000000000000000000000000000000000000000000000000000080',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  '0100000000000000000000000000000000000000000000000000000000000080',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+]);
+
+/** Rule 4: R (the first half of the signature) is not a small-order point. */
+export function isSmallOrderEncoding(point: Uint8Array): boolean {
+  return (
+    point.length === 32 &&
+    SMALL_ORDER_ENCODINGS.has(
+      Buffer.from(point.buffer, point.byteOffset, point.byteLength).toString('hex'),
+    )
+  );
+}
+
 function passesEncodingRules(signature: Uint8Array, publicKey: Uint8Array): boolean {
-  return isCanonicalSignature(signature) && isAcceptablePublicKey(publicKey);
+  return (
+    isCanonicalSignature(signature) &&
+    !isSmallOrderEncoding(signature.subarray(0, 32)) &&
+    isAcceptablePublicKey(publicKey)
+  );
 }
 
 /** Fast path: OpenSSL through node:crypto (rule 4 is OpenSSL's cofactorless check). */
