@@ -1,0 +1,480 @@
+/**
+ * One batch update of the tree: version `prev` + a sorted, de-duplicated change set →
+ * the nodes of version `next` and its root hash. Three phases:
+ *
+ *  1. Load: breadth-first from the old root, one batched read per tree level, only the
+ *     nodes on the paths of changed keys (and the leaves sitting in their slots).
+ *  2. Compute (synchronous): rebuild the touched paths bottom-up. New and changed nodes are
+ *     written under (next, path); untouched subtrees are referenced by their old version.
+ *     A leaf always sits at the shortest prefix that isolates it: inserting next to a leaf
+ *     pushes both down, deleting a sibling pulls the survivor up (JMT leaf compression).
+ *  3. Copy: a leaf pulled up without being loaded is re-read in one batch and re-written
+ *     under its new, shorter path (a leaf's bytes do not depend on where it is stored).
+ *
+ * Cost for k changed keys in a tree of N: O(k · log16 N) node reads, O(k · log N) hashes
+ * (≤ 15 per touched 16-ary node), O(k · log16 N) node writes. Nothing is O(N).
+ */
+import { compareBytes, equalBytes, toHex } from '../../crypto/bytes.ts';
+import { CivitasError } from '../../errors.ts';
+import { EMPTY_SUBTREE_HASH, keyNibble, stateLeafHash, stateValueHash } from './hashes.ts';
+import {
+  decodeNode,
+  encodeEmptyNode,
+  encodeInternalNode,
+  encodeLeafNode,
+  type HashCounter,
+  type InternalNode,
+  internalNodeHash,
+  type LeafNode,
+  NodeKind,
+  type TreeNode,
+} from './node.ts';
+import { encodeNodeKey } from './node-key.ts';
+import { type NodeWrite, readNodes, type TreeNodeReader } from './node-reader.ts';
+import { checkStoredNode, type ExpectedKind } from './stored-node.ts';
+
+export interface KeyChange {
+  readonly key: Uint8Array;
+  /** null deletes the key. */
+  readonly value: Uint8Array | null;
+}
+
+interface LoadedNode {
+  readonly bytes: Uint8Array;
+  readonly node: TreeNode;
+  /** For internal nodes: the loaded children, by nibble (only those on changed paths). */
+  readonly children: Array<LoadedNode | undefined>;
+}
+
+/** A leaf not yet given a place: its parent decides the depth it will be stored at. */
+interface LeafResult {
+  readonly leaf: true;
+  /** The key hash; null for a leaf known only by reference (see `fromKey`). */
+  readonly key: Uint8Array | null;
+  readonly hash: Uint8Array;
+  /** The encoded leaf node, or null when it must be copied from `fromKey`. */
+  readonly bytes: Uint8Array | null;
+  /** Where the leaf is stored now: version and depth; -1 for a new or changed leaf. */
+  readonly fromVersion: number;
+  readonly fromDepth: number;
+  readonly fromKey: Uint8Array | null;
+}
+
+/** An internal node already written (or unchanged) at its path. */
+interface InternalResult {
+  readonly leaf: false;
+  readonly hash: Uint8Array;
+  readonly version: number;
+}
+
+/** null: the subtree is now empty. */
+type SubtreeResult = LeafResult | InternalResult | null;
+
+const ROOT_PATH = new Uint8Array(0);
+const PENDING_COPY = new Uint8Array(0);
+
+interface Frontier {
+  readonly key: Uint8Array;
+  readonly version: number;
+  readonly depth: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly expected: ExpectedKind;
+  readonly parent: LoadedNode | null;
+  readonly nibble: number;
+}
+
+export interface UpdateCounters extends HashCounter {
+  nodeReads: number;
+}
+
+export class TreeUpdate {
+  private readonly reader: TreeNodeReader;
+  private readonly version: number;
+  private readonly changes: readonly KeyChange[];
+  private readonly counters: UpdateCounters;
+  private readonly writes: NodeWrite[] = [];
+  private readonly copies: Array<{ index: number; fromKey: Uint8Array; hash: Uint8Array }> = [];
+
+  /** `changes` must be sorted by key and free of duplicates. */
+  constructor(
+    reader: TreeNodeReader,
+    version: number,
+    changes: readonly KeyChange[],
+    counters: UpdateCounters,
+  ) {
+    this.reader = reader;
+    this.version = version;
+    this.changes = changes;
+    this.counters = counters;
+  }
+
+  async run(prevVersion: number | null): Promise<{ rootHash: Uint8Array; nodes: NodeWrite[] }> {
+    const root = prevVersion === null ? null : await this.load(prevVersion);
+    const result = this.computeRoot(root, prevVersion);
+    const rootKey = encodeNodeKey(this.version, ROOT_PATH, 0);
+    let rootHash: Uint8Array;
+    if (result === null) {
+      this.writes.push([rootKey, encodeEmptyNode()]);
+      rootHash = EMPTY_SUBTREE_HASH;
+    } else if (result.leaf) {
+      // The root is always written anew: every version must have its own root node.
+      this.emitLeaf(rootKey, result);
+      rootHash = result.hash;
+    } else {
+      // Unchanged internal root: the same bytes (children by reference) under the new version.
+      if (result.version !== this.version) this.writes.push([rootKey, root!.bytes]);
+      rootHash = result.hash;
+    }
+    await this.fillCopies();
+    return { rootHash, nodes: this.writes };
+  }
+
+  // ---- phase 1: load -------------------------------------------------------------------
+
+  private async load(prevVersion: number): Promise<LoadedNode> {
+    let root: LoadedNode | undefined;
+    let frontier: Frontier[] = [
+      {
+        key: encodeNodeKey(prevVersion, ROOT_PATH, 0),
+        version: prevVersion,
+        depth: 0,
+        lo: 0,
+        hi: this.changes.length,
+        expected: 'root',
+        parent: null,
+        nibble: 0,
+      },
+    ];
+    while (frontier.length > 0) {
+      const found = await readNodes(
+        this.reader,
+        frontier.map((f) => f.key),
+      );
+      this.counters.nodeReads += frontier.length;
+      const next: Frontier[] = [];
+      for (let f = 0; f < frontier.length; f++) {
+        const item = frontier[f]!;
+        const pathSource = item.lo < item.hi ? this.changes[item.lo]!.key : ROOT_PATH;
+        const node = checkStoredNode(found[f], item.version, item.depth, pathSource, item.expected);
+        const loaded: LoadedNode = { bytes: found[f]!, node, children: [] };
+        if (item.parent === null) root = loaded;
+        else item.parent.children[item.nibble] = loaded;
+        if (node.kind === NodeKind.internal) this.expand(loaded, node, item, next);
+      }
+      frontier = next;
+    }
+    return root!;
+  }
+
+  /** Queues the existing children of `node` that changed keys lead into. */
+  private expand(loaded: LoadedNode, node: InternalNode, item: Frontier, next: Frontier[]): void {
+    const depth = item.depth;
+    let i = item.lo;
+    while (i < item.hi) {
+      const nibble = keyNibble(this.changes[i]!.key, depth);
+      let j = i + 1;
+      while (j < item.hi && keyNibble(this.changes[j]!.key, depth) === nibble) j++;
+      const bit = 1 << nibble;
+      if ((node.childMask & bit) !== 0) {
+        const version = node.versions[nibble]!;
+        next.push({
+          key: encodeNodeKey(version, this.changes[i]!.key, depth + 1),
+          version,
+          depth: depth + 1,
+          lo: i,
+          hi: j,
+          expected: (node.leafMask & bit) !== 0 ? 'leaf' : 'internal',
+          parent: loaded,
+          nibble,
+        });
+      }
+      i = j;
+    }
+  }
+
+  // ---- phase 2: compute ----------------------------------------------------------------
+
+  private computeRoot(root: LoadedNode | null, prevVersion: number | null): SubtreeResult {
+    const n = this.changes.length;
+    if (root === null || root.node.kind === NodeKind.empty) {
+      const entries = this.insertsOf(0, n);
+      return this.build(entries, 0, entries.length, 0);
+    }
+    if (root.node.kind === NodeKind.leaf) {
+      const leaf = root.node;
+      this.counters.hashes += 2;
+      const hash = stateLeafHash(leaf.keyHash, stateValueHash(leaf.value));
+      const entries = this.mergeLeaf(leaf, root.bytes, prevVersion!, 0, hash, 0, n);
+      return this.build(entries, 0, entries.length, 0);
+    }
+    if (n === 0) {
+      return {
+        leaf: false,
+        hash: internalNodeHash(root.node, this.counters),
+        version: prevVersion!,
+      };
+    }
+    return this.updateInternal(root, prevVersion!, null, 0, 0, n);
+  }
+
+  private newLeaf(key: Uint8Array, value: Uint8Array): LeafResult {
+    this.counters.hashes += 2;
+    return {
+      leaf: true,
+      key,
+      hash: stateLeafHash(key, stateValueHash(value)),
+      bytes: encodeLeafNode(key, value),
+      fromVersion: -1,
+      fromDepth: -1,
+      fromKey: null,
+    };
+  }
+
+  /** The leaves the changes [lo, hi) put into an empty subtree (deleting nothing is a no-op). */
+  private insertsOf(lo: number, hi: number): LeafResult[] {
+    const out: LeafResult[] = [];
+    for (let i = lo; i < hi; i++) {
+      const c = this.changes[i]!;
+      if (c.value !== null) out.push(this.newLeaf(c.key, c.value));
+    }
+    return out;
+  }
+
+  /** The leaves of a subtree that held one existing leaf, after the changes [lo, hi). */
+  private mergeLeaf(
+    leaf: LeafNode,
+    bytes: Uint8Array,
+    version: number,
+    depth: number,
+    hash: Uint8Array,
+    lo: number,
+    hi: number,
+  ): LeafResult[] {
+    const existing: LeafResult = {
+      leaf: true,
+      key: leaf.keyHash,
+      hash,
+      bytes,
+      fromVersion: version,
+      fromDepth: depth,
+      fromKey: null,
+    };
+    const out: LeafResult[] = [];
+    let placed = false;
+    for (let i = lo; i < hi; i++) {
+      const c = this.changes[i]!;
+      const cmp = compareBytes(c.key, leaf.keyHash);
+      if (cmp > 0 && !placed) {
+        out.push(existing);
+        placed = true;
+      }
+      if (cmp === 0) {
+        placed = true;
+        if (c.value === null) continue;
+        out.push(equalBytes(c.value, leaf.value) ? existing : this.newLeaf(c.key, c.value));
+      } else if (c.value !== null) {
+        out.push(this.newLeaf(c.key, c.value));
+      }
+    }
+    if (!placed) out.push(existing);
+    return out;
+  }
+
+  /** The subtree at `depth` holding exactly the leaves entries[lo, hi) (sorted, distinct). */
+  private build(
+    entries: readonly LeafResult[],
+    lo: number,
+    hi: number,
+    depth: number,
+  ): SubtreeResult {
+    if (hi === lo) return null;
+    if (hi - lo === 1) return entries[lo]!;
+    let childMask = 0;
+    let leafMask = 0;
+    const versions = new Array<number>(16).fill(0);
+    const hashes = new Array<Uint8Array | undefined>(16);
+    let i = lo;
+    while (i < hi) {
+      const source = entries[i]!.key!;
+      const nibble = keyNibble(source, depth);
+      let j = i + 1;
+      while (j < hi && keyNibble(entries[j]!.key!, depth) === nibble) j++;
+      const child = this.build(entries, i, j, depth + 1)!;
+      const bit = 1 << nibble;
+      childMask |= bit;
+      hashes[nibble] = child.hash;
+      if (child.leaf) {
+        leafMask |= bit;
+        versions[nibble] = this.placeLeaf(child, source, depth + 1, -1);
+      } else {
+        versions[nibble] = child.version;
+      }
+      i = j;
+    }
+    return this.emitInternal(entries[lo]!.key!, depth, childMask, leafMask, versions, hashes);
+  }
+
+  /** Applies changes [lo, hi) below the existing internal node `loaded` at `depth`. */
+  private updateInternal(
+    loaded: LoadedNode,
+    version: number,
+    oldHash: Uint8Array | null,
+    depth: number,
+    lo: number,
+    hi: number,
+  ): SubtreeResult {
+    const node = loaded.node as InternalNode;
+    const source = this.changes[lo]!.key;
+    let childMask = node.childMask;
+    let leafMask = node.leafMask;
+    const versions = node.versions.slice();
+    const hashes = node.hashes.slice();
+    const newLeaves: Array<[nibble: number, leaf: LeafResult]> = [];
+    let changed = false;
+    let i = lo;
+    while (i < hi) {
+      const nibble = keyNibble(this.changes[i]!.key, depth);
+      let j = i + 1;
+      while (j < hi && keyNibble(this.changes[j]!.key, depth) === nibble) j++;
+      const bit = 1 << nibble;
+      const childVersion = node.versions[nibble]!;
+      let result: SubtreeResult;
+      if ((node.childMask & bit) === 0) {
+        const entries = this.insertsOf(i, j);
+        result = this.build(entries, 0, entries.length, depth + 1);
+        if (result === null) {
+          i = j;
+          continue;
+        }
+      } else {
+        const child = loaded.children[nibble]!;
+        if ((node.leafMask & bit) !== 0) {
+          const entries = this.mergeLeaf(
+            child.node as LeafNode,
+            child.bytes,
+            childVersion,
+            depth + 1,
+            node.hashes[nibble]!,
+            i,
+            j,
+          );
+          result = this.build(entries, 0, entries.length, depth + 1);
+          if (
+            result?.leaf &&
+            result.fromVersion === childVersion &&
+            result.fromDepth === depth + 1
+          ) {
+            i = j;
+            continue;
+          }
+        } else {
+          result = this.updateInternal(child, childVersion, node.hashes[nibble]!, depth + 1, i, j);
+          if (result !== null && !result.leaf && result.version === childVersion) {
+            i = j;
+            continue;
+          }
+        }
+      }
+      changed = true;
+      if (result === null) {
+        childMask &= ~bit;
+        leafMask &= ~bit;
+        hashes[nibble] = undefined;
+        versions[nibble] = 0;
+      } else {
+        childMask |= bit;
+        hashes[nibble] = result.hash;
+        if (result.leaf) {
+          leafMask |= bit;
+          newLeaves.push([nibble, result]);
+        } else {
+          leafMask &= ~bit;
+          versions[nibble] = result.version;
+        }
+      }
+      i = j;
+    }
+    if (!changed) {
+      return { leaf: false, hash: oldHash ?? internalNodeHash(node, this.counters), version };
+    }
+    if (childMask === 0) return null;
+    if ((childMask & (childMask - 1)) === 0 && leafMask !== 0) {
+      // One leaf left: it moves up to the shortest prefix that isolates it.
+      if (newLeaves.length === 1) return newLeaves[0]![1];
+      const nibble = 31 - Math.clz32(childMask);
+      return {
+        leaf: true,
+        key: null,
+        hash: hashes[nibble]!,
+        bytes: loaded.children[nibble]?.bytes ?? null,
+        fromVersion: versions[nibble]!,
+        fromDepth: depth + 1,
+        fromKey: encodeNodeKey(versions[nibble]!, source, depth + 1, nibble),
+      };
+    }
+    for (const [nibble, leaf] of newLeaves) {
+      versions[nibble] = this.placeLeaf(leaf, source, depth + 1, nibble);
+    }
+    return this.emitInternal(source, depth, childMask, leafMask, versions, hashes);
+  }
+
+  /** Stores a leaf at `depth` unless it is already stored there; returns its version. */
+  private placeLeaf(leaf: LeafResult, source: Uint8Array, depth: number, nibble: number): number {
+    if (leaf.fromVersion >= 0 && leaf.fromDepth === depth) return leaf.fromVersion;
+    this.emitLeaf(encodeNodeKey(this.version, source, depth, nibble), leaf);
+    return this.version;
+  }
+
+  private emitLeaf(key: Uint8Array, leaf: LeafResult): void {
+    if (leaf.bytes === null) {
+      this.copies.push({ index: this.writes.length, fromKey: leaf.fromKey!, hash: leaf.hash });
+    }
+    this.writes.push([key, leaf.bytes ?? PENDING_COPY]);
+  }
+
+  private emitInternal(
+    source: Uint8Array,
+    depth: number,
+    childMask: number,
+    leafMask: number,
+    versions: number[],
+    hashes: Array<Uint8Array | undefined>,
+  ): InternalResult {
+    const fields = { childMask, leafMask, versions, hashes };
+    this.writes.push([encodeNodeKey(this.version, source, depth), encodeInternalNode(fields)]);
+    return { leaf: false, hash: internalNodeHash(fields, this.counters), version: this.version };
+  }
+
+  // ---- phase 3: copy leaves that moved without being loaded -----------------------------
+
+  private async fillCopies(): Promise<void> {
+    if (this.copies.length === 0) return;
+    const found = await readNodes(
+      this.reader,
+      this.copies.map((c) => c.fromKey),
+    );
+    this.counters.nodeReads += this.copies.length;
+    for (let c = 0; c < this.copies.length; c++) {
+      const bytes = found[c];
+      if (bytes === undefined) {
+        throw new CivitasError('STATE_MISSING_NODE', 'missing leaf node to move', {
+          version: this.version,
+        });
+      }
+      const { index, fromKey, hash } = this.copies[c]!;
+      // Rule: what is moved is the very leaf its parent committed to.
+      const node = decodeNode(bytes);
+      this.counters.hashes += 2;
+      if (
+        node.kind !== NodeKind.leaf ||
+        !equalBytes(stateLeafHash(node.keyHash, stateValueHash(node.value)), hash)
+      ) {
+        throw new CivitasError('STATE_BAD_NODE', 'moved leaf does not match its parent hash', {
+          nodeKey: toHex(fromKey),
+        });
+      }
+      this.writes[index] = [this.writes[index]![0], bytes];
+    }
+  }
+}
