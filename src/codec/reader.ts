@@ -7,6 +7,8 @@
  */
 import { CivitasError } from '../errors.ts';
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export class Reader {
   private readonly buf: Uint8Array;
   private readonly view: DataView;
@@ -141,7 +143,9 @@ export class Reader {
     const start = this.pos;
     const raw = this.bytes(maxLength);
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      // ignoreBOM keeps a leading U+FEFF in the value; the default strips it, which would let
+      // "EF BB BF 61" and "61" decode to the same string: two encodings of one value.
+      return UTF8.decode(raw);
     } catch {
       throw new CivitasError('CODEC_BAD_UTF8', 'invalid UTF-8', { offset: start });
     }

@@ -20,7 +20,8 @@ export class Writer {
 
   private ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    // max(…, 16): doubling a zero capacity (new Writer(0)) would never grow.
+    let cap = Math.max(this.buf.length * 2, 16);
     while (cap < this.pos + extra) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.pos));
@@ -104,7 +105,17 @@ export class Writer {
     return this;
   }
 
+  /**
+   * UTF-8 of a well-formed string. A lone surrogate would be silently encoded as U+FFFD, so two
+   * different strings would share one encoding (and one hash); refuse it instead.
+   */
   string(s: string): this {
+    if (typeof s !== 'string' || LONE_SURROGATE.test(s)) {
+      throw new CivitasError(
+        'CODEC_BAD_VALUE',
+        'string is not well-formed UTF-16 (lone surrogate)',
+      );
+    }
     return this.bytes(new TextEncoder().encode(s));
   }
 
@@ -126,6 +137,9 @@ export class Writer {
     return this.buf.slice(0, this.pos);
   }
 }
+
+// In a /u regex a paired surrogate is one code point, so \p{Cs} matches only lone halves.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 function checkUint(n: number, max: number, what: string): void {
   if (!Number.isInteger(n) || n < 0 || n > max) {
