@@ -1,0 +1,70 @@
+/**
+ * Verifies tx signatures once per tx: a bounded cache of tx hashes already verified is shared
+ * by mempool admission and block validation, so a tx gossiped, admitted and then proposed is
+ * checked a single time. The tx hash covers the signature, so a cached hash can only ever
+ * stand for the exact bytes that were verified. Only successes are cached. Misses go to a
+ * batch verifier (the worker pool) when one is given, else to the native path.
+ */
+import { toHex } from '../crypto/bytes.ts';
+import { verifyNative } from '../crypto/ed25519.ts';
+import { type Tx, txSigningHash } from './tx.ts';
+
+export interface SignatureItem {
+  readonly signature: Uint8Array;
+  readonly message: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+export interface BatchSignatureVerifier {
+  verifyBatch(items: readonly SignatureItem[]): Promise<boolean[]>;
+}
+
+export class TxVerifier {
+  private readonly verified = new Set<string>();
+  private readonly maxEntries: number;
+  private readonly batch: BatchSignatureVerifier | undefined;
+  hits = 0;
+  misses = 0;
+
+  constructor(opts: { maxEntries?: number; batch?: BatchSignatureVerifier } = {}) {
+    this.maxEntries = opts.maxEntries ?? 200_000;
+    this.batch = opts.batch;
+  }
+
+  async verify(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<boolean[]> {
+    const verdicts = new Array<boolean>(txs.length);
+    const todo: number[] = [];
+    const keys = txHashes.map((h) => toHex(h));
+    for (let i = 0; i < txs.length; i++) {
+      if (this.verified.has(keys[i]!)) {
+        verdicts[i] = true;
+        this.hits++;
+      } else {
+        todo.push(i);
+      }
+    }
+    this.misses += todo.length;
+    if (todo.length > 0) {
+      const items = todo.map((i) => ({
+        signature: txs[i]!.signature,
+        message: txSigningHash(txs[i]!),
+        publicKey: txs[i]!.sender,
+      }));
+      const results =
+        this.batch !== undefined
+          ? await this.batch.verifyBatch(items)
+          : items.map((it) => verifyNative(it.signature, it.message, it.publicKey));
+      todo.forEach((i, j) => {
+        verdicts[i] = results[j]!;
+        if (results[j]) this.remember(keys[i]!);
+      });
+    }
+    return verdicts;
+  }
+
+  private remember(key: string): void {
+    if (this.verified.size >= this.maxEntries)
+      this.verified.delete(this.verified.values().next().value!);
+    this.verified.add(key);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Block validation in layers, cheapest first (as in ethereumjs and Lodestar):
+ *
+ *   1. format      — strict decoding (decodeBlock), done before anything here runs
+ *   2. stateless   — chain id, sizes, duplicate txs, expiry, tx root; then signatures
+ *   3. parent      — height, parent hash, time, validator set, last commit certificate
+ *   4. execution   — receipt root and state root match re-execution (validateExecution)
+ *
+ * Every failure is a CivitasError with a BLOCK_* or TX_* code; each check quotes its rule.
+ * Signature checks are injected so the node can route them through the verified-tx cache
+ * and the worker pool, and tests can use either backend.
+ */
+import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { CivitasError } from '../errors.ts';
+import type { SealedBlock } from './block.ts';
+import { computeTxRoot, lastCommitHashOf } from './block.ts';
+import { type SignatureCheck, verifyCertificate } from './certificate.ts';
+import type { ChainParams } from './genesis.ts';
+import type { Header } from './header.ts';
+import { merkleRoot } from './merkle.ts';
+import { encodeReceipt, type Receipt } from './receipt.ts';
+import type { Tx } from './tx.ts';
+import type { ValidatorSet } from './validator-set.ts';
+
+/** Verifies the signatures of txs (by index) and resolves to one verdict per tx. */
+export type TxSignatureVerifier = (
+  txs: readonly Tx[],
+  txHashes: readonly Uint8Array[],
+) => Promise<boolean[]>;
+
+function fail(code: string, message: string, context: Record<string, unknown> = {}): never {
+  throw new CivitasError(code, message, context);
+}
+
+/** Stateless checks on a single tx (mempool admission and block validation share these). */
+export function validateTxStateless(tx: Tx, chainId: string, height?: number): void {
+  // Rule: a tx is for exactly one chain.
+  if (tx.chainId !== chainId) {
+    fail('TX_WRONG_CHAIN', `tx is for chain "${tx.chainId}", this is "${chainId}"`);
+  }
+  // Rule: a tx is valid only in blocks at or below its expiry height.
+  if (height !== undefined && tx.expiryHeight < height) {
+    fail('TX_EXPIRED', `tx expired at height ${tx.expiryHeight}`, {
+      expiryHeight: tx.expiryHeight,
+      height,
+    });
+  }
+}
+
+export async function validateBlockStateless(
+  block: SealedBlock,
+  ctx: { chainId: string; params: ChainParams; verifySignatures: TxSignatureVerifier },
+): Promise<void> {
+  const { header, txs, txHashes, encodedTxs } = block;
+  // Rule: the header names this chain.
+  if (header.chainId !== ctx.chainId) {
+    fail('BLOCK_WRONG_CHAIN', `block is for chain "${header.chainId}"`);
+  }
+  // Rule: at most params.maxBlockTxs txs and params.maxBlockBytes bytes of txs.
+  if (txs.length > ctx.params.maxBlockTxs) {
+    fail('BLOCK_TOO_MANY_TXS', `${txs.length} txs exceeds ${ctx.params.maxBlockTxs}`);
+  }
+  let txBytes = 0;
+  for (const t of encodedTxs) txBytes += t.length;
+  if (txBytes > ctx.params.maxBlockBytes) {
+    fail('BLOCK_TOO_LARGE', `${txBytes} bytes of txs exceeds ${ctx.params.maxBlockBytes}`);
+  }
+  // Rule: no tx appears twice in a block.
+  const seen = new Set<string>();
+  for (const h of txHashes) {
+    const hex = toHex(h);
+    if (seen.has(hex)) fail('BLOCK_DUPLICATE_TX', `tx ${hex} appears twice`, { txHash: hex });
+    seen.add(hex);
+  }
+  // Rule: every tx is for this chain and unexpired at this height.
+  for (const tx of txs) validateTxStateless(tx, ctx.chainId, header.height);
+  // Rule: txRoot is the Merkle root of the tx hashes, in order.
+  if (!equalBytes(computeTxRoot(txHashes), header.txRoot)) {
+    fail('BLOCK_BAD_TX_ROOT', 'txRoot does not match the txs');
+  }
+  // Rule: every tx is signed by its sender (last: the expensive check).
+  const verdicts = await ctx.verifySignatures(txs, txHashes);
+  const bad = verdicts.indexOf(false);
+  if (bad !== -1) {
+    fail('BLOCK_BAD_TX_SIGNATURE', `tx ${bad} has an invalid signature`, {
+      index: bad,
+      txHash: toHex(txHashes[bad]!),
+    });
+  }
+}
+
+export interface ParentContext {
+  readonly chainId: string;
+  /** Height of the parent (0 = genesis). */
+  readonly parentHeight: number;
+  readonly parentHash: Uint8Array;
+  /** Parent header timestamp, or genesis time at height 1. */
+  readonly parentTimestamp: number;
+  /** The set that must sign this block (and whose hash the header names). */
+  readonly validators: ValidatorSet;
+  /** The set that signed the parent's certificate. */
+  readonly parentValidators: ValidatorSet;
+  /** Local clock, ms. */
+  readonly now: number;
+  readonly maxClockDriftMs: number;
+  readonly checkSignature: SignatureCheck;
+}
+
+export function validateBlockAgainstParent(block: SealedBlock, ctx: ParentContext): void {
+  const { header, lastCommit } = block;
+  // Rule: height = parent height + 1.
+  if (header.height !== ctx.parentHeight + 1) {
+    fail('BLOCK_BAD_HEIGHT', `height ${header.height} does not follow ${ctx.parentHeight}`);
+  }
+  // Rule: parentHash is the hash of the parent (genesis hash at height 1).
+  if (!equalBytes(header.parentHash, ctx.parentHash)) {
+    fail('BLOCK_BAD_PARENT', 'parentHash does not match the parent block');
+  }
+  // Rule: time moves forward, and not beyond the local clock plus the allowed drift.
+  if (header.timestamp <= ctx.parentTimestamp) {
+    fail('BLOCK_BAD_TIME', 'timestamp is not after the parent timestamp');
+  }
+  if (header.timestamp > ctx.now + ctx.maxClockDriftMs) {
+    fail('BLOCK_FUTURE_TIME', `timestamp is ${header.timestamp - ctx.now} ms in the future`);
+  }
+  // Rule: the header names the validator set in force.
+  if (!equalBytes(header.validatorSetHash, ctx.validators.hash)) {
+    fail('BLOCK_BAD_VALIDATOR_SET', 'validatorSetHash does not match the validator set');
+  }
+  // Rule: the proposer is a validator.
+  if (ctx.validators.indexOf(header.proposer) === -1) {
+    fail('BLOCK_BAD_PROPOSER', 'proposer is not a validator');
+  }
+  // Rule: lastCommit is absent at height 1 and otherwise a valid certificate of the parent.
+  if (header.height === 1) {
+    if (lastCommit !== null) fail('BLOCK_BAD_LAST_COMMIT', 'block 1 cannot carry a last commit');
+  } else {
+    if (lastCommit === null) fail('BLOCK_BAD_LAST_COMMIT', 'missing certificate of the parent');
+    try {
+      verifyCertificate(
+        lastCommit,
+        {
+          chainId: ctx.chainId,
+          height: ctx.parentHeight,
+          blockHash: ctx.parentHash,
+          validators: ctx.parentValidators,
+        },
+        ctx.checkSignature,
+      );
+    } catch (err) {
+      const e = err as CivitasError;
+      fail('BLOCK_BAD_LAST_COMMIT', `last commit: ${e.message}`, { cause: e.code });
+    }
+  }
+  // Rule: lastCommitHash commits to the carried certificate.
+  if (!equalBytes(header.lastCommitHash, lastCommitHashOf(lastCommit))) {
+    fail('BLOCK_BAD_LAST_COMMIT_HASH', 'lastCommitHash does not match the carried certificate');
+  }
+}
+
+export function receiptRoot(receipts: readonly Receipt[]): Uint8Array {
+  return merkleRoot(receipts.map(encodeReceipt));
+}
+
+/** Rule: the header's receipt and state roots match what re-execution produced. */
+export function validateExecution(
+  header: Header,
+  result: { receiptRoot: Uint8Array; stateRoot: Uint8Array },
+): void {
+  if (!equalBytes(header.receiptRoot, result.receiptRoot)) {
+    fail('BLOCK_BAD_RECEIPT_ROOT', 'receiptRoot does not match re-execution');
+  }
+  if (!equalBytes(header.stateRoot, result.stateRoot)) {
+    fail('BLOCK_BAD_STATE_ROOT', 'stateRoot does not match re-execution');
+  }
+}

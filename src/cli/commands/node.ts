@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { CivitasNode } from '../../node/node.ts';
+import { action } from '../output.ts';
+
+/** Runs a node until SIGINT/SIGTERM; a second signal forces exit. */
+export function registerNodeCommand(program: Command): void {
+  const node = program.command('node').description('run a validator node');
+  node
+    .command('start')
+    .description('start the node whose home is --home (config.json, genesis.json, validator key)')
+    .requiredOption('--home <dir>', 'node home directory created by "civitas init"')
+    .action(
+      action(async (opts: { home: string }) => {
+        const running = await CivitasNode.start(opts.home);
+        let signals = 0;
+        const shutdown = (signal: string): void => {
+          signals++;
+          if (signals > 1) {
+            process.stderr.write(`civitas: second ${signal}, exiting now\n`);
+            process.exit(130);
+          }
+          running.stop().then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        };
+        process.on('SIGINT', () => shutdown('SIGINT'));
+        process.on('SIGTERM', () => shutdown('SIGTERM'));
+      }),
+    );
+}

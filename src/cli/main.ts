@@ -1,0 +1,37 @@
+/** The `civitas` command line. */
+import { Command, CommanderError } from 'commander';
+import {
+  registerQueryCommand,
+  registerTxCommand,
+  registerVerifyCommand,
+} from './commands/client.ts';
+import { registerInitCommand } from './commands/init.ts';
+import { registerKeysCommand } from './commands/keys.ts';
+import { registerNodeCommand } from './commands/node.ts';
+
+const program = new Command();
+program
+  .name('civitas')
+  .description(
+    'Civitas: a PBFT consortium blockchain node — run validators, send and verify transactions',
+  )
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerKeysCommand(program);
+registerInitCommand(program);
+registerNodeCommand(program);
+registerTxCommand(program);
+registerQueryCommand(program);
+registerVerifyCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander already printed its one-line message; help and version exit 0.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    throw err;
+  }
+}

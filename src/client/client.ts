@@ -1,0 +1,123 @@
+/**
+ * The HTTP client: typed calls to a node's API. Errors from the node arrive as
+ * CivitasError with the node's code; a node that cannot be reached is CLIENT_UNREACHABLE.
+ */
+
+import { encodeTx, type Tx } from '../chain/index.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { CivitasError } from '../errors.ts';
+
+export interface StatusResponse {
+  chainId: string;
+  moniker: string;
+  validator: string;
+  height: number;
+  latestBlockHash: string;
+  latestBlockTime: number;
+  stateRoot: string;
+  consensus: {
+    engine: string;
+    view: number;
+    primary: number;
+    primaryKey: string;
+    viewChanges: number;
+  };
+  mempool: { size: number };
+  peers: string[];
+}
+
+export interface SubmitResponse {
+  hash: string;
+  status: 'pending' | 'committed';
+  height?: number;
+  index?: number;
+  receipt?: { status: 'ok' | 'failed'; code: string } | null;
+}
+
+export class CivitasClient {
+  readonly rpcUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(rpcUrl: string, opts: { timeoutMs?: number } = {}) {
+    let url: URL;
+    try {
+      url = new URL(rpcUrl);
+    } catch {
+      throw new CivitasError('CLIENT_BAD_URL', `not a URL: ${rpcUrl}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new CivitasError('CLIENT_BAD_URL', `not an http(s) URL: ${rpcUrl}`);
+    }
+    this.rpcUrl = url.toString().replace(/\/$/, '');
+    this.timeoutMs = opts.timeoutMs ?? 130_000;
+  }
+
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.rpcUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      throw new CivitasError(
+        'CLIENT_UNREACHABLE',
+        `cannot reach node at ${this.rpcUrl} (${cause})`,
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new CivitasError('CLIENT_BAD_RESPONSE', `node answered ${res.status} with non-JSON`);
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string } }).error;
+      throw new CivitasError(e?.code ?? 'CLIENT_HTTP_ERROR', e?.message ?? `HTTP ${res.status}`, {
+        status: res.status,
+      });
+    }
+    return json as T;
+  }
+
+  status(): Promise<StatusResponse> {
+    return this.request('GET', '/status');
+  }
+
+  validators(): Promise<{
+    height: number;
+    hash: string;
+    quorum: number;
+    validators: Array<{ index: number; publicKey: string; name: string }>;
+  }> {
+    return this.request('GET', '/validators');
+  }
+
+  block(height: number | 'latest'): Promise<Record<string, unknown>> {
+    return this.request('GET', `/blocks/${height}`);
+  }
+
+  tx(hash: string): Promise<Record<string, unknown>> {
+    return this.request('GET', `/txs/${hash}`);
+  }
+
+  account(address: string, opts: { proof?: boolean } = {}): Promise<Record<string, unknown>> {
+    return this.request('GET', `/accounts/${address}${opts.proof ? '?proof=true' : ''}`);
+  }
+
+  /** Submits a signed tx; with `wait`, resolves once it is committed (or the wait times out). */
+  submit(
+    tx: Tx | Uint8Array,
+    opts: { wait?: boolean; timeoutMs?: number } = {},
+  ): Promise<SubmitResponse> {
+    const bytes = tx instanceof Uint8Array ? tx : encodeTx(tx);
+    const query = opts.wait
+      ? `?wait=commit${opts.timeoutMs ? `&timeoutMs=${opts.timeoutMs}` : ''}`
+      : '';
+    return this.request('POST', `/txs${query}`, { tx: toHex(bytes) });
+  }
+}

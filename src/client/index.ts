@@ -1,0 +1,48 @@
+/**
+ * The Civitas client SDK: keys, building and signing txs, talking to a node, and verifying
+ * its answers locally. `import { CivitasClient, transfer } from 'civitas/client'`.
+ */
+import { addressOf } from '../chain/address.ts';
+import { signTx, type Tx } from '../chain/tx.ts';
+import type { KeyPair } from '../crypto/ed25519.ts';
+import { transferPayload } from '../state/accounts.ts';
+
+export { addressOf, formatAddress, parseAddress } from '../chain/address.ts';
+export { genesisFromJson, genesisValidatorSet } from '../chain/genesis.ts';
+export { decodeTx, encodeTx, signTx, type Tx, txHash } from '../chain/tx.ts';
+export { makeValidatorSet } from '../chain/validator-set.ts';
+export { fromHex, toHex } from '../crypto/bytes.ts';
+export { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
+export { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
+export { accountStateKey } from '../state/accounts.ts';
+export { stateKeyHash } from '../state/smt/index.ts';
+export { CivitasClient, type StatusResponse, type SubmitResponse } from './client.ts';
+export { type VerifiedTx, verifyAccountProof, verifyTxProof } from './verify.ts';
+
+/** How long a tx stays valid by default: this many blocks past the current height. */
+export const DEFAULT_EXPIRY_BLOCKS = 1_000;
+
+/** Builds and signs a bank transfer. */
+export function transfer(opts: {
+  chainId: string;
+  keys: KeyPair;
+  to: Uint8Array;
+  amount: bigint;
+  nonce: number;
+  expiryHeight: number;
+}): Tx {
+  return signTx(
+    {
+      chainId: opts.chainId,
+      sender: opts.keys.publicKey,
+      nonce: opts.nonce,
+      expiryHeight: opts.expiryHeight,
+      payload: transferPayload(opts.to, opts.amount),
+    },
+    opts.keys.secretKey,
+  );
+}
+
+export function senderAddress(keys: KeyPair): Uint8Array {
+  return addressOf(keys.publicKey);
+}

@@ -1,0 +1,156 @@
+/**
+ * Node configuration: one JSON file per node home (`<home>/config.json`). Every field has a
+ * sane default; relative paths are relative to the home. README "Configuration" documents
+ * each field; keep the two in step.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { CivitasError } from '../errors.ts';
+import type { LogFormat, LogLevel } from './logger.ts';
+import { DEFAULT_MEMPOOL, type MempoolOptions } from './mempool.ts';
+
+export interface NodeConfig {
+  /** Human name of this node, shown in logs and /status. */
+  moniker: string;
+  /** Genesis file (same content on every member). */
+  genesisFile: string;
+  /** This node's validator key file (mode 0600). */
+  keyFile: string;
+  /** LevelDB directory. */
+  dataDir: string;
+  rpc: {
+    /** host:port of the HTTP API; keep it on 127.0.0.1 unless fronted by a proxy. */
+    listen: string;
+    /** Largest accepted request body in bytes. */
+    maxBodyBytes: number;
+  };
+  p2p: {
+    /** libp2p listen multiaddrs. */
+    listen: string[];
+    /** Multiaddrs (with /p2p/<peerId>) of other members to dial. */
+    bootstrap: string[];
+    /** Optional pre-shared key file (libp2p pnet format) for network isolation. */
+    pskFile: string | null;
+  };
+  consensus: {
+    /** Base view timeout; doubles per failed view. */
+    timeoutMs: number;
+    /** Minimum time between blocks, to batch txs. */
+    blockIntervalMs: number;
+    /** Propose an empty block after this long without txs (0 = never). */
+    emptyBlockIntervalMs: number;
+  };
+  mempool: MempoolOptions;
+  log: { level: LogLevel; format: LogFormat };
+}
+
+export const DEFAULT_CONFIG: NodeConfig = {
+  moniker: 'civitas-node',
+  genesisFile: 'genesis.json',
+  keyFile: 'validator-key.json',
+  dataDir: 'data',
+  rpc: { listen: '127.0.0.1:26657', maxBodyBytes: 1024 * 1024 },
+  p2p: { listen: ['/ip4/127.0.0.1/tcp/26656'], bootstrap: [], pskFile: null },
+  consensus: { timeoutMs: 2_000, blockIntervalMs: 50, emptyBlockIntervalMs: 10_000 },
+  mempool: { ...DEFAULT_MEMPOOL },
+  log: { level: 'info', format: 'json' },
+};
+
+function bad(path: string, message: string): never {
+  throw new CivitasError('CONFIG_INVALID', `${path}: ${message}`, { path });
+}
+
+function mergeSection<T extends object>(
+  defaults: T,
+  given: unknown,
+  path: string,
+  section: string,
+): T {
+  if (given === undefined) return { ...defaults };
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    bad(path, `"${section}" must be an object`);
+  }
+  for (const key of Object.keys(given)) {
+    if (!(key in defaults)) bad(path, `unknown field "${section}.${key}"`);
+  }
+  return { ...defaults, ...(given as Partial<T>) };
+}
+
+/** Parses and checks a config object; unknown fields are errors, so typos do not pass silently. */
+export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    bad(path, 'expected a JSON object');
+  const j = json as Record<string, unknown>;
+  for (const key of Object.keys(j))
+    if (!(key in DEFAULT_CONFIG)) bad(path, `unknown field "${key}"`);
+  const config: NodeConfig = {
+    moniker: (j.moniker as string) ?? DEFAULT_CONFIG.moniker,
+    genesisFile: (j.genesisFile as string) ?? DEFAULT_CONFIG.genesisFile,
+    keyFile: (j.keyFile as string) ?? DEFAULT_CONFIG.keyFile,
+    dataDir: (j.dataDir as string) ?? DEFAULT_CONFIG.dataDir,
+    rpc: mergeSection(DEFAULT_CONFIG.rpc, j.rpc, path, 'rpc'),
+    p2p: mergeSection(DEFAULT_CONFIG.p2p, j.p2p, path, 'p2p'),
+    consensus: mergeSection(DEFAULT_CONFIG.consensus, j.consensus, path, 'consensus'),
+    mempool: mergeSection(DEFAULT_CONFIG.mempool, j.mempool, path, 'mempool'),
+    log: mergeSection(DEFAULT_CONFIG.log, j.log, path, 'log'),
+  };
+  for (const f of ['moniker', 'genesisFile', 'keyFile', 'dataDir'] as const) {
+    if (typeof config[f] !== 'string' || config[f].length === 0)
+      bad(path, `"${f}" must be a non-empty string`);
+  }
+  if (!/^[^:]+:\d{1,5}$/.test(config.rpc.listen)) bad(path, '"rpc.listen" must be host:port');
+  const positive: Array<[string, unknown]> = [
+    ['rpc.maxBodyBytes', config.rpc.maxBodyBytes],
+    ['consensus.timeoutMs', config.consensus.timeoutMs],
+    ['mempool.maxTxs', config.mempool.maxTxs],
+    ['mempool.maxTxsPerSender', config.mempool.maxTxsPerSender],
+    ['mempool.maxNonceGap', config.mempool.maxNonceGap],
+  ];
+  for (const [name, v] of positive) {
+    if (!Number.isSafeInteger(v) || (v as number) <= 0)
+      bad(path, `"${name}" must be a positive integer`);
+  }
+  for (const [name, v] of [
+    ['consensus.blockIntervalMs', config.consensus.blockIntervalMs],
+    ['consensus.emptyBlockIntervalMs', config.consensus.emptyBlockIntervalMs],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) bad(path, `"${name}" must be a non-negative integer`);
+  }
+  if (!Array.isArray(config.p2p.listen) || !config.p2p.listen.every((a) => typeof a === 'string')) {
+    bad(path, '"p2p.listen" must be a list of multiaddrs');
+  }
+  if (
+    !Array.isArray(config.p2p.bootstrap) ||
+    !config.p2p.bootstrap.every((a) => typeof a === 'string')
+  ) {
+    bad(path, '"p2p.bootstrap" must be a list of multiaddrs');
+  }
+  if (!['debug', 'info', 'warn', 'error'].includes(config.log.level))
+    bad(path, '"log.level" must be debug|info|warn|error');
+  if (!['json', 'pretty'].includes(config.log.format))
+    bad(path, '"log.format" must be json|pretty');
+  return config;
+}
+
+export async function loadConfig(home: string): Promise<NodeConfig> {
+  const path = join(home, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new CivitasError('CONFIG_NOT_FOUND', `no config at ${path} (run "civitas init" first)`, {
+      path,
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    bad(path, 'not valid JSON');
+  }
+  return parseConfig(json, path);
+}
+
+export function resolveHomePath(home: string, p: string): string {
+  return isAbsolute(p) ? p : join(home, p);
+}

@@ -1,0 +1,186 @@
+/**
+ * The mempool: txs admitted but not yet committed. Bounded in total and per sender; one tx
+ * per (sender, nonce) — no replacement, so a sender cannot churn the pool; txs leave on
+ * commit, on expiry, or when their nonce has been used. Proposers reap txs per sender in
+ * nonce order starting at the sender's committed nonce, so a block never carries a tx that
+ * must fail for a nonce gap.
+ *
+ * Admission checks (cheap first; signature last, and cached by tx hash so block validation
+ * does not verify the same tx again): size → decode → chain id → expiry → duplicate →
+ * committed already → nonce window → per-sender and total caps → signature.
+ */
+
+import { decodeTx, type Tx, txHashOfBytes, validateTxStateless } from '../chain/index.ts';
+import { toHex } from '../crypto/bytes.ts';
+import { CivitasError } from '../errors.ts';
+
+export interface MempoolOptions {
+  /** Most txs held at once. */
+  maxTxs: number;
+  /** Most txs held per sender. */
+  maxTxsPerSender: number;
+  /** How far ahead of its committed nonce a sender may queue txs. */
+  maxNonceGap: number;
+}
+
+export const DEFAULT_MEMPOOL: MempoolOptions = {
+  maxTxs: 50_000,
+  maxTxsPerSender: 1_000,
+  maxNonceGap: 1_000,
+};
+
+export interface MempoolEntry {
+  readonly tx: Tx;
+  readonly hash: Uint8Array;
+  readonly encoded: Uint8Array;
+  readonly sender: string;
+  readonly arrival: number;
+}
+
+export interface MempoolChain {
+  readonly chainId: string;
+  /** The height the next block will have. */
+  nextHeight(): number;
+  /** Committed nonce of an account (by sender public key). */
+  accountNonce(sender: Uint8Array): Promise<number>;
+  /** Whether txs are already committed. */
+  committed(txHashes: readonly Uint8Array[]): Promise<boolean[]>;
+  /** Signature verdicts (through the verified-tx cache). */
+  verify(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<boolean[]>;
+}
+
+interface SenderQueue {
+  base: number;
+  readonly byNonce: Map<number, MempoolEntry>;
+  readonly firstArrival: number;
+}
+
+export class Mempool {
+  private readonly opts: MempoolOptions;
+  private readonly chain: MempoolChain;
+  private readonly byHash = new Map<string, MempoolEntry>();
+  private readonly senders = new Map<string, SenderQueue>();
+  private arrivals = 0;
+
+  constructor(opts: Partial<MempoolOptions>, chain: MempoolChain) {
+    this.opts = { ...DEFAULT_MEMPOOL, ...opts };
+    this.chain = chain;
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  has(hash: Uint8Array): boolean {
+    return this.byHash.has(toHex(hash));
+  }
+
+  /** Admits encoded tx bytes; throws a MEMPOOL_* / TX_* / CODEC_* error on rejection. */
+  async add(encoded: Uint8Array): Promise<MempoolEntry> {
+    const tx = decodeTx(encoded);
+    const hash = txHashOfBytes(encoded);
+    const hashHex = toHex(hash);
+    validateTxStateless(tx, this.chain.chainId, this.chain.nextHeight());
+    if (this.byHash.has(hashHex))
+      throw new CivitasError('MEMPOOL_DUPLICATE', 'tx is already in the mempool');
+    const [alreadyCommitted] = await this.chain.committed([hash]);
+    if (alreadyCommitted) throw new CivitasError('TX_ALREADY_COMMITTED', 'tx is already committed');
+    const sender = toHex(tx.sender);
+    const base = await this.chain.accountNonce(tx.sender);
+    if (tx.nonce < base) {
+      throw new CivitasError(
+        'TX_NONCE_TOO_LOW',
+        `nonce ${tx.nonce} already used (account nonce is ${base})`,
+        {
+          nonce: tx.nonce,
+          accountNonce: base,
+        },
+      );
+    }
+    if (tx.nonce >= base + this.opts.maxNonceGap) {
+      throw new CivitasError(
+        'TX_NONCE_TOO_HIGH',
+        `nonce ${tx.nonce} is too far ahead of account nonce ${base}`,
+      );
+    }
+    const queue = this.senders.get(sender);
+    if (queue?.byNonce.has(tx.nonce)) {
+      throw new CivitasError(
+        'MEMPOOL_NONCE_TAKEN',
+        `a tx with nonce ${tx.nonce} from this sender is pending`,
+      );
+    }
+    if ((queue?.byNonce.size ?? 0) >= this.opts.maxTxsPerSender) {
+      throw new CivitasError('MEMPOOL_SENDER_FULL', 'too many pending txs from this sender');
+    }
+    if (this.byHash.size >= this.opts.maxTxs)
+      throw new CivitasError('MEMPOOL_FULL', 'mempool is full');
+    const [valid] = await this.chain.verify([tx], [hash]);
+    if (!valid) throw new CivitasError('TX_BAD_SIGNATURE', 'invalid signature');
+    // Re-check after the awaits: another add may have raced us.
+    if (this.byHash.has(hashHex))
+      throw new CivitasError('MEMPOOL_DUPLICATE', 'tx is already in the mempool');
+    const entry: MempoolEntry = { tx, hash, encoded, sender, arrival: this.arrivals++ };
+    let q = this.senders.get(sender);
+    if (q === undefined) {
+      q = { base, byNonce: new Map(), firstArrival: entry.arrival };
+      this.senders.set(sender, q);
+    }
+    if (q.byNonce.has(tx.nonce))
+      throw new CivitasError('MEMPOOL_NONCE_TAKEN', 'nonce already pending');
+    q.base = Math.max(q.base, base);
+    q.byNonce.set(tx.nonce, entry);
+    this.byHash.set(hashHex, entry);
+    return entry;
+  }
+
+  /** Txs for the next block: per sender, consecutive nonces from the committed nonce. */
+  reap(maxTxs: number, maxBytes: number): MempoolEntry[] {
+    const out: MempoolEntry[] = [];
+    let bytes = 0;
+    const queues = [...this.senders.values()].sort((a, b) => a.firstArrival - b.firstArrival);
+    for (const q of queues) {
+      for (let nonce = q.base; ; nonce++) {
+        const e = q.byNonce.get(nonce);
+        if (e === undefined) break;
+        if (out.length >= maxTxs || bytes + e.encoded.length > maxBytes) return out;
+        out.push(e);
+        bytes += e.encoded.length;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * After a commit: drop the block's txs, advance sender nonces, and drop txs that can no
+   * longer be included (nonce used, or expired at the next height).
+   */
+  async onCommit(
+    committedTxs: readonly Tx[],
+    committedHashes: readonly Uint8Array[],
+  ): Promise<void> {
+    const touched = new Set<string>();
+    for (const h of committedHashes) this.remove(toHex(h));
+    for (const tx of committedTxs) touched.add(toHex(tx.sender));
+    for (const sender of touched) {
+      const q = this.senders.get(sender);
+      if (q === undefined) continue;
+      const first = q.byNonce.values().next().value;
+      if (first === undefined) continue;
+      q.base = await this.chain.accountNonce(first.tx.sender);
+      for (const [nonce, e] of q.byNonce) if (nonce < q.base) this.remove(toHex(e.hash));
+    }
+    const next = this.chain.nextHeight();
+    for (const [hex, e] of this.byHash) if (e.tx.expiryHeight < next) this.remove(hex);
+  }
+
+  private remove(hashHex: string): void {
+    const e = this.byHash.get(hashHex);
+    if (e === undefined) return;
+    this.byHash.delete(hashHex);
+    const q = this.senders.get(e.sender);
+    if (q === undefined) return;
+    q.byNonce.delete(e.tx.nonce);
+    if (q.byNonce.size === 0) this.senders.delete(e.sender);
+  }
+}

@@ -1,0 +1,432 @@
+/**
+ * The HTTP API. Built on node:http — the platform's own, well-kept server — with a small
+ * route table: the API is a dozen fixed routes, and a framework would add more surface
+ * than it removes. JSON in and out, bytes as hex. Every client mistake is a 4xx with
+ * `{"error": {"code", "message"}}`; only a fault of the node itself is a 500.
+ *
+ *   GET  /status                    chain and node status
+ *   GET  /validators                the validator set
+ *   POST /txs[?wait=commit&timeoutMs=N]  submit {"tx": "<hex>"} (or raw bytes)
+ *   GET  /txs/:hash                 tx, receipt, Merkle proofs, header and certificate
+ *   GET  /blocks/:height|latest     a block (JSON view + canonical bytes)
+ *   GET  /accounts/:address[?proof=true]  balance and nonce (+ state proof)
+ *   GET  /events                    server-sent events, one per committed block
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  blockToJson,
+  certificateToJson,
+  encodeHeader,
+  encodeReceipt,
+  headerToJson,
+  merkleProof,
+  merkleProofToJson,
+  parseAddress,
+  receiptToJson,
+  txToJson,
+} from '../chain/index.ts';
+import { fromHex, toHex } from '../crypto/bytes.ts';
+import { HASH_LENGTH } from '../crypto/hash.ts';
+import { CivitasError, isCivitasError } from '../errors.ts';
+import { encodeStateProof, stateProofToJson } from '../state/smt/index.ts';
+import type { Logger } from './logger.ts';
+import type { CivitasNode } from './node.ts';
+
+export interface RpcOptions {
+  listen: string;
+  maxBodyBytes: number;
+}
+
+const DEFAULT_WAIT_MS = 30_000;
+const MAX_WAIT_MS = 120_000;
+const MAX_SSE_CLIENTS = 256;
+
+class HttpError extends CivitasError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+/** Maps error codes to HTTP statuses: client mistakes are 4xx, never 500. */
+function statusFor(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (!isCivitasError(err)) return 500;
+  const code = err.code;
+  if (code === 'MEMPOOL_FULL' || code === 'MEMPOOL_SENDER_FULL') return 429;
+  if (code === 'TX_WAIT_TIMEOUT') return 504;
+  if (
+    code === 'MEMPOOL_DUPLICATE' ||
+    code === 'TX_ALREADY_COMMITTED' ||
+    code === 'MEMPOOL_NONCE_TAKEN'
+  )
+    return 409;
+  if (/^(CODEC|TX|MEMPOOL|BYTES|ADDRESS|RPC)_/.test(code)) return 400;
+  return 500;
+}
+
+export class RpcServer {
+  private readonly opts: RpcOptions;
+  private readonly node: CivitasNode;
+  private readonly log: Logger;
+  private readonly server: Server;
+  private readonly sseClients = new Set<ServerResponse>();
+  private address: AddressInfo | undefined;
+
+  constructor(opts: RpcOptions, deps: { node: CivitasNode; logger: Logger }) {
+    this.opts = opts;
+    this.node = deps.node;
+    this.log = deps.logger;
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err) => this.sendError(res, err));
+    });
+    this.server.keepAliveTimeout = 5_000;
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = MAX_WAIT_MS + 10_000;
+  }
+
+  async start(): Promise<void> {
+    const i = this.opts.listen.lastIndexOf(':');
+    const host = this.opts.listen.slice(0, i);
+    const port = Number(this.opts.listen.slice(i + 1));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(
+          new CivitasError(
+            'RPC_LISTEN_FAILED',
+            `cannot listen on ${this.opts.listen}: ${err.code ?? err.message}`,
+          ),
+        );
+      };
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.address = this.server.address() as AddressInfo;
+    this.node.events.on('block', this.broadcastBlock);
+  }
+
+  get url(): string {
+    const a = this.address;
+    if (a === undefined) return `http://${this.opts.listen}`;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.node.events.off('block', this.broadcastBlock);
+    for (const c of this.sseClients) c.end();
+    this.sseClients.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private readonly broadcastBlock = ({
+    block,
+  }: {
+    block: {
+      header: { height: number; timestamp: number };
+      hash: Uint8Array;
+      txHashes: readonly Uint8Array[];
+    };
+  }): void => {
+    const data = JSON.stringify({
+      height: block.header.height,
+      hash: toHex(block.hash),
+      timestamp: block.header.timestamp,
+      txs: block.txHashes.length,
+    });
+    for (const c of this.sseClients) c.write(`event: block\ndata: ${data}\n\n`);
+  };
+
+  private send(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+
+  private sendError(res: ServerResponse, err: unknown): void {
+    const status = statusFor(err);
+    if (status === 500)
+      this.log.error('request failed', { err: (err as Error).stack ?? String(err) });
+    const code = isCivitasError(err) ? err.code : 'INTERNAL';
+    const message =
+      status === 500 && !isCivitasError(err) ? 'internal error' : (err as Error).message;
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    this.send(res, status, { error: { code, message } });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const parts = url.pathname.split('/').filter((p) => p.length > 0);
+    const method = req.method ?? 'GET';
+    const route = `${method} /${parts[0] ?? ''}${parts.length > 1 ? '/:' : ''}`;
+    switch (route) {
+      case 'GET /status':
+        return this.send(res, 200, this.status());
+      case 'GET /validators':
+        return this.send(res, 200, this.validators());
+      case 'POST /txs':
+        return this.send(res, 200, await this.submitTx(req, url));
+      case 'GET /txs/:':
+        return this.send(res, 200, await this.getTx(parts[1]!));
+      case 'GET /blocks/:':
+        return this.send(res, 200, await this.getBlock(parts[1]!));
+      case 'GET /accounts/:':
+        return this.send(
+          res,
+          200,
+          await this.getAccount(parts[1]!, url.searchParams.get('proof') === 'true'),
+        );
+      case 'GET /events':
+        return this.openEvents(req, res);
+      default:
+        if (
+          parts.length > 2 ||
+          ['status', 'validators', 'txs', 'blocks', 'accounts', 'events'].includes(parts[0] ?? '')
+        ) {
+          throw new HttpError(
+            parts.length > 2 ? 404 : 405,
+            'RPC_NOT_FOUND',
+            `no route ${method} ${url.pathname}`,
+          );
+        }
+        throw new HttpError(404, 'RPC_NOT_FOUND', `no route ${method} ${url.pathname}`);
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const tip = this.node.ledger.tip;
+    const consensus = this.node.consensusStatus();
+    const validators = this.node.ledger.validatorsAt(tip.height + 1);
+    return {
+      chainId: this.node.genesis.chainId,
+      moniker: this.node.config.moniker,
+      validator: toHex(this.node.keys.publicKey),
+      height: tip.height,
+      latestBlockHash: toHex(tip.hash),
+      latestBlockTime: tip.timestamp,
+      stateRoot: toHex(tip.stateRoot),
+      consensus: {
+        ...consensus,
+        primaryKey: toHex(validators.validators[consensus.primary % validators.validators.length]!),
+      },
+      mempool: { size: this.node.mempool.size },
+      peers: [],
+      uptimeMs: Date.now() - this.node.startedAt,
+    };
+  }
+
+  private validators(): Record<string, unknown> {
+    const set = this.node.ledger.validatorsAt(this.node.ledger.height + 1);
+    return {
+      height: this.node.ledger.height + 1,
+      hash: toHex(set.hash),
+      quorum: set.quorum,
+      maxFaulty: set.maxFaulty,
+      validators: set.validators.map((v, i) => ({
+        index: i,
+        publicKey: toHex(v),
+        name: this.node.genesis.validators[i]?.name ?? `validator-${i}`,
+      })),
+    };
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Buffer> {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.opts.maxBodyBytes) {
+      throw new HttpError(
+        413,
+        'RPC_BODY_TOO_LARGE',
+        `body exceeds ${this.opts.maxBodyBytes} bytes`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > this.opts.maxBodyBytes) {
+        req.destroy();
+        throw new HttpError(
+          413,
+          'RPC_BODY_TOO_LARGE',
+          `body exceeds ${this.opts.maxBodyBytes} bytes`,
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private async submitTx(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
+    const body = await this.readBody(req);
+    let encoded: Uint8Array;
+    if ((req.headers['content-type'] ?? '').startsWith('application/octet-stream')) {
+      encoded = new Uint8Array(body);
+    } else {
+      let json: { tx?: unknown };
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new HttpError(400, 'RPC_BAD_JSON', 'body must be JSON {"tx": "<hex>"}');
+      }
+      if (json === null || typeof json !== 'object' || typeof json.tx !== 'string') {
+        throw new HttpError(400, 'RPC_BAD_REQUEST', 'body must be JSON {"tx": "<hex>"}');
+      }
+      encoded = fromHex(json.tx);
+    }
+    const wait = url.searchParams.get('wait');
+    if (wait !== null && wait !== 'commit')
+      throw new HttpError(400, 'RPC_BAD_REQUEST', 'wait must be "commit"');
+    const timeoutMs = parseTimeout(url.searchParams.get('timeoutMs'));
+    const hash = await this.node.submitTx(encoded);
+    if (wait !== 'commit') return { hash: toHex(hash), status: 'pending' };
+    const height = await this.node.waitForTx(hash, timeoutMs);
+    const location = await this.node.ledger.store.getTxLocation(hash);
+    const receipt = location && (await this.node.ledger.store.getReceipt(location));
+    return {
+      hash: toHex(hash),
+      status: 'committed',
+      height,
+      index: location?.index,
+      receipt: receipt ? receiptToJson(receipt) : null,
+    };
+  }
+
+  private async getTx(hashHex: string): Promise<Record<string, unknown>> {
+    const hash = parseHash(hashHex);
+    const store = this.node.ledger.store;
+    const location = await store.getTxLocation(hash);
+    if (location === undefined) {
+      if (this.node.mempool.has(hash)) return { hash: toHex(hash), status: 'pending' };
+      throw new HttpError(404, 'RPC_TX_NOT_FOUND', `tx ${toHex(hash)} not found`);
+    }
+    const [block, certificate] = await Promise.all([
+      store.getBlock(location.height),
+      store.getCertificateBytes(location.height),
+    ]);
+    if (block === undefined || certificate === undefined) {
+      throw new CivitasError('LEDGER_CORRUPT', `block ${location.height} missing`);
+    }
+    const receipts = await store.getReceipts(location.height, block.txs.length);
+    const receiptBytes = receipts.map(encodeReceipt);
+    return {
+      hash: toHex(hash),
+      status: 'committed',
+      height: location.height,
+      index: location.index,
+      tx: txToJson(block.txs[location.index]!),
+      txBytes: toHex(block.encodedTxs[location.index]!),
+      receipt: receiptToJson(receipts[location.index]!),
+      receiptBytes: toHex(receiptBytes[location.index]!),
+      proof: merkleProofToJson(merkleProof(block.txHashes, location.index)),
+      receiptProof: merkleProofToJson(merkleProof(receiptBytes, location.index)),
+      header: headerToJson(block.header),
+      headerBytes: toHex(encodeHeader(block.header)),
+      certificateBytes: toHex(certificate),
+    };
+  }
+
+  private async getBlock(which: string): Promise<Record<string, unknown>> {
+    const tip = this.node.ledger.height;
+    const height = which === 'latest' ? tip : parseHeight(which);
+    if (height === 0)
+      throw new HttpError(404, 'RPC_BLOCK_NOT_FOUND', 'height 0 is the genesis state, not a block');
+    const block = height <= tip ? await this.node.ledger.store.getBlock(height) : undefined;
+    if (block === undefined)
+      throw new HttpError(
+        404,
+        'RPC_BLOCK_NOT_FOUND',
+        `no block at height ${height} (tip is ${tip})`,
+      );
+    const certificate = await this.node.ledger.store.getCertificate(height);
+    return {
+      ...blockToJson(block),
+      certificate: certificate ? certificateToJson(certificate) : null,
+      blockBytes: toHex(block.encoded),
+    };
+  }
+
+  private async getAccount(
+    addressHex: string,
+    withProof: boolean,
+  ): Promise<Record<string, unknown>> {
+    let address: Uint8Array;
+    try {
+      address = fromHex(addressHex, 20);
+    } catch {
+      address = parseAddress(addressHex);
+    }
+    const ledger = this.node.ledger;
+    const height = ledger.height;
+    const account = await ledger.getAccount(address);
+    const out: Record<string, unknown> = {
+      address: toHex(address),
+      balance: account.balance.toString(),
+      nonce: account.nonce,
+      height,
+    };
+    if (withProof) {
+      const p = await ledger.proveAccount(address, height);
+      const header = height > 0 ? (await ledger.store.getBlock(height))?.header : undefined;
+      const certificate = height > 0 ? await ledger.store.getCertificateBytes(height) : undefined;
+      out.proof = {
+        height,
+        stateRoot: toHex(p.stateRoot),
+        keyHash: toHex(p.keyHash),
+        value: p.value === undefined ? null : toHex(p.value),
+        proof: stateProofToJson(p.proof),
+        proofBytes: toHex(encodeStateProof(p.proof)),
+        headerBytes: header ? toHex(encodeHeader(header)) : null,
+        certificateBytes: certificate ? toHex(certificate) : null,
+      };
+    }
+    return out;
+  }
+
+  private openEvents(req: IncomingMessage, res: ServerResponse): void {
+    if (this.sseClients.size >= MAX_SSE_CLIENTS) {
+      throw new HttpError(503, 'RPC_TOO_MANY_STREAMS', 'too many event streams open');
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
+    res.write(`: civitas ${this.node.genesis.chainId} height ${this.node.ledger.height}\n\n`);
+    this.sseClients.add(res);
+    req.on('close', () => this.sseClients.delete(res));
+  }
+}
+
+function parseHash(hex: string): Uint8Array {
+  try {
+    return fromHex(hex, HASH_LENGTH);
+  } catch {
+    throw new HttpError(400, 'RPC_BAD_HASH', `not a 32-byte hex hash: ${hex.slice(0, 80)}`);
+  }
+}
+
+function parseHeight(text: string): number {
+  if (!/^[0-9]{1,15}$/.test(text))
+    throw new HttpError(400, 'RPC_BAD_HEIGHT', `not a block height: ${text.slice(0, 40)}`);
+  return Number(text);
+}
+
+function parseTimeout(text: string | null): number {
+  if (text === null) return DEFAULT_WAIT_MS;
+  if (!/^[0-9]{1,9}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WAIT_MS) {
+    throw new HttpError(400, 'RPC_BAD_TIMEOUT', `timeoutMs must be 1..${MAX_WAIT_MS}`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,82 @@
+/**
+ * Consensus for a chain with exactly one validator: the validator's own COMMIT vote is a
+ * quorum (⌊2·1/3⌋+1 = 1), so it proposes, signs the certificate and commits. It drives the
+ * same ConsensusApp callbacks as the PBFT driver, which replaces it whenever n > 1.
+ */
+
+import { type CommitCertificate, voteSigningHash } from '../chain/index.ts';
+import { sign } from '../crypto/ed25519.ts';
+import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
+import type { Logger } from './logger.ts';
+
+export interface SoloOptions {
+  chainId: string;
+  secretKey: Uint8Array;
+  blockIntervalMs: number;
+  emptyBlockIntervalMs: number;
+}
+
+export class SoloConsensus implements ConsensusService {
+  private readonly opts: SoloOptions;
+  private readonly app: ConsensusApp;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private lastBlockAt = Date.now();
+  private producing: Promise<void> = Promise.resolve();
+
+  constructor(opts: SoloOptions, deps: { app: ConsensusApp; logger: Logger }) {
+    this.opts = opts;
+    this.app = deps.app;
+    this.log = deps.logger;
+  }
+
+  start(): void {
+    this.running = true;
+    this.schedule(this.opts.blockIntervalMs);
+  }
+
+  /** Called when txs arrive, so a block follows after at most blockIntervalMs. */
+  onTxsAvailable(): void {}
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.producing = this.tick().catch((err) => {
+        this.log.error('block production failed', { err });
+      });
+      void this.producing.then(() => this.schedule(this.opts.blockIntervalMs));
+    }, ms);
+  }
+
+  private async tick(): Promise<void> {
+    const idleFor = Date.now() - this.lastBlockAt;
+    const emptyDue =
+      this.opts.emptyBlockIntervalMs > 0 && idleFor >= this.opts.emptyBlockIntervalMs;
+    if (!this.app.hasPendingTxs() && !emptyDue) return;
+    const height = this.app.height() + 1;
+    const block = await this.app.buildProposal(height, 0);
+    const signature = sign(
+      voteSigningHash('commit', this.opts.chainId, height, 0, block.hash),
+      this.opts.secretKey,
+    );
+    const certificate: CommitCertificate = {
+      height,
+      view: 0,
+      blockHash: block.hash,
+      signatures: [{ validatorIndex: 0, signature }],
+    };
+    await this.app.commit(block, certificate);
+    this.lastBlockAt = Date.now();
+  }
+
+  status(): ConsensusStatus {
+    return { engine: 'solo', view: 0, primary: 0, viewChanges: 0 };
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.producing;
+  }
+}

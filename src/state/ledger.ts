@@ -1,0 +1,363 @@
+/**
+ * The ledger: the committed chain and its authenticated state, and the only writer of the
+ * database. It executes blocks (as proposer or to validate a proposal), commits them with
+ * their certificate in one atomic batch, and answers queries with proofs.
+ *
+ * Blocks are executed on top of the last committed state only (one height is decided at a
+ * time), so execution reads the flat `values` bucket and the tree's committed nodes.
+ * Executed-but-uncommitted results are kept by block hash (bounded) so a block validated
+ * during consensus is committed without running it twice.
+ */
+
+import {
+  type Block,
+  type ChainParams,
+  type CommitCertificate,
+  computeTxRoot,
+  encodeTx,
+  type Genesis,
+  genesisHash,
+  genesisValidatorSet,
+  type Header,
+  lastCommitHashOf,
+  type ParentContext,
+  type Receipt,
+  receiptRoot,
+  type SealedBlock,
+  type SignatureCheck,
+  sealBlock,
+  type Tx,
+  type TxSignatureVerifier,
+  txHashOfBytes,
+  type ValidatorSet,
+  validateBlockAgainstParent,
+  validateBlockStateless,
+  validateExecution,
+} from '../chain/index.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { CivitasError } from '../errors.ts';
+import {
+  type Account,
+  accountStateKey,
+  decodeAccount,
+  EMPTY_ACCOUNT,
+  encodeAccount,
+} from './accounts.ts';
+import { executeTxs } from './executor.ts';
+import { LevelNodeReader, type StateProof, StateTree, stateKeyHash } from './smt/index.ts';
+import { ChainStore } from './store.ts';
+
+export interface ExecutedBlock {
+  readonly height: number;
+  readonly receipts: readonly Receipt[];
+  readonly receiptRoot: Uint8Array;
+  readonly stateRoot: Uint8Array;
+  readonly treeNodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  readonly values: ReadonlyArray<readonly [Uint8Array, Uint8Array | null]>;
+}
+
+export interface CommittedTip {
+  readonly height: number;
+  readonly hash: Uint8Array;
+  readonly timestamp: number;
+  readonly stateRoot: Uint8Array;
+  readonly header: Header | null;
+  readonly certificate: CommitCertificate | null;
+}
+
+const EXECUTED_CACHE_MAX = 16;
+
+export class Ledger {
+  readonly store: ChainStore;
+  readonly genesis: Genesis;
+  readonly chainId: string;
+  readonly params: ChainParams;
+  readonly genesisHash: Uint8Array;
+  private readonly validators: ValidatorSet;
+  private readonly tree: StateTree;
+  private tipState: CommittedTip;
+  private readonly executed = new Map<string, ExecutedBlock>();
+  private committing: Promise<void> = Promise.resolve();
+
+  private constructor(store: ChainStore, genesis: Genesis, tip: CommittedTip) {
+    this.store = store;
+    this.genesis = genesis;
+    this.chainId = genesis.chainId;
+    this.params = genesis.params;
+    this.genesisHash = genesisHash(genesis);
+    this.validators = genesisValidatorSet(genesis);
+    this.tree = new StateTree(new LevelNodeReader(store.tree));
+    this.tipState = tip;
+  }
+
+  /** Opens (and on first use initialises) the ledger in `dir` for `genesis`. */
+  static async open(dir: string, genesis: Genesis): Promise<Ledger> {
+    const store = await ChainStore.open(dir);
+    try {
+      const expectedGenesis = genesisHash(genesis);
+      const storedGenesis = await store.genesisHash();
+      if (storedGenesis === undefined) {
+        await Ledger.writeGenesisState(store, genesis, expectedGenesis);
+      } else if (!equalBytes(storedGenesis, expectedGenesis)) {
+        throw new CivitasError(
+          'LEDGER_GENESIS_MISMATCH',
+          `database at ${dir} belongs to another genesis (${toHex(storedGenesis)})`,
+        );
+      }
+      const height = (await store.height()) ?? 0;
+      const tip = await Ledger.loadTip(store, genesis, expectedGenesis, height);
+      return new Ledger(store, genesis, tip);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+
+  private static async writeGenesisState(
+    store: ChainStore,
+    genesis: Genesis,
+    hash: Uint8Array,
+  ): Promise<void> {
+    const balances = new Map<string, { key: Uint8Array; account: Account }>();
+    for (const a of genesis.accounts) {
+      const key = accountStateKey(a.address);
+      const hex = toHex(key);
+      const prev = balances.get(hex)?.account ?? EMPTY_ACCOUNT;
+      balances.set(hex, { key, account: { balance: prev.balance + a.balance, nonce: 0 } });
+    }
+    const tree = new StateTree(new LevelNodeReader(store.tree));
+    const changes = [...balances.values()].map(
+      ({ key, account }) => [stateKeyHash(key), encodeAccount(account)] as [Uint8Array, Uint8Array],
+    );
+    const { nodes } = await tree.update(null, 0, changes);
+    await store.initGenesis(hash, nodes, changes);
+  }
+
+  private static async loadTip(
+    store: ChainStore,
+    genesis: Genesis,
+    hash: Uint8Array,
+    height: number,
+  ): Promise<CommittedTip> {
+    const tree = new StateTree(new LevelNodeReader(store.tree));
+    const stateRoot = await tree.rootHash(height);
+    if (height === 0) {
+      return {
+        height,
+        hash,
+        timestamp: genesis.genesisTime,
+        stateRoot,
+        header: null,
+        certificate: null,
+      };
+    }
+    const block = await store.getBlock(height);
+    const certificate = await store.getCertificate(height);
+    if (block === undefined || certificate === undefined) {
+      throw new CivitasError(
+        'LEDGER_CORRUPT',
+        `block or certificate ${height} missing from the store`,
+      );
+    }
+    return {
+      height,
+      hash: block.hash,
+      timestamp: block.header.timestamp,
+      stateRoot,
+      header: block.header,
+      certificate,
+    };
+  }
+
+  get tip(): CommittedTip {
+    return this.tipState;
+  }
+
+  get height(): number {
+    return this.tipState.height;
+  }
+
+  /** The validator set in force at `height` (static from genesis until governance lands). */
+  validatorsAt(_height: number): ValidatorSet {
+    return this.validators;
+  }
+
+  /** Executes txs on top of the committed tip as block tip+1. */
+  async execute(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<ExecutedBlock> {
+    const height = this.tipState.height + 1;
+    const { receipts, changes } = await executeTxs(txs, txHashes, (keys) =>
+      this.store.getValues(keys.map(stateKeyHash)),
+    );
+    const values = [...changes.values()].map(
+      ({ key, value }) => [stateKeyHash(key), value] as [Uint8Array, Uint8Array],
+    );
+    const { rootHash, nodes } = await this.tree.update(height - 1, height, values);
+    if (this.tipState.height !== height - 1) {
+      throw new CivitasError('LEDGER_TIP_MOVED', 'the chain advanced while executing; retry');
+    }
+    return {
+      height,
+      receipts,
+      receiptRoot: receiptRoot(receipts),
+      stateRoot: rootHash,
+      treeNodes: nodes,
+      values,
+    };
+  }
+
+  /** The proposer's path: execute txs and seal them into block tip+1. */
+  async buildBlock(opts: {
+    txs: readonly Tx[];
+    proposer: Uint8Array;
+    timestamp: number;
+    lastCommit: CommitCertificate | null;
+  }): Promise<{ block: SealedBlock; executed: ExecutedBlock }> {
+    const tip = this.tipState;
+    const encodedTxs = opts.txs.map(encodeTx);
+    const txHashes = encodedTxs.map(txHashOfBytes);
+    const executed = await this.execute(opts.txs, txHashes);
+    const block: Block = {
+      header: {
+        chainId: this.chainId,
+        height: tip.height + 1,
+        parentHash: tip.hash,
+        // Time must move forward even if the local clock did not.
+        timestamp: Math.max(opts.timestamp, tip.timestamp + 1),
+        proposer: opts.proposer,
+        txRoot: computeTxRoot(txHashes),
+        receiptRoot: executed.receiptRoot,
+        stateRoot: executed.stateRoot,
+        validatorSetHash: this.validatorsAt(tip.height + 1).hash,
+        lastCommitHash: lastCommitHashOf(opts.lastCommit),
+      },
+      txs: opts.txs,
+      lastCommit: opts.lastCommit,
+    };
+    const sealed = sealBlock(block);
+    this.remember(sealed.hash, executed);
+    return { block: sealed, executed };
+  }
+
+  parentContext(now: number, checkSignature: SignatureCheck): ParentContext {
+    const tip = this.tipState;
+    return {
+      chainId: this.chainId,
+      parentHeight: tip.height,
+      parentHash: tip.hash,
+      parentTimestamp: tip.timestamp,
+      validators: this.validatorsAt(tip.height + 1),
+      parentValidators: this.validatorsAt(tip.height),
+      now,
+      maxClockDriftMs: this.params.maxClockDriftMs,
+      checkSignature,
+    };
+  }
+
+  /**
+   * Full validation of a proposed or synced block on top of the tip: stateless (with
+   * signatures), against the parent, then re-execution with roots compared.
+   */
+  async validateBlock(
+    block: SealedBlock,
+    opts: { verifySignatures: TxSignatureVerifier; checkSignature: SignatureCheck; now: number },
+  ): Promise<ExecutedBlock> {
+    const cached = this.executed.get(toHex(block.hash));
+    if (cached !== undefined && cached.height === this.tipState.height + 1) return cached;
+    validateBlockAgainstParent(block, this.parentContext(opts.now, opts.checkSignature));
+    await validateBlockStateless(block, {
+      chainId: this.chainId,
+      params: this.params,
+      verifySignatures: opts.verifySignatures,
+    });
+    const executed = await this.execute(block.txs, block.txHashes);
+    validateExecution(block.header, executed);
+    this.remember(block.hash, executed);
+    return executed;
+  }
+
+  private remember(hash: Uint8Array, executed: ExecutedBlock): void {
+    if (this.executed.size >= EXECUTED_CACHE_MAX)
+      this.executed.delete(this.executed.keys().next().value!);
+    this.executed.set(toHex(hash), executed);
+  }
+
+  /** Executed result of a block validated or built earlier, if still cached. */
+  executedFor(block: SealedBlock): ExecutedBlock | undefined {
+    const e = this.executed.get(toHex(block.hash));
+    return e !== undefined && e.height === block.header.height ? e : undefined;
+  }
+
+  /**
+   * Commits block tip+1 with the certificate that made it final: one atomic, synced batch.
+   * Commits are serialised; the caller must have validated (or built) the block.
+   */
+  async commit(
+    block: SealedBlock,
+    certificate: CommitCertificate,
+    executed: ExecutedBlock,
+  ): Promise<void> {
+    const run = this.committing.then(async () => {
+      const height = block.header.height;
+      if (height !== this.tipState.height + 1) {
+        throw new CivitasError(
+          'LEDGER_BAD_COMMIT_HEIGHT',
+          `cannot commit ${height} on top of ${this.tipState.height}`,
+        );
+      }
+      if (executed.height !== height) {
+        throw new CivitasError(
+          'LEDGER_BAD_COMMIT_HEIGHT',
+          'execution result is for another height',
+        );
+      }
+      await this.store.commitBlock({
+        block,
+        certificate,
+        receipts: executed.receipts,
+        treeNodes: executed.treeNodes,
+        values: executed.values,
+      });
+      this.tipState = {
+        height,
+        hash: block.hash,
+        timestamp: block.header.timestamp,
+        stateRoot: executed.stateRoot,
+        header: block.header,
+        certificate,
+      };
+      this.executed.clear();
+    });
+    this.committing = run.catch(() => {});
+    return run;
+  }
+
+  async getAccount(address: Uint8Array): Promise<Account> {
+    const raw = await this.store.getValue(stateKeyHash(accountStateKey(address)));
+    return raw === undefined ? EMPTY_ACCOUNT : decodeAccount(raw);
+  }
+
+  /** An account with a proof against the state root of `height` (default: the tip). */
+  async proveAccount(
+    address: Uint8Array,
+    height = this.tipState.height,
+  ): Promise<{
+    height: number;
+    stateRoot: Uint8Array;
+    value: Uint8Array | undefined;
+    proof: StateProof;
+    keyHash: Uint8Array;
+  }> {
+    const keyHash = stateKeyHash(accountStateKey(address));
+    const [stateRoot, value, proof] = await Promise.all([
+      this.tree.rootHash(height),
+      this.tree.get(height, keyHash),
+      this.tree.prove(height, keyHash),
+    ]);
+    return { height, stateRoot, value, proof, keyHash };
+  }
+
+  async close(): Promise<void> {
+    await this.committing;
+    await this.store.close();
+  }
+}
