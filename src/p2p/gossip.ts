@@ -108,11 +108,6 @@ export class GossipRouter {
     return [...this.#byName.keys()];
   }
 
-  /** The largest message any topic accepts: gossipsub's RPC frame limit is derived from it. */
-  maxMessageBytes(): number {
-    return Math.max(...[...this.#topics.values()].map((t) => t.maxBytes));
-  }
-
   register(topic: GossipTopic, validator: GossipValidator, handler: GossipHandler): void {
     const state = this.#state(topic);
     state.validator = validator;

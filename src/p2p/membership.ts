@@ -56,23 +56,42 @@ export interface GaterPolicy {
   isBlocked(peerId: string): boolean;
 }
 
-export function membershipGater(policy: GaterPolicy): ConnectionGater {
-  const deny = (peer: PeerId): boolean => {
-    const id = peer.toString();
-    return !policy.isMember(id) || policy.isBlocked(id);
+export interface GaterCounters {
+  /** Outbound dials or connections refused (non-member or blocked target). */
+  deniedOutbound: number;
+  /** Inbound connections refused once the handshake revealed the remote peer. */
+  deniedInbound: number;
+}
+
+export function membershipGater(
+  policy: GaterPolicy,
+  counters: GaterCounters = { deniedOutbound: 0, deniedInbound: 0 },
+): ConnectionGater {
+  const refused = (id: string): boolean => !policy.isMember(id) || policy.isBlocked(id);
+  const denyOutbound = (peer: PeerId): boolean => {
+    const deny = refused(peer.toString());
+    if (deny) counters.deniedOutbound++;
+    return deny;
+  };
+  const denyInbound = (peer: PeerId): boolean => {
+    const deny = refused(peer.toString());
+    if (deny) counters.deniedInbound++;
+    return deny;
   };
   return {
-    denyDialPeer: deny,
+    denyDialPeer: denyOutbound,
     // Addresses without /p2p/ cannot be judged yet; the encrypted-connection hooks catch them.
     denyDialMultiaddr: (address) => {
       const id = peerIdOfMultiaddr(address);
-      return id !== undefined && (!policy.isMember(id) || policy.isBlocked(id));
+      const deny = id !== undefined && refused(id);
+      if (deny) counters.deniedOutbound++;
+      return deny;
     },
-    denyInboundEncryptedConnection: deny,
-    denyOutboundEncryptedConnection: deny,
+    denyInboundEncryptedConnection: denyInbound,
+    denyOutboundEncryptedConnection: denyOutbound,
     // Re-checked after muxing: the member set may have shrunk during the upgrade.
-    denyInboundUpgradedConnection: deny,
-    denyOutboundUpgradedConnection: deny,
+    denyInboundUpgradedConnection: denyInbound,
+    denyOutboundUpgradedConnection: denyOutbound,
     denyInboundRelayReservation: () => true,
     denyOutboundRelayedConnection: () => true,
     denyInboundRelayedConnection: () => true,

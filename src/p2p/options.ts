@@ -32,6 +32,8 @@ export interface P2POptions {
   /** First redial delay after a failed dial; doubles per failure up to maxRedialBackoffMs. */
   redialBaseMs?: number;
   maxRedialBackoffMs?: number;
+  /** Deadline for one dial (handshakes included); a peer with the wrong psk may hang until it. */
+  dialTimeoutMs?: number;
   gossipHeartbeatMs?: number;
   /** How long a gossip message id is remembered; identical bytes re-published within it are not re-sent. */
   gossipSeenTtlMs?: number;
@@ -58,6 +60,7 @@ export interface ResolvedP2POptions {
   maxInboundSyncTotal: number;
   redialBaseMs: number;
   maxRedialBackoffMs: number;
+  dialTimeoutMs: number;
   gossipHeartbeatMs: number;
   gossipSeenTtlMs: number;
   linkFaults: LinkFaultMap;
@@ -67,10 +70,18 @@ export interface ResolvedP2POptions {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/**
+ * gossipsub (v17) length-prefixes each outgoing RPC with it-length-prefixed's default 4 MiB
+ * cap, so a larger RPC is never sent. One message plus its envelope and any piggybacked
+ * control messages must fit: 256 KiB is kept for those.
+ */
+export const GOSSIPSUB_RPC_LIMIT_BYTES = 4 * MiB;
+export const MAX_GOSSIP_MESSAGE_BYTES = GOSSIPSUB_RPC_LIMIT_BYTES - 256 * KiB;
+
 export const P2P_DEFAULTS = {
   listen: ['/ip4/127.0.0.1/tcp/0'],
   maxTxMessageBytes: 64 * KiB,
-  maxConsensusMessageBytes: 8 * MiB,
+  maxConsensusMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
   syncTimeoutMs: 10_000,
   maxSyncRequestBytes: 4 * KiB,
   maxSyncResponseFrameBytes: 16 * MiB,
@@ -80,6 +91,7 @@ export const P2P_DEFAULTS = {
   maxInboundSyncTotal: 16,
   redialBaseMs: 500,
   maxRedialBackoffMs: 30_000,
+  dialTimeoutMs: 10_000,
   gossipHeartbeatMs: 500,
   gossipSeenTtlMs: 120_000,
 } as const;
@@ -136,13 +148,13 @@ export function resolveP2POptions(opts: P2POptions): ResolvedP2POptions {
       'maxTxMessageBytes',
       opts.maxTxMessageBytes,
       P2P_DEFAULTS.maxTxMessageBytes,
-      HARD_MAX_BYTES,
+      MAX_GOSSIP_MESSAGE_BYTES,
     ),
     maxConsensusMessageBytes: positiveInt(
       'maxConsensusMessageBytes',
       opts.maxConsensusMessageBytes,
       P2P_DEFAULTS.maxConsensusMessageBytes,
-      HARD_MAX_BYTES,
+      MAX_GOSSIP_MESSAGE_BYTES,
     ),
     syncTimeoutMs: positiveInt(
       'syncTimeoutMs',
@@ -191,6 +203,12 @@ export function resolveP2POptions(opts: P2POptions): ResolvedP2POptions {
       'maxRedialBackoffMs',
       opts.maxRedialBackoffMs,
       P2P_DEFAULTS.maxRedialBackoffMs,
+      hour,
+    ),
+    dialTimeoutMs: positiveInt(
+      'dialTimeoutMs',
+      opts.dialTimeoutMs,
+      P2P_DEFAULTS.dialTimeoutMs,
       hour,
     ),
     gossipHeartbeatMs: positiveInt(

@@ -26,8 +26,13 @@ import {
 import { libp2pKeyFromSeed } from './identity.ts';
 import { type LinkFault, type LinkFaultMap, LinkFaults } from './link-faults.ts';
 import { type Logger, noopLogger, silentLibp2pLogger } from './logger.ts';
-import { MemberSet, membershipGater } from './membership.ts';
-import { type P2POptions, type ResolvedP2POptions, resolveP2POptions } from './options.ts';
+import { type GaterCounters, MemberSet, membershipGater } from './membership.ts';
+import {
+  GOSSIPSUB_RPC_LIMIT_BYTES,
+  type P2POptions,
+  type ResolvedP2POptions,
+  resolveP2POptions,
+} from './options.ts';
 import { type DialCounters, PeerKeeper } from './peer-keeper.ts';
 import { type SyncCounters, type SyncHandler, SyncService } from './sync-protocol.ts';
 import { type GossipTopic, syncProtocolName } from './topics.ts';
@@ -41,11 +46,12 @@ export interface P2PStats {
   gossip: Record<GossipTopic, TopicCounters>;
   sync: SyncCounters;
   dials: DialCounters;
+  gater: GaterCounters;
   linkFaults: Record<string, LinkFault>;
 }
 
-/** Room for gossipsub's RPC envelope and piggybacked control messages around one message. */
-const RPC_OVERHEAD_BYTES = 512 * 1024;
+/** Bounded so a stalled peer cannot grow our memory; large enough for bursts of messages. */
+const GOSSIP_OUTBOUND_BUFFER_BYTES = 32 * 1024 * 1024;
 const KEEPER_TICK_MS = 250;
 
 /** libp2p pnet expects the go-ipfs swarm key file format, not raw bytes. */
@@ -71,6 +77,7 @@ export class P2PNode {
   readonly #sync: SyncService;
   readonly #keeper: PeerKeeper;
   readonly #logger: Logger;
+  readonly #gaterCounters: GaterCounters;
   #started = false;
 
   private constructor(parts: {
@@ -81,7 +88,9 @@ export class P2PNode {
     gossip: GossipRouter;
     sync: SyncService;
     logger: Logger;
+    gaterCounters: GaterCounters;
   }) {
+    this.#gaterCounters = parts.gaterCounters;
     this.#opts = parts.opts;
     this.#libp2p = parts.libp2p;
     this.#members = parts.members;
@@ -135,6 +144,7 @@ export class P2PNode {
       { members, logger },
     );
     const memberCount = Math.max(members.size, 1);
+    const gaterCounters: GaterCounters = { deniedOutbound: 0, deniedInbound: 0 };
     let libp2p: Libp2p<Services>;
     try {
       libp2p = await createLibp2p({
@@ -149,16 +159,18 @@ export class P2PNode {
         ...(opts.psk !== undefined
           ? { connectionProtector: preSharedKey({ psk: swarmKey(opts.psk) }) }
           : {}),
-        connectionGater: membershipGater({
-          isMember: (id) => members.has(id),
-          isBlocked: (id) => faults.isBlocked(id),
-        }),
+        connectionGater: membershipGater(
+          { isMember: (id) => members.has(id), isBlocked: (id) => faults.isBlocked(id) },
+          gaterCounters,
+        ),
         connectionManager: {
           maxConnections: 4 * memberCount + 16,
           // Members on one host (devnets, benchmarks) all connect from one IP at start-up; the
           // default of 5 per second per host would refuse some of them.
           inboundConnectionThreshold: 2 * memberCount + 5,
           maxIncomingPendingConnections: 2 * memberCount + 10,
+          dialTimeout: opts.dialTimeoutMs,
+          addressDialTimeout: opts.dialTimeoutMs,
         },
         services: {
           identify: identify(),
@@ -171,8 +183,9 @@ export class P2PNode {
             ignoreDuplicatePublishError: true,
             fallbackToFloodsub: false,
             allowedTopics: gossip.topicNames(),
-            maxInboundDataLength: gossip.maxMessageBytes() + RPC_OVERHEAD_BYTES,
-            maxOutboundBufferSize: 2 * (gossip.maxMessageBytes() + RPC_OVERHEAD_BYTES),
+            // The RPC frame cap; each topic's own (smaller) limit is checked in validation.
+            maxInboundDataLength: GOSSIPSUB_RPC_LIMIT_BYTES,
+            maxOutboundBufferSize: GOSSIP_OUTBOUND_BUFFER_BYTES,
             // Consortium meshes are small (4-13 members): flood-publish sends each message
             // straight to every subscribed member, and the mesh (D=6) relays what a direct link
             // missed. A faster heartbeat forms the mesh soon after start-up.
@@ -195,7 +208,7 @@ export class P2PNode {
       throw new CivitasError('P2P_START_FAILED', `could not create the libp2p host: ${err}`);
     }
     gossip.attach(libp2p.services.pubsub);
-    return new P2PNode({ opts, libp2p, members, faults, gossip, sync, logger });
+    return new P2PNode({ opts, libp2p, members, faults, gossip, sync, logger, gaterCounters });
   }
 
   async start(): Promise<void> {
@@ -327,6 +340,7 @@ export class P2PNode {
       gossip: this.#gossip.counters(),
       sync: this.#sync.counters(),
       dials: this.#keeper.counters(),
+      gater: { ...this.#gaterCounters },
       linkFaults: this.#faults.snapshot(),
     };
   }

@@ -112,7 +112,6 @@ export class PeerKeeper {
       this.#state.set(peerId, state);
       if (this.#deps.isConnected(peerId)) {
         state.backoffMs = 0;
-        state.nextAttemptAt = 0;
         continue;
       }
       if (state.dialing || now < state.nextAttemptAt) continue;
@@ -137,13 +136,14 @@ export class PeerKeeper {
       return;
     }
     this.#counters.attempts++;
+    // The next attempt is scheduled even after a successful dial: a peer that refuses us
+    // after its handshake (we are not in its member set) lets the dial "succeed" and then
+    // closes the connection. Backoff is reset only when a tick finds the peer connected.
+    this.#scheduleRetry(state);
     try {
       await this.#deps.dial(addresses);
-      state.backoffMs = 0;
-      state.nextAttemptAt = 0;
     } catch (err) {
       this.#counters.failures++;
-      this.#scheduleRetry(state);
       this.#deps.logger.debug('dial to member failed', {
         peerId,
         retryInMs: state.nextAttemptAt - Date.now(),
