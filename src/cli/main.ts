@@ -5,6 +5,7 @@ import {
   registerTxCommand,
   registerVerifyCommand,
 } from './commands/client.ts';
+import { registerDevnetCommand } from './commands/devnet.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKeysCommand } from './commands/keys.ts';
 import { registerNodeCommand } from './commands/node.ts';
@@ -21,6 +22,7 @@ program
 registerKeysCommand(program);
 registerInitCommand(program);
 registerNodeCommand(program);
+registerDevnetCommand(program);
 registerTxCommand(program);
 registerQueryCommand(program);
 registerVerifyCommand(program);

@@ -15,6 +15,8 @@ export interface ConsensusService {
   status(): ConsensusStatus;
   /** A hint that the mempool has txs waiting. */
   onTxsAvailable(): void;
+  /** Block sync committed `height`; consensus moves on to the next height. */
+  onBlockSynced(height: number, certificate: CommitCertificate): void;
 }
 
 /** The node's side: build, validate and commit blocks on the ledger. */

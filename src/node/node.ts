@@ -217,6 +217,13 @@ export class CivitasNode {
     this.events.emit('block', { block, certificate });
   }
 
+  /** Commits a block fetched by block sync (certificate already checked): full validation first. */
+  async commitSyncedBlock(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
+    await this.ledger.validateBlock(block, this.validationOptions());
+    await this.commitBlock(block, certificate);
+    this.consensus.onBlockSynced(block.header.height, certificate);
+  }
+
   /** Admits a tx (encoded bytes) to the mempool; returns its hash. */
   async submitTx(encoded: Uint8Array): Promise<Uint8Array> {
     const entry = await this.mempool.add(encoded);

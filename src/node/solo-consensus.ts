@@ -39,6 +39,9 @@ export class SoloConsensus implements ConsensusService {
   /** Called when txs arrive, so a block follows after at most blockIntervalMs. */
   onTxsAvailable(): void {}
 
+  /** A solo validator is the only source of blocks; there is nothing to sync from. */
+  onBlockSynced(): void {}
+
   private schedule(ms: number): void {
     if (!this.running) return;
     this.timer = setTimeout(() => {

@@ -1,0 +1,222 @@
+/**
+ * Block sync: a node that is behind (restarted, new, partitioned) asks members for their
+ * height, fetches the missing blocks with the certificates that committed them, and for
+ * each block checks the certificate against the validator set of that height, validates
+ * and re-executes the block on its own state, and commits it. Nothing a peer sends is
+ * trusted: a wrong block or certificate fails validation and the peer is skipped.
+ *
+ * Wire format (request/response frames over the p2p sync protocol):
+ *   request  u8 kind | kind 1 (status): nothing | kind 2 (blocks): varuint from | varuint count
+ *   status   one frame: varuint height
+ *   blocks   one frame per block: bytes block | bytes certificate
+ */
+
+import { decodeBlock, decodeCertificate, Limits, verifyCertificate } from '../chain/index.ts';
+import { decode, expectVersion } from '../codec/reader.ts';
+import { encode } from '../codec/writer.ts';
+import { verifyNative } from '../crypto/ed25519.ts';
+import { CivitasError } from '../errors.ts';
+import type { P2PNode } from '../p2p/index.ts';
+import type { Logger } from './logger.ts';
+import type { CivitasNode } from './node.ts';
+
+const SYNC_VERSION = 1;
+const KIND_STATUS = 1;
+const KIND_BLOCKS = 2;
+/** Most blocks served per request: bounds one response in count and, with block limits, size. */
+export const MAX_BLOCKS_PER_REQUEST = 32;
+const CERTIFICATE_MAX_BYTES = 64 + Limits.validators * 66;
+
+type SyncRequest = { kind: 'status' } | { kind: 'blocks'; from: number; count: number };
+
+export function encodeSyncRequest(r: SyncRequest): Uint8Array {
+  return encode((w) => {
+    w.u8(SYNC_VERSION);
+    if (r.kind === 'status') w.u8(KIND_STATUS);
+    else w.u8(KIND_BLOCKS).varuint(r.from).varuint(r.count);
+  });
+}
+
+export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
+  return decode(bytes, (r) => {
+    expectVersion(r, SYNC_VERSION, 'sync request');
+    const kind = r.u8();
+    if (kind === KIND_STATUS) return { kind: 'status' };
+    if (kind === KIND_BLOCKS) {
+      const from = r.varuint();
+      const count = r.varuint(MAX_BLOCKS_PER_REQUEST);
+      if (from < 1 || count < 1)
+        throw new CivitasError('SYNC_BAD_REQUEST', 'blocks request needs from ≥ 1 and count ≥ 1');
+      return { kind: 'blocks', from, count };
+    }
+    throw new CivitasError('SYNC_BAD_REQUEST', `unknown sync request kind ${kind}`);
+  });
+}
+
+export interface BlockSyncOptions {
+  /** How often to compare heights with peers when nothing else prompts it. */
+  intervalMs: number;
+  requestTimeoutMs: number;
+}
+
+export class BlockSync {
+  private readonly opts: BlockSyncOptions;
+  private readonly node: CivitasNode;
+  private readonly p2p: P2PNode;
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Highest height some peer or message has shown us. */
+  private target = 0;
+  syncedBlocks = 0;
+
+  constructor(opts: BlockSyncOptions, deps: { node: CivitasNode; p2p: P2PNode; logger: Logger }) {
+    this.opts = opts;
+    this.node = deps.node;
+    this.p2p = deps.p2p;
+    this.log = deps.logger;
+  }
+
+  /** Serves our committed blocks to members. */
+  serve(): void {
+    this.p2p.onSyncRequest(async (request) => {
+      const r = decodeSyncRequest(request);
+      const store = this.node.ledger.store;
+      if (r.kind === 'status') return [encode((w) => w.varuint(this.node.ledger.height))];
+      const frames: Uint8Array[] = [];
+      const last = Math.min(r.from + r.count - 1, this.node.ledger.height);
+      for (let h = r.from; h <= last; h++) {
+        const [block, certificate] = await Promise.all([
+          store.getBlockBytes(h),
+          store.getCertificateBytes(h),
+        ]);
+        if (block === undefined || certificate === undefined) break;
+        frames.push(
+          encode((w) => w.bytes(block).bytes(certificate), block.length + certificate.length + 8),
+        );
+      }
+      return frames;
+    });
+  }
+
+  start(): void {
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.trigger();
+        loop();
+      }, this.opts.intervalMs);
+    };
+    loop();
+  }
+
+  get syncing(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Something (a consensus message, a peer) says the chain is at least at `height`. */
+  noteHeight(height: number): void {
+    if (height > this.target) this.target = height;
+    if (height > this.node.ledger.height) this.trigger();
+  }
+
+  /** Starts one catch-up round unless one is running. */
+  trigger(): void {
+    if (this.stopped || this.running !== undefined) return;
+    this.running = this.catchUp()
+      .catch((err) =>
+        this.log.warn('sync round failed', {
+          code: (err as CivitasError).code,
+          err: (err as Error).message,
+        }),
+      )
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  private async peerHeight(peerId: string): Promise<number> {
+    const [frame] = await this.p2p.requestSync(peerId, encodeSyncRequest({ kind: 'status' }), {
+      timeoutMs: this.opts.requestTimeoutMs,
+    });
+    if (frame === undefined) throw new CivitasError('SYNC_BAD_RESPONSE', 'empty status response');
+    return decode(frame, (r) => r.varuint());
+  }
+
+  private async catchUp(): Promise<void> {
+    const peers = this.p2p.connectedPeers().filter((p) => this.p2p.isMember(p));
+    // Ask peers in random order; sync from the first that is ahead of us.
+    for (const peerId of peers.sort(() => Math.random() - 0.5)) {
+      if (this.stopped) return;
+      let height: number;
+      try {
+        height = await this.peerHeight(peerId);
+      } catch {
+        continue;
+      }
+      if (height > this.target) this.target = height;
+      if (height <= this.node.ledger.height) continue;
+      this.log.info('catching up', {
+        from: this.node.ledger.height,
+        to: height,
+        peer: peerId.slice(-8),
+      });
+      try {
+        await this.fetchFrom(peerId, height);
+      } catch (err) {
+        this.log.warn('sync from peer failed', {
+          peer: peerId.slice(-8),
+          code: (err as CivitasError).code,
+          err: (err as Error).message,
+        });
+      }
+    }
+  }
+
+  private async fetchFrom(peerId: string, peerHeight: number): Promise<void> {
+    while (!this.stopped && this.node.ledger.height < peerHeight) {
+      const from = this.node.ledger.height + 1;
+      const count = Math.min(MAX_BLOCKS_PER_REQUEST, peerHeight - from + 1);
+      const frames = await this.p2p.requestSync(
+        peerId,
+        encodeSyncRequest({ kind: 'blocks', from, count }),
+        {
+          timeoutMs: this.opts.requestTimeoutMs,
+        },
+      );
+      if (frames.length === 0) throw new CivitasError('SYNC_BAD_RESPONSE', 'peer sent no blocks');
+      for (const frame of frames) {
+        if (this.stopped) return;
+        const { blockBytes, certificateBytes } = decode(frame, (r) => ({
+          blockBytes: r.bytes(Limits.blockBytes),
+          certificateBytes: r.bytes(CERTIFICATE_MAX_BYTES),
+        }));
+        const block = decodeBlock(blockBytes);
+        const certificate = decodeCertificate(certificateBytes);
+        const height = block.header.height;
+        // Consensus may have committed this height while we fetched: skip what we have.
+        if (height <= this.node.ledger.height) continue;
+        // Rule: a synced block is accepted only with a quorum certificate of the set in force.
+        verifyCertificate(
+          certificate,
+          {
+            chainId: this.node.genesis.chainId,
+            height,
+            blockHash: block.hash,
+            validators: this.node.ledger.validatorsAt(height),
+          },
+          verifyNative,
+        );
+        await this.node.commitSyncedBlock(block, certificate);
+        this.syncedBlocks++;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}

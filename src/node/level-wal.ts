@@ -1,0 +1,47 @@
+/**
+ * The consensus write-ahead log in the node's LevelDB (`wal` bucket). Entries are keyed by
+ * (height, sequence) with fixed-width big-endian numbers, so a load returns them in write
+ * order and truncation below a height is one range delete. Appends are synced batches: the
+ * driver sends a message only after the entry that records it is on disk.
+ */
+import { decodeWalEntry, encodeWalEntry, type WalEntry, walEntryHeight } from '../consensus/wal.ts';
+import type { ChainStore } from '../state/store.ts';
+
+function walKey(height: number, seq: number): Uint8Array {
+  const key = new Uint8Array(16);
+  const view = new DataView(key.buffer);
+  view.setBigUint64(0, BigInt(height));
+  view.setBigUint64(8, BigInt(seq));
+  return key;
+}
+
+export class LevelWal {
+  private readonly store: ChainStore;
+  private seq = 0;
+
+  constructor(store: ChainStore) {
+    this.store = store;
+  }
+
+  async load(): Promise<WalEntry[]> {
+    const entries: WalEntry[] = [];
+    for await (const [key, value] of this.store.wal.iterator()) {
+      const seq = Number(new DataView(key.buffer, key.byteOffset, key.byteLength).getBigUint64(8));
+      this.seq = Math.max(this.seq, seq + 1);
+      entries.push(decodeWalEntry(value));
+    }
+    return entries;
+  }
+
+  async append(entries: readonly WalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const batch = this.store.wal.batch();
+    for (const e of entries) batch.put(walKey(walEntryHeight(e), this.seq++), encodeWalEntry(e));
+    await batch.write({ sync: true });
+  }
+
+  /** Drops entries for heights below `height` (their blocks are committed and certified). */
+  async truncateBelow(height: number): Promise<void> {
+    await this.store.wal.clear({ lt: walKey(height, 0) });
+  }
+}
