@@ -35,6 +35,11 @@ export interface P2POptions {
   /** Deadline for one dial (handshakes included); a peer with the wrong psk may hang until it. */
   dialTimeoutMs?: number;
   gossipHeartbeatMs?: number;
+  /**
+   * How often to look for members whose gossip stream died while the connection stayed up
+   * (they are reconnected); a connection younger than 2.5 intervals is left alone.
+   */
+  gossipWatchdogMs?: number;
   /** How long a gossip message id is remembered; identical bytes re-published within it are not re-sent. */
   gossipSeenTtlMs?: number;
   linkFaults?: LinkFaultMap;
@@ -62,6 +67,7 @@ export interface ResolvedP2POptions {
   maxRedialBackoffMs: number;
   dialTimeoutMs: number;
   gossipHeartbeatMs: number;
+  gossipWatchdogMs: number;
   gossipSeenTtlMs: number;
   linkFaults: LinkFaultMap;
   libp2pDebugLogs: boolean;
@@ -93,6 +99,7 @@ export const P2P_DEFAULTS = {
   maxRedialBackoffMs: 30_000,
   dialTimeoutMs: 10_000,
   gossipHeartbeatMs: 500,
+  gossipWatchdogMs: 2_000,
   gossipSeenTtlMs: 120_000,
 } as const;
 
@@ -216,6 +223,12 @@ export function resolveP2POptions(opts: P2POptions): ResolvedP2POptions {
       opts.gossipHeartbeatMs,
       P2P_DEFAULTS.gossipHeartbeatMs,
       60_000,
+    ),
+    gossipWatchdogMs: positiveInt(
+      'gossipWatchdogMs',
+      opts.gossipWatchdogMs,
+      P2P_DEFAULTS.gossipWatchdogMs,
+      hour,
     ),
     gossipSeenTtlMs: positiveInt(
       'gossipSeenTtlMs',

@@ -23,6 +23,7 @@ import {
   gossipMessageId,
   type TopicCounters,
 } from './gossip.ts';
+import { findDeafGossipPeers } from './gossip-watchdog.ts';
 import { libp2pKeyFromSeed } from './identity.ts';
 import { type LinkFault, type LinkFaultMap, LinkFaults } from './link-faults.ts';
 import { type Logger, noopLogger, silentLibp2pLogger } from './logger.ts';
@@ -47,12 +48,16 @@ export interface P2PStats {
   sync: SyncCounters;
   dials: DialCounters;
   gater: GaterCounters;
+  /** Connections dropped (and redialled) because their gossip stream had died. */
+  gossipLinkRepairs: number;
   linkFaults: Record<string, LinkFault>;
 }
 
 /** Bounded so a stalled peer cannot grow our memory; large enough for bursts of messages. */
 const GOSSIP_OUTBOUND_BUFFER_BYTES = 32 * 1024 * 1024;
 const KEEPER_TICK_MS = 250;
+/** A new connection gets its gossip stream within this many watchdog intervals, or is deaf. */
+const GOSSIP_STREAM_GRACE_INTERVALS = 2.5;
 
 /** libp2p pnet expects the go-ipfs swarm key file format, not raw bytes. */
 function swarmKey(psk: Uint8Array): Uint8Array {
@@ -79,6 +84,8 @@ export class P2PNode {
   readonly #logger: Logger;
   readonly #gaterCounters: GaterCounters;
   #started = false;
+  #watchdog: NodeJS.Timeout | undefined;
+  #gossipRepairs = 0;
 
   private constructor(parts: {
     opts: ResolvedP2POptions;
@@ -228,16 +235,24 @@ export class P2PNode {
     this.#gossip.subscribeAll();
     this.#started = true;
     this.#keeper.start();
+    this.#watchdog = setInterval(() => this.#repairDeafGossipLinks(), this.#opts.gossipWatchdogMs);
+    this.#watchdog.unref();
     this.#logger.info('p2p started', { peerId: this.peerId, listen: this.multiaddrs() });
   }
 
   async stop(): Promise<void> {
     this.#keeper.stop();
+    clearInterval(this.#watchdog);
     const wasStarted = this.#started;
     this.#started = false;
     // Also after a failed start, which may have left listeners open.
     await this.#libp2p.stop();
     if (wasStarted) this.#logger.info('p2p stopped', { peerId: this.peerId });
+  }
+
+  /** The libp2p host, for diagnostics and tests only: node code goes through this class. */
+  get libp2p(): Libp2p<{ pubsub: GossipSub }> {
+    return this.#libp2p;
   }
 
   /** Listening addresses, each ending in `/p2p/<peerId>`, ready for other nodes' bootstrap. */
@@ -341,8 +356,22 @@ export class P2PNode {
       sync: this.#sync.counters(),
       dials: this.#keeper.counters(),
       gater: { ...this.#gaterCounters },
+      gossipLinkRepairs: this.#gossipRepairs,
       linkFaults: this.#faults.snapshot(),
     };
+  }
+
+  #repairDeafGossipLinks(): void {
+    const deaf = findDeafGossipPeers(
+      this.#libp2p.getConnections(),
+      this.#libp2p.services.pubsub.protocols,
+      Date.now(),
+      GOSSIP_STREAM_GRACE_INTERVALS * this.#opts.gossipWatchdogMs,
+    );
+    if (deaf.length === 0) return;
+    this.#gossipRepairs += deaf.length;
+    this.#logger.warn('gossip stream to peer died; reconnecting', { peerIds: deaf });
+    void this.#hangUpAll(deaf).then(() => this.#keeper.poke());
   }
 
   #isConnected(peerId: string): boolean {

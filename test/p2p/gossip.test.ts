@@ -208,3 +208,32 @@ test('link faults: loss drops, delay delays, blocked partitions', async (t) => {
   );
   assert.deepEqual(b!.stats().linkFaults, {});
 });
+
+test('a member whose gossip stream died is reconnected and hears gossip again', async (t) => {
+  const [a, b] = await startCluster(t, keyPairs(2));
+  const got: string[] = [];
+  b!.onGossip(
+    'txs',
+    () => 'accept',
+    (data) => {
+      got.push(text(data));
+    },
+  );
+  // Kill a's outbound gossip stream to b while the connection stays open: gossipsub itself
+  // would never reopen it.
+  const gossipProtocols = a!.libp2p.services.pubsub.protocols;
+  let killed = 0;
+  for (const connection of a!.libp2p.getConnections()) {
+    for (const stream of connection.streams) {
+      if (stream.direction === 'outbound' && gossipProtocols.includes(stream.protocol)) {
+        stream.abort(new Error('injected stream failure'));
+        killed++;
+      }
+    }
+  }
+  assert.equal(killed, 1);
+  await waitFor(() => a!.stats().gossipLinkRepairs >= 1, 'the watchdog to repair the link');
+  await waitForMesh([a!, b!]);
+  await a!.publish('txs', bytes('after-repair'));
+  await waitFor(() => got.includes('after-repair'), 'gossip over the repaired link');
+});

@@ -48,6 +48,7 @@ export async function startNode(
     redialBaseMs: 100,
     maxRedialBackoffMs: 1_000,
     gossipHeartbeatMs: 200,
+    gossipWatchdogMs: 400,
     ...overrides,
   });
   t.after(() => node.stop());
