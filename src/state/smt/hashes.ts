@@ -19,7 +19,10 @@ import { DomainTag, HASH_LENGTH, taggedHash } from '../../crypto/hash.ts';
 
 export const KEY_HASH_LENGTH = HASH_LENGTH;
 
-/** The hash of an empty subtree, and the root hash of the empty tree. */
+/**
+ * The hash of an empty subtree, and the root hash of the empty tree. Shared: compare with it,
+ * never mutate it (results handed to callers are copies).
+ */
 export const EMPTY_SUBTREE_HASH: Uint8Array = new Uint8Array(HASH_LENGTH);
 
 /** Maps an application key (e.g. an encoded account address) to its 32-byte tree key. */

@@ -195,7 +195,9 @@ export function internalNodePath(
     const half = width >> 1;
     const goRight = nibble >= lo + half;
     const siblingLo = goRight ? lo : lo + half;
-    siblings.push(rangeHash(node.childMask, node.leafMask, node.hashes, siblingLo, half, counter));
+    const sibling = rangeHash(node.childMask, node.leafMask, node.hashes, siblingLo, half, counter);
+    // Proofs leave this module: never hand out the shared constant.
+    siblings.push(sibling === EMPTY_SUBTREE_HASH ? sibling.slice() : sibling);
     if (goRight) lo += half;
   }
 }

@@ -144,7 +144,7 @@ function readProof(r: Reader): StateProof {
   const siblings: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     if ((bitmap[i >> 3]! & (0x80 >> (i & 7))) === 0) {
-      siblings.push(EMPTY_SUBTREE_HASH);
+      siblings.push(EMPTY_SUBTREE_HASH.slice());
       continue;
     }
     const sibling = r.fixed(KEY_HASH_LENGTH);
@@ -221,7 +221,7 @@ export function stateProofFromJson(json: unknown): StateProof {
     throw badJson(`siblings must be an array of at most ${MAX_STATE_PROOF_SIBLINGS}`);
   }
   const out = siblings.map((s, i) => {
-    if (s === null) return EMPTY_SUBTREE_HASH;
+    if (s === null) return EMPTY_SUBTREE_HASH.slice();
     const hash = hashFromJson(s, `siblings[${i}]`);
     // Rule: an empty sibling is null, never a zero hash (one JSON form per proof).
     if (isEmptySubtreeHash(hash)) throw badJson(`siblings[${i}] is the empty hash; use null`);

@@ -132,7 +132,7 @@ export class StateTree {
       ROOT_PATH,
       'root',
     );
-    if (node.kind === NodeKind.empty) return EMPTY_SUBTREE_HASH;
+    if (node.kind === NodeKind.empty) return EMPTY_SUBTREE_HASH.slice();
     if (node.kind === NodeKind.leaf) {
       this.stats.hashes += 2;
       return stateLeafHash(node.keyHash, stateValueHash(node.value));

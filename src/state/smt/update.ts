@@ -116,7 +116,7 @@ export class TreeUpdate {
     let rootHash: Uint8Array;
     if (result === null) {
       this.writes.push([rootKey, encodeEmptyNode()]);
-      rootHash = EMPTY_SUBTREE_HASH;
+      rootHash = EMPTY_SUBTREE_HASH.slice();
     } else if (result.leaf) {
       // The root is always written anew: every version must have its own root node.
       this.emitLeaf(rootKey, result);
