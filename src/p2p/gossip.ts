@@ -80,6 +80,7 @@ export class GossipRouter {
   readonly #byName = new Map<string, TopicState>();
   readonly #deps: GossipRouterDeps;
   #pubsub: GossipSub | undefined;
+  #subscribed = false;
 
   constructor(opts: GossipRouterOptions, deps: GossipRouterDeps) {
     this.#deps = deps;
@@ -127,6 +128,12 @@ export class GossipRouter {
   /** Joins both topics; gossipsub accepts subscriptions only once started. */
   subscribeAll(): void {
     for (const name of this.#byName.keys()) this.#pubsub?.subscribe(name);
+    this.#subscribed = true;
+  }
+
+  /** Called on stop: publishing needs a running gossipsub. */
+  detach(): void {
+    this.#subscribed = false;
   }
 
   async publish(topic: GossipTopic, data: Uint8Array): Promise<number> {
@@ -141,7 +148,7 @@ export class GossipRouter {
         { topic, size: data.length, limit: state.maxBytes },
       );
     }
-    if (this.#pubsub === undefined) {
+    if (this.#pubsub === undefined || !this.#subscribed) {
       throw new CivitasError('P2P_NOT_STARTED', 'the p2p node is not started');
     }
     try {

@@ -243,6 +243,7 @@ export class P2PNode {
   async stop(): Promise<void> {
     this.#keeper.stop();
     clearInterval(this.#watchdog);
+    this.#gossip.detach();
     const wasStarted = this.#started;
     this.#started = false;
     // Also after a failed start, which may have left listeners open.

@@ -150,6 +150,11 @@ test('publishing with no peers does not throw', async (t) => {
   const node = await startNode(t, alone!, [alone!.publicKey]);
   assert.equal(await node.publish('txs', bytes('nobody listens')), 0);
   assert.equal(await node.publish('txs', bytes('nobody listens')), 0, 'a repeat is a no-op');
+  await node.stop();
+  await assert.rejects(node.publish('txs', bytes('after stop')), (err) => {
+    assert.ok(isCivitasError(err) && err.code === 'P2P_NOT_STARTED');
+    return true;
+  });
 });
 
 test('a consensus message of the maximum size is delivered', async (t) => {
