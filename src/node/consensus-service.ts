@@ -22,6 +22,8 @@ export interface ConsensusService {
 /** The node's side: build, validate and commit blocks on the ledger. */
 export interface ConsensusApp {
   height(): number;
+  /** The certificate of the committed tip (null at genesis). */
+  lastCertificate(): CommitCertificate | null;
   hasPendingTxs(): boolean;
   buildProposal(height: number, view: number): Promise<SealedBlock>;
   validateProposal(block: SealedBlock): Promise<boolean>;

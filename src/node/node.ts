@@ -18,11 +18,15 @@ import type { KeyPair } from '../crypto/ed25519.ts';
 import { verifyNative } from '../crypto/ed25519.ts';
 import { loadKeyFile } from '../crypto/keyfile.ts';
 import { CivitasError } from '../errors.ts';
+import { P2PNode } from '../p2p/index.ts';
 import { Ledger } from '../state/ledger.ts';
+import { BlockSync } from './block-sync.ts';
 import { loadConfig, type NodeConfig, resolveHomePath } from './config.ts';
 import type { ConsensusApp, ConsensusService } from './consensus-service.ts';
+import { LevelWal } from './level-wal.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Mempool } from './mempool.ts';
+import { PbftConsensus } from './pbft-consensus.ts';
 import { RpcServer } from './rpc-server.ts';
 import { SoloConsensus } from './solo-consensus.ts';
 
@@ -53,6 +57,21 @@ export async function loadGenesisFile(path: string): Promise<Genesis> {
   return genesisFromJson(json);
 }
 
+/** A pnet pre-shared key file: 32 bytes as 64 hex characters (optionally in libp2p's swarm.key format). */
+async function loadPsk(path: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new CivitasError('CONFIG_PSK_NOT_FOUND', `cannot read p2p.pskFile ${path}`);
+  }
+  const hex = text.trim().split(/\s+/).pop() ?? '';
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new CivitasError('CONFIG_PSK_INVALID', `${path}: expected 32 bytes as 64 hex characters`);
+  }
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
 export class CivitasNode {
   readonly home: string;
   readonly config: NodeConfig;
@@ -62,10 +81,13 @@ export class CivitasNode {
   readonly mempool: Mempool;
   readonly verifier: TxVerifier;
   readonly log: Logger;
-  readonly events = new EventEmitter<{ block: [CommittedBlockEvent] }>();
+  readonly events = new EventEmitter<{ block: [CommittedBlockEvent]; fatal: [unknown] }>();
   readonly startedAt = Date.now();
   private consensus!: ConsensusService;
   private rpc!: RpcServer;
+  p2p: P2PNode | undefined;
+  sync: BlockSync | undefined;
+  private lastCommitAt = Date.now();
   private readonly txWaiters = new Map<string, Set<(height: number) => void>>();
   private stopping: Promise<void> | undefined;
 
@@ -107,32 +129,33 @@ export class CivitasNode {
         `key ${toHex(keys.publicKey)} is not a validator in the genesis`,
       );
     }
-    if (validators.length > 1) {
-      throw new CivitasError(
-        'NODE_MULTI_VALIDATOR',
-        'multi-validator networks need the PBFT engine (not wired yet)',
-      );
-    }
     const ledger = await Ledger.open(resolveHomePath(home, config.dataDir), genesis);
     const node = new CivitasNode({ home, config, genesis, keys, ledger, log });
     try {
-      node.consensus = new SoloConsensus(
-        {
-          chainId: genesis.chainId,
-          secretKey: keys.secretKey,
-          blockIntervalMs: config.consensus.blockIntervalMs,
-          emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
-        },
-        { app: node.consensusApp(), logger: log.child('consensus') },
-      );
+      if (validators.length === 1) {
+        node.consensus = new SoloConsensus(
+          {
+            chainId: genesis.chainId,
+            secretKey: keys.secretKey,
+            blockIntervalMs: config.consensus.blockIntervalMs,
+            emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
+          },
+          { app: node.consensusApp(), logger: log.child('consensus') },
+        );
+      } else {
+        await node.startNetwork(validators);
+      }
       node.rpc = new RpcServer(
         { listen: opts.rpcListen ?? config.rpc.listen, maxBodyBytes: config.rpc.maxBodyBytes },
         { node, logger: log.child('rpc') },
       );
       await node.rpc.start();
       await node.consensus.start();
+      node.sync?.start();
     } catch (err) {
       await node.rpc?.stop().catch(() => {});
+      await node.sync?.stop().catch(() => {});
+      await node.p2p?.stop().catch(() => {});
       await ledger.close();
       throw err;
     }
@@ -153,11 +176,99 @@ export class CivitasNode {
     return this.consensus.status();
   }
 
+  /** Multi-validator wiring: libp2p host gated to the genesis members, sync, WAL, PBFT. */
+  private async startNetwork(validators: Uint8Array[]): Promise<void> {
+    const { config, genesis, keys, log } = this;
+    const psk =
+      config.p2p.pskFile === null
+        ? undefined
+        : await loadPsk(resolveHomePath(this.home, config.p2p.pskFile));
+    const p2p = await P2PNode.create(
+      {
+        chainId: genesis.chainId,
+        secretKey: keys.secretKey,
+        listen: config.p2p.listen,
+        bootstrap: config.p2p.bootstrap,
+        members: validators,
+        psk,
+      },
+      { logger: log.child('p2p') },
+    );
+    this.p2p = p2p;
+    this.sync = new BlockSync(
+      { intervalMs: Math.max(1_000, config.consensus.timeoutMs), requestTimeoutMs: 10_000 },
+      { node: this, p2p, logger: log.child('sync') },
+    );
+    this.sync.serve();
+    p2p.onGossip(
+      'txs',
+      (data) => this.admitGossipedTx(data),
+      () => {},
+    );
+    this.consensus = new PbftConsensus(
+      {
+        chainId: genesis.chainId,
+        publicKey: keys.publicKey,
+        secretKey: keys.secretKey,
+        timeoutMs: config.consensus.timeoutMs,
+        validatorsAt: (h) => this.ledger.validatorsAt(h),
+      },
+      {
+        app: this.consensusApp(),
+        p2p,
+        wal: new LevelWal(this.ledger.store),
+        sync: this.sync,
+        logger: log.child('consensus'),
+        onFatal: (err) => {
+          log.error('consensus cannot continue', { err: (err as Error).message });
+          this.events.emit('fatal', err);
+        },
+      },
+    );
+    await p2p.start();
+  }
+
+  /** Gossip validator for txs: admitted → accept (relay), known → ignore, invalid → reject. */
+  private async admitGossipedTx(data: Uint8Array): Promise<'accept' | 'ignore' | 'reject'> {
+    try {
+      await this.mempool.add(data);
+      this.consensus.onTxsAvailable();
+      return 'accept';
+    } catch (err) {
+      const code = (err as CivitasError).code ?? '';
+      if (/^(CODEC_|TX_BAD_SIGNATURE|TX_WRONG_CHAIN)/.test(code)) return 'reject';
+      return 'ignore';
+    }
+  }
+
+  /**
+   * Resolves when txs wait in the mempool (after the minimum block spacing) or after
+   * `maxWaitMs`, so a primary proposes full blocks promptly and empty ones rarely, and
+   * always well within the view timeout.
+   */
+  private async waitForTxs(maxWaitMs: number): Promise<void> {
+    const spacing = this.config.consensus.blockIntervalMs - (Date.now() - this.lastCommitAt);
+    if (spacing > 0) await new Promise((r) => setTimeout(r, spacing));
+    const deadline = Date.now() + Math.max(0, maxWaitMs - Math.max(0, spacing));
+    while (this.mempool.size === 0 && Date.now() < deadline && this.stopping === undefined) {
+      await new Promise((r) => setTimeout(r, Math.min(20, deadline - Date.now())));
+    }
+  }
+
   private consensusApp(): ConsensusApp {
     return {
       height: () => this.ledger.height,
+      lastCertificate: () => this.ledger.tip.certificate,
       hasPendingTxs: () => this.mempool.size > 0,
       buildProposal: async (_height, _view) => {
+        if (this.p2p !== undefined) {
+          const { emptyBlockIntervalMs, timeoutMs } = this.config.consensus;
+          const idleLimit =
+            emptyBlockIntervalMs === 0
+              ? timeoutMs / 2
+              : Math.min(emptyBlockIntervalMs, timeoutMs / 2);
+          await this.waitForTxs(idleLimit);
+        }
         const entries = this.mempool.reap(
           this.genesis.params.maxBlockTxs,
           this.genesis.params.maxBlockBytes,
@@ -201,6 +312,7 @@ export class CivitasNode {
       this.ledger.executedFor(block) ??
       (await this.ledger.validateBlock(block, this.validationOptions()));
     await this.ledger.commit(block, certificate, executed);
+    this.lastCommitAt = Date.now();
     await this.mempool.onCommit(block.txs, block.txHashes);
     const height = block.header.height;
     for (const h of block.txHashes) {
@@ -228,6 +340,9 @@ export class CivitasNode {
   async submitTx(encoded: Uint8Array): Promise<Uint8Array> {
     const entry = await this.mempool.add(encoded);
     this.consensus.onTxsAvailable();
+    this.p2p
+      ?.publish('txs', encoded)
+      .catch((err) => this.log.debug('tx gossip failed', { err: (err as Error).message }));
     return entry.hash;
   }
 
@@ -260,7 +375,9 @@ export class CivitasNode {
     this.stopping ??= (async () => {
       this.log.info('stopping');
       await this.rpc.stop().catch((err) => this.log.warn('rpc stop failed', { err }));
+      await this.sync?.stop().catch((err) => this.log.warn('sync stop failed', { err }));
       await this.consensus.stop().catch((err) => this.log.warn('consensus stop failed', { err }));
+      await this.p2p?.stop().catch((err) => this.log.warn('p2p stop failed', { err }));
       await this.ledger.close();
       this.log.info('stopped');
     })();

@@ -222,7 +222,7 @@ export class RpcServer {
         primaryKey: toHex(validators.validators[consensus.primary % validators.validators.length]!),
       },
       mempool: { size: this.node.mempool.size },
-      peers: [],
+      peers: this.node.p2p?.connectedPeers() ?? [],
       uptimeMs: Date.now() - this.node.startedAt,
     };
   }

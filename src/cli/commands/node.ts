@@ -24,6 +24,12 @@ export function registerNodeCommand(program: Command): void {
             () => process.exit(1),
           );
         };
+        // A failed durable write leaves consensus unable to keep its promises: stop and let the
+        // operator (or supervisor) restart the node, which recovers from LevelDB and the WAL.
+        running.events.on('fatal', () => {
+          process.exitCode = 1;
+          running.stop().finally(() => process.exit(1));
+        });
         process.on('SIGINT', () => shutdown('SIGINT'));
         process.on('SIGTERM', () => shutdown('SIGTERM'));
       }),

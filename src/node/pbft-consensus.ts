@@ -1,0 +1,129 @@
+/**
+ * Binds the PBFT driver (src/consensus/driver.ts) to the node: consensus messages travel on
+ * the chain's gossip topic, the WAL lives in LevelDB, timers are real, and blocks are built,
+ * validated and committed by the node's ConsensusApp. The engine itself stays pure.
+ */
+
+import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
+import { ConsensusDriver } from '../consensus/driver.ts';
+import { decodeMessage } from '../consensus/messages.ts';
+import { sign, verifyNative } from '../crypto/ed25519.ts';
+import type { P2PNode } from '../p2p/index.ts';
+import type { BlockSync } from './block-sync.ts';
+import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
+import type { LevelWal } from './level-wal.ts';
+import type { Logger } from './logger.ts';
+
+export interface PbftOptions {
+  chainId: string;
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+  timeoutMs: number;
+  validatorsAt: (height: number) => ValidatorSet;
+}
+
+export interface PbftModules {
+  app: ConsensusApp;
+  p2p: P2PNode;
+  wal: LevelWal;
+  sync: BlockSync;
+  logger: Logger;
+  /** Called when the driver hits an error it cannot continue from (a failed durable write). */
+  onFatal: (err: unknown) => void;
+}
+
+export class PbftConsensus implements ConsensusService {
+  private readonly driver: ConsensusDriver;
+  private readonly m: PbftModules;
+
+  constructor(opts: PbftOptions, m: PbftModules) {
+    this.m = m;
+    const log = m.logger;
+    const fatal = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((err) => {
+        m.onFatal(err);
+        throw err;
+      });
+    this.driver = new ConsensusDriver(
+      {
+        engine: {
+          chainId: opts.chainId,
+          publicKey: opts.publicKey,
+          validatorsAt: opts.validatorsAt,
+          sign: (message) => sign(message, opts.secretKey),
+          verify: verifyNative,
+          timeouts: { baseMs: opts.timeoutMs },
+        },
+      },
+      {
+        network: {
+          broadcast: (bytes) =>
+            m.p2p.publish('consensus', bytes).then(
+              () => {},
+              (err) => log.warn('consensus publish failed', { code: err.code, err: err.message }),
+            ),
+        },
+        wal: {
+          append: (entries) => fatal(m.wal.append(entries)),
+          load: () => m.wal.load(),
+          truncateBelow: (height) => m.wal.truncateBelow(height),
+        },
+        timers: {
+          set: (ms, fn) => {
+            const t = setTimeout(fn, ms);
+            return () => clearTimeout(t);
+          },
+        },
+        app: {
+          buildProposal: (height, view) => m.app.buildProposal(height, view),
+          validateProposal: (block) => m.app.validateProposal(block),
+          commit: (block, certificate) => fatal(m.app.commit(block, certificate)),
+          requestSync: (target) => m.sync.noteHeight(target),
+          onEvidence: (e) =>
+            log.warn('equivocation evidence', {
+              validator: e.validatorIndex,
+              kind: e.kind,
+              height: e.height,
+            }),
+          onReject: (reason, validatorIndex, detail) =>
+            log.debug('consensus message rejected', { reason, validatorIndex, detail }),
+        },
+        logger: log,
+      },
+    );
+    // Cheap checks at the gossip layer (size is capped by p2p; here: it decodes and names a
+    // validator of a height we can judge). Signatures are checked once, by the engine.
+    m.p2p.onGossip(
+      'consensus',
+      (data) => {
+        try {
+          decodeMessage(data);
+          return 'accept';
+        } catch {
+          return 'reject';
+        }
+      },
+      (data) => this.driver.deliver(data),
+    );
+  }
+
+  async start(): Promise<void> {
+    const tip = this.m.app.height();
+    await this.driver.start(tip + 1, this.m.app.lastCertificate());
+  }
+
+  onTxsAvailable(): void {}
+
+  onBlockSynced(height: number, certificate: CommitCertificate): void {
+    this.driver.onBlockSynced(height, certificate);
+  }
+
+  status(): ConsensusStatus {
+    const s = this.driver.status();
+    return { engine: 'pbft', view: s.view, primary: s.primary, viewChanges: s.viewChanges };
+  }
+
+  async stop(): Promise<void> {
+    await this.driver.stop();
+  }
+}
