@@ -1,0 +1,183 @@
+/**
+ * Chain fixtures for ledger, validation and execution tests: a genesis with known validator
+ * and account keys, signed transfers, quorum certificates, and "commit the next block" on a
+ * real Ledger (LevelDB in a temp dir).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import {
+  addressOf,
+  type ChainParams,
+  type CommitCertificate,
+  DEFAULT_PARAMS,
+  type Genesis,
+  genesisFromJson,
+  genesisToJson,
+  genesisValidatorSet,
+  type SealedBlock,
+  signTx,
+  type Tx,
+  type TxPayload,
+  txSigningHash,
+  voteSigningHash,
+} from '../../src/chain/index.ts';
+import { fromHex, toHex } from '../../src/crypto/bytes.ts';
+import {
+  generateKeyPair,
+  type KeyPair,
+  keyPairFromSecret,
+  sign,
+  verifyNative,
+} from '../../src/crypto/ed25519.ts';
+import { transferPayload } from '../../src/state/accounts.ts';
+import type { Ledger } from '../../src/state/ledger.ts';
+
+export const GENESIS_TIME = 1_700_000_000_000;
+export const DEFAULT_BALANCE = 1_000_000n;
+
+export interface TestChain {
+  readonly genesis: Genesis;
+  readonly validatorKeys: readonly KeyPair[];
+  readonly accountKeys: readonly KeyPair[];
+}
+
+export function makeTestChain(
+  opts: {
+    validators?: number;
+    accounts?: number;
+    balance?: bigint;
+    chainId?: string;
+    params?: Partial<ChainParams>;
+  } = {},
+): TestChain {
+  const validatorKeys = Array.from({ length: opts.validators ?? 1 }, () => generateKeyPair());
+  const accountKeys = Array.from({ length: opts.accounts ?? 3 }, () => generateKeyPair());
+  const genesis: Genesis = {
+    chainId: opts.chainId ?? 'civitas-test',
+    genesisTime: GENESIS_TIME,
+    validators: validatorKeys.map((k, i) => ({ name: `v${i}`, publicKey: k.publicKey })),
+    accounts: accountKeys.map((k) => ({
+      address: addressOf(k.publicKey),
+      balance: opts.balance ?? DEFAULT_BALANCE,
+    })),
+    params: { ...DEFAULT_PARAMS, ...opts.params },
+  };
+  return { genesis, validatorKeys, accountKeys };
+}
+
+export function accountAddress(chain: TestChain, i: number): Uint8Array {
+  return addressOf(chain.accountKeys[i]!.publicKey);
+}
+
+export function signedTx(
+  chain: TestChain,
+  from: number,
+  payload: TxPayload,
+  nonce: number,
+  opts: { expiryHeight?: number; chainId?: string } = {},
+): Tx {
+  return signTx(
+    {
+      chainId: opts.chainId ?? chain.genesis.chainId,
+      sender: chain.accountKeys[from]!.publicKey,
+      nonce,
+      expiryHeight: opts.expiryHeight ?? 1_000_000,
+      payload,
+    },
+    chain.accountKeys[from]!.secretKey,
+  );
+}
+
+export function transferTx(
+  chain: TestChain,
+  from: number,
+  to: Uint8Array,
+  amount: bigint,
+  nonce: number,
+  opts: { expiryHeight?: number; chainId?: string } = {},
+): Tx {
+  return signedTx(chain, from, transferPayload(to, amount), nonce, opts);
+}
+
+/** A COMMIT certificate for `block` signed by `signers` (default: a quorum, in index order). */
+export function certify(
+  chain: TestChain,
+  block: { header: { height: number }; hash: Uint8Array },
+  opts: { signers?: number[]; view?: number; chainId?: string } = {},
+): CommitCertificate {
+  const quorum = genesisValidatorSet(chain.genesis).quorum;
+  const signers = opts.signers ?? Array.from({ length: quorum }, (_, i) => i);
+  const view = opts.view ?? 0;
+  const message = voteSigningHash(
+    'commit',
+    opts.chainId ?? chain.genesis.chainId,
+    block.header.height,
+    view,
+    block.hash,
+  );
+  return {
+    height: block.header.height,
+    view,
+    blockHash: block.hash,
+    signatures: signers.map((i) => ({
+      validatorIndex: i,
+      signature: sign(message, chain.validatorKeys[i]!.secretKey),
+    })),
+  };
+}
+
+/** Builds block tip+1 from `txs`, certifies it with a quorum and commits it. */
+export async function commitNext(
+  ledger: Ledger,
+  chain: TestChain,
+  txs: readonly Tx[] = [],
+  timestamp = ledger.tip.timestamp + 1_000,
+): Promise<{ block: SealedBlock; certificate: CommitCertificate }> {
+  const { block, executed } = await ledger.buildBlock({
+    txs,
+    proposer: chain.validatorKeys[0]!.publicKey,
+    timestamp,
+    lastCommit: ledger.tip.certificate,
+  });
+  const certificate = certify(chain, block);
+  await ledger.commit(block, certificate, executed);
+  return { block, certificate };
+}
+
+/** Validation options using the native backend and no cache. */
+export function plainValidation(now = Date.now()): {
+  verifySignatures: (txs: readonly Tx[]) => Promise<boolean[]>;
+  checkSignature: typeof verifyNative;
+  now: number;
+} {
+  return {
+    verifySignatures: async (txs) =>
+      txs.map((tx) => verifyNative(tx.signature, txSigningHash(tx), tx.sender)),
+    checkSignature: verifyNative,
+    now,
+  };
+}
+
+/** A chain fixture as a file, so a child process can rebuild the same chain and keys. */
+export async function writeChainFile(path: string, chain: TestChain): Promise<void> {
+  await writeFile(
+    path,
+    JSON.stringify({
+      genesis: genesisToJson(chain.genesis),
+      validatorSecrets: chain.validatorKeys.map((k) => toHex(k.secretKey)),
+      accountSecrets: chain.accountKeys.map((k) => toHex(k.secretKey)),
+    }),
+  );
+}
+
+export async function readChainFile(path: string): Promise<TestChain> {
+  const j = JSON.parse(await readFile(path, 'utf8')) as {
+    genesis: unknown;
+    validatorSecrets: string[];
+    accountSecrets: string[];
+  };
+  return {
+    genesis: genesisFromJson(j.genesis),
+    validatorKeys: j.validatorSecrets.map((s) => keyPairFromSecret(fromHex(s, 32))),
+    accountKeys: j.accountSecrets.map((s) => keyPairFromSecret(fromHex(s, 32))),
+  };
+}
