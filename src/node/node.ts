@@ -88,6 +88,7 @@ export class CivitasNode {
   p2p: P2PNode | undefined;
   sync: BlockSync | undefined;
   private lastCommitAt = Date.now();
+  private commitQueue: Promise<void> = Promise.resolve();
   private readonly txWaiters = new Map<string, Set<(height: number) => void>>();
   private stopping: Promise<void> | undefined;
 
@@ -307,14 +308,31 @@ export class CivitasNode {
   }
 
   /** Commits a final block: ledger first (durable), then mempool, waiters and listeners. */
-  async commitBlock(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
+  commitBlock(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
+    // One commit at a time, in arrival order, so the idempotence check below cannot race.
+    const run = this.commitQueue.then(() => this.commitOne(block, certificate));
+    this.commitQueue = run.catch(() => {});
+    return run;
+  }
+
+  private async commitOne(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
+    // Consensus and block sync can both deliver a height; the second delivery of the same
+    // block is a no-op. A different block at a committed height would be a fork: refuse.
+    const height = block.header.height;
+    if (height <= this.ledger.height) {
+      const stored = await this.ledger.store.getHeightOfHash(block.hash);
+      if (stored === height) return;
+      throw new CivitasError(
+        'NODE_CONFLICTING_COMMIT',
+        `a different block is already committed at height ${height}`,
+      );
+    }
     const executed =
       this.ledger.executedFor(block) ??
       (await this.ledger.validateBlock(block, this.validationOptions()));
     await this.ledger.commit(block, certificate, executed);
     this.lastCommitAt = Date.now();
     await this.mempool.onCommit(block.txs, block.txHashes);
-    const height = block.header.height;
     for (const h of block.txHashes) {
       const waiters = this.txWaiters.get(toHex(h));
       if (waiters === undefined) continue;
