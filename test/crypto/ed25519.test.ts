@@ -19,6 +19,7 @@ import {
   verifyNative,
   verifyNoble,
 } from '../../src/crypto/ed25519.ts';
+import { EDGE_FIXTURE_PATH, generateEdgeFixture } from '../fixtures/generate-ed25519-edge.ts';
 import {
   challenge,
   equationFacts,
@@ -175,6 +176,10 @@ describe('generated edge cases (test/fixtures/ed25519-edge.json)', () => {
         unhex(v.publicKey),
       );
     }
+  });
+
+  test('the fixture is exactly what the generator produces (no hand edits)', () => {
+    assert.equal(generateEdgeFixture(), readFileSync(EDGE_FIXTURE_PATH, 'utf8'));
   });
 
   test('recorded equation facts match the reference arithmetic', () => {
