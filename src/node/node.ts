@@ -23,9 +23,11 @@ import { Ledger } from '../state/ledger.ts';
 import { BlockSync } from './block-sync.ts';
 import { loadConfig, type NodeConfig, resolveHomePath } from './config.ts';
 import type { ConsensusApp, ConsensusService } from './consensus-service.ts';
+import { FaultInjector, faultInjectionEnabled } from './fault-injection.ts';
 import { LevelWal } from './level-wal.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Mempool } from './mempool.ts';
+import { NodeMetrics } from './metrics.ts';
 import { PbftConsensus } from './pbft-consensus.ts';
 import { RpcServer } from './rpc-server.ts';
 import { SoloConsensus } from './solo-consensus.ts';
@@ -87,6 +89,9 @@ export class CivitasNode {
   private rpc!: RpcServer;
   p2p: P2PNode | undefined;
   sync: BlockSync | undefined;
+  readonly metrics: NodeMetrics;
+  /** Present only when started with CIVITAS_ENABLE_FAULT_INJECTION=1 (benchmarks, research). */
+  faults: FaultInjector | undefined;
   private lastCommitAt = Date.now();
   private commitQueue: Promise<void> = Promise.resolve();
   private readonly txWaiters = new Map<string, Set<(height: number) => void>>();
@@ -114,6 +119,14 @@ export class CivitasNode {
       accountNonce: async (sender) => (await this.ledger.getAccount(addressOfKey(sender))).nonce,
       committed: (hashes) => this.ledger.store.hasTxs(hashes),
       verify: (txs, hashes) => this.verifier.verify(txs, hashes),
+    });
+    this.metrics = new NodeMetrics({
+      height: () => this.ledger.height,
+      view: () => this.consensus?.status().view ?? 0,
+      viewChanges: () => this.consensus?.status().viewChanges ?? 0,
+      mempoolSize: () => this.mempool.size,
+      peers: () => this.p2p?.connectedPeers().length ?? 0,
+      gossip: () => this.p2p?.stats().gossip,
     });
   }
 
@@ -196,6 +209,18 @@ export class CivitasNode {
       { logger: log.child('p2p') },
     );
     this.p2p = p2p;
+    if (faultInjectionEnabled()) {
+      this.faults = new FaultInjector({
+        chainId: genesis.chainId,
+        validators,
+        publicKey: keys.publicKey,
+        secretKey: keys.secretKey,
+        logger: log.child('faults'),
+        onApply: (kind) => this.metrics.faultApplied(kind),
+      });
+      this.faults.attach(p2p);
+      log.warn('fault injection is ENABLED: POST /admin/faults can degrade this node');
+    }
     this.sync = new BlockSync(
       { intervalMs: Math.max(1_000, config.consensus.timeoutMs), requestTimeoutMs: 10_000 },
       { node: this, p2p, logger: log.child('sync') },
@@ -219,7 +244,7 @@ export class CivitasNode {
         p2p,
         wal: new LevelWal(this.ledger.store),
         sync: this.sync,
-        logger: log.child('consensus'),
+        logger: this.metrics.consensusLogTap(log.child('consensus')),
         onFatal: (err) => {
           log.error('consensus cannot continue', { err: (err as Error).message });
           this.events.emit('fatal', err);
@@ -232,11 +257,13 @@ export class CivitasNode {
   /** Gossip validator for txs: admitted → accept (relay), known → ignore, invalid → reject. */
   private async admitGossipedTx(data: Uint8Array): Promise<'accept' | 'ignore' | 'reject'> {
     try {
-      await this.mempool.add(data);
+      const entry = await this.metrics.time('mempool_admit', () => this.mempool.add(data));
+      this.metrics.txAdmitted(entry.hash);
       this.consensus.onTxsAvailable();
       return 'accept';
     } catch (err) {
       const code = (err as CivitasError).code ?? '';
+      this.metrics.txNotAccepted(code);
       if (/^(CODEC_|TX_BAD_SIGNATURE|TX_WRONG_CHAIN)/.test(code)) return 'reject';
       return 'ignore';
     }
@@ -274,17 +301,21 @@ export class CivitasNode {
           this.genesis.params.maxBlockTxs,
           this.genesis.params.maxBlockBytes,
         );
-        const { block } = await this.ledger.buildBlock({
-          txs: entries.map((e) => e.tx),
-          proposer: this.keys.publicKey,
-          timestamp: Date.now(),
-          lastCommit: this.ledger.tip.certificate,
-        });
+        const { block } = await this.metrics.time('proposal_build', () =>
+          this.ledger.buildBlock({
+            txs: entries.map((e) => e.tx),
+            proposer: this.keys.publicKey,
+            timestamp: Date.now(),
+            lastCommit: this.ledger.tip.certificate,
+          }),
+        );
         return block;
       },
       validateProposal: async (block) => {
         try {
-          await this.ledger.validateBlock(block, this.validationOptions());
+          await this.metrics.time('proposal_validate', () =>
+            this.ledger.validateBlock(block, this.validationOptions()),
+          );
           return true;
         } catch (err) {
           this.log.warn('invalid proposal', {
@@ -330,8 +361,9 @@ export class CivitasNode {
     const executed =
       this.ledger.executedFor(block) ??
       (await this.ledger.validateBlock(block, this.validationOptions()));
-    await this.ledger.commit(block, certificate, executed);
+    await this.metrics.time('block_commit', () => this.ledger.commit(block, certificate, executed));
     this.lastCommitAt = Date.now();
+    this.metrics.blockCommitted(block, this.lastCommitAt);
     await this.mempool.onCommit(block.txs, block.txHashes);
     for (const h of block.txHashes) {
       const waiters = this.txWaiters.get(toHex(h));
@@ -349,14 +381,17 @@ export class CivitasNode {
 
   /** Commits a block fetched by block sync (certificate already checked): full validation first. */
   async commitSyncedBlock(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
-    await this.ledger.validateBlock(block, this.validationOptions());
+    await this.metrics.time('sync_validate', () =>
+      this.ledger.validateBlock(block, this.validationOptions()),
+    );
     await this.commitBlock(block, certificate);
     this.consensus.onBlockSynced(block.header.height, certificate);
   }
 
   /** Admits a tx (encoded bytes) to the mempool; returns its hash. */
   async submitTx(encoded: Uint8Array): Promise<Uint8Array> {
-    const entry = await this.mempool.add(encoded);
+    const entry = await this.metrics.time('mempool_admit', () => this.mempool.add(encoded));
+    this.metrics.txAdmitted(entry.hash);
     this.consensus.onTxsAvailable();
     this.p2p
       ?.publish('txs', encoded)

@@ -11,6 +11,9 @@
  *   GET  /blocks/:height|latest     a block (JSON view + canonical bytes)
  *   GET  /accounts/:address[?proof=true]  balance and nonce (+ state proof)
  *   GET  /events                    server-sent events, one per committed block
+ *   GET  /metrics                   Prometheus text (src/node/metrics.ts)
+ *   GET|POST /admin/faults          fault injection (src/node/fault-injection.ts); 403 unless
+ *                                   the node runs with CIVITAS_ENABLE_FAULT_INJECTION=1
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -63,7 +66,7 @@ function statusFor(err: unknown): number {
     code === 'MEMPOOL_NONCE_TAKEN'
   )
     return 409;
-  if (/^(CODEC|TX|MEMPOOL|BYTES|ADDRESS|RPC)_/.test(code)) return 400;
+  if (/^(CODEC|TX|MEMPOOL|BYTES|ADDRESS|RPC|FAULT)_/.test(code)) return 400;
   return 500;
 }
 
@@ -190,10 +193,31 @@ export class RpcServer {
         );
       case 'GET /events':
         return this.openEvents(req, res);
+      case 'GET /metrics': {
+        const text = await this.node.metrics.text();
+        res.writeHead(200, {
+          'content-type': this.node.metrics.contentType,
+          'content-length': Buffer.byteLength(text),
+        });
+        res.end(text);
+        return;
+      }
+      case 'GET /admin/:':
+      case 'POST /admin/:':
+        return this.send(res, 200, await this.admin(req, method, parts[1]!));
       default:
         if (
           parts.length > 2 ||
-          ['status', 'validators', 'txs', 'blocks', 'accounts', 'events'].includes(parts[0] ?? '')
+          [
+            'status',
+            'validators',
+            'txs',
+            'blocks',
+            'accounts',
+            'events',
+            'metrics',
+            'admin',
+          ].includes(parts[0] ?? '')
         ) {
           throw new HttpError(
             parts.length > 2 ? 404 : 405,
@@ -392,6 +416,32 @@ export class RpcServer {
       };
     }
     return out;
+  }
+
+  /** Fault injection; refused unless the node was started with it enabled. */
+  private async admin(
+    req: IncomingMessage,
+    method: string,
+    what: string,
+  ): Promise<Record<string, unknown>> {
+    if (what !== 'faults') throw new HttpError(404, 'RPC_NOT_FOUND', `no route /admin/${what}`);
+    const faults = this.node.faults;
+    if (faults === undefined) {
+      throw new HttpError(
+        403,
+        'RPC_FAULT_INJECTION_DISABLED',
+        'fault injection is disabled (start the node with CIVITAS_ENABLE_FAULT_INJECTION=1)',
+      );
+    }
+    if (method === 'GET') return { ...faults.status() };
+    const body = await this.readBody(req);
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'RPC_BAD_JSON', 'body must be JSON');
+    }
+    return { ...(await faults.apply(json)) };
   }
 
   private openEvents(req: IncomingMessage, res: ServerResponse): void {

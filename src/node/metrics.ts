@@ -1,0 +1,334 @@
+/**
+ * Node metrics in Prometheus text form (GET /metrics), built on prom-client with one registry
+ * per node so several nodes in one process (tests) never share counters. Names follow the
+ * Prometheus conventions: `civitas_` prefix, `_total` for counters, `_seconds` for durations;
+ * every label comes from a fixed, small set, never from the network (a peer id or an error
+ * message as a label value would let a peer grow the series without limit).
+ *
+ * Values that the node already keeps (height, view, mempool size, gossip counters) are read
+ * when scraped instead of being pushed on every change: nothing on the hot path pays for
+ * them.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { REJECT_REASONS } from '../consensus/events.ts';
+import { toHex } from '../crypto/bytes.ts';
+import type { Logger } from './logger.ts';
+
+/** Timed steps of the validation and commit path. */
+export const VALIDATION_STAGES = [
+  'mempool_admit',
+  'proposal_build',
+  'proposal_validate',
+  'sync_validate',
+  'block_commit',
+] as const;
+export type ValidationStage = (typeof VALIDATION_STAGES)[number];
+
+export const GOSSIP_RESULTS = [
+  'published',
+  'accepted',
+  'ignored',
+  'rejected',
+  'fault_dropped',
+  'handler_error',
+] as const;
+export type GossipResult = (typeof GOSSIP_RESULTS)[number];
+
+/** Why a gossiped tx was not accepted; a fixed set so the label cannot grow. */
+export const TX_REJECT_REASONS = [
+  'duplicate',
+  'committed',
+  'nonce',
+  'mempool_full',
+  'signature',
+  'wrong_chain',
+  'expired',
+  'malformed',
+  'other',
+] as const;
+export type TxRejectReason = (typeof TX_REJECT_REASONS)[number];
+
+/** Maps a CivitasError code to its bounded reason label. */
+export function txRejectReason(code: string | undefined): TxRejectReason {
+  const c = code ?? '';
+  if (c === 'MEMPOOL_DUPLICATE') return 'duplicate';
+  if (c === 'TX_ALREADY_COMMITTED') return 'committed';
+  if (/NONCE/.test(c)) return 'nonce';
+  if (c === 'MEMPOOL_FULL' || c === 'MEMPOOL_SENDER_FULL') return 'mempool_full';
+  if (c === 'TX_BAD_SIGNATURE') return 'signature';
+  if (c === 'TX_WRONG_CHAIN') return 'wrong_chain';
+  if (c === 'TX_EXPIRED') return 'expired';
+  if (/^(CODEC_|TX_)/.test(c)) return 'malformed';
+  return 'other';
+}
+
+/** Gossip counters per topic as the p2p layer keeps them (cumulative). */
+export interface GossipCountersSnapshot {
+  published: number;
+  accepted: number;
+  ignored: number;
+  rejected: number;
+  faultDropped: number;
+  handlerErrors: number;
+}
+
+/** What the metrics read from the node when scraped. */
+export interface MetricsSource {
+  height(): number;
+  view(): number;
+  viewChanges(): number;
+  mempoolSize(): number;
+  peers(): number;
+  gossip(): Record<string, GossipCountersSnapshot> | undefined;
+}
+
+export interface NodeMetricsOptions {
+  /** Include prom-client's process metrics (CPU, memory, event loop lag). Default true. */
+  processMetrics?: boolean;
+  /** Admission times remembered for tx admit→commit latency; older ones are forgotten. */
+  maxTrackedTxs?: number;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const STAGE_BUCKETS = [
+  0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+const GOSSIP_FIELD: Record<GossipResult, keyof GossipCountersSnapshot> = {
+  published: 'published',
+  accepted: 'accepted',
+  ignored: 'ignored',
+  rejected: 'rejected',
+  fault_dropped: 'faultDropped',
+  handler_error: 'handlerErrors',
+};
+
+/**
+ * Raises a counter to a cumulative value read from elsewhere. prom-client counters only go
+ * up by increments, so the last value seen is remembered per label set.
+ */
+class CumulativeMirror {
+  private readonly last = new Map<string, number>();
+
+  advance(key: string, value: number, inc: (delta: number) => void): void {
+    const before = this.last.get(key) ?? 0;
+    if (value > before) inc(value - before);
+    this.last.set(key, Math.max(before, value));
+  }
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly admitted = new Map<string, number>();
+  private readonly maxTrackedTxs: number;
+  private readonly stageSeconds: Histogram<'stage'>;
+  private readonly blockLatency: Histogram;
+  private readonly txLatency: Histogram;
+  private readonly blocksCommitted: Counter;
+  private readonly txsCommitted: Counter;
+  private readonly txGossipRejects: Counter<'reason'>;
+  private readonly evidenceTotal: Counter;
+  private readonly consensusRejects: Counter<'reason'>;
+  private readonly faultChanges: Counter<'kind'>;
+
+  constructor(source: MetricsSource, opts: NodeMetricsOptions = {}) {
+    const registers = [this.registry];
+    this.maxTrackedTxs = opts.maxTrackedTxs ?? 100_000;
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+
+    new Gauge({
+      name: 'civitas_chain_height',
+      help: 'Height of the last committed block',
+      registers,
+      collect() {
+        this.set(source.height());
+      },
+    });
+    new Gauge({
+      name: 'civitas_consensus_view',
+      help: 'Current PBFT view at the height being decided (0 in the normal case)',
+      registers,
+      collect() {
+        this.set(source.view());
+      },
+    });
+    const viewChangesMirror = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_consensus_view_changes_total',
+      help: 'View changes this replica started or joined since it started',
+      registers,
+      collect() {
+        viewChangesMirror.advance('', source.viewChanges(), (d) => this.inc(d));
+      },
+    });
+    new Gauge({
+      name: 'civitas_mempool_txs',
+      help: 'Transactions waiting in the mempool',
+      registers,
+      collect() {
+        this.set(source.mempoolSize());
+      },
+    });
+    new Gauge({
+      name: 'civitas_p2p_peers',
+      help: 'Connected peers',
+      registers,
+      collect() {
+        this.set(source.peers());
+      },
+    });
+    const gossipMirror = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_gossip_messages_total',
+      help: 'Gossip messages by topic and result (published by this node, or validation verdict)',
+      labelNames: ['topic', 'result'] as const,
+      registers,
+      collect() {
+        const counters = source.gossip();
+        if (counters === undefined) return;
+        for (const [topic, c] of Object.entries(counters)) {
+          for (const result of GOSSIP_RESULTS) {
+            gossipMirror.advance(`${topic}/${result}`, c[GOSSIP_FIELD[result]], (d) =>
+              this.inc({ topic, result }, d),
+            );
+          }
+        }
+      },
+    });
+    this.txGossipRejects = new Counter({
+      name: 'civitas_gossip_tx_not_accepted_total',
+      help: 'Gossiped txs this node ignored or rejected, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.stageSeconds = new Histogram({
+      name: 'civitas_validation_stage_seconds',
+      help: 'Time spent per validation/commit stage',
+      labelNames: ['stage'] as const,
+      buckets: STAGE_BUCKETS,
+      registers,
+    });
+    this.blockLatency = new Histogram({
+      name: 'civitas_block_commit_latency_seconds',
+      help: 'Block proposal (header timestamp) to commit on this node',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.txLatency = new Histogram({
+      name: 'civitas_tx_commit_latency_seconds',
+      help: 'Tx admission to this node mempool to commit on this node',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.blocksCommitted = new Counter({
+      name: 'civitas_blocks_committed_total',
+      help: 'Blocks committed by this node',
+      registers,
+    });
+    this.txsCommitted = new Counter({
+      name: 'civitas_txs_committed_total',
+      help: 'Transactions committed by this node',
+      registers,
+    });
+    this.evidenceTotal = new Counter({
+      name: 'civitas_consensus_evidence_total',
+      help: 'Equivocation evidence recorded by this node',
+      registers,
+    });
+    this.consensusRejects = new Counter({
+      name: 'civitas_consensus_messages_rejected_total',
+      help: 'Consensus messages the engine rejected, by reason (benign duplicates and stale messages are not counted)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
+    this.faultChanges = new Counter({
+      name: 'civitas_fault_injection_changes_total',
+      help: 'Fault-injection settings applied through the admin API, by kind',
+      labelNames: ['kind'] as const,
+      registers,
+    });
+    for (const stage of VALIDATION_STAGES) this.stageSeconds.zero({ stage });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Runs `fn` and records its duration under `stage` (also when it throws). */
+  async time<T>(stage: ValidationStage, fn: () => Promise<T>): Promise<T> {
+    const end = this.stageSeconds.startTimer({ stage });
+    try {
+      return await fn();
+    } finally {
+      end();
+    }
+  }
+
+  /** A tx entered this node's mempool (submitted or gossiped). */
+  txAdmitted(hash: Uint8Array, now = Date.now()): void {
+    if (this.admitted.size >= this.maxTrackedTxs) {
+      this.admitted.delete(this.admitted.keys().next().value!);
+    }
+    this.admitted.set(toHex(hash), now);
+  }
+
+  txNotAccepted(code: string | undefined): void {
+    this.txGossipRejects.inc({ reason: txRejectReason(code) });
+  }
+
+  blockCommitted(
+    block: { header: { timestamp: number }; txHashes: readonly Uint8Array[] },
+    now = Date.now(),
+  ): void {
+    this.blocksCommitted.inc();
+    this.txsCommitted.inc(block.txHashes.length);
+    this.blockLatency.observe(Math.max(0, now - block.header.timestamp) / 1000);
+    if (this.admitted.size === 0) return;
+    for (const hash of block.txHashes) {
+      const key = toHex(hash);
+      const at = this.admitted.get(key);
+      if (at === undefined) continue;
+      this.admitted.delete(key);
+      this.txLatency.observe(Math.max(0, now - at) / 1000);
+    }
+  }
+
+  /**
+   * A logger for the consensus service that also counts what it reports: evidence and
+   * rejected messages reach the node only as log records (PbftConsensus has no metrics hook
+   * yet), so they are counted here on their way through. Only the consensus service's own
+   * reject record carries `validatorIndex`; the driver's copy of it is not counted twice.
+   */
+  consensusLogTap(log: Logger): Logger {
+    const tap = (inner: Logger): Logger => ({
+      debug: (msg, fields) => {
+        if (
+          msg === 'consensus message rejected' &&
+          fields !== undefined &&
+          'validatorIndex' in fields
+        ) {
+          const reason = fields.reason as string;
+          this.consensusRejects.inc({
+            reason: (REJECT_REASONS as readonly string[]).includes(reason) ? reason : 'other',
+          });
+        }
+        inner.debug(msg, fields);
+      },
+      info: (msg, fields) => inner.info(msg, fields),
+      warn: (msg, fields) => {
+        if (msg === 'equivocation evidence') this.evidenceTotal.inc();
+        inner.warn(msg, fields);
+      },
+      error: (msg, fields) => inner.error(msg, fields),
+      child: (module) => tap(inner.child(module)),
+    });
+    return tap(log);
+  }
+
+  faultApplied(kind: 'links' | 'byzantine'): void {
+    this.faultChanges.inc({ kind });
+  }
+}
