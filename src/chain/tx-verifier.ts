@@ -6,8 +6,18 @@
  * batch verifier (the worker pool) when one is given, else to the native path.
  */
 import { toHex } from '../crypto/bytes.ts';
-import { verifyNative } from '../crypto/ed25519.ts';
+import { SIGNATURE_LENGTH, verifyNative } from '../crypto/ed25519.ts';
+import { DomainTag, taggedHash } from '../crypto/hash.ts';
 import { type Tx, txSigningHash } from './tx.ts';
+
+/**
+ * txSigningHash from a tx's canonical encoding, without re-encoding it: the signed encoding
+ * is the unsigned one followed by the 64-byte signature (tx.ts), so the signed-over bytes are
+ * all but the last 64. Only valid for the exact bytes of `tx` (strictly decoded or encoded).
+ */
+export function txSigningHashOfEncoded(encoded: Uint8Array): Uint8Array {
+  return taggedHash(DomainTag.txSigning, encoded.subarray(0, encoded.length - SIGNATURE_LENGTH));
+}
 
 export interface SignatureItem {
   readonly signature: Uint8Array;
@@ -31,7 +41,15 @@ export class TxVerifier {
     this.batch = opts.batch;
   }
 
-  async verify(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<boolean[]> {
+  /**
+   * `encodedTxs`, when given, must be the canonical encodings of `txs` (a SealedBlock's
+   * encodedTxs): the signing hashes are then taken from them rather than re-encoded.
+   */
+  async verify(
+    txs: readonly Tx[],
+    txHashes: readonly Uint8Array[],
+    encodedTxs?: readonly Uint8Array[],
+  ): Promise<boolean[]> {
     const verdicts = new Array<boolean>(txs.length);
     const todo: number[] = [];
     const keys = txHashes.map((h) => toHex(h));
@@ -47,7 +65,10 @@ export class TxVerifier {
     if (todo.length > 0) {
       const items = todo.map((i) => ({
         signature: txs[i]!.signature,
-        message: txSigningHash(txs[i]!),
+        message:
+          encodedTxs !== undefined
+            ? txSigningHashOfEncoded(encodedTxs[i]!)
+            : txSigningHash(txs[i]!),
         publicKey: txs[i]!.sender,
       }));
       const results =

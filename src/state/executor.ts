@@ -9,7 +9,7 @@
  * never throws: a failed tx must not be able to stop a block, let alone the node.
  */
 
-import { addressOf } from '../chain/address.ts';
+import { ADDRESS_LENGTH, addressOf } from '../chain/address.ts';
 import type { Receipt } from '../chain/receipt.ts';
 import type { Tx } from '../chain/tx.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -25,6 +25,9 @@ import {
   TRANSFER_METHOD,
   type TransferArgs,
 } from './accounts.ts';
+
+const ACCOUNT_KEY_PREFIX_HEX_LENGTH =
+  2 * (accountStateKey(new Uint8Array(ADDRESS_LENGTH)).length - ADDRESS_LENGTH);
 
 /** Reads current values by state key (raw app key, not hashed). */
 export type StateReader = (keys: readonly Uint8Array[]) => Promise<(Uint8Array | undefined)[]>;
@@ -44,6 +47,33 @@ function tryTransferArgs(tx: Tx): TransferArgs | undefined {
   }
 }
 
+interface SenderInfo {
+  readonly stateKey: Uint8Array;
+  readonly stateKeyHex: string;
+  /** Hex of the sender's address, for the transfer event. */
+  readonly addressHex: string;
+}
+
+// Senders repeat from block to block, and their address costs a hash: keep the derived keys of
+// recent senders. A pure function of the public key, so the cache cannot change a result.
+const SENDER_CACHE_MAX = 65_536;
+const senderCache = new Map<string, SenderInfo>();
+
+function senderInfo(publicKey: Uint8Array): SenderInfo {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString(
+    'latin1',
+  );
+  let info = senderCache.get(id);
+  if (info === undefined) {
+    const address = addressOf(publicKey);
+    const stateKey = accountStateKey(address);
+    info = { stateKey, stateKeyHex: toHex(stateKey), addressHex: toHex(address) };
+    if (senderCache.size >= SENDER_CACHE_MAX) senderCache.delete(senderCache.keys().next().value!);
+    senderCache.set(id, info);
+  }
+  return info;
+}
+
 export async function executeTxs(
   txs: readonly Tx[],
   txHashes: readonly Uint8Array[],
@@ -51,14 +81,15 @@ export async function executeTxs(
 ): Promise<ExecutionResult> {
   // Prefetch every account this block can touch, in one batched read.
   const keys = new Map<string, Uint8Array>();
-  const senderKeys: string[] = [];
+  const senders: SenderInfo[] = [];
+  const transfers: (TransferArgs | undefined)[] = [];
   const recipientKeys: (string | undefined)[] = [];
   for (const tx of txs) {
-    const sk = accountStateKey(addressOf(tx.sender));
-    const skHex = toHex(sk);
-    keys.set(skHex, sk);
-    senderKeys.push(skHex);
+    const sender = senderInfo(tx.sender);
+    keys.set(sender.stateKeyHex, sender.stateKey);
+    senders.push(sender);
     const args = tryTransferArgs(tx);
+    transfers.push(args);
     if (args === undefined) {
       recipientKeys.push(undefined);
     } else {
@@ -68,13 +99,13 @@ export async function executeTxs(
       recipientKeys.push(rkHex);
     }
   }
-  const keyList = [...keys.values()];
-  const loaded = await read(keyList);
+  const loaded = await read([...keys.values()]);
   const accounts = new Map<string, Account>();
-  [...keys.keys()].forEach((hex, i) => {
-    const raw = loaded[i];
+  let k = 0;
+  for (const hex of keys.keys()) {
+    const raw = loaded[k++];
     accounts.set(hex, raw === undefined ? EMPTY_ACCOUNT : decodeAccount(raw));
-  });
+  }
 
   const touched = new Set<string>();
   const receipts = txs.map((tx, i): Receipt => {
@@ -83,9 +114,10 @@ export async function executeTxs(
     if (tx.payload.module !== BANK_MODULE || tx.payload.method !== TRANSFER_METHOD) {
       return failed('APP_UNKNOWN_METHOD');
     }
-    const args = tryTransferArgs(tx);
+    const args = transfers[i];
     if (args === undefined) return failed('BANK_BAD_ARGS');
-    const fromKey = senderKeys[i]!;
+    const sender = senders[i]!;
+    const fromKey = sender.stateKeyHex;
     const toKey = recipientKeys[i]!;
     const from = accounts.get(fromKey)!;
     if (tx.nonce !== from.nonce) return failed('BANK_BAD_NONCE');
@@ -108,8 +140,9 @@ export async function executeTxs(
         {
           type: 'transfer',
           attributes: [
-            ['from', toHex(addressOf(tx.sender))],
-            ['to', toHex(args.to)],
+            ['from', sender.addressHex],
+            // The state key is the prefix and the address: its hex ends with the address's.
+            ['to', toKey.slice(ACCOUNT_KEY_PREFIX_HEX_LENGTH)],
             ['amount', args.amount.toString()],
           ],
         },

@@ -1,0 +1,429 @@
+/**
+ * Block-validation throughput: full validation and commit of a chain of signed transfer
+ * blocks through the BlockPipeline, against the ceiling measured in the same run.
+ *
+ *   civitas bench validate [--txs N] [--block-size B] [--workers W] [--json] [--progress]
+ *   (npm run bench; the command lives in src/cli/commands/bench.ts)
+ *
+ * For each block size (default 100, 1,000 and 10,000 txs): generate a chain (not timed), then
+ * replay it from genesis into a fresh LevelDB in a temp dir: decode → signatures (worker pool,
+ * overlapped with the previous block) → tx root → parent and certificate checks → execution
+ * → state-tree update → one synced commit per block. The ceiling is this machine's
+ * single-thread verifyNative rate, measured just before each run, × the cores the pool uses.
+ * A smaller run with @noble/curves as the verifier shows what the portable backend costs.
+ * Nothing is cached on disk between runs; every temp dir is removed.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type BatchSignatureVerifier,
+  decodeBlock,
+  type SignatureItem,
+  TxVerifier,
+  txSigningHash,
+} from '../src/chain/index.ts';
+import { verifyNative, verifyNoble } from '../src/crypto/ed25519.ts';
+import { VerifyPool } from '../src/crypto/verify-pool.ts';
+import { BlockPipeline } from '../src/state/block-pipeline.ts';
+import { Ledger } from '../src/state/ledger.ts';
+import { benchKey, type GeneratedChain, generateChain, signFast } from './chain-generator.ts';
+import { NobleBatchVerifier } from './noble-verifier.ts';
+import {
+  emptyStageTotals,
+  STAGE_LABELS,
+  STAGE_NAMES,
+  StageProbe,
+  type StageTotals,
+} from './stage-probe.ts';
+
+export type VerifyBackendName = 'native' | 'noble';
+
+export interface ValidateBenchOptions {
+  /** Txs per block size; default 20,000 / 30,000 / 50,000 for 100 / 1,000 / 10,000. */
+  txs?: number;
+  /** Block sizes to run; default [100, 1000, 10000]. */
+  blockSizes?: readonly number[];
+  /** Verification worker threads; default os.availableParallelism(). */
+  workers?: number;
+  /** Txs for the @noble/curves comparison (1,000-tx blocks, or the only size); 0 skips it. */
+  nobleTxs?: number;
+  /** Blocks whose signatures are checked ahead of the executing one; default 2. */
+  lookAhead?: number;
+  /** Seconds spent measuring each single-thread verify rate; default 1. */
+  ceilingSeconds?: number;
+  /** One sender per this many txs; default 10. */
+  txsPerSender?: number;
+  /** Progress lines (stderr in the CLI). */
+  progress?: (line: string) => void;
+}
+
+export interface ValidateRun {
+  readonly backend: VerifyBackendName;
+  readonly blockSize: number;
+  readonly txs: number;
+  readonly blocks: number;
+  readonly senders: number;
+  readonly workers: number;
+  /** Cores the ceiling counts: workers, or 1 with 0 or 1 worker. */
+  readonly cores: number;
+  readonly seconds: number;
+  readonly txPerSec: number;
+  readonly blocksPerSec: number;
+  /** Single-thread verify rate of this backend measured just before the run. */
+  readonly verifyPerSecPerCore: number;
+  readonly ceilingTxPerSec: number;
+  readonly ratio: number;
+  /** Main-thread ms per stage, summed over the run. */
+  readonly stages: StageTotals;
+  /** The same per tx, µs. */
+  readonly stagesUsPerTx: StageTotals;
+  /** Summed wall time of the overlapped signature checks on the pool, ms. */
+  readonly signaturePoolWallMs: number;
+  /** CPU time per tx while validating, µs: the whole process (all threads) and the main thread. */
+  readonly cpuUsPerTx: { readonly process: number; readonly mainThread: number };
+  /** Highest resident set size sampled while validating (all threads), bytes. */
+  readonly peakRssBytes: number;
+  readonly chainBytes: number;
+  readonly generationSeconds: number;
+}
+
+export interface ValidateBenchReport {
+  readonly date: string;
+  readonly machine: { cpus: number; model: string; node: string; platform: string };
+  readonly workers: number;
+  readonly lookAhead: number;
+  readonly runs: readonly ValidateRun[];
+  /** Process-wide peak RSS (process.resourceUsage().maxRSS, worker threads included), bytes. */
+  readonly peakRssBytes: number;
+}
+
+const DEFAULT_SIZES = [100, 1_000, 10_000];
+const DEFAULT_TXS: Record<number, number> = { 100: 20_000, 1000: 30_000, 10000: 50_000 };
+const DEFAULT_NOBLE_TXS = 2_000;
+
+function defaultTxs(blockSize: number): number {
+  return DEFAULT_TXS[blockSize] ?? Math.max(blockSize * 10, 20_000);
+}
+
+/** Signatures of the chain's first txs, as the pool receives them. */
+function sampleItems(chain: GeneratedChain, count: number): SignatureItem[] {
+  const items: SignatureItem[] = [];
+  for (const b of chain.blocks) {
+    for (const tx of decodeBlock(b.block).txs) {
+      items.push({ signature: tx.signature, message: txSigningHash(tx), publicKey: tx.sender });
+      if (items.length >= count) return items;
+    }
+  }
+  return items;
+}
+
+/** Single-thread verify rate (per second), keys already in the key cache. */
+export function measureVerifyRate(
+  items: readonly SignatureItem[],
+  backend: VerifyBackendName,
+  seconds: number,
+): number {
+  const verify = backend === 'native' ? verifyNative : verifyNoble;
+  const warm = backend === 'native' ? items.length : Math.min(items.length, 50);
+  for (let i = 0; i < warm; i++) {
+    const it = items[i]!;
+    if (!verify(it.signature, it.message, it.publicKey)) throw new Error('sample does not verify');
+  }
+  let done = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < seconds * 1000 || done < 50) {
+    const it = items[done % items.length]!;
+    verify(it.signature, it.message, it.publicKey);
+    done++;
+    if ((done & 15) === 0) elapsed = performance.now() - start;
+  }
+  return done / ((performance.now() - start) / 1000);
+}
+
+/** Starts the pool's threads (module load, JIT) before the clock runs, with keys of no sender. */
+async function warmUp(verifier: BatchSignatureVerifier, count: number): Promise<void> {
+  const key = benchKey(3, 0);
+  const items = Array.from({ length: count }, (_, i) => {
+    const message = new Uint8Array(32).fill(i & 0xff);
+    return { signature: signFast(message, key), message, publicKey: key.publicKey };
+  });
+  const verdicts = await verifier.verifyBatch(items);
+  if (verdicts.some((v) => !v)) throw new Error('warm-up signatures did not verify');
+}
+
+class RssSampler {
+  peak = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor() {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 20);
+    this.timer.unref();
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.peak) this.peak = rss;
+  }
+
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+}
+
+async function validateChain(
+  chain: GeneratedChain,
+  blockSize: number,
+  backend: VerifyBackendName,
+  opts: {
+    workers: number;
+    lookAhead: number;
+    ceilingSeconds: number;
+    generationSeconds: number;
+    progress?: (line: string) => void;
+  },
+): Promise<ValidateRun> {
+  const cores = Math.max(1, opts.workers);
+  const sample = sampleItems(chain, backend === 'native' ? 2_000 : 200);
+  const verifyPerSecPerCore = measureVerifyRate(sample, backend, opts.ceilingSeconds);
+  const ceilingTxPerSec = verifyPerSecPerCore * cores;
+
+  const pool =
+    backend === 'native'
+      ? VerifyPool.create({ workers: opts.workers })
+      : new NobleBatchVerifier(opts.workers);
+  const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-validate-'));
+  const label = `${backend} ${blockSize.toLocaleString('en-US')}-tx blocks`;
+  try {
+    await warmUp(pool, backend === 'native' ? 256 : 16);
+    const ledger = await Ledger.open(dir, chain.genesis);
+    try {
+      const probe = new StageProbe(ledger, verifyNative);
+      const txVerifier = new TxVerifier({ batch: pool, maxEntries: 200_000 });
+      let signaturePoolWallMs = 0;
+      let committedTxs = 0;
+      let lastReport = performance.now();
+      const start = performance.now();
+      const pipeline = new BlockPipeline(
+        {
+          lookAhead: opts.lookAhead,
+          checkSignature: probe.checkSignature,
+          onCommitted: (info) => {
+            probe.record(info.times);
+            signaturePoolWallMs += info.times.signatureWallMs;
+            committedTxs += info.txs;
+            const now = performance.now();
+            if (opts.progress !== undefined && now - lastReport >= 1000) {
+              lastReport = now;
+              const rate = committedTxs / ((now - start) / 1000);
+              opts.progress(
+                `  ${label}: ${committedTxs.toLocaleString('en-US')}/${chain.txCount.toLocaleString('en-US')} txs, ${Math.round(rate).toLocaleString('en-US')} tx/s`,
+              );
+            }
+          },
+        },
+        { ledger, txVerifier },
+      );
+      const rss = new RssSampler();
+      const cpu0 = process.cpuUsage();
+      const thread0 = process.threadCpuUsage();
+      const result = await pipeline.run(chain.blocks);
+      const seconds = (performance.now() - start) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const thread = process.threadCpuUsage(thread0);
+      const peakRssBytes = rss.stop();
+      if (result.txs !== chain.txCount) throw new Error('pipeline did not validate every tx');
+      const stagesUsPerTx = emptyStageTotals();
+      for (const name of STAGE_NAMES) {
+        stagesUsPerTx[name] = (probe.totals[name] * 1000) / chain.txCount;
+      }
+      const txPerSec = chain.txCount / seconds;
+      return {
+        backend,
+        blockSize,
+        txs: chain.txCount,
+        blocks: result.blocks,
+        senders: chain.senders,
+        workers: opts.workers,
+        cores,
+        seconds,
+        txPerSec,
+        blocksPerSec: result.blocks / seconds,
+        verifyPerSecPerCore,
+        ceilingTxPerSec,
+        ratio: txPerSec / ceilingTxPerSec,
+        stages: probe.totals,
+        stagesUsPerTx,
+        signaturePoolWallMs,
+        cpuUsPerTx: {
+          process: (cpu.user + cpu.system) / chain.txCount,
+          mainThread: (thread.user + thread.system) / chain.txCount,
+        },
+        peakRssBytes,
+        chainBytes: chain.chainBytes,
+        generationSeconds: opts.generationSeconds,
+      };
+    } finally {
+      await ledger.close();
+    }
+  } finally {
+    await pool.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function generate(
+  txs: number,
+  blockSize: number,
+  opts: ValidateBenchOptions,
+): Promise<{ chain: GeneratedChain; seconds: number }> {
+  const start = performance.now();
+  let lastReport = start;
+  const chain = await generateChain({
+    txs,
+    blockSize,
+    txsPerSender: opts.txsPerSender,
+    onBlock: (height, blocks) => {
+      const now = performance.now();
+      if (opts.progress !== undefined && (now - lastReport >= 1000 || height === blocks)) {
+        lastReport = now;
+        opts.progress(`  generating ${blockSize}-tx blocks: ${height}/${blocks}`);
+      }
+    },
+  });
+  return { chain, seconds: (performance.now() - start) / 1000 };
+}
+
+export async function runValidateBench(
+  opts: ValidateBenchOptions = {},
+): Promise<ValidateBenchReport> {
+  const workers = opts.workers ?? availableParallelism();
+  const lookAhead = opts.lookAhead ?? 2;
+  const ceilingSeconds = opts.ceilingSeconds ?? 1;
+  const sizes = opts.blockSizes ?? DEFAULT_SIZES;
+  const nobleTxs = opts.nobleTxs ?? DEFAULT_NOBLE_TXS;
+  const runs: ValidateRun[] = [];
+  for (const blockSize of sizes) {
+    const txs = opts.txs ?? defaultTxs(blockSize);
+    opts.progress?.(`${blockSize}-tx blocks: generating ${txs.toLocaleString('en-US')} txs`);
+    const { chain, seconds } = await generate(txs, blockSize, opts);
+    opts.progress?.(`${blockSize}-tx blocks: validating (native, ${workers} workers)`);
+    runs.push(
+      await validateChain(chain, blockSize, 'native', {
+        workers,
+        lookAhead,
+        ceilingSeconds,
+        generationSeconds: seconds,
+        progress: opts.progress,
+      }),
+    );
+  }
+  if (nobleTxs > 0) {
+    const blockSize = sizes.includes(1_000) || sizes.length !== 1 ? 1_000 : sizes[0]!;
+    const txs = Math.max(nobleTxs, 1);
+    opts.progress?.(`noble: generating ${txs.toLocaleString('en-US')} txs`);
+    const { chain, seconds } = await generate(txs, Math.min(blockSize, txs), opts);
+    opts.progress?.(`noble: validating (${workers} workers)`);
+    runs.push(
+      await validateChain(chain, Math.min(blockSize, txs), 'noble', {
+        workers,
+        lookAhead,
+        ceilingSeconds,
+        generationSeconds: seconds,
+        progress: opts.progress,
+      }),
+    );
+  }
+  const cpuList = cpus();
+  return {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: availableParallelism(),
+      model: cpuList[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
+    workers,
+    lookAhead,
+    runs,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+export function formatValidateReport(report: ValidateBenchReport): string[] {
+  const { runs } = report;
+  const mib = (b: number) => `${fmt(b / 2 ** 20)} MiB`;
+  const lines = [
+    `Block validation + commit, ${report.machine.cpus} cores (${report.machine.model}), node ${report.machine.node}, ${report.workers} verify workers, look-ahead ${report.lookAhead}`,
+    '',
+    ...table(
+      [
+        'backend / block',
+        'txs',
+        'blocks',
+        'seconds',
+        'tx/s',
+        'blocks/s',
+        'verify/s/core',
+        'ceiling tx/s',
+        'ratio',
+        'peak RSS',
+      ],
+      runs.map((r) => [
+        `${r.backend} ${fmt(r.blockSize)}`,
+        fmt(r.txs),
+        fmt(r.blocks),
+        fmt(r.seconds, 2),
+        fmt(r.txPerSec),
+        fmt(r.blocksPerSec, 1),
+        fmt(r.verifyPerSecPerCore),
+        fmt(r.ceilingTxPerSec),
+        `${fmt(r.ratio * 100, 1)}%`,
+        mib(r.peakRssBytes),
+      ]),
+    ),
+    '',
+    'Main-thread time per tx by stage, µs (signatures: submit + waiting for the pool)',
+    ...table(
+      ['stage', ...runs.map((r) => `${r.backend} ${fmt(r.blockSize)}`)],
+      [
+        ...STAGE_NAMES.map((name) => [
+          STAGE_LABELS[name],
+          ...runs.map((r) => fmt(r.stagesUsPerTx[name], 1)),
+        ]),
+        ['total (wall time per tx)', ...runs.map((r) => fmt((r.seconds * 1e6) / r.txs, 1))],
+        [
+          'pool wall time per tx (overlapped)',
+          ...runs.map((r) => fmt((r.signaturePoolWallMs * 1000) / r.txs, 1)),
+        ],
+        ['CPU per tx, main thread', ...runs.map((r) => fmt(r.cpuUsPerTx.mainThread, 1))],
+        ['CPU per tx, all threads', ...runs.map((r) => fmt(r.cpuUsPerTx.process, 1))],
+        [
+          'CPU per tx at the ceiling (cores / ceiling)',
+          ...runs.map((r) => fmt((r.cores * 1e6) / r.ceilingTxPerSec, 1)),
+        ],
+      ],
+    ),
+    '',
+    `process peak RSS (maxRSS, all threads): ${mib(report.peakRssBytes)}`,
+  ];
+  return lines;
+}

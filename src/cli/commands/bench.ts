@@ -1,0 +1,75 @@
+/**
+ * `civitas bench validate`: block-validation throughput against the signature ceiling
+ * measured in the same run (bench/validate.ts; docs/BENCHMARKS.md explains every figure).
+ */
+import type { Command } from 'commander';
+import { formatValidateReport, runValidateBench } from '../../../bench/validate.ts';
+import { Limits } from '../../chain/limits.ts';
+import { intOption } from '../options.ts';
+import { action, printJson, printLines } from '../output.ts';
+
+interface ValidateCommandOptions {
+  txs?: number;
+  blockSize?: number;
+  workers?: number;
+  nobleTxs: number;
+  lookAhead: number;
+  txsPerSender: number;
+  json?: boolean;
+  progress?: boolean;
+}
+
+export function registerBenchCommand(program: Command): void {
+  const bench = program.command('bench').description('benchmarks of this machine');
+  bench
+    .command('validate')
+    .description(
+      'validate and commit chains of signed transfer blocks (100, 1,000 and 10,000 txs per block by default) and compare with the ed25519 verify ceiling',
+    )
+    .option(
+      '--txs <n>',
+      'txs per block size (default 20,000 / 30,000 / 50,000)',
+      intOption(1, 10_000_000),
+    )
+    .option('--block-size <n>', 'run this block size only', intOption(1, Limits.blockTxs))
+    .option(
+      '--workers <n>',
+      'signature verification threads (default: all cores; 0 = main thread)',
+      intOption(0, 256),
+    )
+    .option(
+      '--noble-txs <n>',
+      'txs for the @noble/curves comparison run (0 skips it)',
+      intOption(0, 1_000_000),
+      2_000,
+    )
+    .option(
+      '--look-ahead <n>',
+      'blocks signature-checked ahead of the one executing',
+      intOption(0, 64),
+      2,
+    )
+    .option(
+      '--txs-per-sender <n>',
+      'one sender account per this many txs',
+      intOption(1, 1_000_000),
+      10,
+    )
+    .option('--json', 'print JSON')
+    .option('--progress', 'print progress to stderr')
+    .action(
+      action(async (opts: ValidateCommandOptions) => {
+        const report = await runValidateBench({
+          txs: opts.txs,
+          blockSizes: opts.blockSize === undefined ? undefined : [opts.blockSize],
+          workers: opts.workers,
+          nobleTxs: opts.nobleTxs,
+          lookAhead: opts.lookAhead,
+          txsPerSender: opts.txsPerSender,
+          progress: opts.progress ? (line) => process.stderr.write(`${line}\n`) : undefined,
+        });
+        if (opts.json) printJson(report);
+        else printLines(formatValidateReport(report));
+      }),
+    );
+}
