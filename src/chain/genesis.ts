@@ -69,18 +69,18 @@ function bad(message: string): never {
   throw new CivitasError('GENESIS_INVALID', `genesis: ${message}`);
 }
 
+/** Rule: a chain id is 1..64 characters of letters, digits, ".", "_" and "-". */
+export function checkChainId(chainId: unknown): asserts chainId is string {
+  if (typeof chainId !== 'string' || chainId.length === 0 || chainId.length > Limits.chainIdBytes) {
+    bad(`chainId must be 1..${Limits.chainIdBytes} characters`);
+  }
+  if (!/^[a-zA-Z0-9._-]+$/.test(chainId)) bad('chainId may use letters, digits, ".", "_" and "-"');
+}
+
 export function genesisFromJson(json: unknown): Genesis {
   const j = json as Partial<GenesisJson>;
   if (j === null || typeof j !== 'object') bad('not a JSON object');
-  if (
-    typeof j.chainId !== 'string' ||
-    j.chainId.length === 0 ||
-    j.chainId.length > Limits.chainIdBytes
-  ) {
-    bad(`chainId must be 1..${Limits.chainIdBytes} characters`);
-  }
-  if (!/^[a-zA-Z0-9._-]+$/.test(j.chainId))
-    bad('chainId may use letters, digits, ".", "_" and "-"');
+  checkChainId(j.chainId);
   if (!Number.isSafeInteger(j.genesisTime) || (j.genesisTime as number) < 0) {
     bad('genesisTime must be milliseconds since the epoch');
   }

@@ -16,7 +16,6 @@ program
   .description(
     'Civitas: a PBFT consortium blockchain node — run validators, send and verify transactions',
   )
-  .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
 registerKeysCommand(program);

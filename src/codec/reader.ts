@@ -121,7 +121,8 @@ export class Reader {
   /** Fixed-length bytes. Returns a copy, so decoded objects never alias network buffers. */
   fixed(length: number): Uint8Array {
     this.need(length, `${length} bytes`);
-    const out = this.buf.slice(this.pos, this.pos + length);
+    // A plain Uint8Array copy: a Buffer's own slice (LevelDB hands out Buffers) would alias.
+    const out = new Uint8Array(this.buf.subarray(this.pos, this.pos + length));
     this.pos += length;
     return out;
   }

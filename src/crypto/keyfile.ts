@@ -3,7 +3,7 @@
  * mode 0600 through a temp file and rename so a crash never leaves half a key. Loading checks
  * that the public key matches the secret key, which catches hand-edited or mixed-up files.
  */
-import { chmod, open, readFile, rename } from 'node:fs/promises';
+import { chmod, link, open, readFile, rename, rm } from 'node:fs/promises';
 import { CivitasError } from '../errors.ts';
 import { equalBytes, fromHex, toHex } from './bytes.ts';
 import {
@@ -26,23 +26,31 @@ export function keyFileJson(keys: KeyPair): KeyFileJson {
 /** Writes a key file with mode 0600. Refuses to overwrite unless `overwrite` is set. */
 export async function saveKeyFile(path: string, keys: KeyPair, overwrite = false): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  const handle = await open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(`${JSON.stringify(keyFileJson(keys), null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await chmod(tmp, 0o600);
-  if (!overwrite) {
+    const handle = await open(tmp, 'w', 0o600);
     try {
-      await readFile(path);
-      throw new CivitasError('KEYS_FILE_EXISTS', `key file already exists: ${path}`, { path });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await handle.writeFile(`${JSON.stringify(keyFileJson(keys), null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
+    await chmod(tmp, 0o600);
+    if (overwrite) {
+      await rename(tmp, path);
+    } else {
+      // link() fails if `path` exists: the check and the write are one atomic step.
+      try {
+        await link(tmp, path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new CivitasError('KEYS_FILE_EXISTS', `key file already exists: ${path}`, { path });
+        }
+        throw err;
+      }
+    }
+  } finally {
+    await rm(tmp, { force: true });
   }
-  await rename(tmp, path);
 }
 
 export function parseKeyFile(text: string, path = '<input>'): KeyPair {

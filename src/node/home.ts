@@ -10,7 +10,7 @@
 import { copyFile, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { addressOf } from '../chain/address.ts';
-import { DEFAULT_PARAMS, type Genesis, genesisToJson } from '../chain/genesis.ts';
+import { checkChainId, DEFAULT_PARAMS, type Genesis, genesisToJson } from '../chain/genesis.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { generateKeyPair } from '../crypto/ed25519.ts';
 import { saveKeyFile } from '../crypto/keyfile.ts';
@@ -65,6 +65,8 @@ export async function initNetwork(opts: InitOptions): Promise<InitSummary> {
       '--base-port leaves no room for the nodes (1024..65535)',
     );
   }
+  // The same rule a node applies to the genesis at start, checked before anything is written.
+  checkChainId(opts.chainId ?? 'civitas-devnet');
   const dir = resolve(opts.dir);
   const existing = await readdir(dir).catch(() => undefined);
   if (existing !== undefined && existing.length > 0) {

@@ -401,26 +401,36 @@ export class CivitasNode {
 
   /** Resolves with the height at which tx `hash` commits; rejects after `timeoutMs`. */
   async waitForTx(hash: Uint8Array, timeoutMs: number): Promise<number> {
-    const location = await this.ledger.store.getTxLocation(hash);
-    if (location !== undefined) return location.height;
     const key = toHex(hash);
-    return new Promise<number>((resolve, reject) => {
-      let waiters = this.txWaiters.get(key);
-      if (waiters === undefined) {
-        waiters = new Set();
-        this.txWaiters.set(key, waiters);
-      }
-      const done = (height: number): void => {
+    let waiters = this.txWaiters.get(key);
+    if (waiters === undefined) {
+      waiters = new Set();
+      this.txWaiters.set(key, waiters);
+    }
+    const set = waiters;
+    let timer: NodeJS.Timeout | undefined;
+    let done: ((height: number) => void) | undefined;
+    // Register first, then look in the store: a commit landing between the two is seen by
+    // one or the other, never missed.
+    const committed = new Promise<number>((resolve, reject) => {
+      done = (height: number): void => {
         clearTimeout(timer);
         resolve(height);
       };
-      const timer = setTimeout(() => {
-        waiters.delete(done);
-        if (waiters.size === 0) this.txWaiters.delete(key);
+      timer = setTimeout(() => {
+        set.delete(done!);
+        if (set.size === 0) this.txWaiters.delete(key);
         reject(new CivitasError('TX_WAIT_TIMEOUT', `tx not committed within ${timeoutMs} ms`));
       }, timeoutMs);
-      waiters.add(done);
+      set.add(done);
     });
+    const location = await this.ledger.store.getTxLocation(hash);
+    if (location !== undefined) {
+      done!(location.height);
+      set.delete(done!);
+      if (set.size === 0) this.txWaiters.delete(key);
+    }
+    return committed;
   }
 
   /** Stops the API, consensus, then the database, in that order. Idempotent. */

@@ -148,6 +148,7 @@ export class RpcServer {
 
   private send(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
+    if (status === 413) res.setHeader('connection', 'close');
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(text),
@@ -173,7 +174,9 @@ export class RpcServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter((p) => p.length > 0);
     const method = req.method ?? 'GET';
-    const route = `${method} /${parts[0] ?? ''}${parts.length > 1 ? '/:' : ''}`;
+    // Routes have one or two segments; anything deeper matches no route (404).
+    const route =
+      parts.length > 2 ? '' : `${method} /${parts[0] ?? ''}${parts.length > 1 ? '/:' : ''}`;
     switch (route) {
       case 'GET /status':
         return this.send(res, 200, this.status());
@@ -280,7 +283,8 @@ export class RpcServer {
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
       if (size > this.opts.maxBodyBytes) {
-        req.destroy();
+        // Stop reading and answer 413; the connection closes after the reply.
+        req.pause();
         throw new HttpError(
           413,
           'RPC_BODY_TOO_LARGE',
