@@ -1,0 +1,273 @@
+/**
+ * Binds the pure engine to the world through small interfaces the node implements: network,
+ * write-ahead log, timers and the application (build / validate / commit blocks).
+ *
+ * Rules the driver keeps (docs/CONSENSUS.md, "Driver"):
+ * - One event at a time: events queue and each step's actions finish (or are handed off,
+ *   for slow node work) before the next event is stepped.
+ * - Persist before send: consecutive persist actions are appended as one durable batch, and
+ *   that batch completes before any later broadcast or commit of the same step.
+ * - Commit before moving on: a commit action is awaited before the next height's actions.
+ * - Building and validating blocks run off the event queue; their results come back as
+ *   events, so a slow validation never blocks message handling.
+ * - The inbound message queue is bounded; overflow is dropped and counted.
+ */
+
+import type { SealedBlock } from '../chain/block.ts';
+import type { CommitCertificate } from '../chain/certificate.ts';
+import { CivitasError } from '../errors.ts';
+import type { EngineConfig } from './config.ts';
+import { ConsensusEngine, type EngineStatus } from './engine.ts';
+import type { ConsensusAction, ConsensusEvent, RejectReason, TimerKind } from './events.ts';
+import type { Evidence } from './evidence.ts';
+import type { WalEntry } from './wal.ts';
+
+export interface ConsensusNetwork {
+  broadcast(bytes: Uint8Array): void | Promise<void>;
+  sendTo?(validatorIndex: number, bytes: Uint8Array): void | Promise<void>;
+}
+
+export interface ConsensusWal {
+  /** Resolves once the entries are durable (synced). */
+  append(entries: readonly WalEntry[]): Promise<void>;
+  load(): Promise<WalEntry[]>;
+  truncateBelow(height: number): Promise<void>;
+}
+
+export interface Timers {
+  /** Calls fn after ms; the returned function cancels it. */
+  set(ms: number, fn: () => void): () => void;
+}
+
+export interface DriverApp {
+  buildProposal(
+    height: number,
+    view: number,
+    lastCommit: CommitCertificate | null,
+  ): Promise<SealedBlock>;
+  validateProposal(block: SealedBlock): Promise<boolean>;
+  /** Resolves once the block and its certificate are durable. */
+  commit(block: SealedBlock, certificate: CommitCertificate): Promise<void>;
+  /** A certificate shows the chain is at least at `targetHeight`: fetch the missing blocks. */
+  requestSync?(targetHeight: number): void;
+  onEvidence?(evidence: Evidence): void;
+  /** A message was rejected (for peer scoring and logs). */
+  onReject?(reason: RejectReason, validatorIndex: number | null, detail: string): void;
+}
+
+export interface DriverLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface DriverOptions {
+  readonly engine: EngineConfig;
+  /** Inbound messages waiting for a step; more are dropped. */
+  readonly maxQueuedMessages?: number;
+}
+
+export interface DriverModules {
+  readonly network: ConsensusNetwork;
+  readonly wal: ConsensusWal;
+  readonly timers: Timers;
+  readonly app: DriverApp;
+  readonly logger?: DriverLogger;
+}
+
+export interface DriverStatus extends EngineStatus {
+  readonly queued: number;
+  readonly droppedMessages: number;
+  readonly committedBlocks: number;
+}
+
+export class ConsensusDriver {
+  private readonly engine: ConsensusEngine;
+  private readonly modules: DriverModules;
+  private readonly maxQueued: number;
+  private readonly queue: ConsensusEvent[] = [];
+  private queuedMessages = 0;
+  private droppedMessages = 0;
+  private committedBlocks = 0;
+  private readonly timers = new Map<TimerKind, () => void>();
+  private draining: Promise<void> | null = null;
+  private running = false;
+  private failure: unknown = null;
+
+  constructor(opts: DriverOptions, modules: DriverModules) {
+    this.engine = new ConsensusEngine(opts.engine);
+    this.modules = modules;
+    this.maxQueued = opts.maxQueuedMessages ?? 10_000;
+  }
+
+  /** Replays the WAL and starts deciding `height` (the node's committed height + 1). */
+  async start(height: number, lastCommit: CommitCertificate | null): Promise<void> {
+    if (this.running) throw new CivitasError('CONSENSUS_ALREADY_STARTED', 'driver already started');
+    const wal = await this.modules.wal.load();
+    this.running = true;
+    this.enqueue({ type: 'start', height, lastCommit, wal });
+    await this.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+    this.queue.length = 0;
+    this.queuedMessages = 0;
+    await this.draining;
+  }
+
+  /** A message from the network (decoded strictly by the engine). */
+  deliver(bytes: Uint8Array): void {
+    if (!this.running) return;
+    if (this.queuedMessages >= this.maxQueued) {
+      this.droppedMessages++;
+      return;
+    }
+    this.queuedMessages++;
+    this.enqueue({ type: 'message', bytes });
+  }
+
+  /** Block sync committed `height` with `certificate`. */
+  onBlockSynced(height: number, certificate: CommitCertificate): void {
+    this.enqueue({ type: 'synced', height, certificate });
+  }
+
+  status(): DriverStatus {
+    return {
+      ...this.engine.status(),
+      queued: this.queue.length,
+      droppedMessages: this.droppedMessages,
+      committedBlocks: this.committedBlocks,
+    };
+  }
+
+  evidence(): Evidence[] {
+    return this.engine.evidence();
+  }
+
+  /** Resolves when every queued event has been stepped and its actions executed. */
+  async idle(): Promise<void> {
+    while (this.draining !== null) await this.draining;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private enqueue(event: ConsensusEvent): void {
+    if (!this.running || this.failure !== null) return;
+    this.queue.push(event);
+    if (this.draining === null) {
+      this.draining = this.drain().finally(() => {
+        this.draining = null;
+      });
+    }
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && this.running) {
+      const event = this.queue.shift()!;
+      if (event.type === 'message') this.queuedMessages--;
+      try {
+        await this.execute(this.engine.step(event));
+      } catch (err) {
+        // A failed durable write or commit: continuing could violate the WAL contract.
+        this.failure = err;
+        this.running = false;
+        this.modules.logger?.error('consensus driver stopped', { error: errorText(err) });
+        for (const cancel of this.timers.values()) cancel();
+        this.timers.clear();
+        return;
+      }
+    }
+  }
+
+  private async execute(actions: readonly ConsensusAction[]): Promise<void> {
+    const { network, wal, app, logger } = this.modules;
+    let pending: WalEntry[] = [];
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const entries = pending;
+      pending = [];
+      await wal.append(entries);
+    };
+    for (const action of actions) {
+      switch (action.type) {
+        case 'persist':
+          pending.push(action.entry);
+          break;
+        case 'broadcast':
+          await flush();
+          this.fireAndForget(network.broadcast(action.bytes), 'broadcast failed');
+          break;
+        case 'set-timer': {
+          this.timers.get(action.kind)?.();
+          const { kind, height, view } = action;
+          const cancel = this.modules.timers.set(action.ms, () => {
+            this.timers.delete(kind);
+            this.enqueue({ type: 'timer', kind, height, view });
+          });
+          this.timers.set(kind, cancel);
+          break;
+        }
+        case 'build-proposal': {
+          const { height, view } = action;
+          app.buildProposal(height, view, action.lastCommit).then(
+            (block) => this.enqueue({ type: 'proposal-built', height, view, block }),
+            (err) =>
+              logger?.warn('building a proposal failed', { height, view, error: errorText(err) }),
+          );
+          break;
+        }
+        case 'validate-proposal': {
+          const { height, block } = action;
+          app.validateProposal(block).then(
+            (valid) =>
+              this.enqueue({ type: 'proposal-validated', height, blockHash: block.hash, valid }),
+            (err) => {
+              logger?.warn('validating a proposal failed', { height, error: errorText(err) });
+              this.enqueue({
+                type: 'proposal-validated',
+                height,
+                blockHash: block.hash,
+                valid: false,
+              });
+            },
+          );
+          break;
+        }
+        case 'commit':
+          await flush();
+          await app.commit(action.block, action.certificate);
+          this.committedBlocks++;
+          await wal.truncateBelow(action.certificate.height + 1);
+          break;
+        case 'evidence':
+          app.onEvidence?.(action.evidence);
+          break;
+        case 'need-sync':
+          app.requestSync?.(action.targetHeight);
+          break;
+        case 'reject':
+          app.onReject?.(action.reason, action.validatorIndex, action.detail);
+          logger?.debug('consensus message rejected', {
+            reason: action.reason,
+            validator: action.validatorIndex,
+            detail: action.detail,
+          });
+          break;
+      }
+    }
+    await flush();
+  }
+
+  private fireAndForget(result: void | Promise<void>, what: string): void {
+    if (result instanceof Promise) {
+      result.catch((err) => this.modules.logger?.warn(what, { error: errorText(err) }));
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof CivitasError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,1220 @@
+/**
+ * PBFT (Castro & Liskov, OSDI'99) for blocks, as a deterministic state machine:
+ * `step(event) → actions`. No clock, no randomness, no I/O: time arrives as timer events, the
+ * network as message events, the node's work (building, validating, committing blocks) as
+ * actions out and result events in. docs/CONSENSUS.md is the specification this file
+ * implements; the rule numbers quoted in comments refer to it.
+ *
+ * One height is decided at a time. Views restart at 0 on every height and the primary of
+ * (height, view) is validators[(height + view) mod n].
+ */
+
+import type { SealedBlock } from '../chain/block.ts';
+import { type CommitCertificate, verifyCertificate } from '../chain/certificate.ts';
+import type { ValidatorSet } from '../chain/validator-set.ts';
+import { voteSigningHash } from '../chain/vote.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { CivitasError } from '../errors.ts';
+import { type EngineConfig, type ResolvedConfig, resolveConfig, viewTimeout } from './config.ts';
+import {
+  BENIGN_REJECTS,
+  type ConsensusAction,
+  type ConsensusEvent,
+  REJECT_REASONS,
+  type RejectReason,
+} from './events.ts';
+import { type Evidence, type EvidenceKind, EvidenceStore, type SignedDigest } from './evidence.ts';
+import { FutureBuffer } from './future-buffer.ts';
+import {
+  type ConsensusMessage,
+  decodeMessage,
+  describeMessage,
+  encodeMessage,
+  type NewView,
+  newViewSigningHash,
+  type PrePrepare,
+  type PreparedCertificate,
+  prePrepareSigningHash,
+  signingHashOf,
+  type ViewChange,
+  type Vote,
+  viewChangeSigningHash,
+} from './messages.ts';
+import {
+  blockMatchesHeader,
+  checkViewChange,
+  chooseNewViewBlock,
+  type ProofContext,
+  primaryIndex,
+} from './proofs.ts';
+import { VoteTally } from './vote-tally.ts';
+import { type WalEntry, walEntryHeight } from './wal.ts';
+
+export type Phase = 'normal' | 'view-change';
+
+export interface EngineStatus {
+  readonly started: boolean;
+  readonly height: number;
+  readonly view: number;
+  readonly phase: Phase;
+  /** Validator index of the primary of (height, view). */
+  readonly primary: number;
+  /** This replica's index at this height (−1: observer). */
+  readonly validatorIndex: number;
+  /** Views entered after view 0, summed over all heights. */
+  readonly viewChanges: number;
+  /** Highest height a checked certificate shows committed (≥ height means behind). */
+  readonly syncTarget: number;
+}
+
+/** Sizes of every network-fed buffer, and their caps (the simulator checks size ≤ cap). */
+export interface EngineMemory {
+  readonly futureMaxPerValidator: number;
+  readonly futureTotal: number;
+  readonly votes: number;
+  readonly viewChanges: number;
+  readonly blocks: number;
+  readonly evidence: number;
+}
+
+type BlockStatus = 'unchecked' | 'pending' | 'valid' | 'invalid';
+
+interface BlockEntry {
+  readonly block: SealedBlock;
+  status: BlockStatus;
+}
+
+/** The block accepted for a view (from a PRE-PREPARE in view 0 or a NEW-VIEW). */
+interface Proposal {
+  readonly view: number;
+  readonly blockHash: Uint8Array;
+  readonly hex: string;
+  readonly prePrepareSignature: Uint8Array;
+}
+
+/** Everything known about the height being decided; dropped when it is committed. */
+class Round {
+  readonly proposals = new Map<number, Proposal>();
+  readonly blocks = new Map<string, BlockEntry>();
+  readonly prepares = new VoteTally();
+  readonly commits = new VoteTally();
+  /** view → validator → its VIEW-CHANGE to that view. */
+  readonly viewChanges = new Map<number, Map<number, ViewChange>>();
+  prepared: { certificate: PreparedCertificate; block: SealedBlock } | null = null;
+  decided: CommitCertificate | null = null;
+  readonly proposalRequested = new Set<number>();
+  /** What this replica signed at this height: it re-sends these, never signs alternatives. */
+  readonly own = {
+    prePrepare: null as PrePrepare | null,
+    newViews: new Map<number, NewView>(),
+    prepares: new Map<number, Vote>(),
+    commits: new Map<number, Vote>(),
+    viewChanges: new Map<number, ViewChange>(),
+  };
+
+  viewChangeCount(): number {
+    let n = 0;
+    for (const m of this.viewChanges.values()) n += m.size;
+    return n;
+  }
+}
+
+const NO_SIGNATURE = new Uint8Array(64);
+
+/** The certificate of the previous height that a message carries, if any. */
+function certificateCarried(m: ConsensusMessage): CommitCertificate | null {
+  switch (m.type) {
+    case 'view-change':
+      return m.lastCommit;
+    case 'pre-prepare':
+    case 'new-view':
+      return m.block.lastCommit;
+    default:
+      return null;
+  }
+}
+
+export class ConsensusEngine {
+  private readonly cfg: ResolvedConfig;
+  private started = false;
+  private height = 0;
+  private view = 0;
+  private phase: Phase = 'normal';
+  private lastCommit: CommitCertificate | null = null;
+  private validators!: ValidatorSet;
+  private myIndex = -1;
+  private quorum = 1;
+  private maxFaulty = 0;
+  private round = new Round();
+  private readonly future: FutureBuffer;
+  private readonly evidenceStore: EvidenceStore;
+  /** WAL entries above the start height, restored when their height is reached. */
+  private restored = new Map<number, WalEntry[]>();
+  private syncTarget = 0;
+  private syncAnnounced = 0;
+  private viewChangesTotal = 0;
+  private readonly rejectCounts: Record<RejectReason, number>;
+  private readonly preverified = new WeakSet<ConsensusMessage>();
+  private out: ConsensusAction[] = [];
+
+  constructor(config: EngineConfig) {
+    this.cfg = resolveConfig(config);
+    this.future = new FutureBuffer(this.cfg.windows.futurePerValidator);
+    this.evidenceStore = new EvidenceStore(this.cfg.windows.evidence);
+    this.rejectCounts = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<
+      RejectReason,
+      number
+    >;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Public surface
+
+  step(event: ConsensusEvent): ConsensusAction[] {
+    this.out = [];
+    if (event.type === 'start') {
+      this.onStart(event.height, event.lastCommit, event.wal);
+    } else if (this.started) {
+      switch (event.type) {
+        case 'message':
+          this.onMessageEvent(event);
+          break;
+        case 'timer':
+          this.onTimer(event.kind, event.height, event.view);
+          break;
+        case 'proposal-built':
+          this.onProposalBuilt(event.height, event.view, event.block);
+          break;
+        case 'proposal-validated':
+          this.onProposalValidated(event.height, event.blockHash, event.valid);
+          break;
+        case 'synced':
+          if (event.height >= this.height) this.enterHeight(event.height + 1, event.certificate);
+          break;
+      }
+    }
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  status(): EngineStatus {
+    const n = this.started ? this.validators.validators.length : 1;
+    return {
+      started: this.started,
+      height: this.height,
+      view: this.view,
+      phase: this.phase,
+      primary: primaryIndex(this.height, this.view, n),
+      validatorIndex: this.myIndex,
+      viewChanges: this.viewChangesTotal,
+      syncTarget: this.syncTarget,
+    };
+  }
+
+  memory(): EngineMemory {
+    let blocks = this.round.blocks.size;
+    if (!this.started) blocks = 0;
+    return {
+      futureMaxPerValidator: this.future.maxPerValidator,
+      futureTotal: this.future.size,
+      votes: this.round.prepares.size + this.round.commits.size,
+      viewChanges: this.round.viewChangeCount(),
+      blocks,
+      evidence: this.evidenceStore.size,
+    };
+  }
+
+  /** The caps `memory()` stays under, for a validator set of `n`. */
+  memoryCaps(n: number): EngineMemory {
+    const w = this.cfg.windows;
+    const perView = n * VoteTally.MAX_VOTES_PER_VALIDATOR_VIEW;
+    return {
+      futureMaxPerValidator: w.futurePerValidator,
+      futureTotal: w.futurePerValidator * n,
+      // Prepares over views [v, v+W], commits over [v−W, v+W].
+      votes: perView * (w.views + 1) + perView * (2 * w.views + 1),
+      viewChanges: n * (w.views + 1),
+      blocks: this.blockCap(),
+      evidence: w.evidence,
+    };
+  }
+
+  evidence(): Evidence[] {
+    return this.evidenceStore.list();
+  }
+
+  rejections(): Readonly<Record<RejectReason, number>> {
+    return { ...this.rejectCounts };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Output helpers
+
+  private emit(action: ConsensusAction): void {
+    this.out.push(action);
+  }
+
+  /** `detail` may be a thunk: benign rejections are only counted, never described. */
+  private reject(
+    reason: RejectReason,
+    validatorIndex: number | null,
+    detail: string | (() => string),
+  ): void {
+    this.rejectCounts[reason]++;
+    if (BENIGN_REJECTS.has(reason)) return;
+    const text = typeof detail === 'string' ? detail : detail();
+    this.emit({ type: 'reject', reason, validatorIndex, detail: text });
+  }
+
+  /** WAL contract: a message this replica signs is persisted before it is sent. */
+  private sendSigned(message: ConsensusMessage): void {
+    this.emit({ type: 'persist', entry: { kind: 'signed', message } });
+    this.emit({ type: 'broadcast', message, bytes: encodeMessage(message) });
+  }
+
+  private resend(message: ConsensusMessage): void {
+    this.emit({ type: 'broadcast', message, bytes: encodeMessage(message) });
+  }
+
+  private armTimers(): void {
+    this.emit({
+      type: 'set-timer',
+      kind: 'view',
+      height: this.height,
+      view: this.view,
+      ms: viewTimeout(this.cfg.timeouts, this.view),
+    });
+    if (this.cfg.timeouts.retransmitMs > 0) {
+      this.emit({
+        type: 'set-timer',
+        kind: 'retransmit',
+        height: this.height,
+        view: this.view,
+        ms: this.cfg.timeouts.retransmitMs,
+      });
+    }
+  }
+
+  private requestSync(target: number): void {
+    if (target > this.syncTarget) this.syncTarget = target;
+    if (this.syncTarget > this.syncAnnounced) {
+      this.syncAnnounced = this.syncTarget;
+      this.emit({ type: 'need-sync', targetHeight: this.syncTarget });
+    }
+  }
+
+  /** Re-asks for sync on every timer while behind: the first request may have failed. */
+  private retrySync(): void {
+    const behind = this.syncTarget >= this.height;
+    const stuck = this.round.decided !== null;
+    if (behind || stuck) {
+      this.emit({ type: 'need-sync', targetHeight: Math.max(this.syncTarget, this.height) });
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Heights, views, timers
+
+  private quorumOf(validators: ValidatorSet): number {
+    return this.cfg.unsafe?.quorum ?? validators.quorum;
+  }
+
+  private proofContext(): ProofContext {
+    return {
+      chainId: this.cfg.chainId,
+      height: this.height,
+      validators: this.validators,
+      quorum: this.quorum,
+      verify: this.cfg.verify,
+    };
+  }
+
+  private primaryOf(view: number): number {
+    return primaryIndex(this.height, view, this.validators.validators.length);
+  }
+
+  private blockCap(): number {
+    // One proposal per view in the window, at most one prepared block per view (a second would
+    // need two quorums to intersect in f+1 equivocators), the prepared and decided blocks.
+    return 2 * (this.cfg.windows.views + 1) + 2;
+  }
+
+  private onStart(height: number, lastCommit: CommitCertificate | null, wal: readonly WalEntry[]) {
+    if (!Number.isSafeInteger(height) || height < 1) {
+      throw new CivitasError('CONSENSUS_BAD_START', `start height must be ≥ 1, got ${height}`);
+    }
+    this.started = true;
+    this.restored = new Map();
+    for (const entry of wal) {
+      const h = walEntryHeight(entry);
+      if (h < height) continue;
+      const list = this.restored.get(h) ?? [];
+      list.push(entry);
+      this.restored.set(h, list);
+    }
+    this.enterHeight(height, lastCommit);
+  }
+
+  private enterHeight(height: number, lastCommit: CommitCertificate | null): void {
+    this.height = height;
+    this.view = 0;
+    this.phase = 'normal';
+    this.lastCommit = lastCommit;
+    this.validators = this.cfg.validatorsAt(height);
+    this.myIndex = this.validators.indexOf(this.cfg.publicKey);
+    this.quorum = this.quorumOf(this.validators);
+    this.maxFaulty = this.validators.maxFaulty;
+    this.round = new Round();
+    for (const h of [...this.restored.keys()]) if (h < height) this.restored.delete(h);
+    const entries = this.restored.get(height);
+    this.restored.delete(height);
+    if (entries !== undefined) this.restore(entries);
+    this.armTimers();
+    if (entries !== undefined) this.resendOwn();
+    const round = this.round;
+    this.maybePropose();
+    if ((this.phase as Phase) === 'view-change') this.tryNewView();
+    // Messages that arrived early for this height, in arrival order.
+    for (const m of this.future.take(height)) {
+      if (this.round !== round) break;
+      this.preverified.add(m);
+      this.onMessage(m);
+    }
+  }
+
+  /** Rebuilds "what I signed at this height" from the WAL (docs/CONSENSUS.md, WAL replay). */
+  private restore(entries: readonly WalEntry[]): void {
+    const round = this.round;
+    let normalView = 0;
+    let changeView = 0;
+    for (const entry of entries) {
+      if (entry.kind === 'prepared') {
+        if (round.prepared === null || entry.certificate.view > round.prepared.certificate.view) {
+          round.prepared = { certificate: entry.certificate, block: entry.block };
+        }
+        this.putBlock(entry.block, 'valid');
+        continue;
+      }
+      const m = entry.message;
+      if (m.validatorIndex !== this.myIndex) continue;
+      switch (m.type) {
+        case 'pre-prepare':
+          round.own.prePrepare = m;
+          round.proposals.set(m.view, this.proposalOf(m.view, m.block.hash, m.signature));
+          this.putBlock(m.block, 'valid');
+          normalView = Math.max(normalView, m.view);
+          break;
+        case 'new-view':
+          round.own.newViews.set(m.view, m);
+          round.proposals.set(m.view, this.proposalOf(m.view, m.blockHash, m.prePrepareSignature));
+          this.putBlock(m.block, 'unchecked');
+          normalView = Math.max(normalView, m.view);
+          break;
+        case 'prepare':
+        case 'commit': {
+          const tally = m.type === 'prepare' ? round.prepares : round.commits;
+          const own = m.type === 'prepare' ? round.own.prepares : round.own.commits;
+          own.set(m.view, m);
+          if (tally.status(m.view, m.validatorIndex, m.blockHash) === 'new') {
+            tally.add(m.view, m.validatorIndex, m.blockHash, m.signature);
+          }
+          normalView = Math.max(normalView, m.view);
+          break;
+        }
+        case 'view-change':
+          round.own.viewChanges.set(m.view, m);
+          this.storeViewChange(m);
+          changeView = Math.max(changeView, m.view);
+          break;
+      }
+    }
+    this.view = Math.max(normalView, changeView);
+    this.phase = changeView > normalView ? 'view-change' : 'normal';
+    this.prune();
+  }
+
+  private onTimer(kind: 'view' | 'retransmit', height: number, view: number): void {
+    if (height !== this.height || view !== this.view) return;
+    if (kind === 'view') {
+      this.retrySync();
+      this.startViewChange(this.view + 1);
+    } else {
+      this.resendOwn();
+      this.retrySync();
+      this.emit({
+        type: 'set-timer',
+        kind: 'retransmit',
+        height: this.height,
+        view: this.view,
+        ms: this.cfg.timeouts.retransmitMs,
+      });
+    }
+  }
+
+  /** Retransmission: the same signed bytes again, for peers that lost them. */
+  private resendOwn(): void {
+    const own = this.round.own;
+    const vc = own.viewChanges.get(this.view);
+    if (this.phase === 'view-change') {
+      if (vc !== undefined) this.resend(vc);
+      return;
+    }
+    if (vc !== undefined && !this.round.proposals.has(this.view)) this.resend(vc);
+    if (this.view === 0 && own.prePrepare !== null) this.resend(own.prePrepare);
+    const nv = own.newViews.get(this.view);
+    if (nv !== undefined) this.resend(nv);
+    const prepare = own.prepares.get(this.view);
+    if (prepare !== undefined) this.resend(prepare);
+    const commit = own.commits.get(this.view);
+    if (commit !== undefined) this.resend(commit);
+  }
+
+  private maybePropose(): void {
+    const round = this.round;
+    if (this.phase !== 'normal' || this.view !== 0 || this.myIndex !== this.primaryOf(0)) return;
+    if (round.own.prePrepare !== null || round.proposalRequested.has(0)) return;
+    round.proposalRequested.add(0);
+    this.emit({
+      type: 'build-proposal',
+      height: this.height,
+      view: 0,
+      lastCommit: this.lastCommit,
+    });
+  }
+
+  /** Drops per-view state outside the window around the current view. */
+  private prune(): void {
+    const round = this.round;
+    const w = this.cfg.windows.views;
+    const v = this.view;
+    round.prepares.retain(v, v + w);
+    round.commits.retain(Math.max(0, v - w), v + w);
+    for (const view of [...round.viewChanges.keys()]) {
+      if (view < v) round.viewChanges.delete(view);
+    }
+    for (const view of [...round.proposals.keys()]) {
+      if (view < v - w) round.proposals.delete(view);
+    }
+    for (const view of [...round.own.viewChanges.keys()]) {
+      if (view < v) round.own.viewChanges.delete(view);
+    }
+    for (const map of [round.own.prepares, round.own.commits, round.own.newViews]) {
+      for (const view of [...map.keys()]) if (view < v - w) map.delete(view);
+    }
+    this.pruneBlocks();
+  }
+
+  private pruneBlocks(): void {
+    const round = this.round;
+    const keep = new Set<string>();
+    for (const p of round.proposals.values()) keep.add(p.hex);
+    if (round.prepared !== null) keep.add(toHex(round.prepared.certificate.blockHash));
+    if (round.decided !== null) keep.add(toHex(round.decided.blockHash));
+    for (const byValidator of round.viewChanges.values()) {
+      for (const vc of byValidator.values()) {
+        if (vc.prepared !== null) keep.add(toHex(vc.prepared.blockHash));
+      }
+    }
+    for (const hex of [...round.blocks.keys()]) if (!keep.has(hex)) round.blocks.delete(hex);
+  }
+
+  private putBlock(block: SealedBlock, status: BlockStatus): boolean {
+    const hex = toHex(block.hash);
+    const existing = this.round.blocks.get(hex);
+    if (existing !== undefined) {
+      if (status === 'valid') existing.status = 'valid';
+      return true;
+    }
+    if (this.round.blocks.size >= this.blockCap()) this.pruneBlocks();
+    if (this.round.blocks.size >= this.blockCap()) {
+      this.reject('cap-exceeded', null, `block store of height ${this.height} is full`);
+      return false;
+    }
+    this.round.blocks.set(hex, { block, status });
+    return true;
+  }
+
+  private proposalOf(view: number, blockHash: Uint8Array, signature: Uint8Array): Proposal {
+    return { view, blockHash, hex: toHex(blockHash), prePrepareSignature: signature };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Normal case
+
+  private onProposalBuilt(height: number, view: number, block: SealedBlock): void {
+    if (height !== this.height || view !== this.view || this.myIndex !== this.primaryOf(view)) {
+      return;
+    }
+    if (!blockMatchesHeader(block, this.cfg.chainId, height)) {
+      this.reject('bad-block', this.myIndex, 'the node built a block whose body does not match');
+      return;
+    }
+    const round = this.round;
+    if (view === 0) {
+      if (this.phase !== 'normal' || round.own.prePrepare !== null) return;
+      const signature = this.cfg.sign(
+        prePrepareSigningHash(this.cfg.chainId, height, 0, block.hash),
+      );
+      const m: PrePrepare = {
+        type: 'pre-prepare',
+        height,
+        view: 0,
+        validatorIndex: this.myIndex,
+        block,
+        signature,
+      };
+      round.own.prePrepare = m;
+      round.proposals.set(0, this.proposalOf(0, block.hash, signature));
+      this.putBlock(block, 'valid');
+      this.sendSigned(m);
+      this.tryPrepared(0);
+    } else {
+      this.tryNewView(block);
+    }
+  }
+
+  /** The proposal of `view` is known: validate it, then PREPARE. */
+  private onProposalReady(view: number): void {
+    const p = this.round.proposals.get(view);
+    if (p === undefined) return;
+    const entry = this.round.blocks.get(p.hex);
+    if (entry === undefined) return;
+    switch (entry.status) {
+      case 'valid':
+        this.sendPrepare(view);
+        this.tryPrepared(view);
+        return;
+      case 'unchecked':
+        this.requestValidation(entry);
+        return;
+      case 'invalid':
+        this.startViewChange(view + 1);
+        return;
+      case 'pending':
+        return;
+    }
+  }
+
+  private requestValidation(entry: BlockEntry): void {
+    if (entry.status !== 'unchecked') return;
+    entry.status = 'pending';
+    this.emit({ type: 'validate-proposal', height: this.height, block: entry.block });
+  }
+
+  private onProposalValidated(height: number, blockHash: Uint8Array, valid: boolean): void {
+    if (height !== this.height) return;
+    const hex = toHex(blockHash);
+    const entry = this.round.blocks.get(hex);
+    if (entry === undefined || entry.status !== 'pending') return;
+    entry.status = valid ? 'valid' : 'invalid';
+    const round = this.round;
+    const p = round.proposals.get(this.view);
+    if (p !== undefined && p.hex === hex && this.phase === 'normal') {
+      if (!valid) {
+        // Rule N3: an invalid proposal is the primary's fault; do not wait for the timeout.
+        this.reject('bad-block', this.primaryOf(this.view), 'the node rejected the proposal');
+        this.startViewChange(this.view + 1);
+      } else {
+        this.sendPrepare(this.view);
+        if (this.round === round) this.tryPrepared(this.view);
+      }
+    }
+    if (this.round === round) this.tryFinalize();
+  }
+
+  private signVote(kind: 'prepare' | 'commit', view: number, blockHash: Uint8Array): Vote {
+    const hash = voteSigningHash(kind, this.cfg.chainId, this.height, view, blockHash);
+    return {
+      type: kind,
+      height: this.height,
+      view,
+      blockHash,
+      validatorIndex: this.myIndex,
+      signature: this.cfg.sign(hash),
+    };
+  }
+
+  private sendPrepare(view: number): void {
+    const round = this.round;
+    if (this.myIndex < 0 || this.phase !== 'normal' || view !== this.view) return;
+    // Rule N2: the primary does not PREPARE; its pre-prepare stands for it.
+    if (this.myIndex === this.primaryOf(view) || round.own.prepares.has(view)) return;
+    const p = round.proposals.get(view)!;
+    const vote = this.signVote('prepare', view, p.blockHash);
+    round.own.prepares.set(view, vote);
+    if (round.prepares.status(view, this.myIndex, p.blockHash) === 'new') {
+      round.prepares.add(view, this.myIndex, p.blockHash, vote.signature);
+    }
+    this.sendSigned(vote);
+  }
+
+  /** Rule N4: prepared = accepted proposal + quorum−1 PREPAREs from backups → COMMIT. */
+  private tryPrepared(view: number): void {
+    const round = this.round;
+    if (this.phase !== 'normal' || view !== this.view) return;
+    const p = round.proposals.get(view);
+    if (p === undefined || round.blocks.get(p.hex)?.status !== 'valid') return;
+    if (round.own.commits.has(view)) return;
+    if (round.prepares.signerCount(view, p.blockHash) < this.quorum - 1) return;
+    const primary = this.primaryOf(view);
+    const backups = round.prepares.signers(view, p.blockHash).filter(([i]) => i !== primary);
+    if (backups.length < this.quorum - 1) return;
+    const certificate: PreparedCertificate = {
+      view,
+      blockHash: p.blockHash,
+      prePrepareSignature: p.prePrepareSignature,
+      prepares: backups.map(([validatorIndex, signature]) => ({ validatorIndex, signature })),
+    };
+    const block = round.blocks.get(p.hex)!.block;
+    if (round.prepared === null || round.prepared.certificate.view < view) {
+      round.prepared = { certificate, block };
+      // WAL contract: the prepared certificate is durable before the COMMIT it justifies.
+      if (this.myIndex >= 0) {
+        this.emit({
+          type: 'persist',
+          entry: { kind: 'prepared', height: this.height, certificate, block },
+        });
+      }
+    }
+    if (this.myIndex < 0) return;
+    const vote = this.signVote('commit', view, p.blockHash);
+    round.own.commits.set(view, vote);
+    if (round.commits.status(view, this.myIndex, p.blockHash) === 'new') {
+      round.commits.add(view, this.myIndex, p.blockHash, vote.signature);
+    }
+    this.sendSigned(vote);
+    this.tryCommitted(view, p.blockHash);
+  }
+
+  /** Rule N5: a quorum of matching COMMITs in any view decides the height. */
+  private tryCommitted(view: number, blockHash: Uint8Array): void {
+    const round = this.round;
+    if (round.decided !== null || round.commits.signerCount(view, blockHash) < this.quorum) return;
+    const signers = round.commits.signers(view, blockHash);
+    if (signers.length < this.quorum) return;
+    round.decided = {
+      height: this.height,
+      view,
+      blockHash,
+      signatures: signers.map(([validatorIndex, signature]) => ({ validatorIndex, signature })),
+    };
+    this.tryFinalize();
+  }
+
+  /** A decided height commits once its block is here and the node found it valid. */
+  private tryFinalize(): void {
+    const cert = this.round.decided;
+    if (cert === null) return;
+    const entry = this.round.blocks.get(toHex(cert.blockHash));
+    if (entry === undefined || entry.status === 'invalid') {
+      this.requestSync(this.height);
+      return;
+    }
+    if (entry.status === 'unchecked') this.requestValidation(entry);
+    if (entry.status !== 'valid') return;
+    this.emit({ type: 'commit', block: entry.block, certificate: cert });
+    this.enterHeight(this.height + 1, cert);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // View change
+
+  private startViewChange(newView: number): void {
+    if (newView <= this.view) return;
+    const round = this.round;
+    this.view = newView;
+    this.phase = 'view-change';
+    this.viewChangesTotal++;
+    this.prune();
+    if (this.myIndex >= 0) {
+      const unsigned: ViewChange = {
+        type: 'view-change',
+        height: this.height,
+        view: newView,
+        validatorIndex: this.myIndex,
+        lastCommit: this.lastCommit,
+        prepared: round.prepared?.certificate ?? null,
+        signature: NO_SIGNATURE,
+        preparedBlock: round.prepared?.block ?? null,
+      };
+      const vc: ViewChange = {
+        ...unsigned,
+        signature: this.cfg.sign(viewChangeSigningHash(this.cfg.chainId, unsigned)),
+      };
+      round.own.viewChanges.set(newView, vc);
+      this.storeViewChange(vc);
+      this.sendSigned(vc);
+    }
+    this.armTimers();
+    this.tryNewView();
+    if (this.round === round) this.tryJoinViewChange();
+  }
+
+  private storeViewChange(vc: ViewChange): void {
+    let byValidator = this.round.viewChanges.get(vc.view);
+    if (byValidator === undefined) {
+      byValidator = new Map();
+      this.round.viewChanges.set(vc.view, byValidator);
+    }
+    byValidator.set(vc.validatorIndex, vc);
+  }
+
+  /** Rule V3: f+1 VIEW-CHANGEs for higher views prove an honest replica timed out: join. */
+  private tryJoinViewChange(): void {
+    const highest = new Map<number, number>();
+    for (const [view, byValidator] of this.round.viewChanges) {
+      if (view <= this.view) continue;
+      for (const validator of byValidator.keys()) {
+        if (validator === this.myIndex) continue;
+        highest.set(validator, Math.max(highest.get(validator) ?? 0, view));
+      }
+    }
+    if (highest.size < this.maxFaulty + 1) return;
+    const views = [...highest.values()].sort((a, b) => b - a);
+    this.startViewChange(views[this.maxFaulty]!);
+  }
+
+  /** Rule V4: the new primary, with a quorum of VIEW-CHANGEs, sends NEW-VIEW. */
+  private tryNewView(freshBlock?: SealedBlock): void {
+    const round = this.round;
+    const view = this.view;
+    if (this.phase !== 'view-change' || this.myIndex !== this.primaryOf(view)) return;
+    if (round.own.newViews.has(view)) return;
+    const byValidator = round.viewChanges.get(view);
+    if (byValidator === undefined || byValidator.size < this.quorum) return;
+    const viewChanges = [...byValidator.values()]
+      .sort((a, b) => a.validatorIndex - b.validatorIndex)
+      .map((vc) => ({ ...vc, preparedBlock: null }));
+    const choice = this.cfg.unsafe?.ignorePreparedCertificates
+      ? ({ kind: 'fresh' } as const)
+      : chooseNewViewBlock(viewChanges);
+    let block: SealedBlock;
+    let status: BlockStatus = 'valid';
+    if (choice.kind === 'prepared') {
+      const entry = round.blocks.get(toHex(choice.blockHash));
+      // Cannot happen: a view change with a prepared certificate must attach its block.
+      if (entry === undefined) return;
+      block = entry.block;
+      status = 'unchecked';
+    } else if (freshBlock !== undefined) {
+      block = freshBlock;
+    } else {
+      if (!round.proposalRequested.has(view)) {
+        round.proposalRequested.add(view);
+        this.emit({
+          type: 'build-proposal',
+          height: this.height,
+          view,
+          lastCommit: this.lastCommit,
+        });
+      }
+      return;
+    }
+    const prePrepareSignature = this.cfg.sign(
+      prePrepareSigningHash(this.cfg.chainId, this.height, view, block.hash),
+    );
+    const unsigned: NewView = {
+      type: 'new-view',
+      height: this.height,
+      view,
+      validatorIndex: this.myIndex,
+      viewChanges,
+      blockHash: block.hash,
+      prePrepareSignature,
+      signature: NO_SIGNATURE,
+      block,
+    };
+    const nv: NewView = {
+      ...unsigned,
+      signature: this.cfg.sign(newViewSigningHash(this.cfg.chainId, unsigned)),
+    };
+    round.own.newViews.set(view, nv);
+    this.sendSigned(nv);
+    this.installView(view, this.proposalOf(view, block.hash, prePrepareSignature), block, status);
+  }
+
+  private installView(view: number, p: Proposal, block: SealedBlock, status: BlockStatus): void {
+    this.phase = 'normal';
+    this.round.proposals.set(view, p);
+    this.putBlock(block, status);
+    this.prune();
+    this.armTimers();
+    this.onProposalReady(view);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Messages
+
+  private onMessageEvent(event: Extract<ConsensusEvent, { type: 'message' }>): void {
+    let m: ConsensusMessage;
+    if ('message' in event) {
+      m = event.message;
+    } else {
+      try {
+        m = decodeMessage(event.bytes);
+      } catch (err) {
+        const code = err instanceof CivitasError ? err.code : 'CODEC_ERROR';
+        this.reject('malformed', null, code);
+        return;
+      }
+    }
+    this.onMessage(m);
+  }
+
+  private onMessage(m: ConsensusMessage): void {
+    if (m.height < this.height) {
+      this.reject('stale-height', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    if (m.height > this.height) {
+      this.onFutureMessage(m);
+      return;
+    }
+    const round = this.round;
+    if (m.validatorIndex >= this.validators.validators.length) {
+      this.reject('unknown-validator', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    switch (m.type) {
+      case 'pre-prepare':
+        this.onPrePrepare(m);
+        break;
+      case 'prepare':
+      case 'commit':
+        this.onVote(m);
+        break;
+      case 'view-change':
+        this.onViewChange(m);
+        break;
+      case 'new-view':
+        this.onNewView(m);
+        break;
+    }
+    if (this.round === round) this.tryFinalize();
+  }
+
+  private checkSignature(m: ConsensusMessage, key: Uint8Array): boolean {
+    if (this.preverified.has(m)) return true;
+    if (this.cfg.verify(m.signature, signingHashOf(this.cfg.chainId, m), key)) return true;
+    this.reject('bad-signature', m.validatorIndex, () => describeMessage(m));
+    return false;
+  }
+
+  private onFutureMessage(m: ConsensusMessage): void {
+    let validators: ValidatorSet;
+    try {
+      validators = this.cfg.validatorsAt(m.height);
+    } catch {
+      this.reject('unknown-validator', m.validatorIndex, `no validator set for ${m.height}`);
+      return;
+    }
+    const key = validators.validators[m.validatorIndex];
+    if (key === undefined) {
+      this.reject('unknown-validator', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    const cert = certificateCarried(m);
+    const hint = cert !== null && cert.height >= this.height && cert.height > this.syncTarget;
+    const inWindow = m.height <= this.height + this.cfg.windows.heights;
+    if (!inWindow && !hint) {
+      this.reject('future-height', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    if (!this.checkSignature(m, key)) return;
+    this.preverified.add(m);
+    if (hint) this.observeCertificate(cert!);
+    if (m.height === this.height) {
+      this.onMessage(m);
+      return;
+    }
+    if (m.height < this.height) return;
+    if (m.height > this.height + this.cfg.windows.heights) {
+      this.reject('future-height', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    const result = this.future.add(toHex(key), m);
+    if (result !== 'buffered') {
+      this.reject(result, m.validatorIndex, () => describeMessage(m));
+    }
+  }
+
+  /**
+   * A certificate from a later height's message: it decides our height if it is for it, and
+   * shows we are behind if it is for a later one.
+   */
+  private observeCertificate(cert: CommitCertificate): void {
+    if (cert.height < this.height) return;
+    if (cert.height === this.height && this.round.decided !== null) return;
+    let validators: ValidatorSet;
+    try {
+      validators = this.cfg.validatorsAt(cert.height);
+      verifyCertificate(
+        cert,
+        {
+          chainId: this.cfg.chainId,
+          height: cert.height,
+          blockHash: cert.blockHash,
+          validators: { ...validators, quorum: this.quorumOf(validators) },
+        },
+        this.cfg.verify,
+      );
+    } catch (err) {
+      this.reject('bad-certificate', null, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (cert.height === this.height) {
+      this.round.decided = cert;
+      this.tryFinalize();
+    } else {
+      this.requestSync(cert.height);
+    }
+  }
+
+  private onPrePrepare(m: PrePrepare): void {
+    const round = this.round;
+    // Rule P1: a standalone PRE-PREPARE is for view 0; later views propose by NEW-VIEW.
+    if (m.view !== 0) {
+      this.reject('malformed', m.validatorIndex, 'pre-prepare outside view 0');
+      return;
+    }
+    // Rule P2: it comes from the primary of (height, 0).
+    const primary = this.primaryOf(0);
+    if (m.validatorIndex !== primary) {
+      this.reject('not-primary', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    const existing = round.proposals.get(0);
+    if (existing !== undefined) {
+      if (equalBytes(existing.blockHash, m.block.hash)) {
+        this.reject('duplicate', m.validatorIndex, () => describeMessage(m));
+        return;
+      }
+      // Rule P3: one proposal per view; a second, if signed, is evidence.
+      if (!this.checkSignature(m, this.validators.validators[primary]!)) return;
+      this.recordEvidence(
+        'pre-prepare',
+        0,
+        primary,
+        existing.blockHash,
+        existing.prePrepareSignature,
+        m.block.hash,
+        m.signature,
+      );
+      return;
+    }
+    if (this.view !== 0) {
+      this.reject('stale-view', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    // Rule P4: the body matches the header (tx root, last commit) for this chain and height.
+    if (!blockMatchesHeader(m.block, this.cfg.chainId, this.height)) {
+      this.reject('bad-block', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    if (!this.checkSignature(m, this.validators.validators[primary]!)) return;
+    if (!this.putBlock(m.block, 'unchecked')) return;
+    round.proposals.set(0, this.proposalOf(0, m.block.hash, m.signature));
+    this.onProposalReady(0);
+  }
+
+  private onVote(m: Vote): void {
+    const round = this.round;
+    const w = this.cfg.windows.views;
+    const tally = m.type === 'prepare' ? round.prepares : round.commits;
+    // Rule N1: PREPAREs count in the current view and up to W views ahead; COMMITs also up
+    // to W views back (a quorum of COMMITs decides in any view).
+    const low = m.type === 'prepare' ? this.view : this.view - w;
+    if (m.view < low) {
+      this.reject('stale-view', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    if (m.view > this.view + w) {
+      this.reject('future-view', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    const status = tally.status(m.view, m.validatorIndex, m.blockHash);
+    if (status === 'duplicate' || status === 'cap-exceeded') {
+      this.reject(status, m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    if (!this.checkSignature(m, this.validators.validators[m.validatorIndex]!)) return;
+    if (status === 'conflict') {
+      const first = tally.first(m.view, m.validatorIndex)!;
+      this.recordEvidence(
+        m.type,
+        m.view,
+        m.validatorIndex,
+        first.blockHash,
+        first.signature,
+        m.blockHash,
+        m.signature,
+      );
+    }
+    tally.add(m.view, m.validatorIndex, m.blockHash, m.signature);
+    if (m.type === 'prepare') this.tryPrepared(m.view);
+    else this.tryCommitted(m.view, m.blockHash);
+  }
+
+  private recordEvidence(
+    kind: EvidenceKind,
+    view: number,
+    validatorIndex: number,
+    firstHash: Uint8Array,
+    firstSignature: Uint8Array,
+    secondHash: Uint8Array,
+    secondSignature: Uint8Array,
+  ): void {
+    const first: SignedDigest = { blockHash: firstHash, signature: firstSignature };
+    const second: SignedDigest = { blockHash: secondHash, signature: secondSignature };
+    const evidence: Evidence = { kind, height: this.height, view, validatorIndex, first, second };
+    if (this.evidenceStore.add(evidence)) this.emit({ type: 'evidence', evidence });
+    this.reject('conflicting', validatorIndex, `${kind} h=${this.height} v=${view}`);
+  }
+
+  private onViewChange(m: ViewChange): void {
+    const round = this.round;
+    // Rule V1: a VIEW-CHANGE counts if its view is not yet installed and within the window.
+    const installed = m.view < this.view || (m.view === this.view && round.proposals.has(m.view));
+    if (installed) {
+      this.reject('stale-view', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    if (m.view > this.view + this.cfg.windows.views) {
+      this.reject('future-view', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    if (round.viewChanges.get(m.view)?.has(m.validatorIndex)) {
+      this.reject('duplicate', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    // Rule V2: signed, proofs valid, prepared block attached (docs/CONSENSUS.md).
+    const problem = checkViewChange(m, this.proofContext(), true, this.preverified.has(m));
+    if (problem !== null) {
+      const reason =
+        problem.includes('signature') && !problem.includes('certificate')
+          ? 'bad-signature'
+          : 'bad-view-change';
+      this.reject(reason, m.validatorIndex, problem);
+      return;
+    }
+    if (m.preparedBlock !== null && !this.putBlock(m.preparedBlock, 'unchecked')) return;
+    this.storeViewChange(m);
+    this.tryJoinViewChange();
+    if (this.round === round) this.tryNewView();
+  }
+
+  private onNewView(m: NewView): void {
+    const round = this.round;
+    const n = this.validators.validators.length;
+    const existing = round.proposals.get(m.view);
+    if (m.view < this.view || existing !== undefined) {
+      if (
+        existing !== undefined &&
+        !equalBytes(existing.blockHash, m.blockHash) &&
+        m.validatorIndex === primaryIndex(this.height, m.view, n) &&
+        this.cfg.verify(
+          m.prePrepareSignature,
+          prePrepareSigningHash(this.cfg.chainId, this.height, m.view, m.blockHash),
+          this.validators.validators[m.validatorIndex]!,
+        )
+      ) {
+        this.recordEvidence(
+          'pre-prepare',
+          m.view,
+          m.validatorIndex,
+          existing.blockHash,
+          existing.prePrepareSignature,
+          m.blockHash,
+          m.prePrepareSignature,
+        );
+        return;
+      }
+      this.reject(
+        existing !== undefined && m.view === this.view ? 'duplicate' : 'stale-view',
+        m.validatorIndex,
+        () => describeMessage(m),
+      );
+      return;
+    }
+    if (m.view < 1) {
+      this.reject('malformed', m.validatorIndex, 'new-view for view 0');
+      return;
+    }
+    if (m.view > this.view + this.cfg.windows.views) {
+      this.reject('future-view', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    // Rule NV1: from the primary of the new view.
+    if (m.validatorIndex !== primaryIndex(this.height, m.view, n)) {
+      this.reject('not-primary', m.validatorIndex, () => describeMessage(m));
+      return;
+    }
+    const problem = this.checkNewView(m);
+    if (problem !== null) {
+      const reason =
+        problem === 'bad signature'
+          ? 'bad-signature'
+          : problem.startsWith('block')
+            ? 'bad-block'
+            : 'bad-new-view';
+      this.reject(reason, m.validatorIndex, problem);
+      return;
+    }
+    if (m.view > this.view) {
+      this.view = m.view;
+      this.viewChangesTotal++;
+    }
+    this.installView(
+      m.view,
+      this.proposalOf(m.view, m.blockHash, m.prePrepareSignature),
+      m.block,
+      'unchecked',
+    );
+  }
+
+  /** Rules NV2–NV5. Returns null when the NEW-VIEW is valid, else the failed rule. */
+  private checkNewView(m: NewView): string | null {
+    const key = this.validators.validators[m.validatorIndex]!;
+    // NV2: the carried block is the one proposed, for this chain and height, body matching.
+    if (!equalBytes(m.block.hash, m.blockHash)) return 'block does not match the proposed hash';
+    if (!blockMatchesHeader(m.block, this.cfg.chainId, this.height)) {
+      return 'block body does not match its header';
+    }
+    // NV3: a quorum of VIEW-CHANGEs for this very view, from distinct validators (the
+    // decoder enforces strictly increasing validators).
+    if (m.viewChanges.length < this.quorum) return 'fewer than a quorum of view changes';
+    for (const vc of m.viewChanges) {
+      if (vc.view !== m.view) return 'a carried view change is for another view';
+    }
+    // NV4: the proposal is the highest-view prepared block among them, if any (recomputed).
+    if (!this.cfg.unsafe?.ignorePreparedCertificates) {
+      const choice = chooseNewViewBlock(m.viewChanges);
+      if (choice.kind === 'prepared' && !equalBytes(choice.blockHash, m.blockHash)) {
+        return 'does not re-propose the highest prepared block';
+      }
+    }
+    // NV5: signatures last — the NEW-VIEW, its pre-prepare, every carried view change.
+    if (
+      !this.preverified.has(m) &&
+      !this.cfg.verify(m.signature, signingHashOf(this.cfg.chainId, m), key)
+    ) {
+      return 'bad signature';
+    }
+    const prePrepareHash = prePrepareSigningHash(
+      this.cfg.chainId,
+      this.height,
+      m.view,
+      m.blockHash,
+    );
+    if (!this.cfg.verify(m.prePrepareSignature, prePrepareHash, key)) {
+      return 'bad pre-prepare signature';
+    }
+    const ctx = this.proofContext();
+    for (const vc of m.viewChanges) {
+      const problem = checkViewChange(vc, ctx, false);
+      if (problem !== null) return `carried view change from ${vc.validatorIndex}: ${problem}`;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Byzantine replicas: an honest engine whose outgoing messages pass through a filter that
+ * lies, the way a modified node would. Behaviours (any subset per replica):
+ * - equivocate: as primary, different valid blocks to two groups of replicas, and votes for
+ *   both;
+ * - double-vote: a second PREPARE/COMMIT for another block in the same view;
+ * - silent: sends nothing;
+ * - invalid-block: proposes blocks whose state root is wrong (applied at build time);
+ * - replay: re-sends old messages it received, and its own validly signed messages for far
+ *   future heights and views (windows and caps must hold);
+ * - forge: flipped bits, truncations, garbage, and votes that claim another validator.
+ */
+
+import type { SealedBlock } from '../../chain/block.ts';
+import { voteSigningHash } from '../../chain/vote.ts';
+import { toHex } from '../../crypto/bytes.ts';
+import {
+  type ConsensusMessage,
+  encodeMessage,
+  type NewView,
+  newViewSigningHash,
+  prePrepareSigningHash,
+  type Vote,
+} from '../messages.ts';
+import type { ByzantineBehaviour } from './faults.ts';
+import type { Prng } from './prng.ts';
+
+export interface Outgoing {
+  readonly to: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface ByzantineContext {
+  readonly rng: Prng;
+  readonly chainId: string;
+  readonly validatorIndex: number;
+  readonly validatorCount: number;
+  sign(hash: Uint8Array): Uint8Array;
+  /** A different valid block at the same height on the same parent. */
+  buildAlternative(original: SealedBlock): SealedBlock;
+}
+
+interface Equivocation {
+  readonly altHash: Uint8Array;
+  readonly groupB: ReadonlySet<number>;
+}
+
+const RECENT_CAP = 64;
+
+export class ByzantineFilter {
+  readonly behaviours: ReadonlySet<ByzantineBehaviour>;
+  private readonly ctx: ByzantineContext;
+  private readonly recent: Uint8Array[] = [];
+  private readonly equivocations = new Map<string, Equivocation>();
+
+  constructor(ctx: ByzantineContext, behaviours: ReadonlySet<ByzantineBehaviour>) {
+    this.ctx = ctx;
+    this.behaviours = behaviours;
+  }
+
+  has(b: ByzantineBehaviour): boolean {
+    return this.behaviours.has(b);
+  }
+
+  /** Remembers received messages for later replay. */
+  onReceive(bytes: Uint8Array): void {
+    if (!this.has('replay') && !this.has('forge')) return;
+    if (this.recent.length >= RECENT_CAP) this.recent.splice(this.ctx.rng.int(0, RECENT_CAP), 1);
+    this.recent.push(bytes);
+  }
+
+  /** What actually goes out when the honest engine broadcasts `m` to `others`. */
+  onBroadcast(m: ConsensusMessage, bytes: Uint8Array, others: readonly number[]): Outgoing[] {
+    if (this.has('silent')) return [];
+    const rng = this.ctx.rng;
+    let out: Outgoing[] = others.map((to) => ({ to, bytes }));
+    const key = `${m.height}:${m.view}`;
+    if (
+      this.has('equivocate') &&
+      (m.type === 'pre-prepare' || m.type === 'new-view') &&
+      others.length >= 2
+    ) {
+      const alt = this.ctx.buildAlternative(m.block);
+      const altBytes = encodeMessage(this.reproposal(m, alt));
+      const groupB = new Set(rng.shuffle(others).slice(0, rng.int(1, others.length)));
+      this.equivocations.set(key, { altHash: alt.hash, groupB });
+      out = others.map((to) => ({ to, bytes: groupB.has(to) ? altBytes : bytes }));
+    }
+    if (m.type === 'prepare' || m.type === 'commit') {
+      const eq = this.equivocations.get(key);
+      if (this.has('equivocate') && eq !== undefined) {
+        const altVote = encodeMessage(this.vote(m, eq.altHash));
+        for (const to of others) out.push({ to, bytes: altVote });
+      }
+      if (this.has('double-vote') && rng.chance(0.5)) {
+        const altVote = encodeMessage(this.vote(m, eq?.altHash ?? rng.bytes(32)));
+        for (const to of rng.shuffle(others).slice(0, rng.int(1, others.length + 1))) {
+          out.push({ to, bytes: altVote });
+        }
+      }
+    }
+    if (this.has('replay')) out.push(...this.replays(m, others));
+    if (this.has('forge') && rng.chance(0.4)) out.push(...this.forgeries(m, bytes, others));
+    return out;
+  }
+
+  private reproposal(
+    m: ConsensusMessage & { block: SealedBlock },
+    alt: SealedBlock,
+  ): ConsensusMessage {
+    const sig = this.ctx.sign(prePrepareSigningHash(this.ctx.chainId, m.height, m.view, alt.hash));
+    if (m.type === 'pre-prepare') return { ...m, block: alt, signature: sig };
+    const nv = m as NewView;
+    const unsigned: NewView = { ...nv, block: alt, blockHash: alt.hash, prePrepareSignature: sig };
+    return {
+      ...unsigned,
+      signature: this.ctx.sign(newViewSigningHash(this.ctx.chainId, unsigned)),
+    };
+  }
+
+  private vote(m: Vote, blockHash: Uint8Array, overrides: Partial<Vote> = {}): Vote {
+    const v = { ...m, blockHash, ...overrides };
+    return {
+      ...v,
+      signature: this.ctx.sign(
+        voteSigningHash(v.type, this.ctx.chainId, v.height, v.view, blockHash),
+      ),
+    };
+  }
+
+  private replays(m: ConsensusMessage, others: readonly number[]): Outgoing[] {
+    const rng = this.ctx.rng;
+    const out: Outgoing[] = [];
+    if (this.recent.length > 0 && rng.chance(0.5)) {
+      out.push({ to: rng.pick(others), bytes: rng.pick(this.recent) });
+    }
+    if (rng.chance(0.15)) {
+      // Validly signed messages far outside every window, and a burst just above the
+      // current height that must hit the per-validator buffer cap, not memory.
+      const base: Vote = {
+        type: 'prepare',
+        height: m.height,
+        view: m.view,
+        blockHash: rng.bytes(32),
+        validatorIndex: this.ctx.validatorIndex,
+        signature: new Uint8Array(64),
+      };
+      const to = rng.pick(others);
+      out.push({
+        to,
+        bytes: encodeMessage(this.vote(base, rng.bytes(32), { height: m.height + 1_000_000 })),
+      });
+      out.push({
+        to,
+        bytes: encodeMessage(this.vote(base, rng.bytes(32), { view: m.view + 1_000_000 })),
+      });
+      out.push({
+        to,
+        bytes: encodeMessage(this.vote(base, rng.bytes(32), { type: 'commit', view: 2 ** 40 })),
+      });
+      for (let i = 0; i < 24; i++) {
+        const height = m.height + 1 + (i % 3);
+        out.push({ to, bytes: encodeMessage(this.vote(base, rng.bytes(32), { height, view: i })) });
+      }
+    }
+    return out;
+  }
+
+  private forgeries(m: ConsensusMessage, bytes: Uint8Array, others: readonly number[]): Outgoing[] {
+    const rng = this.ctx.rng;
+    const to = rng.pick(others);
+    const source = this.recent.length > 0 && rng.chance(0.5) ? rng.pick(this.recent) : bytes;
+    switch (rng.int(0, 5)) {
+      case 0: {
+        const flipped = source.slice();
+        const i = rng.int(0, flipped.length);
+        flipped[i] = flipped[i]! ^ (1 << rng.int(0, 8));
+        return [{ to, bytes: flipped }];
+      }
+      case 1:
+        return [{ to, bytes: source.subarray(0, rng.int(0, source.length)) }];
+      case 2:
+        return [{ to, bytes: rng.bytes(rng.int(1, 200)) }];
+      case 3: {
+        // A vote that claims another validator, signed with this one's key.
+        if (m.type !== 'prepare' && m.type !== 'commit') return [];
+        const victim =
+          (this.ctx.validatorIndex + 1 + rng.int(0, this.ctx.validatorCount - 1)) %
+          this.ctx.validatorCount;
+        return [
+          { to, bytes: encodeMessage(this.vote(m, rng.bytes(32), { validatorIndex: victim })) },
+        ];
+      }
+      default: {
+        // An honest-looking vote with a garbage signature.
+        if (m.type !== 'prepare' && m.type !== 'commit') return [];
+        return [{ to, bytes: encodeMessage({ ...m, signature: rng.bytes(64) }) }];
+      }
+    }
+  }
+
+  describe(): string {
+    return [...this.behaviours].join('+') || 'none';
+  }
+
+  /** For traces. */
+  equivocationAt(height: number, view: number): string | null {
+    const eq = this.equivocations.get(`${height}:${view}`);
+    return eq === undefined ? null : toHex(eq.altHash).slice(0, 8);
+  }
+}

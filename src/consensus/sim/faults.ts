@@ -1,0 +1,24 @@
+/** The simulator's fault vocabulary (docs/CONSENSUS.md, "Fault model"). */
+
+export const NETWORK_FAULTS = ['delay', 'loss', 'reorder', 'duplicate', 'partition'] as const;
+export const CRASH_FAULTS = ['crash'] as const;
+export const BYZANTINE_FAULTS = [
+  'equivocate',
+  'double-vote',
+  'silent',
+  'invalid-block',
+  'replay',
+  'forge',
+] as const;
+export const FAULTS = [...NETWORK_FAULTS, ...CRASH_FAULTS, ...BYZANTINE_FAULTS] as const;
+
+export type FaultName = (typeof FAULTS)[number];
+export type ByzantineBehaviour = (typeof BYZANTINE_FAULTS)[number];
+
+export function isFaultName(s: string): s is FaultName {
+  return (FAULTS as readonly string[]).includes(s);
+}
+
+export function isByzantineBehaviour(s: string): s is ByzantineBehaviour {
+  return (BYZANTINE_FAULTS as readonly string[]).includes(s);
+}

@@ -1,0 +1,836 @@
+/**
+ * The deterministic simulator: n replicas of the real engine, each with a driver-equivalent
+ * loop (WAL, timers, block store, build/validate/commit), over a simulated network in
+ * virtual time. One seed fixes everything — link delays, faults, crash times, Byzantine
+ * choices — so any run, and any violation it finds, replays exactly.
+ *
+ * The loop executes a replica's actions in order with the driver's semantics: a persist is
+ * durable at once (before later sends), a commit is durable at once, timers replace timers
+ * of the same kind. A crash may strike between two actions of one step, which is where a
+ * wrong WAL order would show.
+ */
+
+import type { SealedBlock } from '../../chain/block.ts';
+import type { CommitCertificate } from '../../chain/certificate.ts';
+import { makeValidatorSet, type ValidatorSet } from '../../chain/validator-set.ts';
+import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { CivitasError } from '../../errors.ts';
+import type { TimeoutConfig, UnsafeTestHooks, WindowConfig } from '../config.ts';
+import { ConsensusEngine } from '../engine.ts';
+import {
+  type ConsensusAction,
+  type ConsensusEvent,
+  REJECT_REASONS,
+  type RejectReason,
+  type TimerKind,
+} from '../events.ts';
+import { type ConsensusMessage, decodeMessage, describeMessage } from '../messages.ts';
+import { decodeWalEntry, encodeWalEntry, type WalEntry, walEntryHeight } from '../wal.ts';
+import { ByzantineFilter } from './byzantine.ts';
+import { Checker, type Violation } from './checker.ts';
+import { EventQueue } from './event-queue.ts';
+import { BYZANTINE_FAULTS, type ByzantineBehaviour, FAULTS, type FaultName } from './faults.ts';
+import { deliveryDelays, type NetworkPlan, partitioned, planNetwork } from './network.ts';
+import { Prng } from './prng.ts';
+import { type SignatureSchemeName, type SimKey, signatureScheme } from './signatures.ts';
+import {
+  buildSimBlock,
+  genesisParent,
+  type ParentInfo,
+  parentOf,
+  type SimChainContext,
+  validateSimBlock,
+} from './sim-chain.ts';
+
+/** A scheduled crash of one replica (tests may give their own). */
+export interface CrashPlan {
+  readonly replica: number;
+  readonly atMs: number;
+  readonly downMs: number;
+  /** Crash after this many more actions (mid-step) instead of between events. */
+  readonly afterActions?: number;
+  /** Broken variant: restart with an empty WAL. */
+  readonly forgetWal?: boolean;
+}
+
+export interface DeliveryContext {
+  readonly from: number;
+  readonly to: number;
+  readonly message: ConsensusMessage | null;
+  readonly now: number;
+}
+
+export interface ActionContext {
+  readonly replica: number;
+  readonly action: ConsensusAction;
+  readonly now: number;
+  /** Crashes the replica right after this action; it restarts after downMs. */
+  crash(opts: { downMs: number; forgetWal?: boolean }): void;
+}
+
+/** Test hooks for scripted schedules. */
+export interface SimHooks {
+  /** 'drop' loses the message; a number replaces its delay; undefined leaves it alone. */
+  deliver?(ctx: DeliveryContext): 'drop' | number | undefined;
+  afterAction?(ctx: ActionContext): void;
+}
+
+export interface SimulationOptions {
+  readonly validators: number;
+  readonly seed: number;
+  /** Default: all faults. */
+  readonly faults?: readonly FaultName[];
+  /** Byzantine replicas; default f when any Byzantine behaviour is enabled, else 0. */
+  readonly byzantine?: number;
+  /** Virtual run length; GST is durationMs − livenessBoundMs (default: 10 s of faults). */
+  readonly durationMs?: number;
+  readonly signatures?: SignatureSchemeName;
+  readonly timeouts?: Partial<TimeoutConfig>;
+  readonly windows?: Partial<WindowConfig>;
+  readonly unsafe?: UnsafeTestHooks;
+  /** Broken variant: every crashed replica restarts with an empty WAL. */
+  readonly forgetWalOnRestart?: boolean;
+  /** Replaces the random Byzantine assignment: replica → behaviours. */
+  readonly byzantineAssignment?: ReadonlyMap<number, readonly ByzantineBehaviour[]>;
+  /** Replaces the random crash schedule. */
+  readonly crashes?: readonly CrashPlan[];
+  /** Overrides the GST (default durationMs − livenessBoundMs). */
+  readonly gstMs?: number;
+  readonly trace?: boolean;
+  readonly hooks?: SimHooks;
+}
+
+export interface SimulationReport {
+  readonly seed: number;
+  readonly validators: number;
+  readonly faults: readonly FaultName[];
+  readonly byzantine: ReadonlyArray<{ replica: number; behaviours: string }>;
+  readonly signatures: SignatureSchemeName;
+  readonly durationMs: number;
+  readonly gstMs: number;
+  readonly livenessBoundMs: number;
+  /** Committed heights of honest replicas at the end. */
+  readonly committedMin: number;
+  readonly committedMax: number;
+  /** Views entered after view 0, summed over honest replicas. */
+  readonly viewChanges: number;
+  readonly crashes: number;
+  readonly syncs: number;
+  readonly messages: { readonly sent: number; readonly delivered: number; readonly lost: number };
+  readonly rejections: Readonly<Record<RejectReason, number>>;
+  readonly evidence: number;
+  /** Longest wait, over honest replicas, from GST to committing past the GST frontier. */
+  readonly recoveryAfterGstMs: number | null;
+  readonly violations: readonly Violation[];
+  readonly trace?: readonly string[];
+}
+
+export const SIM_TIMEOUTS: TimeoutConfig = { baseMs: 300, maxMs: 2_400, retransmitMs: 300 };
+export const SIM_WINDOWS: Partial<WindowConfig> = { heights: 3, views: 8, futurePerValidator: 16 };
+/** Default fault period before GST; the run then lasts GST + the liveness bound. */
+export const DEFAULT_FAULT_PERIOD_MS = 10_000;
+const CHAIN_ID = 'civitas-sim';
+const GENESIS_TIME = 1_700_000_000_000;
+
+/**
+ * The liveness bound checked after GST: f+1 views can have faulty primaries, each waits at
+ * most maxMs, plus one more full view and slack for sync and network delay.
+ */
+export function livenessBound(validators: number, timeouts: TimeoutConfig): number {
+  const f = Math.floor((validators - 1) / 3);
+  return (f + 2) * timeouts.maxMs + 2_000;
+}
+
+type SimEvent =
+  | { kind: 'start'; replica: number }
+  | { kind: 'deliver'; to: number; from: number; bytes: Uint8Array }
+  | {
+      kind: 'timer';
+      replica: number;
+      incarnation: number;
+      gen: number;
+      timer: TimerKind;
+      height: number;
+      view: number;
+    }
+  | {
+      kind: 'built';
+      replica: number;
+      incarnation: number;
+      height: number;
+      view: number;
+      lastCommit: CommitCertificate | null;
+    }
+  | { kind: 'validated'; replica: number; incarnation: number; height: number; block: SealedBlock }
+  | { kind: 'sync'; replica: number; incarnation: number }
+  | { kind: 'crash'; plan: CrashPlan }
+  | { kind: 'restart'; replica: number; forgetWal: boolean }
+  | { kind: 'gst' };
+
+interface Replica {
+  readonly id: number;
+  readonly key: SimKey;
+  readonly byzantine: ByzantineFilter | null;
+  engine: ConsensusEngine | null;
+  incarnation: number;
+  /**
+   * Durable: survives crashes (unless a broken variant forgets it). Kept decoded and passed
+   * through the codec on restart, so replay still exercises the real encoding.
+   */
+  wal: WalEntry[];
+  readonly chain: Array<{ block: SealedBlock; certificate: CommitCertificate }>;
+  readonly timerGen: Record<TimerKind, number>;
+  crashAfterActions: number | null;
+  pendingForgetWal: boolean;
+  pendingDownMs: number;
+  syncScheduled: boolean;
+  viewChanges: number;
+  evidence: number;
+  readonly rejections: Record<RejectReason, number>;
+  recoveredAtMs: number | null;
+}
+
+function emptyRejections(): Record<RejectReason, number> {
+  return Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
+}
+
+class Simulation {
+  private readonly opts: SimulationOptions;
+  private readonly n: number;
+  private readonly faults: ReadonlySet<FaultName>;
+  private readonly timeouts: TimeoutConfig;
+  private readonly durationMs: number;
+  private readonly gstMs: number;
+  private readonly boundMs: number;
+  private readonly rng: Prng;
+  private readonly netRng: Prng;
+  private readonly nodeRng: Prng;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly replicas: Replica[] = [];
+  private readonly validators: ValidatorSet;
+  private readonly chainCtx: SimChainContext;
+  private readonly checker: Checker;
+  private readonly plan: NetworkPlan;
+  private readonly decoded = new WeakMap<Uint8Array, ConsensusMessage | null>();
+  /** Validation is deterministic: each (block, parent) pair is validated once per run. */
+  private readonly validations = new WeakMap<SealedBlock, Map<string, string | null>>();
+  private readonly trace: string[] | null;
+  private now = 0;
+  private frontierAtGst = -1;
+  private crashes = 0;
+  private syncs = 0;
+  private sent = 0;
+  private delivered = 0;
+  private lost = 0;
+
+  constructor(opts: SimulationOptions) {
+    this.opts = opts;
+    this.n = opts.validators;
+    if (!Number.isSafeInteger(this.n) || this.n < 1 || this.n > 64) {
+      throw new CivitasError('SIM_BAD_OPTIONS', 'validators must be 1..64');
+    }
+    this.faults = new Set(opts.faults ?? FAULTS);
+    this.timeouts = { ...SIM_TIMEOUTS, ...opts.timeouts };
+    this.boundMs = livenessBound(this.n, this.timeouts);
+    this.durationMs = opts.durationMs ?? DEFAULT_FAULT_PERIOD_MS + this.boundMs;
+    this.gstMs = opts.gstMs ?? this.durationMs - this.boundMs;
+    if (this.gstMs < 0 || this.gstMs > this.durationMs) {
+      throw new CivitasError(
+        'SIM_BAD_OPTIONS',
+        `duration ${this.durationMs} ms leaves no room for the ${this.boundMs} ms liveness window`,
+      );
+    }
+    this.rng = new Prng(opts.seed);
+    this.netRng = this.rng.fork('network');
+    this.nodeRng = this.rng.fork('nodes');
+    this.trace = opts.trace ? [] : null;
+    const scheme = signatureScheme(opts.signatures ?? 'fake');
+    const keys = Array.from({ length: this.n }, (_, i) => scheme.key(opts.seed, i));
+    this.validators = makeValidatorSet(keys.map((k) => k.publicKey));
+    this.chainCtx = {
+      chainId: CHAIN_ID,
+      genesisHash: sha256(utf8.encode(`civitas-sim-genesis/${opts.seed}`)),
+      genesisTime: GENESIS_TIME,
+      validators: this.validators,
+      quorum: opts.unsafe?.quorum ?? this.validators.quorum,
+      verify: scheme.verify,
+    };
+    this.checker = new Checker(opts.seed, this.chainCtx);
+    const planRng = this.rng.fork('plan');
+    this.plan = planNetwork(planRng.fork('links'), this.n, this.faults, this.gstMs);
+    const byzantine = this.assignByzantine(planRng.fork('byzantine'));
+    for (let id = 0; id < this.n; id++) {
+      const behaviours = byzantine.get(id);
+      const key = keys[id]!;
+      this.replicas.push({
+        id,
+        key,
+        byzantine:
+          behaviours === undefined
+            ? null
+            : new ByzantineFilter(
+                {
+                  rng: this.rng.fork(`byzantine-${id}`),
+                  chainId: CHAIN_ID,
+                  validatorIndex: id,
+                  validatorCount: this.n,
+                  sign: key.sign,
+                  buildAlternative: (original) => this.alternativeBlock(id, original),
+                },
+                new Set(behaviours),
+              ),
+        engine: null,
+        incarnation: 0,
+        wal: [],
+        chain: [],
+        timerGen: { view: 0, retransmit: 0 },
+        crashAfterActions: null,
+        pendingForgetWal: false,
+        pendingDownMs: 0,
+        syncScheduled: false,
+        viewChanges: 0,
+        evidence: 0,
+        rejections: emptyRejections(),
+        recoveredAtMs: null,
+      });
+    }
+    for (const plan of opts.crashes ?? this.planCrashes(planRng.fork('crashes'))) {
+      this.queue.push(plan.atMs, { kind: 'crash', plan });
+    }
+    const startRng = planRng.fork('start');
+    for (let id = 0; id < this.n; id++)
+      this.queue.push(startRng.int(0, 20), { kind: 'start', replica: id });
+    this.queue.push(this.gstMs, { kind: 'gst' });
+  }
+
+  private assignByzantine(rng: Prng): Map<number, readonly ByzantineBehaviour[]> {
+    if (this.opts.byzantineAssignment !== undefined) return new Map(this.opts.byzantineAssignment);
+    const available = BYZANTINE_FAULTS.filter((b) => this.faults.has(b));
+    const f = Math.floor((this.n - 1) / 3);
+    const count = this.opts.byzantine ?? (available.length > 0 ? f : 0);
+    const out = new Map<number, readonly ByzantineBehaviour[]>();
+    if (count === 0 || available.length === 0) return out;
+    for (const id of rng.shuffle([...Array(this.n).keys()]).slice(0, count)) {
+      let chosen = available.filter(() => rng.chance(0.5));
+      if (chosen.length === 0) chosen = [rng.pick(available)];
+      // A silent replica would make the others moot; keep silence for some replicas only.
+      if (chosen.length > 1 && chosen.includes('silent'))
+        chosen = chosen.filter((b) => b !== 'silent');
+      out.set(id, chosen);
+    }
+    return out;
+  }
+
+  private planCrashes(rng: Prng): CrashPlan[] {
+    if (!this.faults.has('crash') || this.gstMs < 100) return [];
+    const honest = this.replicas.filter((r) => r.byzantine === null).map((r) => r.id);
+    if (honest.length === 0) return [];
+    const f = Math.max(1, Math.floor((this.n - 1) / 3));
+    const plans: CrashPlan[] = [];
+    const count = rng.int(1, f + 2);
+    for (let i = 0; i < count; i++) {
+      const atMs = rng.int(Math.floor(this.gstMs * 0.05), Math.floor(this.gstMs * 0.85));
+      const downMs = Math.max(
+        1,
+        Math.min(
+          rng.int(Math.floor(this.gstMs * 0.01) + 1, Math.floor(this.gstMs * 0.3) + 2),
+          this.gstMs - atMs - 1,
+        ),
+      );
+      plans.push({
+        replica: rng.pick(honest),
+        atMs,
+        downMs,
+        ...(rng.chance(0.5) ? { afterActions: rng.int(0, 4) } : {}),
+        ...(this.opts.forgetWalOnRestart ? { forgetWal: true } : {}),
+      });
+    }
+    return plans;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  run(): SimulationReport {
+    for (;;) {
+      const time = this.queue.peekTime();
+      if (time === undefined || time > this.durationMs) break;
+      const { item } = this.queue.pop()!;
+      this.now = time;
+      this.handle(item);
+    }
+    this.now = this.durationMs;
+    return this.finish();
+  }
+
+  private log(line: string): void {
+    if (this.trace !== null) this.trace.push(`${this.now.toFixed(1).padStart(9)}ms ${line}`);
+  }
+
+  private handle(e: SimEvent): void {
+    switch (e.kind) {
+      case 'start':
+        this.boot(this.replicas[e.replica]!, false);
+        return;
+      case 'deliver':
+        this.deliver(e.from, e.to, e.bytes);
+        return;
+      case 'timer': {
+        const r = this.live(e.replica, e.incarnation);
+        if (r === null || r.timerGen[e.timer] !== e.gen) return;
+        this.log(`r${r.id} timer ${e.timer} h=${e.height} v=${e.view}`);
+        this.step(r, { type: 'timer', kind: e.timer, height: e.height, view: e.view });
+        return;
+      }
+      case 'built':
+        this.built(e);
+        return;
+      case 'validated': {
+        const r = this.live(e.replica, e.incarnation);
+        if (r === null) return;
+        const problem =
+          r.chain.length + 1 === e.height
+            ? validateSimBlock(this.chainCtx, e.block, this.parent(r))
+            : 'not at this height';
+        this.log(
+          `r${r.id} validated ${toHex(e.block.hash).slice(0, 8)} h=${e.height}: ${problem ?? 'valid'}`,
+        );
+        this.step(r, {
+          type: 'proposal-validated',
+          height: e.height,
+          blockHash: e.block.hash,
+          valid: problem === null,
+        });
+        return;
+      }
+      case 'sync':
+        this.sync(e.replica, e.incarnation);
+        return;
+      case 'crash': {
+        const r = this.replicas[e.plan.replica]!;
+        if (r.engine === null) return;
+        r.pendingForgetWal = e.plan.forgetWal ?? false;
+        r.pendingDownMs = e.plan.downMs;
+        if (e.plan.afterActions === undefined) this.crashNow(r);
+        else r.crashAfterActions = e.plan.afterActions;
+        return;
+      }
+      case 'restart':
+        this.boot(this.replicas[e.replica]!, e.forgetWal);
+        return;
+      case 'gst':
+        this.frontierAtGst = Math.max(...this.honest().map((r) => r.chain.length));
+        this.log(`GST: network healed, honest frontier at height ${this.frontierAtGst}`);
+        return;
+    }
+  }
+
+  private honest(): Replica[] {
+    return this.replicas.filter((r) => r.byzantine === null);
+  }
+
+  private live(id: number, incarnation: number): Replica | null {
+    const r = this.replicas[id]!;
+    return r.engine !== null && r.incarnation === incarnation ? r : null;
+  }
+
+  private parent(r: Replica): ParentInfo {
+    const tip = r.chain.at(-1);
+    return tip === undefined ? genesisParent(this.chainCtx) : parentOf(tip.block);
+  }
+
+  private validate(block: SealedBlock, parent: ParentInfo): string | null {
+    let byParent = this.validations.get(block);
+    if (byParent === undefined) {
+      byParent = new Map();
+      this.validations.set(block, byParent);
+    }
+    const key = toHex(parent.hash);
+    let problem = byParent.get(key);
+    if (problem === undefined) {
+      problem = validateSimBlock(this.chainCtx, block, parent);
+      byParent.set(key, problem);
+    }
+    return problem;
+  }
+
+  private makeEngine(r: Replica): ConsensusEngine {
+    return new ConsensusEngine({
+      chainId: CHAIN_ID,
+      publicKey: r.key.publicKey,
+      validatorsAt: () => this.validators,
+      sign: r.key.sign,
+      verify: this.chainCtx.verify,
+      timeouts: this.timeouts,
+      windows: { ...SIM_WINDOWS, ...this.opts.windows },
+      ...(this.opts.unsafe ? { unsafe: this.opts.unsafe } : {}),
+    });
+  }
+
+  private boot(r: Replica, forgetWal: boolean): void {
+    if (forgetWal) r.wal = [];
+    const wal = r.wal.map((entry) => decodeWalEntry(encodeWalEntry(entry)));
+    r.engine = this.makeEngine(r);
+    const tip = r.chain.at(-1);
+    this.log(
+      `r${r.id} ${r.incarnation === 0 ? 'starts' : 'restarts'} at h=${r.chain.length + 1} replaying ${wal.length} WAL entries${forgetWal ? ' (WAL FORGOTTEN)' : ''}`,
+    );
+    this.step(r, {
+      type: 'start',
+      height: r.chain.length + 1,
+      lastCommit: tip?.certificate ?? null,
+      wal,
+    });
+  }
+
+  private crashNow(r: Replica): void {
+    const engine = r.engine!;
+    r.viewChanges += engine.status().viewChanges;
+    this.addRejections(r, engine);
+    r.engine = null;
+    r.incarnation++;
+    r.crashAfterActions = null;
+    r.syncScheduled = false;
+    this.crashes++;
+    this.log(`r${r.id} CRASHES (down ${r.pendingDownMs.toFixed(0)} ms)`);
+    this.queue.push(this.now + r.pendingDownMs, {
+      kind: 'restart',
+      replica: r.id,
+      forgetWal: r.pendingForgetWal,
+    });
+  }
+
+  private addRejections(r: Replica, engine: ConsensusEngine): void {
+    const counts = engine.rejections();
+    for (const reason of REJECT_REASONS) r.rejections[reason] += counts[reason];
+    r.evidence += engine.evidence().length;
+  }
+
+  private step(r: Replica, event: ConsensusEvent): void {
+    const engine = r.engine!;
+    const before = this.trace !== null ? engine.status() : null;
+    const actions = engine.step(event);
+    this.checker.checkMemory(this.now, r.id, engine.memory(), engine.memoryCaps(this.n));
+    if (before !== null) {
+      const after = engine.status();
+      if (after.view !== before.view || after.phase !== before.phase) {
+        this.log(`r${r.id} now h=${after.height} v=${after.view} ${after.phase}`);
+      }
+    }
+    this.execute(r, actions);
+  }
+
+  private execute(r: Replica, actions: readonly ConsensusAction[]): void {
+    const incarnation = r.incarnation;
+    for (const action of actions) {
+      if (r.crashAfterActions !== null) {
+        if (r.crashAfterActions === 0) {
+          this.crashNow(r);
+          return;
+        }
+        r.crashAfterActions--;
+      }
+      this.perform(r, action);
+      if (this.opts.hooks?.afterAction !== undefined) {
+        this.opts.hooks.afterAction({
+          replica: r.id,
+          action,
+          now: this.now,
+          crash: ({ downMs, forgetWal }) => {
+            r.pendingDownMs = downMs;
+            r.pendingForgetWal = forgetWal ?? false;
+            r.crashAfterActions = 0;
+          },
+        });
+      }
+      if (r.incarnation !== incarnation) return;
+    }
+    if (r.crashAfterActions === 0) this.crashNow(r);
+  }
+
+  private perform(r: Replica, action: ConsensusAction): void {
+    const incarnation = r.incarnation;
+    switch (action.type) {
+      case 'persist':
+        r.wal.push(action.entry);
+        return;
+      case 'broadcast':
+        this.broadcast(r, action.message, action.bytes);
+        return;
+      case 'set-timer': {
+        const gen = ++r.timerGen[action.kind];
+        this.queue.push(this.now + action.ms, {
+          kind: 'timer',
+          replica: r.id,
+          incarnation,
+          gen,
+          timer: action.kind,
+          height: action.height,
+          view: action.view,
+        });
+        return;
+      }
+      case 'build-proposal':
+        this.queue.push(this.now + this.nodeRng.int(20, 60), {
+          kind: 'built',
+          replica: r.id,
+          incarnation,
+          height: action.height,
+          view: action.view,
+          lastCommit: action.lastCommit,
+        });
+        return;
+      case 'validate-proposal':
+        this.queue.push(this.now + this.nodeRng.int(1, 10), {
+          kind: 'validated',
+          replica: r.id,
+          incarnation,
+          height: action.height,
+          block: action.block,
+        });
+        return;
+      case 'commit':
+        this.commit(r, action.block, action.certificate, 'consensus');
+        return;
+      case 'evidence':
+        this.log(
+          `r${r.id} evidence ${action.evidence.kind} h=${action.evidence.height} v=${action.evidence.view} against validator ${action.evidence.validatorIndex}`,
+        );
+        return;
+      case 'need-sync':
+        this.log(`r${r.id} needs sync to h=${action.targetHeight}`);
+        if (!r.syncScheduled) {
+          r.syncScheduled = true;
+          this.queue.push(this.now + this.nodeRng.int(20, 80), {
+            kind: 'sync',
+            replica: r.id,
+            incarnation,
+          });
+        }
+        return;
+      case 'reject':
+        if (this.trace !== null && r.byzantine === null) {
+          this.log(
+            `r${r.id} rejects (${action.reason}) from ${action.validatorIndex ?? '?'}: ${action.detail}`,
+          );
+        }
+        return;
+    }
+  }
+
+  private broadcast(r: Replica, message: ConsensusMessage, bytes: Uint8Array): void {
+    const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
+    this.log(`r${r.id} sends ${describeMessage(message)}`);
+    if (r.byzantine === null) {
+      this.checker.onHonestSend(this.now, r.id, message);
+      for (const to of others) this.send(r.id, to, bytes);
+      return;
+    }
+    for (const o of r.byzantine.onBroadcast(message, bytes, others)) this.send(r.id, o.to, o.bytes);
+  }
+
+  private decode(bytes: Uint8Array): ConsensusMessage | null {
+    let m = this.decoded.get(bytes);
+    if (m === undefined) {
+      try {
+        m = decodeMessage(bytes);
+      } catch {
+        m = null;
+      }
+      this.decoded.set(bytes, m);
+    }
+    return m;
+  }
+
+  private send(from: number, to: number, bytes: Uint8Array): void {
+    this.sent++;
+    const hook = this.opts.hooks?.deliver?.({
+      from,
+      to,
+      message: this.decode(bytes),
+      now: this.now,
+    });
+    let delays: number[];
+    if (hook === 'drop') delays = [];
+    else if (typeof hook === 'number') delays = [hook];
+    else delays = deliveryDelays(this.plan, this.netRng, from, to, this.now);
+    if (delays.length === 0) this.lost++;
+    for (const d of delays) this.queue.push(this.now + d, { kind: 'deliver', from, to, bytes });
+  }
+
+  private deliver(from: number, to: number, bytes: Uint8Array): void {
+    const r = this.replicas[to]!;
+    if (r.engine === null) {
+      this.lost++;
+      return;
+    }
+    this.delivered++;
+    r.byzantine?.onReceive(bytes);
+    const message = this.decode(bytes);
+    if (this.trace !== null) {
+      this.log(
+        `r${to} <- r${from} ${message === null ? `${bytes.length} undecodable bytes` : describeMessage(message)}`,
+      );
+    }
+    this.step(r, message === null ? { type: 'message', bytes } : { type: 'message', message });
+  }
+
+  private built(e: Extract<SimEvent, { kind: 'built' }>): void {
+    const r = this.live(e.replica, e.incarnation);
+    if (r === null || r.chain.length + 1 !== e.height) return;
+    const invalid = r.byzantine?.has('invalid-block') === true && this.nodeRng.chance(0.7);
+    const block = buildSimBlock(this.chainCtx, {
+      parent: this.parent(r),
+      proposer: r.key.publicKey,
+      timestamp: GENESIS_TIME + Math.floor(this.now),
+      lastCommit: e.lastCommit,
+      salt: this.nodeRng.int(0, 1_000_000_000),
+      invalid,
+    });
+    this.log(
+      `r${r.id} built ${invalid ? 'INVALID ' : ''}block ${toHex(block.hash).slice(0, 8)} h=${e.height} v=${e.view}`,
+    );
+    this.step(r, { type: 'proposal-built', height: e.height, view: e.view, block });
+  }
+
+  private alternativeBlock(id: number, original: SealedBlock): SealedBlock {
+    const r = this.replicas[id]!;
+    const parent =
+      r.chain.length + 1 === original.header.height ? this.parent(r) : genesisParent(this.chainCtx);
+    return buildSimBlock(this.chainCtx, {
+      parent,
+      proposer: r.key.publicKey,
+      timestamp: original.header.timestamp + 1,
+      lastCommit: original.lastCommit,
+      salt: this.nodeRng.int(0, 1_000_000_000),
+    });
+  }
+
+  private commit(
+    r: Replica,
+    block: SealedBlock,
+    certificate: CommitCertificate,
+    how: string,
+  ): void {
+    const parent = this.parent(r);
+    if (block.header.height !== r.chain.length + 1) {
+      this.checker.report(
+        'validity',
+        this.now,
+        r.id,
+        block.header.height,
+        `commit of height ${block.header.height} on a chain of ${r.chain.length}`,
+      );
+      return;
+    }
+    if (r.byzantine === null) this.checker.onCommit(this.now, r.id, block, certificate, parent);
+    r.chain.push({ block, certificate });
+    // The driver truncates the WAL below the committed height after each commit.
+    r.wal = r.wal.filter((entry) => walEntryHeight(entry) > block.header.height);
+    if (
+      this.frontierAtGst >= 0 &&
+      r.recoveredAtMs === null &&
+      r.chain.length > this.frontierAtGst
+    ) {
+      r.recoveredAtMs = this.now;
+    }
+    this.log(
+      `r${r.id} COMMITS h=${block.header.height} ${toHex(block.hash).slice(0, 8)} (view ${certificate.view}, by ${how})`,
+    );
+  }
+
+  /** Block sync: copy certified blocks from a reachable honest replica, validating each. */
+  private sync(id: number, incarnation: number): void {
+    const r = this.live(id, incarnation);
+    if (r === null) return;
+    r.syncScheduled = false;
+    let source: Replica | null = null;
+    for (const s of this.replicas) {
+      if (s === r || s.byzantine !== null || s.engine === null) continue;
+      if (
+        this.now < this.gstMs &&
+        (partitioned(this.plan, s.id, r.id, this.now) ||
+          partitioned(this.plan, r.id, s.id, this.now))
+      )
+        continue;
+      if (
+        s.chain.length > r.chain.length &&
+        (source === null || s.chain.length > source.chain.length)
+      )
+        source = s;
+    }
+    if (source === null) return;
+    const first = r.chain.length + 1;
+    let last: CommitCertificate | null = null;
+    while (r.chain.length < source.chain.length && r.chain.length < first + 63) {
+      const { block, certificate } = source.chain[r.chain.length]!;
+      if (this.validate(block, this.parent(r)) !== null) break;
+      this.commit(r, block, certificate, `sync from r${source.id}`);
+      last = certificate;
+    }
+    if (last === null) return;
+    this.syncs++;
+    this.step(r, { type: 'synced', height: last.height, certificate: last });
+  }
+
+  private finish(): SimulationReport {
+    const honest = this.honest();
+    const viewChanges = honest.reduce(
+      (sum, r) => sum + r.viewChanges + (r.engine?.status().viewChanges ?? 0),
+      0,
+    );
+    const rejections = emptyRejections();
+    let evidence = 0;
+    for (const r of honest) {
+      if (r.engine !== null) this.addRejections(r, r.engine);
+      for (const reason of REJECT_REASONS) rejections[reason] += r.rejections[reason];
+      evidence += r.evidence;
+    }
+    let recovery: number | null = null;
+    // Liveness is judged only when the run leaves the whole window after GST.
+    if (this.frontierAtGst >= 0 && this.durationMs - this.gstMs >= this.boundMs) {
+      for (const r of honest) {
+        if (r.recoveredAtMs === null) {
+          this.checker.report(
+            'liveness',
+            this.now,
+            r.id,
+            r.chain.length,
+            `replica ${r.id} stuck at height ${r.chain.length}: no commit past the GST frontier ${this.frontierAtGst} within ${this.boundMs} ms of GST`,
+          );
+        } else {
+          recovery = Math.max(recovery ?? 0, r.recoveredAtMs - this.gstMs);
+        }
+      }
+    }
+    const heights = honest.map((r) => r.chain.length);
+    return {
+      seed: this.opts.seed,
+      validators: this.n,
+      faults: [...this.faults],
+      byzantine: this.replicas
+        .filter((r) => r.byzantine !== null)
+        .map((r) => ({ replica: r.id, behaviours: r.byzantine!.describe() })),
+      signatures: this.opts.signatures ?? 'fake',
+      durationMs: this.durationMs,
+      gstMs: this.gstMs,
+      livenessBoundMs: this.boundMs,
+      committedMin: heights.length > 0 ? Math.min(...heights) : 0,
+      committedMax: heights.length > 0 ? Math.max(...heights) : 0,
+      viewChanges,
+      crashes: this.crashes,
+      syncs: this.syncs,
+      messages: { sent: this.sent, delivered: this.delivered, lost: this.lost },
+      rejections,
+      evidence,
+      recoveryAfterGstMs: recovery,
+      violations: [...this.checker.violations],
+      ...(this.trace !== null ? { trace: this.trace } : {}),
+    };
+  }
+}
+
+/** Runs one seeded simulation and checks it (see checker.ts for the properties). */
+export function runSimulation(options: SimulationOptions): SimulationReport {
+  return new Simulation(options).run();
+}

@@ -1,0 +1,133 @@
+/** Many seeded runs across validator counts and fault mixes, summarised. */
+
+import type { Violation } from './checker.ts';
+import { FAULTS, type FaultName } from './faults.ts';
+import { runSimulation, type SimulationOptions, type SimulationReport } from './simulation.ts';
+
+export interface SweepOptions {
+  readonly validators: readonly number[];
+  /** Seeds first..first+count−1 for every (validators, mix) pair. */
+  readonly seeds: { readonly first: number; readonly count: number };
+  /** Default: one mix of all faults. */
+  readonly faultMixes?: readonly (readonly FaultName[])[];
+  readonly byzantine?: number;
+  readonly durationMs?: number;
+  /** Every k-th seed runs with real ed25519 signatures (0: never). */
+  readonly ed25519Every?: number;
+  readonly extra?: Partial<SimulationOptions>;
+  /** Called after each run (progress output). */
+  readonly onRun?: (report: SimulationReport) => void;
+  /** Wall clock, injected so the library stays free of ambient time. */
+  readonly clock?: () => number;
+}
+
+/** A violation with everything needed to replay it. */
+export interface SweepViolation extends Violation {
+  readonly validators: number;
+  readonly faults: readonly FaultName[];
+  readonly byzantine: number | null;
+  readonly durationMs: number;
+  readonly signatures: 'fake' | 'ed25519';
+}
+
+export interface SweepGroup {
+  readonly validators: number;
+  readonly faults: string;
+  readonly runs: number;
+  readonly ed25519Runs: number;
+  readonly committedBlocks: number;
+  readonly minCommitted: number;
+  readonly viewChanges: number;
+  readonly crashes: number;
+  readonly syncs: number;
+  readonly evidence: number;
+  readonly rejected: number;
+  readonly maxRecoveryAfterGstMs: number | null;
+  readonly violations: number;
+  readonly wallMs: number | null;
+}
+
+export interface SweepReport {
+  readonly runs: number;
+  readonly groups: readonly SweepGroup[];
+  readonly violations: readonly SweepViolation[];
+}
+
+export function runSweep(opts: SweepOptions): SweepReport {
+  const mixes = opts.faultMixes ?? [FAULTS];
+  const groups: SweepGroup[] = [];
+  const violations: SweepViolation[] = [];
+  let runs = 0;
+  for (const validators of opts.validators) {
+    for (const mix of mixes) {
+      const started = opts.clock?.() ?? null;
+      const g = {
+        runs: 0,
+        ed25519Runs: 0,
+        committedBlocks: 0,
+        minCommitted: Number.POSITIVE_INFINITY,
+        viewChanges: 0,
+        crashes: 0,
+        syncs: 0,
+        evidence: 0,
+        rejected: 0,
+        maxRecovery: null as number | null,
+        violations: 0,
+      };
+      for (let seed = opts.seeds.first; seed < opts.seeds.first + opts.seeds.count; seed++) {
+        const ed25519 = (opts.ed25519Every ?? 0) > 0 && seed % opts.ed25519Every! === 0;
+        const report = runSimulation({
+          ...opts.extra,
+          validators,
+          seed,
+          faults: mix,
+          signatures: ed25519 ? 'ed25519' : 'fake',
+          ...(opts.byzantine !== undefined ? { byzantine: opts.byzantine } : {}),
+          ...(opts.durationMs !== undefined ? { durationMs: opts.durationMs } : {}),
+        });
+        runs++;
+        g.runs++;
+        if (ed25519) g.ed25519Runs++;
+        g.committedBlocks += report.committedMax;
+        g.minCommitted = Math.min(g.minCommitted, report.committedMin);
+        g.viewChanges += report.viewChanges;
+        g.crashes += report.crashes;
+        g.syncs += report.syncs;
+        g.evidence += report.evidence;
+        g.rejected += Object.values(report.rejections).reduce((a, b) => a + b, 0);
+        if (report.recoveryAfterGstMs !== null) {
+          g.maxRecovery = Math.max(g.maxRecovery ?? 0, report.recoveryAfterGstMs);
+        }
+        g.violations += report.violations.length;
+        for (const v of report.violations) {
+          violations.push({
+            ...v,
+            validators,
+            faults: mix,
+            byzantine: opts.byzantine ?? null,
+            durationMs: report.durationMs,
+            signatures: report.signatures,
+          });
+        }
+        opts.onRun?.(report);
+      }
+      groups.push({
+        validators,
+        faults: mix.join(','),
+        runs: g.runs,
+        ed25519Runs: g.ed25519Runs,
+        committedBlocks: g.committedBlocks,
+        minCommitted: g.runs > 0 ? g.minCommitted : 0,
+        viewChanges: g.viewChanges,
+        crashes: g.crashes,
+        syncs: g.syncs,
+        evidence: g.evidence,
+        rejected: g.rejected,
+        maxRecoveryAfterGstMs: g.maxRecovery,
+        violations: g.violations,
+        wallMs: started === null ? null : opts.clock!() - started,
+      });
+    }
+  }
+  return { runs, groups, violations };
+}
