@@ -96,6 +96,7 @@ export function genesisFromJson(json: unknown): Genesis {
       return bad(`validators[${i}].publicKey must be 32-byte hex`);
     }
   });
+  if (j.accounts !== undefined && !Array.isArray(j.accounts)) bad('accounts must be a list');
   const accounts = (j.accounts ?? []).map((a, i) => {
     let address: Uint8Array;
     try {
@@ -108,6 +109,14 @@ export function genesisFromJson(json: unknown): Genesis {
     }
     return { address, balance: BigInt(a.balance) };
   });
+  if (j.params !== undefined && j.params !== null) {
+    if (typeof j.params !== 'object' || Array.isArray(j.params)) bad('params must be an object');
+    // genesisHash commits to the known params only: an unknown key (a typo such as
+    // "maxBlockTx") would be ignored by every node yet leave the hash unchanged.
+    for (const k of Object.keys(j.params)) {
+      if (!(k in DEFAULT_PARAMS)) bad(`params.${k} is not a chain parameter`);
+    }
+  }
   const params = { ...DEFAULT_PARAMS, ...(j.params ?? {}) };
   for (const [k, v] of Object.entries(params)) {
     if (!Number.isSafeInteger(v) || v <= 0) bad(`params.${k} must be a positive integer`);
