@@ -320,7 +320,7 @@ describe('executor', () => {
           );
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 });
