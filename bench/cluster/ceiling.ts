@@ -1,0 +1,97 @@
+/**
+ * The single-process validation ceiling, measured in the same run as the cluster so the two
+ * numbers come from the same machine in the same state. Preferred: the block-validation
+ * benchmark (bench/validate.ts: full validation + commit of signed transfer blocks through
+ * the BlockPipeline with the verify worker pool) on a small chain. If it fails, the fallback is the native verify rate of one thread × cores, which is the
+ * upper bound the design names (DESIGN.md, "Performance model").
+ */
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { verifyNative } from '../../src/crypto/ed25519.ts';
+import { runValidateBench } from '../validate.ts';
+
+export interface ValidationCeiling {
+  /** 'validate-bench': bench/validate.ts pipeline throughput; 'verify-rate': verifyNative × cores. */
+  readonly method: 'validate-bench' | 'verify-rate';
+  /** Single-process validation throughput, tx/s (the figure the cluster is compared with). */
+  readonly txPerSec: number;
+  /** verifyNative per second on one thread. */
+  readonly verifyPerSecPerCore: number;
+  /** verifyPerSecPerCore × cores. */
+  readonly verifyCeilingTxPerSec: number;
+  readonly cores: number;
+  readonly txs: number;
+  readonly blockSize: number;
+  readonly seconds: number;
+  readonly note: string;
+}
+
+/** Single-thread verifyNative rate over `seconds`. */
+export function measureVerifyNativeRate(seconds: number): number {
+  const items = Array.from({ length: 256 }, (_, i) => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const message = new Uint8Array(32).fill(i);
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    return {
+      signature: new Uint8Array(nodeSign(null, message, privateKey)),
+      message,
+      publicKey: new Uint8Array(spki.subarray(spki.length - 32)),
+    };
+  });
+  for (const it of items) verifyNative(it.signature, it.message, it.publicKey);
+  let done = 0;
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000) {
+    for (let k = 0; k < 64; k++) {
+      const it = items[(done + k) % items.length]!;
+      verifyNative(it.signature, it.message, it.publicKey);
+    }
+    done += 64;
+  }
+  return done / ((performance.now() - start) / 1000);
+}
+
+export async function measureValidationCeiling(opts: {
+  txs: number;
+  blockSize: number;
+  progress?: (line: string) => void;
+}): Promise<ValidationCeiling> {
+  const cores = availableParallelism();
+  try {
+    opts.progress?.(`validation ceiling: bench/validate.ts on ${opts.txs} txs`);
+    const report = await runValidateBench({
+      txs: opts.txs,
+      blockSizes: [Math.min(opts.blockSize, opts.txs)],
+      nobleTxs: 0,
+      ceilingSeconds: 1,
+    });
+    const run = report.runs[0]!;
+    return {
+      method: 'validate-bench',
+      txPerSec: run.txPerSec,
+      verifyPerSecPerCore: run.verifyPerSecPerCore,
+      verifyCeilingTxPerSec: run.ceilingTxPerSec,
+      cores: run.cores,
+      txs: run.txs,
+      blockSize: run.blockSize,
+      seconds: run.seconds,
+      note: 'bench/validate.ts: full validation + synced commit of signed transfer blocks, one process with its verify worker pool',
+    };
+  } catch (err) {
+    opts.progress?.(
+      `validation ceiling: bench/validate.ts unavailable (${(err as Error).message}); using verifyNative × cores`,
+    );
+    const rate = measureVerifyNativeRate(1);
+    return {
+      method: 'verify-rate',
+      txPerSec: rate * cores,
+      verifyPerSecPerCore: rate,
+      verifyCeilingTxPerSec: rate * cores,
+      cores,
+      txs: 0,
+      blockSize: 0,
+      seconds: 1,
+      note: 'bench/validate.ts was not usable; ceiling = single-thread verifyNative rate × cores (an upper bound: no decode, execution or storage)',
+    };
+  }
+}

@@ -1,0 +1,230 @@
+/** results.json, the SVG plots and the human table of a cluster benchmark. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClusterBenchResults } from './bench.ts';
+import { latencyCdfSpec, renderSvg, sweepSpec, throughputSpec } from './plots.ts';
+import type { RunResult } from './run.ts';
+
+function throughputPlot(run: RunResult, title: string): Promise<string> {
+  return renderSvg(
+    throughputSpec({
+      title,
+      series: run.throughput.overTime,
+      offeredTxPerSec: run.rate,
+      durationS: run.durationS,
+      faults: run.faults.map((f) => ({
+        label:
+          f.resolvedNode !== undefined && f.spec.includes('primary')
+            ? `${f.spec} (node${f.resolvedNode})`
+            : f.spec,
+        startS: f.startS,
+        ...(f.endS !== null ? { endS: f.endS } : {}),
+      })),
+    }),
+  );
+}
+
+/** Writes results.json and the plots into `dir`; returns the files written. */
+export async function writeResults(results: ClusterBenchResults, dir: string): Promise<string[]> {
+  const files: string[] = [];
+  const write = async (name: string, text: string): Promise<void> => {
+    await writeFile(join(dir, name), text);
+    files.push(join(dir, name));
+  };
+  await write('results.json', `${JSON.stringify(results, null, 2)}\n`);
+  const { run, halfRateRun: half } = results;
+  if (run !== null) {
+    await write(
+      'throughput.svg',
+      await throughputPlot(
+        run,
+        `Committed tx/s, ${run.validators} validators, ${run.rate} tx/s offered`,
+      ),
+    );
+    const series = [{ label: `${run.rate} tx/s`, points: run.latency.cdf }];
+    if (half !== null)
+      series.push({ label: `${half.rate} tx/s (half max)`, points: half.latency.cdf });
+    await write(
+      'latency-cdf.svg',
+      await renderSvg(
+        latencyCdfSpec({ title: `Submit → commit latency, ${run.validators} validators`, series }),
+      ),
+    );
+  }
+  if (half !== null) {
+    await write(
+      'throughput-half-max.svg',
+      await throughputPlot(half, `Committed tx/s at half the max rate (${half.rate} tx/s)`),
+    );
+  }
+  if (results.sweep !== null && results.sweep.length > 0) {
+    const points = results.sweep;
+    for (const [name, x, y, title] of [
+      ['sweep-throughput-vs-n.svg', 'validators', 'txPerSec', 'Committed tx/s against validators'],
+      ['sweep-p99-vs-n.svg', 'validators', 'p99Ms', 'p99 latency against validators'],
+      [
+        'sweep-throughput-vs-block.svg',
+        'blockSize',
+        'txPerSec',
+        'Committed tx/s against block size',
+      ],
+      ['sweep-p99-vs-block.svg', 'blockSize', 'p99Ms', 'p99 latency against block size'],
+    ] as const) {
+      await write(name, await renderSvg(sweepSpec({ title, points, x, y })));
+    }
+  }
+  return files;
+}
+
+function fmt(n: number | null | undefined, digits = 0): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '-';
+  return n.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+function runLines(run: RunResult): string[] {
+  const l = run.latency;
+  const lines = [
+    `${run.label}: ${run.validators} validators, blocks ≤ ${fmt(run.blockSize)} txs, ${run.durationS}s, ${run.load.senders} senders`,
+    `  committed ${fmt(run.throughput.meanTxPerSec)} tx/s (mean after warm-up; offered ${fmt(run.rate)}), ${fmt(run.committedLoadTxs)} txs in ${fmt(run.blocks.count)} blocks (mean ${fmt(run.blocks.meanTxs, 1)} txs/block)`,
+    `  latency ms  p50 ${fmt(l.p50Ms)}  p90 ${fmt(l.p90Ms)}  p99 ${fmt(l.p99Ms)}  max ${fmt(l.maxMs)}  (${fmt(l.count)} txs)`,
+    `  submissions: ${fmt(run.load.accepted)} accepted, ${fmt(run.load.retries)} retried, ${fmt(run.load.failed)} failed; ${fmt(run.uncommitted)} uncommitted after the drain; generator lag max ${fmt(run.load.maxSendLagMs)} ms`,
+    `  view changes: ${fmt(run.viewChanges.total)} (max ${fmt(run.viewChanges.maxPerNode)} on one node)`,
+  ];
+  if (run.faults.length > 0) {
+    lines.push(
+      ...table(
+        [
+          '  fault',
+          'node',
+          'first commit after (ms)',
+          'longest stall (ms)',
+          'tx/s during',
+          'recovered after end (ms)',
+        ],
+        run.faults.map((f) => [
+          `  ${f.spec}`,
+          f.resolvedNode === undefined ? '' : String(f.resolvedNode),
+          fmt(f.recovery.firstCommitAfterStartMs),
+          fmt(f.recovery.maxCommitGapMs),
+          fmt(f.recovery.txPerSecDuring),
+          fmt(f.recovery.throughputRecoveredMs),
+        ]),
+      ),
+    );
+  }
+  lines.push(
+    ...table(
+      [
+        '  node',
+        'CPU % mean',
+        'CPU % peak',
+        'RSS MiB mean',
+        'RSS MiB peak',
+        'restarts',
+        'view changes',
+      ],
+      [
+        ...run.nodes.map((n) => [
+          `  node${n.index}`,
+          fmt(n.usage.cpuPercentMean),
+          fmt(n.usage.cpuPercentPeak),
+          fmt(n.usage.rssMiBMean),
+          fmt(n.usage.rssMiBPeak),
+          String(n.restarts),
+          String(n.viewChanges),
+        ]),
+        [
+          '  harness',
+          fmt(run.harness.cpuPercentMean),
+          fmt(run.harness.cpuPercentPeak),
+          fmt(run.harness.rssMiBMean),
+          fmt(run.harness.rssMiBPeak),
+          '',
+          '',
+        ],
+      ],
+    ),
+  );
+  return lines;
+}
+
+export function formatResults(
+  results: ClusterBenchResults,
+  files: readonly string[] = [],
+): string[] {
+  const m = results.machine;
+  const lines = [
+    `Cluster benchmark — ${m.cpus} cores (${m.model}), ${m.memoryGiB} GiB, node ${m.node}, load average at start ${m.loadAverage.join(' ')}`,
+  ];
+  const c = results.ceiling;
+  if (c !== null) {
+    lines.push(
+      `validation ceiling (single process, same run): ${fmt(c.txPerSec)} tx/s [${c.method}]; verifyNative ${fmt(c.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(c.verifyCeilingTxPerSec)}`,
+    );
+  }
+  if (results.search !== null) {
+    lines.push('', 'max-rate search:');
+    lines.push(
+      ...table(
+        ['  offered tx/s', 'committed tx/s', 'p99 ms', 'uncommitted', 'verdict'],
+        results.search.probes.map((p) => [
+          `  ${fmt(p.rate)}`,
+          fmt(p.txPerSec),
+          fmt(p.p99Ms),
+          fmt(p.uncommitted),
+          p.sustainable ? 'sustainable' : p.why,
+        ]),
+      ),
+      `  max sustainable: ${fmt(results.search.maxSustainableTxPerSec)} tx/s`,
+    );
+  }
+  if (results.run !== null) lines.push('', ...runLines(results.run));
+  if (results.halfRateRun !== null) lines.push('', ...runLines(results.halfRateRun));
+  if (results.sweep !== null) {
+    lines.push('', 'sweep:');
+    lines.push(
+      ...table(
+        [
+          '  validators',
+          'block size',
+          'offered tx/s',
+          'committed tx/s',
+          'p50 ms',
+          'p99 ms',
+          'view changes',
+        ],
+        results.sweep.map((p) => [
+          `  ${p.validators}`,
+          fmt(p.blockSize),
+          fmt(p.rate),
+          fmt(p.txPerSec),
+          fmt(p.p50Ms),
+          fmt(p.p99Ms),
+          fmt(p.viewChanges),
+        ]),
+      ),
+    );
+  }
+  if (results.goals.length > 0) {
+    lines.push('', 'goals:');
+    for (const g of results.goals) {
+      const verdict = g.met === null ? '?' : g.met ? 'met' : 'NOT met';
+      lines.push(
+        `  ${g.name}: ${fmt(g.value, g.unit === '%' ? 1 : 0)} ${g.unit} (target ${g.target}) — ${verdict}`,
+        `    ${g.detail}`,
+      );
+    }
+  }
+  if (files.length > 0) lines.push('', ...files.map((f) => `wrote ${f}`));
+  return lines;
+}

@@ -1,0 +1,87 @@
+/**
+ * One short real run of the cluster benchmark: 4 validator processes, a low open-loop rate,
+ * a silent validator for a few seconds through the admin API, then results.json and the
+ * plots. Checks that the numbers are consistent with each other, not how fast they are.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  CLUSTER_DEFAULTS,
+  type ClusterBenchResults,
+  parseFaultSpec,
+  runClusterBench,
+  writeResults,
+} from '../../bench/cluster/index.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sane fields', {
+  timeout: 150_000,
+}, async (t) => {
+  const out = await tempDir(t, 'civitas-bench-cluster-');
+  const results = await runClusterBench({
+    ...CLUSTER_DEFAULTS,
+    validators: 4,
+    durationS: 8,
+    rate: 25,
+    blockSize: 100,
+    faults: parseFaultSpec('byzantine:3=silent@2-5'),
+    out,
+    ceilingTxs: 200,
+    drainS: 20,
+  });
+  const files = await writeResults(results, out);
+  assert.deepEqual(files.map((f) => f.slice(out.length + 1)).sort(), [
+    'latency-cdf.svg',
+    'results.json',
+    'throughput.svg',
+  ]);
+  const saved = JSON.parse(
+    await readFile(join(out, 'results.json'), 'utf8'),
+  ) as ClusterBenchResults;
+  assert.equal(saved.version, 1);
+  assert.equal(saved.machine.cpus > 0, true);
+  assert.match(saved.machine.node, /^v\d+/);
+
+  const run = saved.run!;
+  assert.ok(run !== null);
+  assert.equal(run.validators, 4);
+  assert.equal(run.load.due, 200, 'rate × duration txs were due');
+  assert.equal(run.load.accepted + run.load.failed, 200);
+  assert.equal(run.load.failed, 0, JSON.stringify(run.load.failures));
+  assert.equal(run.uncommitted, 0, 'every accepted tx committed within the drain');
+  assert.equal(run.committedLoadTxs, 200);
+  assert.equal(run.latency.count, 200, 'one latency per committed tx');
+  const l = run.latency;
+  assert.ok(l.p50Ms > 0 && l.p50Ms <= l.p90Ms && l.p90Ms <= l.p99Ms && l.p99Ms <= l.maxMs + 1e-9);
+  assert.ok(l.cdf.length > 0 && l.cdf.at(-1)!.fraction === 1);
+  assert.equal(run.throughput.overTime.length, 8);
+  const inWindow = run.throughput.overTime.reduce((a, b) => a + b.txPerSec, 0);
+  assert.ok(inWindow <= 200, 'no more commits than txs');
+  assert.ok(run.throughput.meanTxPerSec > 0);
+  assert.ok(run.blocks.count > 0 && run.blocks.maxTxs <= 100, 'blocks respect the block size');
+
+  assert.deepEqual(run.faultErrors, [], 'every node accepted its fault settings');
+  assert.equal(run.faults.length, 1);
+  assert.equal(run.faults[0]!.spec, 'byzantine:3=silent@2-5');
+  assert.equal(run.faults[0]!.endS, 5);
+  assert.equal(run.nodes.length, 4);
+  for (const n of run.nodes) {
+    assert.ok(n.usage.samples > 0, `node${n.index} sampled`);
+    assert.ok(n.usage.rssMiBPeak > 10, `node${n.index} RSS`);
+    assert.ok(n.usage.cpuPercentMean > 0, `node${n.index} CPU`);
+    assert.equal(n.restarts, 0);
+    assert.ok((n.finalHeight ?? 0) > 0);
+  }
+
+  assert.ok(saved.ceiling !== null && saved.ceiling.txPerSec > 0);
+  const ratio = saved.goals.find((g) => g.name.startsWith('cluster work'));
+  assert.ok(ratio !== undefined && ratio.value !== null);
+  assert.ok(
+    Math.abs(ratio.value - (100 * run.throughput.meanTxPerSec * 4) / saved.ceiling.txPerSec) < 1e-6,
+  );
+  const svg = await readFile(join(out, 'throughput.svg'), 'utf8');
+  assert.match(svg, /^<svg /);
+  assert.ok(svg.includes('byzantine:3=silent@2-5'), 'the fault is marked on the plot');
+});
