@@ -9,7 +9,6 @@ import { addressOf as addressOfKey } from '../chain/address.ts';
 import {
   type CommitCertificate,
   type Genesis,
-  genesisFromJson,
   type SealedBlock,
   TxVerifier,
 } from '../chain/index.ts';
@@ -24,6 +23,7 @@ import { BlockSync } from './block-sync.ts';
 import { loadConfig, type NodeConfig, resolveHomePath } from './config.ts';
 import type { ConsensusApp, ConsensusService } from './consensus-service.ts';
 import { FaultInjector, faultInjectionEnabled } from './fault-injection.ts';
+import { loadGenesisFile } from './genesis-file.ts';
 import { LevelWal } from './level-wal.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Mempool } from './mempool.ts';
@@ -41,22 +41,6 @@ export interface NodeStartOptions {
   logger?: Logger;
   /** Override the API listen address (tests use port 0). */
   rpcListen?: string;
-}
-
-export async function loadGenesisFile(path: string): Promise<Genesis> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new CivitasError('GENESIS_NOT_FOUND', `cannot read genesis file ${path}`, { path });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new CivitasError('GENESIS_INVALID', `${path}: not valid JSON`, { path });
-  }
-  return genesisFromJson(json);
 }
 
 /** A pnet pre-shared key file: 32 bytes as 64 hex characters (optionally in libp2p's swarm.key format). */

@@ -396,8 +396,14 @@ export class RpcServer {
       address = parseAddress(addressHex);
     }
     const ledger = this.node.ledger;
-    const height = ledger.height;
-    const account = await ledger.getAccount(address);
+    // The flat state holds the latest values: re-read if a commit landed during the read, so
+    // the balance reported is the one at the height reported.
+    let height = ledger.height;
+    let account = await ledger.getAccount(address);
+    while (ledger.height !== height) {
+      height = ledger.height;
+      account = await ledger.getAccount(address);
+    }
     const out: Record<string, unknown> = {
       address: toHex(address),
       balance: account.balance.toString(),

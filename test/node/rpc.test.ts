@@ -39,9 +39,10 @@ import {
 } from '../../src/client/index.ts';
 import type { AccountProofResponse, TxProofResponse } from '../../src/client/verify.ts';
 import { CivitasError } from '../../src/errors.ts';
+import { loadGenesisFile } from '../../src/node/genesis-file.ts';
 import { initNetwork } from '../../src/node/home.ts';
 import { silentLogger } from '../../src/node/logger.ts';
-import { CivitasNode, loadGenesisFile } from '../../src/node/node.ts';
+import { CivitasNode } from '../../src/node/node.ts';
 import { httpJson, waitUntil } from '../helpers/http.ts';
 import { randomBasePort } from '../helpers/process.ts';
 

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { CivitasNode } from '../../node/node.ts';
 import { action } from '../output.ts';
 
 /** Runs a node until SIGINT/SIGTERM; a second signal forces exit. */
@@ -11,6 +10,8 @@ export function registerNodeCommand(program: Command): void {
     .requiredOption('--home <dir>', 'node home directory created by "civitas init"')
     .action(
       action(async (opts: { home: string }) => {
+        // Loaded on demand: the node pulls in libp2p and the engine, which other commands never need.
+        const { CivitasNode } = await import('../../node/node.ts');
         const running = await CivitasNode.start(opts.home);
         let signals = 0;
         const shutdown = (signal: string): void => {
