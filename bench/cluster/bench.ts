@@ -44,6 +44,8 @@ export interface ClusterBenchOptions {
   basePort?: number;
   /** Node log level; node logs are kept in <out>/network/nodeI/node.log. */
   nodeLogLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** CPU-profile this validator (V8 --cpu-prof; the profile lands in its home's profile/). */
+  profileNode?: number;
   progress?: (line: string) => void;
   /** For sweeps: one call per finished point. */
   onSweepPoint?: (done: number, total: number, label: string) => void;
@@ -145,6 +147,7 @@ async function startSession(
     mempoolTxs: 100_000,
     basePort: opts.basePort,
     logLevel: opts.nodeLogLevel,
+    profileNode: opts.profileNode,
   });
   try {
     const accounts = cluster.summary.accounts;

@@ -35,6 +35,8 @@ export interface ClusterOptions {
   readonly chainId?: string;
   /** Node log level (logs go to <home>/node.log). */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Run this validator with V8's CPU profiler (--cpu-prof into <home>/profile). */
+  readonly profileNode?: number;
 }
 
 export interface NodeStatus {
@@ -146,10 +148,18 @@ export class Cluster {
   private spawn(i: number): void {
     const node = this.summary.nodes[i]!;
     const log = createWriteStream(join(node.home, 'node.log'), { flags: 'a' });
-    const child = spawn(process.execPath, [CLI_MAIN, 'node', 'start', '--home', node.home], {
-      env: { ...process.env, [FAULT_INJECTION_ENV]: '1', CIVITAS_DEBUG: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const profile =
+      this.opts.profileNode === i
+        ? ['--cpu-prof', '--cpu-prof-dir', join(node.home, 'profile')]
+        : [];
+    const child = spawn(
+      process.execPath,
+      [...profile, CLI_MAIN, 'node', 'start', '--home', node.home],
+      {
+        env: { ...process.env, [FAULT_INJECTION_ENV]: '1', CIVITAS_DEBUG: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     child.once('exit', () => log.end());

@@ -155,6 +155,34 @@ function runLines(run: RunResult): string[] {
       ],
     ),
   );
+  const stage = (n: RunResult['nodes'][number], name: string): string => {
+    const st = n.timings?.stages[name];
+    return st === undefined ? '-' : `${fmt(st.meanMs, 1)} ×${fmt(st.count)}`;
+  };
+  lines.push(
+    ...table(
+      [
+        '  node (from /metrics)',
+        'admit ms',
+        'build ms',
+        'validate ms',
+        'commit ms',
+        'sync ms',
+        'proposal→commit ms',
+        'loop lag p99 ms',
+      ],
+      run.nodes.map((n) => [
+        `  node${n.index}`,
+        stage(n, 'mempool_admit'),
+        stage(n, 'proposal_build'),
+        stage(n, 'proposal_validate'),
+        stage(n, 'block_commit'),
+        stage(n, 'sync_validate'),
+        fmt(n.timings?.blockCommitLatencyMeanMs, 0),
+        fmt(n.timings?.eventLoopLagP99Ms, 0),
+      ]),
+    ),
+  );
   return lines;
 }
 

@@ -44,8 +44,22 @@ export interface FaultResult {
   readonly recovery: FaultRecovery;
 }
 
+/** Where a node's time went, from its own /metrics at the end of the run (since it started). */
+export interface NodeTimings {
+  /** Per stage: mean ms and count (mempool_admit, proposal_build, proposal_validate, …). */
+  readonly stages: Record<string, { meanMs: number; count: number }>;
+  /** Mean block proposal → commit on this node, ms. */
+  readonly blockCommitLatencyMeanMs: number | null;
+  /** Event-loop lag p99 (prom-client's monitor), ms. */
+  readonly eventLoopLagP99Ms: number | null;
+  /** Gossip verdicts by topic and result. */
+  readonly gossip: Record<string, number>;
+  readonly consensusRejects: Record<string, number>;
+}
+
 export interface NodeResult {
   readonly index: number;
+  readonly timings: NodeTimings | null;
   readonly restarts: number;
   /** View changes this node went through (summed over its restarts). */
   readonly viewChanges: number;
@@ -281,6 +295,9 @@ export async function runLoad(
   await sample();
   await tracker.stop();
   generator.close();
+  const nodeStages = await Promise.all(
+    cluster.urls.map((url, i) => (cluster.isUp(i) ? nodeTimings(url) : null)),
+  );
   // Faults end with the run: a later run on this cluster starts clean.
   for (let i = 0; i < n; i++) {
     if (!cluster.isUp(i)) await cluster.restart(i).catch(() => {});
@@ -346,6 +363,7 @@ export async function runLoad(
     faultErrors,
     nodes: usage.map((u, i) => ({
       index: i,
+      timings: nodeStages[i]!,
       restarts: cluster.restartCount(i),
       viewChanges: viewChanges[i]!.total,
       finalHeight: finalHeights[i]!,
@@ -356,6 +374,51 @@ export async function runLoad(
   };
   latency.destroy();
   return result;
+}
+
+/** Reads the series the report needs from Prometheus text. */
+export function parseNodeTimings(text: string): NodeTimings {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.length === 0) continue;
+    const space = line.lastIndexOf(' ');
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  const stages: NodeTimings['stages'] = {};
+  const gossip: Record<string, number> = {};
+  const consensusRejects: Record<string, number> = {};
+  for (const [series, value] of values) {
+    let m = /^civitas_validation_stage_seconds_count\{stage="([a-z_]+)"\}$/.exec(series);
+    if (m !== null && value > 0) {
+      const sum = values.get(`civitas_validation_stage_seconds_sum{stage="${m[1]}"}`) ?? 0;
+      stages[m[1]!] = { meanMs: (1000 * sum) / value, count: value };
+    }
+    m = /^civitas_gossip_messages_total\{topic="([a-z]+)",result="([a-z_]+)"\}$/.exec(series);
+    if (m !== null && value > 0) gossip[`${m[1]}/${m[2]}`] = value;
+    m = /^civitas_consensus_messages_rejected_total\{reason="([a-z-]+)"\}$/.exec(series);
+    if (m !== null && value > 0) consensusRejects[m[1]!] = value;
+  }
+  const blocks = values.get('civitas_block_commit_latency_seconds_count') ?? 0;
+  const lag = values.get('nodejs_eventloop_lag_p99_seconds');
+  return {
+    stages,
+    blockCommitLatencyMeanMs:
+      blocks > 0
+        ? (1000 * (values.get('civitas_block_commit_latency_seconds_sum') ?? 0)) / blocks
+        : null,
+    eventLoopLagP99Ms: lag === undefined ? null : lag * 1000,
+    gossip,
+    consensusRejects,
+  };
+}
+
+async function nodeTimings(url: string): Promise<NodeTimings | null> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    return res.ok ? parseNodeTimings(await res.text()) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Status of the first node that answers. */

@@ -44,6 +44,7 @@ interface ClusterCommandOptions {
   drain: number;
   basePort?: number;
   nodeLogLevel: 'debug' | 'info' | 'warn' | 'error';
+  profileNode?: number;
 }
 
 function listOption(min: number, max: number): (value: string) => number[] {
@@ -193,6 +194,11 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
       'log level of the nodes (logs in <out>/network/nodeI/node.log)',
       'warn',
     )
+    .option(
+      '--profile-node <i>',
+      'run validator i under the V8 CPU profiler (<out>/network/nodeI/profile/*.cpuprofile; summarise with bench/cluster/profile-summary.ts)',
+      intOption(0, 63),
+    )
     .action(
       action(async (opts: ClusterCommandOptions) => {
         if (!['debug', 'info', 'warn', 'error'].includes(opts.nodeLogLevel)) {
@@ -233,6 +239,7 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
           drainS: opts.drain,
           basePort: opts.basePort,
           nodeLogLevel: opts.nodeLogLevel,
+          profileNode: opts.profileNode,
           progress,
           onSweepPoint: opts.sweep ? sweepBar : undefined,
         });
