@@ -3,7 +3,8 @@
  * lies, the way a modified node would. Behaviours (any subset per replica):
  * - equivocate: as primary, different valid blocks to two groups of replicas, and votes for
  *   both;
- * - double-vote: a second PREPARE/COMMIT for another block in the same view;
+ * - double-vote: a second PREPARE/COMMIT for another block in the same view, and a PREPARE
+ *   and COMMIT for every block it hears of (colluding with any equivocator);
  * - silent: sends nothing;
  * - invalid-block: proposes blocks whose state root is wrong (applied at build time);
  * - replay: re-sends old messages it received, and its own validly signed messages for far
@@ -52,6 +53,7 @@ export class ByzantineFilter {
   private readonly ctx: ByzantineContext;
   private readonly recent: Uint8Array[] = [];
   private readonly equivocations = new Map<string, Equivocation>();
+  private readonly endorsed = new Set<string>();
 
   constructor(ctx: ByzantineContext, behaviours: ReadonlySet<ByzantineBehaviour>) {
     this.ctx = ctx;
@@ -62,11 +64,39 @@ export class ByzantineFilter {
     return this.behaviours.has(b);
   }
 
-  /** Remembers received messages for later replay. */
-  onReceive(bytes: Uint8Array): void {
-    if (!this.has('replay') && !this.has('forge')) return;
-    if (this.recent.length >= RECENT_CAP) this.recent.splice(this.ctx.rng.int(0, RECENT_CAP), 1);
-    this.recent.push(bytes);
+  /**
+   * Remembers received messages for later replay; a double voter also endorses every block
+   * it hears of, so equivocating primaries find the votes they need (colluding adversaries).
+   */
+  onReceive(bytes: Uint8Array, m: ConsensusMessage | null, others: readonly number[]): Outgoing[] {
+    if (this.has('replay') || this.has('forge')) {
+      if (this.recent.length >= RECENT_CAP) this.recent.splice(this.ctx.rng.int(0, RECENT_CAP), 1);
+      this.recent.push(bytes);
+    }
+    if (m === null || !this.has('double-vote') || this.has('silent')) return [];
+    if (m.type === 'view-change') return [];
+    const blockHash = m.type === 'pre-prepare' ? m.block.hash : m.blockHash;
+    const key = `${m.height}:${m.view}:${toHex(blockHash)}`;
+    if (this.endorsed.has(key)) return [];
+    if (this.endorsed.size >= 4_096) this.endorsed.clear();
+    this.endorsed.add(key);
+    const out: Outgoing[] = [];
+    for (const type of ['prepare', 'commit'] as const) {
+      const vote = this.vote(
+        {
+          type,
+          height: m.height,
+          view: m.view,
+          blockHash,
+          validatorIndex: this.ctx.validatorIndex,
+          signature: new Uint8Array(64),
+        },
+        blockHash,
+      );
+      const encoded = encodeMessage(vote);
+      for (const to of others) out.push({ to, bytes: encoded });
+    }
+    return out;
   }
 
   /** What actually goes out when the honest engine broadcasts `m` to `others`. */

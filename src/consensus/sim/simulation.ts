@@ -665,8 +665,11 @@ class Simulation {
       return;
     }
     this.delivered++;
-    r.byzantine?.onReceive(bytes);
     const message = this.decode(bytes);
+    if (r.byzantine !== null) {
+      const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
+      for (const o of r.byzantine.onReceive(bytes, message, others)) this.send(r.id, o.to, o.bytes);
+    }
     if (this.trace !== null) {
       this.log(
         `r${to} <- r${from} ${message === null ? `${bytes.length} undecodable bytes` : describeMessage(message)}`,

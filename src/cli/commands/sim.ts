@@ -1,0 +1,220 @@
+/**
+ * `civitas sim`: run the deterministic consensus simulator (src/consensus/sim) over many seeds
+ * and report what the checker found. Every violation is printed with the command that
+ * replays it; `--seed X --trace` replays one run as a readable event log.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  FAULTS,
+  type FaultName,
+  isFaultName,
+  livenessBound,
+  runSimulation,
+  runSweep,
+  SIM_TIMEOUTS,
+  type SimulationReport,
+  type SweepViolation,
+  type Violation,
+} from '../../consensus/sim/index.ts';
+import { intOption } from '../options.ts';
+import { printJson, printLines, reportError } from '../output.ts';
+
+interface SimFlags {
+  validators: number;
+  seeds: number;
+  seed?: number;
+  faults: FaultName[];
+  byzantine?: number;
+  duration?: number;
+  signatures: 'fake' | 'ed25519';
+  json?: boolean;
+  trace?: boolean;
+}
+
+function faultList(value: string): FaultName[] {
+  if (value === 'all') return [...FAULTS];
+  if (value === 'none') return [];
+  const names = value.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => !isFaultName(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new InvalidArgumentError(
+      `unknown fault "${unknown.join(',')}"; choose from ${FAULTS.join(', ')}, or all / none`,
+    );
+  }
+  return [...new Set(names)] as FaultName[];
+}
+
+/** "20s", "1500ms", "2m" or plain milliseconds. */
+function durationOption(value: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$/.exec(value.trim());
+  if (m === null)
+    throw new InvalidArgumentError(`expected a duration like 20s or 1500ms, got "${value}"`);
+  const scale = m[2] === 's' ? 1_000 : m[2] === 'm' ? 60_000 : 1;
+  const ms = Math.round(Number(m[1]) * scale);
+  if (ms <= 0 || ms > 24 * 3_600_000)
+    throw new InvalidArgumentError('must be between 1 ms and 24 h');
+  return ms;
+}
+
+function signaturesOption(value: string): 'fake' | 'ed25519' {
+  if (value !== 'fake' && value !== 'ed25519') {
+    throw new InvalidArgumentError('expected fake or ed25519');
+  }
+  return value;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
+}
+
+function replayCommand(flags: SimFlags, seed: number, durationMs: number): string {
+  const parts = [
+    'civitas sim',
+    `--validators ${flags.validators}`,
+    `--seed ${seed}`,
+    `--faults ${flags.faults.length === 0 ? 'none' : flags.faults.length === FAULTS.length ? 'all' : flags.faults.join(',')}`,
+    `--duration ${durationMs}ms`,
+  ];
+  if (flags.byzantine !== undefined) parts.push(`--byzantine ${flags.byzantine}`);
+  if (flags.signatures !== 'fake') parts.push(`--signatures ${flags.signatures}`);
+  parts.push('--trace');
+  return parts.join(' ');
+}
+
+function violationLines(v: Violation, replay: string): string[] {
+  const where = [
+    v.replica !== null ? `replica ${v.replica}` : null,
+    v.height !== null ? `height ${v.height}` : null,
+  ]
+    .filter((s) => s !== null)
+    .join(', ');
+  return [
+    `VIOLATION ${v.kind} (seed ${v.seed}, t=${v.atMs.toFixed(1)} ms${where ? `, ${where}` : ''}): ${v.detail}`,
+    `  replay: ${replay}`,
+  ];
+}
+
+function runOne(flags: SimFlags, seed: number): void {
+  const report: SimulationReport = runSimulation({
+    validators: flags.validators,
+    seed,
+    faults: flags.faults,
+    signatures: flags.signatures,
+    trace: flags.trace === true,
+    ...(flags.byzantine !== undefined ? { byzantine: flags.byzantine } : {}),
+    ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
+  });
+  if (flags.json) {
+    printJson(report);
+  } else {
+    if (report.trace) printLines([...report.trace]);
+    const byz = report.byzantine.map((b) => `r${b.replica}:${b.behaviours}`).join(' ') || 'none';
+    printLines([
+      `seed ${seed}: ${report.validators} validators, faults ${report.faults.join(',') || 'none'}, byzantine ${byz}`,
+      `  ${seconds(report.durationMs)} virtual, GST at ${seconds(report.gstMs)}, liveness window ${seconds(report.livenessBoundMs)}`,
+      `  committed heights ${report.committedMin}..${report.committedMax}, view changes ${report.viewChanges}, crashes ${report.crashes}, syncs ${report.syncs}, evidence ${report.evidence}`,
+      `  messages sent ${report.messages.sent}, delivered ${report.messages.delivered}, lost ${report.messages.lost}`,
+      `  recovery after GST ${report.recoveryAfterGstMs === null ? '-' : `${report.recoveryAfterGstMs.toFixed(0)} ms`}`,
+      `violations: ${report.violations.length}`,
+      ...report.violations.flatMap((v) =>
+        violationLines(v, replayCommand(flags, seed, report.durationMs)),
+      ),
+    ]);
+  }
+  if (report.violations.length > 0) process.exitCode = 1;
+}
+
+function runMany(flags: SimFlags): void {
+  const started = performance.now();
+  const report = runSweep({
+    validators: [flags.validators],
+    seeds: { first: 1, count: flags.seeds },
+    faultMixes: [flags.faults],
+    ed25519Every: flags.signatures === 'ed25519' ? 1 : 0,
+    clock: () => performance.now(),
+    ...(flags.byzantine !== undefined ? { byzantine: flags.byzantine } : {}),
+    ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
+  });
+  const g = report.groups[0]!;
+  const durationMs = flags.duration ?? 10_000 + livenessBound(flags.validators, SIM_TIMEOUTS);
+  const replay = (v: SweepViolation) => replayCommand(flags, v.seed, v.durationMs);
+  if (flags.json) {
+    printJson({
+      validators: flags.validators,
+      faults: flags.faults,
+      byzantine: flags.byzantine ?? null,
+      seeds: { first: 1, count: flags.seeds },
+      durationMs,
+      summary: g,
+      violations: report.violations.map((v) => ({ ...v, replay: replay(v) })),
+    });
+  } else {
+    printLines([
+      `civitas sim: ${flags.validators} validators, faults ${flags.faults.join(',') || 'none'}, seeds 1..${flags.seeds}, ${seconds(durationMs)} virtual per run (liveness window ${seconds(livenessBound(flags.validators, SIM_TIMEOUTS))})`,
+      `runs ${g.runs}, committed blocks ${g.committedBlocks} (fewest in one run ${g.minCommitted}), view changes ${g.viewChanges}, crashes ${g.crashes}, syncs ${g.syncs}, evidence ${g.evidence}, rejected messages ${g.rejected}`,
+      `slowest recovery after GST ${g.maxRecoveryAfterGstMs === null ? '-' : `${g.maxRecoveryAfterGstMs.toFixed(0)} ms`}, wall time ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `violations: ${report.violations.length}`,
+      ...report.violations.flatMap((v) => violationLines(v, replay(v))),
+    ]);
+  }
+  if (report.violations.length > 0) process.exitCode = 1;
+}
+
+export function registerSimCommand(program: Command): void {
+  const cmd = program
+    .command('sim')
+    .description(
+      'run the deterministic PBFT simulator over many seeds and check agreement, validity, liveness and bounded memory',
+    )
+    .option('--validators <n>', 'number of validators (1..64)', intOption(1, 64), 4)
+    .option('--seeds <s>', 'run seeds 1..S', intOption(1, 1_000_000), 10)
+    .option('--seed <x>', 'run (replay) exactly this seed', intOption(0, 2 ** 32 - 1))
+    .option(
+      '--faults <list>',
+      `comma-separated faults, or all / none (${FAULTS.join(', ')})`,
+      faultList,
+      [...FAULTS],
+    )
+    .option(
+      '--byzantine <k>',
+      'Byzantine replicas (default f when a Byzantine fault is listed)',
+      intOption(0, 64),
+    )
+    .option(
+      '--duration <t>',
+      'virtual time per run, e.g. 30s (default: 10 s of faults + the liveness window)',
+      durationOption,
+    )
+    .option('--signatures <scheme>', 'fake (fast, default) or ed25519', signaturesOption, 'fake')
+    .option('--json', 'print JSON')
+    .option('--trace', 'with --seed: print the run as an event log');
+  cmd.action((flags: SimFlags) => {
+    const bad = (message: string) =>
+      cmd.error(`error: ${message}`, { exitCode: 2, code: 'civitas.simBadFlags' });
+    const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+    if (flags.seed !== undefined && explicit('seeds'))
+      bad('use --seed to replay one run or --seeds for a sweep, not both');
+    if (flags.trace && flags.seed === undefined) bad('--trace replays one run: give it --seed');
+    if (flags.byzantine !== undefined && flags.byzantine >= flags.validators) {
+      bad(`--byzantine must be below --validators (${flags.validators})`);
+    }
+    const window = livenessBound(flags.validators, SIM_TIMEOUTS);
+    if (flags.duration !== undefined && flags.duration <= window) {
+      bad(
+        `--duration must exceed the liveness window of ${seconds(window)} for ${flags.validators} validators`,
+      );
+    }
+    const f = Math.floor((flags.validators - 1) / 3);
+    if (flags.byzantine !== undefined && flags.byzantine > f) {
+      process.stderr.write(
+        `civitas sim: note: ${flags.byzantine} Byzantine replicas exceed f = ${f}; safety is not guaranteed\n`,
+      );
+    }
+    try {
+      if (flags.seed !== undefined) runOne(flags, flags.seed);
+      else runMany(flags);
+    } catch (err) {
+      reportError(err);
+    }
+  });
+}
