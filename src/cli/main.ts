@@ -1,5 +1,7 @@
 /** The `civitas` command line. */
 import { Command, CommanderError } from 'commander';
+import { registerBenchCommand } from './commands/bench.ts';
+import { registerBenchClusterCommand } from './commands/bench-cluster.ts';
 import {
   registerQueryCommand,
   registerTxCommand,
@@ -9,6 +11,7 @@ import { registerDevnetCommand } from './commands/devnet.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKeysCommand } from './commands/keys.ts';
 import { registerNodeCommand } from './commands/node.ts';
+import { registerSimCommand } from './commands/sim.ts';
 
 const program = new Command();
 program
@@ -25,6 +28,9 @@ registerDevnetCommand(program);
 registerTxCommand(program);
 registerQueryCommand(program);
 registerVerifyCommand(program);
+registerSimCommand(program);
+registerBenchCommand(program);
+registerBenchClusterCommand(program.commands.find((c) => c.name() === 'bench')!);
 
 try {
   await program.parseAsync(process.argv);
