@@ -563,6 +563,44 @@ describe('engine: bounds, rejections and evidence', () => {
     assert.deepEqual(run(), run());
   });
 
+  it('a non-validator (observer) follows the chain from the messages it hears, signing nothing', () => {
+    const c = new Cluster(4);
+    c.startAll();
+    c.run(20_000, 3);
+    const outsider = new Cluster(5).keys[4]!;
+    const observer = new ConsensusEngine({
+      chainId: CHAIN_ID,
+      publicKey: outsider.publicKey,
+      validatorsAt: () => c.validators,
+      sign: () => assert.fail('an observer never signs'),
+      verify: c.ctx.verify,
+    });
+    const out = observer.step({ type: 'start', height: 1, lastCommit: null, wal: [] });
+    assert.equal(observer.status().validatorIndex, -1);
+    const committed: string[] = [];
+    const feed = (actions: ConsensusAction[]) => {
+      for (const a of actions) {
+        assert.notEqual(a.type, 'broadcast');
+        assert.notEqual(a.type, 'persist');
+        if (a.type === 'commit') committed.push(toHex(a.block.hash));
+        if (a.type === 'validate-proposal') {
+          feed(
+            observer.step({
+              type: 'proposal-validated',
+              height: a.height,
+              blockHash: a.block.hash,
+              valid: true,
+            }),
+          );
+        }
+      }
+    };
+    feed(out);
+    for (const m of c.sent.flat()) feed(observer.step({ type: 'message', message: m }));
+    assert.ok(committed.length >= 2);
+    committed.forEach((hash, h) => assert.equal(hash, toHex(c.chains[0]![h]!.block.hash)));
+  });
+
   it('ignores everything before start', () => {
     const c = new Cluster(4);
     const engine = new ConsensusEngine({

@@ -11,6 +11,7 @@ export const MIXES: readonly (readonly FaultName[])[] = [
   ['equivocate', 'double-vote', 'loss'],
   ['silent', 'invalid-block', 'crash'],
   ['replay', 'forge', 'reorder', 'partition'],
+  ['twins', 'delay', 'crash'],
 ];
 
 /** Five seconds of faults, then the liveness window. */

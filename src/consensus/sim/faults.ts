@@ -9,6 +9,7 @@ export const BYZANTINE_FAULTS = [
   'invalid-block',
   'replay',
   'forge',
+  'twins',
 ] as const;
 export const FAULTS = [...NETWORK_FAULTS, ...CRASH_FAULTS, ...BYZANTINE_FAULTS] as const;
 

@@ -170,8 +170,15 @@ type SimEvent =
 
 interface Replica {
   readonly id: number;
+  /** Index in the validator set; twins share one. */
+  readonly validatorIndex: number;
   readonly key: SimKey;
+  /** Byzantine (filtered) or one of a pair of twins: excluded from the honest checks. */
+  readonly faulty: boolean;
   readonly byzantine: ByzantineFilter | null;
+  /** Twins only: the replicas this one can reach before GST. */
+  reach: ReadonlySet<number> | null;
+  readonly label: string;
   engine: ConsensusEngine | null;
   incarnation: number;
   /**
@@ -258,50 +265,88 @@ class Simulation {
     };
     this.checker = new Checker(opts.seed, this.chainCtx);
     const planRng = this.rng.fork('plan');
-    this.plan = planNetwork(planRng.fork('links'), this.n, this.faults, this.gstMs);
     const byzantine = this.assignByzantine(planRng.fork('byzantine'));
+    const twinsOf = [...byzantine.entries()]
+      .filter(([, behaviours]) => behaviours.includes('twins'))
+      .map(([id]) => id);
+    this.plan = planNetwork(
+      planRng.fork('links'),
+      this.n + twinsOf.length,
+      this.faults,
+      this.gstMs,
+    );
     for (let id = 0; id < this.n; id++) {
-      const behaviours = byzantine.get(id);
-      const key = keys[id]!;
-      this.replicas.push({
-        id,
-        key,
-        byzantine:
-          behaviours === undefined
-            ? null
-            : new ByzantineFilter(
-                {
-                  rng: this.rng.fork(`byzantine-${id}`),
-                  chainId: CHAIN_ID,
-                  validatorIndex: id,
-                  validatorCount: this.n,
-                  sign: key.sign,
-                  buildAlternative: (original) => this.alternativeBlock(id, original),
-                },
-                new Set(behaviours),
-              ),
-        engine: null,
-        incarnation: 0,
-        wal: [],
-        chain: [],
-        timerGen: { view: 0, retransmit: 0 },
-        crashAfterActions: null,
-        pendingForgetWal: false,
-        pendingDownMs: 0,
-        syncScheduled: false,
-        viewChanges: 0,
-        evidence: 0,
-        rejections: emptyRejections(),
-        recoveredAtMs: null,
-      });
+      const behaviours = byzantine.get(id)?.filter((b) => b !== 'twins');
+      const twin = twinsOf.includes(id);
+      this.replicas.push(this.makeReplica(id, id, keys[id]!, behaviours, twin));
+    }
+    // Twins (Bano et al.): a second, unmodified instance of a validator with the same key.
+    // Before GST each instance reaches a different half of the others, so the pair signs
+    // what two honest replicas in two partitions would: conflicting proposals and votes.
+    const twinRng = planRng.fork('twins');
+    for (const v of twinsOf) {
+      const clone = this.makeReplica(this.replicas.length, v, keys[v]!, [], true);
+      this.replicas.push(clone);
+      const original = this.replicas[v]!;
+      const others = twinRng.shuffle(
+        this.replicas.filter((r) => r.validatorIndex !== v).map((r) => r.id),
+      );
+      const half = Math.ceil(others.length / 2);
+      original.reach = new Set(others.slice(0, half));
+      clone.reach = new Set(others.slice(half));
     }
     for (const plan of opts.crashes ?? this.planCrashes(planRng.fork('crashes'))) {
       this.queue.push(plan.atMs, { kind: 'crash', plan });
     }
     const startRng = planRng.fork('start');
-    for (let id = 0; id < this.n; id++)
-      this.queue.push(startRng.int(0, 20), { kind: 'start', replica: id });
+    for (const r of this.replicas)
+      this.queue.push(startRng.int(0, 20), { kind: 'start', replica: r.id });
     this.queue.push(this.gstMs, { kind: 'gst' });
+  }
+
+  private makeReplica(
+    id: number,
+    validatorIndex: number,
+    key: SimKey,
+    behaviours: readonly ByzantineBehaviour[] | undefined,
+    twin: boolean,
+  ): Replica {
+    const filter =
+      behaviours === undefined || behaviours.length === 0
+        ? null
+        : new ByzantineFilter(
+            {
+              rng: this.rng.fork(`byzantine-${id}`),
+              chainId: CHAIN_ID,
+              validatorIndex,
+              validatorCount: this.n,
+              sign: key.sign,
+              buildAlternative: (original) => this.alternativeBlock(id, original),
+            },
+            new Set(behaviours),
+          );
+    return {
+      id,
+      validatorIndex,
+      key,
+      faulty: twin || behaviours !== undefined,
+      byzantine: filter,
+      reach: null,
+      label: twin ? `twin of validator ${validatorIndex}` : (filter?.describe() ?? ''),
+      engine: null,
+      incarnation: 0,
+      wal: [],
+      chain: [],
+      timerGen: { view: 0, retransmit: 0 },
+      crashAfterActions: null,
+      pendingForgetWal: false,
+      pendingDownMs: 0,
+      syncScheduled: false,
+      viewChanges: 0,
+      evidence: 0,
+      rejections: emptyRejections(),
+      recoveredAtMs: null,
+    };
   }
 
   private assignByzantine(rng: Prng): Map<number, readonly ByzantineBehaviour[]> {
@@ -324,7 +369,7 @@ class Simulation {
 
   private planCrashes(rng: Prng): CrashPlan[] {
     if (!this.faults.has('crash') || this.gstMs < 100) return [];
-    const honest = this.replicas.filter((r) => r.byzantine === null).map((r) => r.id);
+    const honest = this.replicas.filter((r) => !r.faulty).map((r) => r.id);
     if (honest.length === 0) return [];
     const f = Math.max(1, Math.floor((this.n - 1) / 3));
     const plans: CrashPlan[] = [];
@@ -426,7 +471,7 @@ class Simulation {
   }
 
   private honest(): Replica[] {
-    return this.replicas.filter((r) => r.byzantine === null);
+    return this.replicas.filter((r) => !r.faulty);
   }
 
   private live(id: number, incarnation: number): Replica | null {
@@ -609,7 +654,7 @@ class Simulation {
         }
         return;
       case 'reject':
-        if (this.trace !== null && r.byzantine === null) {
+        if (this.trace !== null && !r.faulty) {
           this.log(
             `r${r.id} rejects (${action.reason}) from ${action.validatorIndex ?? '?'}: ${action.detail}`,
           );
@@ -622,7 +667,7 @@ class Simulation {
     const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
     this.log(`r${r.id} sends ${describeMessage(message)}`);
     if (r.byzantine === null) {
-      this.checker.onHonestSend(this.now, r.id, message);
+      if (!r.faulty) this.checker.onHonestSend(this.now, r.id, message);
       for (const to of others) this.send(r.id, to, bytes);
       return;
     }
@@ -644,6 +689,10 @@ class Simulation {
 
   private send(from: number, to: number, bytes: Uint8Array): void {
     this.sent++;
+    if (this.now < this.gstMs && !this.reachable(from, to)) {
+      this.lost++;
+      return;
+    }
     const hook = this.opts.hooks?.deliver?.({
       from,
       to,
@@ -656,6 +705,12 @@ class Simulation {
     else delays = deliveryDelays(this.plan, this.netRng, from, to, this.now);
     if (delays.length === 0) this.lost++;
     for (const d of delays) this.queue.push(this.now + d, { kind: 'deliver', from, to, bytes });
+  }
+
+  private reachable(from: number, to: number): boolean {
+    const a = this.replicas[from]!.reach;
+    const b = this.replicas[to]!.reach;
+    return (a === null || a.has(to)) && (b === null || b.has(from));
   }
 
   private deliver(from: number, to: number, bytes: Uint8Array): void {
@@ -726,7 +781,7 @@ class Simulation {
       );
       return;
     }
-    if (r.byzantine === null) this.checker.onCommit(this.now, r.id, block, certificate, parent);
+    if (!r.faulty) this.checker.onCommit(this.now, r.id, block, certificate, parent);
     r.chain.push({ block, certificate });
     // The driver truncates the WAL below the committed height after each commit.
     r.wal = r.wal.filter((entry) => walEntryHeight(entry) > block.header.height);
@@ -749,7 +804,7 @@ class Simulation {
     r.syncScheduled = false;
     let source: Replica | null = null;
     for (const s of this.replicas) {
-      if (s === r || s.byzantine !== null || s.engine === null) continue;
+      if (s === r || s.faulty || s.engine === null) continue;
       if (
         this.now < this.gstMs &&
         (partitioned(this.plan, s.id, r.id, this.now) ||
@@ -812,8 +867,8 @@ class Simulation {
       validators: this.n,
       faults: [...this.faults],
       byzantine: this.replicas
-        .filter((r) => r.byzantine !== null)
-        .map((r) => ({ replica: r.id, behaviours: r.byzantine!.describe() })),
+        .filter((r) => r.faulty)
+        .map((r) => ({ replica: r.id, behaviours: r.label })),
       signatures: this.opts.signatures ?? 'fake',
       durationMs: this.durationMs,
       gstMs: this.gstMs,

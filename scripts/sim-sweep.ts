@@ -1,0 +1,152 @@
+/**
+ * The long simulator sweep: thousands of seeded runs across fault mixes and validator
+ * counts, checked for agreement, validity, honest non-equivocation, liveness and bounded
+ * memory. Prints one line per (validators, mix) group, every violation with its replay
+ * command, and a JSON summary (stdout, or --out FILE).
+ *
+ *   node scripts/sim-sweep.ts --validators 4,7,10 --seeds 200 [--first 1]
+ *     [--ed25519-every 50] [--duration-ms N] [--out sweep.json]
+ *
+ * Exit code 1 if any violation was found.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  FAULTS,
+  type FaultName,
+  isFaultName,
+  livenessBound,
+  runSweep,
+  SIM_TIMEOUTS,
+  type SweepGroup,
+  type SweepViolation,
+} from '../src/consensus/sim/index.ts';
+
+export const SWEEP_MIXES: readonly (readonly FaultName[])[] = [
+  FAULTS,
+  ['delay', 'loss', 'reorder', 'duplicate'],
+  ['partition', 'crash', 'delay'],
+  ['crash', 'loss'],
+  ['equivocate', 'double-vote', 'loss'],
+  ['equivocate', 'double-vote', 'partition', 'crash'],
+  ['silent', 'invalid-block', 'crash'],
+  ['replay', 'forge', 'reorder', 'partition'],
+  ['twins', 'delay', 'partition', 'crash'],
+];
+
+function fail(message: string): never {
+  process.stderr.write(`sim-sweep: ${message}\n`);
+  process.exit(2);
+}
+
+function positiveInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^[0-9]+$/.test(value)) fail(`--${name} must be a non-negative integer`);
+  return Number(value);
+}
+
+const { values } = parseArgs({
+  options: {
+    validators: { type: 'string', default: '4,7,10' },
+    seeds: { type: 'string' },
+    first: { type: 'string' },
+    'ed25519-every': { type: 'string' },
+    'duration-ms': { type: 'string' },
+    mixes: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const validators = values.validators.split(',').map((v) => positiveInt(v, 'validators', 4));
+if (validators.some((n) => n < 1 || n > 64)) fail('--validators must be 1..64');
+const seeds = positiveInt(values.seeds, 'seeds', 100);
+const first = positiveInt(values.first, 'first', 1);
+const ed25519Every = positiveInt(values['ed25519-every'], 'ed25519-every', 50);
+const durationMs =
+  values['duration-ms'] === undefined
+    ? undefined
+    : positiveInt(values['duration-ms'], 'duration-ms', 0);
+const mixes: readonly (readonly FaultName[])[] =
+  values.mixes === undefined
+    ? SWEEP_MIXES
+    : values.mixes.split(';').map((mix) => {
+        const names = mix === 'all' ? [...FAULTS] : mix.split(',');
+        for (const name of names) if (!isFaultName(name)) fail(`unknown fault ${name}`);
+        return names as FaultName[];
+      });
+
+const groups: Array<SweepGroup & { cpuMs: number; durationMs: number }> = [];
+const violations: Array<SweepViolation & { replay: string }> = [];
+const cpuStart = process.cpuUsage();
+const wallStart = performance.now();
+
+process.stdout.write(
+  `sim-sweep: validators ${validators.join(',')}, seeds ${first}..${first + seeds - 1} per mix, ${mixes.length} mixes, ed25519 every ${ed25519Every || '-'} seeds\n`,
+);
+process.stdout.write(
+  'n   mix                                          runs  blocks    min  viewchg  crashes  syncs  evidence  rejected  recovery  viol  cpu-s\n',
+);
+for (const n of validators) {
+  for (const mix of mixes) {
+    const cpu0 = process.cpuUsage();
+    let done = 0;
+    const report = runSweep({
+      validators: [n],
+      seeds: { first, count: seeds },
+      faultMixes: [mix],
+      ed25519Every,
+      clock: () => performance.now(),
+      ...(durationMs !== undefined ? { durationMs } : {}),
+      onRun: () => {
+        done++;
+        if (done % 25 === 0 && process.stderr.isTTY) process.stderr.write(`\r  ${done}/${seeds}`);
+      },
+    });
+    if (process.stderr.isTTY) process.stderr.write('\r');
+    const cpu = process.cpuUsage(cpu0);
+    const g = report.groups[0]!;
+    const runDuration = durationMs ?? 10_000 + livenessBound(n, SIM_TIMEOUTS);
+    groups.push({
+      ...g,
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      durationMs: runDuration,
+    });
+    const mixName = mix.length === FAULTS.length ? 'all' : mix.join(',');
+    process.stdout.write(
+      `${String(n).padEnd(4)}${mixName.padEnd(45)}${String(g.runs).padStart(5)}${String(g.committedBlocks).padStart(8)}${String(g.minCommitted).padStart(7)}${String(g.viewChanges).padStart(9)}${String(g.crashes).padStart(9)}${String(g.syncs).padStart(7)}${String(g.evidence).padStart(10)}${String(g.rejected).padStart(10)}${(g.maxRecoveryAfterGstMs === null ? '-' : `${Math.round(g.maxRecoveryAfterGstMs)}ms`).padStart(10)}${String(g.violations).padStart(6)}${((cpu.user + cpu.system) / 1e6).toFixed(0).padStart(7)}\n`,
+    );
+    for (const v of report.violations) {
+      const replay = `civitas sim --validators ${n} --seed ${v.seed} --faults ${mixName} --duration ${v.durationMs}ms${v.signatures === 'ed25519' ? ' --signatures ed25519' : ''} --trace`;
+      violations.push({ ...v, replay });
+      process.stdout.write(
+        `  VIOLATION ${v.kind} seed ${v.seed}: ${v.detail}\n    replay: ${replay}\n`,
+      );
+    }
+  }
+}
+
+const cpu = process.cpuUsage(cpuStart);
+const summary = {
+  validators,
+  seeds: { first, count: seeds },
+  mixes: mixes.map((m) => m.join(',')),
+  runs: groups.reduce((s, g) => s + g.runs, 0),
+  ed25519Runs: groups.reduce((s, g) => s + g.ed25519Runs, 0),
+  committedBlocks: groups.reduce((s, g) => s + g.committedBlocks, 0),
+  viewChanges: groups.reduce((s, g) => s + g.viewChanges, 0),
+  crashes: groups.reduce((s, g) => s + g.crashes, 0),
+  evidence: groups.reduce((s, g) => s + g.evidence, 0),
+  maxRecoveryAfterGstMs: Math.max(...groups.map((g) => g.maxRecoveryAfterGstMs ?? 0)),
+  violations: violations.length,
+  cpuSeconds: Math.round((cpu.user + cpu.system) / 1e6),
+  wallSeconds: Math.round((performance.now() - wallStart) / 1000),
+  groups,
+  violationList: violations,
+};
+process.stdout.write(
+  `total: ${summary.runs} runs (${summary.ed25519Runs} with ed25519), ${summary.committedBlocks} blocks, ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.evidence} evidence records, slowest recovery after GST ${Math.round(summary.maxRecoveryAfterGstMs)} ms, ${summary.violations} violations, ${summary.cpuSeconds} s CPU\n`,
+);
+const json = `${JSON.stringify(summary, null, 2)}\n`;
+if (values.out !== undefined) writeFileSync(values.out, json);
+else process.stdout.write(json);
+if (violations.length > 0) process.exitCode = 1;
