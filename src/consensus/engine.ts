@@ -502,6 +502,9 @@ export class ConsensusEngine {
     for (const map of [round.own.prepares, round.own.commits, round.own.newViews]) {
       for (const view of [...map.keys()]) if (view < v - w) map.delete(view);
     }
+    for (const view of [...round.proposalRequested]) {
+      if (view < v) round.proposalRequested.delete(view);
+    }
     this.pruneBlocks();
   }
 
