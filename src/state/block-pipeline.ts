@@ -29,7 +29,7 @@ import {
   verifyCertificate,
 } from '../chain/index.ts';
 import { equalBytes } from '../crypto/bytes.ts';
-import { verifyNative } from '../crypto/ed25519.ts';
+import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verifyNative } from '../crypto/ed25519.ts';
 import { CivitasError } from '../errors.ts';
 import type { ExecutedBlock, Ledger } from './ledger.ts';
 
@@ -109,6 +109,40 @@ interface Prepared {
 }
 
 const NO_SIGNATURES = Promise.resolve();
+const VERIFIED_SIGNATURES_MAX = 4_096;
+
+/**
+ * Certificate signatures already verified, successes only, keyed by the exact (signature,
+ * message, key) bytes: block h's certificate and block h+1's lastCommit (usually the same
+ * signatures) are then verified once. Bounded; the oldest entries go first.
+ */
+class VerifiedSignatures {
+  private readonly seen = new Set<string>();
+  readonly check: SignatureCheck;
+
+  constructor(inner: SignatureCheck) {
+    this.check = (signature, message, publicKey) => {
+      // Fixed-width fields make the key unambiguous; other lengths never verify anyway.
+      if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) {
+        return inner(signature, message, publicKey);
+      }
+      const id = latin1(signature) + latin1(publicKey) + latin1(message);
+      if (this.seen.has(id)) return true;
+      const valid = inner(signature, message, publicKey);
+      if (valid) {
+        if (this.seen.size >= VERIFIED_SIGNATURES_MAX) {
+          this.seen.delete(this.seen.values().next().value!);
+        }
+        this.seen.add(id);
+      }
+      return valid;
+    };
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
 
 function stageTimes(): BlockStageTimes {
   return {
@@ -147,7 +181,7 @@ export class BlockPipeline {
       modules.commit ??
       ((block, certificate, executed) => this.ledger.commit(block, certificate, executed));
     this.now = opts.now ?? Date.now;
-    this.checkSignature = opts.checkSignature ?? verifyNative;
+    this.checkSignature = new VerifiedSignatures(opts.checkSignature ?? verifyNative).check;
     this.onCommitted = opts.onCommitted;
   }
 
@@ -290,22 +324,23 @@ export class BlockPipeline {
       previousHash !== null &&
       block.header.height === expectedHeight &&
       equalBytes(block.header.parentHash, previousHash);
-    if (!linked || block.txs.length === 0) {
-      return { block, certificate, times, signatures: NO_SIGNATURES };
-    }
+    if (!linked) return { block, certificate, times, signatures: NO_SIGNATURES };
     t = performance.now();
     const prepared: Prepared = { block, certificate, times, signatures: NO_SIGNATURES };
     const started = t;
-    const signatures = this.txVerifier.verify(block.txs, block.txHashes, block.encodedTxs).then(
-      (verdicts) => {
-        prepared.verdicts = verdicts;
-        times.signatureWallMs = performance.now() - started;
-      },
-      // A pool failure is not the block's fault: validateBlock asks again and reports it.
-      () => {
-        times.signatureWallMs = performance.now() - started;
-      },
-    );
+    const txSignatures =
+      block.txs.length === 0
+        ? NO_SIGNATURES
+        : this.txVerifier.verify(block.txs, block.txHashes, block.encodedTxs).then(
+            (verdicts) => {
+              prepared.verdicts = verdicts;
+            },
+            // A pool failure is not the block's fault: validateBlock asks again and reports it.
+            () => {},
+          );
+    const signatures = txSignatures.then(() => {
+      times.signatureWallMs = performance.now() - started;
+    });
     times.signatureSubmitMs = performance.now() - t;
     return Object.assign(prepared, { signatures });
   }

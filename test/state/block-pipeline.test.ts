@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { certifyFast, type GeneratedChain, generateChain } from '../../bench/chain-generator.ts';
 import {
+  type CommitCertificate,
   computeTxRoot,
   decodeBlock,
   decodeCertificate,
   encodeCertificate,
   encodeTx,
+  lastCommitHashOf,
   type SealedBlock,
   sealBlock,
   TxVerifier,
@@ -66,6 +68,17 @@ function withBadSignature(block: SealedBlock): SealedBlock {
   });
   const txRoot = computeTxRoot(txs.map((tx) => txHashOfBytes(encodeTx(tx))));
   return sealBlock({ ...block, header: { ...block.header, txRoot }, txs });
+}
+
+/** The certificate with its last signature's bits flipped. */
+function forged(certificate: CommitCertificate): CommitCertificate {
+  const signatures = certificate.signatures.map((sig, i) => {
+    if (i !== certificate.signatures.length - 1) return sig;
+    const signature = sig.signature.slice();
+    signature[10]! ^= 0x04;
+    return { ...sig, signature };
+  });
+  return { ...certificate, signatures };
 }
 
 function withBadStateRoot(block: SealedBlock): SealedBlock {
@@ -239,6 +252,23 @@ describe('BlockPipeline', () => {
     const source = inputs(chain);
     source[3] = { block: source[3]!.block, certificate: source[4]!.certificate };
     await expectStoppedAt(chain, source, 'CERT_WRONG_HEIGHT', 3);
+  });
+
+  it('stops at a certificate with a forged signature', async () => {
+    const source = inputs(chain);
+    const certificate = decodeCertificate(source[3]!.certificate);
+    source[3] = { block: source[3]!.block, certificate: encodeCertificate(forged(certificate)) };
+    await expectStoppedAt(chain, source, 'CERT_BAD_SIGNATURE', 3);
+  });
+
+  it('stops at a forged last commit even after the parent certificate was verified', async () => {
+    const source = inputs(chain);
+    source[4] = tampered(chain, 4, (block) => {
+      const lastCommit = forged(block.lastCommit!);
+      const header = { ...block.header, lastCommitHash: lastCommitHashOf(lastCommit) };
+      return sealBlock({ ...block, header, lastCommit });
+    });
+    await expectStoppedAt(chain, source, 'BLOCK_BAD_LAST_COMMIT', 4);
   });
 
   it('stops at bytes that do not decode, after committing the blocks before them', async () => {
