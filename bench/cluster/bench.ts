@@ -27,6 +27,8 @@ export interface ClusterBenchOptions {
   /** Output directory (results, plots, node homes); a temp dir that is removed when absent. */
   out?: string;
   sweep?: boolean;
+  /** Apply the faults in every max-search probe too (e.g. the max rate with a node down). */
+  faultsInSearch?: boolean;
   sweepValidators: readonly number[];
   sweepBlockSizes: readonly number[];
   viewTimeoutMs: number;
@@ -74,6 +76,8 @@ export interface ProbeResult {
   readonly uncommitted: number;
   readonly failed: number;
   readonly maxSendLagMs: number;
+  readonly viewChanges: number;
+  readonly blocks: number;
   readonly sustainable: boolean;
   readonly why: string;
 }
@@ -228,7 +232,7 @@ async function searchMax(
     const r = await runLoad(session.cluster, session.factory, session.senders, {
       rate,
       durationS: opts.probeDurationS,
-      faults: [],
+      faults: opts.faultsInSearch ? opts.faults : [],
       drainS: 10,
       warmupS: 2,
       label: `probe ${rate} tx/s`,
@@ -242,6 +246,8 @@ async function searchMax(
       uncommitted: r.uncommitted,
       failed: r.load.failed,
       maxSendLagMs: r.load.maxSendLagMs,
+      viewChanges: r.viewChanges.total,
+      blocks: r.blocks.count,
       sustainable: ok,
       why,
     });
@@ -309,7 +315,7 @@ function goalsFor(
         value: f.recovery.maxCommitGapMs,
         unit: 'ms',
         met: f.recovery.maxCommitGapMs <= limit,
-        detail: `${f.spec}: node${f.resolvedNode} killed while deciding height ${f.heightAtStart}; first commit after ${f.recovery.firstCommitAfterStartMs} ms, longest stall ${Math.round(f.recovery.maxCommitGapMs)} ms`,
+        detail: `${f.spec}: node${f.resolvedNode} killed while deciding height ${f.heightAtStart}; first commit after ${Math.round(f.recovery.firstCommitAfterStartMs ?? Number.NaN)} ms, longest stall ${Math.round(f.recovery.maxCommitGapMs)} ms`,
       });
     }
     if (f.kind === 'crash' && run !== null && run.throughput.baselineTxPerSec !== null) {
@@ -332,6 +338,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     throw new CivitasError('BENCH_BAD_ARGS', 'give --rate R (tx/s) or --max');
   }
   checkFaults(opts.faults, opts.validators, opts.durationS * 1000);
+  if (opts.faultsInSearch) checkFaults(opts.faults, opts.validators, opts.probeDurationS * 1000);
   const outDir = opts.out === undefined ? undefined : resolve(opts.out);
   if (outDir !== undefined) {
     const existing = await readdir(outDir).catch(() => undefined);
@@ -432,6 +439,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
         durationS: opts.durationS,
         rate: opts.rate ?? null,
         max: opts.max ?? false,
+        faultsInSearch: opts.faultsInSearch ?? false,
         blockSize: opts.blockSize,
         faults: opts.faults.map(describeFault),
         sweep: opts.sweep

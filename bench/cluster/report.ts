@@ -204,12 +204,13 @@ export function formatResults(
     lines.push('', 'max-rate search:');
     lines.push(
       ...table(
-        ['  offered tx/s', 'committed tx/s', 'p99 ms', 'uncommitted', 'verdict'],
+        ['  offered tx/s', 'committed tx/s', 'p99 ms', 'blocks', 'view changes', 'verdict'],
         results.search.probes.map((p) => [
           `  ${fmt(p.rate)}`,
           fmt(p.txPerSec),
           fmt(p.p99Ms),
-          fmt(p.uncommitted),
+          fmt(p.blocks),
+          fmt(p.viewChanges),
           p.sustainable ? 'sustainable' : p.why,
         ]),
       ),

@@ -104,18 +104,28 @@ interface TxTiming {
   committed: boolean;
 }
 
-/** Per-node view-change counter that survives restarts (each process starts from 0). */
+/**
+ * View changes of one node during the run: its counter is cumulative since the process
+ * started, so the first value seen is subtracted, and a restart (counter back to 0) carries
+ * what was counted before it.
+ */
 class ViewChangeCounter {
+  private start: number | undefined;
   private carried = 0;
   private last = 0;
 
   observe(value: number): void {
+    if (this.start === undefined) {
+      this.start = value;
+      this.last = value;
+      return;
+    }
     if (value < this.last) this.carried += this.last;
     this.last = value;
   }
 
   get total(): number {
-    return this.carried + this.last;
+    return this.carried + this.last - (this.start ?? 0);
   }
 }
 
@@ -255,6 +265,12 @@ export async function runLoad(
     await applySettings(t);
   };
 
+  await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const s = cluster.isUp(i) ? await cluster.status(i) : undefined;
+      if (s !== undefined) viewChanges[i]!.observe(s.consensus.viewChanges);
+    }),
+  );
   opts.progress?.(`${opts.label}: ${opts.rate} tx/s for ${opts.durationS}s`);
   origin = performance.now();
   tracker.start();

@@ -31,6 +31,7 @@ interface ClusterCommandOptions {
   json?: boolean;
   progress?: boolean;
   sweep?: boolean;
+  faultsInSearch?: boolean;
   sweepValidators: number[];
   sweepBlockSizes: number[];
   viewTimeout: number;
@@ -124,6 +125,10 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
     )
     .option('--json', 'print results.json')
     .option('--progress', 'print progress to stderr')
+    .option(
+      '--faults-in-search',
+      'apply --faults in every --max probe as well (their times must fit the probe duration)',
+    )
     .option('--sweep', 'sweep validators × block sizes (fresh cluster per point)')
     .option('--sweep-validators <list>', 'validator counts to sweep', listOption(1, 64), [
       ...CLUSTER_DEFAULTS.sweepValidators,
@@ -226,6 +231,7 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
           faults,
           out: opts.out,
           sweep: opts.sweep,
+          faultsInSearch: opts.faultsInSearch,
           sweepValidators: opts.sweepValidators,
           sweepBlockSizes: opts.sweepBlockSizes,
           viewTimeoutMs: opts.viewTimeout,
