@@ -111,7 +111,7 @@ export interface ClusterBenchResults {
   readonly run: RunResult | null;
   readonly halfRateRun: RunResult | null;
   readonly sweep: ReadonlyArray<
-    SweepPoint & { readonly viewChanges: number; readonly rate: number }
+    SweepPoint & { readonly viewChanges: number; readonly rate: number; readonly error?: string }
   > | null;
   readonly goals: readonly Goal[];
   readonly outDir: string | null;
@@ -334,8 +334,8 @@ function goalsFor(
 }
 
 export async function runClusterBench(opts: ClusterBenchOptions): Promise<ClusterBenchResults> {
-  if (!opts.max && !opts.sweep && (opts.rate === undefined || !(opts.rate > 0))) {
-    throw new CivitasError('BENCH_BAD_ARGS', 'give --rate R (tx/s) or --max');
+  if (!opts.max && (opts.rate === undefined || !(opts.rate > 0))) {
+    throw new CivitasError('BENCH_BAD_ARGS', 'give --rate R (tx/s) or --max (also for --sweep)');
   }
   checkFaults(opts.faults, opts.validators, opts.durationS * 1000);
   if (opts.faultsInSearch) checkFaults(opts.faults, opts.validators, opts.probeDurationS * 1000);
@@ -472,7 +472,7 @@ async function runSweep(
   work: string,
   opts: ClusterBenchOptions,
 ): Promise<NonNullable<ClusterBenchResults['sweep']>> {
-  const points: Array<SweepPoint & { viewChanges: number; rate: number }> = [];
+  const points: Array<SweepPoint & { viewChanges: number; rate: number; error?: string }> = [];
   const total = opts.sweepValidators.length * opts.sweepBlockSizes.length;
   let done = 0;
   for (const n of opts.sweepValidators) {
@@ -481,34 +481,42 @@ async function runSweep(
       opts.onSweepPoint?.(done, total, label);
       const planned = opts.max ? opts.maxRate : opts.rate!;
       const senders = opts.senders ?? sendersFor(Math.min(planned, 5_000), opts.durationS);
-      const session = await startSession(join(work, `sweep-n${n}-b${b}`), n, b, senders, opts);
+      let rate = opts.rate ?? 0;
+      let r: RunResult | null = null;
+      let error: string | undefined;
+      // One point that cannot start or commit is recorded, not fatal to the sweep.
       try {
-        let rate = opts.rate ?? 0;
-        if (opts.max) rate = (await searchMax(session, opts)).max;
-        const r =
-          rate > 0
-            ? await runLoad(session.cluster, session.factory, session.senders, {
-                rate,
-                durationS: opts.durationS,
-                faults: [],
-                drainS: opts.drainS,
-                warmupS: 2,
-                label,
-                progress: opts.progress,
-              })
-            : null;
-        points.push({
-          validators: n,
-          blockSize: b,
-          rate,
-          txPerSec: r?.throughput.meanTxPerSec ?? 0,
-          p50Ms: r?.latency.p50Ms ?? 0,
-          p99Ms: r?.latency.p99Ms ?? 0,
-          viewChanges: r?.viewChanges.total ?? 0,
-        });
-      } finally {
-        await session.cluster.stop();
+        const session = await startSession(join(work, `sweep-n${n}-b${b}`), n, b, senders, opts);
+        try {
+          if (opts.max) rate = (await searchMax(session, opts)).max;
+          if (rate > 0) {
+            r = await runLoad(session.cluster, session.factory, session.senders, {
+              rate,
+              durationS: opts.durationS,
+              faults: [],
+              drainS: opts.drainS,
+              warmupS: 2,
+              label,
+              progress: opts.progress,
+            });
+          }
+        } finally {
+          await session.cluster.stop();
+        }
+      } catch (err) {
+        error = (err as Error).message;
+        opts.progress?.(`${label}: failed: ${error}`);
       }
+      points.push({
+        validators: n,
+        blockSize: b,
+        rate,
+        txPerSec: r?.throughput.meanTxPerSec ?? 0,
+        p50Ms: r?.latency.p50Ms ?? 0,
+        p99Ms: r?.latency.p99Ms ?? 0,
+        viewChanges: r?.viewChanges.total ?? 0,
+        ...(error !== undefined ? { error } : {}),
+      });
       done++;
       opts.onSweepPoint?.(done, total, label);
     }

@@ -58,7 +58,7 @@ export async function writeResults(results: ClusterBenchResults, dir: string): P
     );
   }
   if (results.sweep !== null && results.sweep.length > 0) {
-    const points = results.sweep;
+    const points = results.sweep.filter((p) => p.error === undefined);
     for (const [name, x, y, title] of [
       ['sweep-throughput-vs-n.svg', 'validators', 'txPerSec', 'Committed tx/s against validators'],
       ['sweep-p99-vs-n.svg', 'validators', 'p99Ms', 'p99 latency against validators'],
@@ -231,6 +231,7 @@ export function formatResults(
           'p50 ms',
           'p99 ms',
           'view changes',
+          'error',
         ],
         results.sweep.map((p) => [
           `  ${p.validators}`,
@@ -240,6 +241,7 @@ export function formatResults(
           fmt(p.p50Ms),
           fmt(p.p99Ms),
           fmt(p.viewChanges),
+          p.error ?? '',
         ]),
       ),
     );
