@@ -78,6 +78,7 @@ export class CivitasNode {
   faults: FaultInjector | undefined;
   private lastCommitAt = Date.now();
   private commitQueue: Promise<void> = Promise.resolve();
+  private readonly pendingWork = new Set<Promise<unknown>>();
   private readonly txWaiters = new Map<string, Set<(height: number) => void>>();
   private stopping: Promise<void> | undefined;
 
@@ -272,46 +273,58 @@ export class CivitasNode {
       height: () => this.ledger.height,
       lastCertificate: () => this.ledger.tip.certificate,
       hasPendingTxs: () => this.mempool.size > 0,
-      buildProposal: async (_height, _view) => {
-        if (this.p2p !== undefined) {
-          const { emptyBlockIntervalMs, timeoutMs } = this.config.consensus;
-          const idleLimit =
-            emptyBlockIntervalMs === 0
-              ? timeoutMs / 2
-              : Math.min(emptyBlockIntervalMs, timeoutMs / 2);
-          await this.waitForTxs(idleLimit);
-        }
-        const entries = this.mempool.reap(
-          this.genesis.params.maxBlockTxs,
-          this.genesis.params.maxBlockBytes,
-        );
-        const { block } = await this.metrics.time('proposal_build', () =>
-          this.ledger.buildBlock({
-            txs: entries.map((e) => e.tx),
-            proposer: this.keys.publicKey,
-            timestamp: Date.now(),
-            lastCommit: this.ledger.tip.certificate,
-          }),
-        );
-        return block;
-      },
-      validateProposal: async (block) => {
-        try {
-          await this.metrics.time('proposal_validate', () =>
-            this.ledger.validateBlock(block, this.validationOptions()),
-          );
-          return true;
-        } catch (err) {
-          this.log.warn('invalid proposal', {
-            height: block.header.height,
-            code: (err as CivitasError).code,
-            err: (err as Error).message,
-          });
-          return false;
-        }
-      },
+      buildProposal: (height, view) => this.inFlight(this.buildProposal(height, view)),
+      validateProposal: (block) => this.inFlight(this.validateProposal(block)),
       commit: (block, certificate) => this.commitBlock(block, certificate),
     };
+  }
+
+  /** Tracks consensus work so stop() can let it finish before the database closes. */
+  private inFlight<T>(work: Promise<T>): Promise<T> {
+    this.pendingWork.add(work);
+    void work.then(
+      () => this.pendingWork.delete(work),
+      () => this.pendingWork.delete(work),
+    );
+    return work;
+  }
+
+  private async buildProposal(_height: number, _view: number): Promise<SealedBlock> {
+    if (this.p2p !== undefined) {
+      const { emptyBlockIntervalMs, timeoutMs } = this.config.consensus;
+      const idleLimit =
+        emptyBlockIntervalMs === 0 ? timeoutMs / 2 : Math.min(emptyBlockIntervalMs, timeoutMs / 2);
+      await this.waitForTxs(idleLimit);
+    }
+    const entries = this.mempool.reap(
+      this.genesis.params.maxBlockTxs,
+      this.genesis.params.maxBlockBytes,
+    );
+    const { block } = await this.metrics.time('proposal_build', () =>
+      this.ledger.buildBlock({
+        txs: entries.map((e) => e.tx),
+        proposer: this.keys.publicKey,
+        timestamp: Date.now(),
+        lastCommit: this.ledger.tip.certificate,
+      }),
+    );
+    return block;
+  }
+
+  private async validateProposal(block: SealedBlock): Promise<boolean> {
+    try {
+      await this.metrics.time('proposal_validate', () =>
+        this.ledger.validateBlock(block, this.validationOptions()),
+      );
+      return true;
+    } catch (err) {
+      this.log.warn('invalid proposal', {
+        height: block.header.height,
+        code: (err as CivitasError).code,
+        err: (err as Error).message,
+      });
+      return false;
+    }
   }
 
   validationOptions(): Parameters<Ledger['validateBlock']>[1] {
@@ -424,6 +437,7 @@ export class CivitasNode {
       await this.rpc.stop().catch((err) => this.log.warn('rpc stop failed', { err }));
       await this.sync?.stop().catch((err) => this.log.warn('sync stop failed', { err }));
       await this.consensus.stop().catch((err) => this.log.warn('consensus stop failed', { err }));
+      await Promise.allSettled([...this.pendingWork, this.commitQueue]);
       await this.p2p?.stop().catch((err) => this.log.warn('p2p stop failed', { err }));
       await this.ledger.close();
       this.log.info('stopped');

@@ -4,6 +4,7 @@
  * validated and committed by the node's ConsensusApp. The engine itself stays pure.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
 import { decodeMessage } from '../consensus/messages.ts';
@@ -13,6 +14,27 @@ import type { BlockSync } from './block-sync.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
+
+/**
+ * Gossip envelope of a consensus message: the message bytes, then 8 random bytes. gossipsub
+ * drops any publish whose id it has seen (ids hash the content), and the engine's
+ * retransmissions are byte-identical (signatures are deterministic), so without the nonce a
+ * PRE-PREPARE or vote sent before peers were connected could never be sent again. The
+ * engine deduplicates by the signed message itself, so fresh envelopes cost one decode.
+ */
+const ENVELOPE_NONCE_BYTES = 8;
+
+function sealEnvelope(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(message.length + ENVELOPE_NONCE_BYTES);
+  out.set(message);
+  out.set(randomBytes(ENVELOPE_NONCE_BYTES), message.length);
+  return out;
+}
+
+function openEnvelope(data: Uint8Array): Uint8Array | undefined {
+  if (data.length <= ENVELOPE_NONCE_BYTES) return undefined;
+  return data.subarray(0, data.length - ENVELOPE_NONCE_BYTES);
+}
 
 export interface PbftOptions {
   chainId: string;
@@ -58,7 +80,7 @@ export class PbftConsensus implements ConsensusService {
       {
         network: {
           broadcast: (bytes) =>
-            m.p2p.publish('consensus', bytes).then(
+            m.p2p.publish('consensus', sealEnvelope(bytes)).then(
               () => {},
               (err) => log.warn('consensus publish failed', { code: err.code, err: err.message }),
             ),
@@ -96,14 +118,19 @@ export class PbftConsensus implements ConsensusService {
     m.p2p.onGossip(
       'consensus',
       (data) => {
+        const message = openEnvelope(data);
+        if (message === undefined) return 'reject';
         try {
-          decodeMessage(data);
+          decodeMessage(message);
           return 'accept';
         } catch {
           return 'reject';
         }
       },
-      (data) => this.driver.deliver(data),
+      (data) => {
+        const message = openEnvelope(data);
+        if (message !== undefined) this.driver.deliver(message);
+      },
     );
   }
 
