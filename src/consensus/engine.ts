@@ -103,6 +103,8 @@ class Round {
   prepared: { certificate: PreparedCertificate; block: SealedBlock } | null = null;
   decided: CommitCertificate | null = null;
   readonly proposalRequested = new Set<number>();
+  /** The view whose timer is running (−1: none yet in this view). */
+  viewTimerFor = -1;
   /** What this replica signed at this height: it re-sends these, never signs alternatives. */
   readonly own = {
     prePrepare: null as PrePrepare | null,
@@ -277,14 +279,15 @@ export class ConsensusEngine {
     this.emit({ type: 'broadcast', message, bytes: encodeMessage(message) });
   }
 
+  /**
+   * Arms the view timer, and the retransmission timer. In the view-change phase the view timer
+   * starts only once a quorum of VIEW-CHANGEs for the view is here (Castro & Liskov §4.5.2):
+   * a replica that changed view alone must not keep running ahead, abandoning each view
+   * before the others reach it — with capped timeouts it would never be caught up.
+   */
   private armTimers(): void {
-    this.emit({
-      type: 'set-timer',
-      kind: 'view',
-      height: this.height,
-      view: this.view,
-      ms: viewTimeout(this.cfg.timeouts, this.view),
-    });
+    this.round.viewTimerFor = -1;
+    this.armViewTimer();
     if (this.cfg.timeouts.retransmitMs > 0) {
       this.emit({
         type: 'set-timer',
@@ -294,6 +297,25 @@ export class ConsensusEngine {
         ms: this.cfg.timeouts.retransmitMs,
       });
     }
+  }
+
+  private armViewTimer(): void {
+    const round = this.round;
+    if (round.viewTimerFor === this.view) return;
+    if (
+      this.phase === 'view-change' &&
+      (round.viewChanges.get(this.view)?.size ?? 0) < this.quorum
+    ) {
+      return;
+    }
+    round.viewTimerFor = this.view;
+    this.emit({
+      type: 'set-timer',
+      kind: 'view',
+      height: this.height,
+      view: this.view,
+      ms: viewTimeout(this.cfg.timeouts, this.view),
+    });
   }
 
   private requestSync(target: number): void {
@@ -1103,6 +1125,7 @@ export class ConsensusEngine {
     }
     if (m.preparedBlock !== null && !this.putBlock(m.preparedBlock, 'unchecked')) return;
     this.storeViewChange(m);
+    if (m.view === this.view) this.armViewTimer();
     this.tryJoinViewChange();
     if (this.round === round) this.tryNewView();
   }

@@ -62,15 +62,18 @@ describe('broken variants are caught by the checker', () => {
   it('a replica that forgets its WAL signs a second proposal for the same view', () => {
     // The primary of height 1 crashes right after broadcasting its PRE-PREPARE and restarts
     // at once. With its WAL it re-sends the same block; without, it builds and signs another.
+    // For its first second it hears nothing, so it cannot learn block A back from its peers.
+    const primary = primaryIndex(1, 0, 4);
     const run = (forgetWal: boolean) => {
       let crashed = false;
       return runSimulation({
         ...base,
         hooks: {
+          deliver: ({ to, now }) => (to === primary && now < 1_000 ? 'drop' : undefined),
           afterAction: ({ replica, action, crash }) => {
             if (
               !crashed &&
-              replica === primaryIndex(1, 0, 4) &&
+              replica === primary &&
               action.type === 'broadcast' &&
               action.message.type === 'pre-prepare'
             ) {
@@ -88,7 +91,7 @@ describe('broken variants are caught by the checker', () => {
     assert.deepEqual(correct.violations, []);
   });
 
-  // Seeds found by searching 1..150 with exactly these options (a search script's output);
+  // Seeds found by searching 1..250 with exactly these options (a search script's output);
   // runs are deterministic, so they keep exposing the bug as long as the simulator's random
   // streams are unchanged. The scripted tests above do not depend on seeds at all.
   describe('and random seeds expose them too', () => {
@@ -110,7 +113,7 @@ describe('broken variants are caught by the checker', () => {
     });
 
     it('ignoring prepared certificates under loss, partitions and crashes', () => {
-      const seeds = [137, 146];
+      const seeds = [85, 111, 162];
       const fired = seeds.filter((seed) =>
         kinds(
           runSimulation({
@@ -126,7 +129,7 @@ describe('broken variants are caught by the checker', () => {
     });
 
     it('forgetting the WAL under crashes', () => {
-      const seeds = [9, 13, 15];
+      const seeds = [16, 21, 24];
       for (const seed of seeds) {
         const opts = {
           validators: 4,

@@ -404,6 +404,14 @@ describe('engine: WAL replay', () => {
     const status = c.engines[0]!.status();
     assert.equal(status.view, 1);
     assert.equal(status.phase, 'view-change');
+    // Its view-change timer starts once a quorum of VIEW-CHANGEs for view 1 is here.
+    assert.equal(c.fire(0).length, 0);
+    c.fire(2);
+    c.fire(3);
+    for (const i of [2, 3]) {
+      c.inject(0, c.sent[i]!.find((m): m is ViewChange => m.type === 'view-change')!);
+    }
+    assert.equal(c.timers[0]!.get('view')?.view, 1);
     c.fire(0);
     const vc2 = c.sent[0]!.filter((m): m is ViewChange => m.type === 'view-change').at(-1)!;
     assert.equal(vc2.view, 2);

@@ -4,14 +4,14 @@ import { runSweep } from '../../src/consensus/sim/sweep.ts';
 import { describeViolations, MIXES, testDuration } from './sim-helpers.ts';
 
 describe('simulation, n = 7', () => {
-  it('has no violations over 70 seeds across seven fault mixes', () => {
+  it('has no violations over 56 seeds across seven fault mixes', () => {
     const report = runSweep({
       validators: [7],
-      seeds: { first: 1, count: 10 },
+      seeds: { first: 1, count: 8 },
       faultMixes: MIXES,
       durationMs: testDuration(7),
     });
-    assert.equal(report.runs, 70);
+    assert.equal(report.runs, 56);
     assert.equal(report.violations.length, 0, describeViolations(report));
     for (const g of report.groups) assert.ok(g.minCommitted >= 1, `${g.faults}: no progress`);
   });
@@ -19,7 +19,7 @@ describe('simulation, n = 7', () => {
   it('tolerates f = 2 Byzantine replicas that equivocate and double-vote together', () => {
     const report = runSweep({
       validators: [7],
-      seeds: { first: 100, count: 8 },
+      seeds: { first: 100, count: 6 },
       faultMixes: [['equivocate', 'double-vote', 'delay', 'crash']],
       byzantine: 2,
       durationMs: testDuration(7),

@@ -616,7 +616,8 @@ class Simulation {
         return;
       }
       case 'build-proposal':
-        this.queue.push(this.now + this.nodeRng.int(20, 60), {
+        // Building a block takes the node 50–150 ms (batching txs, executing them).
+        this.queue.push(this.now + this.nodeRng.int(50, 150), {
           kind: 'built',
           replica: r.id,
           incarnation,
