@@ -150,6 +150,27 @@ describe('engine: view change', () => {
     assert.ok(c.chains[late[0]!]!.length >= 1);
   });
 
+  it('starts a view-change timer only once a quorum of VIEW-CHANGEs is in (no running ahead)', () => {
+    // Regression (sweep seeds 170, 228): a replica that timed out alone kept moving to the
+    // next view just before the others arrived, forever, once timeouts hit their cap.
+    const c = new Cluster(4);
+    c.filter = () => false;
+    c.startAll();
+    c.run();
+    const alone = c.fire(0);
+    assert.ok(broadcasts(alone, 'view-change').length === 1);
+    assert.ok(!alone.some((a) => a.type === 'set-timer' && a.kind === 'view'));
+    c.fire(1);
+    const peer = c.sent[1]!.find((m): m is ViewChange => m.type === 'view-change')!;
+    const withOne = c.inject(0, peer);
+    assert.ok(!withOne.some((a) => a.type === 'set-timer' && a.kind === 'view'));
+    c.fire(2);
+    const third = c.sent[2]!.find((m): m is ViewChange => m.type === 'view-change')!;
+    const withQuorum = c.inject(0, third);
+    const timer = withQuorum.find((a) => a.type === 'set-timer' && a.kind === 'view');
+    assert.ok(timer !== undefined && timer.type === 'set-timer' && timer.view === 1);
+  });
+
   it('NEW-VIEW re-proposes the block prepared in the earlier view', () => {
     const c = new Cluster(4);
     // All COMMITs of view 0 are lost: every replica prepares block A but none commits it.
