@@ -181,7 +181,9 @@ export function sweepSpec(opts: {
         field: opts.x,
         type: 'quantitative',
         title: titles[opts.x],
-        ...(opts.x === 'blockSize' ? { scale: { type: 'log' } } : {}),
+        ...(opts.x === 'blockSize'
+          ? { scale: { type: 'log' } }
+          : { axis: { format: 'd', tickMinStep: 1 } }),
       },
       y: { field: opts.y, type: 'quantitative', title: titles[opts.y] },
       color: { field: other, type: 'nominal', title: titles[other] },
