@@ -158,7 +158,7 @@ function passesEncodingRules(signature: Uint8Array, publicKey: Uint8Array): bool
   );
 }
 
-/** Fast path: OpenSSL through node:crypto (rule 4 is OpenSSL's cofactorless check). */
+/** Fast path: OpenSSL through node:crypto (rule 5 is OpenSSL's cofactorless check). */
 export function verifyNative(
   signature: Uint8Array,
   message: Uint8Array,
