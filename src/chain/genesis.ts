@@ -43,7 +43,8 @@ export interface Genesis {
 
 export const DEFAULT_PARAMS: ChainParams = {
   maxBlockTxs: 5_000,
-  maxBlockBytes: 8 * 1024 * 1024,
+  // Below the 3.75 MiB gossip message cap (src/p2p/options.ts), so a full block can be proposed.
+  maxBlockBytes: 3 * 1024 * 1024,
   maxClockDriftMs: 10_000,
 };
 
