@@ -24,14 +24,14 @@ import type { Logger } from './logger.ts';
  */
 const ENVELOPE_NONCE_BYTES = 8;
 
-function sealEnvelope(message: Uint8Array): Uint8Array {
+export function sealEnvelope(message: Uint8Array): Uint8Array {
   const out = new Uint8Array(message.length + ENVELOPE_NONCE_BYTES);
   out.set(message);
   out.set(randomBytes(ENVELOPE_NONCE_BYTES), message.length);
   return out;
 }
 
-function openEnvelope(data: Uint8Array): Uint8Array | undefined {
+export function openEnvelope(data: Uint8Array): Uint8Array | undefined {
   if (data.length <= ENVELOPE_NONCE_BYTES) return undefined;
   return data.subarray(0, data.length - ENVELOPE_NONCE_BYTES);
 }
