@@ -86,7 +86,9 @@ export class Mempool {
     const [alreadyCommitted] = await this.chain.committed([hash]);
     if (alreadyCommitted) throw new CivitasError('TX_ALREADY_COMMITTED', 'tx is already committed');
     const sender = toHex(tx.sender);
-    const base = await this.chain.accountNonce(tx.sender);
+    // A sender with queued txs has its committed nonce tracked here (refreshed on every
+    // commit that touches it), which saves a database read per tx of a busy sender.
+    const base = this.senders.get(sender)?.base ?? (await this.chain.accountNonce(tx.sender));
     if (tx.nonce < base) {
       throw new CivitasError(
         'TX_NONCE_TOO_LOW',
