@@ -7,6 +7,7 @@
  * committing (all four are needed for a quorum, so each one keeps agreeing), stay
  * responsive, admit none of it, and still commit a real transfer.
  */
+
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -15,7 +16,12 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { voteSigningHash } from '../../src/chain/index.ts';
 import { CivitasClient, fromHex, loadKeyFile } from '../../src/client/index.ts';
 import { encode } from '../../src/codec/index.ts';
-import { encodeMessage } from '../../src/consensus/index.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  signingHashOf,
+  type ViewChange,
+} from '../../src/consensus/index.ts';
 import { type KeyPair, sign } from '../../src/crypto/index.ts';
 import { encodeSyncRequest } from '../../src/node/block-sync.ts';
 import {
@@ -26,7 +32,12 @@ import {
   syncProtocolName,
 } from '../../src/p2p/index.ts';
 import { Cluster, mapLimit, sleep, waitFor } from './helpers/cluster.ts';
-import { loadAccounts, type SignedTransfer, signedTransfer } from './helpers/transfers.ts';
+import {
+  loadAccounts,
+  type SignedTransfer,
+  signedTransfer,
+  submitAndWait,
+} from './helpers/transfers.ts';
 
 const REAL = [0, 1, 2, 3];
 const ATTACKER = 4;
@@ -36,9 +47,32 @@ function random(size: number): Uint8Array {
 }
 
 function flipByte(data: Uint8Array, at: number): Uint8Array {
-  const out = data.slice();
+  const out = new Uint8Array(data); // a copy: gossip data may be a Buffer, whose slice() is a view
   out[at % out.length]! ^= 0x5a;
   return out;
+}
+
+/**
+ * The node's gossip envelope for consensus messages (src/node/pbft-consensus.ts): the message,
+ * then an 8-byte nonce so retransmissions get fresh gossip ids. Mirrored here because the
+ * node does not export it.
+ */
+const ENVELOPE_NONCE_BYTES = 8;
+function seal(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(message.length + ENVELOPE_NONCE_BYTES);
+  out.set(message);
+  out.set(random(ENVELOPE_NONCE_BYTES), message.length);
+  return out;
+}
+/** The consensus message in a captured gossip message (a copy), if it holds one. */
+function messageIn(data: Uint8Array): Uint8Array | undefined {
+  const candidate = new Uint8Array(data.subarray(0, data.length - ENVELOPE_NONCE_BYTES));
+  try {
+    decodeMessage(candidate);
+    return candidate;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Prefixes of `data` cut at a spread of lengths. */
@@ -65,6 +99,36 @@ function signedCommit(
     validatorIndex: index,
     signature,
   });
+}
+
+/**
+ * VIEW-CHANGEs by validator ATTACKER to `view`, at the height of each captured PRE-PREPARE,
+ * with that block's own last-commit certificate, so they are well formed and validly signed.
+ */
+function signedViewChanges(
+  chainId: string,
+  keys: KeyPair,
+  captured: readonly Uint8Array[],
+  view: number,
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const bytes of captured) {
+    const m = decodeMessage(bytes);
+    if (m.type !== 'pre-prepare') continue;
+    const unsigned: ViewChange = {
+      type: 'view-change',
+      height: m.height,
+      view,
+      validatorIndex: ATTACKER,
+      lastCommit: m.block.lastCommit,
+      prepared: null,
+      signature: new Uint8Array(64),
+      preparedBlock: null,
+    };
+    const signature = sign(signingHashOf(chainId, unsigned), keys.secretKey);
+    out.push(encodeMessage({ ...unsigned, signature }));
+  }
+  return out;
 }
 
 test('garbage from a member on gossip and sync neither crashes nor stalls the validators', {
@@ -95,7 +159,8 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
       attacker.onGossip(
         topic,
         (data) => {
-          if (captured[topic].length < 64) captured[topic].push(data);
+          const message = topic === 'consensus' ? messageIn(data) : new Uint8Array(data);
+          if (message !== undefined && captured[topic].length < 64) captured[topic].push(message);
           return 'ignore';
         },
         () => {},
@@ -145,14 +210,25 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
       random(MAX_GOSSIP_MESSAGE_BYTES),
     ];
     const consensusGarbage: Uint8Array[] = [
+      // Raw random bytes (envelopes of nothing sensible, some too short for a nonce) ...
       ...Array.from({ length: 40 }, (_, k) => random(1 + ((k * 131) % 4_000))),
-      ...captured.consensus.flatMap((m) => truncations(m, 3)),
-      ...captured.consensus.map((m, k) => flipByte(m, 3 + k * 7)),
-      ...captured.consensus.map((m) => flipByte(m, m.length - 1)),
+      // ... and random bytes, truncated and bit-flipped real messages in proper envelopes.
+      ...Array.from({ length: 10 }, (_, k) => seal(random(1 + k * 50))),
+      ...captured.consensus.flatMap((m) => truncations(m, 3)).map(seal),
+      ...captured.consensus.map((m, k) => seal(flipByte(m, 3 + k * 7))),
+      ...captured.consensus.map((m) => seal(flipByte(m, m.length - 1))),
+      // Real messages without their envelope: the last 8 bytes are taken for a nonce.
+      ...captured.consensus,
       // Validly signed by a member, naming blocks that do not exist, now and far ahead.
       ...[0, 1, 2, 50, 1_000, 2 ** 40].map((ahead) =>
-        signedCommit(chainId, attackerKeys, ATTACKER, tip + 1 + ahead, random(32)),
+        seal(signedCommit(chainId, attackerKeys, ATTACKER, tip + 1 + ahead, random(32))),
       ),
+      // Validly signed VIEW-CHANGEs, alone (one member is not f + 1), to views near and far.
+      ...[1, 2, 50, 2 ** 31].flatMap((view) =>
+        signedViewChanges(chainId, attackerKeys, captured.consensus, view).map(seal),
+      ),
+      // Real messages replayed in fresh envelopes, so gossip does not drop them as seen.
+      ...captured.consensus.map(seal),
       random(MAX_GOSSIP_MESSAGE_BYTES),
     ];
     const publish = async (topic: GossipTopic, messages: Uint8Array[]): Promise<number> => {
@@ -251,10 +327,8 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
     // (its successor, so it commits only after the gossiped one) both commit.
     const { height: afterBarrage } = (await cluster.status(0))!;
     await cluster.waitForHeight(REAL, afterBarrage + 5, 60_000);
-    const committed = await new CivitasClient(cluster.net.nodes[2]!.rpc).submit(nextTx.encoded, {
-      wait: true,
-      timeoutMs: 60_000,
-    });
+    const client = new CivitasClient(cluster.net.nodes[2]!.rpc);
+    const committed = await submitAndWait(cluster, 2, client, nextTx, 60_000);
     assert.equal(committed.status, 'committed');
     assert.equal(committed.receipt?.status, 'ok');
     for (const i of REAL) {

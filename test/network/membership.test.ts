@@ -15,7 +15,7 @@ import { encodeMessage, type Vote } from '../../src/consensus/index.ts';
 import { generateKeyPair, sign } from '../../src/crypto/index.ts';
 import { P2PNode } from '../../src/p2p/index.ts';
 import { Cluster, sleep, waitFor } from './helpers/cluster.ts';
-import { loadAccounts, signedTransfer } from './helpers/transfers.ts';
+import { loadAccounts, signedTransfer, submitAndWait } from './helpers/transfers.ts';
 
 const ALL = [0, 1, 2, 3];
 
@@ -115,11 +115,12 @@ test('a non-member libp2p node cannot connect to validators and its messages are
       voteSigningHash('commit', cluster.chainId, vote.height, vote.view, blockHash),
       generateKeyPair().secretKey,
     );
-    assert.equal(
-      await stranger.publish('consensus', encodeMessage({ ...vote, signature })),
-      0,
-      'no peer to publish a vote to',
-    );
+    // In the node's gossip envelope (the message, then an 8-byte nonce).
+    const envelope = new Uint8Array([
+      ...encodeMessage({ ...vote, signature }),
+      ...new Uint8Array(randomBytes(8)),
+    ]);
+    assert.equal(await stranger.publish('consensus', envelope), 0, 'no peer to publish a vote to');
 
     // The chain goes on for several blocks without the tx anywhere, and without a stranger.
     const later = await cluster.waitForHeight(ALL, tip.height + 4);
@@ -134,10 +135,8 @@ test('a non-member libp2p node cannot connect to validators and its messages are
     await cluster.assertSameChain(ALL, 1, Math.min(...later));
 
     // Control: the same bytes are a valid tx, committed when a client submits them.
-    const res = await new CivitasClient(cluster.net.nodes[1]!.rpc).submit(tx.encoded, {
-      wait: true,
-      timeoutMs: 30_000,
-    });
+    const client = new CivitasClient(cluster.net.nodes[1]!.rpc);
+    const res = await submitAndWait(cluster, 1, client, tx, 60_000);
     assert.equal(res.status, 'committed');
     assert.equal(res.receipt?.status, 'ok');
     cluster.assertAlive(ALL);

@@ -54,6 +54,8 @@ export interface ClusterOptions {
   /** Nodes to start at once (default: all). */
   start?: readonly number[];
   consensus?: Partial<ConsensusSettings>;
+  /** Node log level (default: the config's, info); CIVITAS_TEST_LOG_LEVEL overrides it. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 /** Below Linux's ephemeral range (32768+), so outgoing connections rarely take our ports. */
@@ -135,7 +137,8 @@ export class Cluster {
       );
       assert.equal(init.code, 0, `civitas init failed: ${init.stderr}`);
       const net = JSON.parse(init.stdout) as NetworkJson;
-      for (const node of net.nodes) await patchConsensus(node.home, consensus);
+      const logLevel = process.env.CIVITAS_TEST_LOG_LEVEL ?? opts.logLevel;
+      for (const node of net.nodes) await patchConfig(node.home, consensus, logLevel);
       const cluster = new Cluster(dir, net, consensus);
       clusters.push(cluster);
       const toStart = opts.start ?? net.nodes.map((_, i) => i);
@@ -255,16 +258,23 @@ export class Cluster {
     await Promise.all([...this.#running.keys()].map((i) => this.stopNode(i, 'SIGKILL')));
   }
 
-  /** GET a node's API; undefined when the node does not answer (not an error: nodes die here). */
+  /**
+   * GET a node's API; undefined when the node does not answer (not an error: nodes die here).
+   * A reused keep-alive connection the node closed just then (its idle timeout racing a
+   * client that lags on a loaded machine) is retried; a refused connection is not.
+   */
   async get<T>(i: number, path: string): Promise<{ status: number; body: T } | undefined> {
-    try {
-      const res = await fetch(`${this.net.nodes[i]!.rpc}${path}`, {
-        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-      });
-      const body = (await res.json()) as T;
-      return { status: res.status, body };
-    } catch {
-      return undefined;
+    for (let tries = 1; ; tries++) {
+      try {
+        const res = await fetch(`${this.net.nodes[i]!.rpc}${path}`, {
+          signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+        });
+        const body = (await res.json()) as T;
+        return { status: res.status, body };
+      } catch (err) {
+        const code = (err as { cause?: { code?: string } }).cause?.code;
+        if (tries >= 3 || (code !== 'UND_ERR_SOCKET' && code !== 'ECONNRESET')) return undefined;
+      }
     }
   }
 
@@ -288,11 +298,15 @@ export class Cluster {
     return (await this.statuses(nodes)).map((s) => s.height);
   }
 
-  /** Waits until every node in `nodes` has committed at least `height`. */
+  /**
+   * Waits until every node in `nodes` has committed at least `height`. The default deadline
+   * allows for nodes that start seconds apart on a loaded machine and must first agree on a
+   * view through doubling view timeouts.
+   */
   async waitForHeight(
     nodes: readonly number[],
     height: number,
-    timeoutMs = 30_000,
+    timeoutMs = 60_000,
   ): Promise<number[]> {
     return waitFor(
       async () => {
@@ -377,10 +391,19 @@ export interface BlockJson {
   certificate: { height: number; view: number; blockHash: string; signers: number[] } | null;
 }
 
-async function patchConsensus(home: string, consensus: ConsensusSettings): Promise<void> {
+/** Rewrites fields init wrote (never adds any: unknown fields are config errors). */
+async function patchConfig(
+  home: string,
+  consensus: ConsensusSettings,
+  logLevel: string | undefined,
+): Promise<void> {
   const path = join(home, 'config.json');
-  const config = JSON.parse(await readFile(path, 'utf8')) as { consensus: ConsensusSettings };
+  const config = JSON.parse(await readFile(path, 'utf8')) as {
+    consensus: ConsensusSettings;
+    log: { level: string };
+  };
   config.consensus = { ...config.consensus, ...consensus };
+  if (logLevel !== undefined) config.log.level = logLevel;
   await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 

@@ -1,5 +1,6 @@
 /** Funded accounts from `civitas init` and signed transfers between them. */
 import {
+  type CivitasClient,
   encodeTx,
   type KeyPair,
   loadKeyFile,
@@ -9,7 +10,8 @@ import {
   transfer,
   txHash,
 } from '../../../src/client/index.ts';
-import type { NetworkJson } from './cluster.ts';
+import { isCivitasError } from '../../../src/errors.ts';
+import { type Cluster, type NetworkJson, sleep, waitFor } from './cluster.ts';
 
 export interface Account {
   readonly keys: KeyPair;
@@ -83,4 +85,71 @@ export function transferWave(
     }
   }
   return out;
+}
+
+/**
+ * A reused keep-alive connection that the node closed just then (its 5 s idle timeout racing
+ * a client whose event loop lags on a loaded machine) fails as CLIENT_UNREACHABLE before the
+ * request was read; such a POST is sent again. If the retry finds the tx already pending or
+ * committed, the first attempt got through after all.
+ */
+async function postWithRetry<T>(
+  attempt: () => Promise<T>,
+  alreadyKnown: () => Promise<T>,
+): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isCivitasError(err)) throw err;
+      if (tries > 1 && ['MEMPOOL_DUPLICATE', 'TX_ALREADY_COMMITTED'].includes(err.code)) {
+        return alreadyKnown();
+      }
+      if (err.code !== 'CLIENT_UNREACHABLE' || tries >= 3) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+/** POST /txs without waiting; resolves once the node has admitted the tx. */
+export async function submitTx(client: CivitasClient, tx: SignedTransfer): Promise<void> {
+  await postWithRetry(
+    async () => {
+      const res = await client.submit(tx.encoded);
+      if (res.hash !== tx.hash) throw new Error(`node named tx ${tx.hash} ${res.hash}`);
+      if (res.status !== 'pending') throw new Error(`tx ${tx.hash} is ${res.status}, not pending`);
+    },
+    async () => {},
+  );
+}
+
+export interface CommittedTx {
+  status: string;
+  height: number;
+  receipt: { status: string; code: string } | null;
+}
+
+/** POST /txs?wait=commit to node i; resolves with the receipt once the tx is committed. */
+export async function submitAndWait(
+  cluster: Cluster,
+  i: number,
+  client: CivitasClient,
+  tx: SignedTransfer,
+  timeoutMs: number,
+): Promise<CommittedTx> {
+  return postWithRetry<CommittedTx>(
+    async () => {
+      const res = await client.submit(tx.encoded, { wait: true, timeoutMs });
+      return { status: res.status, height: res.height ?? 0, receipt: res.receipt ?? null };
+    },
+    () =>
+      waitFor(
+        async () => {
+          const res = await cluster.get<CommittedTx>(i, `/txs/${tx.hash}`);
+          return res?.status === 200 && res.body.status === 'committed' ? res.body : undefined;
+        },
+        `tx ${tx.hash} to commit`,
+        timeoutMs,
+      ),
+  );
 }
