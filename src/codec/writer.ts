@@ -110,13 +110,28 @@ export class Writer {
    * different strings would share one encoding (and one hash); refuse it instead.
    */
   string(s: string): this {
-    if (typeof s !== 'string' || LONE_SURROGATE.test(s)) {
+    if (typeof s !== 'string' || !s.isWellFormed()) {
       throw new CivitasError(
         'CODEC_BAD_VALUE',
         'string is not well-formed UTF-16 (lone surrogate)',
       );
     }
-    return this.bytes(new TextEncoder().encode(s));
+    // ASCII (chain ids, module names, codes, hex) is written in place: its UTF-8 is itself.
+    const n = s.length;
+    if (n < 0x80) {
+      this.ensure(n + 1);
+      const start = this.pos;
+      this.buf[this.pos++] = n;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[this.pos++] = c;
+      }
+      if (i === n) return this;
+      this.pos = start;
+    }
+    return this.bytes(UTF8_ENCODER.encode(s));
   }
 
   /** Raw bytes already in canonical form (e.g. a nested encoding whose length is framed). */
@@ -138,8 +153,7 @@ export class Writer {
   }
 }
 
-// In a /u regex a paired surrogate is one code point, so \p{Cs} matches only lone halves.
-const LONE_SURROGATE = /\p{Cs}/u;
+const UTF8_ENCODER = new TextEncoder();
 
 function checkUint(n: number, max: number, what: string): void {
   if (!Number.isInteger(n) || n < 0 || n > max) {

@@ -150,11 +150,27 @@ export function isSmallOrderEncoding(point: Uint8Array): boolean {
   );
 }
 
+/**
+ * Rule 3 without the decompression: with y < p, a key is small-order iff its bytes are one of
+ * the small-order encodings, and a key off the curve fails point decoding in both backends'
+ * rule-5 check (OpenSSL's, and fromBytes in verifyNoble), so the verdict is the same.
+ */
+function isVerifiableKeyEncoding(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== PUBLIC_KEY_LENGTH) return false;
+  // y < p = 2^255 - 19, i.e. not (top byte & 0x7f = 0x7f, bytes 30..1 = 0xff, byte 0 >= 0xed).
+  if ((publicKey[31]! & 0x7f) === 0x7f && publicKey[0]! >= 0xed) {
+    let allOnes = true;
+    for (let i = 1; i < 31 && allOnes; i++) allOnes = publicKey[i] === 0xff;
+    if (allOnes) return false;
+  }
+  return !isSmallOrderEncoding(publicKey);
+}
+
 function passesEncodingRules(signature: Uint8Array, publicKey: Uint8Array): boolean {
   return (
     isCanonicalSignature(signature) &&
     !isSmallOrderEncoding(signature.subarray(0, 32)) &&
-    isAcceptablePublicKey(publicKey)
+    isVerifiableKeyEncoding(publicKey)
   );
 }
 
