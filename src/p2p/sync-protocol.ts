@@ -193,7 +193,9 @@ export class SyncService {
       frames = await handler(request, { peerId, publicKey });
       checkResponse(frames, this.#limits);
     } catch (err) {
-      this.#logger.warn('sync handler failed', { peerId, error: String(err) });
+      // Debug, not warn: a malformed request is the requester's fault, and one bad member
+      // could otherwise fill the logs. The stats counters still record every failure.
+      this.#logger.debug('sync handler failed', { peerId, error: String(err) });
       await this.#answerStatus(stream, SyncStatus.handlerFailed, deadline.signal);
       return;
     }
