@@ -194,7 +194,7 @@ export class SyncService {
       checkResponse(frames, this.#limits);
     } catch (err) {
       // Debug, not warn: a malformed request is the requester's fault, and one bad member
-      // could otherwise fill the logs. The stats counters still record every failure.
+      // could otherwise fill the logs. The requester is told with a handler-failed status.
       this.#logger.debug('sync handler failed', { peerId, error: String(err) });
       await this.#answerStatus(stream, SyncStatus.handlerFailed, deadline.signal);
       return;
