@@ -5,6 +5,7 @@
  * node goes down (a crash fault), the tracker moves to another live node and fetches the
  * blocks it missed; those get the time they were discovered (an upper bound).
  */
+import { CivitasClient } from '../../src/client/client.ts';
 import type { CommitEvent } from './stats.ts';
 
 export interface TrackerTarget {
@@ -83,26 +84,10 @@ export class CommitTracker {
     while (!signal.aborted) {
       const url = this.target.urls[this.observer]!;
       try {
-        const res = await fetch(`${url}/events`, { signal });
-        if (!res.ok || res.body === null) throw new Error(`events: HTTP ${res.status}`);
+        const events = await new CivitasClient(url).openBlockEvents(signal);
         // Blocks committed before the stream opened.
         this.catchUp(url, await this.remoteHeight(url));
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let end = buffer.indexOf('\n\n');
-          while (end !== -1) {
-            const event = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = event.split('\n').find((l) => l.startsWith('data: '));
-            if (data !== undefined) {
-              const { height } = JSON.parse(data.slice(6)) as { height: number };
-              this.catchUp(url, height);
-            }
-            end = buffer.indexOf('\n\n');
-          }
-        }
+        for await (const { height } of events) this.catchUp(url, height);
       } catch {
         if (signal.aborted) return;
       }

@@ -34,6 +34,31 @@ export interface SubmitResponse {
   receipt?: { status: 'ok' | 'failed'; code: string } | null;
 }
 
+/** One committed block, as announced on GET /events. */
+export interface BlockEvent {
+  height: number;
+  hash: string;
+  timestamp: number;
+  txs: number;
+}
+
+/** Parses the server-sent events of GET /events into block events. */
+async function* readBlockEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<BlockEvent> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end = buffer.indexOf('\n\n');
+    while (end !== -1) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event.split('\n').find((l) => l.startsWith('data: '));
+      if (data !== undefined) yield JSON.parse(data.slice(6)) as BlockEvent;
+      end = buffer.indexOf('\n\n');
+    }
+  }
+}
+
 export class CivitasClient {
   readonly rpcUrl: string;
   private readonly timeoutMs: number;
@@ -107,6 +132,30 @@ export class CivitasClient {
 
   account(address: string, opts: { proof?: boolean } = {}): Promise<Record<string, unknown>> {
     return this.request('GET', `/accounts/${address}${opts.proof ? '?proof=true' : ''}`);
+  }
+
+  /**
+   * Opens the node's stream of committed blocks. Resolves once the stream is open (so a
+   * caller can then catch up on what committed before it), to an iterable of block events
+   * that ends when the node closes the stream or `signal` aborts.
+   */
+  async openBlockEvents(signal?: AbortSignal): Promise<AsyncIterable<BlockEvent>> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.rpcUrl}/events`, { signal });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      throw new CivitasError(
+        'CLIENT_UNREACHABLE',
+        `cannot reach node at ${this.rpcUrl} (${cause})`,
+      );
+    }
+    if (!res.ok || res.body === null) {
+      throw new CivitasError('CLIENT_HTTP_ERROR', `events: HTTP ${res.status}`, {
+        status: res.status,
+      });
+    }
+    return readBlockEvents(res.body as AsyncIterable<Uint8Array>);
   }
 
   /** Submits a signed tx; with `wait`, resolves once it is committed (or the wait times out). */

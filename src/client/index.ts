@@ -16,7 +16,12 @@ export { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
 export { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
 export { accountStateKey } from '../state/accounts.ts';
 export { stateKeyHash } from '../state/smt/index.ts';
-export { CivitasClient, type StatusResponse, type SubmitResponse } from './client.ts';
+export {
+  type BlockEvent,
+  CivitasClient,
+  type StatusResponse,
+  type SubmitResponse,
+} from './client.ts';
 export { type VerifiedTx, verifyAccountProof, verifyTxProof } from './verify.ts';
 
 /** How long a tx stays valid by default: this many blocks past the current height. */

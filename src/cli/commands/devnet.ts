@@ -9,6 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { CivitasClient } from '../../client/client.ts';
 import { CivitasError } from '../../errors.ts';
 import { DEFAULT_BASE_PORT, type InitSummary, initNetwork } from '../../node/home.ts';
 import { intOption } from '../options.ts';
@@ -67,31 +68,13 @@ async function waitForApi(url: string, child: ChildProcess, timeoutMs: number): 
 
 /** Follows node0's block stream and prints one line per committed block. */
 async function followBlocks(url: string, signal: AbortSignal): Promise<void> {
+  const client = new CivitasClient(url);
   while (!signal.aborted) {
     try {
-      const res = await fetch(`${url}/events`, { signal });
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end = buffer.indexOf('\n\n');
-        while (end !== -1) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = event.split('\n').find((l) => l.startsWith('data: '));
-          if (data !== undefined) {
-            const b = JSON.parse(data.slice(6)) as {
-              height: number;
-              hash: string;
-              txs: number;
-              timestamp: number;
-            };
-            printLines([
-              `block ${String(b.height).padStart(6)}  ${String(b.txs).padStart(5)} txs  ${b.hash.slice(0, 16)}  ${new Date(b.timestamp).toISOString()}`,
-            ]);
-          }
-          end = buffer.indexOf('\n\n');
-        }
+      for await (const b of await client.openBlockEvents(signal)) {
+        printLines([
+          `block ${String(b.height).padStart(6)}  ${String(b.txs).padStart(5)} txs  ${b.hash.slice(0, 16)}  ${new Date(b.timestamp).toISOString()}`,
+        ]);
       }
     } catch {
       if (signal.aborted) return;
