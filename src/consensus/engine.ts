@@ -288,15 +288,17 @@ export class ConsensusEngine {
   private armTimers(): void {
     this.round.viewTimerFor = -1;
     this.armViewTimer();
-    if (this.cfg.timeouts.retransmitMs > 0) {
-      this.emit({
-        type: 'set-timer',
-        kind: 'retransmit',
-        height: this.height,
-        view: this.view,
-        ms: this.cfg.timeouts.retransmitMs,
-      });
-    }
+    if (this.cfg.timeouts.retransmitMs > 0) this.armRetransmitTimer();
+  }
+
+  private armRetransmitTimer(): void {
+    this.emit({
+      type: 'set-timer',
+      kind: 'retransmit',
+      height: this.height,
+      view: this.view,
+      ms: this.cfg.timeouts.retransmitMs,
+    });
   }
 
   private armViewTimer(): void {
@@ -464,13 +466,7 @@ export class ConsensusEngine {
     } else {
       this.resendOwn();
       this.retrySync();
-      this.emit({
-        type: 'set-timer',
-        kind: 'retransmit',
-        height: this.height,
-        view: this.view,
-        ms: this.cfg.timeouts.retransmitMs,
-      });
+      this.armRetransmitTimer();
     }
   }
 
