@@ -37,7 +37,10 @@ export interface NodeConfig {
     timeoutMs: number;
     /** Minimum time between blocks, to batch txs. */
     blockIntervalMs: number;
-    /** Propose an empty block after this long without txs (0 = never). */
+    /**
+     * Propose an empty block after this long without txs (0 = never). With several validators
+     * the primary proposes within timeoutMs / 2 at most, so idle views do not time out.
+     */
     emptyBlockIntervalMs: number;
   };
   mempool: MempoolOptions;
