@@ -20,8 +20,8 @@ import type { AddressInfo } from 'node:net';
 import {
   blockToJson,
   certificateToJson,
+  decodeReceipt,
   encodeHeader,
-  encodeReceipt,
   headerToJson,
   merkleProof,
   merkleProofToJson,
@@ -346,8 +346,8 @@ export class RpcServer {
     if (block === undefined || certificate === undefined) {
       throw new CivitasError('LEDGER_CORRUPT', `block ${location.height} missing`);
     }
-    const receipts = await store.getReceipts(location.height, block.txs.length);
-    const receiptBytes = receipts.map(encodeReceipt);
+    const receiptBytes = await store.getReceiptBytes(location.height, block.txs.length);
+    const receipt = decodeReceipt(receiptBytes[location.index]!);
     return {
       hash: toHex(hash),
       status: 'committed',
@@ -355,7 +355,7 @@ export class RpcServer {
       index: location.index,
       tx: txToJson(block.txs[location.index]!),
       txBytes: toHex(block.encodedTxs[location.index]!),
-      receipt: receiptToJson(receipts[location.index]!),
+      receipt: receiptToJson(receipt),
       receiptBytes: toHex(receiptBytes[location.index]!),
       proof: merkleProofToJson(merkleProof(block.txHashes, location.index)),
       receiptProof: merkleProofToJson(merkleProof(receiptBytes, location.index)),

@@ -14,15 +14,16 @@ import {
   type ChainParams,
   type CommitCertificate,
   computeTxRoot,
+  encodeReceipt,
   encodeTx,
   type Genesis,
   genesisHash,
   genesisValidatorSet,
   type Header,
   lastCommitHashOf,
+  merkleRoot,
   type ParentContext,
   type Receipt,
-  receiptRoot,
   type SealedBlock,
   type SignatureCheck,
   sealBlock,
@@ -50,6 +51,8 @@ import { ChainStore } from './store.ts';
 export interface ExecutedBlock {
   readonly height: number;
   readonly receipts: readonly Receipt[];
+  /** Canonical receipt bytes, encoded once for the receipt root and the commit batch. */
+  readonly encodedReceipts: readonly Uint8Array[];
   readonly receiptRoot: Uint8Array;
   readonly stateRoot: Uint8Array;
   readonly treeNodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
@@ -185,12 +188,22 @@ export class Ledger {
   /** Executes txs on top of the committed tip as block tip+1. */
   async execute(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<ExecutedBlock> {
     const height = this.tipState.height + 1;
+    // Every key the block writes was prefetched, so each is hashed once, at the read.
+    const keyHashes = new Map<string, Uint8Array>();
     const { receipts, changes } = await executeTxs(txs, txHashes, (keys) =>
-      this.store.getValues(keys.map(stateKeyHash)),
+      this.store.getValues(
+        keys.map((key) => {
+          const keyHash = stateKeyHash(key);
+          keyHashes.set(toHex(key), keyHash);
+          return keyHash;
+        }),
+      ),
     );
-    const values = [...changes.values()].map(
-      ({ key, value }) => [stateKeyHash(key), value] as [Uint8Array, Uint8Array],
+    const values = [...changes].map(
+      ([hex, { key, value }]) =>
+        [keyHashes.get(hex) ?? stateKeyHash(key), value] as [Uint8Array, Uint8Array],
     );
+    const encodedReceipts = receipts.map(encodeReceipt);
     const { rootHash, nodes } = await this.tree.update(height - 1, height, values);
     if (this.tipState.height !== height - 1) {
       throw new CivitasError('LEDGER_TIP_MOVED', 'the chain advanced while executing; retry');
@@ -198,7 +211,8 @@ export class Ledger {
     return {
       height,
       receipts,
-      receiptRoot: receiptRoot(receipts),
+      encodedReceipts,
+      receiptRoot: merkleRoot(encodedReceipts),
       stateRoot: rootHash,
       treeNodes: nodes,
       values,
@@ -313,7 +327,7 @@ export class Ledger {
       await this.store.commitBlock({
         block,
         certificate,
-        receipts: executed.receipts,
+        encodedReceipts: executed.encodedReceipts,
         treeNodes: executed.treeNodes,
         values: executed.values,
       });

@@ -25,7 +25,6 @@ import {
   decodeCertificate,
   decodeReceipt,
   encodeCertificate,
-  encodeReceipt,
   type Receipt,
   type SealedBlock,
 } from '../chain/index.ts';
@@ -43,7 +42,8 @@ const META_GENESIS = utf8.encode('genesis');
 export interface BlockCommit {
   readonly block: SealedBlock;
   readonly certificate: CommitCertificate;
-  readonly receipts: readonly Receipt[];
+  /** Canonical receipt bytes, one per tx, in order. */
+  readonly encodedReceipts: readonly Bytes[];
   /** State-tree nodes created by this block's execution. */
   readonly treeNodes: ReadonlyArray<readonly [Bytes, Bytes]>;
   /** Flat state values changed by this block (null = deleted). */
@@ -126,7 +126,7 @@ export class ChainStore {
 
   /** The one atomic, synced write of a committed block and everything derived from it. */
   async commitBlock(commit: BlockCommit): Promise<void> {
-    const { block, certificate, receipts } = commit;
+    const { block, certificate, encodedReceipts } = commit;
     const height = block.header.height;
     const hk = heightKey(height);
     const batch = this.db.batch();
@@ -136,7 +136,7 @@ export class ChainStore {
     for (let i = 0; i < block.txHashes.length; i++) {
       const loc = txLocationKey(height, i);
       batch.put(block.txHashes[i]!, loc, { sublevel: this.txs });
-      batch.put(loc, encodeReceipt(receipts[i]!), { sublevel: this.receipts });
+      batch.put(loc, encodedReceipts[i]!, { sublevel: this.receipts });
     }
     for (const [k, v] of commit.treeNodes) batch.put(k, v, { sublevel: this.tree });
     for (const [k, v] of commit.values) {
@@ -188,12 +188,17 @@ export class ChainStore {
   }
 
   async getReceipts(height: number, count: number): Promise<Receipt[]> {
-    const out: Receipt[] = [];
+    return (await this.getReceiptBytes(height, count)).map(decodeReceipt);
+  }
+
+  /** The stored canonical receipt bytes of a block (what its receipt root is built from). */
+  async getReceiptBytes(height: number, count: number): Promise<Bytes[]> {
+    const out: Bytes[] = [];
     for await (const value of this.receipts.values({
       gte: txLocationKey(height, 0),
       lt: txLocationKey(height, count),
     })) {
-      out.push(decodeReceipt(value));
+      out.push(value);
     }
     return out;
   }
