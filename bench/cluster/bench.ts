@@ -53,21 +53,7 @@ export interface ClusterBenchOptions {
   onSweepPoint?: (done: number, total: number, label: string) => void;
 }
 
-export const CLUSTER_DEFAULTS = {
-  validators: 4,
-  durationS: 30,
-  blockSize: 1_000,
-  sweepValidators: [4, 7, 10, 13],
-  sweepBlockSizes: [100, 1_000, 5_000],
-  viewTimeoutMs: 2_000,
-  blockIntervalMs: 50,
-  probeDurationS: 10,
-  maxP99Ms: 5_000,
-  startRate: 200,
-  maxRate: 20_000,
-  ceilingTxs: 5_000,
-  drainS: 15,
-} as const;
+export { CLUSTER_DEFAULTS } from './defaults.ts';
 
 export interface ProbeResult {
   readonly rate: number;

@@ -5,16 +5,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
+import { CLUSTER_DEFAULTS } from '../../../bench/cluster/defaults.ts';
 import {
-  CLUSTER_DEFAULTS,
   FAULT_GRAMMAR,
   type Fault,
-  formatResults,
   parseFaultManifest,
   parseFaultSpec,
-  runClusterBench,
-  writeResults,
-} from '../../../bench/cluster/index.ts';
+} from '../../../bench/cluster/fault-spec.ts';
 import { Limits } from '../../chain/limits.ts';
 import { CivitasError } from '../../errors.ts';
 import { intOption } from '../options.ts';
@@ -222,6 +219,10 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
         const progress = opts.progress
           ? (line: string) => process.stderr.write(`${line}\n`)
           : undefined;
+        // The harness (and vega for its plots) loads only when the command runs.
+        const { formatResults, runClusterBench, writeResults } = await import(
+          '../../../bench/cluster/index.ts'
+        );
         const results = await runClusterBench({
           validators: opts.validators,
           durationS: opts.duration,

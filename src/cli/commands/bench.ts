@@ -3,7 +3,6 @@
  * measured in the same run (bench/validate.ts; docs/BENCHMARKS.md explains every figure).
  */
 import type { Command } from 'commander';
-import { formatValidateReport, runValidateBench } from '../../../bench/validate.ts';
 import { Limits } from '../../chain/limits.ts';
 import { intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
@@ -59,6 +58,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--progress', 'print progress to stderr')
     .action(
       action(async (opts: ValidateCommandOptions) => {
+        // Loaded on demand, like every command's heavy part: other commands never need it.
+        const { formatValidateReport, runValidateBench } = await import(
+          '../../../bench/validate.ts'
+        );
         const report = await runValidateBench({
           txs: opts.txs,
           blockSizes: opts.blockSize === undefined ? undefined : [opts.blockSize],

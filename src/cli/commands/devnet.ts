@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CivitasClient } from '../../client/client.ts';
 import { CivitasError } from '../../errors.ts';
-import { DEFAULT_BASE_PORT, type InitSummary, initNetwork } from '../../node/home.ts';
-import { intOption } from '../options.ts';
+import { type InitSummary, initNetwork } from '../../node/home.ts';
+import { basePortOption, intOption } from '../options.ts';
 import { action, printLines } from '../output.ts';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -90,12 +90,7 @@ export function registerDevnetCommand(program: Command): void {
     .option('--validators <n>', 'number of validators', intOption(1, 32), 4)
     .option('--accounts <k>', 'funded accounts to create on first init', intOption(0, 10_000), 4)
     .option('--dir <dir>', 'network directory', '.civitas/devnet')
-    .option(
-      '--base-port <port>',
-      'node i uses p2p port base+2i and API port base+2i+1',
-      intOption(1024, 65_000),
-      DEFAULT_BASE_PORT,
-    )
+    .addOption(basePortOption())
     .option('--reset', 'delete the directory and start a fresh chain')
     .action(
       action(async (opts: DevnetOptions) => {

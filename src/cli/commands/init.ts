@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULT_BASE_PORT, initNetwork } from '../../node/home.ts';
-import { intOption } from '../options.ts';
+import { initNetwork } from '../../node/home.ts';
+import { basePortOption, intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
 
 export function registerInitCommand(program: Command): void {
@@ -11,12 +11,7 @@ export function registerInitCommand(program: Command): void {
     .option('--validators <n>', 'number of validators', intOption(1, 100), 4)
     .option('--accounts <k>', 'number of funded accounts', intOption(0, 100_000), 2)
     .option('--chain-id <id>', 'chain id', 'civitas-devnet')
-    .option(
-      '--base-port <port>',
-      'node i uses p2p port base+2i and API port base+2i+1',
-      intOption(1024, 65_000),
-      DEFAULT_BASE_PORT,
-    )
+    .addOption(basePortOption())
     .option('--json', 'print every home, RPC URL, p2p address and account file as JSON')
     .action(
       action(
