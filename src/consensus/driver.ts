@@ -20,6 +20,7 @@ import type { EngineConfig } from './config.ts';
 import { ConsensusEngine, type EngineStatus } from './engine.ts';
 import type { ConsensusAction, ConsensusEvent, RejectReason, TimerKind } from './events.ts';
 import type { Evidence } from './evidence.ts';
+import type { ConsensusMessage } from './messages.ts';
 import type { WalEntry } from './wal.ts';
 
 export interface ConsensusNetwork {
@@ -118,15 +119,22 @@ export class ConsensusDriver {
     await this.draining;
   }
 
-  /** A message from the network (decoded strictly by the engine). */
-  deliver(bytes: Uint8Array): void {
+  /**
+   * A message from the network: raw bytes (decoded strictly by the engine), or a message the
+   * caller already decoded with decodeMessage (the engine checks it the same way after).
+   */
+  deliver(input: Uint8Array | ConsensusMessage): void {
     if (!this.running) return;
     if (this.queuedMessages >= this.maxQueued) {
       this.droppedMessages++;
       return;
     }
     this.queuedMessages++;
-    this.enqueue({ type: 'message', bytes });
+    this.enqueue(
+      input instanceof Uint8Array
+        ? { type: 'message', bytes: input }
+        : { type: 'message', message: input },
+    );
   }
 
   /** Block sync committed `height` with `certificate`. */

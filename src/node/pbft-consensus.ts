@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
-import { decodeMessage } from '../consensus/messages.ts';
+import { type ConsensusMessage, decodeMessage } from '../consensus/messages.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import type { BlockSync } from './block-sync.ts';
@@ -113,23 +113,25 @@ export class PbftConsensus implements ConsensusService {
         logger: log,
       },
     );
-    // Cheap checks at the gossip layer (size is capped by p2p; here: it decodes and names a
-    // validator of a height we can judge). Signatures are checked once, by the engine.
+    // Cheap checks at the gossip layer (size is capped by p2p; here: it decodes), so garbage
+    // is never relayed. Signatures are checked once, by the engine. The decoded message is
+    // handed from validator to handler, so a PRE-PREPARE's block is decoded once, not twice.
+    const decoded = new WeakMap<Uint8Array, ConsensusMessage>();
     m.p2p.onGossip(
       'consensus',
       (data) => {
-        const message = openEnvelope(data);
-        if (message === undefined) return 'reject';
+        const bytes = openEnvelope(data);
+        if (bytes === undefined) return 'reject';
         try {
-          decodeMessage(message);
+          decoded.set(data, decodeMessage(bytes));
           return 'accept';
         } catch {
           return 'reject';
         }
       },
       (data) => {
-        const message = openEnvelope(data);
-        if (message !== undefined) this.driver.deliver(message);
+        const input = decoded.get(data) ?? openEnvelope(data);
+        if (input !== undefined) this.driver.deliver(input);
       },
     );
   }
