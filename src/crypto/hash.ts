@@ -4,8 +4,13 @@
  * compression block, so no two tags (and no untagged hash) can produce the same preimage
  * framing. The prefix state is absorbed once per tag and cloned per call.
  *
- * @noble/hashes is used rather than node:crypto so the same code runs in light clients and
- * browsers; hashing is a small share of block validation next to signature checks.
+ * Two backends compute the same function. In Node, node:crypto's one-shot `hash()` over
+ * `SHA-256(tag) || data` written into one reused buffer: a block's validation makes ~20 tagged
+ * hashes per tx, and the one-shot call costs 1.6–2.3 µs against @noble/hashes' 1.7–4.1 µs for
+ * 32–190-byte inputs (a hasher clone and a DataView per call), with less garbage. Elsewhere
+ * (browsers, light clients) @noble/hashes. node:crypto is reached through
+ * `process.getBuiltinModule` rather than a static import so this module still loads outside
+ * Node; test/crypto checks that both backends agree.
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 
@@ -34,24 +39,71 @@ export const DomainTag = {
 export type DomainTagName = keyof typeof DomainTag;
 
 type Hasher = ReturnType<typeof nobleSha256.create>;
-const prefixed = new Map<string, Hasher>();
+const nobleTagged = new Map<string, Hasher>();
 
-function prefixedHasher(tag: string): Hasher {
-  let h = prefixed.get(tag);
+function nobleTaggedHasher(tag: string): Hasher {
+  let h = nobleTagged.get(tag);
   if (h === undefined) {
-    h = nobleSha256.create().update(nobleSha256(new TextEncoder().encode(tag)));
-    prefixed.set(tag, h);
+    h = nobleSha256.create().update(tagHash(tag));
+    nobleTagged.set(tag, h);
   }
   return h.clone();
 }
 
+const tagHashes = new Map<string, Uint8Array>();
+
+function tagHash(tag: string): Uint8Array {
+  let h = tagHashes.get(tag);
+  if (h === undefined) {
+    h = nobleSha256(new TextEncoder().encode(tag));
+    tagHashes.set(tag, h);
+  }
+  return h;
+}
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array;
+const nodeHash = (
+  globalThis.process?.getBuiltinModule?.('node:crypto') as { hash?: OneShotHash } | undefined
+)?.hash;
+
+// Inputs up to this size are assembled in one reused buffer; larger ones are concatenated.
+const SCRATCH_BYTES = 16_384;
+const scratch = new Uint8Array(SCRATCH_BYTES);
+
+function asPlainBytes(b: Uint8Array): Uint8Array {
+  // A Buffer's slice() is a view, not a copy: hand callers a plain Uint8Array.
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function nodeTaggedHash(hash: OneShotHash, tag: string, parts: Uint8Array[]): Uint8Array {
+  const prefix = tagHash(tag);
+  let total = HASH_LENGTH;
+  for (const p of parts) total += p.length;
+  const input = total <= SCRATCH_BYTES ? scratch : new Uint8Array(total);
+  input.set(prefix, 0);
+  let at = HASH_LENGTH;
+  for (const p of parts) {
+    input.set(p, at);
+    at += p.length;
+  }
+  return asPlainBytes(hash('sha256', input.subarray(0, total), 'buffer'));
+}
+
 export function sha256(data: Uint8Array): Uint8Array {
-  return nobleSha256(data);
+  return nodeHash === undefined
+    ? nobleSha256(data)
+    : asPlainBytes(nodeHash('sha256', data, 'buffer'));
 }
 
 /** Domain-separated hash of the concatenation of `parts`. */
 export function taggedHash(tag: string, ...parts: Uint8Array[]): Uint8Array {
-  const h = prefixedHasher(tag);
+  if (nodeHash !== undefined) return nodeTaggedHash(nodeHash, tag, parts);
+  return taggedHashNoble(tag, ...parts);
+}
+
+/** The portable backend of taggedHash (the one browsers use); exported for cross-checks. */
+export function taggedHashNoble(tag: string, ...parts: Uint8Array[]): Uint8Array {
+  const h = nobleTaggedHasher(tag);
   for (const p of parts) h.update(p);
   return h.digest();
 }

@@ -3,7 +3,13 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { toHex } from '../../src/crypto/bytes.ts';
-import { DomainTag, HASH_LENGTH, sha256, taggedHash } from '../../src/crypto/hash.ts';
+import {
+  DomainTag,
+  HASH_LENGTH,
+  sha256,
+  taggedHash,
+  taggedHashNoble,
+} from '../../src/crypto/hash.ts';
 
 const tags = Object.values(DomainTag);
 
@@ -74,3 +80,40 @@ test('parts are concatenated without framing: callers must frame variable-length
     taggedHash(DomainTag.tx, enc.encode('a'), enc.encode('b'), enc.encode('c')),
   );
 });
+
+test('both backends (node:crypto one-shot, @noble/hashes) agree, across the scratch-buffer size', () => {
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...tags),
+      fc.array(fc.uint8Array({ maxLength: 9_000 }), { maxLength: 4 }),
+      (tag, parts) => {
+        const native = taggedHash(tag, ...parts);
+        assert.equal(toHex(native), toHex(taggedHashNoble(tag, ...parts)));
+        assert.equal(toHex(native), referenceTaggedHash(tag, concat(parts)));
+        // A result is a plain Uint8Array of its own: slice() copies, no shared buffer.
+        assert.equal(Object.getPrototypeOf(native), Uint8Array.prototype);
+        const copy = native.slice();
+        copy[0] = copy[0]! ^ 0xff;
+        assert.notEqual(copy[0], native[0]);
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('a result is not overwritten by the next call (the input buffer is reused)', () => {
+  const a = taggedHash(DomainTag.tx, new Uint8Array([1]));
+  const before = toHex(a);
+  taggedHash(DomainTag.tx, new Uint8Array(5_000).fill(7));
+  assert.equal(toHex(a), before);
+});
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
