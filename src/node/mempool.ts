@@ -7,7 +7,9 @@
  *
  * Admission checks (cheap first; signature last, and cached by tx hash so block validation
  * does not verify the same tx again): size → decode → chain id → expiry → duplicate →
- * committed already → nonce window → per-sender and total caps → signature.
+ * committed recently → nonce window → per-sender and total caps → signature. None of them
+ * reads the database for a recently active sender (commit-cache.ts says why the recent
+ * committed set is enough); `reap` asks the tx index about a whole proposal in one read.
  */
 
 import { decodeTx, type Tx, txHashOfBytes, validateTxStateless } from '../chain/index.ts';
@@ -41,9 +43,11 @@ export interface MempoolChain {
   readonly chainId: string;
   /** The height the next block will have. */
   nextHeight(): number;
-  /** Committed nonce of an account (by sender public key). */
-  accountNonce(sender: Uint8Array): Promise<number>;
-  /** Whether txs are already committed. */
+  /** Committed nonce of an account (by sender public key); a number when known in memory. */
+  accountNonce(sender: Uint8Array): number | Promise<number>;
+  /** Whether a tx (hash in hex) was committed recently: memory only, no I/O. */
+  recentlyCommitted(txHashHex: string): boolean;
+  /** Whether txs are already committed (the tx index: one read for the whole list). */
   committed(txHashes: readonly Uint8Array[]): Promise<boolean[]>;
   /** Signature verdicts (through the verified-tx cache). */
   verify(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<boolean[]>;
@@ -83,11 +87,11 @@ export class Mempool {
     validateTxStateless(tx, this.chain.chainId, this.chain.nextHeight());
     if (this.byHash.has(hashHex))
       throw new CivitasError('MEMPOOL_DUPLICATE', 'tx is already in the mempool');
-    const [alreadyCommitted] = await this.chain.committed([hash]);
-    if (alreadyCommitted) throw new CivitasError('TX_ALREADY_COMMITTED', 'tx is already committed');
+    if (this.chain.recentlyCommitted(hashHex))
+      throw new CivitasError('TX_ALREADY_COMMITTED', 'tx is already committed');
     const sender = toHex(tx.sender);
     // A sender with queued txs has its committed nonce tracked here (refreshed on every
-    // commit that touches it), which saves a database read per tx of a busy sender.
+    // commit that touches it); others come from the chain's nonce cache.
     const base = this.senders.get(sender)?.base ?? (await this.chain.accountNonce(tx.sender));
     if (tx.nonce < base) {
       throw new CivitasError(
@@ -136,8 +140,23 @@ export class Mempool {
     return entry;
   }
 
-  /** Txs for the next block: per sender, consecutive nonces from the committed nonce. */
-  reap(maxTxs: number, maxBytes: number): MempoolEntry[] {
+  /**
+   * Txs for the next block: per sender, consecutive nonces from the committed nonce. A tx
+   * the tx index knows as committed (a replay of an old failed tx, see commit-cache.ts) is
+   * dropped from the pool, and the block is reaped again without it.
+   */
+  async reap(maxTxs: number, maxBytes: number): Promise<MempoolEntry[]> {
+    for (;;) {
+      const out = this.collect(maxTxs, maxBytes);
+      const committed = await this.chain.committed(out.map((e) => e.hash));
+      if (!committed.includes(true)) return out;
+      out.forEach((e, i) => {
+        if (committed[i]) this.remove(toHex(e.hash));
+      });
+    }
+  }
+
+  private collect(maxTxs: number, maxBytes: number): MempoolEntry[] {
     const out: MempoolEntry[] = [];
     let bytes = 0;
     const queues = [...this.senders.values()].sort((a, b) => a.firstArrival - b.firstArrival);

@@ -20,6 +20,7 @@ import { CivitasError } from '../errors.ts';
 import { P2PNode } from '../p2p/index.ts';
 import { Ledger } from '../state/ledger.ts';
 import { BlockSync } from './block-sync.ts';
+import { CommitCache } from './commit-cache.ts';
 import { loadConfig, type NodeConfig, resolveHomePath } from './config.ts';
 import type { ConsensusApp, ConsensusService } from './consensus-service.ts';
 import { FaultInjector, faultInjectionEnabled } from './fault-injection.ts';
@@ -65,6 +66,8 @@ export class CivitasNode {
   readonly keys: KeyPair;
   readonly ledger: Ledger;
   readonly mempool: Mempool;
+  /** Committed nonces of active senders and recent tx hashes, so admission reads no disk. */
+  readonly commitCache: CommitCache;
   readonly verifier: TxVerifier;
   readonly log: Logger;
   readonly events = new EventEmitter<{ block: [CommittedBlockEvent]; fatal: [unknown] }>();
@@ -98,10 +101,15 @@ export class CivitasNode {
     this.log = parts.log;
     this.events.setMaxListeners(10_000);
     this.verifier = new TxVerifier();
+    this.commitCache = new CommitCache(
+      {},
+      { readNonce: async (sender) => (await this.ledger.getAccount(addressOfKey(sender))).nonce },
+    );
     this.mempool = new Mempool(this.config.mempool, {
       chainId: this.genesis.chainId,
       nextHeight: () => this.ledger.height + 1,
-      accountNonce: async (sender) => (await this.ledger.getAccount(addressOfKey(sender))).nonce,
+      accountNonce: (sender) => this.commitCache.nonceOf(sender),
+      recentlyCommitted: (hashHex) => this.commitCache.isRecentlyCommitted(hashHex),
       committed: (hashes) => this.ledger.store.hasTxs(hashes),
       verify: (txs, hashes) => this.verifier.verify(txs, hashes),
     });
@@ -296,7 +304,7 @@ export class CivitasNode {
         emptyBlockIntervalMs === 0 ? timeoutMs / 2 : Math.min(emptyBlockIntervalMs, timeoutMs / 2);
       await this.waitForTxs(idleLimit);
     }
-    const entries = this.mempool.reap(
+    const entries = await this.mempool.reap(
       this.genesis.params.maxBlockTxs,
       this.genesis.params.maxBlockBytes,
     );
@@ -359,6 +367,7 @@ export class CivitasNode {
       this.ledger.executedFor(block) ??
       (await this.ledger.validateBlock(block, this.validationOptions()));
     await this.metrics.time('block_commit', () => this.ledger.commit(block, certificate, executed));
+    this.commitCache.onCommit(block, executed);
     this.lastCommitAt = Date.now();
     this.metrics.blockCommitted(block, this.lastCommitAt);
     await this.mempool.onCommit(block.txs, block.txHashes);
