@@ -32,6 +32,7 @@ import { NodeMetrics } from './metrics.ts';
 import { PbftConsensus } from './pbft-consensus.ts';
 import { RpcServer } from './rpc-server.ts';
 import { SoloConsensus } from './solo-consensus.ts';
+import { TxGossip } from './tx-gossip.ts';
 
 export interface CommittedBlockEvent {
   readonly block: SealedBlock;
@@ -76,6 +77,7 @@ export class CivitasNode {
   private rpc!: RpcServer;
   p2p: P2PNode | undefined;
   sync: BlockSync | undefined;
+  private txGossip: TxGossip | undefined;
   readonly metrics: NodeMetrics;
   /** Present only when started with CIVITAS_ENABLE_FAULT_INJECTION=1 (benchmarks, research). */
   faults: FaultInjector | undefined;
@@ -219,9 +221,18 @@ export class CivitasNode {
       { node: this, p2p, logger: log.child('sync') },
     );
     this.sync.serve();
+    const txGossip = new TxGossip(
+      {},
+      {
+        publish: (batch) => p2p.publish('txs', batch),
+        admit: (tx) => this.admitGossipedTx(tx),
+        logger: log.child('txs'),
+      },
+    );
+    this.txGossip = txGossip;
     p2p.onGossip(
       'txs',
-      (data) => this.admitGossipedTx(data),
+      (data) => txGossip.receive(data),
       () => {},
     );
     this.consensus = new PbftConsensus(
@@ -247,7 +258,7 @@ export class CivitasNode {
     await p2p.start();
   }
 
-  /** Gossip validator for txs: admitted → accept (relay), known → ignore, invalid → reject. */
+  /** One tx of a gossiped batch: admitted → accept, known or stale → ignore, invalid → reject. */
   private async admitGossipedTx(data: Uint8Array): Promise<'accept' | 'ignore' | 'reject'> {
     try {
       const entry = await this.metrics.time('mempool_admit', () => this.mempool.add(data));
@@ -399,9 +410,7 @@ export class CivitasNode {
     const entry = await this.metrics.time('mempool_admit', () => this.mempool.add(encoded));
     this.metrics.txAdmitted(entry.hash);
     this.consensus.onTxsAvailable();
-    this.p2p
-      ?.publish('txs', encoded)
-      .catch((err) => this.log.debug('tx gossip failed', { err: (err as Error).message }));
+    this.txGossip?.enqueue(encoded);
     return entry.hash;
   }
 
@@ -444,6 +453,7 @@ export class CivitasNode {
     this.stopping ??= (async () => {
       this.log.info('stopping');
       await this.rpc.stop().catch((err) => this.log.warn('rpc stop failed', { err }));
+      this.txGossip?.stop();
       await this.sync?.stop().catch((err) => this.log.warn('sync stop failed', { err }));
       await this.consensus.stop().catch((err) => this.log.warn('consensus stop failed', { err }));
       await Promise.allSettled([...this.pendingWork, this.commitQueue]);

@@ -24,6 +24,7 @@ import {
 } from '../../src/consensus/index.ts';
 import { type KeyPair, sign } from '../../src/crypto/index.ts';
 import { encodeSyncRequest } from '../../src/node/block-sync.ts';
+import { encodeTxBatch } from '../../src/node/tx-gossip.ts';
 import {
   type GossipTopic,
   gossipTopicName,
@@ -205,6 +206,15 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
       ...truncations(realTx.encoded, 12),
       flipByte(realTx.encoded, realTx.encoded.length - 3), // the signature no longer verifies
       flipByte(realTx.encoded, 5),
+      // Batches: of random bytes, of bit-flipped txs, empty, with a trailing byte, a bare tx.
+      ...Array.from({ length: 5 }, (_, k) => encodeTxBatch([random(1 + k * 40)])),
+      encodeTxBatch([
+        flipByte(realTx.encoded, realTx.encoded.length - 3),
+        flipByte(realTx.encoded, 5),
+      ]),
+      encode((w) => w.u8(1).varuint(0)),
+      Uint8Array.of(...encodeTxBatch([realTx.encoded]), 0),
+      realTx.encoded,
       random(64 * 1024 + 1), // over the tx topic's 64 KiB limit
       random(1024 * 1024),
       random(MAX_GOSSIP_MESSAGE_BYTES),
@@ -245,7 +255,7 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
     );
     // Behind all that garbage on the same links, one valid transfer: it arriving shows the
     // garbage before it was delivered (gossip streams are ordered), not dropped on the way.
-    assert.ok((await attacker.publish('txs', realTx.encoded)) > 0);
+    assert.ok((await attacker.publish('txs', encodeTxBatch([realTx.encoded]))) > 0);
     // Beyond gossipsub's own RPC limit, through the raw pubsub: dropped somewhere, harmlessly.
     await attacker.libp2p.services.pubsub
       .publish(gossipTopicName(chainId, 'consensus'), random(5 * 1024 * 1024))

@@ -13,6 +13,7 @@ import { voteSigningHash } from '../../src/chain/index.ts';
 import { CivitasClient, fromHex } from '../../src/client/index.ts';
 import { encodeMessage, type Vote } from '../../src/consensus/index.ts';
 import { generateKeyPair, sign } from '../../src/crypto/index.ts';
+import { encodeTxBatch } from '../../src/node/tx-gossip.ts';
 import { P2PNode } from '../../src/p2p/index.ts';
 import { Cluster, sleep, waitFor } from './helpers/cluster.ts';
 import { loadAccounts, signedTransfer, submitAndWait } from './helpers/transfers.ts';
@@ -101,7 +102,11 @@ test('a non-member libp2p node cannot connect to validators and its messages are
       nonce: 0,
       expiryHeight: tip.height + 1_000,
     });
-    assert.equal(await stranger.publish('txs', tx.encoded), 0, 'no peer to publish a tx to');
+    assert.equal(
+      await stranger.publish('txs', encodeTxBatch([tx.encoded])),
+      0,
+      'no peer to publish a tx to',
+    );
     const blockHash = new Uint8Array(randomBytes(32));
     const vote: Vote = {
       type: 'commit',
