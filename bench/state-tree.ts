@@ -3,6 +3,7 @@
  *
  *   node_modules/.bin/node bench/state-tree.ts [--keys 10000,100000,1000000] [--json]
  *     [--build-block 10000] [--block 1000] [--rounds 5] [--proofs 2000] [--insert-ratio 0.1]
+ *     [--cache-mib 64]
  *
  * For each tree size N: build the tree in blocks of --build-block inserts (one version and
  * one LevelDB batch per block), then run --rounds blocks of --block random changes (existing
@@ -10,6 +11,7 @@
  * tree update time (hashing, node reads, encoding), commit time (one synced batch), hashes,
  * node reads and node writes. Then prove --proofs random keys (half present, half absent)
  * and measure proof size and verify time. Keys are stateKeyHash(i), values 48-byte records.
+ * Committed nodes go to a CommittedNodeCache of --cache-mib MiB (0: no cache), as the ledger's.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Level } from 'level';
 import {
+  CommittedNodeCache,
   encodeStateProof,
   LevelNodeReader,
   NODE_SUBLEVEL_OPTIONS,
@@ -35,6 +38,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     proofs: { type: 'string', default: '2000' },
     'insert-ratio': { type: 'string', default: '0.1' },
+    'cache-mib': { type: 'string', default: '64' },
   },
 });
 
@@ -44,6 +48,7 @@ const blockSize = Number(args.block);
 const rounds = Number(args.rounds);
 const proofCount = Number(args.proofs);
 const insertRatio = Number(args['insert-ratio']);
+const cacheMib = Number(args['cache-mib']);
 for (const [name, n] of [
   ['keys', Math.min(...sizes)],
   ['build-block', buildBlock],
@@ -110,9 +115,12 @@ interface SizeResult {
   updatesPerSecond: number;
   updatesPerSecondWithCommit: number;
   updateMsPerBlock: number;
+  /** Main-thread CPU of tree.update per changed key (LevelDB's own threads excluded). */
+  updateCpuMicros: number;
   commitMsPerBlock: number;
   hashesPerUpdate: number;
   nodeReadsPerUpdate: number;
+  cacheHitsPerUpdate: number;
   nodeWritesPerUpdate: number;
   bytesWrittenPerUpdate: number;
   proofBytesMean: number;
@@ -125,7 +133,8 @@ interface SizeResult {
 async function runSize(n: number): Promise<SizeResult> {
   const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-smt-'));
   const store = openStore(dir);
-  const tree = new StateTree(new LevelNodeReader(store.sublevel));
+  const cache = cacheMib > 0 ? new CommittedNodeCache({ maxBytes: cacheMib * 2 ** 20 }) : undefined;
+  const tree = new StateTree(new LevelNodeReader(store.sublevel), { cache });
   try {
     const keys: Uint8Array[] = [];
     let version: number | null = null;
@@ -142,6 +151,7 @@ async function runSize(n: number): Promise<SizeResult> {
       const next: number = version === null ? 0 : version + 1;
       const { nodes } = await tree.update(version, next, changes);
       await commit(store, nodes, false);
+      tree.noteCommitted(nodes);
       version = next;
       if (performance.now() - lastReport > 5000) {
         lastReport = performance.now();
@@ -157,6 +167,7 @@ async function runSize(n: number): Promise<SizeResult> {
     const rand = prng(n);
     let nextNew = n;
     let updateMs = 0;
+    let updateCpuMicros = 0;
     let commitMs = 0;
     let bytesWritten = 0;
     let nodesWritten = 0;
@@ -175,9 +186,13 @@ async function runSize(n: number): Promise<SizeResult> {
       }
       const next: number = version! + 1;
       const t0 = performance.now();
+      const cpu0 = process.threadCpuUsage();
       const { nodes } = await tree.update(version, next, changes);
+      const cpu1 = process.threadCpuUsage(cpu0);
       const t1 = performance.now();
+      updateCpuMicros += cpu1.user + cpu1.system;
       await commit(store, nodes, true);
+      tree.noteCommitted(nodes);
       const t2 = performance.now();
       updateMs += t1 - t0;
       commitMs += t2 - t1;
@@ -188,6 +203,7 @@ async function runSize(n: number): Promise<SizeResult> {
     const updates = rounds * blockSize;
     const hashesPerUpdate = (tree.stats.hashes - before.hashes) / updates;
     const nodeReadsPerUpdate = (tree.stats.nodeReads - before.nodeReads) / updates;
+    const cacheHitsPerUpdate = (tree.stats.nodeCacheHits - before.nodeCacheHits) / updates;
 
     progress(`N=${n}: proving ${proofCount} keys`);
     const root = await tree.rootHash(version!);
@@ -220,9 +236,11 @@ async function runSize(n: number): Promise<SizeResult> {
       updatesPerSecond: updates / (updateMs / 1000),
       updatesPerSecondWithCommit: updates / ((updateMs + commitMs) / 1000),
       updateMsPerBlock: updateMs / rounds,
+      updateCpuMicros: updateCpuMicros / updates,
       commitMsPerBlock: commitMs / rounds,
       hashesPerUpdate,
       nodeReadsPerUpdate,
+      cacheHitsPerUpdate,
       nodeWritesPerUpdate: nodesWritten / updates,
       bytesWrittenPerUpdate: bytesWritten / updates,
       proofBytesMean: proofBytes / proofCount,
@@ -246,7 +264,14 @@ if (args.json) {
       {
         benchmark: 'state-tree',
         node: process.version,
-        options: { buildBlock, block: blockSize, rounds, proofs: proofCount, insertRatio },
+        options: {
+          buildBlock,
+          block: blockSize,
+          rounds,
+          proofs: proofCount,
+          insertRatio,
+          cacheMib,
+        },
         results,
       },
       null,
@@ -259,11 +284,13 @@ if (args.json) {
     ['build (s)', (r) => f(r.buildSeconds)],
     ['build keys/s', (r) => f(r.buildKeysPerSecond, 0)],
     [`update ms / block of ${blockSize}`, (r) => f(r.updateMsPerBlock)],
+    ['update CPU µs / key (main thread)', (r) => f(r.updateCpuMicros)],
     ['commit ms / block (synced batch)', (r) => f(r.commitMsPerBlock)],
     ['updates/s (tree only)', (r) => f(r.updatesPerSecond, 0)],
     ['updates/s (with commit)', (r) => f(r.updatesPerSecondWithCommit, 0)],
     ['hashes / update', (r) => f(r.hashesPerUpdate)],
     ['node reads / update', (r) => f(r.nodeReadsPerUpdate, 2)],
+    ['  of which from memory', (r) => f(r.cacheHitsPerUpdate, 2)],
     ['node writes / update', (r) => f(r.nodeWritesPerUpdate, 2)],
     ['bytes written / update', (r) => f(r.bytesWrittenPerUpdate, 0)],
     ['proof bytes mean', (r) => f(r.proofBytesMean)],

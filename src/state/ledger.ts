@@ -45,7 +45,13 @@ import {
   encodeAccount,
 } from './accounts.ts';
 import { executeTxs } from './executor.ts';
-import { LevelNodeReader, type StateProof, StateTree, stateKeyHash } from './smt/index.ts';
+import {
+  CommittedNodeCache,
+  LevelNodeReader,
+  type StateProof,
+  StateTree,
+  stateKeyHash,
+} from './smt/index.ts';
 import { ChainStore } from './store.ts';
 
 export interface ExecutedBlock {
@@ -89,7 +95,10 @@ export class Ledger {
     this.params = genesis.params;
     this.genesisHash = genesisHash(genesis);
     this.validators = genesisValidatorSet(genesis);
-    this.tree = new StateTree(new LevelNodeReader(store.tree));
+    // The next block walks mostly the nodes the last blocks wrote: keep those in memory.
+    this.tree = new StateTree(new LevelNodeReader(store.tree), {
+      cache: new CommittedNodeCache(),
+    });
     this.tipState = tip;
   }
 
@@ -331,6 +340,8 @@ export class Ledger {
         treeNodes: executed.treeNodes,
         values: executed.values,
       });
+      // Only now, with the batch durable, may the tree serve these nodes from memory.
+      this.tree.noteCommitted(executed.treeNodes);
       this.tipState = {
         height,
         hash: block.hash,

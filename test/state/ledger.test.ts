@@ -19,9 +19,15 @@ import {
 import { toHex } from '../../src/crypto/bytes.ts';
 import { verifyNative } from '../../src/crypto/ed25519.ts';
 import { CivitasError } from '../../src/errors.ts';
-import { accountStateKey, decodeAccount } from '../../src/state/accounts.ts';
+import { accountStateKey, decodeAccount, encodeAccount } from '../../src/state/accounts.ts';
 import { Ledger } from '../../src/state/ledger.ts';
-import { encodeStateProof, stateKeyHash, verifyStateProof } from '../../src/state/smt/index.ts';
+import {
+  encodeStateProof,
+  MemoryNodeReader,
+  StateTree,
+  stateKeyHash,
+  verifyStateProof,
+} from '../../src/state/smt/index.ts';
 import {
   accountAddress,
   certify,
@@ -186,6 +192,48 @@ describe('ledger', () => {
     assert.equal(block.header.height, 4);
     assert.deepEqual(block.header.parentHash, blocks[2]!.hash);
     assert.deepEqual(block.header.lastCommitHash.length, 32);
+  });
+
+  test('a block built and abandoned leaves no trace in the state the next blocks see', async (t) => {
+    const dir = join(await tempDir(t), 'db');
+    const chain = makeTestChain({ validators: 4, accounts: 3, balance: 1_000n });
+    const to = (i: number) => accountAddress(chain, i);
+    let ledger = await Ledger.open(dir, chain.genesis);
+    let open = true;
+    t.after(() => (open ? ledger.close() : undefined));
+    await commitNext(ledger, chain, [transferTx(chain, 0, to(1), 10n, 0)]);
+    // Built (as a losing proposal would be) at height 2, with its own tree nodes, never
+    // committed: the block that does commit at height 2 writes other nodes under the same keys.
+    await ledger.buildBlock({
+      txs: [transferTx(chain, 1, to(2), 300n, 0), transferTx(chain, 2, to(0), 7n, 0)],
+      proposer: chain.validatorKeys[0]!.publicKey,
+      timestamp: ledger.tip.timestamp + 1_000,
+      lastCommit: ledger.tip.certificate,
+    });
+    await commitNext(ledger, chain, [transferTx(chain, 0, to(2), 5n, 1)]);
+    // Height 3 executes over height 2's nodes, served from memory where the cache has them.
+    await commitNext(ledger, chain, [transferTx(chain, 1, to(0), 1n, 0)]);
+    const balances = async (l: Ledger) =>
+      (await Promise.all([0, 1, 2].map((i) => l.getAccount(to(i))))).map((a) => a.balance);
+    assert.deepEqual(await balances(ledger), [986n, 1_009n, 1_005n]);
+    // The root equals that of a tree built from scratch from the accounts as they are.
+    const accounts = await Promise.all([0, 1, 2].map((i) => ledger.getAccount(to(i))));
+    const fresh = await new StateTree(new MemoryNodeReader()).update(
+      null,
+      0,
+      accounts.map((a, i) => [stateKeyHash(accountStateKey(to(i))), encodeAccount(a)] as const),
+    );
+    assert.deepEqual(ledger.tip.stateRoot, fresh.rootHash);
+    const warm = await ledger.proveAccount(to(2));
+    // A reopened ledger reads everything from LevelDB: the same root and proofs.
+    await ledger.close();
+    open = false;
+    ledger = await Ledger.open(dir, chain.genesis);
+    open = true;
+    assert.deepEqual(ledger.tip.stateRoot, warm.stateRoot);
+    const cold = await ledger.proveAccount(to(2));
+    assert.equal(toHex(encodeStateProof(cold.proof)), toHex(encodeStateProof(warm.proof)));
+    assert.ok(verifyStateProof(warm.stateRoot, warm.keyHash, warm.value, warm.proof));
   });
 
   test('a database from another genesis is refused with LEDGER_GENESIS_MISMATCH', async (t) => {

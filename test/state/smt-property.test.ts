@@ -4,7 +4,9 @@
  * with nothing but taggedHash. Random key sets (many with long shared prefixes, so paths get
  * deep and leaves move up and down), random update/delete sequences across versions, old
  * versions re-read and re-proven after later ones, and a full structural walk of each version
- * (every node canonical, every leaf where leaf compression puts it).
+ * (every node canonical, every leaf where leaf compression puts it). With a committed-node
+ * cache, the same sequences (with rejected blocks in between) give the same nodes and roots
+ * as without, and no node of a rejected block is ever cached.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -12,6 +14,7 @@ import fc from 'fast-check';
 import { compareBytes, equalBytes, toHex } from '../../src/crypto/bytes.ts';
 import { DomainTag, taggedHash } from '../../src/crypto/hash.ts';
 import {
+  CommittedNodeCache,
   decodeNode,
   decodeNodeKey,
   encodeNodeKey,
@@ -218,6 +221,78 @@ describe('state tree vs reference', () => {
             assert.deepEqual(await tree.rootHash(h.version), h.root);
             await checkAgainstModel(tree, h.version, h.model, pool);
           }
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+
+  test('a committed-node cache changes nothing and never holds a rejected block', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(keyArb, { selector: toHex, minLength: 1, maxLength: 24 }),
+        fc.array(
+          fc.record({
+            changes: fc.array(fc.tuple(fc.nat(), fc.option(valueArb, { nil: null })), {
+              maxLength: 14,
+            }),
+            rejected: fc.option(
+              fc.array(fc.tuple(fc.nat(), fc.option(valueArb, { nil: null })), {
+                minLength: 1,
+                maxLength: 14,
+              }),
+              { nil: undefined },
+            ),
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        // A budget of a few nodes forces evictions mid-sequence; the large one keeps all.
+        fc.constantFrom(1, 3_000, 64 * 1024 * 1024),
+        async (pool, batches, maxBytes) => {
+          const toChanges = (b: ReadonlyArray<readonly [number, Uint8Array | null]>) =>
+            b.map(([i, v]) => [pool[i % pool.length]!, v] as [Uint8Array, Uint8Array | null]);
+          const plainStore = new MemoryNodeReader();
+          const plain = new StateTree(plainStore);
+          const store = new MemoryNodeReader();
+          const cache = new CommittedNodeCache({ maxBytes });
+          const tree = new StateTree(store, { cache });
+          const history: Array<{ version: number; model: Model }> = [];
+          let model: Model = new Map();
+          let prev: number | null = null;
+          for (let version = 0; version < batches.length; version++) {
+            const batch = batches[version]!;
+            const committedKeys = new Set<string>();
+            let rejectedNodes: NodeWrite[] = [];
+            if (batch.rejected !== undefined) {
+              // Executed (validated) and then dropped: never committed, never noted.
+              rejectedNodes = (await tree.update(prev, version, toChanges(batch.rejected))).nodes;
+            }
+            const changes = toChanges(batch.changes);
+            const expected = await plain.update(prev, version, changes);
+            const result = await tree.update(prev, version, changes);
+            assert.deepEqual(result.rootHash, expected.rootHash);
+            assert.deepEqual(result.nodes, expected.nodes);
+            plainStore.apply(expected.nodes);
+            store.apply(result.nodes);
+            tree.noteCommitted(result.nodes);
+            for (const [key] of result.nodes) committedKeys.add(toHex(key));
+            for (const [key] of rejectedNodes) {
+              if (committedKeys.has(toHex(key))) continue;
+              assert.equal(cache.peek(key), undefined, 'a rejected block node is not cached');
+              assert.equal(await store.getNode(key), undefined);
+            }
+            assert.ok(cache.stats.bytes <= maxBytes, 'the cache stays within its budget');
+            model = new Map(model);
+            for (const [k, v] of changes) {
+              if (v === null) model.delete(toHex(k));
+              else model.set(toHex(k), [k, v]);
+            }
+            assert.deepEqual(result.rootHash, modelRoot(model));
+            history.push({ version, model });
+            prev = version;
+          }
+          // Reads and proofs of every version, partly from memory, still match the model.
+          for (const h of history) await checkAgainstModel(tree, h.version, h.model, pool);
         },
       ),
       { numRuns: 120 },

@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { Level } from 'level';
+import { encode } from '../../src/codec/index.ts';
 import { equalBytes } from '../../src/crypto/bytes.ts';
 import { isCivitasError } from '../../src/errors.ts';
 import {
+  CommittedNodeCache,
   decodeNode,
   decodeNodeKey,
   decodeStateProof,
@@ -30,6 +32,13 @@ import {
   stateProofToJson,
   verifyStateProof,
 } from '../../src/state/smt/index.ts';
+import {
+  encodeInternalNode,
+  encodeLeafNode,
+  type InnerHashes,
+  internalNodeHash,
+  internalNodeHashes,
+} from '../../src/state/smt/node.ts';
 
 function key(i: number): Uint8Array {
   return stateKeyHash(new TextEncoder().encode(`account-${i}`));
@@ -320,6 +329,142 @@ describe('state tree nodes and keys', () => {
     const empty = new MemoryNodeReader([[rootKey, (await store.getNode(rootKey))!]]);
     await assert.rejects(new StateTree(empty).get(1, a), rejects('STATE_MISSING_NODE'));
     await assert.rejects(tree.get(7, a), rejects('STATE_MISSING_NODE'));
+  });
+});
+
+/** An internal node's fields: any non-empty child set, leaves among them, random hashes. */
+const internalArb = fc
+  .record({
+    childMask: fc.integer({ min: 1, max: 0xffff }),
+    leafBits: fc.integer({ min: 0, max: 0xffff }),
+    versions: fc.array(fc.maxSafeNat(), { minLength: 16, maxLength: 16 }),
+    hashes: fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), {
+      minLength: 16,
+      maxLength: 16,
+    }),
+  })
+  .map(({ childMask, leafBits, versions, hashes }) => ({
+    childMask,
+    leafMask: leafBits & childMask,
+    versions: versions.map((v, i) => ((childMask & (1 << i)) === 0 ? 0 : v)),
+    hashes: hashes.map((h, i) => ((childMask & (1 << i)) === 0 ? undefined : h)),
+  }));
+
+describe('state tree node encoding and inner hashes', () => {
+  test('the hand-written encoders write exactly the codec layout', () => {
+    fc.assert(
+      fc.property(internalArb, (node) => {
+        const reference = encode((w) => {
+          w.u8(1).u16(node.childMask).u16(node.leafMask);
+          for (let i = 0; i < 16; i++) {
+            if ((node.childMask & (1 << i)) !== 0)
+              w.varuint(node.versions[i]!).fixed(node.hashes[i]!, 32);
+          }
+        });
+        assert.deepEqual(encodeInternalNode(node), reference);
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 400 }),
+        (keyHash, value) => {
+          const reference = encode((w) => w.u8(2).fixed(keyHash, 32).bytes(value));
+          const bytes = encodeLeafNode(keyHash, value);
+          assert.deepEqual(bytes, reference);
+          assert.deepEqual(decodeNode(bytes), { kind: 2, keyHash, value });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('rehashing only the changed children gives the full recomputation', () => {
+    fc.assert(
+      fc.property(
+        internalArb,
+        internalArb,
+        fc.integer({ min: 0, max: 0xffff }),
+        (before, replacement, changedBits) => {
+          // `after` takes the replacement's child (or its absence) at every changed nibble.
+          const pick = (i: number) => (changedBits & (1 << i)) !== 0;
+          let childMask = 0;
+          let leafMask = 0;
+          const hashes: Array<Uint8Array | undefined> = [];
+          for (let i = 0; i < 16; i++) {
+            const from = pick(i) ? replacement : before;
+            childMask |= from.childMask & (1 << i);
+            leafMask |= from.leafMask & (1 << i);
+            hashes.push(from.hashes[i]);
+          }
+          fc.pre(childMask !== 0);
+          const after = { childMask, leafMask, hashes };
+          const previous = internalNodeHashes(before);
+          const full = { hashes: 0 };
+          const partial = { hashes: 0 };
+          const expected = internalNodeHashes(after, full);
+          const reused = internalNodeHashes(after, partial, previous, changedBits);
+          assert.deepEqual(reused[1], internalNodeHash(after));
+          // Every range hash it holds is the true one, so the next rewrite can reuse it.
+          for (let i = 1; i < 16; i++) {
+            if (reused[i] !== undefined && expected[i] !== undefined) {
+              assert.deepEqual(reused[i], expected[i], `range ${i}`);
+            }
+          }
+          assert.ok(partial.hashes <= full.hashes);
+          // One changed child costs at most its path of four inner hashes.
+          if (changedBits !== 0 && (changedBits & (changedBits - 1)) === 0) {
+            assert.ok(partial.hashes <= 4, `${partial.hashes} hashes`);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  test('a chain of partial rehashes stays equal to full recomputation', () => {
+    fc.assert(
+      fc.property(
+        internalArb,
+        fc.array(fc.tuple(internalArb, fc.integer({ min: 0, max: 0xffff })), { maxLength: 8 }),
+        (first, steps) => {
+          let node = first;
+          let inner: InnerHashes = internalNodeHashes(node);
+          for (const [replacement, changedBits] of steps) {
+            const next = { ...node, hashes: node.hashes.slice() };
+            for (let i = 0; i < 16; i++) {
+              if ((changedBits & (1 << i)) === 0) continue;
+              const bit = 1 << i;
+              next.childMask = (next.childMask & ~bit) | (replacement.childMask & bit);
+              next.leafMask = (next.leafMask & ~bit) | (replacement.leafMask & bit);
+              next.hashes[i] = replacement.hashes[i];
+            }
+            if (next.childMask === 0) continue;
+            inner = internalNodeHashes(next, undefined, inner, changedBits);
+            node = next;
+            assert.deepEqual(inner[1], internalNodeHash(node));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the committed-node cache stays within its budget, dropping the oldest first', () => {
+    const cache = new CommittedNodeCache({ maxBytes: 20_000 });
+    const keyOf = (i: number) => encodeNodeKey(i, new Uint8Array(0), 0);
+    for (let i = 0; i < 500; i++) {
+      cache.add(keyOf(i), encodeLeafNode(key(i), value(i)));
+      assert.ok(cache.stats.bytes <= 20_000);
+    }
+    assert.ok(cache.stats.entries > 10 && cache.stats.entries < 500);
+    assert.equal(cache.peek(keyOf(0)), undefined, 'the oldest went first');
+    assert.ok(cache.peek(keyOf(499)), 'the newest is kept');
+    // Keys are write-once: a second add of a held key keeps the first bytes.
+    const held = cache.peek(keyOf(499))!.bytes;
+    cache.add(keyOf(499), new Uint8Array([9]));
+    assert.equal(cache.peek(keyOf(499))!.bytes, held);
   });
 });
 

@@ -13,6 +13,11 @@ export {
 export { LevelNodeReader, NODE_SUBLEVEL_OPTIONS, type NodeSublevel } from './level-node-reader.ts';
 export { decodeNode, MAX_STATE_VALUE_BYTES, type TreeNode } from './node.ts';
 export {
+  CommittedNodeCache,
+  DEFAULT_NODE_CACHE_BYTES,
+  type NodeCacheStats,
+} from './node-cache.ts';
+export {
   type DecodedNodeKey,
   decodeNodeKey,
   encodeNodeKey,
@@ -35,4 +40,9 @@ export {
   stateProofToJson,
   verifyStateProof,
 } from './proof.ts';
-export { StateTree, type StateTreeStats, type StateUpdateResult } from './tree.ts';
+export {
+  StateTree,
+  type StateTreeOptions,
+  type StateTreeStats,
+  type StateUpdateResult,
+} from './tree.ts';

@@ -6,8 +6,9 @@
  * dependent LevelDB reads. Grouping four bit-levels into one stored node cuts that to
  * ~log16(N) (5 at 10^6) reads of nodes of at most 661 bytes, while proofs and hashes stay
  * those of the binary tree (hashes.ts), so proofs are ~log2(N) hashes, not 15·log16(N). The
- * price is recomputing up to 15 inner hashes of a touched node instead of 4; hashing a
- * 64-byte pair is microseconds, a LevelDB read of a cold node is far more.
+ * price is the inner hashes inside a node: up to 15 to compute a node's hash from its
+ * children. A rewrite whose old node's inner hashes are known (InnerHashes, kept by the
+ * committed-node cache) rehashes only the ranges holding a changed child: ≤ 4 per child.
  *
  * Encodings (first byte = node kind; a new layout gets a new kind byte):
  *   empty     0x00                                    root of the empty tree only
@@ -18,7 +19,7 @@
  * child's storage key is (its version, parent path || nibble), so the parent holds all that is
  * needed to read it.
  */
-import { decode, encode, type Reader } from '../../codec/index.ts';
+import { decode, type Reader } from '../../codec/index.ts';
 import { CivitasError } from '../../errors.ts';
 import {
   EMPTY_SUBTREE_HASH,
@@ -66,24 +67,64 @@ export function encodeEmptyNode(): Uint8Array {
   return EMPTY_NODE_BYTES.slice();
 }
 
+/** Bytes of a varuint (unsigned LEB128, as the codec writes it). */
+function varuintLength(n: number): number {
+  let length = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    length++;
+  }
+  return length;
+}
+
+function writeVaruint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  out[at++] = n;
+  return at;
+}
+
+/*
+ * The two encoders below write the codec's layout (u8, fixed bytes, varuint, big-endian u16)
+ * by hand into one exactly sized buffer: they run for every node a block rewrites, and the
+ * general Writer's growth checks and final copy were a visible share of the update. The
+ * codec-built reference in test/state/smt.test.ts pins them to the same bytes.
+ */
+
 export function encodeLeafNode(keyHash: Uint8Array, value: Uint8Array): Uint8Array {
-  return encode(
-    (w) => w.u8(NodeKind.leaf).fixed(keyHash, KEY_HASH_LENGTH).bytes(value),
-    1 + KEY_HASH_LENGTH + 4 + value.length,
-  );
+  if (keyHash.length !== KEY_HASH_LENGTH) throw badNode('leaf key hash must be 32 bytes');
+  const out = new Uint8Array(1 + KEY_HASH_LENGTH + varuintLength(value.length) + value.length);
+  out[0] = NodeKind.leaf;
+  out.set(keyHash, 1);
+  const at = writeVaruint(out, 1 + KEY_HASH_LENGTH, value.length);
+  out.set(value, at);
+  return out;
 }
 
 export function encodeInternalNode(node: Omit<InternalNode, 'kind'>): Uint8Array {
-  return encode(
-    (w) => {
-      w.u8(NodeKind.internal).u16(node.childMask).u16(node.leafMask);
-      for (let i = 0; i < 16; i++) {
-        if ((node.childMask & (1 << i)) === 0) continue;
-        w.varuint(node.versions[i]!).fixed(node.hashes[i]!, KEY_HASH_LENGTH);
-      }
-    },
-    5 + 16 * 41,
-  );
+  const { childMask, leafMask, versions, hashes } = node;
+  let size = 5;
+  for (let i = 0; i < 16; i++) {
+    if ((childMask & (1 << i)) !== 0) size += varuintLength(versions[i]!) + KEY_HASH_LENGTH;
+  }
+  const out = new Uint8Array(size);
+  out[0] = NodeKind.internal;
+  out[1] = childMask >>> 8;
+  out[2] = childMask & 0xff;
+  out[3] = leafMask >>> 8;
+  out[4] = leafMask & 0xff;
+  let at = 5;
+  for (let i = 0; i < 16; i++) {
+    if ((childMask & (1 << i)) === 0) continue;
+    const hash = hashes[i]!;
+    if (hash.length !== KEY_HASH_LENGTH) throw badNode('child hash must be 32 bytes');
+    at = writeVaruint(out, at, versions[i]!);
+    out.set(hash, at);
+    at += KEY_HASH_LENGTH;
+  }
+  return out;
 }
 
 function badNode(message: string, context: Record<string, unknown> = {}): CivitasError {
@@ -135,16 +176,37 @@ export function decodeNode(bytes: Uint8Array): TreeNode {
 }
 
 /**
- * Hash of the binary subtree spanning child nibbles [lo, lo + width) of an internal node:
- * empty → placeholder; a single leaf → the leaf's hash (leaf compression); otherwise the inner
- * hash of both halves. Nibbles below lo + width/2 have a 0 in the next key bit: left.
+ * The binary subtree hashes inside one internal node, heap-ordered: [1] is the node's hash,
+ * [2i] and [2i + 1] are the halves of [i], down to [8..15] (pairs of nibbles); [0] is unused.
+ * An entry is undefined where no computation has looked (a range above it was empty or a lone
+ * leaf, or its children changed). Every defined entry is the hash of its range in this node,
+ * which is what lets a rewrite of the node reuse the ranges whose children did not change.
+ */
+export type InnerHashes = ReadonlyArray<Uint8Array | undefined>;
+
+/** Child nibbles covered by each heap index of InnerHashes (index 0 unused). */
+const RANGE_MASKS: readonly number[] = Array.from({ length: 16 }, (_, index) => {
+  if (index === 0) return 0;
+  const level = 31 - Math.clz32(index);
+  const width = 16 >> level;
+  return ((1 << width) - 1) << ((index - (1 << level)) * width);
+});
+
+/**
+ * Hash of the binary subtree spanning child nibbles [lo, lo + width) of an internal node, at
+ * heap index `index`: empty → placeholder; a single leaf → the leaf's hash (leaf compression);
+ * otherwise the inner hash of both halves. Nibbles below lo + width/2 have a 0 in the next key
+ * bit: left. With `out`, each range's hash is stored there, and a range already held in `out`
+ * is taken from it instead of being recomputed.
  */
 function rangeHash(
   childMask: number,
   leafMask: number,
   hashes: readonly (Uint8Array | undefined)[],
+  index: number,
   lo: number,
   width: number,
+  out: Array<Uint8Array | undefined> | undefined,
   counter: HashCounter | undefined,
 ): Uint8Array {
   const present = childMask & (((1 << width) - 1) << lo);
@@ -152,18 +214,54 @@ function rangeHash(
   if ((present & (present - 1)) === 0 && ((leafMask & present) !== 0 || width === 1)) {
     return hashes[31 - Math.clz32(present)]!;
   }
+  const known = out?.[index];
+  if (known !== undefined) return known;
   const half = width >> 1;
-  const left = rangeHash(childMask, leafMask, hashes, lo, half, counter);
-  const right = rangeHash(childMask, leafMask, hashes, lo + half, half, counter);
+  const left = rangeHash(childMask, leafMask, hashes, 2 * index, lo, half, out, counter);
+  const right = rangeHash(
+    childMask,
+    leafMask,
+    hashes,
+    2 * index + 1,
+    lo + half,
+    half,
+    out,
+    counter,
+  );
   if (counter !== undefined) counter.hashes++;
-  return stateInnerHash(left, right);
+  const hash = stateInnerHash(left, right);
+  if (out !== undefined) out[index] = hash;
+  return hash;
 }
 
 export function internalNodeHash(
   node: Pick<InternalNode, 'childMask' | 'leafMask' | 'hashes'>,
   counter?: HashCounter,
 ): Uint8Array {
-  return rangeHash(node.childMask, node.leafMask, node.hashes, 0, 16, counter);
+  return rangeHash(node.childMask, node.leafMask, node.hashes, 1, 0, 16, undefined, counter);
+}
+
+/**
+ * The node's hash and all its inner hashes. With `previous` (the inner hashes of the node this
+ * one rewrites) and `dirty` (the nibbles whose child changed: added, removed, or a new hash),
+ * only the ranges containing a dirty nibble are rehashed: one path of ≤ 4 hashes per changed
+ * child instead of up to 15 for the node.
+ */
+export function internalNodeHashes(
+  node: Pick<InternalNode, 'childMask' | 'leafMask' | 'hashes'>,
+  counter?: HashCounter,
+  previous?: InnerHashes,
+  dirty = 0xffff,
+): InnerHashes {
+  const out: Array<Uint8Array | undefined> =
+    previous === undefined ? new Array<Uint8Array | undefined>(16) : previous.slice();
+  if (previous !== undefined) {
+    for (let index = 1; index < 16; index++) {
+      if ((RANGE_MASKS[index]! & dirty) !== 0) out[index] = undefined;
+    }
+  }
+  out[1] = rangeHash(node.childMask, node.leafMask, node.hashes, 1, 0, 16, out, counter);
+  return out;
 }
 
 /** Where a key's path leaves an internal node, after its in-node siblings are collected. */
@@ -175,15 +273,18 @@ export type InternalStep =
 /**
  * Walks the four bit-levels of `node` along `nibble`, appending the sibling hash of each
  * level to `siblings` (root side first), and stops where the key's side becomes empty, holds
- * a single leaf, or reaches the child at `nibble` (an internal node to descend into).
+ * a single leaf, or reaches the child at `nibble` (an internal node to descend into). Sibling
+ * ranges found in `inner` (the node's known inner hashes) are not recomputed.
  */
 export function internalNodePath(
   node: InternalNode,
   nibble: number,
   siblings: Uint8Array[],
   counter?: HashCounter,
+  inner?: InnerHashes,
 ): InternalStep {
   let lo = 0;
+  let index = 1;
   for (let width = 16; ; width >>= 1) {
     const present = node.childMask & (((1 << width) - 1) << lo);
     if (present === 0) return { kind: 'empty' };
@@ -195,9 +296,22 @@ export function internalNodePath(
     const half = width >> 1;
     const goRight = nibble >= lo + half;
     const siblingLo = goRight ? lo : lo + half;
-    const sibling = rangeHash(node.childMask, node.leafMask, node.hashes, siblingLo, half, counter);
-    // Proofs leave this module: never hand out the shared constant.
-    siblings.push(sibling === EMPTY_SUBTREE_HASH ? sibling.slice() : sibling);
+    const siblingIndex = 2 * index + (goRight ? 0 : 1);
+    const sibling =
+      (half > 1 ? inner?.[siblingIndex] : undefined) ??
+      rangeHash(
+        node.childMask,
+        node.leafMask,
+        node.hashes,
+        siblingIndex,
+        siblingLo,
+        half,
+        undefined,
+        counter,
+      );
+    // Proofs leave this module: hand out copies, never hashes a node (or a cache) still holds.
+    siblings.push(sibling.slice());
+    index = 2 * index + (goRight ? 1 : 0);
     if (goRight) lo += half;
   }
 }

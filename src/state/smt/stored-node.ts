@@ -31,7 +31,17 @@ export function checkStoredNode(
       { version, depth },
     );
   }
-  const node = decodeNode(bytes);
+  return checkNode(decodeNode(bytes), version, depth, pathSource, expected);
+}
+
+/** The checks of checkStoredNode on a node already decoded (e.g. held in memory). */
+export function checkNode(
+  node: TreeNode,
+  version: number,
+  depth: number,
+  pathSource: Uint8Array,
+  expected: ExpectedKind,
+): TreeNode {
   if (
     expected === 'leaf'
       ? node.kind !== NodeKind.leaf

@@ -6,6 +6,11 @@
  * The tree only reads; `update` returns the new nodes for the caller's atomic block batch.
  * Node keys are write-once, so speculative execution of block h+1 over uncommitted block h is
  * `new StateTree(new OverlayNodeReader(committed, nodesOfH))`.
+ *
+ * With a CommittedNodeCache, the caller reports each block's nodes once they are durably
+ * written (`noteCommitted`), and later reads of them (the next blocks' updates walk mostly
+ * the nodes the last blocks wrote) come from memory, decoded, with their inner hashes, so a
+ * rewritten node rehashes only the paths of its changed children.
  */
 import { compareBytes, equalBytes } from '../../crypto/bytes.ts';
 import { CivitasError } from '../../errors.ts';
@@ -17,17 +22,19 @@ import {
   stateValueHash,
 } from './hashes.ts';
 import {
+  type InnerHashes,
   internalNodeHash,
   internalNodePath,
   MAX_STATE_VALUE_BYTES,
   NodeKind,
   type TreeNode,
 } from './node.ts';
+import type { CommittedNodeCache } from './node-cache.ts';
 import { checkVersion, encodeNodeKey } from './node-key.ts';
 import type { NodeWrite, TreeNodeReader } from './node-reader.ts';
 import type { StateProof } from './proof.ts';
-import { checkStoredNode, type ExpectedKind } from './stored-node.ts';
-import { type KeyChange, TreeUpdate, type UpdateCounters } from './update.ts';
+import { checkNode, checkStoredNode, type ExpectedKind } from './stored-node.ts';
+import { type KeyChange, TreeUpdate, type UpdateCounters, type WrittenNode } from './update.ts';
 
 export interface StateUpdateResult {
   readonly rootHash: Uint8Array;
@@ -38,8 +45,16 @@ export interface StateUpdateResult {
 /** Running totals, for benchmarks and metrics. */
 export interface StateTreeStats {
   hashes: number;
+  /** Node lookups, whether memory or the reader answered them. */
   nodeReads: number;
+  /** The lookups the committed-node cache answered. */
+  nodeCacheHits: number;
   nodesWritten: number;
+}
+
+export interface StateTreeOptions {
+  /** Committed nodes kept in memory; without it every read goes to the reader. */
+  readonly cache?: CommittedNodeCache;
 }
 
 const ROOT_PATH = new Uint8Array(0);
@@ -85,10 +100,31 @@ function normalizeChanges(
 
 export class StateTree {
   private readonly reader: TreeNodeReader;
-  readonly stats: StateTreeStats = { hashes: 0, nodeReads: 0, nodesWritten: 0 };
+  private readonly cache: CommittedNodeCache | undefined;
+  /**
+   * The decoded form of node bytes returned by `update`, keyed by those very bytes, until
+   * the caller commits them (noteCommitted) or drops them (then the entries go with them).
+   */
+  private readonly written = new WeakMap<Uint8Array, WrittenNode>();
+  readonly stats: StateTreeStats = { hashes: 0, nodeReads: 0, nodeCacheHits: 0, nodesWritten: 0 };
 
-  constructor(reader: TreeNodeReader) {
+  constructor(reader: TreeNodeReader, opts: StateTreeOptions = {}) {
     this.reader = reader;
+    this.cache = opts.cache;
+  }
+
+  /**
+   * Tells the tree that `nodes` (the result of an update) are durably written: later reads
+   * may be answered from memory. Call it only after the batch holding them is committed; a
+   * node reported here is served for as long as the cache keeps it.
+   */
+  noteCommitted(nodes: Iterable<readonly [key: Uint8Array, value: Uint8Array]>): void {
+    const cache = this.cache;
+    if (cache === undefined) return;
+    for (const [key, bytes] of nodes) {
+      const known = this.written.get(bytes);
+      cache.add(key, bytes, known?.node, known?.inner);
+    }
   }
 
   /**
@@ -111,8 +147,11 @@ export class StateTree {
         });
       }
     }
-    const counters: UpdateCounters = { hashes: 0, nodeReads: 0 };
-    const update = new TreeUpdate(this.reader, newVersion, normalizeChanges(changes), counters);
+    const counters: UpdateCounters = { hashes: 0, nodeReads: 0, nodeCacheHits: 0 };
+    const update = new TreeUpdate(this.reader, newVersion, normalizeChanges(changes), counters, {
+      cache: this.cache,
+      written: this.cache === undefined ? undefined : this.written,
+    });
     try {
       const result = await update.run(prevVersion);
       this.stats.nodesWritten += result.nodes.length;
@@ -120,31 +159,29 @@ export class StateTree {
     } finally {
       this.stats.hashes += counters.hashes;
       this.stats.nodeReads += counters.nodeReads;
+      this.stats.nodeCacheHits += counters.nodeCacheHits;
     }
   }
 
   async rootHash(version: number): Promise<Uint8Array> {
     checkVersion(version);
-    const node = await this.readNode(
-      encodeNodeKey(version, ROOT_PATH, 0),
-      version,
-      0,
-      ROOT_PATH,
-      'root',
-    );
+    const key = encodeNodeKey(version, ROOT_PATH, 0);
+    const node = await this.readNode(key, version, 0, ROOT_PATH, 'root');
     if (node.kind === NodeKind.empty) return EMPTY_SUBTREE_HASH.slice();
     if (node.kind === NodeKind.leaf) {
       this.stats.hashes += 2;
       return stateLeafHash(node.keyHash, stateValueHash(node.value));
     }
-    return internalNodeHash(node, this.stats);
+    return this.innerOf(key)?.[1]?.slice() ?? internalNodeHash(node, this.stats);
   }
 
   /** Whether a root node for `version` is stored (false once pruned or never written). */
   async hasVersion(version: number): Promise<boolean> {
     checkVersion(version);
     this.stats.nodeReads++;
-    return (await this.reader.getNode(encodeNodeKey(version, ROOT_PATH, 0))) !== undefined;
+    const key = encodeNodeKey(version, ROOT_PATH, 0);
+    if (this.cache?.get(key) !== undefined) return true;
+    return (await this.reader.getNode(key)) !== undefined;
   }
 
   async get(version: number, keyHash: Uint8Array): Promise<Uint8Array | undefined> {
@@ -158,7 +195,8 @@ export class StateTree {
       const node = await this.readNode(key, nodeVersion, depth, keyHash, expected);
       if (node.kind === NodeKind.empty) return undefined;
       if (node.kind === NodeKind.leaf) {
-        return equalBytes(node.keyHash, keyHash) ? node.value : undefined;
+        // A copy: the node may be the cache's, and values leave the tree.
+        return equalBytes(node.keyHash, keyHash) ? node.value.slice() : undefined;
       }
       const bit = 1 << keyNibble(keyHash, depth);
       if ((node.childMask & bit) === 0) return undefined;
@@ -198,11 +236,13 @@ export class StateTree {
         return { value: undefined, proof: { leaf: undefined, siblings } };
       if (node.kind === NodeKind.leaf) {
         this.stats.hashes++;
-        const leaf = { keyHash: node.keyHash, valueHash: stateValueHash(node.value) };
-        const value = equalBytes(node.keyHash, keyHash) ? node.value : undefined;
+        // Copies: the node may be the cache's, and proofs and values leave the tree.
+        const leaf = { keyHash: node.keyHash.slice(), valueHash: stateValueHash(node.value) };
+        const value = equalBytes(node.keyHash, keyHash) ? node.value.slice() : undefined;
         return { value, proof: { leaf, siblings } };
       }
-      const step = internalNodePath(node, keyNibble(keyHash, depth), siblings, this.stats);
+      const nibble = keyNibble(keyHash, depth);
+      const step = internalNodePath(node, nibble, siblings, this.stats, this.innerOf(key));
       if (step.kind === 'empty') return { value: undefined, proof: { leaf: undefined, siblings } };
       expected = step.kind === 'leaf' ? 'leaf' : 'internal';
       lastNibble =
@@ -210,6 +250,11 @@ export class StateTree {
       nodeVersion = node.versions[step.nibble]!;
       depth++;
     }
+  }
+
+  /** The inner hashes of a cached internal node (just read by readNode), if known. */
+  private innerOf(key: Uint8Array): InnerHashes | undefined {
+    return this.cache?.peek(key)?.inner;
   }
 
   private async readNode(
@@ -220,8 +265,20 @@ export class StateTree {
     expected: ExpectedKind,
   ): Promise<TreeNode> {
     this.stats.nodeReads++;
-    const bytes = await this.reader.getNode(key);
     // Without a key at hand, the path comes from the node key itself (after version, depth).
-    return checkStoredNode(bytes, version, depth, pathSource ?? key.subarray(9), expected);
+    const path = pathSource ?? key.subarray(9);
+    const cached = this.cache?.get(key);
+    if (cached !== undefined) {
+      this.stats.nodeCacheHits++;
+      let node = cached.node;
+      if (node === undefined) {
+        node = checkStoredNode(cached.bytes, version, depth, path, expected);
+        this.cache!.noteDecoded(cached, node);
+        return node;
+      }
+      return checkNode(node, version, depth, path, expected);
+    }
+    const bytes = await this.reader.getNode(key);
+    return checkStoredNode(bytes, version, depth, path, expected);
   }
 }

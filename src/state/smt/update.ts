@@ -3,7 +3,9 @@
  * the nodes of version `next` and its root hash. Three phases:
  *
  *  1. Load: breadth-first from the old root, one batched read per tree level, only the
- *     nodes on the paths of changed keys (and the leaves sitting in their slots).
+ *     nodes on the paths of changed keys (and the leaves sitting in their slots). Nodes held
+ *     by the committed-node cache (node-cache.ts) come from memory, already decoded and with
+ *     their inner hashes; only the misses go to the reader.
  *  2. Compute (synchronous): rebuild the touched paths bottom-up. New and changed nodes are
  *     written under (next, path); untouched subtrees are referenced by their old version.
  *     A leaf always sits at the shortest prefix that isolates it: inserting next to a leaf
@@ -12,7 +14,8 @@
  *     under its new, shorter path (a leaf's bytes do not depend on where it is stored).
  *
  * Cost for k changed keys in a tree of N: O(k · log16 N) node reads, O(k · log N) hashes
- * (≤ 15 per touched 16-ary node), O(k · log16 N) node writes. Nothing is O(N).
+ * (≤ 4 per changed child of a rewritten 16-ary node whose inner hashes are known, else ≤ 15
+ * for the node), O(k · log16 N) node writes. Nothing is O(N).
  */
 import { compareBytes, equalBytes, toHex } from '../../crypto/bytes.ts';
 import { CivitasError } from '../../errors.ts';
@@ -23,15 +26,18 @@ import {
   encodeInternalNode,
   encodeLeafNode,
   type HashCounter,
+  type InnerHashes,
   type InternalNode,
   internalNodeHash,
+  internalNodeHashes,
   type LeafNode,
   NodeKind,
   type TreeNode,
 } from './node.ts';
+import type { CommittedNodeCache } from './node-cache.ts';
 import { encodeNodeKey } from './node-key.ts';
 import { type NodeWrite, readNodes, type TreeNodeReader } from './node-reader.ts';
-import { checkStoredNode, type ExpectedKind } from './stored-node.ts';
+import { checkNode, checkStoredNode, type ExpectedKind } from './stored-node.ts';
 
 export interface KeyChange {
   readonly key: Uint8Array;
@@ -42,6 +48,8 @@ export interface KeyChange {
 interface LoadedNode {
   readonly bytes: Uint8Array;
   readonly node: TreeNode;
+  /** For internal nodes: the inner hashes, when the cache knew them. */
+  readonly inner: InnerHashes | undefined;
   /** For internal nodes: the loaded children, by nibble (only those on changed paths). */
   readonly children: Array<LoadedNode | undefined>;
 }
@@ -85,7 +93,31 @@ interface Frontier {
 }
 
 export interface UpdateCounters extends HashCounter {
+  /** Node lookups, from memory or from the reader. */
   nodeReads: number;
+  /** The lookups the committed-node cache answered. */
+  nodeCacheHits: number;
+}
+
+/** What an update knows about a node it wrote: handed to the cache if the block commits. */
+export interface WrittenNode {
+  readonly node: TreeNode;
+  readonly inner: InnerHashes | undefined;
+}
+
+/** The in-memory help an update may use; both parts are optional. */
+export interface UpdateMemory {
+  /** Committed nodes to read before the reader. */
+  readonly cache?: CommittedNodeCache;
+  /** Filled with the decoded form of the node bytes this update writes, keyed by the bytes. */
+  readonly written?: WeakMap<Uint8Array, WrittenNode>;
+}
+
+/** A node as found: its bytes, and its decoded form and inner hashes when memory had them. */
+interface FoundNode {
+  readonly bytes: Uint8Array;
+  readonly node: TreeNode | undefined;
+  readonly inner: InnerHashes | undefined;
 }
 
 export class TreeUpdate {
@@ -93,6 +125,7 @@ export class TreeUpdate {
   private readonly version: number;
   private readonly changes: readonly KeyChange[];
   private readonly counters: UpdateCounters;
+  private readonly memory: UpdateMemory;
   private readonly writes: NodeWrite[] = [];
   private readonly copies: Array<{ index: number; fromKey: Uint8Array; hash: Uint8Array }> = [];
 
@@ -102,11 +135,13 @@ export class TreeUpdate {
     version: number,
     changes: readonly KeyChange[],
     counters: UpdateCounters,
+    memory: UpdateMemory = {},
   ) {
     this.reader = reader;
     this.version = version;
     this.changes = changes;
     this.counters = counters;
+    this.memory = memory;
   }
 
   async run(prevVersion: number | null): Promise<{ rootHash: Uint8Array; nodes: NodeWrite[] }> {
@@ -132,6 +167,50 @@ export class TreeUpdate {
 
   // ---- phase 1: load -------------------------------------------------------------------
 
+  /** Nodes by key, from the committed-node cache where it has them, else one batched read. */
+  private async find(keys: readonly Uint8Array[]): Promise<Array<FoundNode | undefined>> {
+    this.counters.nodeReads += keys.length;
+    const cache = this.memory.cache;
+    const out = new Array<FoundNode | undefined>(keys.length);
+    const missing: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const entry = cache?.get(keys[i]!);
+      if (entry === undefined) {
+        missing.push(i);
+        continue;
+      }
+      // Added by its bytes only (e.g. a moved leaf): decoded once, then kept decoded.
+      if (entry.node === undefined) cache!.noteDecoded(entry, decodeNode(entry.bytes));
+      out[i] = entry;
+    }
+    this.counters.nodeCacheHits += keys.length - missing.length;
+    if (missing.length > 0) {
+      const found = await readNodes(
+        this.reader,
+        missing.length === keys.length ? keys : missing.map((i) => keys[i]!),
+      );
+      for (let j = 0; j < missing.length; j++) {
+        const bytes = found[j];
+        if (bytes !== undefined) out[missing[j]!] = { bytes, node: undefined, inner: undefined };
+      }
+    }
+    return out;
+  }
+
+  /** Decodes (unless memory already had it) and checks a found node. */
+  private checked(
+    found: FoundNode | undefined,
+    version: number,
+    depth: number,
+    pathSource: Uint8Array,
+    expected: ExpectedKind,
+  ): TreeNode {
+    if (found?.node === undefined) {
+      return checkStoredNode(found?.bytes, version, depth, pathSource, expected);
+    }
+    return checkNode(found.node, version, depth, pathSource, expected);
+  }
+
   private async load(prevVersion: number): Promise<LoadedNode> {
     let root: LoadedNode | undefined;
     let frontier: Frontier[] = [
@@ -147,17 +226,14 @@ export class TreeUpdate {
       },
     ];
     while (frontier.length > 0) {
-      const found = await readNodes(
-        this.reader,
-        frontier.map((f) => f.key),
-      );
-      this.counters.nodeReads += frontier.length;
+      const found = await this.find(frontier.map((f) => f.key));
       const next: Frontier[] = [];
       for (let f = 0; f < frontier.length; f++) {
         const item = frontier[f]!;
         const pathSource = item.lo < item.hi ? this.changes[item.lo]!.key : ROOT_PATH;
-        const node = checkStoredNode(found[f], item.version, item.depth, pathSource, item.expected);
-        const loaded: LoadedNode = { bytes: found[f]!, node, children: [] };
+        const hit = found[f];
+        const node = this.checked(hit, item.version, item.depth, pathSource, item.expected);
+        const loaded: LoadedNode = { bytes: hit!.bytes, node, inner: hit!.inner, children: [] };
         if (item.parent === null) root = loaded;
         else item.parent.children[item.nibble] = loaded;
         if (node.kind === NodeKind.internal) this.expand(loaded, node, item, next);
@@ -211,7 +287,7 @@ export class TreeUpdate {
     if (n === 0) {
       return {
         leaf: false,
-        hash: internalNodeHash(root.node, this.counters),
+        hash: root.inner?.[1] ?? internalNodeHash(root.node, this.counters),
         version: prevVersion!,
       };
     }
@@ -220,11 +296,21 @@ export class TreeUpdate {
 
   private newLeaf(key: Uint8Array, value: Uint8Array): LeafResult {
     this.counters.hashes += 2;
+    const bytes = encodeLeafNode(key, value);
+    // Views into the encoded bytes: the cache then holds no second copy of key and value.
+    this.memory.written?.set(bytes, {
+      node: {
+        kind: NodeKind.leaf,
+        keyHash: bytes.subarray(1, 1 + key.length),
+        value: bytes.subarray(bytes.length - value.length),
+      },
+      inner: undefined,
+    });
     return {
       leaf: true,
       key,
       hash: stateLeafHash(key, stateValueHash(value)),
-      bytes: encodeLeafNode(key, value),
+      bytes,
       fromVersion: -1,
       fromDepth: -1,
       fromKey: null,
@@ -332,6 +418,7 @@ export class TreeUpdate {
     const hashes = node.hashes.slice();
     const newLeaves: Array<[nibble: number, leaf: LeafResult]> = [];
     let changed = false;
+    let dirty = 0;
     let i = lo;
     while (i < hi) {
       const nibble = keyNibble(this.changes[i]!.key, depth);
@@ -377,6 +464,7 @@ export class TreeUpdate {
         }
       }
       changed = true;
+      dirty |= bit;
       if (result === null) {
         childMask &= ~bit;
         leafMask &= ~bit;
@@ -396,7 +484,8 @@ export class TreeUpdate {
       i = j;
     }
     if (!changed) {
-      return { leaf: false, hash: oldHash ?? internalNodeHash(node, this.counters), version };
+      const hash = oldHash ?? loaded.inner?.[1] ?? internalNodeHash(node, this.counters);
+      return { leaf: false, hash, version };
     }
     if (childMask === 0) return null;
     if ((childMask & (childMask - 1)) === 0 && leafMask !== 0) {
@@ -416,7 +505,16 @@ export class TreeUpdate {
     for (const [nibble, leaf] of newLeaves) {
       versions[nibble] = this.placeLeaf(leaf, source, depth + 1, nibble);
     }
-    return this.emitInternal(source, depth, childMask, leafMask, versions, hashes);
+    return this.emitInternal(
+      source,
+      depth,
+      childMask,
+      leafMask,
+      versions,
+      hashes,
+      loaded.inner,
+      dirty,
+    );
   }
 
   /** Stores a leaf at `depth` unless it is already stored there; returns its version. */
@@ -440,23 +538,24 @@ export class TreeUpdate {
     leafMask: number,
     versions: number[],
     hashes: Array<Uint8Array | undefined>,
+    previousInner?: InnerHashes,
+    dirty?: number,
   ): InternalResult {
-    const fields = { childMask, leafMask, versions, hashes };
-    this.writes.push([encodeNodeKey(this.version, source, depth), encodeInternalNode(fields)]);
-    return { leaf: false, hash: internalNodeHash(fields, this.counters), version: this.version };
+    const node: InternalNode = { kind: NodeKind.internal, childMask, leafMask, versions, hashes };
+    const bytes = encodeInternalNode(node);
+    this.writes.push([encodeNodeKey(this.version, source, depth), bytes]);
+    const inner = internalNodeHashes(node, this.counters, previousInner, dirty);
+    this.memory.written?.set(bytes, { node, inner });
+    return { leaf: false, hash: inner[1]!, version: this.version };
   }
 
   // ---- phase 3: copy leaves that moved without being loaded -----------------------------
 
   private async fillCopies(): Promise<void> {
     if (this.copies.length === 0) return;
-    const found = await readNodes(
-      this.reader,
-      this.copies.map((c) => c.fromKey),
-    );
-    this.counters.nodeReads += this.copies.length;
+    const found = await this.find(this.copies.map((c) => c.fromKey));
     for (let c = 0; c < this.copies.length; c++) {
-      const bytes = found[c];
+      const bytes = found[c]?.bytes;
       if (bytes === undefined) {
         throw new CivitasError('STATE_MISSING_NODE', 'missing leaf node to move', {
           version: this.version,
