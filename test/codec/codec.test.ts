@@ -186,6 +186,24 @@ describe('round trips', () => {
     }
   });
 
+  test('encode() reuses one scratch writer safely: nested calls, throws, huge objects', () => {
+    const inner = () => encode((w) => w.u8(7).bytes(new Uint8Array([1, 2])));
+    // A nested encode must not clobber the outer object being written.
+    const outer = encode((w) => w.u8(1).raw(inner()).u8(2));
+    assert.deepEqual([...outer], [1, 7, 2, 1, 2, 2]);
+    // A throwing encoder leaves the scratch usable, with nothing of its bytes left behind.
+    assert.throws(() => encode((w) => w.u8(9).u8(300)), isCivitasError);
+    assert.deepEqual([...encode((w) => w.u8(5))], [5]);
+    // Results are copies: the next encode does not change an earlier result.
+    const first = encode((w) => w.fixed(new Uint8Array(32).fill(0xaa), 32));
+    encode((w) => w.fixed(new Uint8Array(32).fill(0xbb), 32));
+    assert.ok(first.every((b) => b === 0xaa));
+    // An object larger than the scratch grows it (and a huge one is not kept afterwards).
+    const big = encode((w) => w.bytes(new Uint8Array(5 * 1024 * 1024).fill(3)));
+    assert.equal(big.length, 5 * 1024 * 1024 + 4);
+    assert.deepEqual([...encode((w) => w.u16(0x0102))], [1, 2]);
+  });
+
   test('a Writer with zero initial capacity still grows', () => {
     const w = new Writer(0);
     w.u8(1).bytes(new Uint8Array(100));
