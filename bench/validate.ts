@@ -37,6 +37,13 @@ import {
   StageProbe,
   type StageTotals,
 } from './stage-probe.ts';
+import {
+  sampleThreadCpu,
+  THREAD_GROUP_LABELS,
+  THREAD_GROUPS,
+  type ThreadCpu,
+  threadCpuBetween,
+} from './thread-cpu.ts';
 
 export type VerifyBackendName = 'native' | 'noble';
 
@@ -90,6 +97,11 @@ export interface ValidateRun {
     readonly mainThread: number;
     readonly verify: number;
   };
+  /**
+   * CPU µs per tx by thread group (main, verify workers, V8 helper threads, libuv pool,
+   * other), from /proc/self/task; absent where that does not exist.
+   */
+  readonly cpuUsPerTxByThread?: ThreadCpu;
   /**
    * Share of the CPU time the run used that bare verification of its txs needs: the ratio to
    * the ceiling in CPU time rather than wall time, so other load on the machine moves it far
@@ -254,7 +266,9 @@ async function validateChain(
       const rss = new RssSampler();
       const cpu0 = process.cpuUsage();
       const thread0 = process.threadCpuUsage();
+      const threads0 = sampleThreadCpu();
       const result = await pipeline.run(chain.blocks);
+      const byThread = threadCpuBetween(threads0, sampleThreadCpu());
       const seconds = (performance.now() - start) / 1000;
       const cpu = process.cpuUsage(cpu0);
       const thread = process.threadCpuUsage(thread0);
@@ -287,6 +301,13 @@ async function validateChain(
           mainThread: (thread.user + thread.system) / chain.txCount,
           verify: rate.cpuUsPerVerify,
         },
+        ...(byThread === undefined
+          ? {}
+          : {
+              cpuUsPerTxByThread: Object.fromEntries(
+                THREAD_GROUPS.map((g) => [g, byThread[g] / chain.txCount]),
+              ) as ThreadCpu,
+            }),
         cpuRatio: (rate.cpuUsPerVerify * chain.txCount) / (cpu.user + cpu.system),
         peakRssBytes,
         chainBytes: chain.chainBytes,
@@ -442,6 +463,12 @@ export function formatValidateReport(report: ValidateBenchReport): string[] {
         ['CPU per tx, main thread', ...runs.map((r) => fmt(r.cpuUsPerTx.mainThread, 1))],
         ['CPU per tx, all threads', ...runs.map((r) => fmt(r.cpuUsPerTx.process, 1))],
         ['CPU of one bare verify', ...runs.map((r) => fmt(r.cpuUsPerTx.verify, 1))],
+        ...THREAD_GROUPS.map((g) => [
+          `  by thread: ${THREAD_GROUP_LABELS[g]}`,
+          ...runs.map((r) =>
+            r.cpuUsPerTxByThread === undefined ? 'n/a' : fmt(r.cpuUsPerTxByThread[g], 1),
+          ),
+        ]),
       ],
     ),
     '',
