@@ -130,6 +130,42 @@ export class Reader {
   }
 
   bytes(maxLength: number): Uint8Array {
+    return this.fixed(this.byteStringLength(maxLength));
+  }
+
+  string(maxLength: number): string {
+    const start = this.pos;
+    const length = this.byteStringLength(maxLength);
+    this.need(length, `${length} bytes`);
+    const end = this.pos + length;
+    // Short ASCII (chain ids, module and method names, codes) is built in place: its UTF-8 is
+    // itself, and it skips a copy and a TextDecoder call per string.
+    if (length <= 64) {
+      let ascii = '';
+      let i = this.pos;
+      for (; i < end; i++) {
+        const c = this.buf[i]!;
+        if (c >= 0x80) break;
+        ascii += String.fromCharCode(c);
+      }
+      if (i === end) {
+        this.pos = end;
+        return ascii;
+      }
+    }
+    try {
+      // ignoreBOM keeps a leading U+FEFF in the value; the default strips it, which would let
+      // "EF BB BF 61" and "61" decode to the same string: two encodings of one value.
+      const value = UTF8.decode(this.buf.subarray(this.pos, end));
+      this.pos = end;
+      return value;
+    } catch {
+      throw new CivitasError('CODEC_BAD_UTF8', 'invalid UTF-8', { offset: start });
+    }
+  }
+
+  /** The varint length of a byte string, checked against `maxLength`. */
+  private byteStringLength(maxLength: number): number {
     const start = this.pos;
     const length = this.varuint();
     if (length > maxLength) {
@@ -139,19 +175,7 @@ export class Reader {
         maxLength,
       });
     }
-    return this.fixed(length);
-  }
-
-  string(maxLength: number): string {
-    const start = this.pos;
-    const raw = this.bytes(maxLength);
-    try {
-      // ignoreBOM keeps a leading U+FEFF in the value; the default strips it, which would let
-      // "EF BB BF 61" and "61" decode to the same string: two encodings of one value.
-      return UTF8.decode(raw);
-    } catch {
-      throw new CivitasError('CODEC_BAD_UTF8', 'invalid UTF-8', { offset: start });
-    }
+    return length;
   }
 
   /** A list with a varint count, capped at `maxItems` and by the bytes remaining. */
