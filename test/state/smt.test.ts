@@ -465,6 +465,19 @@ describe('state tree node encoding and inner hashes', () => {
     const held = cache.peek(keyOf(499))!.bytes;
     cache.add(keyOf(499), new Uint8Array([9]));
     assert.equal(cache.peek(keyOf(499))!.bytes, held);
+    // Dropping what a commit superseded frees its budget; nothing dropped is served again.
+    const { entries, bytes } = cache.stats;
+    cache.drop(cache.peek(keyOf(499))!);
+    assert.equal(cache.peek(keyOf(499)), undefined);
+    assert.equal(cache.stats.entries, entries - 1);
+    assert.ok(cache.stats.bytes < bytes);
+    const many = new CommittedNodeCache();
+    for (let i = 0; i < 5_000; i++) {
+      many.add(keyOf(i), encodeLeafNode(key(i), value(i)));
+      if (i >= 10) many.drop(many.peek(keyOf(i - 10))!);
+    }
+    assert.equal(many.stats.entries, 10);
+    for (let i = 4_990; i < 5_000; i++) assert.ok(many.peek(keyOf(i)));
   });
 });
 

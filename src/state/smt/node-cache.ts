@@ -10,16 +10,24 @@
  *
  * Bounded by an estimate of the memory held; the oldest insertions go first. Insertion order
  * is close to recency here: an update reads a node only on the path of a changed key, and
- * then writes the node's replacement, which enters the cache as the newest entry.
+ * then writes the node's replacement, which enters the cache as the newest entry. The node it
+ * replaced is dropped when that block commits (`drop`): the next blocks walk only the newest
+ * version of each path, so the cache holds the live top of the tree rather than its history
+ * (old versions are still read and proven, from LevelDB).
  */
 import type { InnerHashes, TreeNode } from './node.ts';
+import { nodeKeyString } from './node-key.ts';
 
 export interface CachedNode {
+  /** The node key as the cache's map key (nodeKeyString). */
+  readonly key: string;
   readonly bytes: Uint8Array;
   /** The decoded node, filled on first use when the cache was given bytes only. */
   node: TreeNode | undefined;
   /** For internal nodes: the binary hashes inside the node, when known. */
   inner: InnerHashes | undefined;
+  /** No longer held (dropped or evicted); its slot in the insertion order is skipped. */
+  gone: boolean;
 }
 
 export interface NodeCacheStats {
@@ -38,11 +46,6 @@ const DECODED_LEAF_COST = 200;
 
 export const DEFAULT_NODE_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** Map key for node keys: latin1 is one char per byte and far cheaper than hex. */
-export function nodeKeyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
-
 function costOf(bytes: Uint8Array, decoded: boolean): number {
   if (!decoded) return ENTRY_OVERHEAD + bytes.length;
   // Kind byte 1 = internal (node.ts); leaves hold views into their bytes.
@@ -55,10 +58,10 @@ export class CommittedNodeCache {
   private readonly maxBytes: number;
   private readonly entries = new Map<string, CachedNode>();
   /**
-   * Keys in insertion order, oldest from `head`. Kept apart from the Map because a Map that
-   * is iterated from its start after many deletions walks its deleted slots each time.
+   * Entries in insertion order, oldest from `head`. Kept apart from the Map because a Map
+   * that is iterated from its start after many deletions walks its deleted slots each time.
    */
-  private order: string[] = [];
+  private order: CachedNode[] = [];
   private head = 0;
   private heldBytes = 0;
   private hits = 0;
@@ -84,8 +87,9 @@ export class CommittedNodeCache {
   add(key: Uint8Array, bytes: Uint8Array, node?: TreeNode, inner?: InnerHashes): void {
     const k = nodeKeyString(key);
     if (this.entries.has(k)) return;
-    this.entries.set(k, { bytes, node, inner });
-    this.order.push(k);
+    const entry: CachedNode = { key: k, bytes, node, inner, gone: false };
+    this.entries.set(k, entry);
+    this.order.push(entry);
     this.heldBytes += costOf(bytes, node !== undefined);
     this.evict();
   }
@@ -94,10 +98,21 @@ export class CommittedNodeCache {
   noteDecoded(entry: CachedNode, node: TreeNode): void {
     if (entry.node !== undefined) return;
     entry.node = node;
-    this.heldBytes += costOf(entry.bytes, true) - costOf(entry.bytes, false);
+    if (!entry.gone) this.heldBytes += costOf(entry.bytes, true) - costOf(entry.bytes, false);
+  }
+
+  /** Drops an entry (a node its committed replacement made dead to the tree's updates). */
+  drop(entry: CachedNode): void {
+    if (entry.gone) return;
+    entry.gone = true;
+    this.entries.delete(entry.key);
+    this.heldBytes -= costOf(entry.bytes, entry.node !== undefined);
+    // Dropped entries stay in `order` until evicted or compacted away.
+    if (this.order.length - this.head > 2 * this.entries.size + 1024) this.compactOrder();
   }
 
   clear(): void {
+    for (const entry of this.entries.values()) entry.gone = true;
     this.entries.clear();
     this.order = [];
     this.head = 0;
@@ -113,11 +128,22 @@ export class CommittedNodeCache {
     };
   }
 
+  private compactOrder(): void {
+    const live: CachedNode[] = [];
+    for (let i = this.head; i < this.order.length; i++) {
+      const entry = this.order[i]!;
+      if (!entry.gone) live.push(entry);
+    }
+    this.order = live;
+    this.head = 0;
+  }
+
   private evict(): void {
     while (this.heldBytes > this.maxBytes && this.head < this.order.length) {
-      const k = this.order[this.head++]!;
-      const entry = this.entries.get(k)!;
-      this.entries.delete(k);
+      const entry = this.order[this.head++]!;
+      if (entry.gone) continue; // dropped earlier
+      entry.gone = true;
+      this.entries.delete(entry.key);
       this.heldBytes -= costOf(entry.bytes, entry.node !== undefined);
     }
     if (this.head > 1024 && this.head * 2 > this.order.length) {

@@ -92,3 +92,12 @@ export function decodeNodeKey(key: Uint8Array): DecodedNodeKey {
 export function nodeKeyVersionPrefix(version: number): Uint8Array {
   return encodeNodeKey(version, new Uint8Array(0), 0).subarray(0, VERSION_BYTES);
 }
+
+/**
+ * A node key as a Map key: one char per byte (at most 41), injective. Built by
+ * String.fromCharCode rather than through a Buffer's latin1 view, about twice as fast for
+ * keys this short, and this runs for every node a block reads or commits.
+ */
+export function nodeKeyString(key: Uint8Array): string {
+  return String.fromCharCode.apply(null, key as unknown as number[]);
+}

@@ -3,6 +3,7 @@
  * the caller puts them into its own atomic block-commit batch (or into an overlay, to execute
  * a block on top of another block that is not committed yet).
  */
+import { nodeKeyString } from './node-key.ts';
 
 export type NodeWrite = [key: Uint8Array, value: Uint8Array];
 
@@ -22,11 +23,6 @@ export function readNodes(
   return Promise.all(keys.map((k) => reader.getNode(k)));
 }
 
-/** Map key for node keys: latin1 is one char per byte and far cheaper than hex. */
-function mapKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
-
 /** Nodes held in memory: tests, tools, and the pending writes of uncommitted blocks. */
 export class MemoryNodeReader implements TreeNodeReader {
   private readonly nodes = new Map<string, Uint8Array>();
@@ -38,7 +34,7 @@ export class MemoryNodeReader implements TreeNodeReader {
   /** Adds nodes. Node keys are write-once, so a key already present keeps its first value. */
   apply(writes: Iterable<NodeWrite>): void {
     for (const [key, value] of writes) {
-      const k = mapKey(key);
+      const k = nodeKeyString(key);
       if (!this.nodes.has(k)) this.nodes.set(k, value);
     }
   }
@@ -48,16 +44,16 @@ export class MemoryNodeReader implements TreeNodeReader {
   }
 
   async getNode(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.nodes.get(mapKey(key));
+    return this.nodes.get(nodeKeyString(key));
   }
 
   async getNodes(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
-    return keys.map((k) => this.nodes.get(mapKey(k)));
+    return keys.map((k) => this.nodes.get(nodeKeyString(k)));
   }
 
   /** Whether a node key is held here (not in any base). */
   has(key: Uint8Array): boolean {
-    return this.nodes.has(mapKey(key));
+    return this.nodes.has(nodeKeyString(key));
   }
 }
 

@@ -93,9 +93,18 @@ function writeVaruint(out: Uint8Array, at: number, n: number): number {
  * codec-built reference in test/state/smt.test.ts pins them to the same bytes.
  */
 
-export function encodeLeafNode(keyHash: Uint8Array, value: Uint8Array): Uint8Array {
+/** Where encoders get their output buffer (a ByteSlab's `take` on the update path). */
+export type ByteAllocator = (length: number) => Uint8Array;
+
+const newBytes: ByteAllocator = (length) => new Uint8Array(length);
+
+export function encodeLeafNode(
+  keyHash: Uint8Array,
+  value: Uint8Array,
+  alloc: ByteAllocator = newBytes,
+): Uint8Array {
   if (keyHash.length !== KEY_HASH_LENGTH) throw badNode('leaf key hash must be 32 bytes');
-  const out = new Uint8Array(1 + KEY_HASH_LENGTH + varuintLength(value.length) + value.length);
+  const out = alloc(1 + KEY_HASH_LENGTH + varuintLength(value.length) + value.length);
   out[0] = NodeKind.leaf;
   out.set(keyHash, 1);
   const at = writeVaruint(out, 1 + KEY_HASH_LENGTH, value.length);
@@ -103,13 +112,16 @@ export function encodeLeafNode(keyHash: Uint8Array, value: Uint8Array): Uint8Arr
   return out;
 }
 
-export function encodeInternalNode(node: Omit<InternalNode, 'kind'>): Uint8Array {
+export function encodeInternalNode(
+  node: Omit<InternalNode, 'kind'>,
+  alloc: ByteAllocator = newBytes,
+): Uint8Array {
   const { childMask, leafMask, versions, hashes } = node;
   let size = 5;
   for (let i = 0; i < 16; i++) {
     if ((childMask & (1 << i)) !== 0) size += varuintLength(versions[i]!) + KEY_HASH_LENGTH;
   }
-  const out = new Uint8Array(size);
+  const out = alloc(size);
   out[0] = NodeKind.internal;
   out[1] = childMask >>> 8;
   out[2] = childMask & 0xff;

@@ -29,7 +29,7 @@ import {
   NodeKind,
   type TreeNode,
 } from './node.ts';
-import type { CommittedNodeCache } from './node-cache.ts';
+import type { CachedNode, CommittedNodeCache } from './node-cache.ts';
 import { checkVersion, encodeNodeKey } from './node-key.ts';
 import type { NodeWrite, TreeNodeReader } from './node-reader.ts';
 import type { StateProof } from './proof.ts';
@@ -102,10 +102,14 @@ export class StateTree {
   private readonly reader: TreeNodeReader;
   private readonly cache: CommittedNodeCache | undefined;
   /**
-   * The decoded form of node bytes returned by `update`, keyed by those very bytes, until
-   * the caller commits them (noteCommitted) or drops them (then the entries go with them).
+   * By an update's `nodes` array, until the caller commits it (noteCommitted) or drops it
+   * (then the entry goes with it): the decoded form of each node, by index, and the cache
+   * entries that block's commit makes dead.
    */
-  private readonly written = new WeakMap<Uint8Array, WrittenNode>();
+  private readonly pending = new WeakMap<
+    object,
+    { written: ReadonlyArray<WrittenNode | undefined>; superseded: readonly CachedNode[] }
+  >();
   readonly stats: StateTreeStats = { hashes: 0, nodeReads: 0, nodeCacheHits: 0, nodesWritten: 0 };
 
   constructor(reader: TreeNodeReader, opts: StateTreeOptions = {}) {
@@ -114,17 +118,22 @@ export class StateTree {
   }
 
   /**
-   * Tells the tree that `nodes` (the result of an update) are durably written: later reads
-   * may be answered from memory. Call it only after the batch holding them is committed; a
-   * node reported here is served for as long as the cache keeps it.
+   * Tells the tree that `nodes` (the `nodes` array of an update's result, as returned) are
+   * durably written: later reads may be answered from memory. Call it only after the batch
+   * holding them is committed; a node reported here is served for as long as the cache
+   * keeps it. Another array with the same nodes works too, minus what the tree kept aside
+   * for them (they are then decoded on first read).
    */
   noteCommitted(nodes: Iterable<readonly [key: Uint8Array, value: Uint8Array]>): void {
     const cache = this.cache;
     if (cache === undefined) return;
+    const pending = this.pending.get(nodes);
+    let i = 0;
     for (const [key, bytes] of nodes) {
-      const known = this.written.get(bytes);
+      const known = pending?.written[i++];
       cache.add(key, bytes, known?.node, known?.inner);
     }
+    if (pending !== undefined) for (const entry of pending.superseded) cache.drop(entry);
   }
 
   /**
@@ -148,13 +157,22 @@ export class StateTree {
       }
     }
     const counters: UpdateCounters = { hashes: 0, nodeReads: 0, nodeCacheHits: 0 };
-    const update = new TreeUpdate(this.reader, newVersion, normalizeChanges(changes), counters, {
-      cache: this.cache,
-      written: this.cache === undefined ? undefined : this.written,
-    });
+    const update = new TreeUpdate(
+      this.reader,
+      newVersion,
+      normalizeChanges(changes),
+      counters,
+      this.cache,
+    );
     try {
       const result = await update.run(prevVersion);
       this.stats.nodesWritten += result.nodes.length;
+      if (this.cache !== undefined) {
+        this.pending.set(result.nodes, {
+          written: update.written,
+          superseded: update.superseded,
+        });
+      }
       return result;
     } finally {
       this.stats.hashes += counters.hashes;

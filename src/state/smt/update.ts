@@ -19,6 +19,7 @@
  */
 import { compareBytes, equalBytes, toHex } from '../../crypto/bytes.ts';
 import { CivitasError } from '../../errors.ts';
+import { ByteSlab } from './byte-slab.ts';
 import { EMPTY_SUBTREE_HASH, keyNibble, stateLeafHash, stateValueHash } from './hashes.ts';
 import {
   decodeNode,
@@ -34,7 +35,7 @@ import {
   NodeKind,
   type TreeNode,
 } from './node.ts';
-import type { CommittedNodeCache } from './node-cache.ts';
+import type { CachedNode, CommittedNodeCache } from './node-cache.ts';
 import { encodeNodeKey } from './node-key.ts';
 import { type NodeWrite, readNodes, type TreeNodeReader } from './node-reader.ts';
 import { checkNode, checkStoredNode, type ExpectedKind } from './stored-node.ts';
@@ -62,6 +63,8 @@ interface LeafResult {
   readonly hash: Uint8Array;
   /** The encoded leaf node, or null when it must be copied from `fromKey`. */
   readonly bytes: Uint8Array | null;
+  /** The decoded leaf, when known (kept for the cache, which then need not decode it). */
+  readonly node: LeafNode | null;
   /** Where the leaf is stored now: version and depth; -1 for a new or changed leaf. */
   readonly fromVersion: number;
   readonly fromDepth: number;
@@ -105,16 +108,10 @@ export interface WrittenNode {
   readonly inner: InnerHashes | undefined;
 }
 
-/** The in-memory help an update may use; both parts are optional. */
-export interface UpdateMemory {
-  /** Committed nodes to read before the reader. */
-  readonly cache?: CommittedNodeCache;
-  /** Filled with the decoded form of the node bytes this update writes, keyed by the bytes. */
-  readonly written?: WeakMap<Uint8Array, WrittenNode>;
-}
-
 /** A node as found: its bytes, and its decoded form and inner hashes when memory had them. */
 interface FoundNode {
+  /** Set when the committed-node cache answered (the found node is its entry). */
+  readonly key?: string;
   readonly bytes: Uint8Array;
   readonly node: TreeNode | undefined;
   readonly inner: InnerHashes | undefined;
@@ -125,8 +122,18 @@ export class TreeUpdate {
   private readonly version: number;
   private readonly changes: readonly KeyChange[];
   private readonly counters: UpdateCounters;
-  private readonly memory: UpdateMemory;
+  private readonly cache: CommittedNodeCache | undefined;
   private readonly writes: NodeWrite[] = [];
+  /** By index into `writes`: the decoded node and inner hashes, for the cache on commit. */
+  readonly written: Array<WrittenNode | undefined> = [];
+  /**
+   * The cache entries this update read: nodes on changed paths, which the new version
+   * replaces (rare exceptions, such as a leaf set to its own value, just get read again).
+   */
+  readonly superseded: CachedNode[] = [];
+  /** The bytes of this update's new nodes share a few buffers (byte-slab.ts). */
+  private readonly slab = new ByteSlab();
+  private readonly allocBytes = (length: number): Uint8Array => this.slab.take(length);
   private readonly copies: Array<{ index: number; fromKey: Uint8Array; hash: Uint8Array }> = [];
 
   /** `changes` must be sorted by key and free of duplicates. */
@@ -135,13 +142,13 @@ export class TreeUpdate {
     version: number,
     changes: readonly KeyChange[],
     counters: UpdateCounters,
-    memory: UpdateMemory = {},
+    cache?: CommittedNodeCache,
   ) {
     this.reader = reader;
     this.version = version;
     this.changes = changes;
     this.counters = counters;
-    this.memory = memory;
+    this.cache = cache;
   }
 
   async run(prevVersion: number | null): Promise<{ rootHash: Uint8Array; nodes: NodeWrite[] }> {
@@ -150,7 +157,7 @@ export class TreeUpdate {
     const rootKey = encodeNodeKey(this.version, ROOT_PATH, 0);
     let rootHash: Uint8Array;
     if (result === null) {
-      this.writes.push([rootKey, encodeEmptyNode()]);
+      this.write(rootKey, encodeEmptyNode(), undefined);
       rootHash = EMPTY_SUBTREE_HASH.slice();
     } else if (result.leaf) {
       // The root is always written anew: every version must have its own root node.
@@ -158,7 +165,9 @@ export class TreeUpdate {
       rootHash = result.hash;
     } else {
       // Unchanged internal root: the same bytes (children by reference) under the new version.
-      if (result.version !== this.version) this.writes.push([rootKey, root!.bytes]);
+      if (result.version !== this.version) {
+        this.write(rootKey, root!.bytes, { node: root!.node, inner: root!.inner });
+      }
       rootHash = result.hash;
     }
     await this.fillCopies();
@@ -170,7 +179,7 @@ export class TreeUpdate {
   /** Nodes by key, from the committed-node cache where it has them, else one batched read. */
   private async find(keys: readonly Uint8Array[]): Promise<Array<FoundNode | undefined>> {
     this.counters.nodeReads += keys.length;
-    const cache = this.memory.cache;
+    const cache = this.cache;
     const out = new Array<FoundNode | undefined>(keys.length);
     const missing: number[] = [];
     for (let i = 0; i < keys.length; i++) {
@@ -181,6 +190,7 @@ export class TreeUpdate {
       }
       // Added by its bytes only (e.g. a moved leaf): decoded once, then kept decoded.
       if (entry.node === undefined) cache!.noteDecoded(entry, decodeNode(entry.bytes));
+      this.superseded.push(entry);
       out[i] = entry;
     }
     this.counters.nodeCacheHits += keys.length - missing.length;
@@ -296,21 +306,18 @@ export class TreeUpdate {
 
   private newLeaf(key: Uint8Array, value: Uint8Array): LeafResult {
     this.counters.hashes += 2;
-    const bytes = encodeLeafNode(key, value);
-    // Views into the encoded bytes: the cache then holds no second copy of key and value.
-    this.memory.written?.set(bytes, {
-      node: {
-        kind: NodeKind.leaf,
-        keyHash: bytes.subarray(1, 1 + key.length),
-        value: bytes.subarray(bytes.length - value.length),
-      },
-      inner: undefined,
-    });
+    const bytes = encodeLeafNode(key, value, this.allocBytes);
     return {
       leaf: true,
       key,
       hash: stateLeafHash(key, stateValueHash(value)),
       bytes,
+      // Views into the encoded bytes: the cache then holds no second copy of key and value.
+      node: {
+        kind: NodeKind.leaf,
+        keyHash: bytes.subarray(1, 1 + key.length),
+        value: bytes.subarray(bytes.length - value.length),
+      },
       fromVersion: -1,
       fromDepth: -1,
       fromKey: null,
@@ -342,6 +349,7 @@ export class TreeUpdate {
       key: leaf.keyHash,
       hash,
       bytes,
+      node: leaf,
       fromVersion: version,
       fromDepth: depth,
       fromKey: null,
@@ -497,6 +505,7 @@ export class TreeUpdate {
         key: null,
         hash: hashes[nibble]!,
         bytes: loaded.children[nibble]?.bytes ?? null,
+        node: (loaded.children[nibble]?.node as LeafNode | undefined) ?? null,
         fromVersion: versions[nibble]!,
         fromDepth: depth + 1,
         fromKey: encodeNodeKey(versions[nibble]!, source, depth + 1, nibble),
@@ -524,11 +533,20 @@ export class TreeUpdate {
     return this.version;
   }
 
+  private write(key: Uint8Array, bytes: Uint8Array, written: WrittenNode | undefined): void {
+    this.writes.push([key, bytes]);
+    this.written.push(written);
+  }
+
   private emitLeaf(key: Uint8Array, leaf: LeafResult): void {
     if (leaf.bytes === null) {
       this.copies.push({ index: this.writes.length, fromKey: leaf.fromKey!, hash: leaf.hash });
     }
-    this.writes.push([key, leaf.bytes ?? PENDING_COPY]);
+    this.write(
+      key,
+      leaf.bytes ?? PENDING_COPY,
+      leaf.node === null ? undefined : { node: leaf.node, inner: undefined },
+    );
   }
 
   private emitInternal(
@@ -542,10 +560,9 @@ export class TreeUpdate {
     dirty?: number,
   ): InternalResult {
     const node: InternalNode = { kind: NodeKind.internal, childMask, leafMask, versions, hashes };
-    const bytes = encodeInternalNode(node);
-    this.writes.push([encodeNodeKey(this.version, source, depth), bytes]);
+    const bytes = encodeInternalNode(node, this.allocBytes);
     const inner = internalNodeHashes(node, this.counters, previousInner, dirty);
-    this.memory.written?.set(bytes, { node, inner });
+    this.write(encodeNodeKey(this.version, source, depth), bytes, { node, inner });
     return { leaf: false, hash: inner[1]!, version: this.version };
   }
 
