@@ -71,7 +71,7 @@ function checkKeyHash(keyHash: Uint8Array): void {
 function normalizeChanges(
   changes: Iterable<readonly [keyHash: Uint8Array, value: Uint8Array | null]>,
 ): KeyChange[] {
-  const list: KeyChange[] = [];
+  const list: Array<KeyChange & { readonly head: number }> = [];
   for (const [key, value] of changes) {
     checkKeyHash(key);
     if (value !== null) {
@@ -86,14 +86,17 @@ function normalizeChanges(
         );
       }
     }
-    list.push({ key, value });
+    // The first four key bytes as a number decide almost every comparison of the sort.
+    const head = ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
+    list.push({ key, value, head });
   }
   // Stable sort keeps input order among equal keys; the last of each run wins.
-  list.sort((a, b) => compareBytes(a.key, b.key));
+  list.sort((a, b) => a.head - b.head || compareBytes(a.key, b.key));
   const out: KeyChange[] = [];
   for (let i = 0; i < list.length; i++) {
-    if (i + 1 < list.length && equalBytes(list[i]!.key, list[i + 1]!.key)) continue;
-    out.push(list[i]!);
+    const c = list[i]!;
+    if (i + 1 < list.length && equalBytes(c.key, list[i + 1]!.key)) continue;
+    out.push({ key: c.key, value: c.value });
   }
   return out;
 }
