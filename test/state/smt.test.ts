@@ -479,6 +479,28 @@ describe('state tree node encoding and inner hashes', () => {
     assert.equal(many.stats.entries, 10);
     for (let i = 4_990; i < 5_000; i++) assert.ok(many.peek(keyOf(i)));
   });
+
+  test('nodes that are views into a shared buffer count that whole buffer, once', () => {
+    const cache = new CommittedNodeCache();
+    const keyOf = (i: number) => encodeNodeKey(i, new Uint8Array(0), 0);
+    const shared = new ArrayBuffer(8192);
+    const one = new Uint8Array(shared, 0, 100);
+    one[0] = 2;
+    cache.add(keyOf(1), one);
+    const withOne = cache.stats.bytes;
+    assert.ok(withOne >= 8192, 'a 100-byte view keeps (and is charged for) 8 KiB');
+    cache.add(keyOf(2), new Uint8Array(shared, 100, 100));
+    assert.ok(cache.stats.bytes - withOne < 1000, 'the second view adds no second buffer');
+    cache.drop(cache.peek(keyOf(1))!);
+    assert.ok(cache.stats.bytes >= 8192, 'still held by the other entry');
+    cache.drop(cache.peek(keyOf(2))!);
+    assert.equal(cache.stats.bytes, 0);
+    // Small budget: pinned buffers make it evict instead of holding 8 KiB per tiny node.
+    const small = new CommittedNodeCache({ maxBytes: 50_000 });
+    for (let i = 0; i < 100; i++) small.add(keyOf(i), new Uint8Array(new ArrayBuffer(8192), 0, 90));
+    assert.ok(small.stats.bytes <= 50_000);
+    assert.ok(small.stats.entries <= 6);
+  });
 });
 
 describe('state tree updates', () => {

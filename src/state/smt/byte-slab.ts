@@ -5,12 +5,14 @@
  * GC finalisation, while a view into a shared chunk is a plain heap object.
  *
  * The price is retention: a chunk lives while any view into it does. One slab per update
- * keeps a block's nodes together, so they die together (a rejected block's slab goes with
- * it), and the committed-node cache drops entries in commit order, which frees whole chunks.
+ * keeps a block's nodes together, so they mostly die together (a rejected block's slab goes
+ * with it), chunks are small, and the committed-node cache counts every chunk its entries
+ * hold in full against its budget (node-cache.ts), so a few long-lived nodes pinning many
+ * chunks make the cache evict rather than grow past its bound.
  */
-const CHUNK_BYTES = 32 * 1024;
+const CHUNK_BYTES = 8 * 1024;
 /** Larger requests get their own buffer: they would waste most of a chunk's tail. */
-const MAX_SLAB_REQUEST = CHUNK_BYTES / 8;
+const MAX_SLAB_REQUEST = CHUNK_BYTES / 4;
 
 export class ByteSlab {
   private chunk: ArrayBuffer | undefined;

@@ -8,7 +8,9 @@
  * and neither do nodes read through an overlay of uncommitted writes. What is kept next to
  * the bytes (the decoded node, its inner hashes) is a pure function of those bytes.
  *
- * Bounded by an estimate of the memory held; the oldest insertions go first. Insertion order
+ * Bounded by an estimate of the memory held, in which a node's bytes that are a view into a
+ * larger buffer (byte-slab.ts) count as that whole buffer, once for all the entries sharing
+ * it, since that is what the cache keeps alive; the oldest insertions go first. Insertion order
  * is close to recency here: an update reads a node only on the path of a changed key, and
  * then writes the node's replacement, which enters the cache as the newest entry. The node it
  * replaced is dropped when that block commits (`drop`): the next blocks walk only the newest
@@ -46,12 +48,17 @@ const DECODED_LEAF_COST = 200;
 
 export const DEFAULT_NODE_CACHE_BYTES = 64 * 1024 * 1024;
 
+/** Whether the bytes are a view into a larger, shared buffer (accounted per buffer). */
+function isShared(bytes: Uint8Array): boolean {
+  return bytes.byteLength !== bytes.buffer.byteLength;
+}
+
+/** An entry's own cost; the buffer behind shared bytes is counted apart (see `retain`). */
 function costOf(bytes: Uint8Array, decoded: boolean): number {
-  if (!decoded) return ENTRY_OVERHEAD + bytes.length;
+  const own = ENTRY_OVERHEAD + (isShared(bytes) ? 0 : bytes.length);
+  if (!decoded) return own;
   // Kind byte 1 = internal (node.ts); leaves hold views into their bytes.
-  return (
-    ENTRY_OVERHEAD + bytes.length + (bytes[0] === 1 ? DECODED_INTERNAL_COST : DECODED_LEAF_COST)
-  );
+  return own + (bytes[0] === 1 ? DECODED_INTERNAL_COST : DECODED_LEAF_COST);
 }
 
 export class CommittedNodeCache {
@@ -64,6 +71,8 @@ export class CommittedNodeCache {
   private order: CachedNode[] = [];
   private head = 0;
   private heldBytes = 0;
+  /** Shared buffers behind entries' bytes, with how many entries hold each. */
+  private readonly buffers = new Map<ArrayBufferLike, number>();
   private hits = 0;
   private misses = 0;
 
@@ -91,6 +100,7 @@ export class CommittedNodeCache {
     this.entries.set(k, entry);
     this.order.push(entry);
     this.heldBytes += costOf(bytes, node !== undefined);
+    if (isShared(bytes)) this.retain(bytes.buffer);
     this.evict();
   }
 
@@ -104,9 +114,7 @@ export class CommittedNodeCache {
   /** Drops an entry (a node its committed replacement made dead to the tree's updates). */
   drop(entry: CachedNode): void {
     if (entry.gone) return;
-    entry.gone = true;
-    this.entries.delete(entry.key);
-    this.heldBytes -= costOf(entry.bytes, entry.node !== undefined);
+    this.remove(entry);
     // Dropped entries stay in `order` until evicted or compacted away.
     if (this.order.length - this.head > 2 * this.entries.size + 1024) this.compactOrder();
   }
@@ -114,6 +122,7 @@ export class CommittedNodeCache {
   clear(): void {
     for (const entry of this.entries.values()) entry.gone = true;
     this.entries.clear();
+    this.buffers.clear();
     this.order = [];
     this.head = 0;
     this.heldBytes = 0;
@@ -126,6 +135,29 @@ export class CommittedNodeCache {
       entries: this.entries.size,
       bytes: this.heldBytes,
     };
+  }
+
+  private remove(entry: CachedNode): void {
+    entry.gone = true;
+    this.entries.delete(entry.key);
+    this.heldBytes -= costOf(entry.bytes, entry.node !== undefined);
+    if (isShared(entry.bytes)) this.release(entry.bytes.buffer);
+  }
+
+  private retain(buffer: ArrayBufferLike): void {
+    const holders = this.buffers.get(buffer) ?? 0;
+    if (holders === 0) this.heldBytes += buffer.byteLength;
+    this.buffers.set(buffer, holders + 1);
+  }
+
+  private release(buffer: ArrayBufferLike): void {
+    const holders = this.buffers.get(buffer)!;
+    if (holders > 1) {
+      this.buffers.set(buffer, holders - 1);
+      return;
+    }
+    this.buffers.delete(buffer);
+    this.heldBytes -= buffer.byteLength;
   }
 
   private compactOrder(): void {
@@ -142,9 +174,7 @@ export class CommittedNodeCache {
     while (this.heldBytes > this.maxBytes && this.head < this.order.length) {
       const entry = this.order[this.head++]!;
       if (entry.gone) continue; // dropped earlier
-      entry.gone = true;
-      this.entries.delete(entry.key);
-      this.heldBytes -= costOf(entry.bytes, entry.node !== undefined);
+      this.remove(entry);
     }
     if (this.head > 1024 && this.head * 2 > this.order.length) {
       this.order = this.order.slice(this.head);
