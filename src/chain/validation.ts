@@ -89,6 +89,26 @@ export async function validateBlockStateless(
   }
 }
 
+/**
+ * Rule: a tx is committed at most once. `committed[i]` says whether txHashes[i] is already in
+ * the chain's tx index. Nonces alone do not give this: a failed tx changes no state (its
+ * sender's nonce included), so the same signed bytes would otherwise be valid again in a later
+ * block, and could succeed there once the sender can pay.
+ */
+export function validateTxsNotCommitted(
+  txHashes: readonly Uint8Array[],
+  committed: readonly boolean[],
+): void {
+  const i = committed.indexOf(true);
+  if (i !== -1) {
+    const txHash = toHex(txHashes[i]!);
+    fail('BLOCK_TX_ALREADY_COMMITTED', `tx ${txHash} is already committed`, {
+      index: i,
+      txHash,
+    });
+  }
+}
+
 export interface ParentContext {
   readonly chainId: string;
   /** Height of the parent (0 = genesis). */

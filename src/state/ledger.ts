@@ -34,6 +34,7 @@ import {
   validateBlockAgainstParent,
   validateBlockStateless,
   validateExecution,
+  validateTxsNotCommitted,
 } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors.ts';
@@ -238,6 +239,8 @@ export class Ledger {
     const tip = this.tipState;
     const encodedTxs = opts.txs.map(encodeTx);
     const txHashes = encodedTxs.map(txHashOfBytes);
+    // The proposer checks what its peers will check: a block it builds must be valid.
+    validateTxsNotCommitted(txHashes, await this.store.hasTxs(txHashes));
     const executed = await this.execute(opts.txs, txHashes);
     const block: Block = {
       header: {
@@ -287,11 +290,15 @@ export class Ledger {
     const cached = this.executed.get(toHex(block.hash));
     if (cached !== undefined && cached.height === this.tipState.height + 1) return cached;
     validateBlockAgainstParent(block, this.parentContext(opts.now, opts.checkSignature));
+    // One batched tx-index read, overlapped with the signature checks.
+    const committed = this.store.hasTxs(block.txHashes);
+    committed.catch(() => {}); // awaited below; a stateless failure must not leave it unhandled
     await validateBlockStateless(block, {
       chainId: this.chainId,
       params: this.params,
       verifySignatures: opts.verifySignatures,
     });
+    validateTxsNotCommitted(block.txHashes, await committed);
     const executed = await this.execute(block.txs, block.txHashes);
     validateExecution(block.header, executed);
     this.remember(block.hash, executed);
