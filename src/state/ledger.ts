@@ -66,6 +66,12 @@ export interface ExecutedBlock {
   readonly values: ReadonlyArray<readonly [Uint8Array, Uint8Array | null]>;
 }
 
+/** Main-thread time inside the ledger, ms, added to by execute and validateBlock. */
+export interface LedgerStageTimes {
+  /** Updating the state tree: loading touched nodes, rehashing, encoding new nodes. */
+  stateTreeMs: number;
+}
+
 export interface CommittedTip {
   readonly height: number;
   readonly hash: Uint8Array;
@@ -196,7 +202,11 @@ export class Ledger {
   }
 
   /** Executes txs on top of the committed tip as block tip+1. */
-  async execute(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<ExecutedBlock> {
+  async execute(
+    txs: readonly Tx[],
+    txHashes: readonly Uint8Array[],
+    stages?: LedgerStageTimes,
+  ): Promise<ExecutedBlock> {
     const height = this.tipState.height + 1;
     // Every key the block writes was prefetched, so each is hashed once, at the read.
     const keyHashes = new Map<string, Uint8Array>();
@@ -214,7 +224,9 @@ export class Ledger {
         [keyHashes.get(hex) ?? stateKeyHash(key), value] as [Uint8Array, Uint8Array],
     );
     const encodedReceipts = receipts.map(encodeReceipt);
+    const treeStart = performance.now();
     const { rootHash, nodes } = await this.tree.update(height - 1, height, values);
+    if (stages !== undefined) stages.stateTreeMs += performance.now() - treeStart;
     if (this.tipState.height !== height - 1) {
       throw new CivitasError('LEDGER_TIP_MOVED', 'the chain advanced while executing; retry');
     }
@@ -285,7 +297,13 @@ export class Ledger {
    */
   async validateBlock(
     block: SealedBlock,
-    opts: { verifySignatures: TxSignatureVerifier; checkSignature: SignatureCheck; now: number },
+    opts: {
+      verifySignatures: TxSignatureVerifier;
+      checkSignature: SignatureCheck;
+      now: number;
+      /** Adds the time of this validation's state-tree update (benchmarks, metrics). */
+      stages?: LedgerStageTimes;
+    },
   ): Promise<ExecutedBlock> {
     const cached = this.executed.get(toHex(block.hash));
     if (cached !== undefined && cached.height === this.tipState.height + 1) return cached;
@@ -299,7 +317,7 @@ export class Ledger {
       verifySignatures: opts.verifySignatures,
     });
     validateTxsNotCommitted(block.txHashes, await committed);
-    const executed = await this.execute(block.txs, block.txHashes);
+    const executed = await this.execute(block.txs, block.txHashes, opts.stages);
     validateExecution(block.header, executed);
     this.remember(block.hash, executed);
     return executed;

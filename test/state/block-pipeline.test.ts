@@ -164,6 +164,11 @@ describe('BlockPipeline', () => {
         committed.map((c) => c.height),
         chain.blocks.map((_, i) => i + 1),
       );
+      // The ledger's stage timer reports the state-tree update of every block with txs.
+      for (const c of committed) {
+        assert.ok(c.times.stateTreeMs > 0, `block ${c.height}: no state-tree time`);
+        assert.ok(c.times.executionMs >= 0, `block ${c.height}: negative execution time`);
+      }
       assert.equal(toHex(piped.tip.hash), toHex(oneByOne.tip.hash));
       assert.equal(toHex(piped.tip.stateRoot), roots.at(-1));
       // Every historical root matches too, not only the last.
