@@ -59,6 +59,9 @@ async function* readBlockEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator
   }
 }
 
+/** Errors of a connection that died under a request, as opposed to a node that is down. */
+const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
 export class CivitasClient {
   readonly rpcUrl: string;
   private readonly timeoutMs: number;
@@ -79,19 +82,26 @@ export class CivitasClient {
 
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     let res: Response;
-    try {
-      res = await fetch(`${this.rpcUrl}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-      throw new CivitasError(
-        'CLIENT_UNREACHABLE',
-        `cannot reach node at ${this.rpcUrl} (${cause})`,
-      );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await fetch(`${this.rpcUrl}${path}`, {
+          method,
+          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        break;
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+        // A kept-alive socket the node closed as we reused it fails before any answer. A GET
+        // is safe to send again; a POST is not retried (the caller cannot tell whether the
+        // first one arrived, and a second submission would answer "duplicate").
+        if (method === 'GET' && attempt === 1 && STALE_SOCKET_CODES.has(cause)) continue;
+        throw new CivitasError(
+          'CLIENT_UNREACHABLE',
+          `cannot reach node at ${this.rpcUrl} (${cause})`,
+        );
+      }
     }
     const text = await res.text();
     let json: unknown;
