@@ -15,6 +15,7 @@ export { fromHex, toHex } from '../crypto/bytes.ts';
 export { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
 export { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
 export { accountStateKey } from '../state/accounts.ts';
+export { genesisStateRoot } from '../state/genesis-state.ts';
 export { stateKeyHash } from '../state/smt/index.ts';
 export {
   type BlockEvent,

@@ -139,21 +139,34 @@ export interface AccountProofResponse {
 export function verifyAccountProof(
   keyHash: Uint8Array,
   p: AccountProofResponse,
-  trusted: { chainId: string; validators: ValidatorSet },
+  trusted: {
+    chainId: string;
+    validators: ValidatorSet;
+    /** The height-0 state root computed from the trusted genesis file (genesisStateRoot). */
+    genesisStateRoot?: Uint8Array;
+  },
   check: SignatureCheck = verifyNoble,
 ): { height: number; balance: bigint; nonce: number; present: boolean } {
-  if (p.headerBytes === null || p.certificateBytes === null) {
-    fail(
-      'VERIFY_NO_HEADER',
-      'no committed block yet: genesis state is checked against the genesis file',
-    );
-  }
   if (!equalBytes(fromHex(p.keyHash, HASH_LENGTH), keyHash))
     fail('VERIFY_KEY', 'proof is for another key');
+  const value = p.value === null ? undefined : fromHex(p.value);
+  if (p.headerBytes === null || p.certificateBytes === null) {
+    // Height 0 has no header or certificate: the genesis file itself is the trust anchor.
+    if (p.height !== 0 || trusted.genesisStateRoot === undefined) {
+      fail(
+        'VERIFY_NO_HEADER',
+        'no committed block yet: pass the genesis file to check the genesis state',
+      );
+    }
+    const proof = decodeStateProof(fromHex(p.proofBytes));
+    if (!verifyStateProof(trusted.genesisStateRoot, keyHash, value, proof)) {
+      fail('VERIFY_STATE_PROOF', 'state proof does not match the genesis state root');
+    }
+    return provenAccount(0, value);
+  }
   const header = decodeHeader(fromHex(p.headerBytes));
   if (header.chainId !== trusted.chainId || header.height !== p.height)
     fail('VERIFY_HEIGHT', 'header does not match');
-  const value = p.value === null ? undefined : fromHex(p.value);
   if (
     !verifyStateProof(header.stateRoot, keyHash, value, decodeStateProof(fromHex(p.proofBytes)))
   ) {
@@ -174,11 +187,13 @@ export function verifyAccountProof(
   } catch (err) {
     fail('VERIFY_CERTIFICATE', `commit certificate: ${(err as Error).message}`);
   }
+  return provenAccount(header.height, value);
+}
+
+function provenAccount(
+  height: number,
+  value: Uint8Array | undefined,
+): { height: number; balance: bigint; nonce: number; present: boolean } {
   const account = value === undefined ? { balance: 0n, nonce: 0 } : decodeAccount(value);
-  return {
-    height: header.height,
-    balance: account.balance,
-    nonce: account.nonce,
-    present: value !== undefined,
-  };
+  return { height, balance: account.balance, nonce: account.nonce, present: value !== undefined };
 }

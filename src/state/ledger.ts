@@ -38,14 +38,9 @@ import {
 } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors.ts';
-import {
-  type Account,
-  accountStateKey,
-  decodeAccount,
-  EMPTY_ACCOUNT,
-  encodeAccount,
-} from './accounts.ts';
+import { type Account, accountStateKey, decodeAccount, EMPTY_ACCOUNT } from './accounts.ts';
 import { executeTxs } from './executor.ts';
+import { genesisStateChanges } from './genesis-state.ts';
 import {
   CommittedNodeCache,
   LevelNodeReader,
@@ -137,17 +132,8 @@ export class Ledger {
     genesis: Genesis,
     hash: Uint8Array,
   ): Promise<void> {
-    const balances = new Map<string, { key: Uint8Array; account: Account }>();
-    for (const a of genesis.accounts) {
-      const key = accountStateKey(a.address);
-      const hex = toHex(key);
-      const prev = balances.get(hex)?.account ?? EMPTY_ACCOUNT;
-      balances.set(hex, { key, account: { balance: prev.balance + a.balance, nonce: 0 } });
-    }
     const tree = new StateTree(new LevelNodeReader(store.tree));
-    const changes = [...balances.values()].map(
-      ({ key, account }) => [stateKeyHash(key), encodeAccount(account)] as [Uint8Array, Uint8Array],
-    );
+    const changes = genesisStateChanges(genesis);
     const { nodes } = await tree.update(null, 0, changes);
     await store.initGenesis(hash, nodes, changes);
   }

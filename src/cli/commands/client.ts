@@ -6,6 +6,7 @@ import {
   CivitasClient,
   DEFAULT_EXPIRY_BLOCKS,
   fromHex,
+  genesisStateRoot,
   genesisValidatorSet,
   loadKeyFile,
   makeValidatorSet,
@@ -183,13 +184,19 @@ export function registerQueryCommand(program: Command): void {
 async function trustedSet(
   client: CivitasClient,
   genesisPath: string | undefined,
-): Promise<{ chainId: string; validators: ValidatorSet; source: string }> {
+): Promise<{
+  chainId: string;
+  validators: ValidatorSet;
+  source: string;
+  genesisStateRoot?: Uint8Array;
+}> {
   if (genesisPath !== undefined) {
     const genesis = await loadGenesisFile(genesisPath);
     return {
       chainId: genesis.chainId,
       validators: genesisValidatorSet(genesis),
       source: genesisPath,
+      genesisStateRoot: await genesisStateRoot(genesis),
     };
   }
   const [status, v] = await Promise.all([client.status(), client.validators()]);
