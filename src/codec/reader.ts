@@ -9,6 +9,18 @@ import { CivitasError } from '../errors.ts';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+const BIG_LIMITS = new Map<number, bigint>();
+
+/** 2^bits as a BigInt, computed once per width. */
+export function bigLimit(bits: number): bigint {
+  let limit = BIG_LIMITS.get(bits);
+  if (limit === undefined) {
+    limit = 1n << BigInt(bits);
+    BIG_LIMITS.set(bits, limit);
+  }
+  return limit;
+}
+
 export class Reader {
   private readonly buf: Uint8Array;
   private pos = 0;
@@ -88,24 +100,35 @@ export class Reader {
 
   varbig(maxBits = 128): bigint {
     const start = this.pos;
-    let result = 0n;
-    let shift = 0n;
     const maxBytes = Math.ceil(maxBits / 7);
+    // The first 7 groups (49 bits) are summed as a Number: amounts and balances nearly always
+    // fit, and a BigInt shift-or per byte allocated several BigInts per value decoded.
+    let low = 0;
+    let scale = 1;
+    let big: bigint | undefined;
+    let shift = 0n;
     for (let i = 0; ; i++) {
       if (i >= maxBytes) {
         throw new CivitasError('CODEC_BAD_VARINT', 'varint too long', { offset: start });
       }
       const byte = this.u8();
-      result |= BigInt(byte & 0x7f) << shift;
+      if (i < 7) {
+        low += (byte & 0x7f) * scale;
+        scale *= 0x80;
+      } else {
+        big ??= BigInt(low);
+        big |= BigInt(byte & 0x7f) << shift;
+      }
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 0) {
           throw new CivitasError('CODEC_NON_MINIMAL_INT', 'non-minimal varint', { offset: start });
         }
         break;
       }
-      shift += 7n;
+      if (i >= 6) shift = i === 6 ? 49n : shift + 7n;
     }
-    if (result >= 1n << BigInt(maxBits)) {
+    const result = big ?? BigInt(low);
+    if ((big !== undefined || maxBits < 49) && result >= bigLimit(maxBits)) {
       throw new CivitasError('CODEC_VALUE_TOO_LARGE', `value exceeds 2^${maxBits}-1`, {
         offset: start,
       });

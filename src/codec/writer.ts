@@ -7,6 +7,9 @@
  * byte strings with a varint length prefix; fixed-length byte strings with no prefix.
  */
 import { CivitasError } from '../errors.ts';
+import { bigLimit } from './reader.ts';
+
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class Writer {
   private buf: Uint8Array;
@@ -66,10 +69,21 @@ export class Writer {
 
   /** Unsigned LEB128 of a bigint below 2^maxBits (amounts, balances). */
   varbig(n: bigint, maxBits = 128): this {
-    if (typeof n !== 'bigint' || n < 0n || n >= 1n << BigInt(maxBits)) {
+    if (typeof n !== 'bigint' || n < 0n || n >= bigLimit(maxBits)) {
       throw new CivitasError('CODEC_BAD_VALUE', `varbig out of range 0..2^${maxBits}-1`);
     }
     this.ensure(Math.ceil(maxBits / 7) + 1);
+    // Values below 2^53 (nearly every amount) are written with Number arithmetic: a BigInt
+    // mask and shift per 7 bits allocated two BigInts per byte.
+    if (n <= MAX_SAFE_BIGINT) {
+      let m = Number(n);
+      while (m >= 0x80) {
+        this.buf[this.pos++] = (m % 0x80) | 0x80;
+        m = Math.floor(m / 0x80);
+      }
+      this.buf[this.pos++] = m;
+      return this;
+    }
     while (n >= 0x80n) {
       this.buf[this.pos++] = Number(n & 0x7fn) | 0x80;
       n >>= 7n;

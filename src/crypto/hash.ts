@@ -70,6 +70,21 @@ const nodeHash = (
 const SCRATCH_BYTES = 16_384;
 const scratch = new Uint8Array(SCRATCH_BYTES);
 
+// Views of the scratch buffer by length, made once: most inputs are one of a few sizes
+// (32 + 32, 32 + 64, a tx's length), and a new view per call was garbage on every hash.
+const SCRATCH_VIEWS_MAX = 1_024;
+const scratchViews: Uint8Array[] = [];
+
+function prefixOfScratch(input: Uint8Array, length: number): Uint8Array {
+  if (input !== scratch || length > SCRATCH_VIEWS_MAX) return input.subarray(0, length);
+  let view = scratchViews[length];
+  if (view === undefined) {
+    view = scratch.subarray(0, length);
+    scratchViews[length] = view;
+  }
+  return view;
+}
+
 function asPlainBytes(b: Uint8Array): Uint8Array {
   // A Buffer's slice() is a view, not a copy: hand callers a plain Uint8Array.
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -86,7 +101,7 @@ function nodeTaggedHash(hash: OneShotHash, tag: string, parts: Uint8Array[]): Ui
     input.set(p, at);
     at += p.length;
   }
-  return asPlainBytes(hash('sha256', input.subarray(0, total), 'buffer'));
+  return asPlainBytes(hash('sha256', prefixOfScratch(input, total), 'buffer'));
 }
 
 export function sha256(data: Uint8Array): Uint8Array {

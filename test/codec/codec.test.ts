@@ -266,6 +266,39 @@ describe('the Reader refuses every non-canonical input', () => {
     );
   });
 
+  test('varbig at every power-of-two boundary matches a reference LEB128 and reads back', () => {
+    const reference = (n: bigint): number[] => {
+      const out: number[] = [];
+      do {
+        const low = Number(n & 0x7fn);
+        n >>= 7n;
+        out.push(n > 0n ? low | 0x80 : low);
+      } while (n > 0n);
+      return out;
+    };
+    for (let k = 0; k <= 128; k++) {
+      for (const n of [(1n << BigInt(k)) - 1n, 1n << BigInt(k), (1n << BigInt(k)) + 1n]) {
+        if (n >= 1n << 128n) continue;
+        const bytes = encode((w) => w.varbig(n));
+        assert.deepEqual([...bytes], reference(n), `encoding of 2^${k} neighbour ${n}`);
+        assert.equal(
+          decode(bytes, (r) => r.varbig()),
+          n,
+        );
+      }
+    }
+    // Within the byte budget of 64 bits (10 groups = 70 bits) but above 2^64 - 1.
+    assert.throws(
+      () => decode(Uint8Array.from(reference(1n << 64n)), (r) => r.varbig(64)),
+      codecError('CODEC_VALUE_TOO_LARGE'),
+    );
+    // A narrow width on the Number path: 300 does not fit 8 bits.
+    assert.throws(
+      () => decode(Uint8Array.from(reference(300n)), (r) => r.varbig(8)),
+      codecError('CODEC_VALUE_TOO_LARGE'),
+    );
+  });
+
   test('non-minimal varbigs', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: (1n << 120n) - 1n }), (n) => {
