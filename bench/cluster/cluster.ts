@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { CivitasError } from '../../src/errors.ts';
 import { FAULT_INJECTION_ENV } from '../../src/node/fault-injection.ts';
 import { type InitSummary, initNetwork } from '../../src/node/home.ts';
+import { DEFAULT_MEMPOOL } from '../../src/node/mempool.ts';
 import type { NodeFaultSettings } from './fault-schedule.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -30,6 +31,8 @@ export interface ClusterOptions {
   readonly blockIntervalMs: number;
   /** Mempool capacity per node. */
   readonly mempoolTxs: number;
+  /** Client submissions refused (503) above this many blocks' worth waiting (mempool.backlogBlocks). */
+  readonly backlogBlocks?: number;
   /** Port base; random free ports when undefined. */
   readonly basePort?: number;
   readonly chainId?: string;
@@ -100,6 +103,7 @@ export class Cluster {
           maxTxs: opts.mempoolTxs,
           maxTxsPerSender: 1_000,
           maxNonceGap: 1_000,
+          backlogBlocks: opts.backlogBlocks ?? DEFAULT_MEMPOOL.backlogBlocks,
         },
         log: { level: opts.logLevel ?? 'warn', format: 'json' },
       },

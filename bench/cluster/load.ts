@@ -10,7 +10,10 @@
  *
  * Each sender submits to one node (its txs arrive there in nonce order). A tx whose node is
  * down, full, or not ready for its nonce yet is retried on the next live node, so one crash
- * does not leave a sender with a nonce gap that would block all its later txs.
+ * does not leave a sender with a nonce gap that would block all its later txs. A node with a
+ * backlog answers 503 with Retry-After; the tx is sent to it again after that long (not after
+ * the 200 ms used for other retries), so the refused load does not turn into a storm of
+ * retries that costs the busy node more than the txs themselves.
  */
 import { createPrivateKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -159,6 +162,7 @@ export class OpenLoopGenerator {
   private readonly target: LoadTarget;
   private inFlight = 0;
   private stopped = false;
+  private sending = true;
 
   constructor(target: LoadTarget) {
     this.target = target;
@@ -181,7 +185,7 @@ export class OpenLoopGenerator {
   ): Promise<void> {
     const interval = 1000 / rate;
     let next = 0;
-    while (next < txs.length && !this.stopped) {
+    while (next < txs.length && this.sending && !this.stopped) {
       const now = performance.now();
       while (next < txs.length && start + next * interval <= now) {
         const due = start + next * interval;
@@ -196,6 +200,11 @@ export class OpenLoopGenerator {
       await new Promise((r) => setTimeout(r, wait));
     }
     while (this.inFlight > 0 && !this.stopped) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /** Sends no new txs; retries of refused ones go on (the drain waits for them). */
+  stopSending(): void {
+    this.sending = false;
   }
 
   stop(): void {
@@ -221,9 +230,10 @@ export class OpenLoopGenerator {
     this.inFlight++;
     this.counters.sent++;
     this.post(node, tx.bytes).then(
-      ({ status, code }) => {
+      ({ status, code, retryAfterMs }) => {
         this.inFlight--;
-        this.settle(tx, node, attempt, classifySubmit(status, code), code ?? `HTTP_${status}`);
+        const outcome = classifySubmit(status, code);
+        this.settle(tx, node, attempt, outcome, code ?? `HTTP_${status}`, retryAfterMs);
       },
       (err: NodeJS.ErrnoException) => {
         this.inFlight--;
@@ -238,6 +248,7 @@ export class OpenLoopGenerator {
     attempt: number,
     outcome: SubmitOutcome,
     code: string,
+    retryAfterMs = 0,
   ): void {
     if (outcome === 'accepted') {
       this.counters.accepted++;
@@ -248,10 +259,13 @@ export class OpenLoopGenerator {
       this.inFlight++;
       // A node that refused the connection is probably down: try the next one.
       const nextNode = /^E[A-Z]+/.test(code) ? node + 1 : node;
+      // Spread the retries of one refusal wave over a fifth of the wait.
+      const delay =
+        retryAfterMs > RETRY_DELAY_MS ? retryAfterMs * (1 + Math.random() / 5) : RETRY_DELAY_MS;
       setTimeout(() => {
         this.inFlight--;
         if (!this.stopped) this.submit(tx, nextNode, attempt + 1);
-      }, RETRY_DELAY_MS);
+      }, delay);
       return;
     }
     this.counters.failed++;
@@ -261,7 +275,10 @@ export class OpenLoopGenerator {
     }
   }
 
-  private post(node: number, body: Uint8Array): Promise<{ status: number; code?: string }> {
+  private post(
+    node: number,
+    body: Uint8Array,
+  ): Promise<{ status: number; code?: string; retryAfterMs?: number }> {
     return new Promise((resolve, reject) => {
       const req = request(
         `${this.target.urls[node]}/txs`,
@@ -280,13 +297,15 @@ export class OpenLoopGenerator {
           res.on('end', () => {
             const status = res.statusCode ?? 0;
             if (status === 200) return resolve({ status });
+            const retryAfterS = Number(res.headers['retry-after']);
+            const retryAfterMs = Number.isFinite(retryAfterS) ? retryAfterS * 1000 : undefined;
             try {
               const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
                 error?: { code?: string };
               };
-              resolve({ status, code: json.error?.code });
+              resolve({ status, code: json.error?.code, retryAfterMs });
             } catch {
-              resolve({ status });
+              resolve({ status, retryAfterMs });
             }
           });
           res.on('error', reject);

@@ -296,17 +296,19 @@ export async function runLoad(
     timings.get(tx.hash)!.due = due;
   });
   await Promise.race([loadDone, new Promise((r) => setTimeout(r, durationMs + 1000))]);
-  generator.stop();
+  generator.stopSending();
   for (const timer of faultTimers) clearTimeout(timer);
   await faultLoop;
 
-  // Drain: wait for accepted txs to commit (or the drain time to pass).
+  // Drain: wait for accepted txs to commit and refused ones (503 from a node with a backlog)
+  // to be admitted, or the drain time to pass.
   const drainUntil = performance.now() + opts.drainS * 1000;
   while (performance.now() < drainUntil) {
     committedCount = tracker.commits.reduce((a, c) => a + c.loadTxs, 0);
-    if (committedCount >= generator.counters.accepted) break;
+    if (committedCount >= generator.counters.accepted && generator.pending === 0) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  generator.stop();
   clearInterval(sampler);
   await sample();
   await tracker.stop();

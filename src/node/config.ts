@@ -35,7 +35,10 @@ export interface NodeConfig {
   consensus: {
     /** Base view timeout; doubles per failed view. */
     timeoutMs: number;
-    /** Minimum time between blocks, to batch txs. */
+    /**
+     * Minimum time from a commit to the next proposal while the block would be partial, to
+     * batch txs; a primary with a full block (maxBlockTxs) waiting proposes at once.
+     */
     blockIntervalMs: number;
     /**
      * Propose an empty block after this long without txs (0 = never). With several validators
@@ -116,6 +119,7 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
   for (const [name, v] of [
     ['consensus.blockIntervalMs', config.consensus.blockIntervalMs],
     ['consensus.emptyBlockIntervalMs', config.consensus.emptyBlockIntervalMs],
+    ['mempool.backlogBlocks', config.mempool.backlogBlocks],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) bad(path, `"${name}" must be a non-negative integer`);
   }

@@ -23,12 +23,19 @@ export interface MempoolOptions {
   maxTxsPerSender: number;
   /** How far ahead of its committed nonce a sender may queue txs. */
   maxNonceGap: number;
+  /**
+   * Backpressure: client submissions are refused (MEMPOOL_BUSY, HTTP 503) while the txs
+   * waiting here and in the gossip ingest queue come to this many blocks' worth (× the
+   * genesis maxBlockTxs); 0 turns it off. Txs relayed by peers are never refused for it.
+   */
+  backlogBlocks: number;
 }
 
 export const DEFAULT_MEMPOOL: MempoolOptions = {
   maxTxs: 50_000,
   maxTxsPerSender: 1_000,
   maxNonceGap: 1_000,
+  backlogBlocks: 3,
 };
 
 export interface MempoolEntry {
@@ -55,6 +62,8 @@ export interface MempoolChain {
 
 interface SenderQueue {
   base: number;
+  /** Highest nonce ever queued (not lowered on removal: an upper bound is all `add` needs). */
+  top: number;
   readonly byNonce: Map<number, MempoolEntry>;
   readonly firstArrival: number;
 }
@@ -79,8 +88,14 @@ export class Mempool {
     return this.byHash.has(toHex(hash));
   }
 
-  /** Admits encoded tx bytes; throws a MEMPOOL_* / TX_* / CODEC_* error on rejection. */
-  async add(encoded: Uint8Array): Promise<MempoolEntry> {
+  /**
+   * Admits encoded tx bytes; throws a MEMPOOL_* / TX_* / CODEC_* error on rejection.
+   * `backlogged`: the node is refusing new client work, so the tx is refused with MEMPOOL_BUSY
+   * before its nonce lookup and signature check, unless it fills a gap below a nonce this
+   * sender already has queued: txs above a gap cannot be reaped, so refusing the one that
+   * unblocks them could leave the pool full of txs that never leave.
+   */
+  async add(encoded: Uint8Array, opts: { backlogged?: boolean } = {}): Promise<MempoolEntry> {
     const tx = decodeTx(encoded);
     const hash = txHashOfBytes(encoded);
     const hashHex = toHex(hash);
@@ -90,6 +105,11 @@ export class Mempool {
     if (this.chain.recentlyCommitted(hashHex))
       throw new CivitasError('TX_ALREADY_COMMITTED', 'tx is already committed');
     const sender = toHex(tx.sender);
+    if (opts.backlogged === true && !(tx.nonce < (this.senders.get(sender)?.top ?? -1))) {
+      throw new CivitasError('MEMPOOL_BUSY', 'the node has a backlog of txs; retry later', {
+        pending: this.byHash.size,
+      });
+    }
     // A sender with queued txs has its committed nonce tracked here (refreshed on every
     // commit that touches it); others come from the chain's nonce cache.
     const base = this.senders.get(sender)?.base ?? (await this.chain.accountNonce(tx.sender));
@@ -129,12 +149,13 @@ export class Mempool {
     const entry: MempoolEntry = { tx, hash, encoded, sender, arrival: this.arrivals++ };
     let q = this.senders.get(sender);
     if (q === undefined) {
-      q = { base, byNonce: new Map(), firstArrival: entry.arrival };
+      q = { base, top: tx.nonce, byNonce: new Map(), firstArrival: entry.arrival };
       this.senders.set(sender, q);
     }
     if (q.byNonce.has(tx.nonce))
       throw new CivitasError('MEMPOOL_NONCE_TAKEN', 'nonce already pending');
     q.base = Math.max(q.base, base);
+    q.top = Math.max(q.top, tx.nonce);
     q.byNonce.set(tx.nonce, entry);
     this.byHash.set(hashHex, entry);
     return entry;

@@ -127,6 +127,7 @@ export class NodeMetrics {
   private readonly txsCommitted: Counter;
   private readonly txGossipRejects: Counter<'reason'>;
   private readonly evidenceTotal: Counter;
+  private readonly submitsRefusedBusy: Counter;
   private readonly consensusRejects: Counter<'reason'>;
   private readonly faultChanges: Counter<'kind'>;
 
@@ -229,6 +230,11 @@ export class NodeMetrics {
       help: 'Transactions committed by this node',
       registers,
     });
+    this.submitsRefusedBusy = new Counter({
+      name: 'civitas_tx_submits_refused_backlog_total',
+      help: 'Client tx submissions refused with 503 because the node had a backlog',
+      registers,
+    });
     this.evidenceTotal = new Counter({
       name: 'civitas_consensus_evidence_total',
       help: 'Equivocation evidence recorded by this node',
@@ -273,6 +279,11 @@ export class NodeMetrics {
       this.admitted.delete(this.admitted.keys().next().value!);
     }
     this.admitted.set(toHex(hash), now);
+  }
+
+  /** A client submission was refused because the node had a backlog (HTTP 503). */
+  submitRefusedBusy(): void {
+    this.submitsRefusedBusy.inc();
   }
 
   txNotAccepted(code: string | undefined): void {

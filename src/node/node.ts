@@ -19,6 +19,7 @@ import { loadKeyFile } from '../crypto/keyfile.ts';
 import { CivitasError } from '../errors.ts';
 import { P2PNode } from '../p2p/index.ts';
 import { Ledger } from '../state/ledger.ts';
+import { BlockSizer } from './block-sizer.ts';
 import { BlockSync } from './block-sync.ts';
 import { CommitCache } from './commit-cache.ts';
 import { loadConfig, type NodeConfig, resolveHomePath } from './config.ts';
@@ -33,6 +34,13 @@ import { PbftConsensus } from './pbft-consensus.ts';
 import { RpcServer } from './rpc-server.ts';
 import { SoloConsensus } from './solo-consensus.ts';
 import { TxGossip } from './tx-gossip.ts';
+
+/** How often a primary waiting to propose looks at the mempool again. */
+const WAIT_POLL_MS = 5;
+/** Waiting tx admissions resumed per event-loop turn once block work is done. */
+const ADMISSION_SLICE = 32;
+/** The block sizer never caps a proposal below this many txs. */
+const MIN_PROPOSAL_TXS = 100;
 
 export interface CommittedBlockEvent {
   readonly block: SealedBlock;
@@ -70,6 +78,8 @@ export class CivitasNode {
   /** Committed nonces of active senders and recent tx hashes, so admission reads no disk. */
   readonly commitCache: CommitCache;
   readonly verifier: TxVerifier;
+  /** Caps proposals so a height stays well inside the view timeout (block-sizer.ts). */
+  readonly blockSizer: BlockSizer;
   readonly log: Logger;
   readonly events = new EventEmitter<{ block: [CommittedBlockEvent]; fatal: [unknown] }>();
   readonly startedAt = Date.now();
@@ -86,6 +96,10 @@ export class CivitasNode {
   private readonly pendingWork = new Set<Promise<unknown>>();
   private readonly txWaiters = new Map<string, Set<(height: number) => void>>();
   private stopping: Promise<void> | undefined;
+  /** Block work (build, validate, commit) running now; tx admission waits while it is > 0. */
+  private blockWork = 0;
+  private readonly admissionWaiters: Array<() => void> = [];
+  private resumingAdmissions = false;
 
   private constructor(parts: {
     home: string;
@@ -103,6 +117,12 @@ export class CivitasNode {
     this.log = parts.log;
     this.events.setMaxListeners(10_000);
     this.verifier = new TxVerifier();
+    const maxBlockTxs = this.genesis.params.maxBlockTxs;
+    this.blockSizer = new BlockSizer({
+      maxTxs: maxBlockTxs,
+      minTxs: Math.min(MIN_PROPOSAL_TXS, maxBlockTxs),
+      targetMs: this.config.consensus.timeoutMs / 2,
+    });
     this.commitCache = new CommitCache(
       {},
       { readNonce: async (sender) => (await this.ledger.getAccount(addressOfKey(sender))).nonce },
@@ -260,6 +280,7 @@ export class CivitasNode {
 
   /** One tx of a gossiped batch: admitted → accept, known or stale → ignore, invalid → reject. */
   private async admitGossipedTx(data: Uint8Array): Promise<'accept' | 'ignore' | 'reject'> {
+    await this.admissionTurn();
     try {
       const entry = await this.metrics.time('mempool_admit', () => this.mempool.add(data));
       this.metrics.txAdmitted(entry.hash);
@@ -274,16 +295,21 @@ export class CivitasNode {
   }
 
   /**
-   * Resolves when txs wait in the mempool (after the minimum block spacing) or after
-   * `maxWaitMs`, so a primary proposes full blocks promptly and empty ones rarely, and
-   * always well within the view timeout.
+   * Resolves when a block is worth proposing: at once when a full block (maxBlockTxs) is
+   * waiting, when some txs wait and the minimum block spacing since the last commit has
+   * passed, or (empty block) after `maxWaitMs`, always well within the view timeout. The
+   * spacing batches txs at low rates; under load it would only delay full blocks.
    */
   private async waitForTxs(maxWaitMs: number): Promise<void> {
-    const spacing = this.config.consensus.blockIntervalMs - (Date.now() - this.lastCommitAt);
-    if (spacing > 0) await new Promise((r) => setTimeout(r, spacing));
-    const deadline = Date.now() + Math.max(0, maxWaitMs - Math.max(0, spacing));
-    while (this.mempool.size === 0 && Date.now() < deadline && this.stopping === undefined) {
-      await new Promise((r) => setTimeout(r, Math.min(20, deadline - Date.now())));
+    const fullBlock = this.blockSizer.maxTxs;
+    const spacingEnd = this.lastCommitAt + this.config.consensus.blockIntervalMs;
+    const deadline = Math.max(spacingEnd, Date.now() + maxWaitMs);
+    while (this.stopping === undefined) {
+      const waiting = this.mempool.size;
+      const now = Date.now();
+      if (waiting >= fullBlock || (waiting > 0 && now >= spacingEnd) || now >= deadline) return;
+      const until = waiting > 0 ? spacingEnd : deadline;
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(WAIT_POLL_MS, until - now))));
     }
   }
 
@@ -293,9 +319,54 @@ export class CivitasNode {
       lastCertificate: () => this.ledger.tip.certificate,
       hasPendingTxs: () => this.mempool.size > 0,
       buildProposal: (height, view) => this.inFlight(this.buildProposal(height, view)),
-      validateProposal: (block) => this.inFlight(this.validateProposal(block)),
-      commit: (block, certificate) => this.commitBlock(block, certificate),
+      validateProposal: (block) =>
+        this.inFlight(this.asBlockWork(() => this.validateProposal(block))),
+      commit: async (block, certificate) => {
+        await this.commitBlock(block, certificate);
+        const proposalToCommitMs = Date.now() - block.header.timestamp;
+        this.blockSizer.observe(block.txs.length, proposalToCommitMs, certificate.view);
+      },
     };
+  }
+
+  /**
+   * Block work goes first: while a block is being built, validated or committed, tx admission
+   * (decode, hash, signature check per tx, for every tx of every client and peer) waits.
+   * Otherwise each await inside the block work queues behind whatever ingest the event loop
+   * holds, and on a loaded machine a height's wall time grows past the view timeout although
+   * its own CPU time is a fraction of it. Admission runs in the gaps (while votes travel).
+   */
+  private async asBlockWork<T>(work: () => Promise<T>): Promise<T> {
+    this.blockWork++;
+    try {
+      return await work();
+    } finally {
+      if (--this.blockWork === 0) this.resumeAdmissions();
+    }
+  }
+
+  /** Resolves at once, or (in arrival order) once the block work running now is done. */
+  private admissionTurn(): Promise<void> | undefined {
+    if (this.blockWork === 0 && this.admissionWaiters.length === 0) return undefined;
+    return new Promise((resume) => this.admissionWaiters.push(resume));
+  }
+
+  /**
+   * Lets waiting admissions go a slice per event-loop turn: resuming hundreds at once would
+   * run them all as one long task, the very thing that made consensus messages wait.
+   */
+  private resumeAdmissions(): void {
+    if (this.resumingAdmissions) return;
+    this.resumingAdmissions = true;
+    const step = (): void => {
+      if (this.blockWork > 0 || this.admissionWaiters.length === 0) {
+        this.resumingAdmissions = false;
+        return;
+      }
+      for (const resume of this.admissionWaiters.splice(0, ADMISSION_SLICE)) resume();
+      setImmediate(step);
+    };
+    setImmediate(step);
   }
 
   /** Tracks consensus work so stop() can let it finish before the database closes. */
@@ -315,18 +386,20 @@ export class CivitasNode {
         emptyBlockIntervalMs === 0 ? timeoutMs / 2 : Math.min(emptyBlockIntervalMs, timeoutMs / 2);
       await this.waitForTxs(idleLimit);
     }
-    const entries = await this.mempool.reap(
-      this.genesis.params.maxBlockTxs,
-      this.genesis.params.maxBlockBytes,
-    );
-    const { block } = await this.metrics.time('proposal_build', () =>
-      this.ledger.buildBlock({
-        txs: entries.map((e) => e.tx),
-        proposer: this.keys.publicKey,
-        timestamp: Date.now(),
-        lastCommit: this.ledger.tip.certificate,
-      }),
-    );
+    const { block } = await this.asBlockWork(async () => {
+      const entries = await this.mempool.reap(
+        this.blockSizer.maxTxs,
+        this.genesis.params.maxBlockBytes,
+      );
+      return this.metrics.time('proposal_build', () =>
+        this.ledger.buildBlock({
+          txs: entries.map((e) => e.tx),
+          proposer: this.keys.publicKey,
+          timestamp: Date.now(),
+          lastCommit: this.ledger.tip.certificate,
+        }),
+      );
+    });
     return block;
   }
 
@@ -357,7 +430,9 @@ export class CivitasNode {
   /** Commits a final block: ledger first (durable), then mempool, waiters and listeners. */
   commitBlock(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
     // One commit at a time, in arrival order, so the idempotence check below cannot race.
-    const run = this.commitQueue.then(() => this.commitOne(block, certificate));
+    const run = this.commitQueue.then(() =>
+      this.asBlockWork(() => this.commitOne(block, certificate)),
+    );
     this.commitQueue = run.catch(() => {});
     return run;
   }
@@ -405,9 +480,30 @@ export class CivitasNode {
     this.consensus.onBlockSynced(block.header.height, certificate);
   }
 
+  /**
+   * Whether client submissions are refused for now: the txs waiting for a block (mempool plus
+   * gossip ingest queue) come to `mempool.backlogBlocks` blocks' worth. Admitting more would
+   * only lengthen the queue while ingest (decode, signature, relay) takes the CPU that
+   * building, validating and voting on blocks needs; the client is told to come back instead.
+   */
+  backlogged(): boolean {
+    const blocks = this.config.mempool.backlogBlocks;
+    if (blocks === 0) return false;
+    const waiting =
+      this.mempool.size + (this.txGossip?.queuedTxs ?? 0) + this.admissionWaiters.length;
+    return waiting >= blocks * this.genesis.params.maxBlockTxs;
+  }
+
   /** Admits a tx (encoded bytes) to the mempool; returns its hash. */
   async submitTx(encoded: Uint8Array): Promise<Uint8Array> {
-    const entry = await this.metrics.time('mempool_admit', () => this.mempool.add(encoded));
+    const backlogged = this.backlogged();
+    if (!backlogged) await this.admissionTurn();
+    const entry = await this.metrics
+      .time('mempool_admit', () => this.mempool.add(encoded, { backlogged }))
+      .catch((err: unknown) => {
+        if ((err as CivitasError).code === 'MEMPOOL_BUSY') this.metrics.submitRefusedBusy();
+        throw err;
+      });
     this.metrics.txAdmitted(entry.hash);
     this.consensus.onTxsAvailable();
     this.txGossip?.enqueue(encoded);

@@ -44,6 +44,8 @@ export interface RpcOptions {
 const DEFAULT_WAIT_MS = 30_000;
 const MAX_WAIT_MS = 120_000;
 const MAX_SSE_CLIENTS = 256;
+/** Retry-After (seconds) on a 503 for a node with a backlog: about a few heights. */
+const BUSY_RETRY_AFTER_S = 1;
 
 class HttpError extends CivitasError {
   readonly status: number;
@@ -59,6 +61,7 @@ function statusFor(err: unknown): number {
   if (!isCivitasError(err)) return 500;
   const code = err.code;
   if (code === 'MEMPOOL_FULL' || code === 'MEMPOOL_SENDER_FULL') return 429;
+  if (code === 'MEMPOOL_BUSY') return 503;
   if (code === 'TX_WAIT_TIMEOUT') return 504;
   if (
     code === 'MEMPOOL_DUPLICATE' ||
@@ -167,6 +170,8 @@ export class RpcServer {
       res.end();
       return;
     }
+    // A node with a backlog refuses new txs for a moment; a client should come back later.
+    if (status === 503) res.setHeader('retry-after', String(BUSY_RETRY_AFTER_S));
     this.send(res, status, { error: { code, message } });
   }
 

@@ -10,7 +10,14 @@
  * Encoding (v1): u8 version | varuint count | count × (varuint length | tx bytes). Only txs the
  * node admitted go into a batch, so a batch holding a tx that fails decoding or its signature
  * was made or relayed by a faulty member: the receiver rejects the whole message.
+ *
+ * Received batches are admitted a slice at a time, yielding to the event loop between slices:
+ * admitting a 256-tx batch in one go (decode, hash, signature check per tx) is one long task,
+ * and a consensus message that arrives meanwhile waits behind it. The ingest queue is bounded;
+ * a batch that would overflow it is ignored (not relayed; its txs still reach this node in
+ * proposals, whose validation checks them).
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Limits } from '../chain/limits.ts';
 import { decode, encode, expectVersion } from '../codec/index.ts';
 import { CivitasError } from '../errors.ts';
@@ -29,12 +36,18 @@ export interface TxGossipOptions {
   maxTxs: number;
   /** Most bytes per encoded batch; must stay within the p2p tx message limit. */
   maxBytes: number;
+  /** Received txs admitted between two yields to the event loop. */
+  sliceTxs: number;
+  /** Most received txs waiting for admission; a batch that would pass it is ignored. */
+  maxQueuedTxs: number;
 }
 
 export const DEFAULT_TX_GOSSIP: TxGossipOptions = {
   maxDelayMs: 20,
   maxTxs: 256,
   maxBytes: 60 * 1024,
+  sliceTxs: 32,
+  maxQueuedTxs: 16_384,
 };
 
 /** The most txs a received batch may hold (a 64 KiB message of minimal txs stays below it). */
@@ -66,13 +79,28 @@ export interface TxGossipModules {
   logger: Logger;
 }
 
+/** A received batch on its way through admission. */
+interface InboundBatch {
+  readonly txs: readonly Uint8Array[];
+  next: number;
+  accepted: boolean;
+  rejected: boolean;
+  readonly done: (verdict: GossipVerdict) => void;
+}
+
 export class TxGossip {
   private readonly opts: TxGossipOptions;
   private readonly m: TxGossipModules;
   private pending: Uint8Array[] = [];
   private pendingBytes = BATCH_HEADER_BYTES;
   private timer: NodeJS.Timeout | undefined;
+  private readonly inbound: InboundBatch[] = [];
+  private inboundTxs = 0;
+  private admitting = false;
+  private stopped = false;
   batchesPublished = 0;
+  /** Received batches ignored because the ingest queue was full. */
+  batchesDropped = 0;
 
   constructor(opts: Partial<TxGossipOptions>, m: TxGossipModules) {
     this.opts = { ...DEFAULT_TX_GOSSIP, ...opts };
@@ -103,24 +131,75 @@ export class TxGossip {
       .catch((err) => this.m.logger.debug('tx gossip failed', { err: (err as Error).message }));
   }
 
+  /** Received txs not yet through admission (counts toward the node's backlog). */
+  get queuedTxs(): number {
+    return this.inboundTxs;
+  }
+
   /**
    * Gossip validator for a received batch: reject if it does not decode or any tx in it is
-   * invalid; accept (and relay) if at least one tx was new here; ignore otherwise.
+   * invalid; accept (and relay) if at least one tx was new here; ignore otherwise (and when
+   * the ingest queue is full).
    */
-  async receive(data: Uint8Array): Promise<GossipVerdict> {
+  receive(data: Uint8Array): Promise<GossipVerdict> {
     let txs: Uint8Array[];
     try {
       txs = decodeTxBatch(data);
     } catch {
-      return 'reject';
+      return Promise.resolve('reject');
     }
-    const verdicts = await Promise.all(txs.map((tx) => this.m.admit(tx)));
-    if (verdicts.includes('reject')) return 'reject';
-    return verdicts.includes('accept') ? 'accept' : 'ignore';
+    if (this.stopped || this.inboundTxs + txs.length > this.opts.maxQueuedTxs) {
+      this.batchesDropped++;
+      return Promise.resolve('ignore');
+    }
+    return new Promise((done) => {
+      this.inbound.push({ txs, next: 0, accepted: false, rejected: false, done });
+      this.inboundTxs += txs.length;
+      if (!this.admitting) {
+        this.admitting = true;
+        void this.admitQueued();
+      }
+    });
+  }
+
+  /** Admits queued txs, `sliceTxs` at a time, yielding to the event loop before each slice. */
+  private async admitQueued(): Promise<void> {
+    try {
+      while (this.inbound.length > 0) {
+        await yieldToEventLoop();
+        const slice: Array<{ batch: InboundBatch; tx: Uint8Array }> = [];
+        for (const batch of this.inbound) {
+          if (batch.rejected) continue;
+          while (batch.next < batch.txs.length && slice.length < this.opts.sliceTxs) {
+            slice.push({ batch, tx: batch.txs[batch.next++]! });
+          }
+          if (slice.length >= this.opts.sliceTxs) break;
+        }
+        const verdicts = await Promise.all(
+          slice.map(({ tx }) => (this.stopped ? ('ignore' as const) : this.m.admit(tx))),
+        );
+        slice.forEach(({ batch }, i) => {
+          if (verdicts[i] === 'accept') batch.accepted = true;
+          else if (verdicts[i] === 'reject') batch.rejected = true;
+        });
+        this.inboundTxs -= slice.length;
+        // A batch is settled once all its txs went through (or one of them was invalid).
+        while (this.inbound.length > 0) {
+          const head = this.inbound[0]!;
+          if (head.next < head.txs.length && !head.rejected) break;
+          this.inbound.shift();
+          this.inboundTxs -= head.txs.length - head.next;
+          head.done(head.rejected ? 'reject' : head.accepted ? 'accept' : 'ignore');
+        }
+      }
+    } finally {
+      this.admitting = false;
+    }
   }
 
   /** Drops what is pending (stop: the txs stay in this node's mempool). */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = [];

@@ -133,6 +133,60 @@ describe('mempool with the commit cache', () => {
   });
 });
 
+describe('mempool under backpressure (a backlogged node)', () => {
+  let chain: TestChain;
+  let mempool: Mempool;
+  let ledger: Ledger;
+  let verified = 0;
+
+  after(() => ledger.close());
+  before(async () => {
+    chain = makeTestChain({ accounts: 2 });
+    ledger = await Ledger.open(await tempDir({ after }), chain.genesis);
+    const verifier = new TxVerifier();
+    mempool = new Mempool(
+      {},
+      {
+        chainId: chain.genesis.chainId,
+        nextHeight: () => ledger.height + 1,
+        accountNonce: () => 0,
+        recentlyCommitted: () => false,
+        committed: (hashes) => ledger.store.hasTxs(hashes),
+        verify: (txs, hashes) => {
+          verified += txs.length;
+          return verifier.verify(txs, hashes);
+        },
+      },
+    );
+  });
+
+  async function add(from: number, nonce: number, backlogged: boolean): Promise<string> {
+    const tx = transferTx(chain, from, accountAddress(chain, 1), 1n, nonce);
+    try {
+      await mempool.add(encodeTx(tx), { backlogged });
+      return 'admitted';
+    } catch (err) {
+      return (err as CivitasError).code;
+    }
+  }
+
+  test('new work is refused before its signature is checked; a tx filling a nonce gap is not', async () => {
+    assert.equal(await add(0, 0, false), 'admitted');
+    assert.equal(await add(0, 2, false), 'admitted');
+    const before = verified;
+    assert.equal(await add(0, 3, true), 'MEMPOOL_BUSY', 'above what the sender has queued');
+    assert.equal(await add(1, 0, true), 'MEMPOOL_BUSY', 'a sender with nothing queued');
+    assert.equal(verified, before, 'refused without a signature check');
+    // Nonce 2 cannot be reaped until 1 is in: refusing 1 could leave the pool stuck full.
+    assert.equal(await add(0, 1, true), 'admitted');
+    const reaped = await mempool.reap(100, 1 << 20);
+    assert.deepEqual(
+      reaped.map((e) => e.tx.nonce),
+      [0, 1, 2],
+    );
+  });
+});
+
 function txHash(tx: Tx): Uint8Array {
   return txHashOfBytes(encodeTx(tx));
 }

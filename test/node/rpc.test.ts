@@ -396,6 +396,29 @@ describe('HTTP API', () => {
     }
   });
 
+  test('a node with a backlog refuses new txs with 503, Retry-After and MEMPOOL_BUSY', async () => {
+    // Stands in for a mempool holding `mempool.backlogBlocks` blocks' worth of txs.
+    const original = node.backlogged;
+    node.backlogged = () => true;
+    try {
+      const tx = makeTx(2, addr(1), 1n, { nonce: nonces[2] });
+      const res = await fetch(`${url}/txs`, {
+        method: 'POST',
+        body: JSON.stringify({ tx: toHex(encodeTx(tx)) }),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '1');
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'MEMPOOL_BUSY');
+      assert.doesNotMatch(body.error.message, /\n/, 'one line');
+    } finally {
+      node.backlogged = original;
+    }
+    const accepted = await post(makeTx(2, addr(1), 1n), '?wait=commit');
+    assert.equal(accepted.status, 200, 'admitted again once the backlog is gone');
+  });
+
   test('client mistakes are 4xx with {error:{code,message}}', async () => {
     const committed = makeTx(0, addr(1), 1n);
     await post(committed, '?wait=commit');

@@ -80,3 +80,70 @@ test('receiver verdicts: reject on any invalid tx, accept on any new one, else i
   assert.equal(await g.receive(encodeTxBatch([tx(2), tx(0xff)])), 'reject');
   assert.equal(await g.receive(tx(1)), 'reject', 'a bare tx is not a batch');
 });
+
+test('a received batch is admitted in slices, yielding to the event loop between them', async () => {
+  const admitted: number[] = [];
+  let seenByOtherWork = -1;
+  const g = new TxGossip(
+    { sliceTxs: 4 },
+    {
+      publish: async () => {},
+      admit: async (bytes) => {
+        // Work that arrives while the first slice runs (a consensus message, say) gets its
+        // turn before the next slice, not after the whole batch.
+        if (admitted.length === 0) setImmediate(() => (seenByOtherWork = admitted.length));
+        admitted.push(bytes[0]!);
+        return 'accept';
+      },
+      logger: silentLogger,
+    },
+  );
+  const verdict = g.receive(encodeTxBatch(Array.from({ length: 10 }, (_, i) => tx(i))));
+  assert.equal(g.queuedTxs, 10);
+  assert.equal(await verdict, 'accept');
+  assert.deepEqual(admitted, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'in order');
+  assert.equal(seenByOtherWork, 4, 'other work ran after the first slice');
+  assert.equal(g.queuedTxs, 0);
+});
+
+test('the ingest queue is bounded: a batch that would overflow it is ignored, not admitted', async () => {
+  let admitted = 0;
+  const g = new TxGossip(
+    { sliceTxs: 2, maxQueuedTxs: 5 },
+    {
+      publish: async () => {},
+      admit: async () => {
+        admitted++;
+        return 'accept';
+      },
+      logger: silentLogger,
+    },
+  );
+  const first = g.receive(encodeTxBatch([tx(0), tx(2), tx(4), tx(6)]));
+  assert.equal(await g.receive(encodeTxBatch([tx(8), tx(10)])), 'ignore', 'would make 6 > 5');
+  assert.equal(g.batchesDropped, 1);
+  assert.equal(await first, 'accept');
+  assert.equal(admitted, 4);
+  assert.equal(await g.receive(encodeTxBatch([tx(8), tx(10)])), 'accept', 'room again');
+});
+
+test('a batch with an invalid tx is rejected and the rest of it is not admitted', async () => {
+  const admitted: number[] = [];
+  const g = new TxGossip(
+    { sliceTxs: 2 },
+    {
+      publish: async () => {},
+      admit: async (bytes) => {
+        admitted.push(bytes[0]!);
+        return bytes[0] === 0xff ? 'reject' : 'accept';
+      },
+      logger: silentLogger,
+    },
+  );
+  const bad = g.receive(encodeTxBatch([tx(0), tx(0xff), tx(2), tx(4), tx(6)]));
+  const good = g.receive(encodeTxBatch([tx(8)]));
+  assert.equal(await bad, 'reject');
+  assert.equal(await good, 'accept');
+  assert.deepEqual(admitted, [0, 0xff, 8], 'txs after the invalid slice are skipped');
+  assert.equal(g.queuedTxs, 0);
+});
