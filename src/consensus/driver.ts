@@ -82,6 +82,12 @@ export interface DriverStatus extends EngineStatus {
   readonly committedBlocks: number;
 }
 
+interface PendingTimer {
+  readonly height: number;
+  readonly view: number;
+  readonly cancel: () => void;
+}
+
 export class ConsensusDriver {
   private readonly engine: ConsensusEngine;
   private readonly modules: DriverModules;
@@ -90,7 +96,7 @@ export class ConsensusDriver {
   private queuedMessages = 0;
   private droppedMessages = 0;
   private committedBlocks = 0;
-  private readonly timers = new Map<TimerKind, () => void>();
+  private readonly timers = new Map<TimerKind, PendingTimer>();
   private draining: Promise<void> | null = null;
   private running = false;
   private failure: unknown = null;
@@ -112,7 +118,7 @@ export class ConsensusDriver {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const cancel of this.timers.values()) cancel();
+    for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
     this.queue.length = 0;
     this.queuedMessages = 0;
@@ -140,6 +146,22 @@ export class ConsensusDriver {
   /** Block sync committed `height` with `certificate`. */
   onBlockSynced(height: number, certificate: CommitCertificate): void {
     this.enqueue({ type: 'synced', height, certificate });
+  }
+
+  /**
+   * Fires the pending view timer of (height, view) now, as if it had expired: the same event
+   * the timer would have queued, and the scheduled one is cancelled. Only if that exact timer
+   * is pending; returns whether it fired. Liveness only: safety never depends on when a
+   * timer fires (docs/CONSENSUS.md, "Why it is safe").
+   */
+  expireViewTimer(height: number, view: number): boolean {
+    const t = this.timers.get('view');
+    if (t === undefined || t.height !== height || t.view !== view) return false;
+    if (!this.running || this.failure !== null) return false;
+    t.cancel();
+    this.timers.delete('view');
+    this.enqueue({ type: 'timer', kind: 'view', height, view });
+    return true;
   }
 
   status(): DriverStatus {
@@ -182,7 +204,7 @@ export class ConsensusDriver {
         this.failure = err;
         this.running = false;
         this.modules.logger?.error('consensus driver stopped', { error: errorText(err) });
-        for (const cancel of this.timers.values()) cancel();
+        for (const t of this.timers.values()) t.cancel();
         this.timers.clear();
         return;
       }
@@ -208,13 +230,17 @@ export class ConsensusDriver {
           this.fireAndForget(network.broadcast(action.bytes), 'broadcast failed');
           break;
         case 'set-timer': {
-          this.timers.get(action.kind)?.();
+          this.timers.get(action.kind)?.cancel();
           const { kind, height, view } = action;
-          const cancel = this.modules.timers.set(action.ms, () => {
-            this.timers.delete(kind);
-            this.enqueue({ type: 'timer', kind, height, view });
-          });
-          this.timers.set(kind, cancel);
+          const pending: PendingTimer = {
+            height,
+            view,
+            cancel: this.modules.timers.set(action.ms, () => {
+              if (this.timers.get(kind) === pending) this.timers.delete(kind);
+              this.enqueue({ type: 'timer', kind, height, view });
+            }),
+          };
+          this.timers.set(kind, pending);
           break;
         }
         case 'build-proposal': {

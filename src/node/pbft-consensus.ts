@@ -8,12 +8,17 @@ import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
 import { type ConsensusMessage, decodeMessage } from '../consensus/messages.ts';
+import { toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import type { BlockSync } from './block-sync.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
+import { defaultSilenceMs, PrimaryWatch } from './primary-watch.ts';
+
+/** How often the primary watch looks at the current round (also on every timer set). */
+const WATCH_INTERVAL_MS = 200;
 
 /**
  * Gossip envelope of a consensus message: the message bytes, then 8 random bytes. gossipsub
@@ -41,6 +46,11 @@ export interface PbftOptions {
   publicKey: Uint8Array;
   secretKey: Uint8Array;
   timeoutMs: number;
+  /**
+   * A primary silent this long (no consensus message authored by it heard) is taken for
+   * crashed: its round's view timer expires at once. Default: defaultSilenceMs(timeoutMs).
+   */
+  silenceMs?: number;
   validatorsAt: (height: number) => ValidatorSet;
 }
 
@@ -57,6 +67,9 @@ export interface PbftModules {
 export class PbftConsensus implements ConsensusService {
   private readonly driver: ConsensusDriver;
   private readonly m: PbftModules;
+  private readonly watch: PrimaryWatch;
+  private watchTimer: ReturnType<typeof setInterval> | null = null;
+  private stopped = false;
 
   constructor(opts: PbftOptions, m: PbftModules) {
     this.m = m;
@@ -93,6 +106,8 @@ export class PbftConsensus implements ConsensusService {
         timers: {
           set: (ms, fn) => {
             const t = setTimeout(fn, ms);
+            // A timer is set when a round starts: look at its primary without waiting a tick.
+            setImmediate(() => this.checkPrimary());
             return () => clearTimeout(t);
           },
         },
@@ -113,6 +128,18 @@ export class PbftConsensus implements ConsensusService {
         logger: log,
       },
     );
+    this.watch = new PrimaryWatch(this.driver, {
+      silenceMs: opts.silenceMs ?? defaultSilenceMs(opts.timeoutMs),
+      validatorKey: (height, index) => {
+        try {
+          const key = opts.validatorsAt(height).validators[index];
+          return key === undefined ? undefined : toHex(key);
+        } catch {
+          return undefined;
+        }
+      },
+      onExpire: (round) => log.debug('primary silent: view timer expired early', round),
+    });
     // Cheap checks at the gossip layer (size is capped by p2p; here: it decodes), so garbage
     // is never relayed. Signatures are checked once, by the engine. The decoded message is
     // handed from validator to handler, so a PRE-PREPARE's block is decoded once, not twice.
@@ -130,7 +157,9 @@ export class PbftConsensus implements ConsensusService {
         }
       },
       (data) => {
-        const input = decoded.get(data) ?? openEnvelope(data);
+        const message = decoded.get(data);
+        if (message !== undefined) this.watch.heard(message);
+        const input = message ?? openEnvelope(data);
         if (input !== undefined) this.driver.deliver(input);
       },
     );
@@ -138,7 +167,12 @@ export class PbftConsensus implements ConsensusService {
 
   async start(): Promise<void> {
     const tip = this.m.app.height();
+    this.watch.begin();
     await this.driver.start(tip + 1, this.m.app.lastCertificate());
+    if (!this.stopped) {
+      this.watchTimer = setInterval(() => this.checkPrimary(), WATCH_INTERVAL_MS);
+      this.watchTimer.unref();
+    }
   }
 
   onTxsAvailable(): void {}
@@ -147,12 +181,20 @@ export class PbftConsensus implements ConsensusService {
     this.driver.onBlockSynced(height, certificate);
   }
 
+  private checkPrimary(): void {
+    if (this.stopped) return;
+    this.watch.check();
+  }
+
   status(): ConsensusStatus {
     const s = this.driver.status();
     return { engine: 'pbft', view: s.view, primary: s.primary, viewChanges: s.viewChanges };
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.watchTimer !== null) clearInterval(this.watchTimer);
+    this.watchTimer = null;
     await this.driver.stop();
   }
 }

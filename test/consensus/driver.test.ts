@@ -185,6 +185,32 @@ describe('consensus driver', () => {
     await Promise.all(nodes.map((node) => node.driver.stop()));
   });
 
+  it('expires a pending view timer early only for its exact round, once', async () => {
+    const { nodes } = network(4);
+    const silent = primaryIndex(1, 0, 4);
+    nodes[silent]!.muted = true;
+    await Promise.all(nodes.map((node) => node.driver.start(1, null)));
+    for (let k = 0; k < 50; k++) await tick();
+    for (const [i, node] of nodes.entries()) {
+      if (i === silent) continue;
+      assert.equal(node.timers.pending.size, 1, 'the view timer of (1, 0) is pending');
+      assert.equal(node.driver.expireViewTimer(1, 1), false, 'another view');
+      assert.equal(node.driver.expireViewTimer(2, 0), false, 'another height');
+      assert.equal(node.timers.pending.size, 1);
+      assert.equal(node.driver.expireViewTimer(1, 0), true);
+      assert.equal(node.timers.pending.size, 0, 'the scheduled timer is cancelled');
+      assert.equal(node.driver.expireViewTimer(1, 0), false, 'fires once');
+    }
+    await until(
+      () => nodes.every((node, i) => i === silent || node.chain.length >= 1),
+      'view 1 commit after the early expiry',
+    );
+    const certificate = nodes[(silent + 1) % 4]!.chain[0]!.certificate;
+    assert.equal(certificate.view, 1);
+    await Promise.all(nodes.map((node) => node.driver.stop()));
+    assert.equal(nodes[0]!.driver.expireViewTimer(2, 0), false, 'a stopped driver fires nothing');
+  });
+
   it('restarts from its WAL and re-sends what it signed instead of signing anew', async () => {
     const { nodes, makeNode } = network(4);
     const primary = primaryIndex(1, 0, 4);
