@@ -101,10 +101,14 @@ function parseLink(spec: string, text: string): { a: NodeRef; b: NodeRef } {
 }
 
 /** Parses one fault, e.g. "crash:1@5-10". */
+// One line for an error (the full grammar is in `civitas bench cluster --help`).
+const KINDS_HINT =
+  'KIND is crash, partition, delay, loss or byzantine (grammar: civitas bench cluster --help)';
+
 export function parseFault(spec: string): Fault {
   const trimmed = spec.trim();
   const colon = trimmed.indexOf(':');
-  if (colon === -1) bad(trimmed, `expected KIND:…, one of\n${FAULT_GRAMMAR}`);
+  if (colon === -1) bad(trimmed, `expected KIND:…, ${KINDS_HINT}`);
   const kind = trimmed.slice(0, colon);
   const rest = trimmed.slice(colon + 1);
   const at = rest.lastIndexOf('@');
@@ -158,7 +162,7 @@ export function parseFault(spec: string): Fault {
       return { kind, node, mode, ...parseWindow(trimmed, windowText, false) };
     }
     default:
-      bad(trimmed, `unknown kind "${kind}"; expected one of\n${FAULT_GRAMMAR}`);
+      bad(trimmed, `unknown kind "${kind}"; ${KINDS_HINT}`);
   }
 }
 

@@ -18,6 +18,7 @@ function rejects(spec: string, pattern: RegExp): void {
       assert.ok(isCivitasError(err), 'a CivitasError');
       assert.equal(err.code, 'BENCH_BAD_FAULT');
       assert.match(err.message, pattern);
+      assert.ok(!err.message.includes('\n'), `one line: ${err.message}`);
       assert.ok(
         err.message.includes(
           spec
