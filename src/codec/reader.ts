@@ -106,7 +106,7 @@ export class Reader {
     let low = 0;
     let scale = 1;
     let big: bigint | undefined;
-    let shift = 0n;
+    let shift = 49n;
     for (let i = 0; ; i++) {
       if (i >= maxBytes) {
         throw new CivitasError('CODEC_BAD_VARINT', 'varint too long', { offset: start });
@@ -118,6 +118,7 @@ export class Reader {
       } else {
         big ??= BigInt(low);
         big |= BigInt(byte & 0x7f) << shift;
+        shift += 7n;
       }
       if ((byte & 0x80) === 0) {
         if (byte === 0 && i > 0) {
@@ -125,7 +126,6 @@ export class Reader {
         }
         break;
       }
-      if (i >= 6) shift = i === 6 ? 49n : shift + 7n;
     }
     const result = big ?? BigInt(low);
     if ((big !== undefined || maxBits < 49) && result >= bigLimit(maxBits)) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { CivitasClient } from '../../src/client/index.ts';
-import { CivitasError } from '../../src/errors.ts';
+import { isCivitasError } from '../../src/errors.ts';
 
 /** Closes the first `drop` connections as soon as a request arrives; answers the rest. */
 async function flakyServer(drop: number) {
@@ -53,9 +53,8 @@ test('a GET is retried only once, then fails with CLIENT_UNREACHABLE', async (t)
   const server = await flakyServer(2);
   t.after(server.close);
   const client = new CivitasClient(server.url, { timeoutMs: 5_000 });
-  await assert.rejects(
-    client.request('GET', '/status'),
-    (e: unknown) => e instanceof CivitasError && e.code === 'CLIENT_UNREACHABLE',
+  await assert.rejects(client.request('GET', '/status'), (e: unknown) =>
+    isCivitasError(e, 'CLIENT_UNREACHABLE'),
   );
   assert.equal(server.requests(), 2);
 });
@@ -66,8 +65,7 @@ test('a POST is never sent twice', async (t) => {
   const client = new CivitasClient(server.url, { timeoutMs: 5_000 });
   await assert.rejects(
     client.request('POST', '/txs', { tx: '00' }),
-    (e: unknown) =>
-      e instanceof CivitasError && e.code === 'CLIENT_UNREACHABLE' && !e.message.includes('\n'),
+    (e: unknown) => isCivitasError(e, 'CLIENT_UNREACHABLE') && !e.message.includes('\n'),
   );
   assert.equal(server.requests(), 1);
 });

@@ -16,16 +16,12 @@ import {
   verifyAccountProof,
 } from '../../src/client/index.ts';
 import { generateKeyPair } from '../../src/crypto/ed25519.ts';
-import { CivitasError } from '../../src/errors.ts';
+import { isCivitasError } from '../../src/errors.ts';
 import { encodeAccount } from '../../src/state/accounts.ts';
 import { Ledger } from '../../src/state/ledger.ts';
 import { encodeStateProof } from '../../src/state/smt/index.ts';
 import { accountAddress, makeTestChain } from '../helpers/chain.ts';
 import { tempDir } from '../helpers/temp.ts';
-
-function isCode(code: string) {
-  return (e: unknown) => e instanceof CivitasError && e.code === code;
-}
 
 test('a height-0 account proof verifies against the genesis file, and only against it', async (t) => {
   const chain = makeTestChain({ accounts: 3, balance: 4_242n });
@@ -72,18 +68,18 @@ test('a height-0 account proof verifies against the genesis file, and only again
   };
   assert.throws(
     () => verifyAccountProof(present.keyHash, forged, trusted),
-    isCode('VERIFY_STATE_PROOF'),
+    (e: unknown) => isCivitasError(e, 'VERIFY_STATE_PROOF'),
   );
   // Without the genesis file's root there is nothing to check against.
   const { genesisStateRoot: _, ...noGenesis } = trusted;
   assert.throws(
     () => verifyAccountProof(present.keyHash, present.response, noGenesis),
-    isCode('VERIFY_NO_HEADER'),
+    (e: unknown) => isCivitasError(e, 'VERIFY_NO_HEADER'),
   );
   // The key must be the one asked for.
   const otherKey = stateKeyHash(accountStateKey(absentAddress));
   assert.throws(
     () => verifyAccountProof(otherKey, present.response, trusted),
-    isCode('VERIFY_KEY'),
+    (e: unknown) => isCivitasError(e, 'VERIFY_KEY'),
   );
 });

@@ -14,7 +14,7 @@ import {
   sealBlock,
   txHashOfBytes,
 } from '../../src/chain/index.ts';
-import { CivitasError } from '../../src/errors.ts';
+import { isCivitasError } from '../../src/errors.ts';
 import { Ledger } from '../../src/state/ledger.ts';
 import {
   accountAddress,
@@ -24,10 +24,6 @@ import {
   transferTx,
 } from '../helpers/chain.ts';
 import { tempDir } from '../helpers/temp.ts';
-
-function isCode(code: string) {
-  return (e: unknown) => e instanceof CivitasError && e.code === code;
-}
 
 test('a failed tx cannot be committed again, by a replaying or an honest proposer', async (t) => {
   const chain = makeTestChain({ accounts: 2, balance: 100n });
@@ -54,7 +50,7 @@ test('a failed tx cannot be committed again, by a replaying or an honest propose
       timestamp: ledger.tip.timestamp + 1_000,
       lastCommit: ledger.tip.certificate,
     }),
-    isCode('BLOCK_TX_ALREADY_COMMITTED'),
+    (e: unknown) => isCivitasError(e, 'BLOCK_TX_ALREADY_COMMITTED'),
   );
 
   // A Byzantine proposer seals it by hand, with roots from honest execution: replicas refuse.
@@ -78,7 +74,7 @@ test('a failed tx cannot be committed again, by a replaying or an honest propose
   });
   await assert.rejects(
     ledger.validateBlock(replay, plainValidation(tip.timestamp + 1_000)),
-    isCode('BLOCK_TX_ALREADY_COMMITTED'),
+    (e: unknown) => isCivitasError(e, 'BLOCK_TX_ALREADY_COMMITTED'),
   );
 
   // A fresh tx with the same nonce (new bytes) is what the sender signs instead, and succeeds.
