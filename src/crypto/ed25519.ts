@@ -9,7 +9,7 @@
  *   4. R is not an encoding of a small-order point (any of the 14 encodings of the 8 torsion
  *      points). OpenSSL 3.5 (Node 24) rejects small-order R while OpenSSL 3.0 and the plain
  *      cofactorless equation accept it (e.g. R = identity with S = k·a); banning it here keeps
- *      the verdict independent of the OpenSSL build. test/crypto found this divergence.
+ *      the verdict independent of the OpenSSL build. test/unit/crypto found this divergence.
  *   5. The cofactorless equation holds byte-exactly: encode([S]B − [k]A) == R, with
  *      k = SHA-512(R || A || M) mod L. A non-canonical R can never equal a fresh encoding, so
  *      non-canonical R is rejected as well.
@@ -20,7 +20,7 @@
  * rather than `ed25519.verify` (which is cofactored and would accept R + T for a torsion T).
  * Mixed-order keys (prime-order part plus torsion) are accepted by both the same way, since
  * both evaluate the identical cofactorless equation. Two nodes that disagreed on a signature
- * would split the chain; test/crypto cross-checks the backends on vectors and mutations.
+ * would split the chain; test/unit/crypto cross-checks the backends on vectors and mutations.
  */
 import { createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';

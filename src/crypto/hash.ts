@@ -11,7 +11,7 @@
  * (browsers, light clients) @noble/hashes, whose hasher absorbs the tag prefix once per tag
  * and is cloned per call. node:crypto is reached through
  * `process.getBuiltinModule` rather than a static import so this module still loads outside
- * Node; test/crypto checks that both backends agree.
+ * Node; test/unit/crypto checks that both backends agree.
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 

@@ -90,7 +90,7 @@ function writeVaruint(out: Uint8Array, at: number, n: number): number {
  * The two encoders below write the codec's layout (u8, fixed bytes, varuint, big-endian u16)
  * by hand into one exactly sized buffer: they run for every node a block rewrites, and the
  * general Writer's growth checks and final copy were a visible share of the update. The
- * codec-built reference in test/state/smt.test.ts pins them to the same bytes.
+ * codec-built reference in test/unit/state/smt.test.ts pins them to the same bytes.
  */
 
 /** Where encoders get their output buffer (a ByteSlab's `take` on the update path). */

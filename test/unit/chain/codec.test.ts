@@ -1,0 +1,534 @@
+/**
+ * Codec strictness of chain objects (Tx, Header, CommitCertificate, Receipt, Block): random
+ * objects round-trip exactly and re-encode byte-identically; random and mutated bytes are
+ * either refused with a CODEC_* error or are themselves the one canonical encoding of what
+ * they decode to (so no object has two encodings); and hand-built malformed encodings (non-
+ * minimal varints, wrong versions, oversize lengths, unsorted signers) give their codes.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import {
+  BLOCK_VERSION,
+  type Block,
+  type CommitCertificate,
+  decodeBlock,
+  decodeCertificate,
+  decodeHeader,
+  decodeReceipt,
+  decodeTx,
+  encodeBlockParts,
+  encodeCertificate,
+  encodeHeader,
+  encodeReceipt,
+  encodeTx,
+  type Header,
+  headerHash,
+  Limits,
+  type Receipt,
+  sealBlock,
+  type Tx,
+  txHash,
+  txHashOfBytes,
+  writeCertificate,
+  writeHeader,
+} from '../../../src/chain/index.ts';
+import { encode, Reader } from '../../../src/codec/index.ts';
+import { concatBytes } from '../../../src/crypto/bytes.ts';
+import { CivitasError, isCivitasError } from '../../../src/errors.ts';
+
+const RUNS = 250;
+const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
+
+// --- arbitraries -------------------------------------------------------------------------
+
+// Plain-prototype records, so deepStrictEqual compares them with what the decoders build.
+const record = <T extends Record<string, unknown>>(
+  model: {
+    [K in keyof T]: fc.Arbitrary<T[K]>;
+  },
+): fc.Arbitrary<T> => fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
+
+const fixedBytes = (n: number): fc.Arbitrary<Uint8Array> =>
+  fc.uint8Array({ minLength: n, maxLength: n });
+
+/** Well-formed strings (any code point, never a lone surrogate) within a byte budget. */
+const boundedString = (maxBytes: number, maxLength: number): fc.Arbitrary<string> =>
+  fc.string({ unit: 'binary', maxLength }).filter((s) => utf8Length(s) <= maxBytes);
+
+const txArb: fc.Arbitrary<Tx> = record({
+  chainId: boundedString(Limits.chainIdBytes, 16),
+  sender: fixedBytes(32),
+  nonce: fc.oneof(fc.nat(300), fc.maxSafeNat()),
+  expiryHeight: fc.oneof(fc.nat(300), fc.maxSafeNat()),
+  payload: record({
+    module: boundedString(Limits.moduleNameBytes, 8),
+    method: boundedString(Limits.methodNameBytes, 8),
+    args: fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.uint8Array({ minLength: 1000, maxLength: 1200 }),
+    ),
+  }),
+  signature: fixedBytes(64),
+});
+
+const headerArb: fc.Arbitrary<Header> = record({
+  chainId: boundedString(Limits.chainIdBytes, 16),
+  height: fc.oneof(fc.nat(300), fc.maxSafeNat()),
+  parentHash: fixedBytes(32),
+  timestamp: fc.oneof(fc.nat(300), fc.maxSafeNat()),
+  proposer: fixedBytes(32),
+  txRoot: fixedBytes(32),
+  receiptRoot: fixedBytes(32),
+  stateRoot: fixedBytes(32),
+  validatorSetHash: fixedBytes(32),
+  lastCommitHash: fixedBytes(32),
+});
+
+const certificateArb: fc.Arbitrary<CommitCertificate> = record({
+  height: fc.maxSafeNat(),
+  view: fc.oneof(fc.nat(10), fc.maxSafeNat()),
+  blockHash: fixedBytes(32),
+  signatures: fc
+    .uniqueArray(fc.integer({ min: 0, max: 0xffff }), { maxLength: 8 })
+    .chain((indexes) =>
+      fc.tuple(
+        ...[...indexes]
+          .sort((a, b) => a - b)
+          .map((validatorIndex) =>
+            fixedBytes(64).map((signature) => ({ validatorIndex, signature })),
+          ),
+      ),
+    ),
+});
+
+const receiptArb: fc.Arbitrary<Receipt> = record({
+  txHash: fixedBytes(32),
+  status: fc.constantFrom('ok' as const, 'failed' as const),
+  code: boundedString(Limits.receiptCodeBytes, 16),
+  events: fc.array(
+    record({
+      type: boundedString(Limits.eventStringBytes, 24),
+      attributes: fc.array(
+        fc.tuple(
+          boundedString(Limits.eventStringBytes, 24),
+          boundedString(Limits.eventStringBytes, 24),
+        ),
+        { maxLength: 4 },
+      ),
+    }),
+    { maxLength: 4 },
+  ),
+});
+
+const blockArb: fc.Arbitrary<Block> = record({
+  header: headerArb,
+  txs: fc.array(txArb, { maxLength: 4 }),
+  lastCommit: fc.option(certificateArb, { nil: null }),
+});
+
+// --- mutations ---------------------------------------------------------------------------
+
+type Mutation =
+  | { kind: 'flip'; at: number; bit: number }
+  | { kind: 'set'; at: number; value: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'append'; bytes: Uint8Array }
+  | { kind: 'insert'; at: number; value: number }
+  | { kind: 'delete'; at: number; count: number };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
+  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.nat(255) }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({
+    kind: fc.constant('append' as const),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
+  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), value: fc.nat(255) }),
+  fc.record({
+    kind: fc.constant('delete' as const),
+    at: fc.nat(),
+    count: fc.integer({ min: 1, max: 4 }),
+  }),
+);
+
+function mutate(bytes: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
+  let out: Uint8Array = Uint8Array.from(bytes);
+  for (const m of mutations) {
+    const at = out.length === 0 ? 0 : ('at' in m ? m.at : 0) % out.length;
+    switch (m.kind) {
+      case 'flip':
+        if (out.length > 0) out[at]! ^= 1 << m.bit;
+        break;
+      case 'set':
+        if (out.length > 0) out[at] = m.value;
+        break;
+      case 'truncate':
+        out = out.slice(0, at);
+        break;
+      case 'append':
+        out = concatBytes(out, m.bytes);
+        break;
+      case 'insert':
+        out = concatBytes(out.slice(0, at), Uint8Array.of(m.value), out.slice(at));
+        break;
+      case 'delete':
+        out = concatBytes(out.slice(0, at), out.slice(at + m.count));
+        break;
+    }
+  }
+  return out;
+}
+
+// --- the codecs under test, uniformly --------------------------------------------------------
+
+interface Codec<T> {
+  readonly name: string;
+  readonly arb: fc.Arbitrary<T>;
+  encode(x: T): Uint8Array;
+  /** Must throw CODEC_* on anything that is not a canonical encoding. */
+  decode(bytes: Uint8Array): T;
+  /** The canonical bytes of a decoded value (to prove accepted bytes are canonical). */
+  reencode(x: T): Uint8Array;
+}
+
+const codecs: Codec<unknown>[] = [
+  { name: 'Tx', arb: txArb, encode: encodeTx, decode: decodeTx, reencode: encodeTx },
+  {
+    name: 'Header',
+    arb: headerArb,
+    encode: encodeHeader,
+    decode: decodeHeader,
+    reencode: encodeHeader,
+  },
+  {
+    name: 'CommitCertificate',
+    arb: certificateArb,
+    encode: encodeCertificate,
+    decode: decodeCertificate,
+    reencode: encodeCertificate,
+  },
+  {
+    name: 'Receipt',
+    arb: receiptArb,
+    encode: encodeReceipt,
+    decode: decodeReceipt,
+    reencode: encodeReceipt,
+  },
+  {
+    name: 'Block',
+    arb: blockArb,
+    encode: (b: Block) => sealBlock(b).encoded,
+    decode: (bytes: Uint8Array) => {
+      const sealed = decodeBlock(bytes);
+      return { header: sealed.header, txs: sealed.txs, lastCommit: sealed.lastCommit };
+    },
+    reencode: (b: Block) => encodeBlockParts(b.header, b.txs.map(encodeTx), b.lastCommit),
+  },
+] as Codec<unknown>[];
+
+function isCodecError(err: unknown): boolean {
+  return isCivitasError(err, 'CODEC_');
+}
+
+/** Decodes `bytes`: either a CODEC_* error, or a value whose canonical bytes are `bytes`. */
+function checkStrict(codec: Codec<unknown>, bytes: Uint8Array): void {
+  let value: unknown;
+  try {
+    value = codec.decode(bytes);
+  } catch (err) {
+    if (!isCodecError(err)) {
+      assert.fail(
+        `${codec.name}: decoding threw a non-codec error: ${(err as Error)?.stack ?? String(err)}`,
+      );
+    }
+    return;
+  }
+  assert.deepEqual(
+    codec.reencode(value),
+    bytes,
+    `${codec.name}: accepted bytes are not the canonical encoding of what they decode to`,
+  );
+}
+
+function throwsCode(fn: () => unknown, code: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof CivitasError, `expected CivitasError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  });
+}
+
+// --- tests -------------------------------------------------------------------------------
+
+for (const codec of codecs) {
+  describe(`${codec.name} codec`, () => {
+    test('decode(encode(x)) deep-equals x and re-encoding is byte-identical', () => {
+      fc.assert(
+        fc.property(codec.arb, (x) => {
+          const bytes = codec.encode(x);
+          const decoded = codec.decode(bytes);
+          assert.deepStrictEqual(decoded, x);
+          assert.deepEqual(codec.reencode(decoded), bytes);
+          assert.deepEqual(codec.encode(decoded), bytes);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+
+    test('mutated encodings are refused with CODEC_* or are canonical', () => {
+      fc.assert(
+        fc.property(
+          codec.arb,
+          fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
+          (x, mutations) => {
+            checkStrict(codec, mutate(codec.encode(x), mutations));
+          },
+        ),
+        { numRuns: RUNS * 2 },
+      );
+    });
+
+    test('random bytes never crash the decoder (with and without a valid version byte)', () => {
+      fc.assert(
+        fc.property(fc.boolean(), fc.uint8Array({ maxLength: 400 }), (versioned, bytes) => {
+          checkStrict(codec, versioned ? concatBytes(Uint8Array.of(1), bytes) : bytes);
+        }),
+        { numRuns: RUNS * 2 },
+      );
+    });
+
+    test('truncation at every offset and any appended byte are refused', () => {
+      fc.assert(
+        fc.property(codec.arb, fc.nat(255), (x, extra) => {
+          const bytes = codec.encode(x);
+          for (let n = 0; n < bytes.length; n++) {
+            assert.throws(() => codec.decode(bytes.subarray(0, n)), isCodecError);
+          }
+          assert.throws(() => codec.decode(concatBytes(bytes, Uint8Array.of(extra))), isCodecError);
+        }),
+        { numRuns: 20 },
+      );
+    });
+
+    test('a wrong version byte is CODEC_BAD_VERSION', () => {
+      fc.assert(
+        fc.property(
+          codec.arb,
+          fc.integer({ min: 0, max: 255 }).filter((v) => v !== 1),
+          (x, version) => {
+            const bytes = Uint8Array.from(codec.encode(x));
+            bytes[0] = version;
+            throwsCode(() => codec.decode(bytes), 'CODEC_BAD_VERSION');
+          },
+        ),
+        { numRuns: 50 },
+      );
+    });
+  });
+}
+
+describe('hand-built malformed encodings', () => {
+  const sampleTx = fc.sample(txArb, { numRuns: 1, seed: 7 })[0]!;
+  const tx: Tx = {
+    ...sampleTx,
+    chainId: 'chain',
+    nonce: 5,
+    expiryHeight: 9,
+    payload: { module: 'bank', method: 'transfer', args: new Uint8Array(3) },
+  };
+  const header: Header = {
+    ...fc.sample(headerArb, { numRuns: 1, seed: 3 })[0]!,
+    chainId: 'c',
+    height: 1,
+  };
+
+  test('non-minimal varints are CODEC_NON_MINIMAL_INT (tx nonce, header height, list count)', () => {
+    // tx: version | string "chain" (1+5) | 32 sender | nonce at offset 39.
+    const txBytes = encodeTx(tx);
+    assert.equal(txBytes[39], 5);
+    const nonMinimalTx = concatBytes(
+      txBytes.subarray(0, 39),
+      Uint8Array.of(0x85, 0x00),
+      txBytes.subarray(40),
+    );
+    throwsCode(() => decodeTx(nonMinimalTx), 'CODEC_NON_MINIMAL_INT');
+    // header: version | string "c" (1+1) | height at offset 3.
+    const headerBytes = encodeHeader(header);
+    assert.equal(headerBytes[3], 1);
+    throwsCode(
+      () =>
+        decodeHeader(
+          concatBytes(
+            headerBytes.subarray(0, 3),
+            Uint8Array.of(0x81, 0x80, 0x00),
+            headerBytes.subarray(4),
+          ),
+        ),
+      'CODEC_NON_MINIMAL_INT',
+    );
+    // certificate with zero signers written as 0x80 0x00.
+    const cert: CommitCertificate = {
+      height: 1,
+      view: 0,
+      blockHash: new Uint8Array(32),
+      signatures: [],
+    };
+    const certBytes = encodeCertificate(cert);
+    assert.equal(certBytes.at(-1), 0);
+    throwsCode(
+      () => decodeCertificate(concatBytes(certBytes.subarray(0, -1), Uint8Array.of(0x80, 0x00))),
+      'CODEC_NON_MINIMAL_INT',
+    );
+  });
+
+  test('oversize lengths are CODEC_TOO_LARGE before allocation', () => {
+    const bigChainId = encode((w) =>
+      w
+        .u8(1)
+        .string('x'.repeat(Limits.chainIdBytes + 1))
+        .fixed(new Uint8Array(32), 32),
+    );
+    throwsCode(() => decodeTx(bigChainId), 'CODEC_TOO_LARGE');
+    // A huge declared length with almost no bytes behind it.
+    const hugeArgs = encode((w) =>
+      w
+        .u8(1)
+        .string('c')
+        .fixed(new Uint8Array(32), 32)
+        .varuint(0)
+        .varuint(0)
+        .string('bank')
+        .string('transfer')
+        .varuint(2 ** 50),
+    );
+    throwsCode(() => decodeTx(hugeArgs), 'CODEC_TOO_LARGE');
+    const bigArgs = encodeTx({
+      ...tx,
+      payload: { ...tx.payload, args: new Uint8Array(Limits.txArgsBytes + 1) },
+    });
+    throwsCode(() => decodeTx(bigArgs), 'CODEC_TOO_LARGE');
+    const manySigners = encode((w) =>
+      w
+        .u8(1)
+        .varuint(1)
+        .varuint(0)
+        .fixed(new Uint8Array(32), 32)
+        .varuint(Limits.validators + 1),
+    );
+    throwsCode(() => decodeCertificate(manySigners), 'CODEC_TOO_LARGE');
+    const manyEvents = encode((w) =>
+      w
+        .u8(1)
+        .fixed(new Uint8Array(32), 32)
+        .u8(0)
+        .string('OK')
+        .varuint(Limits.eventsPerReceipt + 1),
+    );
+    throwsCode(() => decodeReceipt(manyEvents), 'CODEC_TOO_LARGE');
+    const longCode = encode((w) =>
+      w
+        .u8(1)
+        .fixed(new Uint8Array(32), 32)
+        .u8(1)
+        .string('E'.repeat(Limits.receiptCodeBytes + 1))
+        .varuint(0),
+    );
+    throwsCode(() => decodeReceipt(longCode), 'CODEC_TOO_LARGE');
+    const manyTxs = encode((w) => {
+      w.u8(BLOCK_VERSION);
+      writeHeader(w, header);
+      w.varuint(Limits.blockTxs + 1);
+    });
+    throwsCode(() => decodeBlock(manyTxs), 'CODEC_TOO_LARGE');
+    // A list count that exceeds the bytes left is refused before looping.
+    const lyingCount = encode((w) => {
+      w.u8(BLOCK_VERSION);
+      writeHeader(w, header);
+      w.varuint(1000);
+    });
+    throwsCode(() => decodeBlock(lyingCount), 'CODEC_TRUNCATED');
+  });
+
+  test('a tx over the size limit is rejected before parsing', () => {
+    // 0xff… would be CODEC_BAD_VERSION if it were parsed; the size check must come first.
+    throwsCode(() => decodeTx(new Uint8Array(Limits.txBytes + 1).fill(0xff)), 'CODEC_TOO_LARGE');
+    throwsCode(() => decodeTx(new Uint8Array(Limits.txBytes).fill(0xff)), 'CODEC_BAD_VERSION');
+  });
+
+  test('a block over the size limit is rejected before parsing', () => {
+    throwsCode(
+      () => decodeBlock(new Uint8Array(Limits.blockBytes + 1).fill(0xff)),
+      'CODEC_TOO_LARGE',
+    );
+  });
+
+  test('certificate signers must be strictly increasing', () => {
+    const withSigners = (indexes: number[]): Uint8Array =>
+      encode((w) =>
+        writeCertificate(w, {
+          height: 3,
+          view: 1,
+          blockHash: new Uint8Array(32).fill(7),
+          signatures: indexes.map((validatorIndex) => ({
+            validatorIndex,
+            signature: new Uint8Array(64).fill(validatorIndex),
+          })),
+        }),
+      );
+    assert.deepEqual(
+      decodeCertificate(withSigners([0, 2, 5])).signatures.map((s) => s.validatorIndex),
+      [0, 2, 5],
+    );
+    throwsCode(() => decodeCertificate(withSigners([0, 2, 2])), 'CODEC_BAD_ORDER');
+    throwsCode(() => decodeCertificate(withSigners([3, 1])), 'CODEC_BAD_ORDER');
+  });
+
+  test('receipt status other than 0/1 is CODEC_BAD_VALUE; bool other than 0/1 too', () => {
+    const bytes = Uint8Array.from(
+      encodeReceipt({ txHash: new Uint8Array(32), status: 'ok', code: 'OK', events: [] }),
+    );
+    bytes[33] = 2;
+    throwsCode(() => decodeReceipt(bytes), 'CODEC_BAD_VALUE');
+    const block = sealBlock({ header, txs: [], lastCommit: null });
+    const badFlag = Uint8Array.from(block.encoded);
+    badFlag[badFlag.length - 1] = 2;
+    throwsCode(() => decodeBlock(badFlag), 'CODEC_BAD_VALUE');
+  });
+
+  test('a framed tx inside a block must itself be exact (no trailing bytes, valid version)', () => {
+    const good = encodeTx(tx);
+    const framed = (txBytes: Uint8Array): Uint8Array => encodeBlockParts(header, [txBytes], null);
+    assert.equal(decodeBlock(framed(good)).txs.length, 1);
+    throwsCode(
+      () => decodeBlock(framed(concatBytes(good, Uint8Array.of(0)))),
+      'CODEC_TRAILING_BYTES',
+    );
+    const badVersion = Uint8Array.from(good);
+    badVersion[0] = 2;
+    throwsCode(() => decodeBlock(framed(badVersion)), 'CODEC_BAD_VERSION');
+  });
+
+  test('invalid UTF-8 in a string is CODEC_BAD_UTF8; empty input is CODEC_TRUNCATED', () => {
+    const bytes = encode((w) => w.u8(1).bytes(Uint8Array.of(0xc3, 0x28)));
+    throwsCode(() => decodeTx(bytes), 'CODEC_BAD_UTF8');
+    for (const codec of codecs) {
+      assert.throws(
+        () => codec.decode(new Uint8Array(0)),
+        (err: unknown) => isCivitasError(err, 'CODEC_TRUNCATED'),
+      );
+    }
+    throwsCode(() => new Reader('abc' as unknown as Uint8Array), 'CODEC_BAD_INPUT');
+  });
+
+  test('hashes are over the canonical bytes and distinguish the signature', () => {
+    const bytes = encodeTx(tx);
+    assert.deepEqual(txHash(tx), txHashOfBytes(bytes));
+    const otherSig = { ...tx, signature: Uint8Array.from(tx.signature, (b) => b ^ 1) };
+    assert.notDeepEqual(txHash(otherSig), txHash(tx));
+    const sealed = decodeBlock(sealBlock({ header, txs: [tx], lastCommit: null }).encoded);
+    assert.deepEqual(sealed.hash, headerHash(header));
+    assert.deepEqual(sealed.txHashes[0], txHash(tx));
+  });
+});

@@ -1,0 +1,377 @@
+/**
+ * Execution of bank transfers: balances move; every failure (bad nonce, insufficient funds,
+ * unknown method, bad args, overflow) is a failed receipt with its code and changes nothing,
+ * not even the sender's nonce; a self-transfer only bumps the nonce. Checked on the pure
+ * executor and end-to-end through a ledger commit and reopen.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { addressOf, type Tx, txHash } from '../../../src/chain/index.ts';
+import { toHex } from '../../../src/crypto/bytes.ts';
+import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
+import {
+  type Account,
+  accountStateKey,
+  BANK_MODULE,
+  decodeAccount,
+  decodeTransferArgs,
+  EMPTY_ACCOUNT,
+  encodeAccount,
+  encodeTransferArgs,
+  MAX_AMOUNT,
+  TRANSFER_METHOD,
+  transferPayload,
+} from '../../../src/state/accounts.ts';
+import { executeTxs } from '../../../src/state/executor.ts';
+import { Ledger } from '../../../src/state/ledger.ts';
+import {
+  accountAddress,
+  commitNext,
+  makeTestChain,
+  signedTx,
+  type TestChain,
+  transferTx,
+} from '../../helpers/chain.ts';
+import { tempDir } from '../../helpers/temp.ts';
+
+/** An in-memory state: raw account key (hex) → encoded account. */
+function memoryState(accounts: Array<[Uint8Array, Account]>) {
+  const map = new Map<string, Uint8Array>();
+  for (const [address, account] of accounts) {
+    map.set(toHex(accountStateKey(address)), encodeAccount(account));
+  }
+  let reads = 0;
+  return {
+    reads: () => reads,
+    read: async (keys: readonly Uint8Array[]) => {
+      reads++;
+      return keys.map((k) => map.get(toHex(k)));
+    },
+  };
+}
+
+async function run(txs: Tx[], accounts: Array<[Uint8Array, Account]>) {
+  const state = memoryState(accounts);
+  const result = await executeTxs(txs, txs.map(txHash), state.read);
+  const after = (address: Uint8Array): Account | undefined => {
+    const changed = result.changes.get(toHex(accountStateKey(address)));
+    return changed === undefined ? undefined : decodeAccount(changed.value);
+  };
+  return { ...result, after, reads: state.reads() };
+}
+
+const chain: TestChain = makeTestChain({ accounts: 3 });
+const [a, b, c] = [0, 1, 2].map((i) => accountAddress(chain, i)) as [
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+];
+
+describe('executor', () => {
+  test('a transfer moves the amount, bumps the sender nonce and emits an event', async () => {
+    const tx = transferTx(chain, 0, b, 300n, 0);
+    const r = await run([tx], [[a, { balance: 1000n, nonce: 0 }]]);
+    assert.equal(r.reads, 1, 'all touched accounts are read in one batch');
+    assert.deepEqual(r.receipts, [
+      {
+        txHash: txHash(tx),
+        status: 'ok',
+        code: 'OK',
+        events: [
+          {
+            type: 'transfer',
+            attributes: [
+              ['from', toHex(a)],
+              ['to', toHex(b)],
+              ['amount', '300'],
+            ],
+          },
+        ],
+      },
+    ]);
+    assert.deepEqual(r.after(a), { balance: 700n, nonce: 1 });
+    assert.deepEqual(r.after(b), { balance: 300n, nonce: 0 }, 'a fresh recipient is created');
+    assert.equal(r.changes.size, 2);
+  });
+
+  test('txs in a block see each other: a chain of nonces and a spent-then-received balance', async () => {
+    const txs = [
+      transferTx(chain, 0, b, 600n, 0),
+      transferTx(chain, 1, c, 650n, 0), // b has 100 + 600 by now
+      transferTx(chain, 0, c, 400n, 1),
+      transferTx(chain, 0, c, 1n, 2), // a is empty now
+    ];
+    const r = await run(txs, [
+      [a, { balance: 1000n, nonce: 0 }],
+      [b, { balance: 100n, nonce: 0 }],
+    ]);
+    assert.deepEqual(
+      r.receipts.map((x) => x.code),
+      ['OK', 'OK', 'OK', 'BANK_INSUFFICIENT_FUNDS'],
+    );
+    assert.deepEqual(r.after(a), { balance: 0n, nonce: 2 });
+    assert.deepEqual(r.after(b), { balance: 50n, nonce: 1 });
+    assert.deepEqual(r.after(c), { balance: 1050n, nonce: 0 });
+  });
+
+  const failures: Array<{ name: string; code: string; tx: () => Tx; start: Account }> = [
+    {
+      name: 'nonce too high',
+      code: 'BANK_BAD_NONCE',
+      tx: () => transferTx(chain, 0, b, 1n, 4),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'nonce already used',
+      code: 'BANK_BAD_NONCE',
+      tx: () => transferTx(chain, 0, b, 1n, 2),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'insufficient funds',
+      code: 'BANK_INSUFFICIENT_FUNDS',
+      tx: () => transferTx(chain, 0, b, 1001n, 3),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'unknown method',
+      code: 'APP_UNKNOWN_METHOD',
+      tx: () =>
+        signedTx(
+          chain,
+          0,
+          { module: BANK_MODULE, method: 'mint', args: encodeTransferArgs({ to: b, amount: 1n }) },
+          3,
+        ),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'unknown module',
+      code: 'APP_UNKNOWN_METHOD',
+      tx: () =>
+        signedTx(
+          chain,
+          0,
+          { module: 'assets', method: TRANSFER_METHOD, args: new Uint8Array(0) },
+          3,
+        ),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'args of the wrong length',
+      code: 'BANK_BAD_ARGS',
+      tx: () =>
+        signedTx(
+          chain,
+          0,
+          { module: BANK_MODULE, method: TRANSFER_METHOD, args: new Uint8Array(5) },
+          3,
+        ),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'zero amount',
+      code: 'BANK_BAD_ARGS',
+      tx: () =>
+        signedTx(
+          chain,
+          0,
+          { module: BANK_MODULE, method: TRANSFER_METHOD, args: new Uint8Array(21) },
+          3,
+        ),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'args with trailing bytes',
+      code: 'BANK_BAD_ARGS',
+      tx: () => {
+        const args = encodeTransferArgs({ to: b, amount: 1n });
+        return signedTx(
+          chain,
+          0,
+          { module: BANK_MODULE, method: TRANSFER_METHOD, args: Uint8Array.from([...args, 0]) },
+          3,
+        );
+      },
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'empty sender account',
+      code: 'BANK_BAD_NONCE',
+      tx: () => transferTx(chain, 0, b, 1n, 1),
+      start: EMPTY_ACCOUNT,
+    },
+  ];
+
+  for (const f of failures) {
+    test(`${f.name} → failed receipt ${f.code} and no state change`, async () => {
+      const tx = f.tx();
+      const r = await run(
+        [tx],
+        [
+          [a, f.start],
+          [b, { balance: 5n, nonce: 7 }],
+        ],
+      );
+      assert.deepEqual(r.receipts, [
+        { txHash: txHash(tx), status: 'failed', code: f.code, events: [] },
+      ]);
+      assert.equal(r.changes.size, 0, 'nothing written, not even the nonce');
+    });
+  }
+
+  test('a self-transfer keeps the balance and bumps the nonce', async () => {
+    const r = await run([transferTx(chain, 0, a, 400n, 0)], [[a, { balance: 1000n, nonce: 0 }]]);
+    assert.equal(r.receipts[0]!.code, 'OK');
+    assert.deepEqual(r.after(a), { balance: 1000n, nonce: 1 });
+    assert.equal(r.changes.size, 1);
+    const all = await run([transferTx(chain, 0, a, 1000n, 0)], [[a, { balance: 1000n, nonce: 0 }]]);
+    assert.deepEqual(all.after(a), { balance: 1000n, nonce: 1 }, 'whole balance to oneself');
+    const more = await run(
+      [transferTx(chain, 0, a, 1001n, 0)],
+      [[a, { balance: 1000n, nonce: 0 }]],
+    );
+    assert.equal(more.receipts[0]!.code, 'BANK_INSUFFICIENT_FUNDS');
+  });
+
+  test('overflow of the recipient balance → BANK_BALANCE_OVERFLOW, sender restored', async () => {
+    const txs = [transferTx(chain, 0, b, 2n, 0), transferTx(chain, 0, b, 1n, 0)];
+    const r = await run(txs, [
+      [a, { balance: 10n, nonce: 0 }],
+      [b, { balance: MAX_AMOUNT - 1n, nonce: 0 }],
+    ]);
+    assert.deepEqual(
+      r.receipts.map((x) => x.code),
+      ['BANK_BALANCE_OVERFLOW', 'OK'],
+      'the failed tx did not consume nonce 0',
+    );
+    assert.deepEqual(r.after(a), { balance: 9n, nonce: 1 });
+    assert.deepEqual(r.after(b), { balance: MAX_AMOUNT, nonce: 0 });
+  });
+
+  test('an amount above u128 cannot even be encoded, and decoding refuses it', () => {
+    assert.throws(() => encodeTransferArgs({ to: b, amount: MAX_AMOUNT + 1n }));
+    assert.equal(
+      decodeTransferArgs(encodeTransferArgs({ to: b, amount: MAX_AMOUNT })).amount,
+      MAX_AMOUNT,
+    );
+  });
+
+  test('property: value is conserved and failed txs change nothing', async () => {
+    const keys = [0, 1, 2, 3].map(() => generateKeyPair());
+    const local: TestChain = { ...chain, accountKeys: keys };
+    const addrs = keys.map((k) => addressOf(k.publicKey));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.bigInt({ min: 0n, max: 1000n }), { minLength: 4, maxLength: 4 }),
+        fc.array(
+          fc.record({
+            from: fc.nat(3),
+            to: fc.nat(3),
+            amount: fc.bigInt({ min: 1n, max: 600n }),
+            nonceSkew: fc.constantFrom(0, 0, 0, 1, -1),
+          }),
+          { maxLength: 12 },
+        ),
+        async (balances, specs) => {
+          const nonces = [0, 0, 0, 0];
+          const txs = specs.map((s) =>
+            transferTx(
+              local,
+              s.from,
+              addrs[s.to]!,
+              s.amount,
+              Math.max(0, nonces[s.from]! + s.nonceSkew),
+            ),
+          );
+          const state = new Map(
+            addrs.map((ad, i) => [toHex(ad), { balance: balances[i]!, nonce: 0 }]),
+          );
+          // Track expected outcome with a straightforward model.
+          const expected = specs.map((s, i) => {
+            const from = state.get(toHex(addrs[s.from]!))!;
+            if (txs[i]!.nonce !== from.nonce) return 'BANK_BAD_NONCE';
+            if (from.balance < s.amount) return 'BANK_INSUFFICIENT_FUNDS';
+            from.balance -= s.amount;
+            from.nonce++;
+            nonces[s.from]!++;
+            state.get(toHex(addrs[s.to]!))!.balance += s.amount;
+            return 'OK';
+          });
+          const r = await run(
+            txs,
+            addrs.map((ad, i) => [ad, { balance: balances[i]!, nonce: 0 }]),
+          );
+          assert.deepEqual(
+            r.receipts.map((x) => x.code),
+            expected,
+          );
+          let total = 0n;
+          addrs.forEach((ad, i) => {
+            const acct = r.after(ad) ?? { balance: balances[i]!, nonce: 0 };
+            assert.deepEqual(acct, state.get(toHex(ad)));
+            total += acct.balance;
+          });
+          assert.equal(
+            total,
+            balances.reduce((x, y) => x + y, 0n),
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('execution through the ledger', () => {
+  test('failed txs commit their receipts but leave balances and nonces untouched', async (t) => {
+    const dir = await tempDir(t);
+    const local = makeTestChain({ accounts: 3, balance: 1000n });
+    const [x, y] = [accountAddress(local, 0), accountAddress(local, 1)];
+    const ledger = await Ledger.open(join(dir, 'db'), local.genesis);
+    t.after(() => ledger.close());
+    const txs = [
+      transferTx(local, 0, y, 100n, 0),
+      transferTx(local, 0, y, 5_000n, 1), // insufficient
+      transferTx(local, 0, y, 1n, 5), // bad nonce
+      signedTx(local, 0, { module: 'bank', method: 'burn', args: new Uint8Array(0) }, 1),
+      signedTx(local, 0, { ...transferPayload(y, 1n), args: new Uint8Array(3) }, 1),
+      transferTx(local, 1, x, 50n, 0),
+    ];
+    const { block } = await commitNext(ledger, local, txs);
+    const receipts = await ledger.store.getReceipts(1, txs.length);
+    assert.deepEqual(
+      receipts.map((r) => [r.status, r.code]),
+      [
+        ['ok', 'OK'],
+        ['failed', 'BANK_INSUFFICIENT_FUNDS'],
+        ['failed', 'BANK_BAD_NONCE'],
+        ['failed', 'APP_UNKNOWN_METHOD'],
+        ['failed', 'BANK_BAD_ARGS'],
+        ['ok', 'OK'],
+      ],
+    );
+    assert.deepEqual(await ledger.getAccount(x), { balance: 950n, nonce: 1 });
+    assert.deepEqual(await ledger.getAccount(y), { balance: 1050n, nonce: 1 });
+    // The failed txs are still indexed: their outcome is provable.
+    for (let i = 0; i < txs.length; i++) {
+      assert.deepEqual(await ledger.store.getTxLocation(block.txHashes[i]!), {
+        height: 1,
+        index: i,
+      });
+    }
+    // A block of only failing txs leaves the state root unchanged.
+    const before = ledger.tip.stateRoot;
+    await commitNext(ledger, local, [
+      transferTx(local, 2, x, 1n, 9),
+      transferTx(local, 2, x, 10_000n, 0),
+    ]);
+    assert.deepEqual(ledger.tip.stateRoot, before);
+    assert.deepEqual(await ledger.getAccount(accountAddress(local, 2)), {
+      balance: 1000n,
+      nonce: 0,
+    });
+  });
+});
