@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { latencyCdfSpec, renderSvg, sweepSpec, throughputSpec } from '../../../bench/cluster/plots.ts';
+import {
+  latencyCdfSpec,
+  renderSvg,
+  sweepSpec,
+  throughputSpec,
+} from '../../../bench/cluster/plots.ts';
 
 /** Well-formed XML with an <svg> root: every tag closed in order, attributes quoted. */
 function assertWellFormedSvg(svg: string): void {

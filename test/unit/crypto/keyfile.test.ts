@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair, keyPairFromSecret } from '../../../src/crypto/ed25519.ts';
-import { keyFileJson, loadKeyFile, parseKeyFile, saveKeyFile } from '../../../src/crypto/keyfile.ts';
+import {
+  keyFileJson,
+  loadKeyFile,
+  parseKeyFile,
+  saveKeyFile,
+} from '../../../src/crypto/keyfile.ts';
 import { isCivitasError } from '../../../src/errors.ts';
 
 let dir: string;
