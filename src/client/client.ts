@@ -3,44 +3,18 @@
  * CivitasError with the node's code; a node that cannot be reached is CLIENT_UNREACHABLE.
  */
 
+import type {
+  AccountResponse,
+  BlockEvent,
+  BlockResponse,
+  StatusResponse,
+  SubmitTxResponse,
+  TxResponse,
+  ValidatorsResponse,
+} from '../api/types.ts';
 import { encodeTx, type Tx } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors.ts';
-
-export interface StatusResponse {
-  chainId: string;
-  moniker: string;
-  validator: string;
-  height: number;
-  latestBlockHash: string;
-  latestBlockTime: number;
-  stateRoot: string;
-  consensus: {
-    engine: string;
-    view: number;
-    primary: number;
-    primaryKey: string;
-    viewChanges: number;
-  };
-  mempool: { size: number };
-  peers: string[];
-}
-
-export interface SubmitResponse {
-  hash: string;
-  status: 'pending' | 'committed';
-  height?: number;
-  index?: number;
-  receipt?: { status: 'ok' | 'failed'; code: string } | null;
-}
-
-/** One committed block, as announced on GET /events. */
-export interface BlockEvent {
-  height: number;
-  hash: string;
-  timestamp: number;
-  txs: number;
-}
 
 /** Parses the server-sent events of GET /events into block events. */
 async function* readBlockEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<BlockEvent> {
@@ -123,24 +97,19 @@ export class CivitasClient {
     return this.request('GET', '/status');
   }
 
-  validators(): Promise<{
-    height: number;
-    hash: string;
-    quorum: number;
-    validators: Array<{ index: number; publicKey: string; name: string }>;
-  }> {
+  validators(): Promise<ValidatorsResponse> {
     return this.request('GET', '/validators');
   }
 
-  block(height: number | 'latest'): Promise<Record<string, unknown>> {
+  block(height: number | 'latest'): Promise<BlockResponse> {
     return this.request('GET', `/blocks/${height}`);
   }
 
-  tx(hash: string): Promise<Record<string, unknown>> {
+  tx(hash: string): Promise<TxResponse> {
     return this.request('GET', `/txs/${hash}`);
   }
 
-  account(address: string, opts: { proof?: boolean } = {}): Promise<Record<string, unknown>> {
+  account(address: string, opts: { proof?: boolean } = {}): Promise<AccountResponse> {
     return this.request('GET', `/accounts/${address}${opts.proof ? '?proof=true' : ''}`);
   }
 
@@ -172,7 +141,7 @@ export class CivitasClient {
   submit(
     tx: Tx | Uint8Array,
     opts: { wait?: boolean; timeoutMs?: number } = {},
-  ): Promise<SubmitResponse> {
+  ): Promise<SubmitTxResponse> {
     const bytes = tx instanceof Uint8Array ? tx : encodeTx(tx);
     const query = opts.wait
       ? `?wait=commit${opts.timeoutMs ? `&timeoutMs=${opts.timeoutMs}` : ''}`

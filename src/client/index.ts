@@ -7,6 +7,7 @@ import { signTx, type Tx } from '../chain/tx.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
 import { transferPayload } from '../state/accounts.ts';
 
+export type * from '../api/types.ts';
 export { addressOf, formatAddress, parseAddress } from '../chain/address.ts';
 export { genesisFromJson, genesisValidatorSet } from '../chain/genesis.ts';
 export { decodeTx, encodeTx, signTx, type Tx, txHash } from '../chain/tx.ts';
@@ -17,13 +18,14 @@ export { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
 export { accountStateKey } from '../state/accounts.ts';
 export { genesisStateRoot } from '../state/genesis-state.ts';
 export { stateKeyHash } from '../state/smt/index.ts';
+export { CivitasClient } from './client.ts';
 export {
-  type BlockEvent,
-  CivitasClient,
-  type StatusResponse,
-  type SubmitResponse,
-} from './client.ts';
-export { type VerifiedTx, verifyAccountProof, verifyTxProof } from './verify.ts';
+  type AccountProofResponse,
+  type TxProofResponse,
+  type VerifiedTx,
+  verifyAccountProof,
+  verifyTxProof,
+} from './verify.ts';
 
 /** How long a tx stays valid by default: this many blocks past the current height. */
 export const DEFAULT_EXPIRY_BLOCKS = 1_000;

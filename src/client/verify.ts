@@ -7,6 +7,7 @@
  * readable JSON views next to them are never trusted.
  */
 
+import type { AccountProof, CommittedTxResponse } from '../api/types.ts';
 import {
   decodeCertificate,
   decodeHeader,
@@ -46,17 +47,18 @@ export interface VerifiedTx {
   signers: number;
 }
 
-/** The shape of GET /txs/:hash for a committed tx. */
-export interface TxProofResponse {
-  hash: string;
-  height: number;
-  txBytes: string;
-  receiptBytes: string;
-  proof: MerkleProofJson;
-  receiptProof: MerkleProofJson;
-  headerBytes: string;
-  certificateBytes: string;
-}
+/** What verifyTxProof reads of GET /txs/:hash for a committed tx (src/api/types.ts). */
+export type TxProofResponse = Pick<
+  CommittedTxResponse,
+  | 'hash'
+  | 'height'
+  | 'txBytes'
+  | 'receiptBytes'
+  | 'proof'
+  | 'receiptProof'
+  | 'headerBytes'
+  | 'certificateBytes'
+>;
 
 /**
  * Checks, in order: the tx bytes hash to the requested hash; the Merkle proof puts that hash
@@ -122,15 +124,11 @@ export function verifyTxProof(
   };
 }
 
-/** The `proof` member of GET /accounts/:address?proof=true. */
-export interface AccountProofResponse {
-  height: number;
-  keyHash: string;
-  value: string | null;
-  proofBytes: string;
-  headerBytes: string | null;
-  certificateBytes: string | null;
-}
+/** What verifyAccountProof reads of GET /accounts/:address?proof=true's `proof` (src/api/types.ts). */
+export type AccountProofResponse = Pick<
+  AccountProof,
+  'height' | 'keyHash' | 'value' | 'proofBytes' | 'headerBytes' | 'certificateBytes'
+>;
 
 /**
  * Checks an account answer: the state proof against the header's stateRoot, the header

@@ -66,8 +66,7 @@ export function registerTxCommand(program: Command): void {
         const keys = await loadKeyFile(opts.key);
         const client = new CivitasClient(opts.rpc);
         const status = await client.status();
-        const nonce =
-          opts.nonce ?? ((await client.account(toHex(senderAddress(keys)))).nonce as number);
+        const nonce = opts.nonce ?? (await client.account(toHex(senderAddress(keys)))).nonce;
         const signed = transfer({
           chainId: status.chainId,
           keys,
@@ -229,7 +228,7 @@ export function registerVerifyCommand(program: Command): void {
       const response = await client.tx(parseTxHash(hash));
       if (response.status !== 'committed')
         throw new CivitasError('VERIFY_NOT_COMMITTED', `tx ${hash} is not committed yet`);
-      const verified = verifyTxProof(fromHex(hash, 32), response as never, trusted);
+      const verified = verifyTxProof(fromHex(hash, 32), response, trusted);
       if (opts.json)
         return printJson({ verified: true, ...verified, validatorsFrom: trusted.source });
       printLines([
@@ -252,12 +251,10 @@ export function registerVerifyCommand(program: Command): void {
       const client = new CivitasClient(opts.rpc);
       const trusted = await trustedSet(client, opts.genesis);
       const addr = parseAddress(address);
-      const response = (await client.account(address, { proof: true })) as { proof: never };
-      const verified = verifyAccountProof(
-        stateKeyHash(accountStateKey(addr)),
-        response.proof,
-        trusted,
-      );
+      const { proof } = await client.account(address, { proof: true });
+      if (proof === undefined)
+        throw new CivitasError('CLIENT_BAD_RESPONSE', 'the node answered without a proof');
+      const verified = verifyAccountProof(stateKeyHash(accountStateKey(addr)), proof, trusted);
       if (opts.json)
         return printJson({ verified: true, ...verified, validatorsFrom: trusted.source });
       printLines([

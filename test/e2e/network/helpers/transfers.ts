@@ -140,7 +140,9 @@ export async function submitAndWait(
   return postWithRetry<CommittedTx>(
     async () => {
       const res = await client.submit(tx.encoded, { wait: true, timeoutMs });
-      return { status: res.status, height: res.height ?? 0, receipt: res.receipt ?? null };
+      return res.status === 'committed'
+        ? { status: res.status, height: res.height, receipt: res.receipt }
+        : { status: res.status, height: 0, receipt: null };
     },
     () =>
       waitFor(

@@ -1,0 +1,132 @@
+/**
+ * The HTTP API's request and response bodies: one definition, used by the server
+ * (src/node/rpc-server.ts) and by the client SDK (src/client). Bytes are hex; amounts are
+ * decimal strings. The readable JSON views (`tx`, `header`, `receipt`) are for people; a
+ * client that verifies reads the canonical `*Bytes` fields next to them.
+ */
+import type {
+  CertificateJson,
+  HeaderJson,
+  MerkleProofJson,
+  ReceiptJson,
+  TxJson,
+} from '../chain/json.ts';
+import type { StateProofJson } from '../state/smt/proof.ts';
+
+/** Every non-2xx answer. */
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
+
+/** GET /status */
+export interface StatusResponse {
+  chainId: string;
+  moniker: string;
+  /** This node's validator key. */
+  validator: string;
+  height: number;
+  latestBlockHash: string;
+  latestBlockTime: number;
+  stateRoot: string;
+  consensus: {
+    engine: 'solo' | 'pbft';
+    view: number;
+    /** Index of the current primary in the validator set. */
+    primary: number;
+    primaryKey: string;
+    viewChanges: number;
+  };
+  mempool: { size: number };
+  /** Connected peer ids. */
+  peers: string[];
+  uptimeMs: number;
+}
+
+/** GET /validators: the set that decides the next height. */
+export interface ValidatorsResponse {
+  height: number;
+  hash: string;
+  quorum: number;
+  maxFaulty: number;
+  validators: Array<{ index: number; publicKey: string; name: string }>;
+}
+
+/** POST /txs, as JSON (the alternative is the raw bytes as application/octet-stream). */
+export interface SubmitTxRequest {
+  tx: string;
+}
+
+/** POST /txs answers `pending`, or with `?wait=commit` `committed` once the tx is in a block. */
+export type SubmitTxResponse =
+  | { hash: string; status: 'pending' }
+  | {
+      hash: string;
+      status: 'committed';
+      height: number;
+      index: number | undefined;
+      receipt: ReceiptJson | null;
+    };
+
+/** GET /txs/:hash of a committed tx: everything a client needs to verify it. */
+export interface CommittedTxResponse {
+  hash: string;
+  status: 'committed';
+  height: number;
+  index: number;
+  tx: TxJson;
+  txBytes: string;
+  receipt: ReceiptJson;
+  receiptBytes: string;
+  /** The tx hash under the header's txRoot. */
+  proof: MerkleProofJson;
+  /** The receipt bytes under the header's receiptRoot. */
+  receiptProof: MerkleProofJson;
+  header: HeaderJson;
+  headerBytes: string;
+  certificateBytes: string;
+}
+
+/** GET /txs/:hash: committed, or still in this node's mempool. */
+export type TxResponse = { hash: string; status: 'pending' } | CommittedTxResponse;
+
+/** GET /blocks/:height|latest */
+export interface BlockResponse {
+  hash: string;
+  header: HeaderJson;
+  txHashes: string[];
+  lastCommit: CertificateJson | null;
+  /** The certificate that committed this block. */
+  certificate: CertificateJson | null;
+  blockBytes: string;
+}
+
+/** The `proof` member of GET /accounts/:address?proof=true. */
+export interface AccountProof {
+  height: number;
+  stateRoot: string;
+  keyHash: string;
+  /** The account's encoded value, null when absent (the proof then shows non-inclusion). */
+  value: string | null;
+  proof: StateProofJson;
+  proofBytes: string;
+  /** Null at height 0: the genesis state has no header; check against the genesis file. */
+  headerBytes: string | null;
+  certificateBytes: string | null;
+}
+
+/** GET /accounts/:address[?proof=true] */
+export interface AccountResponse {
+  address: string;
+  balance: string;
+  nonce: number;
+  height: number;
+  proof?: AccountProof;
+}
+
+/** One committed block, as announced on GET /events (`event: block`). */
+export interface BlockEvent {
+  height: number;
+  hash: string;
+  timestamp: number;
+  txs: number;
+}
