@@ -25,7 +25,6 @@ import type { WalEntry } from './wal.ts';
 
 export interface ConsensusNetwork {
   broadcast(bytes: Uint8Array): void | Promise<void>;
-  sendTo?(validatorIndex: number, bytes: Uint8Array): void | Promise<void>;
 }
 
 export interface ConsensusWal {

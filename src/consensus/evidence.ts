@@ -6,7 +6,7 @@
 
 import type { ValidatorSet } from '../chain/validator-set.ts';
 import { voteSigningHash } from '../chain/vote.ts';
-import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { equalBytes } from '../crypto/bytes.ts';
 import { prePrepareSigningHash } from './messages.ts';
 
 export type EvidenceKind = 'pre-prepare' | 'prepare' | 'commit';
@@ -73,8 +73,4 @@ export class EvidenceStore {
   list(): Evidence[] {
     return [...this.records.values()];
   }
-}
-
-export function describeEvidence(e: Evidence): string {
-  return `${e.kind} h=${e.height} v=${e.view} validator=${e.validatorIndex} ${toHex(e.first.blockHash.subarray(0, 4))}≠${toHex(e.second.blockHash.subarray(0, 4))}`;
 }

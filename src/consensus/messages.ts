@@ -377,19 +377,6 @@ export function decodeMessage(bytes: Uint8Array): ConsensusMessage {
   return decode(bytes, readMessage);
 }
 
-/** The block a message carries, if any. */
-export function blockOf(m: ConsensusMessage): SealedBlock | null {
-  switch (m.type) {
-    case 'pre-prepare':
-    case 'new-view':
-      return m.block;
-    case 'view-change':
-      return m.preparedBlock;
-    default:
-      return null;
-  }
-}
-
 /** The digest a message endorses (what two conflicting messages differ in). */
 export function digestOf(m: ConsensusMessage): Uint8Array {
   switch (m.type) {

@@ -19,7 +19,3 @@ export type ByzantineBehaviour = (typeof BYZANTINE_FAULTS)[number];
 export function isFaultName(s: string): s is FaultName {
   return (FAULTS as readonly string[]).includes(s);
 }
-
-export function isByzantineBehaviour(s: string): s is ByzantineBehaviour {
-  return (BYZANTINE_FAULTS as readonly string[]).includes(s);
-}
