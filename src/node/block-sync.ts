@@ -11,14 +11,21 @@
  *   blocks   one frame per block: bytes block | bytes certificate
  */
 
-import { decodeBlock, decodeCertificate, Limits, verifyCertificate } from '../chain/index.ts';
+import {
+  type CommitCertificate,
+  decodeBlock,
+  decodeCertificate,
+  Limits,
+  type SealedBlock,
+  type ValidatorSet,
+  verifyCertificate,
+} from '../chain/index.ts';
 import { decode, expectVersion } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
 import { verifyNative } from '../crypto/ed25519.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError, isCivitasError } from '../errors.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import type { Logger } from './logger.ts';
-import type { CivitasNode } from './node.ts';
 
 const SYNC_VERSION = 1;
 const KIND_STATUS = 1;
@@ -54,26 +61,56 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
 }
 
 export interface BlockSyncOptions {
+  chainId: string;
   /** How often to compare heights with peers when nothing else prompts it. */
   intervalMs: number;
   requestTimeoutMs: number;
 }
 
+/** What block sync reads of the local chain, and how it commits what it fetched. */
+export interface SyncChain {
+  height(): number;
+  validatorsAt(height: number): ValidatorSet;
+  blockBytes(height: number): Promise<Uint8Array | undefined>;
+  certificateBytes(height: number): Promise<Uint8Array | undefined>;
+  /** Validates, re-executes and commits a block whose certificate was checked. */
+  commitSynced(block: SealedBlock, certificate: CommitCertificate): Promise<void>;
+}
+
+export type SyncNetwork = Pick<
+  P2PNode,
+  'onSyncRequest' | 'requestSync' | 'connectedPeers' | 'isMember'
+>;
+
+/** The peers in random order (Fisher–Yates): sync from whoever is ahead, not always the same one. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+function describeError(err: unknown): { code: string | undefined; err: string } {
+  return { code: isCivitasError(err) ? err.code : undefined, err: (err as Error).message };
+}
+
 export class BlockSync {
   private readonly opts: BlockSyncOptions;
-  private readonly node: CivitasNode;
-  private readonly p2p: P2PNode;
+  private readonly chain: SyncChain;
+  private readonly p2p: SyncNetwork;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  /** Highest height some peer or message has shown us. */
-  private target = 0;
-  syncedBlocks = 0;
 
-  constructor(opts: BlockSyncOptions, deps: { node: CivitasNode; p2p: P2PNode; logger: Logger }) {
+  constructor(
+    opts: BlockSyncOptions,
+    deps: { chain: SyncChain; p2p: SyncNetwork; logger: Logger },
+  ) {
     this.opts = opts;
-    this.node = deps.node;
+    this.chain = deps.chain;
     this.p2p = deps.p2p;
     this.log = deps.logger;
   }
@@ -82,14 +119,13 @@ export class BlockSync {
   serve(): void {
     this.p2p.onSyncRequest(async (request) => {
       const r = decodeSyncRequest(request);
-      const store = this.node.ledger.store;
-      if (r.kind === 'status') return [encode((w) => w.varuint(this.node.ledger.height))];
+      if (r.kind === 'status') return [encode((w) => w.varuint(this.chain.height()))];
       const frames: Uint8Array[] = [];
-      const last = Math.min(r.from + r.count - 1, this.node.ledger.height);
+      const last = Math.min(r.from + r.count - 1, this.chain.height());
       for (let h = r.from; h <= last; h++) {
         const [block, certificate] = await Promise.all([
-          store.getBlockBytes(h),
-          store.getCertificateBytes(h),
+          this.chain.blockBytes(h),
+          this.chain.certificateBytes(h),
         ]);
         if (block === undefined || certificate === undefined) break;
         frames.push(
@@ -111,26 +147,16 @@ export class BlockSync {
     loop();
   }
 
-  get syncing(): boolean {
-    return this.running !== undefined;
-  }
-
   /** Something (a consensus message, a peer) says the chain is at least at `height`. */
   noteHeight(height: number): void {
-    if (height > this.target) this.target = height;
-    if (height > this.node.ledger.height) this.trigger();
+    if (height > this.chain.height()) this.trigger();
   }
 
   /** Starts one catch-up round unless one is running. */
   trigger(): void {
     if (this.stopped || this.running !== undefined) return;
     this.running = this.catchUp()
-      .catch((err) =>
-        this.log.warn('sync round failed', {
-          code: (err as CivitasError).code,
-          err: (err as Error).message,
-        }),
-      )
+      .catch((err) => this.log.warn('sync round failed', describeError(err)))
       .finally(() => {
         this.running = undefined;
       });
@@ -147,7 +173,7 @@ export class BlockSync {
   private async catchUp(): Promise<void> {
     const peers = this.p2p.connectedPeers().filter((p) => this.p2p.isMember(p));
     // Ask peers in random order; sync from the first that is ahead of us.
-    for (const peerId of peers.sort(() => Math.random() - 0.5)) {
+    for (const peerId of shuffled(peers)) {
       if (this.stopped) return;
       let height: number;
       try {
@@ -155,35 +181,28 @@ export class BlockSync {
       } catch {
         continue;
       }
-      if (height > this.target) this.target = height;
-      if (height <= this.node.ledger.height) continue;
+      if (height <= this.chain.height()) continue;
       this.log.info('catching up', {
-        from: this.node.ledger.height,
+        from: this.chain.height(),
         to: height,
         peer: peerId.slice(-8),
       });
       try {
         await this.fetchFrom(peerId, height);
       } catch (err) {
-        this.log.warn('sync from peer failed', {
-          peer: peerId.slice(-8),
-          code: (err as CivitasError).code,
-          err: (err as Error).message,
-        });
+        this.log.warn('sync from peer failed', { peer: peerId.slice(-8), ...describeError(err) });
       }
     }
   }
 
   private async fetchFrom(peerId: string, peerHeight: number): Promise<void> {
-    while (!this.stopped && this.node.ledger.height < peerHeight) {
-      const from = this.node.ledger.height + 1;
+    while (!this.stopped && this.chain.height() < peerHeight) {
+      const from = this.chain.height() + 1;
       const count = Math.min(MAX_BLOCKS_PER_REQUEST, peerHeight - from + 1);
       const frames = await this.p2p.requestSync(
         peerId,
         encodeSyncRequest({ kind: 'blocks', from, count }),
-        {
-          timeoutMs: this.opts.requestTimeoutMs,
-        },
+        { timeoutMs: this.opts.requestTimeoutMs },
       );
       if (frames.length === 0) throw new CivitasError('SYNC_BAD_RESPONSE', 'peer sent no blocks');
       for (const frame of frames) {
@@ -196,20 +215,19 @@ export class BlockSync {
         const certificate = decodeCertificate(certificateBytes);
         const height = block.header.height;
         // Consensus may have committed this height while we fetched: skip what we have.
-        if (height <= this.node.ledger.height) continue;
+        if (height <= this.chain.height()) continue;
         // Rule: a synced block is accepted only with a quorum certificate of the set in force.
         verifyCertificate(
           certificate,
           {
-            chainId: this.node.genesis.chainId,
+            chainId: this.opts.chainId,
             height,
             blockHash: block.hash,
-            validators: this.node.ledger.validatorsAt(height),
+            validators: this.chain.validatorsAt(height),
           },
           verifyNative,
         );
-        await this.node.commitSyncedBlock(block, certificate);
-        this.syncedBlocks++;
+        await this.chain.commitSynced(block, certificate);
       }
     }
   }

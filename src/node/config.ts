@@ -132,6 +132,9 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
   ) {
     bad(path, '"p2p.bootstrap" must be a list of multiaddrs');
   }
+  const psk = config.p2p.pskFile;
+  if (psk !== null && (typeof psk !== 'string' || psk.length === 0))
+    bad(path, '"p2p.pskFile" must be null or a file path');
   if (!['debug', 'info', 'warn', 'error'].includes(config.log.level))
     bad(path, '"log.level" must be debug|info|warn|error');
   if (!['json', 'pretty'].includes(config.log.format))
@@ -156,6 +159,21 @@ export async function loadConfig(home: string): Promise<NodeConfig> {
     bad(path, 'not valid JSON');
   }
   return parseConfig(json, path);
+}
+
+/** A pnet pre-shared key file: 32 bytes as 64 hex characters (optionally in libp2p's swarm.key format). */
+export async function loadPsk(path: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new CivitasError('CONFIG_PSK_NOT_FOUND', `cannot read p2p.pskFile ${path}`);
+  }
+  const hex = text.trim().split(/\s+/).pop() ?? '';
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new CivitasError('CONFIG_PSK_INVALID', `${path}: expected 32 bytes as 64 hex characters`);
+  }
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
 export function resolveHomePath(home: string, p: string): string {

@@ -10,9 +10,8 @@
  * them.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { REJECT_REASONS } from '../consensus/events.ts';
+import type { RejectReason } from '../consensus/events.ts';
 import { toHex } from '../crypto/bytes.ts';
-import type { Logger } from './logger.ts';
 
 /** Timed steps of the validation and commit path. */
 export const VALIDATION_STAGES = [
@@ -307,36 +306,14 @@ export class NodeMetrics {
     }
   }
 
-  /**
-   * A logger for the consensus service that also counts what it reports: evidence and
-   * rejected messages reach the node only as log records (PbftConsensus has no metrics hook
-   * yet), so they are counted here on their way through. Only the consensus service's own
-   * reject record carries `validatorIndex`; the driver's copy of it is not counted twice.
-   */
-  consensusLogTap(log: Logger): Logger {
-    const tap = (inner: Logger): Logger => ({
-      debug: (msg, fields) => {
-        if (
-          msg === 'consensus message rejected' &&
-          fields !== undefined &&
-          'validatorIndex' in fields
-        ) {
-          const reason = fields.reason as string;
-          this.consensusRejects.inc({
-            reason: (REJECT_REASONS as readonly string[]).includes(reason) ? reason : 'other',
-          });
-        }
-        inner.debug(msg, fields);
-      },
-      info: (msg, fields) => inner.info(msg, fields),
-      warn: (msg, fields) => {
-        if (msg === 'equivocation evidence') this.evidenceTotal.inc();
-        inner.warn(msg, fields);
-      },
-      error: (msg, fields) => inner.error(msg, fields),
-      child: (module) => tap(inner.child(module)),
-    });
-    return tap(log);
+  /** The consensus engine rejected another validator's message (benign ones are not reported). */
+  consensusRejected(reason: RejectReason): void {
+    this.consensusRejects.inc({ reason });
+  }
+
+  /** Equivocation evidence was recorded. */
+  evidenceRecorded(): void {
+    this.evidenceTotal.inc();
   }
 
   faultApplied(kind: 'links' | 'byzantine'): void {

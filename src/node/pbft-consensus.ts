@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
+import type { RejectReason } from '../consensus/events.ts';
 import { type ConsensusMessage, decodeMessage } from '../consensus/messages.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import type { P2PNode } from '../p2p/index.ts';
-import type { BlockSync } from './block-sync.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
@@ -56,9 +56,13 @@ export interface PbftOptions {
 
 export interface PbftModules {
   app: ConsensusApp;
-  p2p: P2PNode;
-  wal: LevelWal;
-  sync: BlockSync;
+  /** Consensus messages travel on the chain's `consensus` gossip topic. */
+  p2p: Pick<P2PNode, 'publish' | 'onGossip'>;
+  wal: Pick<LevelWal, 'append' | 'load' | 'truncateBelow'>;
+  /** A certificate shows the chain is at least at `height`: catch up by block sync. */
+  requestSync: (height: number) => void;
+  /** Counts what the engine reports about other validators' messages. */
+  metrics: { consensusRejected(reason: RejectReason): void; evidenceRecorded(): void };
   logger: Logger;
   /** Called when the driver hits an error it cannot continue from (a failed durable write). */
   onFatal: (err: unknown) => void;
@@ -115,15 +119,19 @@ export class PbftConsensus implements ConsensusService {
           buildProposal: (height, view) => m.app.buildProposal(height, view),
           validateProposal: (block) => m.app.validateProposal(block),
           commit: (block, certificate) => fatal(m.app.commit(block, certificate)),
-          requestSync: (target) => m.sync.noteHeight(target),
-          onEvidence: (e) =>
+          requestSync: (target) => m.requestSync(target),
+          onEvidence: (e) => {
+            m.metrics.evidenceRecorded();
             log.warn('equivocation evidence', {
               validator: e.validatorIndex,
               kind: e.kind,
               height: e.height,
-            }),
-          onReject: (reason, validatorIndex, detail) =>
-            log.debug('consensus message rejected', { reason, validatorIndex, detail }),
+            });
+          },
+          onReject: (reason, validatorIndex, detail) => {
+            m.metrics.consensusRejected(reason);
+            log.debug('consensus message rejected', { reason, validatorIndex, detail });
+          },
         },
         logger: log,
       },

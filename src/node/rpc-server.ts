@@ -15,8 +15,18 @@
  *   GET|POST /admin/faults          fault injection (src/node/fault-injection.ts); 403 unless
  *                                   the node runs with CIVITAS_ENABLE_FAULT_INJECTION=1
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type {
+  AccountResponse,
+  BlockEvent,
+  BlockResponse,
+  StatusResponse,
+  SubmitTxResponse,
+  TxResponse,
+  ValidatorsResponse,
+} from '../api/types.ts';
 import {
   blockToJson,
   certificateToJson,
@@ -32,13 +42,65 @@ import {
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
 import { CivitasError, isCivitasError } from '../errors.ts';
+import type { Ledger } from '../state/ledger.ts';
 import { encodeStateProof, stateProofToJson } from '../state/smt/index.ts';
+import type { ChainStore } from '../state/store.ts';
+import type { CommittedBlockEvent, NodeEvents } from './block-committer.ts';
+import type { ConsensusStatus } from './consensus-service.ts';
+import type { FaultInjector } from './fault-injection.ts';
 import type { Logger } from './logger.ts';
-import type { CivitasNode } from './node.ts';
+import type { NodeMetrics } from './metrics.ts';
 
 export interface RpcOptions {
   listen: string;
   maxBodyBytes: number;
+}
+
+/** What the API reads of the chain: the tip, the validator sets, blocks, txs, receipts, state. */
+export type RpcChain = Pick<
+  Ledger,
+  'tip' | 'height' | 'validatorsAt' | 'getAccount' | 'proveAccount'
+> & {
+  store: Pick<
+    ChainStore,
+    | 'getTxLocation'
+    | 'getReceipt'
+    | 'getReceiptBytes'
+    | 'getBlock'
+    | 'getCertificate'
+    | 'getCertificateBytes'
+  >;
+};
+
+/** What the API tells about the node itself (GET /status, /validators). */
+export interface RpcNodeInfo {
+  chainId: string;
+  moniker: string;
+  validatorKey: Uint8Array;
+  startedAt: number;
+  /** A validator's name from the genesis (by index in the set). */
+  validatorName(index: number): string | undefined;
+  consensus(): ConsensusStatus;
+  mempoolSize(): number;
+  peers(): string[];
+}
+
+/** Submitting txs and waiting for them. */
+export interface RpcTxs {
+  submit(encoded: Uint8Array): Promise<Uint8Array>;
+  waitFor(hash: Uint8Array, timeoutMs: number): Promise<number>;
+  isPending(hash: Uint8Array): boolean;
+}
+
+export interface RpcModules {
+  chain: RpcChain;
+  info: RpcNodeInfo;
+  txs: RpcTxs;
+  events: NodeEvents;
+  metrics: Pick<NodeMetrics, 'text' | 'contentType'>;
+  /** Present only when fault injection is enabled. */
+  faults: Pick<FaultInjector, 'status' | 'apply'> | undefined;
+  logger: Logger;
 }
 
 const DEFAULT_WAIT_MS = 30_000;
@@ -75,16 +137,18 @@ function statusFor(err: unknown): number {
 
 export class RpcServer {
   private readonly opts: RpcOptions;
-  private readonly node: CivitasNode;
+  private readonly m: RpcModules;
+  private readonly chain: RpcChain;
   private readonly log: Logger;
   private readonly server: Server;
   private readonly sseClients = new Set<ServerResponse>();
   private address: AddressInfo | undefined;
 
-  constructor(opts: RpcOptions, deps: { node: CivitasNode; logger: Logger }) {
+  constructor(opts: RpcOptions, modules: RpcModules) {
     this.opts = opts;
-    this.node = deps.node;
-    this.log = deps.logger;
+    this.m = modules;
+    this.chain = modules.chain;
+    this.log = modules.logger;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => this.sendError(res, err));
     });
@@ -113,7 +177,7 @@ export class RpcServer {
       });
     });
     this.address = this.server.address() as AddressInfo;
-    this.node.events.on('block', this.broadcastBlock);
+    this.m.events.on('block', this.broadcastBlock);
   }
 
   get url(): string {
@@ -124,28 +188,21 @@ export class RpcServer {
   }
 
   async stop(): Promise<void> {
-    this.node.events.off('block', this.broadcastBlock);
+    this.m.events.off('block', this.broadcastBlock);
     for (const c of this.sseClients) c.end();
     this.sseClients.clear();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private readonly broadcastBlock = ({
-    block,
-  }: {
-    block: {
-      header: { height: number; timestamp: number };
-      hash: Uint8Array;
-      txHashes: readonly Uint8Array[];
-    };
-  }): void => {
-    const data = JSON.stringify({
+  private readonly broadcastBlock = ({ block }: CommittedBlockEvent): void => {
+    const event: BlockEvent = {
       height: block.header.height,
       hash: toHex(block.hash),
       timestamp: block.header.timestamp,
       txs: block.txHashes.length,
-    });
+    };
+    const data = JSON.stringify(event);
     for (const c of this.sseClients) c.write(`event: block\ndata: ${data}\n\n`);
   };
 
@@ -202,9 +259,9 @@ export class RpcServer {
       case 'GET /events':
         return this.openEvents(req, res);
       case 'GET /metrics': {
-        const text = await this.node.metrics.text();
+        const text = await this.m.metrics.text();
         res.writeHead(200, {
-          'content-type': this.node.metrics.contentType,
+          'content-type': this.m.metrics.contentType,
           'content-length': Buffer.byteLength(text),
         });
         res.end(text);
@@ -237,14 +294,15 @@ export class RpcServer {
     }
   }
 
-  status(): Record<string, unknown> {
-    const tip = this.node.ledger.tip;
-    const consensus = this.node.consensusStatus();
-    const validators = this.node.ledger.validatorsAt(tip.height + 1);
+  status(): StatusResponse {
+    const { info } = this.m;
+    const tip = this.chain.tip;
+    const consensus = info.consensus();
+    const validators = this.chain.validatorsAt(tip.height + 1);
     return {
-      chainId: this.node.genesis.chainId,
-      moniker: this.node.config.moniker,
-      validator: toHex(this.node.keys.publicKey),
+      chainId: info.chainId,
+      moniker: info.moniker,
+      validator: toHex(info.validatorKey),
       height: tip.height,
       latestBlockHash: toHex(tip.hash),
       latestBlockTime: tip.timestamp,
@@ -253,23 +311,24 @@ export class RpcServer {
         ...consensus,
         primaryKey: toHex(validators.validators[consensus.primary % validators.validators.length]!),
       },
-      mempool: { size: this.node.mempool.size },
-      peers: this.node.p2p?.connectedPeers() ?? [],
-      uptimeMs: Date.now() - this.node.startedAt,
+      mempool: { size: info.mempoolSize() },
+      peers: info.peers(),
+      uptimeMs: Date.now() - info.startedAt,
     };
   }
 
-  private validators(): Record<string, unknown> {
-    const set = this.node.ledger.validatorsAt(this.node.ledger.height + 1);
+  private validators(): ValidatorsResponse {
+    const height = this.chain.height + 1;
+    const set = this.chain.validatorsAt(height);
     return {
-      height: this.node.ledger.height + 1,
+      height,
       hash: toHex(set.hash),
       quorum: set.quorum,
       maxFaulty: set.maxFaulty,
       validators: set.validators.map((v, i) => ({
         index: i,
         publicKey: toHex(v),
-        name: this.node.genesis.validators[i]?.name ?? `validator-${i}`,
+        name: this.m.info.validatorName(i) ?? `validator-${i}`,
       })),
     };
   }
@@ -301,7 +360,7 @@ export class RpcServer {
     return Buffer.concat(chunks);
   }
 
-  private async submitTx(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
+  private async submitTx(req: IncomingMessage, url: URL): Promise<SubmitTxResponse> {
     const body = await this.readBody(req);
     let encoded: Uint8Array;
     if ((req.headers['content-type'] ?? '').startsWith('application/octet-stream')) {
@@ -322,11 +381,11 @@ export class RpcServer {
     if (wait !== null && wait !== 'commit')
       throw new HttpError(400, 'RPC_BAD_REQUEST', 'wait must be "commit"');
     const timeoutMs = parseTimeout(url.searchParams.get('timeoutMs'));
-    const hash = await this.node.submitTx(encoded);
+    const hash = await this.m.txs.submit(encoded);
     if (wait !== 'commit') return { hash: toHex(hash), status: 'pending' };
-    const height = await this.node.waitForTx(hash, timeoutMs);
-    const location = await this.node.ledger.store.getTxLocation(hash);
-    const receipt = location && (await this.node.ledger.store.getReceipt(location));
+    const height = await this.m.txs.waitFor(hash, timeoutMs);
+    const location = await this.chain.store.getTxLocation(hash);
+    const receipt = location && (await this.chain.store.getReceipt(location));
     return {
       hash: toHex(hash),
       status: 'committed',
@@ -336,12 +395,12 @@ export class RpcServer {
     };
   }
 
-  private async getTx(hashHex: string): Promise<Record<string, unknown>> {
+  private async getTx(hashHex: string): Promise<TxResponse> {
     const hash = parseHash(hashHex);
-    const store = this.node.ledger.store;
+    const store = this.chain.store;
     const location = await store.getTxLocation(hash);
     if (location === undefined) {
-      if (this.node.mempool.has(hash)) return { hash: toHex(hash), status: 'pending' };
+      if (this.m.txs.isPending(hash)) return { hash: toHex(hash), status: 'pending' };
       throw new HttpError(404, 'RPC_TX_NOT_FOUND', `tx ${toHex(hash)} not found`);
     }
     const [block, certificate] = await Promise.all([
@@ -370,19 +429,19 @@ export class RpcServer {
     };
   }
 
-  private async getBlock(which: string): Promise<Record<string, unknown>> {
-    const tip = this.node.ledger.height;
+  private async getBlock(which: string): Promise<BlockResponse> {
+    const tip = this.chain.height;
     const height = which === 'latest' ? tip : parseHeight(which);
     if (height === 0)
       throw new HttpError(404, 'RPC_BLOCK_NOT_FOUND', 'height 0 is the genesis state, not a block');
-    const block = height <= tip ? await this.node.ledger.store.getBlock(height) : undefined;
+    const block = height <= tip ? await this.chain.store.getBlock(height) : undefined;
     if (block === undefined)
       throw new HttpError(
         404,
         'RPC_BLOCK_NOT_FOUND',
         `no block at height ${height} (tip is ${tip})`,
       );
-    const certificate = await this.node.ledger.store.getCertificate(height);
+    const certificate = await this.chain.store.getCertificate(height);
     return {
       ...blockToJson(block),
       certificate: certificate ? certificateToJson(certificate) : null,
@@ -390,17 +449,14 @@ export class RpcServer {
     };
   }
 
-  private async getAccount(
-    addressHex: string,
-    withProof: boolean,
-  ): Promise<Record<string, unknown>> {
+  private async getAccount(addressHex: string, withProof: boolean): Promise<AccountResponse> {
     let address: Uint8Array;
     try {
       address = fromHex(addressHex, 20);
     } catch {
       address = parseAddress(addressHex);
     }
-    const ledger = this.node.ledger;
+    const ledger = this.chain;
     // The flat state holds the latest values: re-read if a commit landed during the read, so
     // the balance reported is the one at the height reported.
     let height = ledger.height;
@@ -409,7 +465,7 @@ export class RpcServer {
       height = ledger.height;
       account = await ledger.getAccount(address);
     }
-    const out: Record<string, unknown> = {
+    const out: AccountResponse = {
       address: toHex(address),
       balance: account.balance.toString(),
       nonce: account.nonce,
@@ -440,7 +496,7 @@ export class RpcServer {
     what: string,
   ): Promise<Record<string, unknown>> {
     if (what !== 'faults') throw new HttpError(404, 'RPC_NOT_FOUND', `no route /admin/${what}`);
-    const faults = this.node.faults;
+    const faults = this.m.faults;
     if (faults === undefined) {
       throw new HttpError(
         403,
@@ -468,7 +524,7 @@ export class RpcServer {
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
-    res.write(`: civitas ${this.node.genesis.chainId} height ${this.node.ledger.height}\n\n`);
+    res.write(`: civitas ${this.m.info.chainId} height ${this.chain.height}\n\n`);
     this.sseClients.add(res);
     req.on('close', () => this.sseClients.delete(res));
   }

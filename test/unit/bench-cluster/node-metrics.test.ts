@@ -10,7 +10,7 @@ import { addressOf, generateKeyPair, loadKeyFile, transfer } from '../../../src/
 import { isCivitasError } from '../../../src/errors.ts';
 import { parseFaultSettings } from '../../../src/node/fault-injection.ts';
 import { initNetwork } from '../../../src/node/home.ts';
-import { createLogger, silentLogger } from '../../../src/node/logger.ts';
+import { silentLogger } from '../../../src/node/logger.ts';
 import { NodeMetrics, txRejectReason } from '../../../src/node/metrics.ts';
 import { CivitasNode } from '../../../src/node/node.ts';
 import { peerIdFromValidatorKey } from '../../../src/p2p/index.ts';
@@ -116,23 +116,22 @@ describe('node metrics', () => {
     assert.equal(txRejectReason(undefined), 'other');
   });
 
-  test('the consensus log tap counts evidence and rejects once, and still logs', async () => {
+  test('consensus rejects are counted by reason and evidence once per record', async () => {
     const m = new NodeMetrics(source, { processMetrics: false });
-    const lines: string[] = [];
-    const log = m.consensusLogTap(createLogger({ level: 'warn', write: (l) => lines.push(l) }));
-    log.warn('equivocation evidence', { validator: 1 });
-    // The consensus service's record (validatorIndex) is counted; the driver's copy is not.
-    log.debug('consensus message rejected', { reason: 'bad-signature', validatorIndex: 2 });
-    log.debug('consensus message rejected', { reason: 'bad-signature', validator: 2 });
-    log.child('x').debug('consensus message rejected', { reason: 'made-up', validatorIndex: 1 });
+    m.evidenceRecorded();
+    m.consensusRejected('bad-signature');
+    m.consensusRejected('bad-signature');
+    m.consensusRejected('not-primary');
     const text = await m.text();
     assert.equal(metricValue(text, 'civitas_consensus_evidence_total'), 1);
     assert.equal(
       metricValue(text, 'civitas_consensus_messages_rejected_total{reason="bad-signature"}'),
+      2,
+    );
+    assert.equal(
+      metricValue(text, 'civitas_consensus_messages_rejected_total{reason="not-primary"}'),
       1,
     );
-    assert.equal(metricValue(text, 'civitas_consensus_messages_rejected_total{reason="other"}'), 1);
-    assert.equal(lines.length, 1, 'the warn line still reaches the log');
   });
 });
 

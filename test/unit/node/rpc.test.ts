@@ -398,8 +398,8 @@ describe('HTTP API', () => {
 
   test('a node with a backlog refuses new txs with 503, Retry-After and MEMPOOL_BUSY', async () => {
     // Stands in for a mempool holding `mempool.backlogBlocks` blocks' worth of txs.
-    const original = node.backlogged;
-    node.backlogged = () => true;
+    const original = node.intake.backlogged;
+    node.intake.backlogged = () => true;
     try {
       const tx = makeTx(2, addr(1), 1n, { nonce: nonces[2] });
       const res = await fetch(`${url}/txs`, {
@@ -413,7 +413,7 @@ describe('HTTP API', () => {
       assert.equal(body.error.code, 'MEMPOOL_BUSY');
       assert.doesNotMatch(body.error.message, /\n/, 'one line');
     } finally {
-      node.backlogged = original;
+      node.intake.backlogged = original;
     }
     const accepted = await post(makeTx(2, addr(1), 1n), '?wait=commit');
     assert.equal(accepted.status, 200, 'admitted again once the backlog is gone');

@@ -1,0 +1,86 @@
+/**
+ * Where txs enter the node: client submissions (POST /txs, with backpressure) and txs
+ * gossiped by peers (one at a time from a batch, with a gossip verdict). Both go through the
+ * mempool after block work (block-work-gate.ts); an admitted tx wakes consensus, and a
+ * client's tx is relayed to the peers.
+ */
+import { isCivitasError } from '../errors.ts';
+import type { BlockWorkGate } from './block-work-gate.ts';
+import type { Mempool } from './mempool.ts';
+import type { NodeMetrics } from './metrics.ts';
+
+export interface TxIntakeOptions {
+  /** Client submissions are refused while this many blocks' worth wait (0 = never). */
+  backlogBlocks: number;
+  maxBlockTxs: number;
+}
+
+export interface TxIntakeModules {
+  mempool: Pick<Mempool, 'add' | 'size'>;
+  gate: BlockWorkGate;
+  metrics: Pick<NodeMetrics, 'time' | 'txAdmitted' | 'submitRefusedBusy' | 'txNotAccepted'>;
+  /** Gossiped txs received but not yet handed to admission. */
+  gossipQueued: () => number;
+  /** A tx was admitted: consensus may want to propose. */
+  onAdmitted: () => void;
+  /** Relays a client's tx to the peers. */
+  relay: (encoded: Uint8Array) => void;
+}
+
+export type GossipVerdict = 'accept' | 'ignore' | 'reject';
+
+export class TxIntake {
+  private readonly opts: TxIntakeOptions;
+  private readonly m: TxIntakeModules;
+
+  constructor(opts: TxIntakeOptions, modules: TxIntakeModules) {
+    this.opts = opts;
+    this.m = modules;
+  }
+
+  /**
+   * Whether client submissions are refused for now: the txs waiting for a block (mempool plus
+   * gossip ingest queue) come to `mempool.backlogBlocks` blocks' worth. Admitting more would
+   * only lengthen the queue while ingest (decode, signature, relay) takes the CPU that
+   * building, validating and voting on blocks needs; the client is told to come back instead.
+   */
+  backlogged(): boolean {
+    const blocks = this.opts.backlogBlocks;
+    if (blocks === 0) return false;
+    const waiting = this.m.mempool.size + this.m.gossipQueued() + this.m.gate.waiting;
+    return waiting >= blocks * this.opts.maxBlockTxs;
+  }
+
+  /** Admits a client's tx (encoded bytes) to the mempool and relays it; returns its hash. */
+  async submit(encoded: Uint8Array): Promise<Uint8Array> {
+    const { metrics } = this.m;
+    const backlogged = this.backlogged();
+    if (!backlogged) await this.m.gate.admissionTurn();
+    const entry = await metrics
+      .time('mempool_admit', () => this.m.mempool.add(encoded, { backlogged }))
+      .catch((err: unknown) => {
+        if (isCivitasError(err) && err.code === 'MEMPOOL_BUSY') metrics.submitRefusedBusy();
+        throw err;
+      });
+    metrics.txAdmitted(entry.hash);
+    this.m.onAdmitted();
+    this.m.relay(encoded);
+    return entry.hash;
+  }
+
+  /** One tx of a gossiped batch: admitted → accept, known or stale → ignore, invalid → reject. */
+  async admitGossiped(data: Uint8Array): Promise<GossipVerdict> {
+    await this.m.gate.admissionTurn();
+    try {
+      const entry = await this.m.metrics.time('mempool_admit', () => this.m.mempool.add(data));
+      this.m.metrics.txAdmitted(entry.hash);
+      this.m.onAdmitted();
+      return 'accept';
+    } catch (err) {
+      const code = isCivitasError(err) ? err.code : '';
+      this.m.metrics.txNotAccepted(code);
+      if (/^(CODEC_|TX_BAD_SIGNATURE|TX_WRONG_CHAIN)/.test(code)) return 'reject';
+      return 'ignore';
+    }
+  }
+}
