@@ -20,6 +20,7 @@ import {
   BENIGN_REJECTS,
   type ConsensusAction,
   type ConsensusEvent,
+  type Problem,
   REJECT_REASONS,
   type RejectReason,
 } from './events.ts';
@@ -1112,11 +1113,7 @@ export class ConsensusEngine {
     // Rule V2: signed, proofs valid, prepared block attached (docs/CONSENSUS.md).
     const problem = checkViewChange(m, this.proofContext(), true, this.preverified.has(m));
     if (problem !== null) {
-      const reason =
-        problem.includes('signature') && !problem.includes('certificate')
-          ? 'bad-signature'
-          : 'bad-view-change';
-      this.reject(reason, m.validatorIndex, problem);
+      this.reject(problem.reason, m.validatorIndex, problem.detail);
       return;
     }
     if (m.preparedBlock !== null && !this.putBlock(m.preparedBlock, 'unchecked')) return;
@@ -1174,13 +1171,7 @@ export class ConsensusEngine {
     }
     const problem = this.checkNewView(m);
     if (problem !== null) {
-      const reason =
-        problem === 'bad signature'
-          ? 'bad-signature'
-          : problem.startsWith('block')
-            ? 'bad-block'
-            : 'bad-new-view';
-      this.reject(reason, m.validatorIndex, problem);
+      this.reject(problem.reason, m.validatorIndex, problem.detail);
       return;
     }
     if (m.view > this.view) {
@@ -1196,24 +1187,30 @@ export class ConsensusEngine {
   }
 
   /** Rules NV2–NV5. Returns null when the NEW-VIEW is valid, else the failed rule. */
-  private checkNewView(m: NewView): string | null {
+  private checkNewView(m: NewView): Problem | null {
     const key = this.validators.validators[m.validatorIndex]!;
     // NV2: the carried block is the one proposed, for this chain and height, body matching.
-    if (!equalBytes(m.block.hash, m.blockHash)) return 'block does not match the proposed hash';
+    if (!equalBytes(m.block.hash, m.blockHash)) {
+      return { reason: 'bad-block', detail: 'block does not match the proposed hash' };
+    }
     if (!blockMatchesHeader(m.block, this.cfg.chainId, this.height)) {
-      return 'block body does not match its header';
+      return { reason: 'bad-block', detail: 'block body does not match its header' };
     }
     // NV3: a quorum of VIEW-CHANGEs for this very view, from distinct validators (the
     // decoder enforces strictly increasing validators).
-    if (m.viewChanges.length < this.quorum) return 'fewer than a quorum of view changes';
+    if (m.viewChanges.length < this.quorum) {
+      return { reason: 'bad-new-view', detail: 'fewer than a quorum of view changes' };
+    }
     for (const vc of m.viewChanges) {
-      if (vc.view !== m.view) return 'a carried view change is for another view';
+      if (vc.view !== m.view) {
+        return { reason: 'bad-new-view', detail: 'a carried view change is for another view' };
+      }
     }
     // NV4: the proposal is the highest-view prepared block among them, if any (recomputed).
     if (!this.cfg.unsafe?.ignorePreparedCertificates) {
       const choice = chooseNewViewBlock(m.viewChanges);
       if (choice.kind === 'prepared' && !equalBytes(choice.blockHash, m.blockHash)) {
-        return 'does not re-propose the highest prepared block';
+        return { reason: 'bad-new-view', detail: 'does not re-propose the highest prepared block' };
       }
     }
     // NV5: signatures last — the NEW-VIEW, its pre-prepare, every carried view change.
@@ -1221,7 +1218,7 @@ export class ConsensusEngine {
       !this.preverified.has(m) &&
       !this.cfg.verify(m.signature, signingHashOf(this.cfg.chainId, m), key)
     ) {
-      return 'bad signature';
+      return { reason: 'bad-signature', detail: 'bad signature' };
     }
     const prePrepareHash = prePrepareSigningHash(
       this.cfg.chainId,
@@ -1230,12 +1227,18 @@ export class ConsensusEngine {
       m.blockHash,
     );
     if (!this.cfg.verify(m.prePrepareSignature, prePrepareHash, key)) {
-      return 'bad pre-prepare signature';
+      return { reason: 'bad-new-view', detail: 'bad pre-prepare signature' };
     }
     const ctx = this.proofContext();
     for (const vc of m.viewChanges) {
       const problem = checkViewChange(vc, ctx, false);
-      if (problem !== null) return `carried view change from ${vc.validatorIndex}: ${problem}`;
+      // A carried view change that fails makes the NEW-VIEW bad, whatever failed in it.
+      if (problem !== null) {
+        return {
+          reason: 'bad-new-view',
+          detail: `carried view change from ${vc.validatorIndex}: ${problem.detail}`,
+        };
+      }
     }
     return null;
   }

@@ -106,6 +106,12 @@ export const REJECT_REASONS = [
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
+/** What a validity check found wrong with a message: the reason is decided where the check fails. */
+export interface Problem {
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
 export const BENIGN_REJECTS: ReadonlySet<RejectReason> = new Set([
   'duplicate',
   'stale-height',

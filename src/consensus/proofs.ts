@@ -10,6 +10,7 @@ import type { SignatureCheck } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
 import { voteSigningHash } from '../chain/vote.ts';
 import { compareBytes, equalBytes } from '../crypto/bytes.ts';
+import type { Problem } from './events.ts';
 import {
   type PreparedCertificate,
   prePrepareSigningHash,
@@ -50,32 +51,48 @@ export function blockMatchesHeader(block: SealedBlock, chainId: string, height: 
 // A sealed block is immutable: its body either matches its header or not, once and for all.
 const bodyMatches = new WeakMap<SealedBlock, boolean>();
 
-/** Returns null when valid, else the rule that failed. Signature checks come last. */
-export function checkPreparedCertificate(p: PreparedCertificate, ctx: ProofContext): string | null {
+/**
+ * Returns null when valid, else the rule that failed. Signature checks come last. A prepared
+ * certificate only travels in a VIEW-CHANGE, so every failure is `bad-view-change`.
+ */
+export function checkPreparedCertificate(
+  p: PreparedCertificate,
+  ctx: ProofContext,
+): Problem | null {
   const n = ctx.validators.validators.length;
   const primary = primaryIndex(ctx.height, p.view, n);
   // Rule: quorum − 1 PREPAREs from distinct validators other than the primary, whose
   // pre-prepare stands for its own prepare: quorum validators endorse the block in p.view.
-  if (p.prepares.length < ctx.quorum - 1) return 'prepared certificate lacks quorum − 1 prepares';
+  if (p.prepares.length < ctx.quorum - 1) {
+    return badViewChange('prepared certificate lacks quorum − 1 prepares');
+  }
   let previous = -1;
   for (const s of p.prepares) {
     if (s.validatorIndex <= previous || s.validatorIndex >= n) {
-      return 'prepared certificate signers must be increasing validator indexes';
+      return badViewChange('prepared certificate signers must be increasing validator indexes');
     }
-    if (s.validatorIndex === primary) return 'prepared certificate counts the primary as a backup';
+    if (s.validatorIndex === primary) {
+      return badViewChange('prepared certificate counts the primary as a backup');
+    }
     previous = s.validatorIndex;
   }
   const prePrepareHash = prePrepareSigningHash(ctx.chainId, ctx.height, p.view, p.blockHash);
   if (!ctx.verify(p.prePrepareSignature, prePrepareHash, ctx.validators.validators[primary]!)) {
-    return 'prepared certificate has a bad pre-prepare signature';
+    return badViewChange('prepared certificate has a bad pre-prepare signature');
   }
   const prepareHash = voteSigningHash('prepare', ctx.chainId, ctx.height, p.view, p.blockHash);
   for (const s of p.prepares) {
     if (!ctx.verify(s.signature, prepareHash, ctx.validators.validators[s.validatorIndex]!)) {
-      return `prepared certificate has a bad prepare signature from ${s.validatorIndex}`;
+      return badViewChange(
+        `prepared certificate has a bad prepare signature from ${s.validatorIndex}`,
+      );
     }
   }
   return null;
+}
+
+function badViewChange(detail: string): Problem {
+  return { reason: 'bad-view-change', detail };
 }
 
 /**
@@ -89,32 +106,38 @@ export function checkViewChange(
   ctx: ProofContext,
   requireBlock: boolean,
   signatureChecked = false,
-): string | null {
+): Problem | null {
   const n = ctx.validators.validators.length;
-  if (vc.height !== ctx.height) return 'view change is for another height';
-  if (vc.view < 1) return 'view change must target a view ≥ 1';
-  if (vc.validatorIndex >= n) return 'view change from an unknown validator index';
+  if (vc.height !== ctx.height) return badViewChange('view change is for another height');
+  if (vc.view < 1) return badViewChange('view change must target a view ≥ 1');
+  if (vc.validatorIndex >= n) return badViewChange('view change from an unknown validator index');
   // Rule: the certificate of the previous height rides along (absent only at height 1).
   if (ctx.height === 1 ? vc.lastCommit !== null : vc.lastCommit?.height !== ctx.height - 1) {
-    return 'view change must carry the certificate of the previous height';
+    return badViewChange('view change must carry the certificate of the previous height');
   }
   const p = vc.prepared;
-  if (p !== null && p.view >= vc.view) return 'prepared certificate is not below the new view';
+  if (p !== null && p.view >= vc.view) {
+    return badViewChange('prepared certificate is not below the new view');
+  }
   if (requireBlock) {
-    if (p === null && vc.preparedBlock !== null)
-      return 'view change attaches a block it did not prepare';
+    if (p === null && vc.preparedBlock !== null) {
+      return badViewChange('view change attaches a block it did not prepare');
+    }
     if (p !== null) {
       const b = vc.preparedBlock;
-      if (b === null) return 'view change must attach its prepared block';
-      if (!equalBytes(b.hash, p.blockHash)) return 'attached block does not match the certificate';
-      if (!blockMatchesHeader(b, ctx.chainId, ctx.height))
-        return 'attached block body does not match its header';
+      if (b === null) return badViewChange('view change must attach its prepared block');
+      if (!equalBytes(b.hash, p.blockHash)) {
+        return badViewChange('attached block does not match the certificate');
+      }
+      if (!blockMatchesHeader(b, ctx.chainId, ctx.height)) {
+        return badViewChange('attached block body does not match its header');
+      }
     }
   }
   if (!signatureChecked) {
     const key = ctx.validators.validators[vc.validatorIndex]!;
     if (!ctx.verify(vc.signature, signingHashOf(ctx.chainId, vc), key)) {
-      return 'bad view change signature';
+      return { reason: 'bad-signature', detail: 'bad view change signature' };
     }
   }
   return p === null ? null : checkPreparedCertificate(p, ctx);
