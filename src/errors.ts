@@ -1,27 +1,16 @@
 /**
- * One error type for the whole node: a stable, domain-prefixed code (`CODEC_TRAILING_BYTES`,
- * `BLOCK_BAD_TX_ROOT`, ...) plus plain context. Codes are what tests, the HTTP API and the
- * CLI match on; messages are for people. Errors cross worker threads and the JSON API as
- * `{code, message, context}`, so context holds only JSON-safe values.
+ * Transitional: errors live in src/errors/. This file re-exports them for the files that
+ * still import it, and goes when they import './errors/index.ts'. Until then its
+ * CivitasError takes any string code, because rpc-server.ts's HttpError passes one; at run
+ * time it is the same class.
  */
-export class CivitasError extends Error {
-  readonly code: string;
-  readonly context: Record<string, unknown>;
+import { CivitasError as CatalogueError } from './errors/index.ts';
 
-  constructor(code: string, message: string, context: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'CivitasError';
-    this.code = code;
-    this.context = context;
-  }
+export * from './errors/index.ts';
 
-  toJSON(): { code: string; message: string; context: Record<string, unknown> } {
-    return { code: this.code, message: this.message, context: this.context };
-  }
-}
-
-export function isCivitasError(err: unknown, codePrefix?: string): err is CivitasError {
-  return (
-    err instanceof CivitasError && (codePrefix === undefined || err.code.startsWith(codePrefix))
-  );
-}
+export const CivitasError = CatalogueError as unknown as {
+  new (code: string, message: string, context?: Record<string, unknown>): CatalogueError;
+  readonly prototype: CatalogueError;
+  readonly fromJSON: typeof CatalogueError.fromJSON;
+};
+export type CivitasError = CatalogueError;

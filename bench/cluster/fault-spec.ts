@@ -18,7 +18,7 @@
  * as strings or objects: `{"faults": ["crash:1@5-15", {"kind": "delay", "a": 0, "b": "*",
  * "delayMs": 50, "atMs": 2000, "untilMs": 8000}]}` (or just the array).
  */
-import { CivitasError } from '../../src/errors.ts';
+import { CivitasError } from '../../src/errors/index.ts';
 
 export type NodeRef = number | '*';
 

@@ -4,7 +4,7 @@
  */
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { DomainTag, taggedHash } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export const ADDRESS_LENGTH = 20;
 

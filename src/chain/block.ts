@@ -10,7 +10,7 @@
 import { decode, expectVersion } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import {
   type CommitCertificate,
   certificateHash,

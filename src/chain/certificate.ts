@@ -13,7 +13,7 @@ import { encode, type Writer } from '../codec/writer.ts';
 import { equalBytes } from '../crypto/bytes.ts';
 import { SIGNATURE_LENGTH } from '../crypto/ed25519.ts';
 import { DomainTag, HASH_LENGTH, taggedHash } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { Limits } from './limits.ts';
 import type { ValidatorSet } from './validator-set.ts';
 import { voteSigningHash } from './vote.ts';

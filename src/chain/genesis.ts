@@ -9,7 +9,7 @@ import { encode } from '../codec/writer.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { PUBLIC_KEY_LENGTH } from '../crypto/ed25519.ts';
 import { DomainTag, taggedHash } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { ADDRESS_LENGTH } from './address.ts';
 import { Limits } from './limits.ts';
 import { makeValidatorSet, type ValidatorSet } from './validator-set.ts';

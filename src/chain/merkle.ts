@@ -9,7 +9,7 @@
  */
 import { equalBytes } from '../crypto/bytes.ts';
 import { DomainTag, HASH_LENGTH, taggedHash } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { Limits } from './limits.ts';
 
 export const EMPTY_MERKLE_ROOT = taggedHash(DomainTag.merkleEmpty);

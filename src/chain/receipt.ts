@@ -10,7 +10,7 @@
 import { decode, expectVersion, type Reader } from '../codec/reader.ts';
 import { encode, type Writer } from '../codec/writer.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { Limits } from './limits.ts';
 
 export const RECEIPT_VERSION = 1;
@@ -23,7 +23,10 @@ export interface ReceiptEvent {
 export interface Receipt {
   readonly txHash: Uint8Array;
   readonly status: 'ok' | 'failed';
-  /** 'OK' on success, else the reason code. */
+  /**
+   * 'OK' (RECEIPT_OK) on success, else the reason code: a ReceiptCode when this build executed
+   * the tx, but a decoded receipt carries whatever string it was encoded with.
+   */
   readonly code: string;
   readonly events: readonly ReceiptEvent[];
 }

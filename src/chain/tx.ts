@@ -14,7 +14,7 @@ import { decode, expectVersion, type Reader } from '../codec/reader.ts';
 import { encode, type Writer } from '../codec/writer.ts';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, sign } from '../crypto/ed25519.ts';
 import { DomainTag, taggedHash } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { Limits } from './limits.ts';
 
 export const TX_VERSION = 1;

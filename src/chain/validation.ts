@@ -11,7 +11,7 @@
  * and the worker pool, and tests can use either backend.
  */
 import { equalBytes, toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError, type ErrorCode, isCivitasError } from '../errors/index.ts';
 import type { SealedBlock } from './block.ts';
 import { computeTxRoot, lastCommitHashOf } from './block.ts';
 import { type SignatureCheck, verifyCertificate } from './certificate.ts';
@@ -28,7 +28,7 @@ export type TxSignatureVerifier = (
   txHashes: readonly Uint8Array[],
 ) => Promise<boolean[]>;
 
-function fail(code: string, message: string, context: Record<string, unknown> = {}): never {
+function fail(code: ErrorCode, message: string, context: Record<string, unknown> = {}): never {
   throw new CivitasError(code, message, context);
 }
 
@@ -168,8 +168,10 @@ export function validateBlockAgainstParent(block: SealedBlock, ctx: ParentContex
         ctx.checkSignature,
       );
     } catch (err) {
-      const e = err as CivitasError;
-      fail('BLOCK_BAD_LAST_COMMIT', `last commit: ${e.message}`, { cause: e.code });
+      const message = err instanceof Error ? err.message : String(err);
+      fail('BLOCK_BAD_LAST_COMMIT', `last commit: ${message}`, {
+        cause: isCivitasError(err) ? err.code : undefined,
+      });
     }
   }
   // Rule: lastCommitHash commits to the carried certificate.

@@ -1,5 +1,5 @@
 /** CLI output: human text by default, JSON with --json; errors are one line on stderr. */
-import { isCivitasError } from '../errors.ts';
+import { isCivitasError } from '../errors/index.ts';
 
 export function printJson(value: unknown): void {
   process.stdout.write(

@@ -14,7 +14,7 @@ import type {
 } from '../api/types.ts';
 import { encodeTx, type Tx } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 /** Parses the server-sent events of GET /events into block events. */
 async function* readBlockEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<BlockEvent> {
@@ -86,8 +86,11 @@ export class CivitasClient {
     }
     if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string } }).error;
-      throw new CivitasError(e?.code ?? 'CLIENT_HTTP_ERROR', e?.message ?? `HTTP ${res.status}`, {
-        status: res.status,
+      // The node's own code, as sent: a node of another version may send one not in our catalogue.
+      throw CivitasError.fromJSON({
+        code: e?.code ?? 'CLIENT_HTTP_ERROR',
+        message: e?.message ?? `HTTP ${res.status}`,
+        context: { status: res.status },
       });
     }
     return json as T;

@@ -23,11 +23,11 @@ import {
 import { equalBytes, fromHex, toHex } from '../crypto/bytes.ts';
 import { verifyNoble } from '../crypto/ed25519.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError, type ErrorCode } from '../errors/index.ts';
 import { decodeAccount } from '../state/accounts.ts';
 import { decodeStateProof, verifyStateProof } from '../state/smt/index.ts';
 
-function fail(code: string, message: string): never {
+function fail(code: ErrorCode, message: string): never {
   throw new CivitasError(code, message);
 }
 

@@ -5,7 +5,7 @@
  * bytes actually remaining before anything is allocated, so hostile lengths cannot make the
  * decoder allocate or loop beyond its input.
  */
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -6,7 +6,7 @@
  * Primitives: fixed-width u8/u16/u32 big-endian; unsigned LEB128 varints, always minimal;
  * byte strings with a varint length prefix; fixed-length byte strings with no prefix.
  */
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { bigLimit } from './reader.ts';
 
 const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);

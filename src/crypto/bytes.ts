@@ -1,5 +1,5 @@
 /** Byte helpers. Bytes are Uint8Array everywhere; hex appears only at the edges. */
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 const HEX_RE = /^(0x)?([0-9a-fA-F]{2})*$/;
 

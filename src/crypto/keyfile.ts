@@ -4,7 +4,7 @@
  * that the public key matches the secret key, which catches hand-edited or mixed-up files.
  */
 import { chmod, link, open, readFile, rename, rm } from 'node:fs/promises';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { equalBytes, fromHex, toHex } from './bytes.ts';
 import {
   type KeyPair,

@@ -18,7 +18,7 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Piscina } from 'piscina';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { verifyNative } from './ed25519.ts';
 import { hasPackableShape, packChunk, type SignedItem } from './verify-chunk.ts';
 

@@ -7,7 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import type { CommitCertificate, SealedBlock } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import type { Ledger } from '../state/ledger.ts';
 import type { BlockWorkGate } from './block-work-gate.ts';
 import type { CommitCache } from './commit-cache.ts';

@@ -5,7 +5,7 @@
  * closes.
  */
 import type { CommitCertificate, SealedBlock } from '../chain/index.ts';
-import { isCivitasError } from '../errors.ts';
+import { isCivitasError } from '../errors/index.ts';
 import type { Ledger } from '../state/ledger.ts';
 import type { BlockCommitter, ValidationOptions } from './block-committer.ts';
 import type { BlockSizer } from './block-sizer.ts';

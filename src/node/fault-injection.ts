@@ -32,7 +32,7 @@ import {
 } from '../consensus/messages.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { sign } from '../crypto/ed25519.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { type LinkFault, type P2PNode, peerIdFromValidatorKey } from '../p2p/index.ts';
 import type { Logger } from './logger.ts';
 

@@ -1,7 +1,7 @@
 /** Reading a genesis file from disk: the node at start, the CLI's `verify --genesis`. */
 import { readFile } from 'node:fs/promises';
 import { type Genesis, genesisFromJson } from '../chain/genesis.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export async function loadGenesisFile(path: string): Promise<Genesis> {
   let text: string;

@@ -14,7 +14,7 @@ import { checkChainId, DEFAULT_PARAMS, type Genesis, genesisToJson } from '../ch
 import { toHex } from '../crypto/bytes.ts';
 import { generateKeyPair } from '../crypto/ed25519.ts';
 import { saveKeyFile } from '../crypto/keyfile.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import { DEFAULT_CONFIG, type NodeConfig } from './config.ts';
 

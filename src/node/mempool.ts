@@ -14,7 +14,7 @@
 
 import { decodeTx, type Tx, txHashOfBytes, validateTxStateless } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export interface MempoolOptions {
   /** Most txs held at once. */

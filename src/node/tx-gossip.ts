@@ -20,7 +20,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Limits } from '../chain/limits.ts';
 import { decode, encode, expectVersion } from '../codec/index.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import type { GossipVerdict } from '../p2p/index.ts';
 import type { Logger } from './logger.ts';
 

@@ -4,7 +4,7 @@
  * mempool after block work (block-work-gate.ts); an admitted tx wakes consensus, and a
  * client's tx is relayed to the peers.
  */
-import { isCivitasError } from '../errors.ts';
+import { gossipVerdictOf, isCivitasError } from '../errors/index.ts';
 import type { BlockWorkGate } from './block-work-gate.ts';
 import type { Mempool } from './mempool.ts';
 import type { NodeMetrics } from './metrics.ts';
@@ -77,10 +77,9 @@ export class TxIntake {
       this.m.onAdmitted();
       return 'accept';
     } catch (err) {
-      const code = isCivitasError(err) ? err.code : '';
+      const code = isCivitasError(err) ? err.code : undefined;
       this.m.metrics.txNotAccepted(code);
-      if (/^(CODEC_|TX_BAD_SIGNATURE|TX_WRONG_CHAIN)/.test(code)) return 'reject';
-      return 'ignore';
+      return gossipVerdictOf(code);
     }
   }
 }

@@ -3,7 +3,7 @@
  * resolved with the height when a block carrying it commits, rejected after a timeout.
  */
 import { toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export class TxWaiters {
   private readonly waiters = new Map<string, Set<(height: number) => void>>();

@@ -8,7 +8,7 @@
  *   3. End of stream inside a frame is an error (`finish`), never a silently short frame.
  */
 import { Uint8ArrayList } from 'uint8arraylist';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 /** 5 varint bytes carry 35 bits, more than any frame limit we accept (< 2^31). */
 export const MAX_VARINT_BYTES = 5;

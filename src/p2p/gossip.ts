@@ -16,7 +16,7 @@ import type { GossipSub, GossipsubMessage, Message } from '@libp2p/gossipsub';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import { concatBytes, sha256, utf8 } from '../crypto/index.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import type { LinkFaults } from './link-faults.ts';
 import type { Logger } from './logger.ts';
 import type { MemberSet } from './membership.ts';

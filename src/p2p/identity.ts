@@ -7,7 +7,7 @@ import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id';
 import { PUBLIC_KEY_LENGTH, SECRET_KEY_LENGTH } from '../crypto/index.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 /** Builds the libp2p private key from the 32-byte ed25519 seed of the validator key. */
 export async function libp2pKeyFromSeed(seed: Uint8Array): Promise<PrivateKey> {

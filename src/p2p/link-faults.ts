@@ -13,7 +13,7 @@
  * per-message, per-receiver faults. To cut or slow a link in both directions, set the fault on
  * both of its ends.
  */
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export interface LinkFault {
   delayMs?: number;

@@ -1,5 +1,5 @@
 /** P2P options, their defaults and the checks applied before anything is started. */
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import type { LinkFaultMap } from './link-faults.ts';
 import { isValidChainId } from './topics.ts';
 

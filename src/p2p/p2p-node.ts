@@ -15,7 +15,7 @@ import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p } from 'libp2p';
 import { toHex, utf8 } from '../crypto/index.ts';
-import { CivitasError, isCivitasError } from '../errors.ts';
+import { CivitasError, isCivitasError } from '../errors/index.ts';
 import {
   type GossipHandler,
   GossipRouter,

@@ -13,7 +13,7 @@
  * BUSY at once instead of queueing.
  */
 import type { Connection, Stream } from '@libp2p/interface';
-import { CivitasError, isCivitasError } from '../errors.ts';
+import { CivitasError, type ErrorCode, isCivitasError } from '../errors/index.ts';
 import { encodeFrame, encodeFrames, FrameDecoder } from './framing.ts';
 import type { PeerRef } from './gossip.ts';
 import type { Logger } from './logger.ts';
@@ -29,7 +29,7 @@ export const SyncStatus = {
   noHandler: 4,
 } as const;
 
-const STATUS_ERRORS: Record<number, { code: string; message: string }> = {
+const STATUS_ERRORS: Record<number, { code: ErrorCode; message: string }> = {
   [SyncStatus.busy]: { code: 'P2P_SYNC_REMOTE_BUSY', message: 'peer is serving too many requests' },
   [SyncStatus.handlerFailed]: { code: 'P2P_SYNC_REMOTE_FAILED', message: 'peer failed to answer' },
   [SyncStatus.badRequest]: {

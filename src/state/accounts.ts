@@ -11,7 +11,7 @@ import type { TxPayload } from '../chain/tx.ts';
 import { decode } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
 import { concatBytes, utf8 } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export const BANK_MODULE = 'bank';
 export const TRANSFER_METHOD = 'transfer';

@@ -30,7 +30,7 @@ import {
 } from '../chain/index.ts';
 import { equalBytes } from '../crypto/bytes.ts';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verifyNative } from '../crypto/ed25519.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import type { ExecutedBlock, Ledger } from './ledger.ts';
 
 /** One block and the certificate that committed it, encoded (as received) or decoded. */

@@ -37,7 +37,7 @@ import {
   validateTxsNotCommitted,
 } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { type Account, accountStateKey, decodeAccount, EMPTY_ACCOUNT } from './accounts.ts';
 import { executeTxs } from './executor.ts';
 import { genesisStateChanges } from './genesis-state.ts';

@@ -29,7 +29,7 @@ import {
   type SealedBlock,
 } from '../chain/index.ts';
 import { utf8 } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { heightKey, readHeightKey, readTxLocation, txLocationKey } from './keys.ts';
 
 type Bytes = Uint8Array;

@@ -13,7 +13,7 @@ import {
   parseFaultSpec,
 } from '../../../bench/cluster/fault-spec.ts';
 import { Limits } from '../../chain/limits.ts';
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import { intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
 

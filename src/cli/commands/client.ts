@@ -18,7 +18,7 @@ import {
   verifyAccountProof,
   verifyTxProof,
 } from '../../client/index.ts';
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import { loadGenesisFile } from '../../node/genesis-file.ts';
 import { amountOption, DEFAULT_RPC, intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';

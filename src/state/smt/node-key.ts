@@ -6,7 +6,7 @@
  * node of one block contiguous in LevelDB (cheap batch writes, and pruning a version is a
  * range scan), as in Jellyfish Merkle Tree's NodeKey.
  */
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 
 /** 64 nibbles of a 32-byte key hash. */
 export const MAX_NIBBLE_DEPTH = 64;

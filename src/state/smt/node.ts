@@ -20,7 +20,7 @@
  * needed to read it.
  */
 import { decode, type Reader } from '../../codec/index.ts';
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import {
   EMPTY_SUBTREE_HASH,
   isEmptySubtreeHash,

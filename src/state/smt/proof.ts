@@ -11,7 +11,7 @@
  */
 import { decode, encode, type Reader } from '../../codec/index.ts';
 import { equalBytes, fromHex, toHex } from '../../crypto/bytes.ts';
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import {
   EMPTY_SUBTREE_HASH,
   isEmptySubtreeHash,

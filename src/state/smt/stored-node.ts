@@ -3,7 +3,7 @@
  * node exists, has the kind its parent announced, a leaf lies on the path it is stored under,
  * and no child claims to be newer than its parent.
  */
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import { decodeNode, NodeKind, type TreeNode } from './node.ts';
 
 /** What the parent says the node is; the root may be any kind. */

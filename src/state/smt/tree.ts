@@ -13,7 +13,7 @@
  * rewritten node rehashes only the paths of its changed children.
  */
 import { compareBytes, equalBytes } from '../../crypto/bytes.ts';
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import {
   EMPTY_SUBTREE_HASH,
   KEY_HASH_LENGTH,

@@ -18,7 +18,7 @@
  * for the node), O(k · log16 N) node writes. Nothing is O(N).
  */
 import { compareBytes, equalBytes, toHex } from '../../crypto/bytes.ts';
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import { ByteSlab } from './byte-slab.ts';
 import { EMPTY_SUBTREE_HASH, keyNibble, stateLeafHash, stateValueHash } from './hashes.ts';
 import {

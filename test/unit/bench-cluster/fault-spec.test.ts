@@ -9,7 +9,7 @@ import {
   parseFaultManifest,
   parseFaultSpec,
 } from '../../../bench/cluster/fault-spec.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 
 function rejects(spec: string, pattern: RegExp): void {
   assert.throws(

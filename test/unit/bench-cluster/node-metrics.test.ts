@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeTx } from '../../../src/chain/index.ts';
 import { addressOf, generateKeyPair, loadKeyFile, transfer } from '../../../src/client/index.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { parseFaultSettings } from '../../../src/node/fault-injection.ts';
 import { initNetwork } from '../../../src/node/home.ts';
 import { silentLogger } from '../../../src/node/logger.ts';

@@ -35,7 +35,7 @@ import {
 } from '../../../src/chain/index.ts';
 import { encode, Reader } from '../../../src/codec/index.ts';
 import { concatBytes } from '../../../src/crypto/bytes.ts';
-import { CivitasError, isCivitasError } from '../../../src/errors.ts';
+import { CivitasError, isCivitasError } from '../../../src/errors/index.ts';
 
 const RUNS = 250;
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length;

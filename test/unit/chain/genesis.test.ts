@@ -15,7 +15,7 @@ import {
   genesisValidatorSet,
 } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { makeTestChain } from '../../helpers/chain.ts';
 
 const chain = makeTestChain({ validators: 3, accounts: 2 });

@@ -15,7 +15,7 @@ import {
 } from '../../../src/chain/index.ts';
 import { concatBytes } from '../../../src/crypto/bytes.ts';
 import { DomainTag, taggedHash } from '../../../src/crypto/hash.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 
 const MAX_SIZE = 70;
 

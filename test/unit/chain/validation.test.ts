@@ -32,7 +32,7 @@ import {
   ZERO_HASH,
 } from '../../../src/chain/index.ts';
 import { generateKeyPair, sign, verifyNative, verifyNoble } from '../../../src/crypto/ed25519.ts';
-import { CivitasError } from '../../../src/errors.ts';
+import { CivitasError, type ErrorCode, isCivitasError } from '../../../src/errors/index.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {
   accountAddress,
@@ -43,18 +43,18 @@ import {
   transferTx,
 } from '../../helpers/chain.ts';
 
-function assertCode(err: unknown, code: string, cause?: string): true {
+function assertCode(err: unknown, code: ErrorCode, cause?: ErrorCode): true {
   assert.ok(err instanceof CivitasError, `expected CivitasError, got ${String(err)}`);
   assert.equal(err.code, code, err.message);
   if (cause !== undefined) assert.equal(err.context.cause, cause, err.message);
   return true;
 }
 
-function throwsCode(fn: () => unknown, code: string, cause?: string): void {
+function throwsCode(fn: () => unknown, code: ErrorCode, cause?: ErrorCode): void {
   assert.throws(fn, (err: unknown) => assertCode(err, code, cause));
 }
 
-async function rejectsCode(p: Promise<unknown>, code: string, cause?: string): Promise<void> {
+async function rejectsCode(p: Promise<unknown>, code: ErrorCode, cause?: ErrorCode): Promise<void> {
   await assert.rejects(p, (err: unknown) => assertCode(err, code, cause));
 }
 
@@ -211,8 +211,8 @@ describe('block validation layers', () => {
     };
     const good = transferTx(chain, 1, accountAddress(chain, 2), 1n, nonces[1]!);
     await assert.rejects(replica.validateBlock(await propose([good, forged]), opts()), (err) => {
-      assertCode(err, 'BLOCK_BAD_TX_SIGNATURE');
-      assert.equal((err as CivitasError).context.index, 1);
+      assert.ok(assertCode(err, 'BLOCK_BAD_TX_SIGNATURE') && isCivitasError(err));
+      assert.equal(err.context.index, 1);
       return true;
     });
     // A signature by another key over the same tx fails too.
@@ -528,7 +528,8 @@ describe('commit certificates', () => {
           () => verifyCertificate(replaceSecond(signature), expect, check),
           (err: unknown) =>
             assertCode(err, 'CERT_BAD_SIGNATURE') &&
-            (err as CivitasError).context.validatorIndex === 1,
+            isCivitasError(err) &&
+            err.context.validatorIndex === 1,
           what,
         );
       }

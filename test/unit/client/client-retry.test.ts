@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { CivitasClient } from '../../../src/client/index.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 
 /** Closes the first `drop` connections as soon as a request arrives; answers the rest. */
 async function flakyServer(drop: number) {

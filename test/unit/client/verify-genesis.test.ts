@@ -16,7 +16,7 @@ import {
   verifyAccountProof,
 } from '../../../src/client/index.ts';
 import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { encodeAccount } from '../../../src/state/accounts.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { encodeStateProof } from '../../../src/state/smt/index.ts';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { decode, encode, expectVersion, Reader, Writer } from '../../../src/codec/index.ts';
-import { CivitasError, isCivitasError } from '../../../src/errors.ts';
+import { CivitasError, isCivitasError } from '../../../src/errors/index.ts';
 
 const MAX_LEN = 64;
 const MAX_ITEMS = 8;

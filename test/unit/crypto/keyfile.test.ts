@@ -11,7 +11,7 @@ import {
   parseKeyFile,
   saveKeyFile,
 } from '../../../src/crypto/keyfile.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 
 let dir: string;
 before(async () => {

@@ -6,7 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { verifyNative } from '../../../src/crypto/ed25519.ts';
 import { packChunk, type SignedItem, verifyPackedChunk } from '../../../src/crypto/verify-chunk.ts';
 import { VerifyPool } from '../../../src/crypto/verify-pool.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { L, scalarFromBytes, scalarToBytes, unhex } from './ed25519-reference.ts';
 
 const KEYS = Array.from({ length: 8 }, () => {

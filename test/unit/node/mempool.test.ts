@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { addressOf } from '../../../src/chain/address.ts';
 import { encodeTx, type Tx, TxVerifier, txHashOfBytes } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
-import type { CivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { CommitCache } from '../../../src/node/commit-cache.ts';
 import { Mempool } from '../../../src/node/mempool.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
@@ -47,7 +47,8 @@ describe('mempool with the commit cache', () => {
     try {
       await mempool.add(encodeTx(tx));
     } catch (err) {
-      return (err as CivitasError).code;
+      if (!isCivitasError(err)) throw err;
+      return err.code;
     }
     return 'admitted';
   }
@@ -166,7 +167,8 @@ describe('mempool under backpressure (a backlogged node)', () => {
       await mempool.add(encodeTx(tx), { backlogged });
       return 'admitted';
     } catch (err) {
-      return (err as CivitasError).code;
+      if (!isCivitasError(err)) throw err;
+      return err.code;
     }
   }
 

@@ -38,7 +38,7 @@ import {
   verifyTxProof,
 } from '../../../src/client/index.ts';
 import type { AccountProofResponse, TxProofResponse } from '../../../src/client/verify.ts';
-import { CivitasError } from '../../../src/errors.ts';
+import { CivitasError } from '../../../src/errors/index.ts';
 import { loadGenesisFile } from '../../../src/node/genesis-file.ts';
 import { initNetwork } from '../../../src/node/home.ts';
 import { silentLogger } from '../../../src/node/logger.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { encodeFrames, encodeVarint, FrameDecoder } from '../../../src/p2p/framing.ts';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import type { KeyPair } from '../../../src/crypto/index.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import {
   type GossipTopic,
   type GossipVerdict,

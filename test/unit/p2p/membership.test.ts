@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { P2PNode, peerIdFromValidatorKey, validatorKeyFromPeerId } from '../../../src/p2p/index.ts';
 import {
   bytes,

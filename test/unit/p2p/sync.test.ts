@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Stream } from '@libp2p/interface';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { syncProtocolName } from '../../../src/p2p/index.ts';
 import {
   bytes,

@@ -22,7 +22,7 @@ import {
 import { equalBytes, toHex } from '../../../src/crypto/bytes.ts';
 import { verifyNative } from '../../../src/crypto/ed25519.ts';
 import { VerifyPool } from '../../../src/crypto/verify-pool.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import {
   BlockPipeline,
   type CommittedBlockInfo,

@@ -18,7 +18,7 @@ import {
 } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { verifyNative } from '../../../src/crypto/ed25519.ts';
-import { CivitasError } from '../../../src/errors.ts';
+import { CivitasError } from '../../../src/errors/index.ts';
 import { accountStateKey, decodeAccount, encodeAccount } from '../../../src/state/accounts.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {

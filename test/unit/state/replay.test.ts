@@ -14,7 +14,7 @@ import {
   sealBlock,
   txHashOfBytes,
 } from '../../../src/chain/index.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {
   accountAddress,

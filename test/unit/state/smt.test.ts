@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { Level } from 'level';
 import { encode } from '../../../src/codec/index.ts';
 import { equalBytes } from '../../../src/crypto/bytes.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import {
   CommittedNodeCache,
   decodeNode,

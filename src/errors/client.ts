@@ -1,0 +1,21 @@
+/** The client SDK (src/client): reaching a node, and verifying what it answers. */
+import { type CodeSpec, SERVER_ERROR } from './spec.ts';
+
+export const CLIENT_ERRORS = {
+  CLIENT_BAD_RESPONSE: { ...SERVER_ERROR, description: 'the node answered without JSON or proof' },
+  CLIENT_BAD_URL: { ...SERVER_ERROR, description: 'the node URL is not an http(s) URL' },
+  CLIENT_HTTP_ERROR: { ...SERVER_ERROR, description: 'the node answered an HTTP error, no code' },
+  CLIENT_UNREACHABLE: { ...SERVER_ERROR, description: 'the node cannot be reached' },
+
+  VERIFY_CERTIFICATE: { ...SERVER_ERROR, description: 'the commit certificate does not verify' },
+  VERIFY_HEIGHT: { ...SERVER_ERROR, description: 'the header is not for the claimed height' },
+  VERIFY_KEY: { ...SERVER_ERROR, description: 'the state proof is for another key' },
+  VERIFY_NOT_COMMITTED: { ...SERVER_ERROR, description: 'the tx is not committed yet' },
+  VERIFY_NO_HEADER: { ...SERVER_ERROR, description: 'no committed block to verify against' },
+  VERIFY_RECEIPT: { ...SERVER_ERROR, description: 'the receipt is for another tx' },
+  VERIFY_RECEIPT_PROOF: { ...SERVER_ERROR, description: 'the receipt is not under receiptRoot' },
+  VERIFY_STATE_PROOF: { ...SERVER_ERROR, description: 'the state proof does not match the root' },
+  VERIFY_TX_HASH: { ...SERVER_ERROR, description: 'the tx bytes do not hash to the asked hash' },
+  VERIFY_TX_PROOF: { ...SERVER_ERROR, description: 'the tx is not under the header txRoot' },
+  VERIFY_WRONG_CHAIN: { ...SERVER_ERROR, description: 'the header is for another chain' },
+} as const satisfies Record<string, CodeSpec>;

@@ -1,0 +1,11 @@
+/** The PBFT engine and its driver (src/consensus). */
+import { type CodeSpec, SERVER_ERROR } from './spec.ts';
+
+export const CONSENSUS_ERRORS = {
+  CONSENSUS_ALREADY_STARTED: { ...SERVER_ERROR, description: 'the driver was started twice' },
+  CONSENSUS_BAD_CONFIG: {
+    ...SERVER_ERROR,
+    description: 'a consensus timeout or window is invalid',
+  },
+  CONSENSUS_BAD_START: { ...SERVER_ERROR, description: 'the engine was started below height 1' },
+} as const satisfies Record<string, CodeSpec>;

@@ -1,0 +1,29 @@
+/** Authenticated state and storage (src/state): the store, the sparse Merkle tree, the ledger. */
+import { type CodeSpec, SERVER_ERROR } from './spec.ts';
+
+export const STATE_ERRORS = {
+  LEDGER_BAD_COMMIT_HEIGHT: {
+    ...SERVER_ERROR,
+    description: 'a block or its execution result is not for the next height',
+  },
+  LEDGER_CORRUPT: { ...SERVER_ERROR, description: 'a committed block or certificate is missing' },
+  LEDGER_GENESIS_MISMATCH: {
+    ...SERVER_ERROR,
+    description: 'the database belongs to another genesis',
+  },
+  LEDGER_TIP_MOVED: { ...SERVER_ERROR, description: 'the chain advanced during execution' },
+
+  PIPELINE_BAD_OPTION: { ...SERVER_ERROR, description: 'a block pipeline option is out of range' },
+  PIPELINE_BUSY: { ...SERVER_ERROR, description: 'the block pipeline is already running' },
+
+  STATE_BAD_KEY: { ...SERVER_ERROR, description: 'a state key hash of the wrong length' },
+  STATE_BAD_NODE: { ...SERVER_ERROR, description: 'a stored tree node is malformed' },
+  STATE_BAD_NODE_KEY: { ...SERVER_ERROR, description: 'a tree node key is malformed' },
+  STATE_BAD_PROOF: { ...SERVER_ERROR, description: 'a state proof is malformed' },
+  STATE_BAD_VALUE: { ...SERVER_ERROR, description: 'a state value is not bytes or null' },
+  STATE_BAD_VERSION: { ...SERVER_ERROR, description: 'a tree version is invalid or not newer' },
+  STATE_MISSING_NODE: { ...SERVER_ERROR, description: 'a tree node or root is not in the store' },
+  STATE_VALUE_TOO_LARGE: { ...SERVER_ERROR, description: 'a state value exceeds its limit' },
+
+  STORE_OPEN_FAILED: { ...SERVER_ERROR, description: 'the database cannot be opened' },
+} as const satisfies Record<string, CodeSpec>;
