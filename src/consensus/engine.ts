@@ -48,10 +48,19 @@ import {
   type ProofContext,
   primaryIndex,
 } from './proofs.ts';
+import {
+  type BlockEntry,
+  type BlockStatus,
+  blockCapacity,
+  type Phase,
+  type Proposal,
+  proposalOf,
+  Round,
+} from './round.ts';
 import { VoteTally } from './vote-tally.ts';
 import { type WalEntry, walEntryHeight } from './wal.ts';
 
-export type Phase = 'normal' | 'view-change';
+export type { Phase } from './round.ts';
 
 export interface EngineStatus {
   readonly started: boolean;
@@ -76,50 +85,6 @@ export interface EngineMemory {
   readonly viewChanges: number;
   readonly blocks: number;
   readonly evidence: number;
-}
-
-type BlockStatus = 'unchecked' | 'pending' | 'valid' | 'invalid';
-
-interface BlockEntry {
-  readonly block: SealedBlock;
-  status: BlockStatus;
-}
-
-/** The block accepted for a view (from a PRE-PREPARE in view 0 or a NEW-VIEW). */
-interface Proposal {
-  readonly view: number;
-  readonly blockHash: Uint8Array;
-  readonly hex: string;
-  readonly prePrepareSignature: Uint8Array;
-}
-
-/** Everything known about the height being decided; dropped when it is committed. */
-class Round {
-  readonly proposals = new Map<number, Proposal>();
-  readonly blocks = new Map<string, BlockEntry>();
-  readonly prepares = new VoteTally();
-  readonly commits = new VoteTally();
-  /** view → validator → its VIEW-CHANGE to that view. */
-  readonly viewChanges = new Map<number, Map<number, ViewChange>>();
-  prepared: { certificate: PreparedCertificate; block: SealedBlock } | null = null;
-  decided: CommitCertificate | null = null;
-  readonly proposalRequested = new Set<number>();
-  /** The view whose timer is running (−1: none yet in this view). */
-  viewTimerFor = -1;
-  /** What this replica signed at this height: it re-sends these, never signs alternatives. */
-  readonly own = {
-    prePrepare: null as PrePrepare | null,
-    newViews: new Map<number, NewView>(),
-    prepares: new Map<number, Vote>(),
-    commits: new Map<number, Vote>(),
-    viewChanges: new Map<number, ViewChange>(),
-  };
-
-  viewChangeCount(): number {
-    let n = 0;
-    for (const m of this.viewChanges.values()) n += m.size;
-    return n;
-  }
 }
 
 const NO_SIGNATURE = new Uint8Array(64);
@@ -148,7 +113,7 @@ export class ConsensusEngine {
   private myIndex = -1;
   private quorum = 1;
   private maxFaulty = 0;
-  private round = new Round();
+  private round: Round;
   private readonly future: FutureBuffer;
   private readonly evidenceStore: EvidenceStore;
   /** WAL entries above the start height, restored when their height is reached. */
@@ -164,6 +129,7 @@ export class ConsensusEngine {
     this.cfg = resolveConfig(config);
     this.future = new FutureBuffer(this.cfg.windows.futurePerValidator);
     this.evidenceStore = new EvidenceStore(this.cfg.windows.evidence);
+    this.round = new Round(this.cfg.windows.views);
     this.rejectCounts = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<
       RejectReason,
       number
@@ -238,7 +204,7 @@ export class ConsensusEngine {
       // Prepares over views [v, v+W], commits over [v−W, v+W].
       votes: perView * (w.views + 1) + perView * (2 * w.views + 1),
       viewChanges: n * (w.views + 1),
-      blocks: this.blockCap(),
+      blocks: blockCapacity(w.views),
       evidence: w.evidence,
     };
   }
@@ -359,12 +325,6 @@ export class ConsensusEngine {
     return primaryIndex(this.height, view, this.validators.validators.length);
   }
 
-  private blockCap(): number {
-    // One proposal per view in the window, at most one prepared block per view (a second would
-    // need two quorums to intersect in f+1 equivocators), the prepared and decided blocks.
-    return 2 * (this.cfg.windows.views + 1) + 2;
-  }
-
   private onStart(height: number, lastCommit: CommitCertificate | null, wal: readonly WalEntry[]) {
     if (!Number.isSafeInteger(height) || height < 1) {
       throw new CivitasError('CONSENSUS_BAD_START', `start height must be ≥ 1, got ${height}`);
@@ -390,7 +350,7 @@ export class ConsensusEngine {
     this.myIndex = this.validators.indexOf(this.cfg.publicKey);
     this.quorum = this.quorumOf(this.validators);
     this.maxFaulty = this.validators.maxFaulty;
-    this.round = new Round();
+    this.round = new Round(this.cfg.windows.views);
     for (const h of [...this.restored.keys()]) if (h < height) this.restored.delete(h);
     const entries = this.restored.get(height);
     this.restored.delete(height);
@@ -426,30 +386,24 @@ export class ConsensusEngine {
       switch (m.type) {
         case 'pre-prepare':
           round.own.prePrepare = m;
-          round.proposals.set(m.view, this.proposalOf(m.view, m.block.hash, m.signature));
+          round.proposals.set(m.view, proposalOf(m.view, m.block.hash, m.signature));
           this.putBlock(m.block, 'valid');
           normalView = Math.max(normalView, m.view);
           break;
         case 'new-view':
           round.own.newViews.set(m.view, m);
-          round.proposals.set(m.view, this.proposalOf(m.view, m.blockHash, m.prePrepareSignature));
+          round.proposals.set(m.view, proposalOf(m.view, m.blockHash, m.prePrepareSignature));
           this.putBlock(m.block, 'unchecked');
           normalView = Math.max(normalView, m.view);
           break;
         case 'prepare':
-        case 'commit': {
-          const tally = m.type === 'prepare' ? round.prepares : round.commits;
-          const own = m.type === 'prepare' ? round.own.prepares : round.own.commits;
-          own.set(m.view, m);
-          if (tally.status(m.view, m.validatorIndex, m.blockHash) === 'new') {
-            tally.add(m.view, m.validatorIndex, m.blockHash, m.signature);
-          }
+        case 'commit':
+          round.addOwnVote(m);
           normalView = Math.max(normalView, m.view);
           break;
-        }
         case 'view-change':
           round.own.viewChanges.set(m.view, m);
-          this.storeViewChange(m);
+          this.round.storeViewChange(m);
           changeView = Math.max(changeView, m.view);
           break;
       }
@@ -502,63 +456,14 @@ export class ConsensusEngine {
     });
   }
 
-  /** Drops per-view state outside the window around the current view. */
   private prune(): void {
-    const round = this.round;
-    const w = this.cfg.windows.views;
-    const v = this.view;
-    round.prepares.retain(v, v + w);
-    round.commits.retain(Math.max(0, v - w), v + w);
-    for (const view of [...round.viewChanges.keys()]) {
-      if (view < v) round.viewChanges.delete(view);
-    }
-    for (const view of [...round.proposals.keys()]) {
-      if (view < v - w) round.proposals.delete(view);
-    }
-    for (const view of [...round.own.viewChanges.keys()]) {
-      if (view < v) round.own.viewChanges.delete(view);
-    }
-    for (const map of [round.own.prepares, round.own.commits, round.own.newViews]) {
-      for (const view of [...map.keys()]) if (view < v - w) map.delete(view);
-    }
-    for (const view of [...round.proposalRequested]) {
-      if (view < v) round.proposalRequested.delete(view);
-    }
-    this.pruneBlocks();
-  }
-
-  private pruneBlocks(): void {
-    const round = this.round;
-    const keep = new Set<string>();
-    for (const p of round.proposals.values()) keep.add(p.hex);
-    if (round.prepared !== null) keep.add(toHex(round.prepared.certificate.blockHash));
-    if (round.decided !== null) keep.add(toHex(round.decided.blockHash));
-    for (const byValidator of round.viewChanges.values()) {
-      for (const vc of byValidator.values()) {
-        if (vc.prepared !== null) keep.add(toHex(vc.prepared.blockHash));
-      }
-    }
-    for (const hex of [...round.blocks.keys()]) if (!keep.has(hex)) round.blocks.delete(hex);
+    this.round.prune(this.view);
   }
 
   private putBlock(block: SealedBlock, status: BlockStatus): boolean {
-    const hex = toHex(block.hash);
-    const existing = this.round.blocks.get(hex);
-    if (existing !== undefined) {
-      if (status === 'valid') existing.status = 'valid';
-      return true;
-    }
-    if (this.round.blocks.size >= this.blockCap()) this.pruneBlocks();
-    if (this.round.blocks.size >= this.blockCap()) {
-      this.reject('cap-exceeded', null, `block store of height ${this.height} is full`);
-      return false;
-    }
-    this.round.blocks.set(hex, { block, status });
-    return true;
-  }
-
-  private proposalOf(view: number, blockHash: Uint8Array, signature: Uint8Array): Proposal {
-    return { view, blockHash, hex: toHex(blockHash), prePrepareSignature: signature };
+    if (this.round.putBlock(block, status)) return true;
+    this.reject('cap-exceeded', null, `block store of height ${this.height} is full`);
+    return false;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -587,7 +492,7 @@ export class ConsensusEngine {
         signature,
       };
       round.own.prePrepare = m;
-      round.proposals.set(0, this.proposalOf(0, block.hash, signature));
+      round.proposals.set(0, proposalOf(0, block.hash, signature));
       this.putBlock(block, 'valid');
       this.sendSigned(m);
       this.tryPrepared(0);
@@ -664,10 +569,7 @@ export class ConsensusEngine {
     if (this.myIndex === this.primaryOf(view) || round.own.prepares.has(view)) return;
     const p = round.proposals.get(view)!;
     const vote = this.signVote('prepare', view, p.blockHash);
-    round.own.prepares.set(view, vote);
-    if (round.prepares.status(view, this.myIndex, p.blockHash) === 'new') {
-      round.prepares.add(view, this.myIndex, p.blockHash, vote.signature);
-    }
+    round.addOwnVote(vote);
     this.sendSigned(vote);
   }
 
@@ -701,10 +603,7 @@ export class ConsensusEngine {
     }
     if (this.myIndex < 0) return;
     const vote = this.signVote('commit', view, p.blockHash);
-    round.own.commits.set(view, vote);
-    if (round.commits.status(view, this.myIndex, p.blockHash) === 'new') {
-      round.commits.add(view, this.myIndex, p.blockHash, vote.signature);
-    }
+    round.addOwnVote(vote);
     this.sendSigned(vote);
     this.tryCommitted(view, p.blockHash);
   }
@@ -765,21 +664,12 @@ export class ConsensusEngine {
         signature: this.cfg.sign(viewChangeSigningHash(this.cfg.chainId, unsigned)),
       };
       round.own.viewChanges.set(newView, vc);
-      this.storeViewChange(vc);
+      this.round.storeViewChange(vc);
       this.sendSigned(vc);
     }
     this.armTimers();
     this.tryNewView();
     if (this.round === round) this.tryJoinViewChange();
-  }
-
-  private storeViewChange(vc: ViewChange): void {
-    let byValidator = this.round.viewChanges.get(vc.view);
-    if (byValidator === undefined) {
-      byValidator = new Map();
-      this.round.viewChanges.set(vc.view, byValidator);
-    }
-    byValidator.set(vc.validatorIndex, vc);
   }
 
   /** Rule V3: f+1 VIEW-CHANGEs for higher views prove an honest replica timed out: join. */
@@ -853,7 +743,7 @@ export class ConsensusEngine {
     };
     round.own.newViews.set(view, nv);
     this.sendSigned(nv);
-    this.installView(view, this.proposalOf(view, block.hash, prePrepareSignature), block, status);
+    this.installView(view, proposalOf(view, block.hash, prePrepareSignature), block, status);
   }
 
   private installView(view: number, p: Proposal, block: SealedBlock, status: BlockStatus): void {
@@ -1036,7 +926,7 @@ export class ConsensusEngine {
     }
     if (!this.checkSignature(m, this.validators.validators[primary]!)) return;
     if (!this.putBlock(m.block, 'unchecked')) return;
-    round.proposals.set(0, this.proposalOf(0, m.block.hash, m.signature));
+    round.proposals.set(0, proposalOf(0, m.block.hash, m.signature));
     this.onProposalReady(0);
   }
 
@@ -1117,7 +1007,7 @@ export class ConsensusEngine {
       return;
     }
     if (m.preparedBlock !== null && !this.putBlock(m.preparedBlock, 'unchecked')) return;
-    this.storeViewChange(m);
+    this.round.storeViewChange(m);
     if (m.view === this.view) this.armViewTimer();
     this.tryJoinViewChange();
     if (this.round === round) this.tryNewView();
@@ -1180,7 +1070,7 @@ export class ConsensusEngine {
     }
     this.installView(
       m.view,
-      this.proposalOf(m.view, m.blockHash, m.prePrepareSignature),
+      proposalOf(m.view, m.blockHash, m.prePrepareSignature),
       m.block,
       'unchecked',
     );
