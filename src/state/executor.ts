@@ -13,6 +13,7 @@ import { ADDRESS_LENGTH, addressOf } from '../chain/address.ts';
 import type { Receipt } from '../chain/receipt.ts';
 import type { Tx } from '../chain/tx.ts';
 import { toHex } from '../crypto/bytes.ts';
+import { RECEIPT_OK, type ReceiptFailureCode } from '../errors/index.ts';
 import {
   type Account,
   accountStateKey,
@@ -110,7 +111,12 @@ export async function executeTxs(
   const touched = new Set<string>();
   const receipts = txs.map((tx, i): Receipt => {
     const txHash = txHashes[i]!;
-    const failed = (code: string): Receipt => ({ txHash, status: 'failed', code, events: [] });
+    const failed = (code: ReceiptFailureCode): Receipt => ({
+      txHash,
+      status: 'failed',
+      code,
+      events: [],
+    });
     if (tx.payload.module !== BANK_MODULE || tx.payload.method !== TRANSFER_METHOD) {
       return failed('APP_UNKNOWN_METHOD');
     }
@@ -135,7 +141,7 @@ export async function executeTxs(
     return {
       txHash,
       status: 'ok',
-      code: 'OK',
+      code: RECEIPT_OK,
       events: [
         {
           type: 'transfer',
