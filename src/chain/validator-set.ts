@@ -6,7 +6,7 @@
  */
 
 import { encode } from '../codec/writer.ts';
-import { compareBytes, equalBytes, toHex } from '../crypto/bytes.ts';
+import { toHex } from '../crypto/bytes.ts';
 import { PUBLIC_KEY_LENGTH } from '../crypto/ed25519.ts';
 import { DomainTag, taggedHash } from '../crypto/hash.ts';
 import { CivitasError } from '../errors/index.ts';
@@ -52,13 +52,4 @@ export function makeValidatorSet(validators: readonly Uint8Array[]): ValidatorSe
     quorum: Math.floor((2 * n) / 3) + 1,
     indexOf: (publicKey: Uint8Array) => index.get(toHex(publicKey)) ?? -1,
   });
-}
-
-export function sameValidatorSet(a: ValidatorSet, b: ValidatorSet): boolean {
-  return equalBytes(a.hash, b.hash);
-}
-
-/** Canonical order for sets built from unordered input (genesis files). */
-export function sortValidators(keys: readonly Uint8Array[]): Uint8Array[] {
-  return [...keys].sort(compareBytes);
 }
