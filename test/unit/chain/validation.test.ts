@@ -376,10 +376,21 @@ describe('block validation layers', () => {
       { header: { height: 2 }, hash: replica.tip.hash },
       { signers: [0, 1, 2, 3] },
     );
-    await replica.validateBlock(
-      reseal(block, { lastCommitHash: certificateHash(other) }, { lastCommit: other }),
-      opts(),
+    const resealed = reseal(
+      block,
+      { lastCommitHash: certificateHash(other) },
+      { lastCommit: other },
     );
+    // Not the certificate the parent was committed with: the block is a new one (a new hash,
+    // so the ledger's cache of executed blocks cannot answer for it).
+    assert.notDeepEqual(certificateHash(other), block.header.lastCommitHash);
+    assert.notDeepEqual(resealed.hash, block.hash);
+    const executed = await replica.validateBlock(resealed, opts());
+    assert.equal(executed.height, 3);
+    assert.equal(executed.receipts.length, 0);
+    assert.deepEqual(executed.stateRoot, resealed.header.stateRoot);
+    assert.deepEqual(executed.receiptRoot, resealed.header.receiptRoot);
+    assert.deepEqual(executed.stateRoot, replica.tip.stateRoot, 'an empty block changes no state');
   });
 
   test('BLOCK_BAD_LAST_COMMIT: block 1 cannot carry a last commit', async () => {
