@@ -58,7 +58,8 @@ import {
   Round,
 } from './round.ts';
 import { VoteTally } from './vote-tally.ts';
-import { type WalEntry, walEntryHeight } from './wal.ts';
+import type { WalEntry } from './wal.ts';
+import { PendingWal, replayHeight } from './wal-replay.ts';
 
 export type { Phase } from './round.ts';
 
@@ -117,7 +118,7 @@ export class ConsensusEngine {
   private readonly future: FutureBuffer;
   private readonly evidenceStore: EvidenceStore;
   /** WAL entries above the start height, restored when their height is reached. */
-  private restored = new Map<number, WalEntry[]>();
+  private restored = new PendingWal([], 0);
   private syncTarget = 0;
   private syncAnnounced = 0;
   private viewChangesTotal = 0;
@@ -330,14 +331,7 @@ export class ConsensusEngine {
       throw new CivitasError('CONSENSUS_BAD_START', `start height must be ≥ 1, got ${height}`);
     }
     this.started = true;
-    this.restored = new Map();
-    for (const entry of wal) {
-      const h = walEntryHeight(entry);
-      if (h < height) continue;
-      const list = this.restored.get(h) ?? [];
-      list.push(entry);
-      this.restored.set(h, list);
-    }
+    this.restored = new PendingWal(wal, height);
     this.enterHeight(height, lastCommit);
   }
 
@@ -351,9 +345,7 @@ export class ConsensusEngine {
     this.quorum = this.quorumOf(this.validators);
     this.maxFaulty = this.validators.maxFaulty;
     this.round = new Round(this.cfg.windows.views);
-    for (const h of [...this.restored.keys()]) if (h < height) this.restored.delete(h);
-    const entries = this.restored.get(height);
-    this.restored.delete(height);
+    const entries = this.restored.take(height);
     if (entries !== undefined) this.restore(entries);
     this.armTimers();
     if (entries !== undefined) this.resendOwn();
@@ -370,46 +362,10 @@ export class ConsensusEngine {
 
   /** Rebuilds "what I signed at this height" from the WAL (docs/CONSENSUS.md, WAL replay). */
   private restore(entries: readonly WalEntry[]): void {
-    const round = this.round;
-    let normalView = 0;
-    let changeView = 0;
-    for (const entry of entries) {
-      if (entry.kind === 'prepared') {
-        if (round.prepared === null || entry.certificate.view > round.prepared.certificate.view) {
-          round.prepared = { certificate: entry.certificate, block: entry.block };
-        }
-        this.putBlock(entry.block, 'valid');
-        continue;
-      }
-      const m = entry.message;
-      if (m.validatorIndex !== this.myIndex) continue;
-      switch (m.type) {
-        case 'pre-prepare':
-          round.own.prePrepare = m;
-          round.proposals.set(m.view, proposalOf(m.view, m.block.hash, m.signature));
-          this.putBlock(m.block, 'valid');
-          normalView = Math.max(normalView, m.view);
-          break;
-        case 'new-view':
-          round.own.newViews.set(m.view, m);
-          round.proposals.set(m.view, proposalOf(m.view, m.blockHash, m.prePrepareSignature));
-          this.putBlock(m.block, 'unchecked');
-          normalView = Math.max(normalView, m.view);
-          break;
-        case 'prepare':
-        case 'commit':
-          round.addOwnVote(m);
-          normalView = Math.max(normalView, m.view);
-          break;
-        case 'view-change':
-          round.own.viewChanges.set(m.view, m);
-          this.round.storeViewChange(m);
-          changeView = Math.max(changeView, m.view);
-          break;
-      }
-    }
-    this.view = Math.max(normalView, changeView);
-    this.phase = changeView > normalView ? 'view-change' : 'normal';
+    const putBlock = (block: SealedBlock, status: BlockStatus) => this.putBlock(block, status);
+    const resumed = replayHeight(this.round, entries, this.myIndex, putBlock);
+    this.view = resumed.view;
+    this.phase = resumed.phase;
     this.prune();
   }
 
