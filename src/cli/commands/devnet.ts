@@ -3,19 +3,13 @@
  * none yet, starts one child process per validator (logs to <home>/node.log), prints each
  * node's API URL and then one line per committed block, and stops every node on Ctrl-C.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CivitasClient } from '../../client/client.ts';
-import { CivitasError } from '../../errors.ts';
-import { type InitSummary, initNetwork } from '../../node/home.ts';
+import { CivitasError, isCivitasError } from '../../errors.ts';
+import { LocalNetwork } from '../../localnet/index.ts';
 import { basePortOption, intOption } from '../options.ts';
 import { action, printLines } from '../output.ts';
-
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
 interface DevnetOptions {
   validators: number;
@@ -25,45 +19,22 @@ interface DevnetOptions {
   basePort: number;
 }
 
-async function ensureNetwork(opts: DevnetOptions): Promise<InitSummary> {
-  const dir = resolve(opts.dir);
-  const summaryPath = join(dir, 'network.json');
-  if (opts.reset) await rm(dir, { recursive: true, force: true });
-  if (existsSync(summaryPath)) {
-    const summary = JSON.parse(await readFile(summaryPath, 'utf8')) as InitSummary;
-    if (summary.nodes.length !== opts.validators) {
-      throw new CivitasError(
-        'DEVNET_MISMATCH',
-        `${dir} holds a ${summary.nodes.length}-validator devnet; pass --reset to recreate it with ${opts.validators}`,
-      );
-    }
-    process.stderr.write(`devnet: reusing ${dir} (pass --reset to start over)\n`);
-    return summary;
+async function openNetwork(opts: DevnetOptions): Promise<LocalNetwork> {
+  try {
+    return await LocalNetwork.create({
+      dir: resolve(opts.dir),
+      validators: opts.validators,
+      accounts: opts.accounts,
+      basePort: opts.basePort,
+      init: opts.reset ? 'reset' : 'reuse',
+    });
+  } catch (err) {
+    if (!isCivitasError(err, 'DEVNET_MISMATCH')) throw err;
+    throw new CivitasError(
+      err.code,
+      `${err.message}; pass --reset to recreate it with ${opts.validators}`,
+    );
   }
-  process.stderr.write(`devnet: initialising ${opts.validators} validators in ${dir}\n`);
-  return initNetwork({
-    dir,
-    validators: opts.validators,
-    accounts: opts.accounts,
-    basePort: opts.basePort,
-  });
-}
-
-async function waitForApi(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new CivitasError('DEVNET_NODE_EXITED', `node behind ${url} exited (see its node.log)`);
-    try {
-      const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new CivitasError(
-    'DEVNET_START_TIMEOUT',
-    `node behind ${url} did not answer within ${timeoutMs} ms`,
-  );
 }
 
 /** Follows node0's block stream and prints one line per committed block. */
@@ -94,52 +65,40 @@ export function registerDevnetCommand(program: Command): void {
     .option('--reset', 'delete the directory and start a fresh chain')
     .action(
       action(async (opts: DevnetOptions) => {
-        const summary = await ensureNetwork(opts);
-        const children: ChildProcess[] = [];
+        const network = await openNetwork(opts);
+        const { summary } = network;
+        process.stderr.write(
+          network.reused
+            ? `devnet: reusing ${summary.dir} (pass --reset to start over)\n`
+            : `devnet: initialised ${opts.validators} validators in ${summary.dir}\n`,
+        );
         const abort = new AbortController();
         let stopping = false;
+        // First Ctrl-C: every node shuts down cleanly; a second one kills what is left.
         const stopAll = (code: number): void => {
           if (stopping) {
-            for (const c of children) c.kill('SIGKILL');
-            process.exit(130);
+            void network.stop({ signal: 'SIGKILL' }).then(() => process.exit(130));
+            return;
           }
           stopping = true;
           abort.abort();
           process.stderr.write('devnet: stopping all nodes…\n');
-          for (const c of children) c.kill('SIGTERM');
-          let left = children.filter((c) => c.exitCode === null).length;
-          if (left === 0) process.exit(code);
-          for (const c of children) {
-            c.once('exit', () => {
-              left--;
-              if (left === 0) process.exit(code);
-            });
-          }
+          void network.stop({ graceMs: Number.POSITIVE_INFINITY }).then(() => process.exit(code));
         };
         process.on('SIGINT', () => stopAll(0));
         process.on('SIGTERM', () => stopAll(0));
+        network.onExit((i, exit) => {
+          if (stopping || exit.expected) return;
+          process.stderr.write(
+            `devnet: ${summary.nodes[i]!.name} exited (${exit.signal ?? exit.code}); see ${network.logPath(i)}\n`,
+          );
+          stopAll(1);
+        });
 
-        for (const node of summary.nodes) {
-          const log = createWriteStream(join(node.home, 'node.log'), { flags: 'a' });
-          const child = spawn(process.execPath, [MAIN, 'node', 'start', '--home', node.home], {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          child.stdout?.pipe(log);
-          child.stderr?.pipe(log);
-          child.on('exit', (code, signal) => {
-            if (!stopping) {
-              process.stderr.write(
-                `devnet: ${node.name} exited (${signal ?? code}); see ${join(node.home, 'node.log')}\n`,
-              );
-              stopAll(1);
-            }
-          });
-          children.push(child);
-        }
-        await Promise.all(summary.nodes.map((n, i) => waitForApi(n.rpc, children[i]!, 30_000)));
+        await network.start({ timeoutMs: 30_000 });
         printLines([
           `devnet ${summary.chainId}: ${summary.nodes.length} validators running (Ctrl-C stops them)`,
-          ...summary.nodes.map((n) => `  ${n.name}  ${n.rpc}  log ${join(n.home, 'node.log')}`),
+          ...summary.nodes.map((n, i) => `  ${n.name}  ${n.rpc}  log ${network.logPath(i)}`),
           ...summary.accounts
             .slice(0, 4)
             .map((a) => `  funded account ${a.address}  key ${a.file}`),
