@@ -1,17 +1,19 @@
 /**
  * SHA-256 with domain separation. Every hashed object type has its own tag, and
- * `taggedHash(tag, data) = SHA-256(SHA-256(tag) || data)`: the 32-byte tag prefix fills half a
- * compression block, so no two tags (and no untagged hash) can produce the same preimage
- * framing.
+ * `taggedHash(tag, data) = SHA-256(SHA-256(tag) || data)`. The prefix is always 32 bytes, so
+ * the preimage of one type's hash never reads as another type's: objects of two types never
+ * share a preimage. An untagged SHA-256 of bytes that start with a tag's hash would collide
+ * with a tagged one, which is why nothing on the chain is hashed untagged (`sha256` serves
+ * only the consensus simulator).
  *
  * Two backends compute the same function. In Node, node:crypto's one-shot `hash()` over
- * `SHA-256(tag) || data` written into one reused buffer: a block's validation makes ~20 tagged
- * hashes per tx, and the one-shot call costs 1.6–2.3 µs against @noble/hashes' 1.7–4.1 µs for
- * 32–190-byte inputs (a hasher clone and a DataView per call), with less garbage. Elsewhere
- * (browsers, light clients) @noble/hashes, whose hasher absorbs the tag prefix once per tag
- * and is cloned per call. node:crypto is reached through
- * `process.getBuiltinModule` rather than a static import so this module still loads outside
- * Node; test/unit/crypto checks that both backends agree.
+ * `SHA-256(tag) || data`, written into one reused buffer (inputs over 16 KiB get a fresh
+ * one): a block's validation makes ~20 tagged hashes per tx, and the one-shot call costs
+ * 1.6–2.3 µs against @noble/hashes' 1.7–4.1 µs for 32–190-byte inputs (a hasher clone and a
+ * DataView per call), with less garbage. Elsewhere (browsers, light clients) @noble/hashes,
+ * whose hasher absorbs the tag prefix once per tag and is cloned per call. node:crypto is
+ * reached through `process.getBuiltinModule` rather than a static import so this module
+ * still loads outside Node; test/unit/crypto checks that both backends agree.
  */
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 
