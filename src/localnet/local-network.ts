@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StatusResponse } from '../api/types.ts';
 import type { ChainParams } from '../chain/genesis.ts';
-import { CivitasError, isCivitasError } from '../errors.ts';
+import { CivitasError, isCivitasError } from '../errors/index.ts';
 import { type InitSummary, initNetwork } from '../node/home.ts';
 import {
   initOptionsFor,

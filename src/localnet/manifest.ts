@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import type { ChainParams } from '../chain/genesis.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { DEFAULT_CONFIG, type NodeConfig } from '../node/config.ts';
 import { FAULT_INJECTION_ENV } from '../node/fault-injection.ts';
 import type { InitOptions, InitSummary } from '../node/home.ts';

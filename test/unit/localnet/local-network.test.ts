@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { GenesisJson } from '../../../src/chain/genesis.ts';
-import { isCivitasError } from '../../../src/errors.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { LocalNetwork } from '../../../src/localnet/index.ts';
 import type { NodeConfig } from '../../../src/node/config.ts';
 import { tempDir } from '../../helpers/temp.ts';
