@@ -8,8 +8,8 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAddress } from '../../src/chain/index.ts';
 import { CivitasError } from '../../src/errors.ts';
+import { LocalNetwork, type LocalNetworkManifest } from '../../src/localnet/index.ts';
 import { measureValidationCeiling, type ValidationCeiling } from './ceiling.ts';
-import { Cluster } from './cluster.ts';
 import { checkFaults, describeFault, type Fault } from './fault-spec.ts';
 import { loadSenders, TxFactory } from './load.ts';
 import type { SweepPoint } from './plots.ts';
@@ -112,9 +112,38 @@ function sendersFor(rate: number, durationS: number): number {
 }
 
 interface Session {
-  cluster: Cluster;
+  network: LocalNetwork;
   factory: TxFactory;
   senders: number;
+}
+
+/** The benchmark's network: its block size and timings, fault injection on, quiet logs. */
+function benchManifest(
+  dir: string,
+  validators: number,
+  blockSize: number,
+  senders: number,
+  opts: ClusterBenchOptions,
+): LocalNetworkManifest {
+  return {
+    dir,
+    validators,
+    // Load senders, plus one for the warm-up.
+    accounts: senders + 1,
+    chainId: 'civitas-bench',
+    basePort: opts.basePort ?? 'random',
+    consensus: {
+      timeoutMs: opts.viewTimeoutMs,
+      blockIntervalMs: opts.blockIntervalMs,
+      emptyBlockIntervalMs: 10_000,
+    },
+    mempool: { maxTxs: 100_000, maxTxsPerSender: 1_000, maxNonceGap: 1_000 },
+    genesis: { maxBlockTxs: blockSize },
+    logLevel: opts.nodeLogLevel ?? 'warn',
+    faultInjection: true,
+    env: { CIVITAS_DEBUG: '' },
+    nodes: opts.profileNode === undefined ? {} : { [opts.profileNode]: { cpuProfile: true } },
+  };
 }
 
 async function startSession(
@@ -127,49 +156,40 @@ async function startSession(
   opts.progress?.(
     `init: ${validators} validators, ${senders} funded senders, blocks ≤ ${blockSize} txs in ${dir}`,
   );
-  const cluster = await Cluster.create({
-    dir,
-    validators,
-    accounts: senders + 1,
-    blockSize,
-    viewTimeoutMs: opts.viewTimeoutMs,
-    blockIntervalMs: opts.blockIntervalMs,
-    mempoolTxs: 100_000,
-    basePort: opts.basePort,
-    logLevel: opts.nodeLogLevel,
-    profileNode: opts.profileNode,
-  });
+  const network = await LocalNetwork.create(
+    benchManifest(dir, validators, blockSize, senders, opts),
+  );
   try {
-    const accounts = cluster.summary.accounts;
+    const accounts = network.summary.accounts;
     const keys = await loadSenders(accounts.map((a) => a.file));
     const sink = parseAddress(accounts[senders]!.address);
     const factory = new TxFactory({
-      chainId: cluster.summary.chainId,
+      chainId: network.chainId,
       senders: keys.slice(0, senders),
       sink,
     });
     opts.progress?.('starting validator processes');
-    await cluster.start();
+    await network.start({ waitForPeers: true });
     await warmUp(
-      cluster,
-      new TxFactory({ chainId: cluster.summary.chainId, senders: keys.slice(senders), sink }),
+      network,
+      new TxFactory({ chainId: network.chainId, senders: keys.slice(senders), sink }),
     );
     opts.progress?.('cluster is committing');
-    return { cluster, factory, senders };
+    return { network, factory, senders };
   } catch (err) {
-    await cluster.stop();
+    await network.stop();
     throw err;
   }
 }
 
 /** One tx through every node, each waited for: consensus and tx gossip work end to end. */
-async function warmUp(cluster: Cluster, factory: TxFactory): Promise<void> {
+async function warmUp(network: LocalNetwork, factory: TxFactory): Promise<void> {
   const deadline = Date.now() + 120_000;
-  for (let i = 0; i < cluster.size; i++) {
+  for (let i = 0; i < network.size; i++) {
     const tx = factory.one(0);
     for (;;) {
       try {
-        const res = await fetch(`${cluster.urls[i]}/txs?wait=commit&timeoutMs=30000`, {
+        const res = await fetch(`${network.rpc(i)}/txs?wait=commit&timeoutMs=30000`, {
           method: 'POST',
           headers: { 'content-type': 'application/octet-stream' },
           body: tx.bytes,
@@ -215,7 +235,7 @@ async function searchMax(
 ): Promise<{ probes: ProbeResult[]; max: number }> {
   const probes: ProbeResult[] = [];
   const probe = async (rate: number): Promise<boolean> => {
-    const r = await runLoad(session.cluster, session.factory, session.senders, {
+    const r = await runLoad(session.network, session.factory, session.senders, {
       rate,
       durationS: opts.probeDurationS,
       faults: opts.faultsInSearch ? opts.faults : [],
@@ -240,7 +260,7 @@ async function searchMax(
     opts.progress?.(
       `probe ${rate} tx/s: ${Math.round(r.throughput.meanTxPerSec)} committed/s, p99 ${Math.round(r.latency.p99Ms)} ms → ${ok ? 'sustainable' : why}`,
     );
-    await waitIdle(session.cluster, 30_000);
+    await waitIdle(session.network, 30_000);
     return ok;
   };
   let good = 0;
@@ -391,7 +411,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
               `not even ${opts.startRate} tx/s was sustainable`,
             );
         }
-        run = await runLoad(session.cluster, session.factory, session.senders, {
+        run = await runLoad(session.network, session.factory, session.senders, {
           rate,
           durationS: opts.durationS,
           faults: opts.faults,
@@ -401,9 +421,9 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
           progress: opts.progress,
         });
         if (opts.max) {
-          await waitIdle(session.cluster, 30_000);
+          await waitIdle(session.network, 30_000);
           const halfRate = Math.max(1, Math.round(rate / 2));
-          half = await runLoad(session.cluster, session.factory, session.senders, {
+          half = await runLoad(session.network, session.factory, session.senders, {
             rate: halfRate,
             durationS: opts.durationS,
             faults: [],
@@ -414,7 +434,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
           });
         }
       } finally {
-        await session.cluster.stop();
+        await session.network.stop();
       }
     }
     const results: ClusterBenchResults = {
@@ -476,7 +496,7 @@ async function runSweep(
         try {
           if (opts.max) rate = (await searchMax(session, opts)).max;
           if (rate > 0) {
-            r = await runLoad(session.cluster, session.factory, session.senders, {
+            r = await runLoad(session.network, session.factory, session.senders, {
               rate,
               durationS: opts.durationS,
               faults: [],
@@ -487,7 +507,7 @@ async function runSweep(
             });
           }
         } finally {
-          await session.cluster.stop();
+          await session.network.stop();
         }
       } catch (err) {
         error = (err as Error).message;

@@ -8,7 +8,6 @@ export {
   runClusterBench,
 } from './bench.ts';
 export { measureValidationCeiling, type ValidationCeiling } from './ceiling.ts';
-export { Cluster, type ClusterOptions } from './cluster.ts';
 export { type NodeFaultSettings, settingsAt } from './fault-schedule.ts';
 export {
   checkFaults,

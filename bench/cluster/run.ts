@@ -4,7 +4,10 @@
  * sampled every second. Several runs can share one cluster (the max-rate search does):
  * senders keep their nonces across runs through the shared TxFactory.
  */
-import type { Cluster } from './cluster.ts';
+import type { StatusResponse } from '../../src/api/types.ts';
+import { DEFAULT_PARAMS } from '../../src/chain/genesis.ts';
+import { CivitasError } from '../../src/errors.ts';
+import type { LocalNetwork } from '../../src/localnet/index.ts';
 import { CommitTracker } from './commit-tracker.ts';
 import { boundaries, type NodeFaultSettings, settingsAt } from './fault-schedule.ts';
 import { describeFault, type Fault } from './fault-spec.ts';
@@ -146,12 +149,12 @@ function pickObserver(faults: readonly Fault[], n: number): number {
 }
 
 export async function runLoad(
-  cluster: Cluster,
+  network: LocalNetwork,
   factory: TxFactory,
   senders: number,
   opts: RunOptions,
 ): Promise<RunResult> {
-  const n = cluster.size;
+  const n = network.size;
   const durationMs = opts.durationS * 1000;
   const count = Math.max(1, Math.round(opts.rate * opts.durationS));
   opts.progress?.(`${opts.label}: signing ${count.toLocaleString('en-US')} txs`);
@@ -159,11 +162,11 @@ export async function runLoad(
   const timings = new Map<string, TxTiming>();
   for (const tx of txs) timings.set(tx.hash, { due: Number.NaN, committed: false });
 
-  const statusNow = await firstStatus(cluster);
+  const statusNow = await firstStatus(network);
   const latency = new LatencyRecorder();
   let origin = 0;
   const tracker = new CommitTracker({
-    target: { urls: cluster.urls, isUp: (i) => cluster.isUp(i) },
+    target: { urls: network.urls, isUp: (i) => network.isUp(i) },
     observer: pickObserver(opts.faults, n),
     fromHeight: statusNow.height,
     origin: () => origin,
@@ -175,7 +178,7 @@ export async function runLoad(
       return true;
     },
   });
-  const generator = new OpenLoopGenerator({ urls: cluster.urls, isUp: (i) => cluster.isUp(i) });
+  const generator = new OpenLoopGenerator({ urls: network.urls, isUp: (i) => network.isUp(i) });
 
   // Samplers: node status and /proc every second.
   const usage = Array.from({ length: n }, () => new UsageTracker());
@@ -191,9 +194,9 @@ export async function runLoad(
     let maxMempool = 0;
     await Promise.all(
       Array.from({ length: n }, async (_, i) => {
-        usage[i]!.sample(cluster.pid(i));
-        if (!cluster.isUp(i)) return;
-        const s = await cluster.status(i);
+        usage[i]!.sample(network.pid(i));
+        if (!network.isUp(i)) return;
+        const s = await network.status(i);
         if (s === undefined) return;
         viewChanges[i]!.observe(s.consensus.viewChanges);
         finalHeights[i] = s.height;
@@ -217,8 +220,8 @@ export async function runLoad(
     const next = settingsAt(opts.faults, n, t);
     await Promise.all(
       next.map(async (s, i) => {
-        if (JSON.stringify(s) === JSON.stringify(applied[i]) || !cluster.isUp(i)) return;
-        await cluster.setFaults(i, s);
+        if (JSON.stringify(s) === JSON.stringify(applied[i]) || !network.isUp(i)) return;
+        await setFaults(network, i, s);
         applied[i] = s;
       }),
     );
@@ -227,13 +230,13 @@ export async function runLoad(
     for (const f of opts.faults) {
       if (f.kind !== 'crash') continue;
       if (f.atMs === t) {
-        const status = await firstStatus(cluster);
+        const status = await firstStatus(network);
         const target = f.target === 'primary' ? status.consensus.primary : f.target;
         crashTargets.set(f, target);
         opts.progress?.(
           `${opts.label}: t=${t / 1000}s kill -9 node${target} (height ${status.height + 1})`,
         );
-        await cluster.kill(target);
+        await network.kill(target);
         applied[target] = settingsAt([], n, 0)[target]!;
         faultResults.push({
           spec: describeFault(f),
@@ -248,7 +251,7 @@ export async function runLoad(
         const target = crashTargets.get(f);
         if (target !== undefined) {
           opts.progress?.(`${opts.label}: t=${t / 1000}s restart node${target}`);
-          await cluster.restart(target);
+          await network.restart(target, { timeoutMs: 60_000 });
         }
       }
     }
@@ -267,7 +270,7 @@ export async function runLoad(
 
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
-      const s = cluster.isUp(i) ? await cluster.status(i) : undefined;
+      const s = network.isUp(i) ? await network.status(i) : undefined;
       if (s !== undefined) viewChanges[i]!.observe(s.consensus.viewChanges);
     }),
   );
@@ -314,17 +317,17 @@ export async function runLoad(
   await tracker.stop();
   generator.close();
   const nodeStages = await Promise.all(
-    cluster.urls.map((url, i) => (cluster.isUp(i) ? nodeTimings(url) : null)),
+    network.urls.map((url, i) => (network.isUp(i) ? nodeTimings(url) : null)),
   );
   // Faults end with the run: a later run on this cluster starts clean.
   for (let i = 0; i < n; i++) {
-    if (!cluster.isUp(i)) await cluster.restart(i).catch(() => {});
+    if (!network.isUp(i)) await network.restart(i, { timeoutMs: 60_000 }).catch(() => {});
   }
   await Promise.all(
     applied.map((s, i) =>
-      JSON.stringify(s) === JSON.stringify(settingsAt([], n, 0)[i]) || !cluster.isUp(i)
+      JSON.stringify(s) === JSON.stringify(settingsAt([], n, 0)[i]) || !network.isUp(i)
         ? undefined
-        : cluster.setFaults(i, settingsAt([], n, 0)[i]!).catch(() => {}),
+        : setFaults(network, i, settingsAt([], n, 0)[i]!).catch(() => {}),
     ),
   );
 
@@ -344,7 +347,7 @@ export async function runLoad(
     rate: opts.rate,
     durationS: opts.durationS,
     validators: n,
-    blockSize: cluster.opts.blockSize,
+    blockSize: network.manifest.genesis?.maxBlockTxs ?? DEFAULT_PARAMS.maxBlockTxs,
     load: { ...generator.counters, senders },
     committedLoadTxs,
     uncommitted: Math.max(0, generator.counters.accepted - committedLoadTxs),
@@ -382,7 +385,7 @@ export async function runLoad(
     nodes: usage.map((u, i) => ({
       index: i,
       timings: nodeStages[i]!,
-      restarts: cluster.restartCount(i),
+      restarts: network.restartCount(i),
       viewChanges: viewChanges[i]!.total,
       finalHeight: finalHeights[i]!,
       usage: u.usage(),
@@ -440,13 +443,11 @@ async function nodeTimings(url: string): Promise<NodeTimings | null> {
 }
 
 /** Status of the first node that answers. */
-async function firstStatus(
-  cluster: Cluster,
-): Promise<NonNullable<Awaited<ReturnType<Cluster['status']>>>> {
+async function firstStatus(network: LocalNetwork): Promise<StatusResponse> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    for (let i = 0; i < cluster.size; i++) {
-      if (!cluster.isUp(i)) continue;
-      const s = await cluster.status(i);
+    for (let i = 0; i < network.size; i++) {
+      if (!network.isUp(i)) continue;
+      const s = await network.status(i);
       if (s !== undefined) return s;
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -455,14 +456,34 @@ async function firstStatus(
 }
 
 /** Waits until every live node's mempool is empty (the previous load has drained). */
-export async function waitIdle(cluster: Cluster, timeoutMs: number): Promise<boolean> {
+export async function waitIdle(network: LocalNetwork, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const sizes = await Promise.all(
-      Array.from({ length: cluster.size }, (_, i) => cluster.status(i)),
+      Array.from({ length: network.size }, (_, i) => network.status(i)),
     );
     if (sizes.every((s) => s === undefined || s.mempool.size === 0)) return true;
     await new Promise((r) => setTimeout(r, 250));
   }
   return false;
+}
+
+/** Replaces node i's fault settings through its admin API (fault injection is on). */
+async function setFaults(
+  network: LocalNetwork,
+  i: number,
+  settings: NodeFaultSettings,
+): Promise<void> {
+  const res = await fetch(`${network.rpc(i)}/admin/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(settings),
+    signal: AbortSignal.timeout(5_000),
+  });
+  if (!res.ok) {
+    throw new CivitasError(
+      'BENCH_FAULT_REFUSED',
+      `node${i} refused fault settings: HTTP ${res.status} ${await res.text()}`,
+    );
+  }
 }
