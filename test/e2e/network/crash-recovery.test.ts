@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StatusResponse } from '../../../src/client/index.ts';
 import { MAX_BLOCKS_PER_REQUEST } from '../../../src/node/block-sync.ts';
-import { Cluster, waitFor } from './helpers/cluster.ts';
+import { TestNetwork, waitFor } from './helpers/test-network.ts';
 
 const ALL = [0, 1, 2, 3];
 /** Enough heights that the dead node's turn as primary comes round at least once. */
@@ -26,7 +26,7 @@ interface Recovery {
 
 /** Polls one survivor until the chain has moved past `height` and past a view change. */
 async function watchRecovery(
-  cluster: Cluster,
+  network: TestNetwork,
   survivor: number,
   height: number,
   viewChangesBefore: number,
@@ -36,7 +36,7 @@ async function watchRecovery(
   let viewChangeHeight: number | undefined;
   return waitFor(
     async () => {
-      const s = await cluster.status(survivor);
+      const s = await network.status(survivor);
       if (s === undefined) return undefined;
       const now = Date.now() - killedAt;
       if (firstCommitMs === undefined && s.height > height) firstCommitMs = now;
@@ -55,22 +55,22 @@ async function watchRecovery(
 }
 
 async function crashAndRecover(
-  cluster: Cluster,
+  network: TestNetwork,
   pickVictim: (s: StatusResponse) => number,
   outageHeights: number,
 ) {
-  const before = (await cluster.status(0))!;
+  const before = (await network.status(0))!;
   const victim = pickVictim(before);
   const survivors = ALL.filter((i) => i !== victim);
   const viewChangesBefore = Math.max(
-    ...(await cluster.statuses(survivors)).map((s) => s.consensus.viewChanges),
+    ...(await network.statuses(survivors)).map((s) => s.consensus.viewChanges),
   );
 
   const killedAt = Date.now();
-  await cluster.stopNode(victim, 'SIGKILL');
-  const [killHeight] = await cluster.heights([survivors[0]!]);
+  await network.stopNode(victim, 'SIGKILL');
+  const [killHeight] = await network.heights([survivors[0]!]);
   const timing = await watchRecovery(
-    cluster,
+    network,
     survivors[0]!,
     killHeight!,
     viewChangesBefore,
@@ -78,27 +78,27 @@ async function crashAndRecover(
   );
 
   // The survivors commit several blocks, at least one after a view change away from the victim.
-  await cluster.waitForHeight(survivors, killHeight! + outageHeights, 60_000);
-  const after = await cluster.statuses(survivors);
+  await network.waitForHeight(survivors, killHeight! + outageHeights, 60_000);
+  const after = await network.statuses(survivors);
   assert.ok(
     after.some((s) => s.consensus.viewChanges > viewChangesBefore),
     `a view change happened on a survivor (before: ${viewChangesBefore})`,
   );
 
   // Restart: the victim catches up to where the others are and keeps pace with them.
-  await cluster.startNode(victim);
-  const [othersNow] = await cluster.heights([survivors[0]!]);
-  await cluster.waitForHeight([victim], othersNow!, 60_000);
-  const rejoinHeight = Math.max(...(await cluster.heights(ALL)));
-  await cluster.waitForHeight(ALL, rejoinHeight + 4);
+  await network.startNode(victim);
+  const [othersNow] = await network.heights([survivors[0]!]);
+  await network.waitForHeight([victim], othersNow!, 60_000);
+  const rejoinHeight = Math.max(...(await network.heights(ALL)));
+  await network.waitForHeight(ALL, rejoinHeight + 4);
 
   // It takes part again: within a few of its turns as primary it proposes a committed block.
-  const victimKey = cluster.net.nodes[victim]!.publicKey;
+  const victimKey = network.summary.nodes[victim]!.publicKey;
   const proposedAt = await waitFor(
     async () => {
-      const [h] = await cluster.heights([victim]);
+      const [h] = await network.heights([victim]);
       for (let height = rejoinHeight + 1; height <= h!; height++) {
-        if ((await cluster.block(victim, height)).header.proposer === victimKey) return height;
+        if ((await network.block(victim, height)).header.proposer === victimKey) return height;
       }
       return undefined;
     },
@@ -107,9 +107,9 @@ async function crashAndRecover(
     250,
   );
 
-  const top = Math.min(...(await cluster.heights(ALL)));
-  await cluster.assertSameChain(ALL, 1, top);
-  cluster.assertAlive(survivors);
+  const top = Math.min(...(await network.heights(ALL)));
+  await network.assertSameChain(ALL, 1, top);
+  network.assertAlive(survivors);
   return { victim, killHeight: killHeight!, proposedAt, top, ...timing } satisfies Recovery & {
     proposedAt: number;
     top: number;
@@ -119,8 +119,8 @@ async function crashAndRecover(
 test('kill -9 of a validator: the chain goes on, the node catches up and rejoins', {
   timeout: 200_000,
 }, async (t) => {
-  const cluster = await Cluster.start(t, { validators: 4, accounts: 0 });
-  await cluster.explain(() => cluster.waitForHeight(ALL, 2));
+  const network = await TestNetwork.start(t, { validators: 4, accounts: 0 });
+  await network.explain(() => network.waitForHeight(ALL, 2));
 
   const cases = [
     {
@@ -138,7 +138,7 @@ test('kill -9 of a validator: the chain goes on, the node catches up and rejoins
   ];
   for (const { role, pick, outage } of cases) {
     await t.test(`the ${role}`, async (t) => {
-      const r = await cluster.explain(() => crashAndRecover(cluster, pick, outage));
+      const r = await network.explain(() => crashAndRecover(network, pick, outage));
       t.diagnostic(
         `${role} node${r.victim} killed at height ${r.killHeight}: next commit after ` +
           `${r.firstCommitMs} ms, first commit after a view change ${r.viewChangeCommitMs} ms; ` +

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CivitasClient } from '../../../src/client/index.ts';
-import { Cluster, mapLimit, waitFor } from './helpers/cluster.ts';
+import { mapLimit, TestNetwork, waitFor } from './helpers/test-network.ts';
 import { loadAccounts, submitTx, transferWave } from './helpers/transfers.ts';
 
 const VALIDATORS = 4;
@@ -18,18 +18,20 @@ test('4 validators commit 1,000 transfers submitted to different nodes and agree
   timeout: 150_000,
 }, async (t) => {
   const t0 = Date.now();
-  const cluster = await Cluster.start(t, { validators: VALIDATORS, accounts: SENDERS });
+  const network = await TestNetwork.start(t, { validators: VALIDATORS, accounts: SENDERS });
   const started = Date.now() - t0;
-  await cluster.explain(async () => {
+  await network.explain(async () => {
     const all = [0, 1, 2, 3];
-    const accounts = await loadAccounts(cluster.net);
-    const { height: start } = (await cluster.status(0))!;
-    const txs = transferWave(cluster.chainId, accounts, {
+    const accounts = await loadAccounts(network.summary);
+    const { height: start } = (await network.status(0))!;
+    const txs = transferWave(network.chainId, accounts, {
       perSender: PER_SENDER,
       expiryHeight: start + 10_000,
     });
     assert.equal(txs.length, 1_000);
-    const clients = cluster.net.nodes.map((n) => new CivitasClient(n.rpc, { timeoutMs: 30_000 }));
+    const clients = network.summary.nodes.map(
+      (n) => new CivitasClient(n.rpc, { timeoutMs: 30_000 }),
+    );
 
     // Sender s's nonce n goes to node (s + n) mod 4: consecutive nonces of one sender always
     // land on different nodes. Batched, without waiting for commit.
@@ -41,9 +43,9 @@ test('4 validators commit 1,000 transfers submitted to different nodes and agree
     let scanned = start;
     const last = await waitFor(
       async () => {
-        const { height } = (await cluster.status(0))!;
+        const { height } = (await network.status(0))!;
         for (; scanned < height; scanned++) {
-          const block = await cluster.block(0, scanned + 1);
+          const block = await network.block(0, scanned + 1);
           for (const h of block.txHashes) pending.delete(h);
         }
         return pending.size === 0 ? height : undefined;
@@ -57,7 +59,7 @@ test('4 validators commit 1,000 transfers submitted to different nodes and agree
     // Every tx is committed with an ok receipt, asked of each node in turn.
     await mapLimit(txs, 16, async (tx, k) => {
       const node = k % VALIDATORS;
-      const res = await cluster.get<{ status: string; receipt: { status: string; code: string } }>(
+      const res = await network.get<{ status: string; receipt: { status: string; code: string } }>(
         node,
         `/txs/${tx.hash}`,
       );
@@ -69,21 +71,21 @@ test('4 validators commit 1,000 transfers submitted to different nodes and agree
 
     const receipts = Date.now() - t0;
     // Each sender's nonce advanced by exactly its 50 transfers, on every node.
-    await cluster.waitForHeight(all, last);
+    await network.waitForHeight(all, last);
     for (const i of all) {
       for (const account of accounts) {
-        const res = await cluster.get<{ nonce: number; balance: string }>(
+        const res = await network.get<{ nonce: number; balance: string }>(
           i,
           `/accounts/${account.addressHex}`,
         );
         assert.equal(res?.body.nonce, PER_SENDER, `node${i}: nonce of ${account.addressHex}`);
         // Every account sent 50 units and received 50 from its neighbour.
-        assert.equal(res?.body.balance, cluster.net.accounts[0]!.balance);
+        assert.equal(res?.body.balance, network.summary.accounts[0]!.balance);
       }
     }
 
     // Identical block hashes at every height, on every node.
-    await cluster.assertSameChain(all, 1, last);
+    await network.assertSameChain(all, 1, last);
     t.diagnostic(
       `1,000 txs committed in blocks ${start + 1}..${last}; ms since test start: nodes up ` +
         `${started}, all submitted ${submitted}, all committed ${committed}, receipts checked ${receipts}`,

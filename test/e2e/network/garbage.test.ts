@@ -32,7 +32,7 @@ import {
   P2PNode,
   syncProtocolName,
 } from '../../../src/p2p/index.ts';
-import { Cluster, mapLimit, sleep, waitFor } from './helpers/cluster.ts';
+import { mapLimit, sleep, TestNetwork, waitFor } from './helpers/test-network.ts';
 import {
   loadAccounts,
   type SignedTransfer,
@@ -135,18 +135,18 @@ function signedViewChanges(
 test('garbage from a member on gossip and sync neither crashes nor stalls the validators', {
   timeout: 180_000,
 }, async (t) => {
-  const cluster = await Cluster.start(t, { validators: 5, accounts: 2, start: REAL });
-  await cluster.explain(async () => {
-    await cluster.waitForHeight(REAL, 2, 60_000);
-    const chainId = cluster.chainId;
+  const network = await TestNetwork.start(t, { validators: 5, accounts: 2, start: REAL });
+  await network.explain(async () => {
+    await network.waitForHeight(REAL, 2, 60_000);
+    const chainId = network.chainId;
     const attackerKeys = await loadKeyFile(
-      join(cluster.net.nodes[ATTACKER]!.home, 'validator-key.json'),
+      join(network.summary.nodes[ATTACKER]!.home, 'validator-key.json'),
     );
     const attacker = await P2PNode.create({
       chainId,
       secretKey: attackerKeys.secretKey,
-      members: cluster.net.nodes.map((n) => fromHex(n.publicKey)),
-      bootstrap: REAL.map((i) => cluster.net.nodes[i]!.p2p),
+      members: network.summary.nodes.map((n) => fromHex(n.publicKey)),
+      bootstrap: REAL.map((i) => network.summary.nodes[i]!.p2p),
       // Our own limits raised, so oversized messages and requests actually leave this node.
       maxTxMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
       maxSyncRequestBytes: 1024 * 1024,
@@ -168,7 +168,7 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
       );
     }
     await attacker.start();
-    const realPeerIds = REAL.map((i) => cluster.net.nodes[i]!.p2p.split('/p2p/')[1]!);
+    const realPeerIds = REAL.map((i) => network.summary.nodes[i]!.p2p.split('/p2p/')[1]!);
     await waitFor(
       async () =>
         realPeerIds.every(
@@ -194,8 +194,8 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
     );
     assert.ok(served !== undefined && served.length > 0, 'a valid status request is answered');
 
-    const { height: tip } = (await cluster.status(0))!;
-    const accounts = await loadAccounts(cluster.net);
+    const { height: tip } = (await network.status(0))!;
+    const accounts = await loadAccounts(network.summary);
     const [realTx, nextTx] = [0, 1].map((nonce) =>
       signedTransfer(chainId, accounts, { sender: 0, to: 1, nonce, expiryHeight: tip + 1_000 }),
     ) as [SignedTransfer, SignedTransfer];
@@ -335,14 +335,14 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
 
     // The four keep committing together; the gossiped transfer and one a client submits
     // (its successor, so it commits only after the gossiped one) both commit.
-    const { height: afterBarrage } = (await cluster.status(0))!;
-    await cluster.waitForHeight(REAL, afterBarrage + 5, 60_000);
-    const client = new CivitasClient(cluster.net.nodes[2]!.rpc);
-    const committed = await submitAndWait(cluster, 2, client, nextTx, 60_000);
+    const { height: afterBarrage } = (await network.status(0))!;
+    await network.waitForHeight(REAL, afterBarrage + 5, 60_000);
+    const client = new CivitasClient(network.summary.nodes[2]!.rpc);
+    const committed = await submitAndWait(network, 2, client, nextTx, 60_000);
     assert.equal(committed.status, 'committed');
     assert.equal(committed.receipt?.status, 'ok');
     for (const i of REAL) {
-      const res = await cluster.get<{ status: string }>(i, `/txs/${realTx.hash}`);
+      const res = await network.get<{ status: string }>(i, `/txs/${realTx.hash}`);
       assert.equal(res?.body.status, 'committed', `node${i}: the gossiped transfer committed`);
     }
     noisy = false;
@@ -350,15 +350,15 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
     for (const s of rawStreams.flat()) s.abort(new Error('done'));
 
     // Nothing of the garbage was admitted; every node still answers and agrees.
-    const top = Math.min(...(await cluster.heights(REAL)));
-    const statuses = await cluster.statuses(REAL);
+    const top = Math.min(...(await network.heights(REAL)));
+    const statuses = await network.statuses(REAL);
     for (const s of statuses) {
       assert.equal(s.mempool.size, 0, `${s.moniker}: no garbage in the mempool`);
     }
-    await cluster.assertSameChain(REAL, 1, top);
-    cluster.assertAlive(REAL);
+    await network.assertSameChain(REAL, 1, top);
+    network.assertAlive(REAL);
     for (const i of REAL) {
-      assert.deepEqual(await cluster.logLines(i, 'error'), [], `node${i} logged no errors`);
+      assert.deepEqual(await network.logLines(i, 'error'), [], `node${i} logged no errors`);
     }
     t.diagnostic(
       `barrage at height ${tip}: ${txGarbage.length} tx and ${consensusGarbage.length} consensus ` +

@@ -15,7 +15,7 @@ import { encodeMessage, type Vote } from '../../../src/consensus/index.ts';
 import { generateKeyPair, sign } from '../../../src/crypto/index.ts';
 import { encodeTxBatch } from '../../../src/node/tx-gossip.ts';
 import { P2PNode } from '../../../src/p2p/index.ts';
-import { Cluster, sleep, waitFor } from './helpers/cluster.ts';
+import { sleep, TestNetwork, waitFor } from './helpers/test-network.ts';
 import { loadAccounts, signedTransfer, submitAndWait } from './helpers/transfers.ts';
 
 const ALL = [0, 1, 2, 3];
@@ -23,15 +23,15 @@ const ALL = [0, 1, 2, 3];
 test('a non-member libp2p node cannot connect to validators and its messages are not processed', {
   timeout: 120_000,
 }, async (t) => {
-  const cluster = await Cluster.start(t, { validators: 4, accounts: 2 });
-  await cluster.explain(async () => {
-    await cluster.waitForHeight(ALL, 1);
-    const validatorKeys = cluster.net.nodes.map((n) => fromHex(n.publicKey));
+  const network = await TestNetwork.start(t, { validators: 4, accounts: 2 });
+  await network.explain(async () => {
+    await network.waitForHeight(ALL, 1);
+    const validatorKeys = network.summary.nodes.map((n) => fromHex(n.publicKey));
     const stranger = await P2PNode.create({
-      chainId: cluster.chainId,
+      chainId: network.chainId,
       secretKey: generateKeyPair().secretKey,
       members: validatorKeys,
-      bootstrap: cluster.net.nodes.map((n) => n.p2p),
+      bootstrap: network.summary.nodes.map((n) => n.p2p),
       redialBaseMs: 100,
       maxRedialBackoffMs: 500,
       dialTimeoutMs: 2_000,
@@ -61,7 +61,7 @@ test('a non-member libp2p node cannot connect to validators and its messages are
     const listedBy = new Set<string>();
     await waitFor(
       async () => {
-        for (const s of await cluster.statuses(ALL)) {
+        for (const s of await network.statuses(ALL)) {
           if (s.peers.includes(stranger.peerId)) listedBy.add(s.moniker);
         }
         return stranger.stats().dials.attempts >= 3 * ALL.length ? true : undefined;
@@ -69,7 +69,7 @@ test('a non-member libp2p node cannot connect to validators and its messages are
       'the stranger to dial every validator three times',
       30_000,
     );
-    for (const node of cluster.net.nodes) {
+    for (const node of network.summary.nodes) {
       // An explicit dial either fails or yields a connection the validator closes: one it
       // had admitted would stay open.
       const connection = await stranger.libp2p
@@ -94,9 +94,9 @@ test('a non-member libp2p node cannot connect to validators and its messages are
     assert.equal(gossipPeers, 0, 'no validator ever became a gossip peer of the stranger');
 
     // What it publishes goes nowhere: a valid transfer and a signed COMMIT vote.
-    const accounts = await loadAccounts(cluster.net);
-    const tip = (await cluster.status(0))!;
-    const tx = signedTransfer(cluster.chainId, accounts, {
+    const accounts = await loadAccounts(network.summary);
+    const tip = (await network.status(0))!;
+    const tx = signedTransfer(network.chainId, accounts, {
       sender: 0,
       to: 1,
       nonce: 0,
@@ -117,7 +117,7 @@ test('a non-member libp2p node cannot connect to validators and its messages are
       signature: new Uint8Array(64),
     };
     const signature = sign(
-      voteSigningHash('commit', cluster.chainId, vote.height, vote.view, blockHash),
+      voteSigningHash('commit', network.chainId, vote.height, vote.view, blockHash),
       generateKeyPair().secretKey,
     );
     // In the node's gossip envelope (the message, then an 8-byte nonce).
@@ -128,23 +128,23 @@ test('a non-member libp2p node cannot connect to validators and its messages are
     assert.equal(await stranger.publish('consensus', envelope), 0, 'no peer to publish a vote to');
 
     // The chain goes on for several blocks without the tx anywhere, and without a stranger.
-    const later = await cluster.waitForHeight(ALL, tip.height + 4);
+    const later = await network.waitForHeight(ALL, tip.height + 4);
     await sleep(200);
     for (const i of ALL) {
-      const s = (await cluster.status(i))!;
+      const s = (await network.status(i))!;
       assert.equal(s.mempool.size, 0, `node${i} mempool holds nothing from the stranger`);
       assert.ok(!s.peers.includes(stranger.peerId), `node${i} lists no stranger as a peer`);
-      const res = await cluster.get(i, `/txs/${tx.hash}`);
+      const res = await network.get(i, `/txs/${tx.hash}`);
       assert.equal(res?.status, 404, `node${i} never saw the stranger's tx`);
     }
-    await cluster.assertSameChain(ALL, 1, Math.min(...later));
+    await network.assertSameChain(ALL, 1, Math.min(...later));
 
     // Control: the same bytes are a valid tx, committed when a client submits them.
-    const client = new CivitasClient(cluster.net.nodes[1]!.rpc);
-    const res = await submitAndWait(cluster, 1, client, tx, 60_000);
+    const client = new CivitasClient(network.summary.nodes[1]!.rpc);
+    const res = await submitAndWait(network, 1, client, tx, 60_000);
     assert.equal(res.status, 'committed');
     assert.equal(res.receipt?.status, 'ok');
-    cluster.assertAlive(ALL);
+    network.assertAlive(ALL);
     t.diagnostic(
       `stranger: ${stranger.stats().dials.attempts} dials; longest-lived connection ${longest} ms`,
     );

@@ -11,7 +11,8 @@ import {
   txHash,
 } from '../../../../src/client/index.ts';
 import { isCivitasError } from '../../../../src/errors.ts';
-import { type Cluster, type NetworkJson, sleep, waitFor } from './cluster.ts';
+import type { InitSummary } from '../../../../src/node/home.ts';
+import { sleep, type TestNetwork, waitFor } from './test-network.ts';
 
 export interface Account {
   readonly keys: KeyPair;
@@ -28,7 +29,7 @@ export interface SignedTransfer {
   readonly nonce: number;
 }
 
-export async function loadAccounts(net: NetworkJson): Promise<Account[]> {
+export async function loadAccounts(net: InitSummary): Promise<Account[]> {
   return Promise.all(
     net.accounts.map(async (a) => ({
       keys: await loadKeyFile(a.file),
@@ -131,7 +132,7 @@ export interface CommittedTx {
 
 /** POST /txs?wait=commit to node i; resolves with the receipt once the tx is committed. */
 export async function submitAndWait(
-  cluster: Cluster,
+  network: TestNetwork,
   i: number,
   client: CivitasClient,
   tx: SignedTransfer,
@@ -147,7 +148,7 @@ export async function submitAndWait(
     () =>
       waitFor(
         async () => {
-          const res = await cluster.get<CommittedTx>(i, `/txs/${tx.hash}`);
+          const res = await network.get<CommittedTx>(i, `/txs/${tx.hash}`);
           return res?.status === 200 && res.body.status === 'committed' ? res.body : undefined;
         },
         `tx ${tx.hash} to commit`,
