@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAddress } from '../../src/chain/index.ts';
-import { CivitasError } from '../../src/errors.ts';
+import { CivitasError } from '../../src/errors/index.ts';
 import { LocalNetwork, type LocalNetworkManifest } from '../../src/localnet/index.ts';
 import { measureValidationCeiling, type ValidationCeiling } from './ceiling.ts';
 import { checkFaults, describeFault, type Fault } from './fault-spec.ts';

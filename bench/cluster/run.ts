@@ -6,7 +6,7 @@
  */
 import type { StatusResponse } from '../../src/api/types.ts';
 import { DEFAULT_PARAMS } from '../../src/chain/genesis.ts';
-import { CivitasError } from '../../src/errors.ts';
+import { CivitasError } from '../../src/errors/index.ts';
 import type { LocalNetwork } from '../../src/localnet/index.ts';
 import { CommitTracker } from './commit-tracker.ts';
 import { boundaries, type NodeFaultSettings, settingsAt } from './fault-schedule.ts';

@@ -10,7 +10,7 @@ import {
   transfer,
   txHash,
 } from '../../../../src/client/index.ts';
-import { isCivitasError } from '../../../../src/errors.ts';
+import { isCivitasError } from '../../../../src/errors/index.ts';
 import type { InitSummary } from '../../../../src/node/home.ts';
 import { sleep, type TestNetwork, waitFor } from './test-network.ts';
 
