@@ -21,7 +21,7 @@ const ROOT = join(import.meta.dirname, '../../..');
 const ALL_CODES = Object.values(ERROR_CATALOGUES).flatMap((c) => Object.keys(c));
 
 // The mapping as it was before the catalogue, copied from rpc-server.ts (statusFor and the
-// statuses its HttpError passes), node.ts (admitGossipedTx) and metrics.ts (txRejectReason).
+// statuses its HttpError passes), tx-intake.ts (admitGossiped) and metrics.ts (txRejectReason).
 // The catalogue must answer every code as these did.
 const HTTP_ERROR_STATUS: Record<string, number> = {
   RPC_NOT_FOUND: 404,
