@@ -162,7 +162,12 @@ export class LocalNetwork {
 
   isUp(i: number): boolean {
     const proc = this.#procs[i];
-    return proc !== undefined && proc.exit === undefined && proc.child.exitCode === null;
+    return (
+      proc !== undefined &&
+      proc.exit === undefined &&
+      proc.child.exitCode === null &&
+      proc.child.signalCode === null
+    );
   }
 
   pid(i: number): number | undefined {
