@@ -13,7 +13,7 @@ import type { SealedBlock } from '../chain/block.ts';
 import { type CommitCertificate, verifyCertificate } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
 import { voteSigningHash } from '../chain/vote.ts';
-import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors.ts';
 import { type EngineConfig, type ResolvedConfig, resolveConfig, viewTimeout } from './config.ts';
 import {
@@ -36,18 +36,11 @@ import {
   type PrePrepare,
   type PreparedCertificate,
   prePrepareSigningHash,
-  signingHashOf,
   type ViewChange,
   type Vote,
   viewChangeSigningHash,
 } from './messages.ts';
-import {
-  blockMatchesHeader,
-  checkViewChange,
-  chooseNewViewBlock,
-  type ProofContext,
-  primaryIndex,
-} from './proofs.ts';
+import { blockMatchesHeader, chooseNewViewBlock, primaryIndex } from './proofs.ts';
 import {
   type BlockEntry,
   type BlockStatus,
@@ -57,6 +50,14 @@ import {
   proposalOf,
   Round,
 } from './round.ts';
+import {
+  type AdmissionContext,
+  admitNewView,
+  admitPrePrepare,
+  admitViewChange,
+  admitVote,
+  checkSignature,
+} from './validity.ts';
 import { VoteTally } from './vote-tally.ts';
 import type { WalEntry } from './wal.ts';
 import { PendingWal, replayHeight } from './wal-replay.ts';
@@ -237,6 +238,11 @@ export class ConsensusEngine {
     this.emit({ type: 'reject', reason, validatorIndex, detail: text });
   }
 
+  /** The problem's detail may describe the message: read only if the rejection is reported. */
+  private rejectMessage(m: ConsensusMessage, problem: Problem): void {
+    this.reject(problem.reason, m.validatorIndex, () => problem.detail);
+  }
+
   /** WAL contract: a message this replica signs is persisted before it is sent. */
   private sendSigned(message: ConsensusMessage): void {
     this.emit({ type: 'persist', entry: { kind: 'signed', message } });
@@ -312,13 +318,18 @@ export class ConsensusEngine {
     return this.cfg.unsafe?.quorum ?? validators.quorum;
   }
 
-  private proofContext(): ProofContext {
+  private admissionContext(): AdmissionContext {
     return {
       chainId: this.cfg.chainId,
       height: this.height,
       validators: this.validators,
       quorum: this.quorum,
       verify: this.cfg.verify,
+      view: this.view,
+      viewWindow: this.cfg.windows.views,
+      round: this.round,
+      preverified: this.preverified,
+      ignorePreparedCertificates: this.cfg.unsafe?.ignorePreparedCertificates ?? false,
     };
   }
 
@@ -762,13 +773,6 @@ export class ConsensusEngine {
     if (this.round === round) this.tryFinalize();
   }
 
-  private checkSignature(m: ConsensusMessage, key: Uint8Array): boolean {
-    if (this.preverified.has(m)) return true;
-    if (this.cfg.verify(m.signature, signingHashOf(this.cfg.chainId, m), key)) return true;
-    this.reject('bad-signature', m.validatorIndex, () => describeMessage(m));
-    return false;
-  }
-
   private onFutureMessage(m: ConsensusMessage): void {
     let validators: ValidatorSet;
     try {
@@ -789,7 +793,11 @@ export class ConsensusEngine {
       this.reject('future-height', m.validatorIndex, () => describeMessage(m));
       return;
     }
-    if (!this.checkSignature(m, key)) return;
+    const problem = checkSignature(m, key, this.admissionContext());
+    if (problem !== null) {
+      this.rejectMessage(m, problem);
+      return;
+    }
     this.preverified.add(m);
     if (hint) this.observeCertificate(cert!);
     if (m.height === this.height) {
@@ -840,30 +848,18 @@ export class ConsensusEngine {
   }
 
   private onPrePrepare(m: PrePrepare): void {
+    const problem = admitPrePrepare(m, this.admissionContext());
+    if (problem !== null) {
+      this.rejectMessage(m, problem);
+      return;
+    }
     const round = this.round;
-    // Rule P1: a standalone PRE-PREPARE is for view 0; later views propose by NEW-VIEW.
-    if (m.view !== 0) {
-      this.reject('malformed', m.validatorIndex, 'pre-prepare outside view 0');
-      return;
-    }
-    // Rule P2: it comes from the primary of (height, 0).
-    const primary = this.primaryOf(0);
-    if (m.validatorIndex !== primary) {
-      this.reject('not-primary', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
     const existing = round.proposals.get(0);
     if (existing !== undefined) {
-      if (equalBytes(existing.blockHash, m.block.hash)) {
-        this.reject('duplicate', m.validatorIndex, () => describeMessage(m));
-        return;
-      }
-      // Rule P3: one proposal per view; a second, if signed, is evidence.
-      if (!this.checkSignature(m, this.validators.validators[primary]!)) return;
       this.recordEvidence(
         'pre-prepare',
         0,
-        primary,
+        m.validatorIndex,
         existing.blockHash,
         existing.prePrepareSignature,
         m.block.hash,
@@ -871,44 +867,20 @@ export class ConsensusEngine {
       );
       return;
     }
-    if (this.view !== 0) {
-      this.reject('stale-view', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    // Rule P4: the body matches the header (tx root, last commit) for this chain and height.
-    if (!blockMatchesHeader(m.block, this.cfg.chainId, this.height)) {
-      this.reject('bad-block', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    if (!this.checkSignature(m, this.validators.validators[primary]!)) return;
     if (!this.putBlock(m.block, 'unchecked')) return;
     round.proposals.set(0, proposalOf(0, m.block.hash, m.signature));
     this.onProposalReady(0);
   }
 
   private onVote(m: Vote): void {
-    const round = this.round;
-    const w = this.cfg.windows.views;
-    const tally = m.type === 'prepare' ? round.prepares : round.commits;
-    // Rule N1: PREPAREs count in the current view and up to W views ahead; COMMITs also up
-    // to W views back (a quorum of COMMITs decides in any view).
-    const low = m.type === 'prepare' ? this.view : this.view - w;
-    if (m.view < low) {
-      this.reject('stale-view', m.validatorIndex, () => describeMessage(m));
+    const problem = admitVote(m, this.admissionContext());
+    if (problem !== null) {
+      this.rejectMessage(m, problem);
       return;
     }
-    if (m.view > this.view + w) {
-      this.reject('future-view', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    const status = tally.status(m.view, m.validatorIndex, m.blockHash);
-    if (status === 'duplicate' || status === 'cap-exceeded') {
-      this.reject(status, m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    if (!this.checkSignature(m, this.validators.validators[m.validatorIndex]!)) return;
-    if (status === 'conflict') {
-      const first = tally.first(m.view, m.validatorIndex)!;
+    const tally = m.type === 'prepare' ? this.round.prepares : this.round.commits;
+    const first = tally.first(m.view, m.validatorIndex);
+    if (first !== undefined) {
       this.recordEvidence(
         m.type,
         m.view,
@@ -941,83 +913,36 @@ export class ConsensusEngine {
   }
 
   private onViewChange(m: ViewChange): void {
-    const round = this.round;
-    // Rule V1: a VIEW-CHANGE counts if its view is not yet installed and within the window.
-    const installed = m.view < this.view || (m.view === this.view && round.proposals.has(m.view));
-    if (installed) {
-      this.reject('stale-view', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    if (m.view > this.view + this.cfg.windows.views) {
-      this.reject('future-view', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    if (round.viewChanges.get(m.view)?.has(m.validatorIndex)) {
-      this.reject('duplicate', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    // Rule V2: signed, proofs valid, prepared block attached (docs/CONSENSUS.md).
-    const problem = checkViewChange(m, this.proofContext(), true, this.preverified.has(m));
+    const problem = admitViewChange(m, this.admissionContext());
     if (problem !== null) {
-      this.reject(problem.reason, m.validatorIndex, problem.detail);
+      this.rejectMessage(m, problem);
       return;
     }
+    const round = this.round;
     if (m.preparedBlock !== null && !this.putBlock(m.preparedBlock, 'unchecked')) return;
-    this.round.storeViewChange(m);
+    round.storeViewChange(m);
     if (m.view === this.view) this.armViewTimer();
     this.tryJoinViewChange();
     if (this.round === round) this.tryNewView();
   }
 
   private onNewView(m: NewView): void {
-    const round = this.round;
-    const n = this.validators.validators.length;
-    const existing = round.proposals.get(m.view);
-    if (m.view < this.view || existing !== undefined) {
-      if (
-        existing !== undefined &&
-        !equalBytes(existing.blockHash, m.blockHash) &&
-        m.validatorIndex === primaryIndex(this.height, m.view, n) &&
-        this.cfg.verify(
-          m.prePrepareSignature,
-          prePrepareSigningHash(this.cfg.chainId, this.height, m.view, m.blockHash),
-          this.validators.validators[m.validatorIndex]!,
-        )
-      ) {
-        this.recordEvidence(
-          'pre-prepare',
-          m.view,
-          m.validatorIndex,
-          existing.blockHash,
-          existing.prePrepareSignature,
-          m.blockHash,
-          m.prePrepareSignature,
-        );
-        return;
-      }
-      this.reject(
-        existing !== undefined && m.view === this.view ? 'duplicate' : 'stale-view',
-        m.validatorIndex,
-        () => describeMessage(m),
-      );
-      return;
-    }
-    if (m.view < 1) {
-      this.reject('malformed', m.validatorIndex, 'new-view for view 0');
-      return;
-    }
-    if (m.view > this.view + this.cfg.windows.views) {
-      this.reject('future-view', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    // Rule NV1: from the primary of the new view.
-    if (m.validatorIndex !== primaryIndex(this.height, m.view, n)) {
-      this.reject('not-primary', m.validatorIndex, () => describeMessage(m));
-      return;
-    }
-    const problem = this.checkNewView(m);
+    const problem = admitNewView(m, this.admissionContext());
     if (problem !== null) {
-      this.reject(problem.reason, m.validatorIndex, problem.detail);
+      this.rejectMessage(m, problem);
+      return;
+    }
+    const existing = this.round.proposals.get(m.view);
+    if (existing !== undefined) {
+      this.recordEvidence(
+        'pre-prepare',
+        m.view,
+        m.validatorIndex,
+        existing.blockHash,
+        existing.prePrepareSignature,
+        m.blockHash,
+        m.prePrepareSignature,
+      );
       return;
     }
     if (m.view > this.view) {
@@ -1030,62 +955,5 @@ export class ConsensusEngine {
       m.block,
       'unchecked',
     );
-  }
-
-  /** Rules NV2–NV5. Returns null when the NEW-VIEW is valid, else the failed rule. */
-  private checkNewView(m: NewView): Problem | null {
-    const key = this.validators.validators[m.validatorIndex]!;
-    // NV2: the carried block is the one proposed, for this chain and height, body matching.
-    if (!equalBytes(m.block.hash, m.blockHash)) {
-      return { reason: 'bad-block', detail: 'block does not match the proposed hash' };
-    }
-    if (!blockMatchesHeader(m.block, this.cfg.chainId, this.height)) {
-      return { reason: 'bad-block', detail: 'block body does not match its header' };
-    }
-    // NV3: a quorum of VIEW-CHANGEs for this very view, from distinct validators (the
-    // decoder enforces strictly increasing validators).
-    if (m.viewChanges.length < this.quorum) {
-      return { reason: 'bad-new-view', detail: 'fewer than a quorum of view changes' };
-    }
-    for (const vc of m.viewChanges) {
-      if (vc.view !== m.view) {
-        return { reason: 'bad-new-view', detail: 'a carried view change is for another view' };
-      }
-    }
-    // NV4: the proposal is the highest-view prepared block among them, if any (recomputed).
-    if (!this.cfg.unsafe?.ignorePreparedCertificates) {
-      const choice = chooseNewViewBlock(m.viewChanges);
-      if (choice.kind === 'prepared' && !equalBytes(choice.blockHash, m.blockHash)) {
-        return { reason: 'bad-new-view', detail: 'does not re-propose the highest prepared block' };
-      }
-    }
-    // NV5: signatures last — the NEW-VIEW, its pre-prepare, every carried view change.
-    if (
-      !this.preverified.has(m) &&
-      !this.cfg.verify(m.signature, signingHashOf(this.cfg.chainId, m), key)
-    ) {
-      return { reason: 'bad-signature', detail: 'bad signature' };
-    }
-    const prePrepareHash = prePrepareSigningHash(
-      this.cfg.chainId,
-      this.height,
-      m.view,
-      m.blockHash,
-    );
-    if (!this.cfg.verify(m.prePrepareSignature, prePrepareHash, key)) {
-      return { reason: 'bad-new-view', detail: 'bad pre-prepare signature' };
-    }
-    const ctx = this.proofContext();
-    for (const vc of m.viewChanges) {
-      const problem = checkViewChange(vc, ctx, false);
-      // A carried view change that fails makes the NEW-VIEW bad, whatever failed in it.
-      if (problem !== null) {
-        return {
-          reason: 'bad-new-view',
-          detail: `carried view change from ${vc.validatorIndex}: ${problem.detail}`,
-        };
-      }
-    }
-    return null;
   }
 }
