@@ -67,7 +67,11 @@ export const NODE_ERRORS = {
   },
   // Never an answer (the server is not listening); the node's own failure at startup.
   RPC_LISTEN_FAILED: { ...SERVER_ERROR, description: 'the API cannot listen on its address' },
-  /** 405 instead where the path exists but not for the method (rpc-server.ts decides). */
+  RPC_METHOD_NOT_ALLOWED: {
+    status: 405,
+    gossip: 'ignore',
+    description: 'the route exists, not for this method',
+  },
   RPC_NOT_FOUND: { status: 404, gossip: 'ignore', description: 'no such route' },
   RPC_TOO_MANY_STREAMS: {
     status: 503,

@@ -23,7 +23,7 @@ import {
 import { decode, expectVersion } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
 import { verifyNative } from '../crypto/ed25519.ts';
-import { CivitasError, isCivitasError } from '../errors.ts';
+import { CivitasError, isCivitasError } from '../errors/index.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import type { Logger } from './logger.ts';
 

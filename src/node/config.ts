@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import type { LogFormat, LogLevel } from './logger.ts';
 import { DEFAULT_MEMPOOL, type MempoolOptions } from './mempool.ts';
 

@@ -12,6 +12,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RejectReason } from '../consensus/events.ts';
 import { toHex } from '../crypto/bytes.ts';
+import { txRejectLabelOf } from '../errors/index.ts';
 
 /** Timed steps of the validation and commit path. */
 export const VALIDATION_STAGES = [
@@ -32,34 +33,6 @@ export const GOSSIP_RESULTS = [
   'handler_error',
 ] as const;
 export type GossipResult = (typeof GOSSIP_RESULTS)[number];
-
-/** Why a gossiped tx was not accepted; a fixed set so the label cannot grow. */
-export const TX_REJECT_REASONS = [
-  'duplicate',
-  'committed',
-  'nonce',
-  'mempool_full',
-  'signature',
-  'wrong_chain',
-  'expired',
-  'malformed',
-  'other',
-] as const;
-export type TxRejectReason = (typeof TX_REJECT_REASONS)[number];
-
-/** Maps a CivitasError code to its bounded reason label. */
-export function txRejectReason(code: string | undefined): TxRejectReason {
-  const c = code ?? '';
-  if (c === 'MEMPOOL_DUPLICATE') return 'duplicate';
-  if (c === 'TX_ALREADY_COMMITTED') return 'committed';
-  if (/NONCE/.test(c)) return 'nonce';
-  if (c === 'MEMPOOL_FULL' || c === 'MEMPOOL_SENDER_FULL') return 'mempool_full';
-  if (c === 'TX_BAD_SIGNATURE') return 'signature';
-  if (c === 'TX_WRONG_CHAIN') return 'wrong_chain';
-  if (c === 'TX_EXPIRED') return 'expired';
-  if (/^(CODEC_|TX_)/.test(c)) return 'malformed';
-  return 'other';
-}
 
 /** Gossip counters per topic as the p2p layer keeps them (cumulative). */
 export interface GossipCountersSnapshot {
@@ -285,8 +258,9 @@ export class NodeMetrics {
     this.submitsRefusedBusy.inc();
   }
 
+  /** A gossiped tx was not admitted: counted under its code's bounded label (src/errors). */
   txNotAccepted(code: string | undefined): void {
-    this.txGossipRejects.inc({ reason: txRejectReason(code) });
+    this.txGossipRejects.inc({ reason: txRejectLabelOf(code) });
   }
 
   blockCommitted(

@@ -10,7 +10,7 @@ import { type Genesis, TxVerifier } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { type KeyPair, verifyNative } from '../crypto/ed25519.ts';
 import { loadKeyFile } from '../crypto/keyfile.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { P2PNode } from '../p2p/index.ts';
 import { Ledger } from '../state/ledger.ts';
 import { BlockCommitter, type NodeEvents, type ValidationOptions } from './block-committer.ts';

@@ -41,7 +41,7 @@ import {
 } from '../chain/index.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
-import { CivitasError, isCivitasError } from '../errors.ts';
+import { CivitasError, httpStatusOf, isCivitasError } from '../errors/index.ts';
 import type { Ledger } from '../state/ledger.ts';
 import { encodeStateProof, stateProofToJson } from '../state/smt/index.ts';
 import type { ChainStore } from '../state/store.ts';
@@ -109,31 +109,17 @@ const MAX_SSE_CLIENTS = 256;
 /** Retry-After (seconds) on a 503 for a node with a backlog: about a few heights. */
 const BUSY_RETRY_AFTER_S = 1;
 
-class HttpError extends CivitasError {
-  readonly status: number;
-  constructor(status: number, code: string, message: string) {
-    super(code, message);
-    this.status = status;
-  }
-}
-
-/** Maps error codes to HTTP statuses: client mistakes are 4xx, never 500. */
-function statusFor(err: unknown): number {
-  if (err instanceof HttpError) return err.status;
-  if (!isCivitasError(err)) return 500;
-  const code = err.code;
-  if (code === 'MEMPOOL_FULL' || code === 'MEMPOOL_SENDER_FULL') return 429;
-  if (code === 'MEMPOOL_BUSY') return 503;
-  if (code === 'TX_WAIT_TIMEOUT') return 504;
-  if (
-    code === 'MEMPOOL_DUPLICATE' ||
-    code === 'TX_ALREADY_COMMITTED' ||
-    code === 'MEMPOOL_NONCE_TAKEN'
-  )
-    return 409;
-  if (/^(CODEC|TX|MEMPOOL|BYTES|ADDRESS|RPC|FAULT)_/.test(code)) return 400;
-  return 500;
-}
+/** First path segments that name a route (another method there is 405, not 404). */
+const ROUTE_ROOTS: ReadonlySet<string> = new Set([
+  'status',
+  'validators',
+  'txs',
+  'blocks',
+  'accounts',
+  'events',
+  'metrics',
+  'admin',
+]);
 
 export class RpcServer {
   private readonly opts: RpcOptions;
@@ -217,7 +203,7 @@ export class RpcServer {
   }
 
   private sendError(res: ServerResponse, err: unknown): void {
-    const status = statusFor(err);
+    const status = isCivitasError(err) ? httpStatusOf(err.code) : 500;
     if (status === 500)
       this.log.error('request failed', { err: (err as Error).stack ?? String(err) });
     const code = isCivitasError(err) ? err.code : 'INTERNAL';
@@ -271,26 +257,10 @@ export class RpcServer {
       case 'POST /admin/:':
         return this.send(res, 200, await this.admin(req, method, parts[1]!));
       default:
-        if (
-          parts.length > 2 ||
-          [
-            'status',
-            'validators',
-            'txs',
-            'blocks',
-            'accounts',
-            'events',
-            'metrics',
-            'admin',
-          ].includes(parts[0] ?? '')
-        ) {
-          throw new HttpError(
-            parts.length > 2 ? 404 : 405,
-            'RPC_NOT_FOUND',
-            `no route ${method} ${url.pathname}`,
-          );
+        if (parts.length <= 2 && ROUTE_ROOTS.has(parts[0] ?? '')) {
+          throw new CivitasError('RPC_METHOD_NOT_ALLOWED', `no route ${method} ${url.pathname}`);
         }
-        throw new HttpError(404, 'RPC_NOT_FOUND', `no route ${method} ${url.pathname}`);
+        throw new CivitasError('RPC_NOT_FOUND', `no route ${method} ${url.pathname}`);
     }
   }
 
@@ -336,11 +306,7 @@ export class RpcServer {
   private async readBody(req: IncomingMessage): Promise<Buffer> {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > this.opts.maxBodyBytes) {
-      throw new HttpError(
-        413,
-        'RPC_BODY_TOO_LARGE',
-        `body exceeds ${this.opts.maxBodyBytes} bytes`,
-      );
+      throw new CivitasError('RPC_BODY_TOO_LARGE', `body exceeds ${this.opts.maxBodyBytes} bytes`);
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -349,8 +315,7 @@ export class RpcServer {
       if (size > this.opts.maxBodyBytes) {
         // Stop reading and answer 413; the connection closes after the reply.
         req.pause();
-        throw new HttpError(
-          413,
+        throw new CivitasError(
           'RPC_BODY_TOO_LARGE',
           `body exceeds ${this.opts.maxBodyBytes} bytes`,
         );
@@ -370,16 +335,16 @@ export class RpcServer {
       try {
         json = JSON.parse(body.toString('utf8'));
       } catch {
-        throw new HttpError(400, 'RPC_BAD_JSON', 'body must be JSON {"tx": "<hex>"}');
+        throw new CivitasError('RPC_BAD_JSON', 'body must be JSON {"tx": "<hex>"}');
       }
       if (json === null || typeof json !== 'object' || typeof json.tx !== 'string') {
-        throw new HttpError(400, 'RPC_BAD_REQUEST', 'body must be JSON {"tx": "<hex>"}');
+        throw new CivitasError('RPC_BAD_REQUEST', 'body must be JSON {"tx": "<hex>"}');
       }
       encoded = fromHex(json.tx);
     }
     const wait = url.searchParams.get('wait');
     if (wait !== null && wait !== 'commit')
-      throw new HttpError(400, 'RPC_BAD_REQUEST', 'wait must be "commit"');
+      throw new CivitasError('RPC_BAD_REQUEST', 'wait must be "commit"');
     const timeoutMs = parseTimeout(url.searchParams.get('timeoutMs'));
     const hash = await this.m.txs.submit(encoded);
     if (wait !== 'commit') return { hash: toHex(hash), status: 'pending' };
@@ -401,7 +366,7 @@ export class RpcServer {
     const location = await store.getTxLocation(hash);
     if (location === undefined) {
       if (this.m.txs.isPending(hash)) return { hash: toHex(hash), status: 'pending' };
-      throw new HttpError(404, 'RPC_TX_NOT_FOUND', `tx ${toHex(hash)} not found`);
+      throw new CivitasError('RPC_TX_NOT_FOUND', `tx ${toHex(hash)} not found`);
     }
     const [block, certificate] = await Promise.all([
       store.getBlock(location.height),
@@ -433,14 +398,10 @@ export class RpcServer {
     const tip = this.chain.height;
     const height = which === 'latest' ? tip : parseHeight(which);
     if (height === 0)
-      throw new HttpError(404, 'RPC_BLOCK_NOT_FOUND', 'height 0 is the genesis state, not a block');
+      throw new CivitasError('RPC_BLOCK_NOT_FOUND', 'height 0 is the genesis state, not a block');
     const block = height <= tip ? await this.chain.store.getBlock(height) : undefined;
     if (block === undefined)
-      throw new HttpError(
-        404,
-        'RPC_BLOCK_NOT_FOUND',
-        `no block at height ${height} (tip is ${tip})`,
-      );
+      throw new CivitasError('RPC_BLOCK_NOT_FOUND', `no block at height ${height} (tip is ${tip})`);
     const certificate = await this.chain.store.getCertificate(height);
     return {
       ...blockToJson(block),
@@ -495,11 +456,10 @@ export class RpcServer {
     method: string,
     what: string,
   ): Promise<Record<string, unknown>> {
-    if (what !== 'faults') throw new HttpError(404, 'RPC_NOT_FOUND', `no route /admin/${what}`);
+    if (what !== 'faults') throw new CivitasError('RPC_NOT_FOUND', `no route /admin/${what}`);
     const faults = this.m.faults;
     if (faults === undefined) {
-      throw new HttpError(
-        403,
+      throw new CivitasError(
         'RPC_FAULT_INJECTION_DISABLED',
         'fault injection is disabled (start the node with CIVITAS_ENABLE_FAULT_INJECTION=1)',
       );
@@ -510,14 +470,14 @@ export class RpcServer {
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch {
-      throw new HttpError(400, 'RPC_BAD_JSON', 'body must be JSON');
+      throw new CivitasError('RPC_BAD_JSON', 'body must be JSON');
     }
     return { ...(await faults.apply(json)) };
   }
 
   private openEvents(req: IncomingMessage, res: ServerResponse): void {
     if (this.sseClients.size >= MAX_SSE_CLIENTS) {
-      throw new HttpError(503, 'RPC_TOO_MANY_STREAMS', 'too many event streams open');
+      throw new CivitasError('RPC_TOO_MANY_STREAMS', 'too many event streams open');
     }
     res.writeHead(200, {
       'content-type': 'text/event-stream',
@@ -534,20 +494,20 @@ function parseHash(hex: string): Uint8Array {
   try {
     return fromHex(hex, HASH_LENGTH);
   } catch {
-    throw new HttpError(400, 'RPC_BAD_HASH', `not a 32-byte hex hash: ${hex.slice(0, 80)}`);
+    throw new CivitasError('RPC_BAD_HASH', `not a 32-byte hex hash: ${hex.slice(0, 80)}`);
   }
 }
 
 function parseHeight(text: string): number {
   if (!/^[0-9]{1,15}$/.test(text))
-    throw new HttpError(400, 'RPC_BAD_HEIGHT', `not a block height: ${text.slice(0, 40)}`);
+    throw new CivitasError('RPC_BAD_HEIGHT', `not a block height: ${text.slice(0, 40)}`);
   return Number(text);
 }
 
 function parseTimeout(text: string | null): number {
   if (text === null) return DEFAULT_WAIT_MS;
   if (!/^[0-9]{1,9}$/.test(text) || Number(text) < 1 || Number(text) > MAX_WAIT_MS) {
-    throw new HttpError(400, 'RPC_BAD_TIMEOUT', `timeoutMs must be 1..${MAX_WAIT_MS}`);
+    throw new CivitasError('RPC_BAD_TIMEOUT', `timeoutMs must be 1..${MAX_WAIT_MS}`);
   }
   return Number(text);
 }

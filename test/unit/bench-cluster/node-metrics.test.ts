@@ -11,7 +11,7 @@ import { isCivitasError } from '../../../src/errors/index.ts';
 import { parseFaultSettings } from '../../../src/node/fault-injection.ts';
 import { initNetwork } from '../../../src/node/home.ts';
 import { silentLogger } from '../../../src/node/logger.ts';
-import { NodeMetrics, txRejectReason } from '../../../src/node/metrics.ts';
+import { NodeMetrics } from '../../../src/node/metrics.ts';
 import { CivitasNode } from '../../../src/node/node.ts';
 import { peerIdFromValidatorKey } from '../../../src/p2p/index.ts';
 import { waitUntil } from '../../helpers/http.ts';
@@ -106,14 +106,6 @@ describe('node metrics', () => {
     );
     assert.equal(metricValue(text, 'civitas_gossip_tx_not_accepted_total{reason="duplicate"}'), 1);
     assert.equal(metricValue(text, 'civitas_gossip_tx_not_accepted_total{reason="other"}'), 1);
-  });
-
-  test('tx reject reasons form a fixed set', () => {
-    assert.equal(txRejectReason('TX_NONCE_TOO_HIGH'), 'nonce');
-    assert.equal(txRejectReason('MEMPOOL_SENDER_FULL'), 'mempool_full');
-    assert.equal(txRejectReason('TX_BAD_SIGNATURE'), 'signature');
-    assert.equal(txRejectReason('CODEC_TRAILING_BYTES'), 'malformed');
-    assert.equal(txRejectReason(undefined), 'other');
   });
 
   test('consensus rejects are counted by reason and evidence once per record', async () => {

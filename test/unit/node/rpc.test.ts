@@ -604,15 +604,15 @@ describe('HTTP API', () => {
         path: '/status',
         body: '{}',
         status: 405,
-        code: 'RPC_NOT_FOUND',
+        code: 'RPC_METHOD_NOT_ALLOWED',
       },
-      { what: 'GET /txs', path: '/txs', status: 405, code: 'RPC_NOT_FOUND' },
+      { what: 'GET /txs', path: '/txs', status: 405, code: 'RPC_METHOD_NOT_ALLOWED' },
       {
         what: 'DELETE a block',
         method: 'DELETE',
         path: '/blocks/1',
         status: 405,
-        code: 'RPC_NOT_FOUND',
+        code: 'RPC_METHOD_NOT_ALLOWED',
       },
     ];
     for (const c of cases) {
