@@ -12,7 +12,6 @@
 import type { SealedBlock } from '../chain/block.ts';
 import { type CommitCertificate, verifyCertificate } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
-import { voteSigningHash } from '../chain/vote.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors.ts';
 import { type EngineConfig, type ResolvedConfig, resolveConfig, viewTimeout } from './config.ts';
@@ -32,14 +31,18 @@ import {
   describeMessage,
   encodeMessage,
   type NewView,
-  newViewSigningHash,
   type PrePrepare,
   type PreparedCertificate,
-  prePrepareSigningHash,
   type ViewChange,
   type Vote,
-  viewChangeSigningHash,
 } from './messages.ts';
+import {
+  type Signer,
+  signNewView,
+  signPrePrepare,
+  signViewChange,
+  signVote,
+} from './own-messages.ts';
 import { blockMatchesHeader, chooseNewViewBlock, primaryIndex } from './proofs.ts';
 import {
   type BlockEntry,
@@ -88,8 +91,6 @@ export interface EngineMemory {
   readonly blocks: number;
   readonly evidence: number;
 }
-
-const NO_SIGNATURE = new Uint8Array(64);
 
 /** The certificate of the previous height that a message carries, if any. */
 function certificateCarried(m: ConsensusMessage): CommitCertificate | null {
@@ -333,6 +334,11 @@ export class ConsensusEngine {
     };
   }
 
+  private signer(): Signer {
+    const { chainId, sign } = this.cfg;
+    return { chainId, height: this.height, validatorIndex: this.myIndex, sign };
+  }
+
   private primaryOf(view: number): number {
     return primaryIndex(this.height, view, this.validators.validators.length);
   }
@@ -447,19 +453,9 @@ export class ConsensusEngine {
     const round = this.round;
     if (view === 0) {
       if (this.phase !== 'normal' || round.own.prePrepare !== null) return;
-      const signature = this.cfg.sign(
-        prePrepareSigningHash(this.cfg.chainId, height, 0, block.hash),
-      );
-      const m: PrePrepare = {
-        type: 'pre-prepare',
-        height,
-        view: 0,
-        validatorIndex: this.myIndex,
-        block,
-        signature,
-      };
+      const m = signPrePrepare(this.signer(), block);
       round.own.prePrepare = m;
-      round.proposals.set(0, proposalOf(0, block.hash, signature));
+      round.proposals.set(0, proposalOf(0, block.hash, m.signature));
       this.putBlock(block, 'valid');
       this.sendSigned(m);
       this.tryPrepared(0);
@@ -517,25 +513,13 @@ export class ConsensusEngine {
     if (this.round === round) this.tryFinalize();
   }
 
-  private signVote(kind: 'prepare' | 'commit', view: number, blockHash: Uint8Array): Vote {
-    const hash = voteSigningHash(kind, this.cfg.chainId, this.height, view, blockHash);
-    return {
-      type: kind,
-      height: this.height,
-      view,
-      blockHash,
-      validatorIndex: this.myIndex,
-      signature: this.cfg.sign(hash),
-    };
-  }
-
   private sendPrepare(view: number): void {
     const round = this.round;
     if (this.myIndex < 0 || this.phase !== 'normal' || view !== this.view) return;
     // Rule N2: the primary does not PREPARE; its pre-prepare stands for it.
     if (this.myIndex === this.primaryOf(view) || round.own.prepares.has(view)) return;
     const p = round.proposals.get(view)!;
-    const vote = this.signVote('prepare', view, p.blockHash);
+    const vote = signVote(this.signer(), 'prepare', view, p.blockHash);
     round.addOwnVote(vote);
     this.sendSigned(vote);
   }
@@ -569,7 +553,7 @@ export class ConsensusEngine {
       }
     }
     if (this.myIndex < 0) return;
-    const vote = this.signVote('commit', view, p.blockHash);
+    const vote = signVote(this.signer(), 'commit', view, p.blockHash);
     round.addOwnVote(vote);
     this.sendSigned(vote);
     this.tryCommitted(view, p.blockHash);
@@ -616,22 +600,9 @@ export class ConsensusEngine {
     this.viewChangesTotal++;
     this.prune();
     if (this.myIndex >= 0) {
-      const unsigned: ViewChange = {
-        type: 'view-change',
-        height: this.height,
-        view: newView,
-        validatorIndex: this.myIndex,
-        lastCommit: this.lastCommit,
-        prepared: round.prepared?.certificate ?? null,
-        signature: NO_SIGNATURE,
-        preparedBlock: round.prepared?.block ?? null,
-      };
-      const vc: ViewChange = {
-        ...unsigned,
-        signature: this.cfg.sign(viewChangeSigningHash(this.cfg.chainId, unsigned)),
-      };
+      const vc = signViewChange(this.signer(), newView, this.lastCommit, round.prepared);
       round.own.viewChanges.set(newView, vc);
-      this.round.storeViewChange(vc);
+      round.storeViewChange(vc);
       this.sendSigned(vc);
     }
     this.armTimers();
@@ -690,27 +661,10 @@ export class ConsensusEngine {
       }
       return;
     }
-    const prePrepareSignature = this.cfg.sign(
-      prePrepareSigningHash(this.cfg.chainId, this.height, view, block.hash),
-    );
-    const unsigned: NewView = {
-      type: 'new-view',
-      height: this.height,
-      view,
-      validatorIndex: this.myIndex,
-      viewChanges,
-      blockHash: block.hash,
-      prePrepareSignature,
-      signature: NO_SIGNATURE,
-      block,
-    };
-    const nv: NewView = {
-      ...unsigned,
-      signature: this.cfg.sign(newViewSigningHash(this.cfg.chainId, unsigned)),
-    };
+    const nv = signNewView(this.signer(), view, viewChanges, block);
     round.own.newViews.set(view, nv);
     this.sendSigned(nv);
-    this.installView(view, proposalOf(view, block.hash, prePrepareSignature), block, status);
+    this.installView(view, proposalOf(view, block.hash, nv.prePrepareSignature), block, status);
   }
 
   private installView(view: number, p: Proposal, block: SealedBlock, status: BlockStatus): void {
