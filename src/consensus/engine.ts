@@ -7,6 +7,10 @@
  *
  * One height is decided at a time. Views restart at 0 on every height and the primary of
  * (height, view) is validators[(height + view) mod n].
+ *
+ * This file holds the state transitions. Beside it: round.ts (the state of the height being
+ * decided), validity.ts and proofs.ts (whether a message may enter that state),
+ * own-messages.ts (what this replica signs), wal-replay.ts (restoring it after a restart).
  */
 
 import type { SealedBlock } from '../chain/block.ts';
