@@ -5,11 +5,8 @@ export const BENCH_ERRORS = {
   BENCH_BAD_ARGS: { ...SERVER_ERROR, description: 'bench options conflict or are out of range' },
   BENCH_BAD_FAULT: { ...SERVER_ERROR, description: 'a fault spec or manifest does not parse' },
   BENCH_FAULT_REFUSED: { ...SERVER_ERROR, description: 'a node refused fault settings' },
-  BENCH_NODE_EXITED: { ...SERVER_ERROR, description: 'a cluster node exited during start-up' },
-  BENCH_NO_PORTS: { ...SERVER_ERROR, description: 'no range of free ports for the cluster' },
   BENCH_NO_RATE: { ...SERVER_ERROR, description: 'not even the start rate was sustainable' },
   BENCH_OUT_NOT_EMPTY: { ...SERVER_ERROR, description: 'the output dir already holds a run' },
-  BENCH_START_TIMEOUT: { ...SERVER_ERROR, description: 'a cluster node was not ready in time' },
   BENCH_WARMUP_FAILED: { ...SERVER_ERROR, description: 'the warm-up tx was not committed' },
 
   SIM_BAD_OPTIONS: { ...SERVER_ERROR, description: 'simulation options are out of range' },

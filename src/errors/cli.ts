@@ -1,13 +1,9 @@
-/** The command line (src/cli): argument checks, `civitas init`, key files, the devnet. */
+/** The command line (src/cli): argument checks, `civitas init`, key files. */
 import { type CodeSpec, SERVER_ERROR } from './spec.ts';
 
 export const CLI_ERRORS = {
   CLI_BAD_HASH: { ...SERVER_ERROR, description: 'an argument is not a 32-byte hex tx hash' },
   CLI_BAD_HEIGHT: { ...SERVER_ERROR, description: 'an argument is not a height' },
-
-  DEVNET_MISMATCH: { ...SERVER_ERROR, description: 'the devnet dir holds another validator count' },
-  DEVNET_NODE_EXITED: { ...SERVER_ERROR, description: 'a devnet node exited while starting' },
-  DEVNET_START_TIMEOUT: { ...SERVER_ERROR, description: 'a devnet node did not answer in time' },
 
   INIT_BAD_ARGS: { ...SERVER_ERROR, description: 'an init option is out of range' },
   INIT_DIR_NOT_EMPTY: { ...SERVER_ERROR, description: 'the init target dir is not empty' },

@@ -17,6 +17,7 @@ import { CODEC_ERRORS } from './codec.ts';
 import { CONSENSUS_ERRORS } from './consensus.ts';
 import { CRYPTO_ERRORS } from './crypto.ts';
 import { EXECUTION_ERRORS } from './execution.ts';
+import { LOCALNET_ERRORS } from './localnet.ts';
 import { NODE_ERRORS } from './node.ts';
 import { P2P_ERRORS } from './p2p.ts';
 import { type CodeSpec, type GossipVerdict, SERVER_ERROR, type TxRejectLabel } from './spec.ts';
@@ -42,6 +43,7 @@ export const ERROR_CATALOGUES = {
   node: NODE_ERRORS,
   client: CLIENT_ERRORS,
   cli: CLI_ERRORS,
+  localnet: LOCALNET_ERRORS,
   bench: BENCH_ERRORS,
 } as const;
 

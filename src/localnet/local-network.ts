@@ -29,17 +29,6 @@ import { guardChild } from './orphan-guard.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
 
-/**
- * Borrowed codes: the local network has none of its own yet (LOCALNET_MISMATCH,
- * LOCALNET_NODE_EXITED, LOCALNET_START_TIMEOUT, LOCALNET_NO_PORTS would fit).
- */
-const CODES = {
-  mismatch: 'DEVNET_MISMATCH',
-  nodeExited: 'DEVNET_NODE_EXITED',
-  startTimeout: 'DEVNET_START_TIMEOUT',
-  noPorts: 'BENCH_NO_PORTS',
-} as const;
-
 /** Start-up attempts on new random ports after another process took one of ours. */
 const PORT_RETRIES = 4;
 const POLL_MS = 200;
@@ -95,7 +84,7 @@ export class LocalNetwork {
       const existing = await readSummary(dir);
       if (existing !== undefined) {
         const why = reuseMismatch(resolved, existing);
-        if (why !== undefined) throw new CivitasError(CODES.mismatch, why, { dir });
+        if (why !== undefined) throw new CivitasError('LOCALNET_MISMATCH', why, { dir });
         return new LocalNetwork(resolved, existing, true);
       }
     }
@@ -232,7 +221,7 @@ export class LocalNetwork {
           ? `is not answering /status (another validator, ${seen.validator.slice(0, 16)}…, is)`
           : `sees ${seen.peers.length} of ${peers} peers`;
     throw new CivitasError(
-      CODES.startTimeout,
+      'LOCALNET_START_TIMEOUT',
       `${node.name} (${node.rpc}) ${state} within ${opts.timeoutMs} ms; see ${this.logPath(i)}`,
       { node: i },
     );
@@ -352,7 +341,7 @@ export class LocalNetwork {
     const tail = await this.logTail(i, 15);
     const last = tail.split('\n').at(-1)?.slice(0, 300) ?? '';
     return new CivitasError(
-      CODES.nodeExited,
+      'LOCALNET_NODE_EXITED',
       `${this.#node(i).name} exited during start-up (${how}); see ${this.logPath(i)}: ${last}`,
       { node: i, portClash: isPortClash(tail), logTail: tail },
     );
@@ -403,7 +392,7 @@ async function freeBasePort(count: number): Promise<number> {
     const base = randomBasePort(count);
     if (await portsFree(base, count)) return base;
   }
-  throw new CivitasError(CODES.noPorts, `found no ${count} free consecutive ports`);
+  throw new CivitasError('LOCALNET_NO_PORTS', `found no ${count} free consecutive ports`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CivitasClient } from '../../client/client.ts';
-import { CivitasError, isCivitasError } from '../../errors.ts';
+import { CivitasError, isCivitasError } from '../../errors/index.ts';
 import { LocalNetwork } from '../../localnet/index.ts';
 import { basePortOption, intOption } from '../options.ts';
 import { action, printLines } from '../output.ts';
@@ -29,7 +29,7 @@ async function openNetwork(opts: DevnetOptions): Promise<LocalNetwork> {
       init: opts.reset ? 'reset' : 'reuse',
     });
   } catch (err) {
-    if (!isCivitasError(err, 'DEVNET_MISMATCH')) throw err;
+    if (!isCivitasError(err, 'LOCALNET_MISMATCH')) throw err;
     throw new CivitasError(
       err.code,
       `${err.message}; pass --reset to recreate it with ${opts.validators}`,
@@ -37,19 +37,29 @@ async function openNetwork(opts: DevnetOptions): Promise<LocalNetwork> {
   }
 }
 
-/** Follows node0's block stream and prints one line per committed block. */
-async function followBlocks(url: string, signal: AbortSignal): Promise<void> {
-  const client = new CivitasClient(url);
-  while (!signal.aborted) {
+/**
+ * Follows a node's block stream and prints one line per committed block; when that node goes
+ * away (killed to try a fault), the next one that is up takes over.
+ */
+async function followBlocks(network: LocalNetwork, signal: AbortSignal): Promise<void> {
+  let last = 0;
+  const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 1_000));
+  for (let i = 0; !signal.aborted; i = (i + 1) % network.size) {
+    if (!network.isUp(i)) {
+      await pause();
+      continue;
+    }
     try {
-      for await (const b of await client.openBlockEvents(signal)) {
+      for await (const b of await new CivitasClient(network.rpc(i)).openBlockEvents(signal)) {
+        if (b.height <= last) continue;
+        last = b.height;
         printLines([
           `block ${String(b.height).padStart(6)}  ${String(b.txs).padStart(5)} txs  ${b.hash.slice(0, 16)}  ${new Date(b.timestamp).toISOString()}`,
         ]);
       }
     } catch {
       if (signal.aborted) return;
-      await new Promise((r) => setTimeout(r, 1_000));
+      await pause();
     }
   }
 }
@@ -87,12 +97,14 @@ export function registerDevnetCommand(program: Command): void {
         };
         process.on('SIGINT', () => stopAll(0));
         process.on('SIGTERM', () => stopAll(0));
+        // A node that dies (kill -9 to try a fault) is reported; the others carry on, and the
+        // node can be started again by hand. Only when every node is gone does the devnet end.
         network.onExit((i, exit) => {
           if (stopping || exit.expected) return;
           process.stderr.write(
-            `devnet: ${summary.nodes[i]!.name} exited (${exit.signal ?? exit.code}); see ${network.logPath(i)}\n`,
+            `devnet: ${summary.nodes[i]!.name} exited (${exit.signal ?? exit.code}); the others carry on. Restart it with: npx civitas node start --home ${network.home(i)}\n`,
           );
-          stopAll(1);
+          if (summary.nodes.every((_, j) => !network.isUp(j))) stopAll(1);
         });
 
         await network.start({ timeoutMs: 30_000 });
@@ -104,7 +116,7 @@ export function registerDevnetCommand(program: Command): void {
             .map((a) => `  funded account ${a.address}  key ${a.file}`),
           `try: npx civitas tx transfer --rpc ${summary.nodes[0]!.rpc} --key ${summary.accounts[0]?.file ?? '<key>'} --to <address> --amount 10 --wait`,
         ]);
-        await followBlocks(summary.nodes[0]!.rpc, abort.signal);
+        await followBlocks(network, abort.signal);
       }),
     );
 }

@@ -76,7 +76,7 @@ test('reuse finds a matching network, refuses another size; reset starts over', 
   await assert.rejects(
     LocalNetwork.create({ ...manifest, validators: 3 }),
     (err) =>
-      isCivitasError(err, 'DEVNET_MISMATCH') && /2-validator network, not 3/.test(err.message),
+      isCivitasError(err, 'LOCALNET_MISMATCH') && /2-validator network, not 3/.test(err.message),
   );
   await assert.rejects(LocalNetwork.create({ ...manifest, init: 'fresh' }), (err) =>
     isCivitasError(err, 'INIT_DIR_NOT_EMPTY'),
