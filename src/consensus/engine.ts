@@ -813,6 +813,7 @@ export class ConsensusEngine {
     }
     const round = this.round;
     const existing = round.proposals.get(0);
+    // Admitted while a proposal is held: a second one, validly signed (Rule P3).
     if (existing !== undefined) {
       this.recordEvidence(
         'pre-prepare',
@@ -838,6 +839,7 @@ export class ConsensusEngine {
     }
     const tally = m.type === 'prepare' ? this.round.prepares : this.round.commits;
     const first = tally.first(m.view, m.validatorIndex);
+    // Admitted while the validator has a vote in this view: one for another block, evidence.
     if (first !== undefined) {
       this.recordEvidence(
         m.type,
@@ -891,6 +893,7 @@ export class ConsensusEngine {
       return;
     }
     const existing = this.round.proposals.get(m.view);
+    // Admitted while the view has a proposal: the primary signed a second one (Rule P3).
     if (existing !== undefined) {
       this.recordEvidence(
         'pre-prepare',
