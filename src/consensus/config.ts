@@ -5,7 +5,7 @@
 
 import type { SignatureCheck } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export interface TimeoutConfig {
   /** View timeout at view 0; view v waits base × 2^v (capped at maxMs). */

@@ -15,7 +15,7 @@
 
 import type { SealedBlock } from '../chain/block.ts';
 import type { CommitCertificate } from '../chain/certificate.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import type { EngineConfig } from './config.ts';
 import { ConsensusEngine, type EngineStatus } from './engine.ts';
 import type { ConsensusAction, ConsensusEvent, RejectReason, TimerKind } from './events.ts';

@@ -17,7 +17,7 @@ import type { SealedBlock } from '../chain/block.ts';
 import { type CommitCertificate, verifyCertificate } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import { type EngineConfig, type ResolvedConfig, resolveConfig, viewTimeout } from './config.ts';
 import {
   BENIGN_REJECTS,

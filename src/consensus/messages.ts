@@ -32,7 +32,7 @@ import { encode, type Writer } from '../codec/writer.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { SIGNATURE_LENGTH } from '../crypto/ed25519.ts';
 import { DomainTag, HASH_LENGTH, taggedHash } from '../crypto/hash.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 
 export const MESSAGE_VERSION = 1;
 

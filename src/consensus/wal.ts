@@ -19,7 +19,7 @@ import { decodeBlock, type SealedBlock } from '../chain/block.ts';
 import { Limits } from '../chain/limits.ts';
 import { decode, expectVersion, type Reader } from '../codec/reader.ts';
 import { encode, type Writer } from '../codec/writer.ts';
-import { CivitasError } from '../errors.ts';
+import { CivitasError } from '../errors/index.ts';
 import {
   type ConsensusMessage,
   decodeMessage,

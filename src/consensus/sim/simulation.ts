@@ -15,7 +15,7 @@ import type { CommitCertificate } from '../../chain/certificate.ts';
 import { makeValidatorSet, type ValidatorSet } from '../../chain/validator-set.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { sha256 } from '../../crypto/hash.ts';
-import { CivitasError } from '../../errors.ts';
+import { CivitasError } from '../../errors/index.ts';
 import type { TimeoutConfig, UnsafeTestHooks, WindowConfig } from '../config.ts';
 import { ConsensusEngine } from '../engine.ts';
 import {

@@ -11,7 +11,7 @@ import {
 } from '../../../src/consensus/messages.ts';
 import { decodeWalEntry, encodeWalEntry, walEntryHeight } from '../../../src/consensus/wal.ts';
 import { equalBytes } from '../../../src/crypto/bytes.ts';
-import { CivitasError } from '../../../src/errors.ts';
+import { CivitasError } from '../../../src/errors/index.ts';
 import { Cluster } from './harness.ts';
 
 /** One of every message type, from a run with a view change (commits of view 0 lost). */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { StatusResponse } from '../../../../src/client/index.ts';
-import { isCivitasError } from '../../../../src/errors.ts';
+import { isCivitasError } from '../../../../src/errors/index.ts';
 import { type ExitStatus, LocalNetwork } from '../../../../src/localnet/index.ts';
 import type { InitSummary } from '../../../../src/node/home.ts';
 import type { LogLevel } from '../../../../src/node/logger.ts';
