@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   addressOf,
+  assembleTx,
   type CommitCertificate,
   DEFAULT_PARAMS,
   encodeCertificate,
@@ -28,12 +29,12 @@ import {
   type SealedBlock,
   type Tx,
   txSigningHash,
-  type UnsignedTx,
+  unsignedTxV1,
   voteSigningHash,
 } from '../src/chain/index.ts';
 import { equalBytes } from '../src/crypto/bytes.ts';
 import { sign as nobleSign } from '../src/crypto/ed25519.ts';
-import { transferPayload } from '../src/state/accounts.ts';
+import { transferOp } from '../src/state/accounts.ts';
 import { Ledger } from '../src/state/ledger.ts';
 
 export interface ChainSpec {
@@ -189,17 +190,17 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
       const txs: Tx[] = [];
       for (let i = first; i < last; i++) {
         const s = i % senders;
-        const unsigned: UnsignedTx = {
+        const unsigned = unsignedTxV1({
           chainId,
           sender: senderKeys[s]!.publicKey,
           nonce: Math.floor(i / senders),
           expiryHeight: 1_000_000_000,
-          payload: transferPayload(
+          op: transferOp(
             addresses[Math.floor(random() * senders)]!,
             BigInt(1 + Math.floor(random() * 1000)),
           ),
-        };
-        txs.push({ ...unsigned, signature: signFast(txSigningHash(unsigned), senderKeys[s]!) });
+        });
+        txs.push(assembleTx(unsigned, signFast(txSigningHash(unsigned), senderKeys[s]!)));
       }
       const { block, executed } = await producer.buildBlock({
         txs,

@@ -17,11 +17,17 @@
  */
 import { createPrivateKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { encodeTx, txHashOfBytes, txSigningHash, type UnsignedTx } from '../../src/chain/index.ts';
+import {
+  assembleTx,
+  encodeTx,
+  txHashOfBytes,
+  txSigningHash,
+  unsignedTxV1,
+} from '../../src/chain/index.ts';
 import { equalBytes, toHex } from '../../src/crypto/bytes.ts';
 import { sign as nobleSign } from '../../src/crypto/ed25519.ts';
 import { loadKeyFile } from '../../src/crypto/keyfile.ts';
-import { transferPayload } from '../../src/state/accounts.ts';
+import { transferOp } from '../../src/state/accounts.ts';
 
 const PKCS8_ED25519_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
@@ -78,13 +84,13 @@ export class TxFactory {
 
   one(senderIndex: number): LoadTx {
     const sender = this.senders[senderIndex]!;
-    const unsigned: UnsignedTx = {
+    const unsigned = unsignedTxV1({
       chainId: this.chainId,
       sender: sender.publicKey,
       nonce: sender.nextNonce++,
       expiryHeight: 1_000_000_000,
-      payload: transferPayload(this.sink, 1n),
-    };
+      op: transferOp(this.sink, 1n),
+    });
     const message = txSigningHash(unsigned);
     const signature = new Uint8Array(nodeSign(null, message, sender.privateKey));
     if (!this.checked) {
@@ -94,7 +100,7 @@ export class TxFactory {
       }
       this.checked = true;
     }
-    const bytes = encodeTx({ ...unsigned, signature });
+    const bytes = encodeTx(assembleTx(unsigned, signature));
     return { sender: senderIndex, bytes, hash: toHex(txHashOfBytes(bytes)) };
   }
 

@@ -12,16 +12,28 @@ import type { MerkleProof } from './merkle.ts';
 import type { Receipt } from './receipt.ts';
 import type { Tx } from './tx.ts';
 
+export interface TxOpJson {
+  module: string;
+  method: string;
+  /** Hex of the module's canonical argument bytes. */
+  args: string;
+  expectRev: number | null;
+}
+
 export interface TxJson {
+  version: 1 | 2;
   chainId: string;
   sender: string;
   senderAddress: string;
   nonce: number;
   expiryHeight: number;
-  module: string;
-  method: string;
-  args: string;
+  ops: TxOpJson[];
+  /** Cosigners' public keys, and their addresses in the same order. */
+  cosigners: string[];
+  cosignerAddresses: string[];
   signature: string;
+  /** One per cosigner, in cosigner order. */
+  cosignatures: string[];
 }
 
 export interface HeaderJson {
@@ -49,6 +61,8 @@ export interface ReceiptJson {
   status: 'ok' | 'failed';
   code: string;
   events: Array<{ type: string; attributes: Record<string, string> }>;
+  /** The index of the op that failed the tx; null when it succeeded or no op failed it. */
+  failedOp: number | null;
 }
 
 export interface MerkleProofJson {
@@ -59,15 +73,22 @@ export interface MerkleProofJson {
 
 export function txToJson(tx: Tx): TxJson {
   return {
+    version: tx.version,
     chainId: tx.chainId,
     sender: toHex(tx.sender),
     senderAddress: toHex(addressOf(tx.sender)),
     nonce: tx.nonce,
     expiryHeight: tx.expiryHeight,
-    module: tx.payload.module,
-    method: tx.payload.method,
-    args: toHex(tx.payload.args),
+    ops: tx.ops.map((op) => ({
+      module: op.module,
+      method: op.method,
+      args: toHex(op.args),
+      expectRev: op.expectRev,
+    })),
+    cosigners: tx.cosigners.map(toHex),
+    cosignerAddresses: tx.cosigners.map((key) => toHex(addressOf(key))),
     signature: toHex(tx.signature),
+    cosignatures: tx.cosignatures.map(toHex),
   };
 }
 
@@ -101,6 +122,7 @@ export function receiptToJson(r: Receipt): ReceiptJson {
     status: r.status,
     code: r.code,
     events: r.events.map((e) => ({ type: e.type, attributes: Object.fromEntries(e.attributes) })),
+    failedOp: r.failedOp,
   };
 }
 

@@ -9,6 +9,10 @@ export const Limits = {
   methodNameBytes: 32,
   txArgsBytes: 16 * 1024,
   txBytes: 17 * 1024,
+  /** Ops in one (v2) tx, executed all or nothing. */
+  txOps: 8,
+  /** Cosigners of one (v2) tx, besides its sender. */
+  txCosigners: 7,
   blockTxs: 20_000,
   blockBytes: 32 * 1024 * 1024,
   validators: 256,

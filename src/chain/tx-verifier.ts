@@ -1,22 +1,29 @@
 /**
  * Verifies tx signatures once per tx: a bounded cache of tx hashes already verified is shared
  * by mempool admission and block validation, so a tx gossiped, admitted and then proposed is
- * checked a single time. The tx hash covers the signature, so a cached hash can only ever
- * stand for the exact bytes that were verified. Only successes are cached. Misses go to a
- * batch verifier (the worker pool) when one is given, else to the native path.
+ * checked a single time. A tx is valid only if its sender's signature and every cosignature
+ * verify. The tx hash covers all of them, so a cached hash can only ever stand for the exact
+ * bytes that were verified. Only successes are cached. Misses go to a batch verifier (the
+ * worker pool) when one is given, one item per signature, else to the native path.
  */
 import { toHex } from '../crypto/bytes.ts';
 import { SIGNATURE_LENGTH, verifyNative } from '../crypto/ed25519.ts';
 import { DomainTag, taggedHash } from '../crypto/hash.ts';
-import { type Tx, txSigningHash } from './tx.ts';
+import { type Tx, txSigningHash, type UnsignedTx } from './tx.ts';
 
 /**
  * txSigningHash from a tx's canonical encoding, without re-encoding it: the signed encoding
- * is the unsigned one followed by the 64-byte signature (tx.ts), so the signed-over bytes are
- * all but the last 64. Only valid for the exact bytes of `tx` (strictly decoded or encoded).
+ * is the unsigned one followed by the sender's signature and one per cosigner (tx.ts), so the
+ * signed-over bytes are all but the last 64 × (1 + cosigners). The encoding alone does not say
+ * how many cosigners a v2 tx has, so `tx` is the decoded tx. Only valid for the exact bytes of
+ * `tx` (strictly decoded or encoded).
  */
-export function txSigningHashOfEncoded(encoded: Uint8Array): Uint8Array {
-  return taggedHash(DomainTag.txSigning, encoded.subarray(0, encoded.length - SIGNATURE_LENGTH));
+export function txSigningHashOfEncoded(
+  encoded: Uint8Array,
+  tx: Pick<UnsignedTx, 'cosigners'>,
+): Uint8Array {
+  const signaturesLength = SIGNATURE_LENGTH * (1 + tx.cosigners.length);
+  return taggedHash(DomainTag.txSigning, encoded.subarray(0, encoded.length - signaturesLength));
 }
 
 export interface SignatureItem {
@@ -63,21 +70,34 @@ export class TxVerifier {
     }
     this.misses += todo.length;
     if (todo.length > 0) {
-      const items = todo.map((i) => ({
-        signature: txs[i]!.signature,
-        message:
-          encodedTxs !== undefined
-            ? txSigningHashOfEncoded(encodedTxs[i]!)
-            : txSigningHash(txs[i]!),
-        publicKey: txs[i]!.sender,
-      }));
+      // The items of todo[k] are items[first[k]] .. items[first[k + 1] - 1]: the sender's
+      // signature, then one per cosigner.
+      const items: SignatureItem[] = [];
+      const first: number[] = [];
+      for (const i of todo) {
+        const tx = txs[i]!;
+        first.push(items.length);
+        // A tx object not from the codec may lack cosignatures: it cannot be valid.
+        if (tx.cosignatures.length !== tx.cosigners.length) continue;
+        const message =
+          encodedTxs !== undefined ? txSigningHashOfEncoded(encodedTxs[i]!, tx) : txSigningHash(tx);
+        items.push({ signature: tx.signature, message, publicKey: tx.sender });
+        for (let c = 0; c < tx.cosigners.length; c++) {
+          items.push({ signature: tx.cosignatures[c]!, message, publicKey: tx.cosigners[c]! });
+        }
+      }
+      first.push(items.length);
       const results =
         this.batch !== undefined
           ? await this.batch.verifyBatch(items)
           : items.map((it) => verifyNative(it.signature, it.message, it.publicKey));
-      todo.forEach((i, j) => {
-        verdicts[i] = results[j]!;
-        if (results[j]) this.remember(keys[i]!);
+      todo.forEach((i, k) => {
+        const from = first[k]!;
+        const to = first[k + 1]!;
+        let valid = to > from;
+        for (let j = from; valid && j < to; j++) valid = results[j] === true;
+        verdicts[i] = valid;
+        if (valid) this.remember(keys[i]!);
       });
     }
     return verdicts;

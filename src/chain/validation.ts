@@ -32,7 +32,19 @@ function fail(code: ErrorCode, message: string, context: Record<string, unknown>
   throw new CivitasError(code, message, context);
 }
 
-/** Stateless checks on a single tx (mempool admission and block validation share these). */
+/**
+ * Stateless checks on a single tx (mempool admission and block validation share these).
+ *
+ * The tx's shape rules are not re-checked here: both callers hold txs decoded by decodeTx, and
+ * the decoder (like the encoder) refuses a tx breaking one (tx.ts):
+ *   - a v1 tx is exactly one op with no expected revision, and has no cosigners;
+ *   - a v2 tx carries 1..Limits.txOps ops;
+ *   - a v2 tx names at most Limits.txCosigners cosigners;
+ *   - each cosigner is named once, and none is the sender;
+ *   - one cosignature per cosigner, in cosigner order.
+ * That every one of those signatures verifies is validateBlockStateless's last check (and the
+ * mempool's), through the TxVerifier.
+ */
 export function validateTxStateless(tx: Tx, chainId: string, height?: number): void {
   // Rule: a tx is for exactly one chain.
   if (tx.chainId !== chainId) {
@@ -78,7 +90,7 @@ export async function validateBlockStateless(
   if (!equalBytes(computeTxRoot(txHashes), header.txRoot)) {
     fail('BLOCK_BAD_TX_ROOT', 'txRoot does not match the txs');
   }
-  // Rule: every tx is signed by its sender (last: the expensive check).
+  // Rule: every tx is signed by its sender and each of its cosigners (last: the expensive check).
   const verdicts = await ctx.verifySignatures(txs, txHashes);
   const bad = verdicts.indexOf(false);
   if (bad !== -1) {

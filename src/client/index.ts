@@ -3,14 +3,28 @@
  * its answers locally. `import { CivitasClient, transfer } from 'civitas/client'`.
  */
 import { addressOf } from '../chain/address.ts';
-import { signTx, type Tx } from '../chain/tx.ts';
+import { signTx, type Tx, unsignedTxV1 } from '../chain/tx.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
-import { transferPayload } from '../state/accounts.ts';
+import { transferOp } from '../state/accounts.ts';
 
 export type * from '../api/types.ts';
 export { addressOf, formatAddress, parseAddress } from '../chain/address.ts';
 export { genesisFromJson, genesisValidatorSet } from '../chain/genesis.ts';
-export { decodeTx, encodeTx, signTx, type Tx, txHash } from '../chain/tx.ts';
+export {
+  assembleTx,
+  cosignTx,
+  decodeTx,
+  decodeUnsignedTx,
+  encodeTx,
+  encodeUnsignedTx,
+  makeTx,
+  signTx,
+  type Tx,
+  type TxOp,
+  txHash,
+  type UnsignedTx,
+  unsignedTx,
+} from '../chain/tx.ts';
 export { makeValidatorSet } from '../chain/validator-set.ts';
 export { fromHex, toHex } from '../crypto/bytes.ts';
 export { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
@@ -30,7 +44,7 @@ export {
 /** How long a tx stays valid by default: this many blocks past the current height. */
 export const DEFAULT_EXPIRY_BLOCKS = 1_000;
 
-/** Builds and signs a bank transfer. */
+/** Builds and signs a bank transfer: a v1 tx, byte for byte what it was before v2. */
 export function transfer(opts: {
   chainId: string;
   keys: KeyPair;
@@ -40,13 +54,13 @@ export function transfer(opts: {
   expiryHeight: number;
 }): Tx {
   return signTx(
-    {
+    unsignedTxV1({
       chainId: opts.chainId,
       sender: opts.keys.publicKey,
       nonce: opts.nonce,
       expiryHeight: opts.expiryHeight,
-      payload: transferPayload(opts.to, opts.amount),
-    },
+      op: transferOp(opts.to, opts.amount),
+    }),
     opts.keys.secretKey,
   );
 }

@@ -3,7 +3,7 @@
  * certificates, validation, genesis, validator sets, Merkle proofs. The TX_* codes are also
  * what mempool admission and the tx API answer, so they carry their own statuses and labels.
  */
-import { BAD_REQUEST, type CodeSpec, SERVER_ERROR } from './spec.ts';
+import { BAD_REQUEST, type CodeSpec, MALFORMED, SERVER_ERROR } from './spec.ts';
 
 export const CHAIN_ERRORS = {
   ADDRESS_INVALID: { ...BAD_REQUEST, description: 'not a 20-byte hex address' },
@@ -61,12 +61,21 @@ export const CHAIN_ERRORS = {
     txReject: 'committed',
     description: 'the tx is already in a committed block',
   },
+  // The MALFORMED TX_* codes are the tx shape rules (src/chain/tx.ts), raised by the decoder and
+  // the encoder alike: a peer that gossips such a tx misbehaves as with bytes that do not decode.
+  TX_BAD_COSIGNATURE_COUNT: {
+    ...MALFORMED,
+    description: 'a tx does not carry exactly one cosignature per cosigner',
+  },
+  TX_BAD_OP_COUNT: { ...MALFORMED, description: 'a tx carries no op, or more than Limits.txOps' },
   TX_BAD_SIGNATURE: {
     status: 400,
     gossip: 'reject',
     txReject: 'signature',
-    description: "the tx's signature does not verify",
+    description: "the sender's signature or a cosignature of the tx does not verify",
   },
+  TX_COSIGNER_IS_SENDER: { ...MALFORMED, description: 'a cosigner of the tx is its sender' },
+  TX_DUPLICATE_COSIGNER: { ...MALFORMED, description: 'a cosigner is listed twice in the tx' },
   TX_EXPIRED: {
     status: 400,
     gossip: 'ignore',
@@ -84,6 +93,14 @@ export const CHAIN_ERRORS = {
     gossip: 'ignore',
     txReject: 'nonce',
     description: 'the nonce is already used',
+  },
+  TX_NOT_V1: {
+    ...MALFORMED,
+    description: 'a version-1 tx with several ops, an expected revision or cosigners',
+  },
+  TX_TOO_MANY_COSIGNERS: {
+    ...MALFORMED,
+    description: 'a tx names more cosigners than Limits.txCosigners',
   },
   TX_WAIT_TIMEOUT: {
     status: 504,

@@ -7,7 +7,7 @@
  */
 
 import { ADDRESS_LENGTH } from '../chain/address.ts';
-import type { TxPayload } from '../chain/tx.ts';
+import type { TxOp } from '../chain/tx.ts';
 import { decode } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
 import { concatBytes, utf8 } from '../crypto/bytes.ts';
@@ -53,6 +53,12 @@ export function decodeTransferArgs(bytes: Uint8Array): TransferArgs {
   return args;
 }
 
-export function transferPayload(to: Uint8Array, amount: bigint): TxPayload {
-  return { module: BANK_MODULE, method: TRANSFER_METHOD, args: encodeTransferArgs({ to, amount }) };
+/** The op of a bank transfer (it expects no revision: accounts have none). */
+export function transferOp(to: Uint8Array, amount: bigint): TxOp {
+  return {
+    module: BANK_MODULE,
+    method: TRANSFER_METHOD,
+    args: encodeTransferArgs({ to, amount }),
+    expectRev: null,
+  };
 }

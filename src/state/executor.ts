@@ -39,10 +39,26 @@ export interface ExecutionResult {
   readonly changes: Map<string, { key: Uint8Array; value: Uint8Array }>;
 }
 
+/**
+ * The one kind of tx this executor runs: a single bank.transfer op expecting no revision (the
+ * only op of every v1 transfer). Anything else, multi-op txs included, fails as
+ * APP_UNKNOWN_METHOD. Its receipts name no failed op (failedOp null), so they keep their v1
+ * bytes.
+ */
+function isTransfer(tx: Tx): boolean {
+  const op = tx.ops[0]!;
+  return (
+    tx.ops.length === 1 &&
+    op.module === BANK_MODULE &&
+    op.method === TRANSFER_METHOD &&
+    op.expectRev === null
+  );
+}
+
 function tryTransferArgs(tx: Tx): TransferArgs | undefined {
-  if (tx.payload.module !== BANK_MODULE || tx.payload.method !== TRANSFER_METHOD) return undefined;
+  if (!isTransfer(tx)) return undefined;
   try {
-    return decodeTransferArgs(tx.payload.args);
+    return decodeTransferArgs(tx.ops[0]!.args);
   } catch {
     return undefined;
   }
@@ -116,10 +132,9 @@ export async function executeTxs(
       status: 'failed',
       code,
       events: [],
+      failedOp: null,
     });
-    if (tx.payload.module !== BANK_MODULE || tx.payload.method !== TRANSFER_METHOD) {
-      return failed('APP_UNKNOWN_METHOD');
-    }
+    if (!isTransfer(tx)) return failed('APP_UNKNOWN_METHOD');
     const args = transfers[i];
     if (args === undefined) return failed('BANK_BAD_ARGS');
     const sender = senders[i]!;
@@ -153,6 +168,7 @@ export async function executeTxs(
           ],
         },
       ],
+      failedOp: null,
     };
   });
 

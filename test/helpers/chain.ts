@@ -16,8 +16,9 @@ import {
   type SealedBlock,
   signTx,
   type Tx,
-  type TxPayload,
+  type TxOp,
   txSigningHash,
+  unsignedTxV1,
   voteSigningHash,
 } from '../../src/chain/index.ts';
 import { fromHex, toHex } from '../../src/crypto/bytes.ts';
@@ -28,7 +29,7 @@ import {
   sign,
   verifyNative,
 } from '../../src/crypto/ed25519.ts';
-import { transferPayload } from '../../src/state/accounts.ts';
+import { transferOp } from '../../src/state/accounts.ts';
 import type { Ledger } from '../../src/state/ledger.ts';
 
 export const GENESIS_TIME = 1_700_000_000_000;
@@ -71,18 +72,18 @@ export function accountAddress(chain: TestChain, i: number): Uint8Array {
 export function signedTx(
   chain: TestChain,
   from: number,
-  payload: TxPayload,
+  op: Omit<TxOp, 'expectRev'>,
   nonce: number,
   opts: { expiryHeight?: number; chainId?: string } = {},
 ): Tx {
   return signTx(
-    {
+    unsignedTxV1({
       chainId: opts.chainId ?? chain.genesis.chainId,
       sender: chain.accountKeys[from]!.publicKey,
       nonce,
       expiryHeight: opts.expiryHeight ?? 1_000_000,
-      payload,
-    },
+      op,
+    }),
     chain.accountKeys[from]!.secretKey,
   );
 }
@@ -95,7 +96,7 @@ export function transferTx(
   nonce: number,
   opts: { expiryHeight?: number; chainId?: string } = {},
 ): Tx {
-  return signedTx(chain, from, transferPayload(to, amount), nonce, opts);
+  return signedTx(chain, from, transferOp(to, amount), nonce, opts);
 }
 
 /** A COMMIT certificate for `block` signed by `signers` (default: a quorum, in index order). */
@@ -151,7 +152,13 @@ export function plainValidation(now = Date.now()): {
 } {
   return {
     verifySignatures: async (txs) =>
-      txs.map((tx) => verifyNative(tx.signature, txSigningHash(tx), tx.sender)),
+      txs.map((tx) => {
+        const message = txSigningHash(tx);
+        return (
+          verifyNative(tx.signature, message, tx.sender) &&
+          tx.cosigners.every((key, i) => verifyNative(tx.cosignatures[i]!, message, key))
+        );
+      }),
     checkSignature: verifyNative,
     now,
   };

@@ -18,7 +18,7 @@ import {
   type SignatureCheck,
   verifyCertificate,
 } from '../../chain/certificate.ts';
-import { encodeTx, type Tx, txHashOfBytes } from '../../chain/tx.ts';
+import { assembleTx, encodeTx, type Tx, txHashOfBytes, unsignedTxV1 } from '../../chain/tx.ts';
 import type { ValidatorSet } from '../../chain/validator-set.ts';
 import { encode } from '../../codec/writer.ts';
 import { concatBytes, equalBytes, utf8 } from '../../crypto/bytes.ts';
@@ -72,18 +72,18 @@ function syntheticTxs(ctx: SimChainContext, height: number, salt: number): Tx[] 
   const count = salt % 3;
   const txs: Tx[] = [];
   for (let i = 0; i < count; i++) {
-    txs.push({
+    const unsigned = unsignedTxV1({
       chainId: ctx.chainId,
       sender: sha256(utf8.encode(`sim-sender/${salt % 7}`)),
       nonce: height * 4 + i,
       expiryHeight: height + 100,
-      payload: {
+      op: {
         module: 'sim',
         method: 'noop',
         args: encode((w) => w.varuint(salt).varuint(i)),
       },
-      signature: new Uint8Array(64),
     });
+    txs.push(assembleTx(unsigned, new Uint8Array(64)));
   }
   return txs;
 }

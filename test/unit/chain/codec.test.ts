@@ -1,9 +1,10 @@
 /**
- * Codec strictness of chain objects (Tx, Header, CommitCertificate, Receipt, Block): random
- * objects round-trip exactly and re-encode byte-identically; random and mutated bytes are
- * either refused with a CODEC_* error or are themselves the one canonical encoding of what
- * they decode to (so no object has two encodings); and hand-built malformed encodings (non-
- * minimal varints, wrong versions, oversize lengths, unsorted signers) give their codes.
+ * Codec strictness of chain objects (Tx v1 and v2, Header, CommitCertificate, Receipt v1 and
+ * v2, Block): random objects round-trip exactly and re-encode byte-identically; random and
+ * mutated bytes are either refused as malformed (a CODEC_* error, or for a tx one of its shape
+ * rules' TX_* codes) or are themselves the one canonical encoding of what they decode to (so
+ * no object has two encodings); and hand-built malformed encodings (non-minimal varints, wrong
+ * versions, oversize lengths, unsorted signers) give their codes.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -28,13 +29,14 @@ import {
   type Receipt,
   sealBlock,
   type Tx,
+  type TxOp,
   txHash,
   txHashOfBytes,
   writeCertificate,
   writeHeader,
 } from '../../../src/chain/index.ts';
 import { encode, Reader } from '../../../src/codec/index.ts';
-import { concatBytes } from '../../../src/crypto/bytes.ts';
+import { concatBytes, equalBytes } from '../../../src/crypto/bytes.ts';
 import { CivitasError, isCivitasError } from '../../../src/errors/index.ts';
 
 const RUNS = 250;
@@ -56,21 +58,60 @@ const fixedBytes = (n: number): fc.Arbitrary<Uint8Array> =>
 const boundedString = (maxBytes: number, maxLength: number): fc.Arbitrary<string> =>
   fc.string({ unit: 'binary', maxLength }).filter((s) => utf8Length(s) <= maxBytes);
 
-const txArb: fc.Arbitrary<Tx> = record({
+const argsArb = fc.oneof(
+  fc.uint8Array({ maxLength: 64 }),
+  fc.uint8Array({ minLength: 1000, maxLength: 1200 }),
+);
+
+const opArb = (expectRev: fc.Arbitrary<number | null>): fc.Arbitrary<TxOp> =>
+  record({
+    module: boundedString(Limits.moduleNameBytes, 8),
+    method: boundedString(Limits.methodNameBytes, 8),
+    args: argsArb,
+    expectRev,
+  });
+
+const expectRevArb = fc.option(
+  fc.oneof(fc.nat(300), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - 1 })),
+  { nil: null },
+);
+
+const txV1Arb: fc.Arbitrary<Tx> = record({
+  version: fc.constant(1 as const),
   chainId: boundedString(Limits.chainIdBytes, 16),
   sender: fixedBytes(32),
   nonce: fc.oneof(fc.nat(300), fc.maxSafeNat()),
   expiryHeight: fc.oneof(fc.nat(300), fc.maxSafeNat()),
-  payload: record({
-    module: boundedString(Limits.moduleNameBytes, 8),
-    method: boundedString(Limits.methodNameBytes, 8),
-    args: fc.oneof(
-      fc.uint8Array({ maxLength: 64 }),
-      fc.uint8Array({ minLength: 1000, maxLength: 1200 }),
-    ),
-  }),
+  ops: opArb(fc.constant(null)).map((op) => [op]),
+  cosigners: fc.constant([]),
   signature: fixedBytes(64),
+  cosignatures: fc.constant([]),
 });
+
+const txV2Arb: fc.Arbitrary<Tx> = fc
+  .tuple(
+    fixedBytes(32),
+    fc.uniqueArray(fixedBytes(32), { maxLength: Limits.txCosigners, comparator: equalBytes }),
+  )
+  .chain(([sender, keys]): fc.Arbitrary<Tx> => {
+    const cosigners = keys.filter((k) => !equalBytes(k, sender));
+    return record({
+      version: fc.constant(2 as const),
+      chainId: boundedString(Limits.chainIdBytes, 16),
+      sender: fc.constant(sender),
+      nonce: fc.oneof(fc.nat(300), fc.maxSafeNat()),
+      expiryHeight: fc.oneof(fc.nat(300), fc.maxSafeNat()),
+      ops: fc.array(opArb(expectRevArb), { minLength: 1, maxLength: Limits.txOps }),
+      cosigners: fc.constant(cosigners),
+      signature: fixedBytes(64),
+      cosignatures: fc.array(fixedBytes(64), {
+        minLength: cosigners.length,
+        maxLength: cosigners.length,
+      }),
+    });
+  });
+
+const txArb: fc.Arbitrary<Tx> = fc.oneof(txV1Arb, txV2Arb);
 
 const headerArb: fc.Arbitrary<Header> = record({
   chainId: boundedString(Limits.chainIdBytes, 16),
@@ -102,24 +143,29 @@ const certificateArb: fc.Arbitrary<CommitCertificate> = record({
     ),
 });
 
-const receiptArb: fc.Arbitrary<Receipt> = record({
-  txHash: fixedBytes(32),
-  status: fc.constantFrom('ok' as const, 'failed' as const),
-  code: boundedString(Limits.receiptCodeBytes, 16),
-  events: fc.array(
+const receiptArb: fc.Arbitrary<Receipt> = fc.constantFrom('ok' as const, 'failed' as const).chain(
+  (status): fc.Arbitrary<Receipt> =>
     record({
-      type: boundedString(Limits.eventStringBytes, 24),
-      attributes: fc.array(
-        fc.tuple(
-          boundedString(Limits.eventStringBytes, 24),
-          boundedString(Limits.eventStringBytes, 24),
-        ),
+      txHash: fixedBytes(32),
+      status: fc.constant(status),
+      code: boundedString(Limits.receiptCodeBytes, 16),
+      events: fc.array(
+        record({
+          type: boundedString(Limits.eventStringBytes, 24),
+          attributes: fc.array(
+            fc.tuple(
+              boundedString(Limits.eventStringBytes, 24),
+              boundedString(Limits.eventStringBytes, 24),
+            ),
+            { maxLength: 4 },
+          ),
+        }),
         { maxLength: 4 },
       ),
+      failedOp:
+        status === 'ok' ? fc.constant(null) : fc.option(fc.nat(Limits.txOps - 1), { nil: null }),
     }),
-    { maxLength: 4 },
-  ),
-});
+);
 
 const blockArb: fc.Arbitrary<Block> = record({
   header: headerArb,
@@ -186,6 +232,8 @@ function mutate(bytes: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
 interface Codec<T> {
   readonly name: string;
   readonly arb: fc.Arbitrary<T>;
+  /** The version bytes the decoder knows. */
+  readonly versions: readonly number[];
   encode(x: T): Uint8Array;
   /** Must throw CODEC_* on anything that is not a canonical encoding. */
   decode(bytes: Uint8Array): T;
@@ -194,10 +242,18 @@ interface Codec<T> {
 }
 
 const codecs: Codec<unknown>[] = [
-  { name: 'Tx', arb: txArb, encode: encodeTx, decode: decodeTx, reencode: encodeTx },
+  {
+    name: 'Tx',
+    arb: txArb,
+    versions: [1, 2],
+    encode: encodeTx,
+    decode: decodeTx,
+    reencode: encodeTx,
+  },
   {
     name: 'Header',
     arb: headerArb,
+    versions: [1],
     encode: encodeHeader,
     decode: decodeHeader,
     reencode: encodeHeader,
@@ -205,6 +261,7 @@ const codecs: Codec<unknown>[] = [
   {
     name: 'CommitCertificate',
     arb: certificateArb,
+    versions: [1],
     encode: encodeCertificate,
     decode: decodeCertificate,
     reencode: encodeCertificate,
@@ -212,6 +269,7 @@ const codecs: Codec<unknown>[] = [
   {
     name: 'Receipt',
     arb: receiptArb,
+    versions: [1, 2],
     encode: encodeReceipt,
     decode: decodeReceipt,
     reencode: encodeReceipt,
@@ -219,6 +277,7 @@ const codecs: Codec<unknown>[] = [
   {
     name: 'Block',
     arb: blockArb,
+    versions: [1],
     encode: (b: Block) => sealBlock(b).encoded,
     decode: (bytes: Uint8Array) => {
       const sealed = decodeBlock(bytes);
@@ -228,8 +287,16 @@ const codecs: Codec<unknown>[] = [
   },
 ] as Codec<unknown>[];
 
+/** The tx shape rules, checked while decoding: malformed bytes as much as CODEC_* ones. */
+const TX_SHAPE_CODES = new Set([
+  'TX_BAD_OP_COUNT',
+  'TX_TOO_MANY_COSIGNERS',
+  'TX_DUPLICATE_COSIGNER',
+  'TX_COSIGNER_IS_SENDER',
+]);
+
 function isCodecError(err: unknown): boolean {
-  return isCivitasError(err, 'CODEC_');
+  return isCivitasError(err, 'CODEC_') || (isCivitasError(err) && TX_SHAPE_CODES.has(err.code));
 }
 
 /** Decodes `bytes`: either a CODEC_* error, or a value whose canonical bytes are `bytes`. */
@@ -292,9 +359,16 @@ for (const codec of codecs) {
 
     test('random bytes never crash the decoder (with and without a valid version byte)', () => {
       fc.assert(
-        fc.property(fc.boolean(), fc.uint8Array({ maxLength: 400 }), (versioned, bytes) => {
-          checkStrict(codec, versioned ? concatBytes(Uint8Array.of(1), bytes) : bytes);
-        }),
+        fc.property(
+          fc.option(fc.constantFrom(...codec.versions), { nil: undefined }),
+          fc.uint8Array({ maxLength: 400 }),
+          (version, bytes) => {
+            checkStrict(
+              codec,
+              version === undefined ? bytes : concatBytes(Uint8Array.of(version), bytes),
+            );
+          },
+        ),
         { numRuns: RUNS * 2 },
       );
     });
@@ -316,7 +390,7 @@ for (const codec of codecs) {
       fc.assert(
         fc.property(
           codec.arb,
-          fc.integer({ min: 0, max: 255 }).filter((v) => v !== 1),
+          fc.integer({ min: 0, max: 255 }).filter((v) => !codec.versions.includes(v)),
           (x, version) => {
             const bytes = Uint8Array.from(codec.encode(x));
             bytes[0] = version;
@@ -333,10 +407,13 @@ describe('hand-built malformed encodings', () => {
   const sampleTx = fc.sample(txArb, { numRuns: 1, seed: 7 })[0]!;
   const tx: Tx = {
     ...sampleTx,
+    version: 1,
     chainId: 'chain',
     nonce: 5,
     expiryHeight: 9,
-    payload: { module: 'bank', method: 'transfer', args: new Uint8Array(3) },
+    ops: [{ module: 'bank', method: 'transfer', args: new Uint8Array(3), expectRev: null }],
+    cosigners: [],
+    cosignatures: [],
   };
   const header: Header = {
     ...fc.sample(headerArb, { numRuns: 1, seed: 3 })[0]!,
@@ -406,7 +483,7 @@ describe('hand-built malformed encodings', () => {
     throwsCode(() => decodeTx(hugeArgs), 'CODEC_TOO_LARGE');
     const bigArgs = encodeTx({
       ...tx,
-      payload: { ...tx.payload, args: new Uint8Array(Limits.txArgsBytes + 1) },
+      ops: [{ ...tx.ops[0]!, args: new Uint8Array(Limits.txArgsBytes + 1) }],
     });
     throwsCode(() => decodeTx(bigArgs), 'CODEC_TOO_LARGE');
     const manySigners = encode((w) =>
@@ -487,7 +564,13 @@ describe('hand-built malformed encodings', () => {
 
   test('receipt status other than 0/1 is CODEC_BAD_VALUE; bool other than 0/1 too', () => {
     const bytes = Uint8Array.from(
-      encodeReceipt({ txHash: new Uint8Array(32), status: 'ok', code: 'OK', events: [] }),
+      encodeReceipt({
+        txHash: new Uint8Array(32),
+        status: 'ok',
+        code: 'OK',
+        events: [],
+        failedOp: null,
+      }),
     );
     bytes[33] = 2;
     throwsCode(() => decodeReceipt(bytes), 'CODEC_BAD_VALUE');
@@ -506,7 +589,7 @@ describe('hand-built malformed encodings', () => {
       'CODEC_TRAILING_BYTES',
     );
     const badVersion = Uint8Array.from(good);
-    badVersion[0] = 2;
+    badVersion[0] = 3;
     throwsCode(() => decodeBlock(framed(badVersion)), 'CODEC_BAD_VERSION');
   });
 

@@ -18,6 +18,7 @@ import {
   genesisValidatorSet,
   type Header,
   lastCommitHashOf,
+  makeTx,
   makeValidatorSet,
   type SealedBlock,
   type SignatureItem,
@@ -25,14 +26,22 @@ import {
   type Tx,
   TxVerifier,
   txHash,
+  txSigningHash,
   validateBlockAgainstParent,
   validateTxStateless,
   verifyCertificate,
   voteSigningHash,
   ZERO_HASH,
 } from '../../../src/chain/index.ts';
-import { generateKeyPair, sign, verifyNative, verifyNoble } from '../../../src/crypto/ed25519.ts';
+import {
+  generateKeyPair,
+  type KeyPair,
+  sign,
+  verifyNative,
+  verifyNoble,
+} from '../../../src/crypto/ed25519.ts';
 import { CivitasError, type ErrorCode, isCivitasError } from '../../../src/errors/index.ts';
+import { transferOp } from '../../../src/state/accounts.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {
   accountAddress,
@@ -203,6 +212,33 @@ describe('block validation layers', () => {
     );
   });
 
+  test('BLOCK_BAD_TX_SIGNATURE: a cosigned (v2) tx with one bad cosignature', async () => {
+    const [from, c1, c2] = chain.accountKeys as [KeyPair, KeyPair, KeyPair];
+    const cosigned = makeTx(
+      {
+        chainId: chain.genesis.chainId,
+        sender: from.publicKey,
+        nonce: nonces[0]!,
+        expiryHeight: 1_000_000,
+        ops: [transferOp(accountAddress(chain, 1), 1n)],
+        cosigners: [c1.publicKey, c2.publicKey],
+      },
+      from.secretKey,
+      [c1.secretKey, c2.secretKey],
+    );
+    // All signatures good: the block validates.
+    await replica.validateBlock(await propose([cosigned]), opts());
+    const forged = {
+      ...cosigned,
+      cosignatures: [cosigned.cosignatures[0]!, sign(txSigningHash(cosigned), from.secretKey)],
+    };
+    await assert.rejects(replica.validateBlock(await propose([forged]), opts()), (err) => {
+      assert.ok(assertCode(err, 'BLOCK_BAD_TX_SIGNATURE') && isCivitasError(err));
+      assert.equal(err.context.index, 0);
+      return true;
+    });
+  });
+
   test('BLOCK_BAD_TX_SIGNATURE: a tx with a broken signature', async () => {
     const tx = transferTx(chain, 0, accountAddress(chain, 1), 1n, nonces[0]!);
     const forged = {
@@ -219,7 +255,7 @@ describe('block validation layers', () => {
     const otherKey = signedTx(
       { ...chain, accountKeys: [generateKeyPair()] },
       0,
-      tx.payload,
+      tx.ops[0]!,
       tx.nonce,
     );
     const wrongSender = { ...otherKey, sender: tx.sender };

@@ -311,7 +311,10 @@ describe('BlockPipeline', () => {
     for (const b of chain.blocks.slice(0, 3)) {
       const block = decodeBlock(b.block);
       block.txs.forEach((tx, i) => {
-        assert.equal(toHex(txSigningHashOfEncoded(block.encodedTxs[i]!)), toHex(txSigningHash(tx)));
+        assert.equal(
+          toHex(txSigningHashOfEncoded(block.encodedTxs[i]!, tx)),
+          toHex(txSigningHash(tx)),
+        );
       });
     }
   });

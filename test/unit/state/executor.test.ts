@@ -1,6 +1,7 @@
 /**
  * Execution of bank transfers: balances move; every failure (bad nonce, insufficient funds,
- * unknown method, bad args, overflow) is a failed receipt with its code and changes nothing,
+ * unknown method, bad args, overflow, a v2 tx that is not a single transfer) is a failed
+ * receipt with its code, names no failed op, and changes nothing,
  * not even the sender's nonce; a self-transfer only bumps the nonce. Checked on the pure
  * executor and end-to-end through a ledger commit and reopen.
  */
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { addressOf, type Tx, txHash } from '../../../src/chain/index.ts';
+import { addressOf, makeTx, type Tx, type TxOp, txHash } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
 import {
@@ -22,7 +23,7 @@ import {
   encodeTransferArgs,
   MAX_AMOUNT,
   TRANSFER_METHOD,
-  transferPayload,
+  transferOp,
 } from '../../../src/state/accounts.ts';
 import { executeTxs } from '../../../src/state/executor.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
@@ -69,6 +70,23 @@ const [a, b, c] = [0, 1, 2].map((i) => accountAddress(chain, i)) as [
   Uint8Array,
 ];
 
+/** A v2 tx from account 0 carrying `ops`, cosigned by account 2. */
+function v2Transfer(ops: readonly TxOp[], nonce: number): Tx {
+  const [from, cosigner] = [chain.accountKeys[0]!, chain.accountKeys[2]!];
+  return makeTx(
+    {
+      chainId: chain.genesis.chainId,
+      sender: from.publicKey,
+      nonce,
+      expiryHeight: 1_000_000,
+      ops,
+      cosigners: [cosigner.publicKey],
+    },
+    from.secretKey,
+    [cosigner.secretKey],
+  );
+}
+
 describe('executor', () => {
   test('a transfer moves the amount, bumps the sender nonce and emits an event', async () => {
     const tx = transferTx(chain, 0, b, 300n, 0);
@@ -89,6 +107,7 @@ describe('executor', () => {
             ],
           },
         ],
+        failedOp: null,
       },
     ]);
     assert.deepEqual(r.after(a), { balance: 700n, nonce: 1 });
@@ -160,6 +179,18 @@ describe('executor', () => {
       start: { balance: 1000n, nonce: 3 },
     },
     {
+      name: 'two transfer ops (v2): this executor runs single transfers only',
+      code: 'APP_UNKNOWN_METHOD',
+      tx: () => v2Transfer([transferOp(b, 1n), transferOp(c, 1n)], 3),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
+      name: 'a transfer op expecting a revision (v2): accounts have none',
+      code: 'APP_UNKNOWN_METHOD',
+      tx: () => v2Transfer([{ ...transferOp(b, 1n), expectRev: 0 }], 3),
+      start: { balance: 1000n, nonce: 3 },
+    },
+    {
       name: 'args of the wrong length',
       code: 'BANK_BAD_ARGS',
       tx: () =>
@@ -216,11 +247,22 @@ describe('executor', () => {
         ],
       );
       assert.deepEqual(r.receipts, [
-        { txHash: txHash(tx), status: 'failed', code: f.code, events: [] },
+        { txHash: txHash(tx), status: 'failed', code: f.code, events: [], failedOp: null },
       ]);
       assert.equal(r.changes.size, 0, 'nothing written, not even the nonce');
     });
   }
+
+  test('a v2 tx of one transfer op runs as a transfer (cosigners change nothing)', async () => {
+    const tx = v2Transfer([transferOp(b, 300n)], 0);
+    const r = await run([tx], [[a, { balance: 1000n, nonce: 0 }]]);
+    assert.deepEqual(
+      r.receipts.map((x) => [x.status, x.code, x.failedOp]),
+      [['ok', 'OK', null]],
+    );
+    assert.deepEqual(r.after(a), { balance: 700n, nonce: 1 });
+    assert.deepEqual(r.after(b), { balance: 300n, nonce: 0 });
+  });
 
   test('a self-transfer keeps the balance and bumps the nonce', async () => {
     const r = await run([transferTx(chain, 0, a, 400n, 0)], [[a, { balance: 1000n, nonce: 0 }]]);
@@ -337,7 +379,7 @@ describe('execution through the ledger', () => {
       transferTx(local, 0, y, 5_000n, 1), // insufficient
       transferTx(local, 0, y, 1n, 5), // bad nonce
       signedTx(local, 0, { module: 'bank', method: 'burn', args: new Uint8Array(0) }, 1),
-      signedTx(local, 0, { ...transferPayload(y, 1n), args: new Uint8Array(3) }, 1),
+      signedTx(local, 0, { ...transferOp(y, 1n), args: new Uint8Array(3) }, 1),
       transferTx(local, 1, x, 50n, 0),
     ];
     const { block } = await commitNext(ledger, local, txs);
