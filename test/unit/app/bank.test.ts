@@ -9,23 +9,26 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { addressOf, makeTx, type Tx, type TxOp, txHash } from '../../../src/chain/index.ts';
-import { toHex } from '../../../src/crypto/bytes.ts';
-import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
 import {
   type Account,
   accountStateKey,
-  BANK_MODULE,
   decodeAccount,
-  decodeTransferArgs,
   EMPTY_ACCOUNT,
   encodeAccount,
-  encodeTransferArgs,
+  getAccount,
   MAX_AMOUNT,
-  TRANSFER_METHOD,
+} from '../../../src/app/bank/account.ts';
+import {
+  decodeTransferArgs,
+  encodeTransferArgs,
   transferOp,
-} from '../../../src/state/accounts.ts';
-import { executeTxs } from '../../../src/state/executor.ts';
+} from '../../../src/app/bank/transfer.ts';
+import { executeBlock } from '../../../src/app/executor.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
+import { civitasApp } from '../../../src/app/registry.ts';
+import { addressOf, makeTx, type Tx, type TxOp, txHash } from '../../../src/chain/index.ts';
+import { toHex } from '../../../src/crypto/bytes.ts';
+import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {
   accountAddress,
@@ -55,7 +58,11 @@ function memoryState(accounts: Array<[Uint8Array, Account]>) {
 
 async function run(txs: Tx[], accounts: Array<[Uint8Array, Account]>) {
   const state = memoryState(accounts);
-  const result = await executeTxs(txs, txs.map(txHash), state.read);
+  const executed = await executeBlock(civitasApp(), txs, txs.map(txHash), 1, state.read);
+  const result = {
+    receipts: executed.receipts,
+    changes: new Map(executed.changes.map((c) => [toHex(c.key), c])),
+  };
   const after = (address: Uint8Array): Account | undefined => {
     const changed = result.changes.get(toHex(accountStateKey(address)));
     return changed === undefined ? undefined : decodeAccount(changed.value);
@@ -135,33 +142,43 @@ describe('executor', () => {
     assert.deepEqual(r.after(c), { balance: 1050n, nonce: 0 });
   });
 
-  const failures: Array<{ name: string; code: string; tx: () => Tx; start: Account }> = [
+  const failures: Array<{
+    name: string;
+    code: string;
+    failedOp: number | null;
+    tx: () => Tx;
+    start: Account;
+  }> = [
     {
       name: 'nonce too high',
       code: 'BANK_BAD_NONCE',
+      failedOp: null,
       tx: () => transferTx(chain, 0, b, 1n, 4),
       start: { balance: 1000n, nonce: 3 },
     },
     {
       name: 'nonce already used',
       code: 'BANK_BAD_NONCE',
+      failedOp: null,
       tx: () => transferTx(chain, 0, b, 1n, 2),
       start: { balance: 1000n, nonce: 3 },
     },
     {
       name: 'insufficient funds',
       code: 'BANK_INSUFFICIENT_FUNDS',
+      failedOp: 0,
       tx: () => transferTx(chain, 0, b, 1001n, 3),
       start: { balance: 1000n, nonce: 3 },
     },
     {
       name: 'unknown method',
       code: 'APP_UNKNOWN_METHOD',
+      failedOp: 0,
       tx: () =>
         signedTx(
           chain,
           0,
-          { module: BANK_MODULE, method: 'mint', args: encodeTransferArgs({ to: b, amount: 1n }) },
+          { module: 'bank', method: 'mint', args: encodeTransferArgs({ to: b, amount: 1n }) },
           3,
         ),
       start: { balance: 1000n, nonce: 3 },
@@ -169,60 +186,51 @@ describe('executor', () => {
     {
       name: 'unknown module',
       code: 'APP_UNKNOWN_METHOD',
+      failedOp: 0,
       tx: () =>
-        signedTx(
-          chain,
-          0,
-          { module: 'assets', method: TRANSFER_METHOD, args: new Uint8Array(0) },
-          3,
-        ),
+        signedTx(chain, 0, { module: 'assets', method: 'transfer', args: new Uint8Array(0) }, 3),
       start: { balance: 1000n, nonce: 3 },
     },
     {
-      name: 'two transfer ops (v2): this executor runs single transfers only',
-      code: 'APP_UNKNOWN_METHOD',
-      tx: () => v2Transfer([transferOp(b, 1n), transferOp(c, 1n)], 3),
+      name: 'the second of two transfer ops (v2) overdraws: neither runs',
+      code: 'BANK_INSUFFICIENT_FUNDS',
+      failedOp: 1,
+      tx: () => v2Transfer([transferOp(b, 1n), transferOp(c, 1000n)], 3),
       start: { balance: 1000n, nonce: 3 },
     },
     {
       name: 'a transfer op expecting a revision (v2): accounts have none',
-      code: 'APP_UNKNOWN_METHOD',
+      code: 'APP_NO_REVISION',
+      failedOp: 0,
       tx: () => v2Transfer([{ ...transferOp(b, 1n), expectRev: 0 }], 3),
       start: { balance: 1000n, nonce: 3 },
     },
     {
       name: 'args of the wrong length',
       code: 'BANK_BAD_ARGS',
+      failedOp: 0,
       tx: () =>
-        signedTx(
-          chain,
-          0,
-          { module: BANK_MODULE, method: TRANSFER_METHOD, args: new Uint8Array(5) },
-          3,
-        ),
+        signedTx(chain, 0, { module: 'bank', method: 'transfer', args: new Uint8Array(5) }, 3),
       start: { balance: 1000n, nonce: 3 },
     },
     {
       name: 'zero amount',
       code: 'BANK_BAD_ARGS',
+      failedOp: 0,
       tx: () =>
-        signedTx(
-          chain,
-          0,
-          { module: BANK_MODULE, method: TRANSFER_METHOD, args: new Uint8Array(21) },
-          3,
-        ),
+        signedTx(chain, 0, { module: 'bank', method: 'transfer', args: new Uint8Array(21) }, 3),
       start: { balance: 1000n, nonce: 3 },
     },
     {
       name: 'args with trailing bytes',
       code: 'BANK_BAD_ARGS',
+      failedOp: 0,
       tx: () => {
         const args = encodeTransferArgs({ to: b, amount: 1n });
         return signedTx(
           chain,
           0,
-          { module: BANK_MODULE, method: TRANSFER_METHOD, args: Uint8Array.from([...args, 0]) },
+          { module: 'bank', method: 'transfer', args: Uint8Array.from([...args, 0]) },
           3,
         );
       },
@@ -231,6 +239,7 @@ describe('executor', () => {
     {
       name: 'empty sender account',
       code: 'BANK_BAD_NONCE',
+      failedOp: null,
       tx: () => transferTx(chain, 0, b, 1n, 1),
       start: EMPTY_ACCOUNT,
     },
@@ -247,7 +256,7 @@ describe('executor', () => {
         ],
       );
       assert.deepEqual(r.receipts, [
-        { txHash: txHash(tx), status: 'failed', code: f.code, events: [], failedOp: null },
+        { txHash: txHash(tx), status: 'failed', code: f.code, events: [], failedOp: f.failedOp },
       ]);
       assert.equal(r.changes.size, 0, 'nothing written, not even the nonce');
     });
@@ -372,7 +381,7 @@ describe('execution through the ledger', () => {
     const dir = await tempDir(t);
     const local = makeTestChain({ accounts: 3, balance: 1000n });
     const [x, y] = [accountAddress(local, 0), accountAddress(local, 1)];
-    const ledger = await Ledger.open(join(dir, 'db'), local.genesis);
+    const ledger = await Ledger.open(join(dir, 'db'), local.genesis, civitasStateMachine());
     t.after(() => ledger.close());
     const txs = [
       transferTx(local, 0, y, 100n, 0),
@@ -395,8 +404,8 @@ describe('execution through the ledger', () => {
         ['ok', 'OK'],
       ],
     );
-    assert.deepEqual(await ledger.getAccount(x), { balance: 950n, nonce: 1 });
-    assert.deepEqual(await ledger.getAccount(y), { balance: 1050n, nonce: 1 });
+    assert.deepEqual(await getAccount(ledger, x), { balance: 950n, nonce: 1 });
+    assert.deepEqual(await getAccount(ledger, y), { balance: 1050n, nonce: 1 });
     // The failed txs are still indexed: their outcome is provable.
     for (let i = 0; i < txs.length; i++) {
       assert.deepEqual(await ledger.store.getTxLocation(block.txHashes[i]!), {
@@ -411,7 +420,7 @@ describe('execution through the ledger', () => {
       transferTx(local, 2, x, 10_000n, 0),
     ]);
     assert.deepEqual(ledger.tip.stateRoot, before);
-    assert.deepEqual(await ledger.getAccount(accountAddress(local, 2)), {
+    assert.deepEqual(await getAccount(ledger, accountAddress(local, 2)), {
       balance: 1000n,
       nonce: 0,
     });

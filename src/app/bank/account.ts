@@ -1,0 +1,96 @@
+/**
+ * Accounts: a balance and the nonce of the next tx the account may send.
+ *
+ * State key: "acct/" || address. Value (v1): varbig balance (u128) | varuint nonce.
+ */
+import { ADDRESS_LENGTH, addressOf } from '../../chain/address.ts';
+import { decode } from '../../codec/reader.ts';
+import { encode } from '../../codec/writer.ts';
+import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import type { StateProof } from '../../state/smt/index.ts';
+import type { ValueCodec } from '../state-view.ts';
+
+export const MAX_AMOUNT = (1n << 128n) - 1n;
+
+export interface Account {
+  readonly balance: bigint;
+  readonly nonce: number;
+}
+
+export const EMPTY_ACCOUNT: Account = Object.freeze({ balance: 0n, nonce: 0 });
+
+const ACCOUNT_PREFIX = utf8.encode('acct/');
+
+export function accountStateKey(address: Uint8Array): Uint8Array {
+  return concatBytes(ACCOUNT_PREFIX, address);
+}
+
+/** The address inside an account key. */
+export function addressOfAccountKey(key: Uint8Array): Uint8Array {
+  return key.subarray(ACCOUNT_PREFIX.length, ACCOUNT_PREFIX.length + ADDRESS_LENGTH);
+}
+
+export function encodeAccount(a: Account): Uint8Array {
+  return encode((w) => w.varbig(a.balance).varuint(a.nonce), 24);
+}
+
+export function decodeAccount(bytes: Uint8Array): Account {
+  return decode(bytes, (r) => ({ balance: r.varbig(), nonce: r.varuint() }));
+}
+
+export const accountCodec: ValueCodec<Account> = { encode: encodeAccount, decode: decodeAccount };
+
+/** Derived keys of a sender (by public key), cached: senders repeat from block to block. */
+export interface SenderKeys {
+  readonly address: Uint8Array;
+  readonly addressHex: string;
+  readonly accountKey: Uint8Array;
+}
+
+// A pure function of the public key, so the cache cannot change a result; bounded.
+const SENDER_CACHE_MAX = 65_536;
+const senderCache = new Map<string, SenderKeys>();
+
+export function senderKeys(publicKey: Uint8Array): SenderKeys {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString(
+    'latin1',
+  );
+  let keys = senderCache.get(id);
+  if (keys === undefined) {
+    const address = addressOf(publicKey);
+    keys = {
+      address,
+      addressHex: toHex(address),
+      accountKey: accountStateKey(address),
+    };
+    if (senderCache.size >= SENDER_CACHE_MAX) senderCache.delete(senderCache.keys().next().value!);
+    senderCache.set(id, keys);
+  }
+  return keys;
+}
+
+/** What reading accounts needs of a ledger: raw-key reads and proofs. */
+export interface AccountSource {
+  getValue(key: Uint8Array): Promise<Uint8Array | undefined>;
+  prove(
+    key: Uint8Array,
+    height?: number,
+  ): Promise<{
+    height: number;
+    stateRoot: Uint8Array;
+    value: Uint8Array | undefined;
+    proof: StateProof;
+    keyHash: Uint8Array;
+  }>;
+}
+
+/** The latest committed account (empty when absent). */
+export async function getAccount(source: AccountSource, address: Uint8Array): Promise<Account> {
+  const raw = await source.getValue(accountStateKey(address));
+  return raw === undefined ? EMPTY_ACCOUNT : decodeAccount(raw);
+}
+
+/** An account's value with a proof against the state root of `height` (default: the tip). */
+export function proveAccount(source: AccountSource, address: Uint8Array, height?: number) {
+  return source.prove(accountStateKey(address), height);
+}

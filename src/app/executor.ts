@@ -1,0 +1,294 @@
+/**
+ * Executes a block's txs against the last committed state: deterministic, and free of I/O
+ * once the state a tx touches is loaded. Every key a tx names (the sender's account, what each
+ * module's checkTx reads, and each op's keys, all derived from the tx) is read for the whole
+ * block in one batch before the first tx runs. A tx that reads a key nobody named (a
+ * governance vote executing its proposal's actions) is rolled back, the key is read, and the
+ * tx runs again from the same state — so the result never depends on what was prefetched.
+ *
+ * A tx is all or nothing: its nonce check, each module's checkTx, then its ops in order,
+ * inside one savepoint. The first failure undoes every write and event of the tx and gives a
+ * failed receipt with the code and, when an op failed, its index. A failed tx changes
+ * nothing, not even its sender's nonce. Execution never throws for a tx's sake.
+ */
+import type { Receipt, ReceiptEvent } from '../chain/receipt.ts';
+import type { Tx } from '../chain/tx.ts';
+import {
+  isCivitasError,
+  isReceiptFailureCode,
+  RECEIPT_OK,
+  type ReceiptFailureCode,
+} from '../errors/index.ts';
+import type { App } from './app.ts';
+import { accountCodec, EMPTY_ACCOUNT, type SenderKeys, senderKeys } from './bank/account.ts';
+import { type History, historyRecordHash, nextHistory } from './history.ts';
+import type { Call, CallContext, CallOrigin, CallOutcome, KeyContext, Method } from './module.ts';
+import { keyId, MissingStateKeys, StateView } from './state-view.ts';
+
+/** Reads committed values by raw state key (undefined: absent), in one batch. */
+export type StateReader = (keys: readonly Uint8Array[]) => Promise<(Uint8Array | undefined)[]>;
+
+export interface ExecutionResult {
+  readonly receipts: Receipt[];
+  /** The block's writes: raw state key → encoded value. */
+  readonly changes: Array<{ key: Uint8Array; value: Uint8Array }>;
+}
+
+/** A tx that keeps reading keys nobody named this many times fails instead of running on. */
+const MAX_KEY_ROUNDS = 16;
+
+interface PreparedOp {
+  readonly module: string;
+  readonly method: string;
+  readonly args: Uint8Array;
+  readonly expectRev: number | null;
+  readonly impl: Method<unknown>;
+  readonly decoded: unknown;
+}
+
+interface PreparedTx {
+  readonly sender: SenderKeys;
+  readonly keyContext: KeyContext;
+  /** Set when an op cannot run at all (unknown method, args that do not decode). */
+  readonly invalid?: { code: ReceiptFailureCode; op: number };
+  readonly ops: readonly PreparedOp[];
+  readonly cosignerAddresses: readonly Uint8Array[];
+}
+
+/**
+ * The receipt code of args that do not decode: the module's own code when the decoder threw
+ * one, else the module's <MODULE>_BAD_ARGS (a codec error says only what broke, not whose
+ * args), else APP_BAD_ARGS.
+ */
+function badArgsCode(err: unknown, module: string): ReceiptFailureCode {
+  if (isCivitasError(err) && isReceiptFailureCode(err.code)) return err.code;
+  const own = `${module.toUpperCase()}_BAD_ARGS`;
+  return isReceiptFailureCode(own) ? own : 'APP_BAD_ARGS';
+}
+
+function prepare(app: App, tx: Tx, keys: Map<string, Uint8Array>): PreparedTx {
+  const sender = senderKeys(tx.sender);
+  const cosignerAddresses = tx.cosigners.map((c) => senderKeys(c).address);
+  const keyContext: KeyContext = { sender: sender.address, cosigners: cosignerAddresses };
+  const want = (list: readonly Uint8Array[]): void => {
+    for (const key of list) {
+      const id = keyId(key);
+      if (!keys.has(id)) keys.set(id, key);
+    }
+  };
+  want([sender.accountKey]);
+  for (const m of app.txChecks) want(m.txKeys?.(keyContext) ?? []);
+  const ops: PreparedOp[] = [];
+  for (let j = 0; j < tx.ops.length; j++) {
+    const op = tx.ops[j]!;
+    const impl = app.method(op.module, op.method);
+    if (impl === undefined) {
+      return {
+        sender,
+        keyContext,
+        ops,
+        cosignerAddresses,
+        invalid: { code: 'APP_UNKNOWN_METHOD', op: j },
+      };
+    }
+    let decoded: unknown;
+    try {
+      decoded = impl.args.decode(op.args);
+    } catch (err) {
+      return {
+        sender,
+        keyContext,
+        ops,
+        cosignerAddresses,
+        invalid: { code: badArgsCode(err, op.module), op: j },
+      };
+    }
+    want(impl.keys(decoded, keyContext));
+    ops.push({ ...op, impl, decoded });
+  }
+  return { sender, keyContext, ops, cosignerAddresses };
+}
+
+/** One attempt at running a tx; the events it emitted go to its receipt if it succeeds. */
+class TxRun {
+  readonly events: ReceiptEvent[] = [];
+  private readonly app: App;
+  private readonly state: StateView;
+  private readonly tx: Tx;
+  private readonly txHash: Uint8Array;
+  private readonly prepared: PreparedTx;
+  private readonly height: number;
+
+  constructor(
+    app: App,
+    state: StateView,
+    tx: Tx,
+    txHash: Uint8Array,
+    prepared: PreparedTx,
+    height: number,
+  ) {
+    this.app = app;
+    this.state = state;
+    this.tx = tx;
+    this.txHash = txHash;
+    this.prepared = prepared;
+    this.height = height;
+  }
+
+  /** Runs the tx in a savepoint; the caller releases or rolls back. */
+  run(): { code: ReceiptFailureCode; failedOp: number | null } | undefined {
+    const { state, prepared, tx } = this;
+    if (prepared.invalid !== undefined) {
+      return { code: prepared.invalid.code, failedOp: prepared.invalid.op };
+    }
+    const accountKey = prepared.sender.accountKey;
+    const account = state.get(accountKey, accountCodec) ?? EMPTY_ACCOUNT;
+    // Rule: a tx carries its sender's next nonce; only a tx that succeeds uses it up.
+    if (tx.nonce !== account.nonce) return { code: 'BANK_BAD_NONCE', failedOp: null };
+    const base = this.context(0, null, 'tx', undefined);
+    for (const m of this.app.txChecks) {
+      const code = m.checkTx?.(base);
+      if (code !== undefined) return { code, failedOp: null };
+    }
+    for (let j = 0; j < prepared.ops.length; j++) {
+      const op = prepared.ops[j]!;
+      const ctx = this.context(j, op.expectRev, 'tx', op);
+      const code = op.impl.execute(op.decoded, ctx);
+      if (code !== undefined) return { code, failedOp: j };
+    }
+    const after = state.get(accountKey, accountCodec) ?? EMPTY_ACCOUNT;
+    state.set(accountKey, { balance: after.balance, nonce: after.nonce + 1 }, accountCodec);
+    return undefined;
+  }
+
+  private context(
+    opIndex: number,
+    expectRev: number | null,
+    origin: CallOrigin,
+    call: Call | undefined,
+  ): CallContext {
+    let recordHash: Uint8Array | undefined;
+    const { prepared } = this;
+    return {
+      sender: prepared.keyContext.sender,
+      cosigners: prepared.keyContext.cosigners,
+      origin,
+      height: this.height,
+      txHash: this.txHash,
+      opIndex,
+      expectRev,
+      state: this.state,
+      emit: (type, attributes) => {
+        this.events.push({ type, attributes });
+      },
+      signed: (address) =>
+        equal(address, prepared.keyContext.sender) ||
+        prepared.cosignerAddresses.some((c) => equal(c, address)),
+      runAsGovernance: (calls) => this.runAsGovernance(opIndex, calls),
+      advance: (history: History) => {
+        if (call === undefined) throw new Error('advance() outside a call');
+        recordHash ??= historyRecordHash(call.module, call.method, call.args);
+        return nextHistory(history, this.txHash, opIndex, recordHash);
+      },
+      checkRev: (history: History): CallOutcome =>
+        expectRev !== null && expectRev !== history.rev ? 'STALE_REV' : undefined,
+    };
+  }
+
+  private runAsGovernance(
+    opIndex: number,
+    calls: readonly Call[],
+  ): { index: number; code: ReceiptFailureCode } | undefined {
+    const eventsBefore = this.events.length;
+    this.state.savepoint();
+    let failure: { index: number; code: ReceiptFailureCode } | undefined;
+    try {
+      for (let k = 0; k < calls.length && failure === undefined; k++) {
+        const call = calls[k]!;
+        const code = this.callAsGovernance(opIndex, call);
+        if (code !== undefined) failure = { index: k, code };
+      }
+    } catch (err) {
+      this.state.rollback();
+      this.events.length = eventsBefore;
+      throw err;
+    }
+    if (failure === undefined) {
+      this.state.release();
+    } else {
+      this.state.rollback();
+      this.events.length = eventsBefore;
+    }
+    return failure;
+  }
+
+  private callAsGovernance(opIndex: number, call: Call): CallOutcome {
+    const impl = this.app.method(call.module, call.method);
+    if (impl === undefined) return 'APP_UNKNOWN_METHOD';
+    let decoded: unknown;
+    try {
+      decoded = impl.args.decode(call.args);
+    } catch (err) {
+      return badArgsCode(err, call.module);
+    }
+    return impl.execute(decoded, this.context(opIndex, null, 'governance', call));
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export async function executeBlock(
+  app: App,
+  txs: readonly Tx[],
+  txHashes: readonly Uint8Array[],
+  height: number,
+  read: StateReader,
+): Promise<ExecutionResult> {
+  const keys = new Map<string, Uint8Array>();
+  const prepared = txs.map((tx) => prepare(app, tx, keys));
+  const state = new StateView();
+  const first = [...keys.values()];
+  state.load(first, await read(first));
+
+  const receipts: Receipt[] = [];
+  for (let i = 0; i < txs.length; i++) {
+    const txHash = txHashes[i]!;
+    let outcome: { code: ReceiptFailureCode; failedOp: number | null } | undefined;
+    let run: TxRun;
+    for (let round = 0; ; round++) {
+      run = new TxRun(app, state, txs[i]!, txHash, prepared[i]!, height);
+      state.savepoint();
+      try {
+        outcome = run.run();
+        break;
+      } catch (err) {
+        state.rollback();
+        if (!(err instanceof MissingStateKeys)) throw err;
+        if (round >= MAX_KEY_ROUNDS) {
+          outcome = { code: 'APP_TOO_MANY_READS', failedOp: null };
+          state.savepoint();
+          break;
+        }
+        state.load(err.keys, await read(err.keys));
+      }
+    }
+    if (outcome === undefined) {
+      state.release();
+      receipts.push({ txHash, status: 'ok', code: RECEIPT_OK, events: run.events, failedOp: null });
+    } else {
+      state.rollback();
+      receipts.push({
+        txHash,
+        status: 'failed',
+        code: outcome.code,
+        events: [],
+        failedOp: outcome.failedOp,
+      });
+    }
+  }
+  return { receipts, changes: state.changes() };
+}

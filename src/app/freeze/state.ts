@@ -1,0 +1,82 @@
+/**
+ * Freeze orders: a regulator's order that stops an account (and, with the use-case modules,
+ * an asset, a document or a receivable) from disposing of value, never from being observed.
+ *
+ *   freeze/<kind>/<id>   FreezeOrder { active, legalBasis, reason, approvals, lifts, since, history }
+ *
+ * An order takes effect once `freezeThreshold` regulators have imposed it with the same
+ * legal basis (the hash of the order document), and ends once as many have lifted it. Its
+ * state is provable at any height; an absent key proves no order was ever made.
+ */
+import { ADDRESS_LENGTH } from '../../chain/address.ts';
+import { decode, expectVersion } from '../../codec/reader.ts';
+import { encode } from '../../codec/writer.ts';
+import { concatBytes, utf8 } from '../../crypto/bytes.ts';
+import { HASH_LENGTH } from '../../crypto/hash.ts';
+import { type History, readHistory, writeHistory } from '../history.ts';
+import type { StateAccess, ValueCodec } from '../state-view.ts';
+
+export const FREEZE_KINDS = ['account'] as const;
+export type FreezeKind = (typeof FREEZE_KINDS)[number];
+
+export const FREEZE_REASON_MAX = 200;
+/** At most this many regulators' approvals are kept per order (a threshold above is unreachable). */
+export const FREEZE_MAX_APPROVALS = 32;
+
+export interface FreezeOrder {
+  readonly active: boolean;
+  /** Hash of the legal document the order rests on. */
+  readonly legalBasis: Uint8Array;
+  readonly reason: string;
+  /** Regulators who imposed the order with this legal basis (toward the threshold). */
+  readonly approvals: readonly Uint8Array[];
+  /** Regulators who lifted the active order (toward the threshold). */
+  readonly lifts: readonly Uint8Array[];
+  /** Height at which the order last took effect or ended. */
+  readonly since: number;
+  readonly history: History;
+}
+
+const PREFIX = utf8.encode('freeze/');
+
+/** The id of an object of `kind` as bytes in its key: an address for accounts. */
+export function freezeKey(kind: FreezeKind, id: Uint8Array): Uint8Array {
+  return concatBytes(PREFIX, utf8.encode(`${kind}/`), id);
+}
+
+export const freezeOrderCodec: ValueCodec<FreezeOrder> = {
+  encode: (o) =>
+    encode((w) => {
+      w.u8(1).bool(o.active).fixed(o.legalBasis, HASH_LENGTH).string(o.reason);
+      w.list(o.approvals, (ww, a) => ww.fixed(a, ADDRESS_LENGTH));
+      w.list(o.lifts, (ww, a) => ww.fixed(a, ADDRESS_LENGTH));
+      w.varuint(o.since);
+      writeHistory(w, o.history);
+    }),
+  decode: (bytes) =>
+    decode(bytes, (r) => {
+      expectVersion(r, 1, 'freeze order');
+      return {
+        active: r.bool(),
+        legalBasis: r.fixed(HASH_LENGTH),
+        reason: r.string(FREEZE_REASON_MAX * 4),
+        approvals: r.list(FREEZE_MAX_APPROVALS, (rr) => rr.fixed(ADDRESS_LENGTH)),
+        lifts: r.list(FREEZE_MAX_APPROVALS, (rr) => rr.fixed(ADDRESS_LENGTH)),
+        since: r.varuint(),
+        history: readHistory(r),
+      };
+    }),
+};
+
+export function freezeOrder(
+  state: StateAccess,
+  kind: FreezeKind,
+  id: Uint8Array,
+): FreezeOrder | undefined {
+  return state.get(freezeKey(kind, id), freezeOrderCodec);
+}
+
+/** Whether an active order freezes the object (the key must be loaded: name it in keys()). */
+export function isFrozen(state: StateAccess, kind: FreezeKind, id: Uint8Array): boolean {
+  return freezeOrder(state, kind, id)?.active === true;
+}

@@ -1,0 +1,136 @@
+/**
+ * The application without a ledger: genesis values and executed blocks applied to an
+ * in-memory map, txs built from named keys. For tests of modules and the executor.
+ */
+
+import type { App } from '../../../src/app/app.ts';
+import { accountCodec, accountStateKey } from '../../../src/app/bank/account.ts';
+import { executeBlock } from '../../../src/app/executor.ts';
+import { genesisValues } from '../../../src/app/genesis.ts';
+import { civitasApp } from '../../../src/app/registry.ts';
+import { keyId, type StateAccess } from '../../../src/app/state-view.ts';
+import { addressOf } from '../../../src/chain/address.ts';
+import type { Genesis } from '../../../src/chain/genesis.ts';
+import type { Receipt } from '../../../src/chain/receipt.ts';
+import { makeTx, type Tx, type TxOpInput, txHash } from '../../../src/chain/tx.ts';
+import { generateKeyPair, type KeyPair } from '../../../src/crypto/ed25519.ts';
+
+export const CHAIN_ID = 'app-test';
+
+export interface Party {
+  readonly keys: KeyPair;
+  readonly address: Uint8Array;
+  readonly hex: string;
+}
+
+export function party(): Party {
+  const keys = generateKeyPair();
+  const address = addressOf(keys.publicKey);
+  return { keys, address, hex: Buffer.from(address).toString('hex') };
+}
+
+export class AppChain {
+  readonly app: App = civitasApp();
+  readonly values = new Map<string, Uint8Array>();
+  height = 0;
+  /** Raw keys read by the executor, per block (to see what a block prefetched). */
+  reads: number[] = [];
+  private readonly nonces = new Map<string, number>();
+
+  readonly genesis: Genesis;
+
+  constructor(genesis: Genesis) {
+    this.genesis = genesis;
+    for (const [key, value] of genesisValues(this.app, genesis)) this.values.set(keyId(key), value);
+  }
+
+  get<T>(key: Uint8Array, codec: { decode(b: Uint8Array): T }): T | undefined {
+    const v = this.values.get(keyId(key));
+    return v === undefined ? undefined : codec.decode(v);
+  }
+
+  /** The committed state, read-only, for keeper functions. */
+  readonly view: StateAccess = {
+    get: (key, codec) => this.get(key, codec),
+    set: () => {
+      throw new Error('read-only');
+    },
+  };
+
+  balance(who: Party): bigint {
+    return this.get(accountStateKey(who.address), accountCodec)?.balance ?? 0n;
+  }
+
+  nonce(who: Party): number {
+    return this.get(accountStateKey(who.address), accountCodec)?.nonce ?? 0;
+  }
+
+  /** A v2 tx from `from` with the next nonce this harness handed out (not the chain's). */
+  tx(from: Party, ops: TxOpInput[], opts: { cosigners?: Party[]; nonce?: number } = {}): Tx {
+    const nonce = opts.nonce ?? this.nonces.get(from.hex) ?? this.nonce(from);
+    this.nonces.set(from.hex, nonce + 1);
+    return makeTx(
+      {
+        chainId: CHAIN_ID,
+        sender: from.keys.publicKey,
+        nonce,
+        expiryHeight: 1_000_000,
+        ops,
+        cosigners: (opts.cosigners ?? []).map((c) => c.keys.publicKey),
+      },
+      from.keys.secretKey,
+      (opts.cosigners ?? []).map((c) => c.keys.secretKey),
+    );
+  }
+
+  /** Executes txs as the next block and applies its changes. */
+  async block(txs: Tx[]): Promise<Receipt[]> {
+    this.height++;
+    let reads = 0;
+    const { receipts, changes } = await executeBlock(
+      this.app,
+      txs,
+      txs.map(txHash),
+      this.height,
+      async (keys) => {
+        reads++;
+        return keys.map((k) => this.values.get(keyId(k)));
+      },
+    );
+    this.reads.push(reads);
+    for (const { key, value } of changes) this.values.set(keyId(key), value);
+    // A failed tx uses no nonce: resynchronise the harness's counters with the chain.
+    this.nonces.clear();
+    return receipts;
+  }
+
+  /** Empty blocks until the chain is at `height`. */
+  async advanceTo(height: number): Promise<void> {
+    while (this.height < height) await this.block([]);
+  }
+}
+
+export function op(
+  module: string,
+  method: string,
+  argsJson: unknown,
+  app = civitasApp(),
+): TxOpInput {
+  const impl = app.method(module, method);
+  if (impl === undefined) throw new Error(`no ${module}.${method}`);
+  return { module, method, args: impl.args.encode(impl.args.fromJson(argsJson)) };
+}
+
+export function genesisWith(opts: {
+  accounts: Array<{ who: Party; balance: bigint }>;
+  app?: Record<string, unknown>;
+}): Genesis {
+  return {
+    chainId: CHAIN_ID,
+    genesisTime: 1_700_000_000_000,
+    validators: [{ name: 'v0', publicKey: generateKeyPair().publicKey }],
+    accounts: opts.accounts.map((a) => ({ address: a.who.address, balance: a.balance })),
+    params: { maxBlockTxs: 1000, maxBlockBytes: 1 << 20, maxClockDriftMs: 10_000 },
+    ...(opts.app === undefined ? {} : { app: opts.app }),
+  };
+}
