@@ -17,6 +17,8 @@ import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign } f
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { transferOp } from '../src/app/bank/transfer.ts';
+import { civitasStateMachine } from '../src/app/index.ts';
 import {
   addressOf,
   assembleTx,
@@ -34,7 +36,6 @@ import {
 } from '../src/chain/index.ts';
 import { equalBytes } from '../src/crypto/bytes.ts';
 import { sign as nobleSign } from '../src/crypto/ed25519.ts';
-import { transferOp } from '../src/state/accounts.ts';
 import { Ledger } from '../src/state/ledger.ts';
 
 export interface ChainSpec {
@@ -179,7 +180,7 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
   const random = prng(spec.seed ?? 1);
 
   const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-producer-'));
-  const producer = await Ledger.open(dir, genesis);
+  const producer = await Ledger.open(dir, genesis, civitasStateMachine());
   const blocks: EncodedChainBlock[] = [];
   let chainBytes = 0;
   try {

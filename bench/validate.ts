@@ -16,6 +16,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { civitasStateMachine } from '../src/app/index.ts';
 import {
   type BatchSignatureVerifier,
   decodeBlock,
@@ -242,7 +243,7 @@ async function validateChain(
   const label = `${backend} ${blockSize.toLocaleString('en-US')}-tx blocks`;
   try {
     await warmUp(pool, backend === 'native' ? 256 : 16);
-    const ledger = await Ledger.open(dir, chain.genesis);
+    const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     try {
       const probe = new StageProbe(ledger, verifyNative);
       const txVerifier = new TxVerifier({ batch: pool, maxEntries: 200_000 });

@@ -17,6 +17,7 @@
  */
 import { createPrivateKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { transferOp } from '../../src/app/bank/transfer.ts';
 import {
   assembleTx,
   encodeTx,
@@ -27,7 +28,6 @@ import {
 import { equalBytes, toHex } from '../../src/crypto/bytes.ts';
 import { sign as nobleSign } from '../../src/crypto/ed25519.ts';
 import { loadKeyFile } from '../../src/crypto/keyfile.ts';
-import { transferOp } from '../../src/state/accounts.ts';
 
 const PKCS8_ED25519_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,

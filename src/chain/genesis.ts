@@ -39,6 +39,11 @@ export interface Genesis {
   readonly validators: readonly GenesisValidator[];
   readonly accounts: readonly GenesisAccount[];
   readonly params: ChainParams;
+  /**
+   * The application modules' sections (`org`, `params`, …), as JSON: each module checks its
+   * own when the genesis state is built (src/app/genesis.ts).
+   */
+  readonly app?: Readonly<Record<string, unknown>>;
 }
 
 export const DEFAULT_PARAMS: ChainParams = {
@@ -54,6 +59,7 @@ export interface GenesisJson {
   validators: Array<{ name: string; publicKey: string }>;
   accounts: Array<{ address: string; balance: string }>;
   params: ChainParams;
+  app?: Record<string, unknown>;
 }
 
 export function genesisToJson(g: Genesis): GenesisJson {
@@ -63,7 +69,23 @@ export function genesisToJson(g: Genesis): GenesisJson {
     validators: g.validators.map((v) => ({ name: v.name, publicKey: toHex(v.publicKey) })),
     accounts: g.accounts.map((a) => ({ address: toHex(a.address), balance: a.balance.toString() })),
     params: { ...g.params },
+    ...(g.app === undefined ? {} : { app: structuredClone({ ...g.app }) }),
   };
+}
+
+/**
+ * JSON with object keys sorted and no whitespace: one text for one value, so the genesis
+ * hash commits to the app sections whatever order a file lists their fields in.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function bad(message: string): never {
@@ -126,12 +148,19 @@ export function genesisFromJson(json: unknown): Genesis {
     bad(`params.maxBlockTxs may be at most ${Limits.blockTxs}`);
   if (params.maxBlockBytes > Limits.blockBytes)
     bad(`params.maxBlockBytes may be at most ${Limits.blockBytes}`);
+  if (
+    j.app !== undefined &&
+    (j.app === null || typeof j.app !== 'object' || Array.isArray(j.app))
+  ) {
+    bad('app must be an object of module sections');
+  }
   const genesis: Genesis = {
     chainId: j.chainId,
     genesisTime: j.genesisTime as number,
     validators,
     accounts,
     params,
+    ...(j.app === undefined ? {} : { app: j.app }),
   };
   makeValidatorSet(validators.map((v) => v.publicKey));
   return genesis;
@@ -152,6 +181,8 @@ export function genesisHash(g: Genesis): Uint8Array {
       w.varuint(g.params.maxBlockTxs)
         .varuint(g.params.maxBlockBytes)
         .varuint(g.params.maxClockDriftMs);
+      // The app sections, when there are any (a genesis without them hashes as before).
+      if (g.app !== undefined) w.string(canonicalJson(g.app));
     }),
   );
 }

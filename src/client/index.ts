@@ -2,12 +2,15 @@
  * The Civitas client SDK: keys, building and signing txs, talking to a node, and verifying
  * its answers locally. `import { CivitasClient, transfer } from 'civitas/client'`.
  */
+import { genesisStateRoot as appGenesisStateRoot } from '../app/genesis.ts';
+import { civitasApp } from '../app/registry.ts';
 import { addressOf } from '../chain/address.ts';
+import type { Genesis } from '../chain/genesis.ts';
 import { signTx, type Tx, unsignedTxV1 } from '../chain/tx.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
-import { transferOp } from '../state/accounts.ts';
 
 export type * from '../api/types.ts';
+export { accountStateKey } from '../app/bank/account.ts';
 export { addressOf, formatAddress, parseAddress } from '../chain/address.ts';
 export { genesisFromJson, genesisValidatorSet } from '../chain/genesis.ts';
 export {
@@ -29,8 +32,6 @@ export { makeValidatorSet } from '../chain/validator-set.ts';
 export { fromHex, toHex } from '../crypto/bytes.ts';
 export { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
 export { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
-export { accountStateKey } from '../state/accounts.ts';
-export { genesisStateRoot } from '../state/genesis-state.ts';
 export { stateKeyHash } from '../state/smt/index.ts';
 export { CivitasClient } from './client.ts';
 export {
@@ -40,6 +41,8 @@ export {
   verifyAccountProof,
   verifyTxProof,
 } from './verify.ts';
+
+import { transferOp } from '../app/bank/transfer.ts';
 
 /** How long a tx stays valid by default: this many blocks past the current height. */
 export const DEFAULT_EXPIRY_BLOCKS = 1_000;
@@ -63,6 +66,11 @@ export function transfer(opts: {
     }),
     opts.keys.secretKey,
   );
+}
+
+/** The state root a genesis file defines (height 0), computed locally from the file alone. */
+export function genesisStateRoot(genesis: Genesis): Promise<Uint8Array> {
+  return appGenesisStateRoot(civitasApp(), genesis);
 }
 
 export function senderAddress(keys: KeyPair): Uint8Array {

@@ -8,6 +8,7 @@
  */
 
 import type { AccountProof, CommittedTxResponse } from '../api/types.ts';
+import { decodeAccount } from '../app/bank/account.ts';
 import {
   decodeCertificate,
   decodeHeader,
@@ -24,7 +25,6 @@ import { equalBytes, fromHex, toHex } from '../crypto/bytes.ts';
 import { verifyNoble } from '../crypto/ed25519.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
 import { CivitasError, type ErrorCode } from '../errors/index.ts';
-import { decodeAccount } from '../state/accounts.ts';
 import { decodeStateProof, verifyStateProof } from '../state/smt/index.ts';
 
 function fail(code: ErrorCode, message: string): never {

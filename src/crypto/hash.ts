@@ -38,6 +38,8 @@ export const DomainTag = {
   consensusMessage: 'civitas/consensus-message/v1',
   genesis: 'civitas/genesis/v1',
   address: 'civitas/address/v1',
+  objectHistory: 'civitas/object-history/v1',
+  historyRecord: 'civitas/history-record/v1',
 } as const;
 export type DomainTagName = keyof typeof DomainTag;
 

@@ -23,7 +23,12 @@ import { P2P_ERRORS } from './p2p.ts';
 import { type CodeSpec, type GossipVerdict, SERVER_ERROR, type TxRejectLabel } from './spec.ts';
 import { STATE_ERRORS } from './state.ts';
 
-export { RECEIPT_OK, type ReceiptCode, type ReceiptFailureCode } from './execution.ts';
+export {
+  isReceiptFailureCode,
+  RECEIPT_OK,
+  type ReceiptCode,
+  type ReceiptFailureCode,
+} from './execution.ts';
 export {
   type CodeSpec,
   type GossipVerdict,

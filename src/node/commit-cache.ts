@@ -16,10 +16,11 @@
  *   all of a proposal's txs in one read. So an honest proposer never includes a committed
  *   tx, at the cost of one read per block instead of one per tx.
  */
+
+import { accountStateKey, decodeAccount } from '../app/bank/account.ts';
 import { addressOf } from '../chain/address.ts';
 import type { SealedBlock } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { accountStateKey, decodeAccount } from '../state/accounts.ts';
 import type { ExecutedBlock } from '../state/ledger.ts';
 import { stateKeyHash } from '../state/smt/index.ts';
 

@@ -5,6 +5,8 @@
  * and stops them in reverse. No part reaches for another on its own, and none gets the node.
  */
 import { EventEmitter } from 'node:events';
+import { getAccount } from '../app/bank/account.ts';
+import { civitasStateMachine } from '../app/index.ts';
 import { addressOf } from '../chain/address.ts';
 import { type Genesis, TxVerifier } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
@@ -110,7 +112,7 @@ export class CivitasNode {
     });
     this.commitCache = new CommitCache(
       {},
-      { readNonce: async (sender) => (await ledger.getAccount(addressOf(sender))).nonce },
+      { readNonce: async (sender) => (await getAccount(ledger, addressOf(sender))).nonce },
     );
     this.mempool = new Mempool(config.mempool, {
       chainId: genesis.chainId,
@@ -186,7 +188,11 @@ export class CivitasNode {
         `key ${toHex(keys.publicKey)} is not a validator in the genesis`,
       );
     }
-    const ledger = await Ledger.open(resolveHomePath(home, config.dataDir), genesis);
+    const ledger = await Ledger.open(
+      resolveHomePath(home, config.dataDir),
+      genesis,
+      civitasStateMachine(),
+    );
     const node = new CivitasNode({ home, config, genesis, keys, ledger, log });
     try {
       if (validators.length === 1) node.consensus = node.soloConsensus();

@@ -27,6 +27,7 @@ import type {
   TxResponse,
   ValidatorsResponse,
 } from '../api/types.ts';
+import { getAccount, proveAccount } from '../app/bank/account.ts';
 import {
   blockToJson,
   certificateToJson,
@@ -57,10 +58,7 @@ export interface RpcOptions {
 }
 
 /** What the API reads of the chain: the tip, the validator sets, blocks, txs, receipts, state. */
-export type RpcChain = Pick<
-  Ledger,
-  'tip' | 'height' | 'validatorsAt' | 'getAccount' | 'proveAccount'
-> & {
+export type RpcChain = Pick<Ledger, 'tip' | 'height' | 'validatorsAt' | 'getValue' | 'prove'> & {
   store: Pick<
     ChainStore,
     | 'getTxLocation'
@@ -240,7 +238,7 @@ export class RpcServer {
         return this.send(
           res,
           200,
-          await this.getAccount(parts[1]!, url.searchParams.get('proof') === 'true'),
+          await this.account(parts[1]!, url.searchParams.get('proof') === 'true'),
         );
       case 'GET /events':
         return this.openEvents(req, res);
@@ -410,7 +408,7 @@ export class RpcServer {
     };
   }
 
-  private async getAccount(addressHex: string, withProof: boolean): Promise<AccountResponse> {
+  private async account(addressHex: string, withProof: boolean): Promise<AccountResponse> {
     let address: Uint8Array;
     try {
       address = fromHex(addressHex, 20);
@@ -421,10 +419,10 @@ export class RpcServer {
     // The flat state holds the latest values: re-read if a commit landed during the read, so
     // the balance reported is the one at the height reported.
     let height = ledger.height;
-    let account = await ledger.getAccount(address);
+    let account = await getAccount(ledger, address);
     while (ledger.height !== height) {
       height = ledger.height;
-      account = await ledger.getAccount(address);
+      account = await getAccount(ledger, address);
     }
     const out: AccountResponse = {
       address: toHex(address),
@@ -433,7 +431,7 @@ export class RpcServer {
       height,
     };
     if (withProof) {
-      const p = await ledger.proveAccount(address, height);
+      const p = await proveAccount(ledger, address, height);
       const header = height > 0 ? (await ledger.store.getBlock(height))?.header : undefined;
       const certificate = height > 0 ? await ledger.store.getCertificateBytes(height) : undefined;
       out.proof = {

@@ -38,9 +38,6 @@ import {
 } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors/index.ts';
-import { type Account, accountStateKey, decodeAccount, EMPTY_ACCOUNT } from './accounts.ts';
-import { executeTxs } from './executor.ts';
-import { genesisStateChanges } from './genesis-state.ts';
 import {
   CommittedNodeCache,
   LevelNodeReader,
@@ -49,6 +46,28 @@ import {
   stateKeyHash,
 } from './smt/index.ts';
 import { ChainStore } from './store.ts';
+
+/**
+ * What executes txs: the application (src/app), handed to the ledger by whoever opens it, so
+ * the ledger stores and proves state without knowing what the state means.
+ */
+export interface StateMachine {
+  /** The values a genesis file creates: (raw state key, encoded value). */
+  genesisValues(genesis: Genesis): Array<readonly [Uint8Array, Uint8Array]>;
+  /**
+   * Executes block `height`'s txs on the committed state, read through `read` (raw keys, one
+   * batch per call). Deterministic; a failing tx is a failed receipt, never a throw.
+   */
+  execute(
+    txs: readonly Tx[],
+    txHashes: readonly Uint8Array[],
+    height: number,
+    read: (keys: readonly Uint8Array[]) => Promise<(Uint8Array | undefined)[]>,
+  ): Promise<{
+    receipts: Receipt[];
+    changes: ReadonlyArray<{ readonly key: Uint8Array; readonly value: Uint8Array }>;
+  }>;
+}
 
 export interface ExecutedBlock {
   readonly height: number;
@@ -85,13 +104,20 @@ export class Ledger {
   readonly params: ChainParams;
   readonly genesisHash: Uint8Array;
   private readonly validators: ValidatorSet;
+  private readonly machine: StateMachine;
   private readonly tree: StateTree;
   private tipState: CommittedTip;
   private readonly executed = new Map<string, ExecutedBlock>();
   private committing: Promise<void> = Promise.resolve();
 
-  private constructor(store: ChainStore, genesis: Genesis, tip: CommittedTip) {
+  private constructor(
+    store: ChainStore,
+    genesis: Genesis,
+    machine: StateMachine,
+    tip: CommittedTip,
+  ) {
     this.store = store;
+    this.machine = machine;
     this.genesis = genesis;
     this.chainId = genesis.chainId;
     this.params = genesis.params;
@@ -105,13 +131,13 @@ export class Ledger {
   }
 
   /** Opens (and on first use initialises) the ledger in `dir` for `genesis`. */
-  static async open(dir: string, genesis: Genesis): Promise<Ledger> {
+  static async open(dir: string, genesis: Genesis, machine: StateMachine): Promise<Ledger> {
     const store = await ChainStore.open(dir);
     try {
       const expectedGenesis = genesisHash(genesis);
       const storedGenesis = await store.genesisHash();
       if (storedGenesis === undefined) {
-        await Ledger.writeGenesisState(store, genesis, expectedGenesis);
+        await Ledger.writeGenesisState(store, genesis, machine, expectedGenesis);
       } else if (!equalBytes(storedGenesis, expectedGenesis)) {
         throw new CivitasError(
           'LEDGER_GENESIS_MISMATCH',
@@ -120,7 +146,7 @@ export class Ledger {
       }
       const height = (await store.height()) ?? 0;
       const tip = await Ledger.loadTip(store, genesis, expectedGenesis, height);
-      return new Ledger(store, genesis, tip);
+      return new Ledger(store, genesis, machine, tip);
     } catch (err) {
       await store.close();
       throw err;
@@ -130,10 +156,13 @@ export class Ledger {
   private static async writeGenesisState(
     store: ChainStore,
     genesis: Genesis,
+    machine: StateMachine,
     hash: Uint8Array,
   ): Promise<void> {
     const tree = new StateTree(new LevelNodeReader(store.tree));
-    const changes = genesisStateChanges(genesis);
+    const changes = machine
+      .genesisValues(genesis)
+      .map(([key, value]) => [stateKeyHash(key), value] as [Uint8Array, Uint8Array]);
     const { nodes } = await tree.update(null, 0, changes);
     await store.initGenesis(hash, nodes, changes);
   }
@@ -195,19 +224,19 @@ export class Ledger {
   ): Promise<ExecutedBlock> {
     const height = this.tipState.height + 1;
     // Every key the block writes was prefetched, so each is hashed once, at the read.
-    const keyHashes = new Map<string, Uint8Array>();
-    const { receipts, changes } = await executeTxs(txs, txHashes, (keys) =>
+    const keyHashes = new Map<Uint8Array, Uint8Array>();
+    const { receipts, changes } = await this.machine.execute(txs, txHashes, height, (keys) =>
       this.store.getValues(
         keys.map((key) => {
           const keyHash = stateKeyHash(key);
-          keyHashes.set(toHex(key), keyHash);
+          keyHashes.set(key, keyHash);
           return keyHash;
         }),
       ),
     );
-    const values = [...changes].map(
-      ([hex, { key, value }]) =>
-        [keyHashes.get(hex) ?? stateKeyHash(key), value] as [Uint8Array, Uint8Array],
+    const values = changes.map(
+      ({ key, value }) =>
+        [keyHashes.get(key) ?? stateKeyHash(key), value] as [Uint8Array, Uint8Array],
     );
     const encodedReceipts = receipts.map(encodeReceipt);
     const treeStart = performance.now();
@@ -367,14 +396,14 @@ export class Ledger {
     return run;
   }
 
-  async getAccount(address: Uint8Array): Promise<Account> {
-    const raw = await this.store.getValue(stateKeyHash(accountStateKey(address)));
-    return raw === undefined ? EMPTY_ACCOUNT : decodeAccount(raw);
+  /** The latest committed value of a raw state key (undefined: absent). */
+  getValue(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.store.getValue(stateKeyHash(key));
   }
 
-  /** An account with a proof against the state root of `height` (default: the tip). */
-  async proveAccount(
-    address: Uint8Array,
+  /** A raw state key's value with a proof against the state root of `height` (default: the tip). */
+  async prove(
+    key: Uint8Array,
     height = this.tipState.height,
   ): Promise<{
     height: number;
@@ -383,7 +412,7 @@ export class Ledger {
     proof: StateProof;
     keyHash: Uint8Array;
   }> {
-    const keyHash = stateKeyHash(accountStateKey(address));
+    const keyHash = stateKeyHash(key);
     const [stateRoot, value, proof] = await Promise.all([
       this.tree.rootHash(height),
       this.tree.get(height, keyHash),

@@ -4,6 +4,7 @@
  * real Ledger (LevelDB in a temp dir).
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { transferOp } from '../../src/app/bank/transfer.ts';
 import {
   addressOf,
   type ChainParams,
@@ -29,7 +30,6 @@ import {
   sign,
   verifyNative,
 } from '../../src/crypto/ed25519.ts';
-import { transferOp } from '../../src/state/accounts.ts';
 import type { Ledger } from '../../src/state/ledger.ts';
 
 export const GENESIS_TIME = 1_700_000_000_000;

@@ -6,6 +6,9 @@
  *
  *   node test/helpers/commit-loop.ts <db dir> <chain file (see writeChainFile)>
  */
+
+import { getAccount } from '../../src/app/bank/account.ts';
+import { civitasStateMachine } from '../../src/app/index.ts';
 import { addressOf } from '../../src/chain/index.ts';
 import { Ledger } from '../../src/state/ledger.ts';
 import { commitNext, readChainFile, transferTx } from './chain.ts';
@@ -16,13 +19,13 @@ if (dir === undefined || chainFile === undefined) {
   process.exit(2);
 }
 const chain = await readChainFile(chainFile);
-const ledger = await Ledger.open(dir, chain.genesis);
+const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
 process.stdout.write(`open ${ledger.height}\n`);
 const n = chain.accountKeys.length;
 const addresses = chain.accountKeys.map((k) => addressOf(k.publicKey));
 for (;;) {
   const height = ledger.height + 1;
-  const accounts = await Promise.all(addresses.map((a) => ledger.getAccount(a)));
+  const accounts = await Promise.all(addresses.map((a) => getAccount(ledger, a)));
   // Every account pays the next one; every third block also carries a failing tx.
   const txs = accounts.map((a, i) =>
     transferTx(chain, i, addresses[(i + 1) % n]!, BigInt(1 + (height % 5)), a.nonce),

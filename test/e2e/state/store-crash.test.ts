@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { decodeAccount, getAccount, proveAccount } from '../../../src/app/bank/account.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
 import {
   genesisHash,
   genesisValidatorSet,
@@ -18,7 +20,6 @@ import {
 } from '../../../src/chain/index.ts';
 import { equalBytes, toHex } from '../../../src/crypto/bytes.ts';
 import { verifyNative } from '../../../src/crypto/ed25519.ts';
-import { decodeAccount } from '../../../src/state/accounts.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {
   accountAddress,
@@ -82,8 +83,8 @@ async function checkStore(ledger: Ledger, chain: TestChain): Promise<void> {
   let total = 0n;
   for (let i = 0; i < chain.accountKeys.length; i++) {
     const address = accountAddress(chain, i);
-    const flat = await ledger.getAccount(address);
-    const proven = await ledger.proveAccount(address);
+    const flat = await getAccount(ledger, address);
+    const proven = await proveAccount(ledger, address);
     assert.ok(proven.value, `account ${i} in the tree`);
     assert.deepEqual(decodeAccount(proven.value), flat, `account ${i}: flat value = tree value`);
     total += flat.balance;
@@ -117,7 +118,7 @@ test('SIGKILL during a commit loop never loses or tears a committed block', asyn
     const printed = printedHeights(child.stdout());
     lastPrinted = Math.max(lastPrinted, ...printed);
 
-    const ledger = await Ledger.open(db, chain.genesis);
+    const ledger = await Ledger.open(db, chain.genesis, civitasStateMachine());
     try {
       assert.ok(
         ledger.height >= lastPrinted,
@@ -131,11 +132,11 @@ test('SIGKILL during a commit loop never loses or tears a committed block', asyn
   }
 
   // The chain goes on after the last crash.
-  const ledger = await Ledger.open(db, chain.genesis);
+  const ledger = await Ledger.open(db, chain.genesis, civitasStateMachine());
   t.after(() => ledger.close());
   const before = ledger.height;
   assert.ok(before >= ROUNDS, 'every round committed something');
-  const nonce = (await ledger.getAccount(accountAddress(chain, 0))).nonce;
+  const nonce = (await getAccount(ledger, accountAddress(chain, 0))).nonce;
   const { block } = await commitNext(
     ledger,
     chain,

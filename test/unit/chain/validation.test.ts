@@ -11,6 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { transferOp } from '../../../src/app/bank/transfer.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
 import {
   type CommitCertificate,
   certificateHash,
@@ -41,7 +43,6 @@ import {
   verifyNoble,
 } from '../../../src/crypto/ed25519.ts';
 import { CivitasError, type ErrorCode, isCivitasError } from '../../../src/errors/index.ts';
-import { transferOp } from '../../../src/state/accounts.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {
   accountAddress,
@@ -115,9 +116,9 @@ describe('block validation layers', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'civitas-validation-'));
-    proposer = await Ledger.open(join(dir, 'proposer'), chain.genesis);
-    replica = await Ledger.open(join(dir, 'replica'), chain.genesis);
-    fresh = await Ledger.open(join(dir, 'fresh'), chain.genesis);
+    proposer = await Ledger.open(join(dir, 'proposer'), chain.genesis, civitasStateMachine());
+    replica = await Ledger.open(join(dir, 'replica'), chain.genesis, civitasStateMachine());
+    fresh = await Ledger.open(join(dir, 'fresh'), chain.genesis, civitasStateMachine());
     // Two committed blocks, each validated in full by the replica before both commit.
     for (const txs of [[nextTransfer(0, 1)], [nextTransfer(1, 2), nextTransfer(0, 2)]]) {
       const block = await propose(txs);

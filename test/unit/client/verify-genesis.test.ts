@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { encodeAccount, proveAccount } from '../../../src/app/bank/account.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
 import { addressOf } from '../../../src/chain/address.ts';
 import { genesisValidatorSet } from '../../../src/chain/index.ts';
 import {
@@ -17,7 +19,6 @@ import {
 } from '../../../src/client/index.ts';
 import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
-import { encodeAccount } from '../../../src/state/accounts.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { encodeStateProof } from '../../../src/state/smt/index.ts';
 import { accountAddress, makeTestChain } from '../../helpers/chain.ts';
@@ -25,13 +26,17 @@ import { tempDir } from '../../helpers/temp.ts';
 
 test('a height-0 account proof verifies against the genesis file, and only against it', async (t) => {
   const chain = makeTestChain({ accounts: 3, balance: 4_242n });
-  const ledger = await Ledger.open(join(await tempDir(t), 'db'), chain.genesis);
+  const ledger = await Ledger.open(
+    join(await tempDir(t), 'db'),
+    chain.genesis,
+    civitasStateMachine(),
+  );
   t.after(() => ledger.close());
   const root = await genesisStateRoot(chain.genesis);
   assert.equal(toHex(root), toHex(ledger.tip.stateRoot), 'the client computes the ledger root');
 
   const answer = async (address: Uint8Array) => {
-    const p = await ledger.proveAccount(address, 0);
+    const p = await proveAccount(ledger, address, 0);
     return {
       keyHash: p.keyHash,
       response: {

@@ -19,6 +19,21 @@ import {
 const ROOT = join(import.meta.dirname, '../../..');
 const ALL_CODES = Object.values(ERROR_CATALOGUES).flatMap((c) => Object.keys(c));
 
+/**
+ * Receipt codes the application modules brought after the old tables were replaced: the
+ * tables never knew them, so they are not held to them. The five the bank had are.
+ */
+const BANK_ERA = new Set([
+  'APP_UNKNOWN_METHOD',
+  'BANK_BAD_ARGS',
+  'BANK_BAD_NONCE',
+  'BANK_BALANCE_OVERFLOW',
+  'BANK_INSUFFICIENT_FUNDS',
+]);
+const LEGACY_CODES = ALL_CODES.filter(
+  (code) => !(code in ERROR_CATALOGUES.execution) || BANK_ERA.has(code),
+);
+
 // The mapping as it was before the catalogue, copied from rpc-server.ts (statusFor and the
 // statuses it passed), tx-intake.ts (admitGossiped) and metrics.ts (txRejectReason).
 // The catalogue must answer every code as these did.
@@ -83,6 +98,14 @@ const DELIBERATE_CHANGES: Record<
   },
   TX_WAIT_TIMEOUT: { label: 'other', why: 'raised by the commit wait, never by admission' },
   BANK_BAD_NONCE: { label: 'other', why: 'a receipt code, never an admission error' },
+  BANK_BAD_ARGS: {
+    status: 400,
+    why: 'also thrown when the CLI or the API parses transfer args: a client mistake',
+  },
+  APP_UNKNOWN_METHOD: {
+    status: 400,
+    why: 'also thrown when the CLI or the API is asked for a method no module has',
+  },
   RPC_METHOD_NOT_ALLOWED: {
     status: 405,
     why: 'a known route asked with another method: 405 was answered as RPC_NOT_FOUND before',
@@ -169,7 +192,7 @@ describe('error catalogue', () => {
   });
 
   test('every code answers as the old tables did, but for the listed deliberate changes', () => {
-    for (const code of ALL_CODES) {
+    for (const code of LEGACY_CODES) {
       const change = DELIBERATE_CHANGES[code];
       assert.equal(httpStatusOf(code), change?.status ?? legacyStatus(code), `${code} status`);
       assert.equal(

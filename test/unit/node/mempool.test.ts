@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { getAccount } from '../../../src/app/bank/account.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
 import { addressOf } from '../../../src/chain/address.ts';
 import { encodeTx, type Tx, TxVerifier, txHashOfBytes } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
@@ -55,7 +57,7 @@ describe('mempool with the commit cache', () => {
 
   before(async () => {
     chain = makeTestChain({ accounts: 3 });
-    ledger = await Ledger.open(await tempDir({ after }), chain.genesis);
+    ledger = await Ledger.open(await tempDir({ after }), chain.genesis, civitasStateMachine());
     const verifier = new TxVerifier();
     // Two recent tx hashes only, so a test can push a committed tx out of the recent set.
     cache = new CommitCache(
@@ -63,7 +65,7 @@ describe('mempool with the commit cache', () => {
       {
         readNonce: async (sender) => {
           nonceReads++;
-          return (await ledger.getAccount(addressOf(sender))).nonce;
+          return (await getAccount(ledger, addressOf(sender))).nonce;
         },
       },
     );
@@ -95,7 +97,7 @@ describe('mempool with the commit cache', () => {
     await mempool.add(encodeTx(transferTx(chain, 0, to, 1n, 2)));
     assert.equal(nonceReads, 1, 'no further nonce read');
     await commit((await mempool.reap(100, 1 << 20)).map((e) => e.tx));
-    assert.equal((await ledger.getAccount(accountAddress(chain, 0))).nonce, 3);
+    assert.equal((await getAccount(ledger, accountAddress(chain, 0))).nonce, 3);
     assert.equal(await refusal(transferTx(chain, 0, to, 1n, 2)), 'TX_ALREADY_COMMITTED');
     assert.equal(await refusal(transferTx(chain, 0, to, 5n, 2)), 'TX_NONCE_TOO_LOW');
     assert.equal(nonceReads, 1);
@@ -112,7 +114,7 @@ describe('mempool with the commit cache', () => {
     const poor = transferTx(chain, 1, accountAddress(chain, 2), DEFAULT_BALANCE + 1n, 0);
     await mempool.add(encodeTx(poor));
     await commit((await mempool.reap(100, 1 << 20)).map((e) => e.tx));
-    assert.equal((await ledger.getAccount(accountAddress(chain, 1))).nonce, 0, 'failed: no nonce');
+    assert.equal((await getAccount(ledger, accountAddress(chain, 1))).nonce, 0, 'failed: no nonce');
     assert.equal(await refusal(poor), 'TX_ALREADY_COMMITTED');
     // Push it out of the recent set with two more committed txs.
     const to = accountAddress(chain, 1);
@@ -143,7 +145,7 @@ describe('mempool under backpressure (a backlogged node)', () => {
   after(() => ledger.close());
   before(async () => {
     chain = makeTestChain({ accounts: 2 });
-    ledger = await Ledger.open(await tempDir({ after }), chain.genesis);
+    ledger = await Ledger.open(await tempDir({ after }), chain.genesis, civitasStateMachine());
     const verifier = new TxVerifier();
     mempool = new Mempool(
       {},

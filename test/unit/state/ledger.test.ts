@@ -7,6 +7,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
+  accountStateKey,
+  decodeAccount,
+  encodeAccount,
+  getAccount,
+  proveAccount,
+} from '../../../src/app/bank/account.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
+import {
   encodeCertificate,
   encodeReceipt,
   genesisHash,
@@ -19,7 +27,6 @@ import {
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { verifyNative } from '../../../src/crypto/ed25519.ts';
 import { CivitasError } from '../../../src/errors/index.ts';
-import { accountStateKey, decodeAccount, encodeAccount } from '../../../src/state/accounts.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import {
   encodeStateProof,
@@ -45,7 +52,7 @@ function assertBytes(actual: Uint8Array, expected: Uint8Array, message?: string)
 
 async function snapshot(ledger: Ledger, chain: TestChain, blocks: SealedBlock[]) {
   const accounts = await Promise.all(
-    chain.accountKeys.map((_, i) => ledger.getAccount(accountAddress(chain, i))),
+    chain.accountKeys.map((_, i) => getAccount(ledger, accountAddress(chain, i))),
   );
   const receipts = await Promise.all(
     blocks.map((b) => ledger.store.getReceipts(b.header.height, b.txs.length)),
@@ -77,21 +84,25 @@ describe('ledger', () => {
         accounts: [...chain.genesis.accounts, chain.genesis.accounts[0]!],
       },
     };
-    const ledger = await Ledger.open(join(await tempDir(t), 'db'), doubled.genesis);
+    const ledger = await Ledger.open(
+      join(await tempDir(t), 'db'),
+      doubled.genesis,
+      civitasStateMachine(),
+    );
     t.after(() => ledger.close());
     assert.equal(ledger.height, 0);
     assert.deepEqual(ledger.tip.hash, genesisHash(doubled.genesis));
     assert.equal(ledger.tip.timestamp, chain.genesis.genesisTime);
     assert.equal(ledger.tip.certificate, null);
-    assert.deepEqual(await ledger.getAccount(accountAddress(chain, 0)), {
+    assert.deepEqual(await getAccount(ledger, accountAddress(chain, 0)), {
       balance: 1554n,
       nonce: 0,
     });
-    assert.deepEqual(await ledger.getAccount(accountAddress(chain, 1)), {
+    assert.deepEqual(await getAccount(ledger, accountAddress(chain, 1)), {
       balance: 777n,
       nonce: 0,
     });
-    assert.deepEqual(await ledger.getAccount(new Uint8Array(20)), { balance: 0n, nonce: 0 });
+    assert.deepEqual(await getAccount(ledger, new Uint8Array(20)), { balance: 0n, nonce: 0 });
     assert.equal(await ledger.store.getBlock(1), undefined);
   });
 
@@ -99,7 +110,7 @@ describe('ledger', () => {
     const dir = join(await tempDir(t), 'db');
     const chain = makeTestChain({ validators: 4, accounts: 3, balance: 1_000n });
     const to = (i: number) => accountAddress(chain, i);
-    let ledger = await Ledger.open(dir, chain.genesis);
+    let ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     let open = true;
     t.after(() => (open ? ledger.close() : undefined));
     const blocks: SealedBlock[] = [];
@@ -130,11 +141,11 @@ describe('ledger', () => {
       { height: 3, index: 1 },
       { height: 3, index: 2 },
     ]);
-    const historicProof = await ledger.proveAccount(to(0), 1);
+    const historicProof = await proveAccount(ledger, to(0), 1);
 
     await ledger.close();
     open = false;
-    ledger = await Ledger.open(dir, chain.genesis);
+    ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     open = true;
     const reopened = await snapshot(ledger, chain, blocks);
     assert.deepEqual(reopened, before);
@@ -169,7 +180,7 @@ describe('ledger', () => {
       [new Uint8Array(20).fill(9), 3],
       [to(0), 1],
     ] as const) {
-      const p = await ledger.proveAccount(address, height);
+      const p = await proveAccount(ledger, address, height);
       const keyHash = stateKeyHash(accountStateKey(address));
       assert.deepEqual(p.keyHash, keyHash);
       assert.deepEqual(p.stateRoot, blocks[height - 1]!.header.stateRoot);
@@ -178,7 +189,7 @@ describe('ledger', () => {
       const lie = p.value === undefined ? Uint8Array.of(1, 2) : undefined;
       assert.ok(!verifyStateProof(p.stateRoot, keyHash, lie, p.proof));
     }
-    const p1 = await ledger.proveAccount(to(0), 1);
+    const p1 = await proveAccount(ledger, to(0), 1);
     assertBytes(
       encodeStateProof(p1.proof),
       encodeStateProof(historicProof.proof),
@@ -198,7 +209,7 @@ describe('ledger', () => {
     const dir = join(await tempDir(t), 'db');
     const chain = makeTestChain({ validators: 4, accounts: 3, balance: 1_000n });
     const to = (i: number) => accountAddress(chain, i);
-    let ledger = await Ledger.open(dir, chain.genesis);
+    let ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     let open = true;
     t.after(() => (open ? ledger.close() : undefined));
     await commitNext(ledger, chain, [transferTx(chain, 0, to(1), 10n, 0)]);
@@ -214,24 +225,24 @@ describe('ledger', () => {
     // Height 3 executes over height 2's nodes, served from memory where the cache has them.
     await commitNext(ledger, chain, [transferTx(chain, 1, to(0), 1n, 0)]);
     const balances = async (l: Ledger) =>
-      (await Promise.all([0, 1, 2].map((i) => l.getAccount(to(i))))).map((a) => a.balance);
+      (await Promise.all([0, 1, 2].map((i) => getAccount(l, to(i))))).map((a) => a.balance);
     assert.deepEqual(await balances(ledger), [986n, 1_009n, 1_005n]);
     // The root equals that of a tree built from scratch from the accounts as they are.
-    const accounts = await Promise.all([0, 1, 2].map((i) => ledger.getAccount(to(i))));
+    const accounts = await Promise.all([0, 1, 2].map((i) => getAccount(ledger, to(i))));
     const fresh = await new StateTree(new MemoryNodeReader()).update(
       null,
       0,
       accounts.map((a, i) => [stateKeyHash(accountStateKey(to(i))), encodeAccount(a)] as const),
     );
     assert.deepEqual(ledger.tip.stateRoot, fresh.rootHash);
-    const warm = await ledger.proveAccount(to(2));
+    const warm = await proveAccount(ledger, to(2));
     // A reopened ledger reads everything from LevelDB: the same root and proofs.
     await ledger.close();
     open = false;
-    ledger = await Ledger.open(dir, chain.genesis);
+    ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     open = true;
     assert.deepEqual(ledger.tip.stateRoot, warm.stateRoot);
-    const cold = await ledger.proveAccount(to(2));
+    const cold = await proveAccount(ledger, to(2));
     assert.equal(toHex(encodeStateProof(cold.proof)), toHex(encodeStateProof(warm.proof)));
     assert.ok(verifyStateProof(warm.stateRoot, warm.keyHash, warm.value, warm.proof));
   });
@@ -239,7 +250,7 @@ describe('ledger', () => {
   test('a database from another genesis is refused with LEDGER_GENESIS_MISMATCH', async (t) => {
     const dir = join(await tempDir(t), 'db');
     const chain = makeTestChain({ accounts: 1 });
-    const ledger = await Ledger.open(dir, chain.genesis);
+    const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     await commitNext(ledger, chain, []);
     await ledger.close();
     const variants = [
@@ -249,21 +260,25 @@ describe('ledger', () => {
       { ...chain.genesis, params: { ...chain.genesis.params, maxBlockTxs: 7 } },
     ];
     for (const genesis of variants) {
-      await assert.rejects(Ledger.open(dir, genesis), (err: unknown) => {
+      await assert.rejects(Ledger.open(dir, genesis, civitasStateMachine()), (err: unknown) => {
         assert.ok(err instanceof CivitasError);
         assert.equal(err.code, 'LEDGER_GENESIS_MISMATCH');
         return true;
       });
     }
     // The refused opens released the database: the right genesis still opens it.
-    const again = await Ledger.open(dir, chain.genesis);
+    const again = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     t.after(() => again.close());
     assert.equal(again.height, 1);
   });
 
   test('commits must be tip+1 with a matching execution result', async (t) => {
     const chain = makeTestChain({ accounts: 1 });
-    const ledger = await Ledger.open(join(await tempDir(t), 'db'), chain.genesis);
+    const ledger = await Ledger.open(
+      join(await tempDir(t), 'db'),
+      chain.genesis,
+      civitasStateMachine(),
+    );
     t.after(() => ledger.close());
     const one = await ledger.buildBlock({
       txs: [],
@@ -301,7 +316,11 @@ describe('ledger', () => {
 
   test('objects decoded from the store are plain Uint8Array copies, not views of LevelDB Buffers', {}, async (t) => {
     const chain = makeTestChain({ accounts: 1 });
-    const ledger = await Ledger.open(join(await tempDir(t), 'db'), chain.genesis);
+    const ledger = await Ledger.open(
+      join(await tempDir(t), 'db'),
+      chain.genesis,
+      civitasStateMachine(),
+    );
     t.after(() => ledger.close());
     await commitNext(ledger, chain, []);
     const cert = (await ledger.store.getCertificate(1))!;
@@ -313,7 +332,11 @@ describe('ledger', () => {
 
   test('buildBlock keeps time moving forward even if the clock does not', async (t) => {
     const chain = makeTestChain({ accounts: 1 });
-    const ledger = await Ledger.open(join(await tempDir(t), 'db'), chain.genesis);
+    const ledger = await Ledger.open(
+      join(await tempDir(t), 'db'),
+      chain.genesis,
+      civitasStateMachine(),
+    );
     t.after(() => ledger.close());
     const { block } = await commitNext(ledger, chain, [], 5);
     assert.equal(block.header.timestamp, chain.genesis.genesisTime + 1);

@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { getAccount } from '../../../src/app/bank/account.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
 import {
   computeTxRoot,
   encodeTx,
@@ -27,7 +29,11 @@ import { tempDir } from '../../helpers/temp.ts';
 
 test('a failed tx cannot be committed again, by a replaying or an honest proposer', async (t) => {
   const chain = makeTestChain({ accounts: 2, balance: 100n });
-  const ledger = await Ledger.open(join(await tempDir(t), 'db'), chain.genesis);
+  const ledger = await Ledger.open(
+    join(await tempDir(t), 'db'),
+    chain.genesis,
+    civitasStateMachine(),
+  );
   t.after(() => ledger.close());
   const to = accountAddress(chain, 1);
 
@@ -37,7 +43,7 @@ test('a failed tx cannot be committed again, by a replaying or an honest propose
   await commitNext(ledger, chain, [tooBig]);
   const [receipt] = await ledger.store.getReceipts(1, 1);
   assert.equal(receipt!.status, 'failed');
-  assert.equal((await ledger.getAccount(accountAddress(chain, 0))).nonce, 0);
+  assert.equal((await getAccount(ledger, accountAddress(chain, 0))).nonce, 0);
 
   // Block 2: account 1 funds account 0, so the same signed bytes would now succeed.
   await commitNext(ledger, chain, [transferTx(chain, 1, accountAddress(chain, 0), 90n, 0)]);
