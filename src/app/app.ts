@@ -9,6 +9,8 @@ export interface App {
   readonly modules: ReadonlyMap<string, AppModule>;
   /** Modules with a checkTx hook, in registry order. */
   readonly txChecks: readonly AppModule[];
+  /** Every module's block keys: read once per block, before the txs' keys are derived. */
+  readonly blockKeys: readonly Uint8Array[];
   method(module: string, method: string): Method<unknown> | undefined;
 }
 
@@ -21,6 +23,7 @@ export function createApp(modules: readonly AppModule[]): App {
   return {
     modules: byName,
     txChecks: modules.filter((m) => m.checkTx !== undefined),
+    blockKeys: modules.flatMap((m) => m.blockKeys ?? []),
     method: (module, method) => {
       const m = byName.get(module);
       return m !== undefined && Object.hasOwn(m.methods, method)

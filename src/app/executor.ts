@@ -1,8 +1,9 @@
 /**
  * Executes a block's txs against the last committed state: deterministic, and free of I/O
  * once the state a tx touches is loaded. Every key a tx names (the sender's account, what each
- * module's checkTx reads, and each op's keys, all derived from the tx) is read for the whole
- * block in one batch before the first tx runs. A tx that reads a key nobody named (a
+ * module's checkTx reads, and each op's keys, all derived from the tx and the block keys —
+ * small shared objects such as the params, read first) is read for the whole block in one
+ * batch before the first tx runs. A tx that reads a key nobody named (a
  * governance vote executing its proposal's actions) is rolled back, the key is read, and the
  * tx runs again from the same state — so the result never depends on what was prefetched.
  *
@@ -66,10 +67,19 @@ function badArgsCode(err: unknown, module: string): ReceiptFailureCode {
   return isReceiptFailureCode(own) ? own : 'APP_BAD_ARGS';
 }
 
-function prepare(app: App, tx: Tx, keys: Map<string, Uint8Array>): PreparedTx {
+function prepare(
+  app: App,
+  tx: Tx,
+  blockState: StateView,
+  keys: Map<string, Uint8Array>,
+): PreparedTx {
   const sender = senderKeys(tx.sender);
   const cosignerAddresses = tx.cosigners.map((c) => senderKeys(c).address);
-  const keyContext: KeyContext = { sender: sender.address, cosigners: cosignerAddresses };
+  const keyContext: KeyContext = {
+    sender: sender.address,
+    cosigners: cosignerAddresses,
+    blockState,
+  };
   const want = (list: readonly Uint8Array[]): void => {
     for (const key of list) {
       const id = keyId(key);
@@ -248,11 +258,14 @@ export async function executeBlock(
   height: number,
   read: StateReader,
 ): Promise<ExecutionResult> {
-  const keys = new Map<string, Uint8Array>();
-  const prepared = txs.map((tx) => prepare(app, tx, keys));
   const state = new StateView();
-  const first = [...keys.values()];
-  state.load(first, await read(first));
+  // Two reads per block: the block keys (params, counters) the txs' keys depend on, then
+  // every key the txs name.
+  state.load(app.blockKeys, await read(app.blockKeys));
+  const keys = new Map<string, Uint8Array>();
+  const prepared = txs.map((tx) => prepare(app, tx, state, keys));
+  const named = [...keys.values()].filter((key) => !state.has(key));
+  state.load(named, await read(named));
 
   const receipts: Receipt[] = [];
   for (let i = 0; i < txs.length; i++) {

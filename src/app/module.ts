@@ -9,7 +9,7 @@ import type { Genesis } from '../chain/genesis.ts';
 import type { ReceiptEvent } from '../chain/receipt.ts';
 import type { ReceiptFailureCode } from '../errors/index.ts';
 import type { History } from './history.ts';
-import type { StateAccess, StateView } from './state-view.ts';
+import type { StateAccess, StateRead, StateView } from './state-view.ts';
 
 /** A method's arguments: canonical bytes on chain, JSON at the edges (CLI, HTTP, SDK). */
 export interface ArgsCodec<A> {
@@ -27,15 +27,21 @@ export interface ArgsCodec<A> {
  */
 export type CallOrigin = 'tx' | 'governance';
 
-/** What a method may derive its state keys from: the tx alone, never the state. */
+/**
+ * What a method derives its state keys from: the tx, and the block keys (each module's
+ * `blockKeys`, read before any tx key), e.g. whether the chain is permissioned or whether any
+ * freeze order is active. Reading any other key here is a bug: it throws MissingStateKeys.
+ */
 export interface KeyContext {
   /** The sender's address (20 bytes). */
   readonly sender: Uint8Array;
   /** The cosigners' addresses, in tx order. */
   readonly cosigners: readonly Uint8Array[];
+  /** The state with the block keys loaded (read only). */
+  readonly blockState: StateRead;
 }
 
-export interface CallContext extends KeyContext {
+export interface CallContext extends Omit<KeyContext, 'blockState'> {
   readonly origin: CallOrigin;
   /** Height of the block being executed. */
   readonly height: number;
@@ -99,6 +105,8 @@ export interface AppModule {
   // biome-ignore lint/suspicious/noExplicitAny: each method has its own args type
   readonly methods: Readonly<Record<string, Method<any>>>;
   readonly objects: ObjectQuery;
+  /** Keys read once per block, before the txs' keys are derived (small, shared objects). */
+  readonly blockKeys?: readonly Uint8Array[];
   /** Keys every tx reads for this module's checkTx (e.g. the sender's membership). */
   txKeys?(ctx: KeyContext): readonly Uint8Array[];
   /** Checks a tx before its ops run (e.g. that its sender may transact); a code fails it. */

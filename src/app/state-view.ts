@@ -42,6 +42,9 @@ type UndoRecord = readonly [entry: Entry, value: unknown, decoded: boolean, dirt
 /** Reading and writing values: what keepers need, in a block (StateView) or at genesis. */
 export type StateAccess = Pick<StateView, 'get' | 'set'>;
 
+/** Reading values only (keepers that answer questions, key derivation from block keys). */
+export type StateRead = Pick<StateView, 'get'>;
+
 /** A map key for raw key bytes: latin1 maps each byte to one char, cheaper than hex. */
 export function keyId(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');

@@ -9,7 +9,7 @@ import { decode } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { CivitasError } from '../../errors/index.ts';
-import { freezeKey, isFrozen } from '../freeze/state.ts';
+import { freezeKeysFor, isFrozen } from '../freeze/state.ts';
 import { jsonAddress, jsonAmount, jsonObject } from '../json-args.ts';
 import type { Method } from '../module.ts';
 import { accountCodec, accountStateKey, EMPTY_ACCOUNT, MAX_AMOUNT } from './account.ts';
@@ -54,7 +54,7 @@ export const transfer: Method<TransferArgs> = {
   keys: (args, ctx) => [
     accountStateKey(ctx.sender),
     accountStateKey(args.to),
-    freezeKey('account', ctx.sender),
+    ...freezeKeysFor(ctx.blockState, 'account', ctx.sender),
   ],
   execute(args, ctx) {
     const { state } = ctx;

@@ -19,6 +19,8 @@ import type { AppModule, CallContext, CallOutcome, Method } from '../module.ts';
 import { hasRole, memberKey } from '../org/state.ts';
 import { appParams, PARAMS_KEY } from '../params/state.ts';
 import {
+  ACTIVE_FREEZES_KEY,
+  countActiveFreeze,
   FREEZE_KINDS,
   FREEZE_MAX_APPROVALS,
   FREEZE_REASON_MAX,
@@ -161,6 +163,7 @@ const impose: Method<ImposeArgs> = {
       history: ctx.advance(history),
     };
     ctx.state.set(key, next, freezeOrderCodec);
+    if (active) countActiveFreeze(ctx.state, args.kind, 1);
     ctx.emit(active ? 'freeze.imposed' : 'freeze.approved', [
       ...targetAttributes(args),
       ['legalBasis', toHex(args.legalBasis)],
@@ -202,6 +205,7 @@ const lift: Method<FreezeTarget> = {
       ? { ...order, active: false, approvals: [], lifts: [], since: ctx.height }
       : { ...order, lifts };
     ctx.state.set(key, { ...next, history: ctx.advance(order.history) }, freezeOrderCodec);
+    if (ended) countActiveFreeze(ctx.state, args.kind, -1);
     ctx.emit(ended ? 'freeze.lifted' : 'freeze.lift_approved', [
       ...targetAttributes(args),
       ['regulator', toHex(ctx.sender)],
@@ -227,6 +231,7 @@ export function freezeOrderToJson(o: FreezeOrder): Record<string, unknown> {
 export const freezeModule: AppModule = {
   name: 'freeze',
   methods: { impose, lift },
+  blockKeys: [ACTIVE_FREEZES_KEY],
   objects: {
     key(id) {
       const slash = id.indexOf('/');

@@ -14,7 +14,7 @@ import { encode } from '../../codec/writer.ts';
 import { concatBytes, utf8 } from '../../crypto/bytes.ts';
 import { HASH_LENGTH } from '../../crypto/hash.ts';
 import { type History, readHistory, writeHistory } from '../history.ts';
-import type { StateAccess, ValueCodec } from '../state-view.ts';
+import type { StateAccess, StateRead, ValueCodec } from '../state-view.ts';
 
 export const FREEZE_KINDS = ['account'] as const;
 export type FreezeKind = (typeof FREEZE_KINDS)[number];
@@ -69,14 +69,57 @@ export const freezeOrderCodec: ValueCodec<FreezeOrder> = {
 };
 
 export function freezeOrder(
-  state: StateAccess,
+  state: StateRead,
   kind: FreezeKind,
   id: Uint8Array,
 ): FreezeOrder | undefined {
   return state.get(freezeKey(kind, id), freezeOrderCodec);
 }
 
-/** Whether an active order freezes the object (the key must be loaded: name it in keys()). */
-export function isFrozen(state: StateAccess, kind: FreezeKind, id: Uint8Array): boolean {
+/**
+ * Active orders per kind: a block key, so a call names an object's order key only while some
+ * order of its kind is active (on most chains, never), and `isFrozen` reads it only then.
+ */
+export const ACTIVE_FREEZES_KEY = utf8.encode('freeze/active');
+
+export const activeFreezesCodec: ValueCodec<ReadonlyMap<FreezeKind, number>> = {
+  encode: (counts) =>
+    encode((w) => {
+      w.u8(1);
+      const kinds = FREEZE_KINDS.filter((k) => (counts.get(k) ?? 0) > 0);
+      w.list(kinds, (ww, k) => ww.string(k).varuint(counts.get(k)!));
+    }),
+  decode: (bytes) =>
+    decode(bytes, (r) => {
+      expectVersion(r, 1, 'active freezes');
+      const entries = r.list(FREEZE_KINDS.length, (rr) => [rr.string(16), rr.varuint()] as const);
+      return new Map(
+        entries.filter(([k]) => (FREEZE_KINDS as readonly string[]).includes(k)),
+      ) as Map<FreezeKind, number>;
+    }),
+};
+
+export function activeFreezes(state: StateRead, kind: FreezeKind): number {
+  return state.get(ACTIVE_FREEZES_KEY, activeFreezesCodec)?.get(kind) ?? 0;
+}
+
+/** Counts an order of `kind` that took effect (+1) or ended (−1). */
+export function countActiveFreeze(state: StateAccess, kind: FreezeKind, delta: 1 | -1): void {
+  const counts = new Map(state.get(ACTIVE_FREEZES_KEY, activeFreezesCodec) ?? []);
+  counts.set(kind, (counts.get(kind) ?? 0) + delta);
+  state.set(ACTIVE_FREEZES_KEY, counts, activeFreezesCodec);
+}
+
+/**
+ * The order key a call on the object must name so `isFrozen` can answer: none while no order
+ * of its kind is active (derived from the block keys, see module.ts KeyContext).
+ */
+export function freezeKeysFor(state: StateRead, kind: FreezeKind, id: Uint8Array): Uint8Array[] {
+  return activeFreezes(state, kind) === 0 ? [] : [freezeKey(kind, id)];
+}
+
+/** Whether an active order freezes the object. */
+export function isFrozen(state: StateRead, kind: FreezeKind, id: Uint8Array): boolean {
+  if (activeFreezes(state, kind) === 0) return false;
   return freezeOrder(state, kind, id)?.active === true;
 }

@@ -13,7 +13,7 @@ import { CivitasError } from '../../errors/index.ts';
 import { type History, readHistory, writeHistory } from '../history.ts';
 import type { Call } from '../module.ts';
 import { MAX_ORGS } from '../org/state.ts';
-import type { StateAccess, ValueCodec } from '../state-view.ts';
+import type { StateAccess, StateRead, ValueCodec } from '../state-view.ts';
 
 /** Actions per proposal. */
 export const MAX_ACTIONS = 8;
@@ -141,7 +141,7 @@ export const proposalCodec: ValueCodec<Proposal> = {
     }),
 };
 
-export function proposal(state: StateAccess, id: number): Proposal | undefined {
+export function proposal(state: StateRead, id: number): Proposal | undefined {
   return state.get(proposalKey(id), proposalCodec);
 }
 

@@ -410,7 +410,9 @@ export const orgModule: AppModule = {
         ? memberToJson(memberCodec.decode(value))
         : organisationToJson(organisationCodec.decode(value)),
   },
-  txKeys: (ctx) => [PARAMS_KEY, memberKey(ctx.sender)],
+  blockKeys: [PARAMS_KEY],
+  // The sender's membership is read only where it matters: on a permissioned chain.
+  txKeys: (ctx) => (appParams(ctx.blockState).permissioned ? [memberKey(ctx.sender)] : []),
   checkTx(ctx) {
     // Rule: on a permissioned chain only active members of active organisations transact.
     if (!appParams(ctx.state).permissioned) return undefined;

@@ -13,7 +13,7 @@ import { encode } from '../../codec/writer.ts';
 import { concatBytes, utf8 } from '../../crypto/bytes.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { type History, readHistory, writeHistory } from '../history.ts';
-import type { StateAccess, ValueCodec } from '../state-view.ts';
+import type { StateAccess, StateRead, ValueCodec } from '../state-view.ts';
 
 export const ROLES = ['admin', 'member', 'regulator', 'issuer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -101,11 +101,11 @@ export const memberCodec: ValueCodec<Member> = {
 };
 
 /** The member record of an account (active or not), if it has one. */
-export function memberOf(state: StateAccess, address: Uint8Array): Member | undefined {
+export function memberOf(state: StateRead, address: Uint8Array): Member | undefined {
   return state.get(memberKey(address), memberCodec);
 }
 
-export function organisation(state: StateAccess, id: string): Organisation | undefined {
+export function organisation(state: StateRead, id: string): Organisation | undefined {
   return state.get(orgKey(id), organisationCodec);
 }
 
@@ -113,14 +113,14 @@ export function organisation(state: StateAccess, id: string): Organisation | und
  * Whether an account holds `role` now: an active member of an active organisation with it.
  * Reads the organisation's key, which a tx does not name: the executor loads it on demand.
  */
-export function hasRole(state: StateAccess, address: Uint8Array, role: Role): boolean {
+export function hasRole(state: StateRead, address: Uint8Array, role: Role): boolean {
   const m = memberOf(state, address);
   if (m === undefined || !m.active || !m.roles.includes(role)) return false;
   return organisation(state, m.org)?.active === true;
 }
 
 /** Whether an account may transact: an active member (any role) of an active organisation. */
-export function isActiveMember(state: StateAccess, address: Uint8Array): boolean {
+export function isActiveMember(state: StateRead, address: Uint8Array): boolean {
   const m = memberOf(state, address);
   if (m === undefined || !m.active) return false;
   return organisation(state, m.org)?.active === true;
@@ -141,7 +141,7 @@ export const committeeCodec: ValueCodec<readonly string[]> = {
 /** Most organisations on a chain (a bound for every list of them). */
 export const MAX_ORGS = 256;
 
-export function committee(state: StateAccess): readonly string[] {
+export function committee(state: StateRead): readonly string[] {
   return state.get(COMMITTEE_KEY, committeeCodec) ?? [];
 }
 

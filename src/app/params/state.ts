@@ -8,7 +8,7 @@ import { decode, expectVersion } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { utf8 } from '../../crypto/bytes.ts';
 import { type History, NO_HISTORY, readHistory, writeHistory } from '../history.ts';
-import type { StateAccess, ValueCodec } from '../state-view.ts';
+import type { StateAccess, StateRead, ValueCodec } from '../state-view.ts';
 
 export interface AppParams {
   /** Only active members of active organisations may send txs (refused at admission). */
@@ -40,6 +40,6 @@ export const paramsCodec: ValueCodec<AppParams> = {
     }),
 };
 
-export function appParams(state: StateAccess): AppParams {
+export function appParams(state: StateRead): AppParams {
   return state.get(PARAMS_KEY, paramsCodec) ?? DEFAULT_APP_PARAMS;
 }

@@ -98,7 +98,7 @@ describe('executor', () => {
   test('a transfer moves the amount, bumps the sender nonce and emits an event', async () => {
     const tx = transferTx(chain, 0, b, 300n, 0);
     const r = await run([tx], [[a, { balance: 1000n, nonce: 0 }]]);
-    assert.equal(r.reads, 1, 'all touched accounts are read in one batch');
+    assert.equal(r.reads, 2, 'the block keys, then all touched accounts in one batch');
     assert.deepEqual(r.receipts, [
       {
         txHash: txHash(tx),

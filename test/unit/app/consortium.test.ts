@@ -298,6 +298,29 @@ describe('freeze', () => {
   });
 });
 
+describe('freeze within one block', () => {
+  test('a freeze imposed earlier in a block stops a transfer later in the same block', async () => {
+    const { chain, admins, regulator, legalBasis } = consortium();
+    const target = admins[1]!;
+    const receipts = await chain.block([
+      chain.tx(target, [op('bank', 'transfer', { to: admins[0]!.hex, amount: '1' })]),
+      chain.tx(regulator, [
+        op('freeze', 'impose', { kind: 'account', id: target.hex, legalBasis, reason: 'r' }),
+      ]),
+      chain.tx(target, [op('bank', 'transfer', { to: admins[0]!.hex, amount: '1' })]),
+    ]);
+    assert.deepEqual(
+      receipts.map((r) => r.code),
+      ['OK', 'OK', 'FREEZE_ACTIVE'],
+    );
+    // No freeze was active when the block began, so no tx named an order key: the third tx
+    // read the order when it needed it, as the impose read its regulator's organisation
+    // (block keys, named keys, then one read each), and the result is the same.
+    assert.equal(chain.reads.at(-1), 4);
+    assert.equal(chain.balance(target), 999n);
+  });
+});
+
 describe('transactions v2', () => {
   test('a 2-op batch whose second op fails changes nothing, not even the nonce', async () => {
     const { chain, admins } = consortium();
