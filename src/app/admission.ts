@@ -5,17 +5,17 @@
  * blocks, where each would cost a failed receipt; execution still checks the rule, since
  * membership can change between admission and the block.
  *
- * Pure: it reads committed state through `StateAccess` and nothing else, so the node may
+ * Pure: it reads committed state through `StateRead` and nothing else, so the node may
  * answer it from whatever it keeps in memory and remember which keys a verdict read.
  */
 import type { ReceiptFailureCode } from '../errors/index.ts';
 import { isActiveMember } from './org/state.ts';
 import { appParams } from './params/state.ts';
-import type { StateAccess } from './state-view.ts';
+import type { StateRead } from './state-view.ts';
 
 /** Why every tx from `sender` (an address) is refused now, or undefined when it may transact. */
 export function admissionCheck(
-  state: StateAccess,
+  state: StateRead,
   sender: Uint8Array,
 ): ReceiptFailureCode | undefined {
   // Rule (org.checkTx): on a permissioned chain only active members of active organisations

@@ -84,6 +84,8 @@ export const EXECUTION_ERRORS = {
   ORG_NOT_ADMIN: { ...FORBIDDEN, description: 'only an admin of an active organisation does this' },
   ORG_NOT_A_MEMBER: {
     ...FORBIDDEN,
+    // Mempool admission refuses it too (a permissioned chain): gossip drops are counted.
+    txReject: 'not_member',
     description: 'the sender is not an active member of an active organisation',
   },
   ORG_NOT_MEMBER: { ...CONFLICT, description: 'the account is not an active member' },

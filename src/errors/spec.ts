@@ -15,6 +15,7 @@ export const TX_REJECT_LABELS = [
   'wrong_chain',
   'expired',
   'malformed',
+  'not_member',
   'other',
 ] as const;
 export type TxRejectLabel = (typeof TX_REJECT_LABELS)[number];

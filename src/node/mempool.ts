@@ -7,14 +7,23 @@
  *
  * Admission checks (cheap first; signature last, and cached by tx hash so block validation
  * does not verify the same tx again): size → decode → chain id → expiry → duplicate →
- * committed recently → nonce window → per-sender and total caps → signature. None of them
- * reads the database for a recently active sender (commit-cache.ts says why the recent
- * committed set is enough); `reap` asks the tx index about a whole proposal in one read.
+ * committed recently → the sender may transact (the application's rule: a stranger on a
+ * permissioned chain is refused here, never in a block) → nonce window → per-sender and total
+ * caps → signature. None of them reads the database for a recently active sender
+ * (commit-cache.ts says why the recent committed set is enough, admission-policy.ts how
+ * membership verdicts follow the commits); `reap` asks the tx index about a whole proposal in
+ * one read.
  */
 
-import { decodeTx, type Tx, txHashOfBytes, validateTxStateless } from '../chain/index.ts';
+import {
+  addressOf,
+  decodeTx,
+  type Tx,
+  txHashOfBytes,
+  validateTxStateless,
+} from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors/index.ts';
+import { CivitasError, describeCode, type ReceiptFailureCode } from '../errors/index.ts';
 
 export interface MempoolOptions {
   /** Most txs held at once. */
@@ -58,6 +67,15 @@ export interface MempoolChain {
   committed(txHashes: readonly Uint8Array[]): Promise<boolean[]>;
   /** Signature verdicts (through the verified-tx cache). */
   verify(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<boolean[]>;
+  /**
+   * Why the application refuses every tx of this sender (public key; hex as the mempool keys
+   * it) — ORG_NOT_A_MEMBER for a stranger on a permissioned chain — or undefined when it may
+   * transact. A value when known in memory (admission-policy.ts).
+   */
+  senderRefusal(
+    sender: Uint8Array,
+    senderHex: string,
+  ): ReceiptFailureCode | undefined | Promise<ReceiptFailureCode | undefined>;
 }
 
 interface SenderQueue {
@@ -109,6 +127,16 @@ export class Mempool {
       throw new CivitasError('MEMPOOL_BUSY', 'the node has a backlog of txs; retry later', {
         pending: this.byHash.size,
       });
+    }
+    // Rule: a sender the application refuses outright (not a member on a permissioned chain)
+    // is refused before its nonce and signature are looked at; it would only fail in a block.
+    let refusal = this.chain.senderRefusal(tx.sender, sender);
+    if (refusal instanceof Promise) refusal = await refusal;
+    if (refusal !== undefined) {
+      throw new CivitasError(
+        refusal,
+        `sender ${toHex(addressOf(tx.sender))} may not transact: ${describeCode(refusal).description}`,
+      );
     }
     // A sender with queued txs has its committed nonce tracked here (refreshed on every
     // commit that touches it); others come from the chain's nonce cache.

@@ -15,6 +15,7 @@ import { loadKeyFile } from '../crypto/keyfile.ts';
 import { CivitasError } from '../errors/index.ts';
 import { P2PNode } from '../p2p/index.ts';
 import { Ledger } from '../state/ledger.ts';
+import { AdmissionPolicy } from './admission-policy.ts';
 import { BlockCommitter, type NodeEvents, type ValidationOptions } from './block-committer.ts';
 import { BlockProducer } from './block-producer.ts';
 import { BlockSizer } from './block-sizer.ts';
@@ -68,6 +69,8 @@ export class CivitasNode {
   readonly verifier = new TxVerifier();
   /** Committed nonces of active senders and recent tx hashes, so admission reads no disk. */
   readonly commitCache: CommitCache;
+  /** Who may transact (membership on a permissioned chain), per sender, following the commits. */
+  readonly admission: AdmissionPolicy;
   readonly mempool: Mempool;
   /** Caps proposals so a height stays well inside the view timeout (block-sizer.ts). */
   readonly blockSizer: BlockSizer;
@@ -114,6 +117,7 @@ export class CivitasNode {
       {},
       { readNonce: async (sender) => (await getAccount(ledger, addressOf(sender))).nonce },
     );
+    this.admission = new AdmissionPolicy({}, { readValue: (key) => ledger.getValue(key) });
     this.mempool = new Mempool(config.mempool, {
       chainId: genesis.chainId,
       nextHeight: () => ledger.height + 1,
@@ -121,6 +125,7 @@ export class CivitasNode {
       recentlyCommitted: (hashHex) => this.commitCache.isRecentlyCommitted(hashHex),
       committed: (hashes) => ledger.store.hasTxs(hashes),
       verify: (txs, hashes) => this.verifier.verify(txs, hashes),
+      senderRefusal: (sender, senderHex) => this.admission.check(sender, senderHex),
     });
     const gate = new BlockWorkGate();
     const validationOptions = (): ValidationOptions => ({
@@ -135,7 +140,14 @@ export class CivitasNode {
       ledger,
       validationOptions,
       gate,
-      commitCache: this.commitCache,
+      // Both caches of committed state follow each block's own writes, before admission
+      // runs for the next height.
+      commitCache: {
+        onCommit: (block, executed) => {
+          this.commitCache.onCommit(block, executed);
+          this.admission.onCommit(executed);
+        },
+      },
       mempool: this.mempool,
       waiters: this.waiters,
       metrics: this.metrics,

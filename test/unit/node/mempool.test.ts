@@ -2,16 +2,27 @@
  * Mempool admission with the in-memory commit cache, on a real Ledger: no database read per
  * admitted tx of a known sender, and a committed tx is never proposed again — recent ones are
  * refused at admission, old successful ones by their nonce, old failed ones (which leave no
- * trace in state) when the proposer reaps.
+ * trace in state) when the proposer reaps. On a permissioned chain a stranger is refused at
+ * admission, and membership verdicts follow the committed blocks.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { getAccount } from '../../../src/app/bank/account.ts';
-import { civitasStateMachine } from '../../../src/app/index.ts';
+import { transferOp } from '../../../src/app/bank/transfer.ts';
+import { civitasApp, civitasStateMachine } from '../../../src/app/index.ts';
 import { addressOf } from '../../../src/chain/address.ts';
-import { encodeTx, type Tx, TxVerifier, txHashOfBytes } from '../../../src/chain/index.ts';
+import {
+  encodeTx,
+  type Genesis,
+  makeTx,
+  type Tx,
+  TxVerifier,
+  txHashOfBytes,
+} from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
-import { isCivitasError } from '../../../src/errors/index.ts';
+import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
+import { gossipVerdictOf, httpStatusOf, isCivitasError } from '../../../src/errors/index.ts';
+import { AdmissionPolicy } from '../../../src/node/admission-policy.ts';
 import { CommitCache } from '../../../src/node/commit-cache.ts';
 import { Mempool } from '../../../src/node/mempool.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
@@ -81,6 +92,7 @@ describe('mempool with the commit cache', () => {
           return ledger.store.hasTxs(hashes);
         },
         verify: (txs, hashes) => verifier.verify(txs, hashes),
+        senderRefusal: () => undefined,
       },
     );
   });
@@ -159,6 +171,7 @@ describe('mempool under backpressure (a backlogged node)', () => {
           verified += txs.length;
           return verifier.verify(txs, hashes);
         },
+        senderRefusal: () => undefined,
       },
     );
   });
@@ -188,6 +201,193 @@ describe('mempool under backpressure (a backlogged node)', () => {
       reaped.map((e) => e.tx.nonce),
       [0, 1, 2],
     );
+  });
+});
+
+/** A mempool over a real ledger with the node's admission policy and commit cache. */
+async function permissionedPool(genesis: Genesis) {
+  const ledger = await Ledger.open(await tempDir({ after }), genesis, civitasStateMachine());
+  const verifier = new TxVerifier();
+  const counts = { valueReads: 0, verified: 0 };
+  const policy = new AdmissionPolicy(
+    {},
+    {
+      readValue: (key) => {
+        counts.valueReads++;
+        return ledger.getValue(key);
+      },
+    },
+  );
+  const cache = new CommitCache(
+    {},
+    { readNonce: async (sender) => (await getAccount(ledger, addressOf(sender))).nonce },
+  );
+  const mempool = new Mempool(
+    {},
+    {
+      chainId: genesis.chainId,
+      nextHeight: () => ledger.height + 1,
+      accountNonce: (sender) => cache.nonceOf(sender),
+      recentlyCommitted: (hex) => cache.isRecentlyCommitted(hex),
+      committed: (hashes) => ledger.store.hasTxs(hashes),
+      verify: (txs, hashes) => {
+        counts.verified += txs.length;
+        return verifier.verify(txs, hashes);
+      },
+      senderRefusal: (sender, hex) => policy.check(sender, hex),
+    },
+  );
+  /** Commits the pool's txs as the next block, as the node's commit path does; receipt codes. */
+  const commitPool = async (chain: TestChain): Promise<string[]> => {
+    const txs = (await mempool.reap(100, 1 << 20)).map((e) => e.tx);
+    const { block, executed } = await ledger.buildBlock({
+      txs,
+      proposer: chain.validatorKeys[0]!.publicKey,
+      timestamp: ledger.tip.timestamp + 1_000,
+      lastCommit: ledger.tip.certificate,
+    });
+    await ledger.commit(block, certify(chain, block), executed);
+    cache.onCommit(block, executed);
+    policy.onCommit(executed);
+    await mempool.onCommit(block.txs, block.txHashes);
+    return executed.receipts.map((r) => r.code);
+  };
+  after(() => ledger.close());
+  return { ledger, policy, mempool, counts, commitPool };
+}
+
+/** Account 0 administers acme, account 1 is its member, accounts 2 and 3 are strangers. */
+function consortium(permissioned: boolean): TestChain {
+  const chain = makeTestChain({ accounts: 4 });
+  const hex = (i: number) => toHex(accountAddress(chain, i));
+  const genesis: Genesis = {
+    ...chain.genesis,
+    app: {
+      params: { permissioned },
+      org: [{ id: 'acme', name: 'Acme', admins: [hex(0)], members: [{ account: hex(1) }] }],
+    },
+  };
+  return { ...chain, genesis };
+}
+
+function opTx(
+  chain: TestChain,
+  from: number,
+  module: string,
+  method: string,
+  args: unknown,
+  nonce: number,
+): Tx {
+  const impl = civitasApp().method(module, method)!;
+  return makeTx(
+    {
+      chainId: chain.genesis.chainId,
+      sender: chain.accountKeys[from]!.publicKey,
+      nonce,
+      expiryHeight: 1_000_000,
+      ops: [{ module, method, args: impl.args.encode(impl.args.fromJson(args)) }],
+    },
+    chain.accountKeys[from]!.secretKey,
+  );
+}
+
+async function admission(mempool: Mempool, tx: Tx): Promise<string> {
+  try {
+    await mempool.add(encodeTx(tx));
+    return 'admitted';
+  } catch (err) {
+    if (!isCivitasError(err)) throw err;
+    return err.code;
+  }
+}
+
+describe('mempool on a permissioned chain: only members are admitted', () => {
+  test('a stranger is refused with ORG_NOT_A_MEMBER (403, gossip ignore) before its signature is checked; members are admitted', async () => {
+    const chain = consortium(true);
+    const { mempool, counts } = await permissionedPool(chain.genesis);
+    const to = accountAddress(chain, 3);
+    assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 0)), 'ORG_NOT_A_MEMBER');
+    assert.equal(counts.verified, 0, 'refused before the signature check');
+    assert.equal(mempool.size, 0);
+    assert.equal(httpStatusOf('ORG_NOT_A_MEMBER'), 403);
+    assert.equal(gossipVerdictOf('ORG_NOT_A_MEMBER'), 'ignore', 'a peer relaying it did no wrong');
+    assert.equal(await admission(mempool, transferTx(chain, 0, to, 1n, 0)), 'admitted', 'admin');
+    assert.equal(await admission(mempool, transferTx(chain, 1, to, 1n, 0)), 'admitted', 'member');
+    try {
+      await mempool.add(encodeTx(transferTx(chain, 3, to, 1n, 0)));
+      assert.fail('admitted a stranger');
+    } catch (err) {
+      assert.ok(isCivitasError(err, 'ORG_NOT_A_MEMBER'));
+      assert.match(err.message, new RegExp(toHex(to)), 'the message names the sender');
+    }
+  });
+
+  test('verdicts come from memory: a sender is read once, and blocks that leave membership alone keep it', async () => {
+    const chain = consortium(true);
+    const { mempool, counts, commitPool } = await permissionedPool(chain.genesis);
+    const to = accountAddress(chain, 3);
+    await mempool.add(encodeTx(transferTx(chain, 1, to, 1n, 0)));
+    const reads = counts.valueReads;
+    assert.ok(reads > 0, 'the first tx of a sender reads its membership');
+    await mempool.add(encodeTx(transferTx(chain, 1, to, 1n, 1)));
+    assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 0)), 'ORG_NOT_A_MEMBER');
+    const afterStranger = counts.valueReads;
+    assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 1)), 'ORG_NOT_A_MEMBER');
+    assert.deepEqual(await commitPool(chain), ['OK', 'OK']);
+    await mempool.add(encodeTx(transferTx(chain, 1, to, 1n, 2)));
+    assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 2)), 'ORG_NOT_A_MEMBER');
+    assert.equal(
+      counts.valueReads,
+      afterStranger,
+      'no read: the transfers wrote no membership key',
+    );
+  });
+
+  test('a member added by a committed block is admitted from the next tx on; a removed one is refused', async () => {
+    const chain = consortium(true);
+    const { mempool, commitPool } = await permissionedPool(chain.genesis);
+    const to = accountAddress(chain, 3);
+    const newcomer = toHex(accountAddress(chain, 2));
+    assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 0)), 'ORG_NOT_A_MEMBER');
+    await mempool.add(encodeTx(opTx(chain, 0, 'org', 'addMember', { account: newcomer }, 0)));
+    assert.equal(
+      await admission(mempool, transferTx(chain, 2, to, 1n, 0)),
+      'ORG_NOT_A_MEMBER',
+      'not before the block commits',
+    );
+    assert.deepEqual(await commitPool(chain), ['OK'], 'addMember');
+    assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 0)), 'admitted');
+    assert.equal(await admission(mempool, transferTx(chain, 1, to, 1n, 0)), 'admitted');
+    await mempool.add(
+      encodeTx(
+        opTx(chain, 0, 'org', 'removeMember', { account: toHex(accountAddress(chain, 1)) }, 1),
+      ),
+    );
+    // Reaped in arrival order: both transfers run before the removal.
+    assert.deepEqual(await commitPool(chain), ['OK', 'OK', 'OK']);
+    assert.equal(await admission(mempool, transferTx(chain, 1, to, 1n, 1)), 'ORG_NOT_A_MEMBER');
+    assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 1)), 'admitted');
+  });
+
+  test('on an open chain anyone is admitted, organisations or not', async () => {
+    for (const chain of [consortium(false), makeTestChain({ accounts: 4 })]) {
+      const { mempool, policy } = await permissionedPool(chain.genesis);
+      const to = accountAddress(chain, 0);
+      assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 0)), 'admitted');
+      const outsider = generateKeyPair();
+      const unfunded = makeTx(
+        {
+          chainId: chain.genesis.chainId,
+          sender: outsider.publicKey,
+          nonce: 0,
+          expiryHeight: 1_000_000,
+          ops: [transferOp(to, 1n)],
+        },
+        outsider.secretKey,
+      );
+      assert.equal(await admission(mempool, unfunded), 'admitted', 'not even an account needed');
+      assert.equal(policy.size, 2);
+    }
   });
 });
 
