@@ -45,6 +45,8 @@ interface PreparedOp {
   readonly expectRev: number | null;
   readonly impl: Method<unknown>;
   readonly decoded: unknown;
+  /** What impl.keys returned, in its order (the call may reuse the same key objects). */
+  readonly keys: readonly Uint8Array[];
 }
 
 interface PreparedTx {
@@ -113,21 +115,24 @@ function prepare(
         invalid: { code: badArgsCode(err, op.module), op: j },
       };
     }
-    want(impl.keys(decoded, keyContext));
-    ops.push({ ...op, impl, decoded });
+    const opKeys = impl.keys(decoded, keyContext);
+    want(opKeys);
+    ops.push({ ...op, impl, decoded, keys: opKeys });
   }
   return { sender, keyContext, ops, cosignerAddresses };
 }
 
+const NO_KEYS: readonly Uint8Array[] = Object.freeze([]);
+
 /** One attempt at running a tx; the events it emitted go to its receipt if it succeeds. */
 class TxRun {
   readonly events: ReceiptEvent[] = [];
-  private readonly app: App;
-  private readonly state: StateView;
-  private readonly tx: Tx;
-  private readonly txHash: Uint8Array;
-  private readonly prepared: PreparedTx;
-  private readonly height: number;
+  readonly app: App;
+  readonly state: StateView;
+  readonly tx: Tx;
+  readonly txHash: Uint8Array;
+  readonly prepared: PreparedTx;
+  readonly height: number;
 
   constructor(
     app: App,
@@ -155,14 +160,14 @@ class TxRun {
     const account = state.get(accountKey, accountCodec) ?? EMPTY_ACCOUNT;
     // Rule: a tx carries its sender's next nonce; only a tx that succeeds uses it up.
     if (tx.nonce !== account.nonce) return { code: 'BANK_BAD_NONCE', failedOp: null };
-    const base = this.context(0, null, 'tx', undefined);
+    const base = this.context(0, null, 'tx', undefined, NO_KEYS);
     for (const m of this.app.txChecks) {
       const code = m.checkTx?.(base);
       if (code !== undefined) return { code, failedOp: null };
     }
     for (let j = 0; j < prepared.ops.length; j++) {
       const op = prepared.ops[j]!;
-      const ctx = this.context(j, op.expectRev, 'tx', op);
+      const ctx = this.context(j, op.expectRev, 'tx', op, op.keys);
       const code = op.impl.execute(op.decoded, ctx);
       if (code !== undefined) return { code, failedOp: j };
     }
@@ -176,36 +181,21 @@ class TxRun {
     expectRev: number | null,
     origin: CallOrigin,
     call: Call | undefined,
+    keys: readonly Uint8Array[],
   ): CallContext {
-    let recordHash: Uint8Array | undefined;
-    const { prepared } = this;
-    return {
-      sender: prepared.keyContext.sender,
-      cosigners: prepared.keyContext.cosigners,
-      origin,
-      height: this.height,
-      txHash: this.txHash,
-      opIndex,
-      expectRev,
-      state: this.state,
-      emit: (type, attributes) => {
-        this.events.push({ type, attributes });
-      },
-      signed: (address) =>
-        equal(address, prepared.keyContext.sender) ||
-        prepared.cosignerAddresses.some((c) => equal(c, address)),
-      runAsGovernance: (calls) => this.runAsGovernance(opIndex, calls),
-      advance: (history: History) => {
-        if (call === undefined) throw new Error('advance() outside a call');
-        recordHash ??= historyRecordHash(call.module, call.method, call.args);
-        return nextHistory(history, this.txHash, opIndex, recordHash);
-      },
-      checkRev: (history: History): CallOutcome =>
-        expectRev !== null && expectRev !== history.rev ? 'STALE_REV' : undefined,
-    };
+    return new OpContext(this, opIndex, expectRev, origin, call, keys);
   }
 
-  private runAsGovernance(
+  /** Whether an address signed the tx (the sender or a cosigner). */
+  signedBy(address: Uint8Array): boolean {
+    const { prepared } = this;
+    return (
+      equal(address, prepared.keyContext.sender) ||
+      prepared.cosignerAddresses.some((c) => equal(c, address))
+    );
+  }
+
+  runAsGovernance(
     opIndex: number,
     calls: readonly Call[],
   ): { index: number; code: ReceiptFailureCode } | undefined {
@@ -241,7 +231,69 @@ class TxRun {
     } catch (err) {
       return badArgsCode(err, call.module);
     }
-    return impl.execute(decoded, this.context(opIndex, null, 'governance', call));
+    const keys = impl.keys(decoded, this.prepared.keyContext);
+    return impl.execute(decoded, this.context(opIndex, null, 'governance', call, keys));
+  }
+}
+
+/** The context of one call: fields plus methods on the prototype (no closures per op). */
+class OpContext implements CallContext {
+  readonly sender: Uint8Array;
+  readonly senderHex: string;
+  readonly cosigners: readonly Uint8Array[];
+  readonly origin: CallOrigin;
+  readonly height: number;
+  readonly txHash: Uint8Array;
+  readonly opIndex: number;
+  readonly expectRev: number | null;
+  readonly state: StateView;
+  readonly keys: readonly Uint8Array[];
+  private readonly run: TxRun;
+  private readonly call: Call | undefined;
+  private recordHash: Uint8Array | undefined;
+
+  constructor(
+    run: TxRun,
+    opIndex: number,
+    expectRev: number | null,
+    origin: CallOrigin,
+    call: Call | undefined,
+    keys: readonly Uint8Array[],
+  ) {
+    this.run = run;
+    this.sender = run.prepared.keyContext.sender;
+    this.senderHex = run.prepared.sender.addressHex;
+    this.cosigners = run.prepared.keyContext.cosigners;
+    this.origin = origin;
+    this.height = run.height;
+    this.txHash = run.txHash;
+    this.opIndex = opIndex;
+    this.expectRev = expectRev;
+    this.state = run.state;
+    this.keys = keys;
+    this.call = call;
+  }
+
+  emit(type: string, attributes: ReadonlyArray<readonly [string, string]>): void {
+    this.run.events.push({ type, attributes });
+  }
+
+  signed(address: Uint8Array): boolean {
+    return this.run.signedBy(address);
+  }
+
+  runAsGovernance(calls: readonly Call[]): { index: number; code: ReceiptFailureCode } | undefined {
+    return this.run.runAsGovernance(this.opIndex, calls);
+  }
+
+  advance(history: History): History {
+    if (this.call === undefined) throw new Error('advance() outside a call');
+    this.recordHash ??= historyRecordHash(this.call.module, this.call.method, this.call.args);
+    return nextHistory(history, this.txHash, this.opIndex, this.recordHash);
+  }
+
+  checkRev(history: History): CallOutcome {
+    return this.expectRev !== null && this.expectRev !== history.rev ? 'STALE_REV' : undefined;
   }
 }
 
@@ -264,8 +316,14 @@ export async function executeBlock(
   state.load(app.blockKeys, await read(app.blockKeys));
   const keys = new Map<string, Uint8Array>();
   const prepared = txs.map((tx) => prepare(app, tx, state, keys));
-  const named = [...keys.values()].filter((key) => !state.has(key));
-  state.load(named, await read(named));
+  const ids: string[] = [];
+  const named: Uint8Array[] = [];
+  for (const [id, key] of keys) {
+    if (state.hasId(id)) continue;
+    ids.push(id);
+    named.push(key);
+  }
+  state.load(named, await read(named), ids);
 
   const receipts: Receipt[] = [];
   for (let i = 0; i < txs.length; i++) {

@@ -42,6 +42,8 @@ export interface KeyContext {
 }
 
 export interface CallContext extends Omit<KeyContext, 'blockState'> {
+  /** The sender's address as hex (for events; computed once per sender). */
+  readonly senderHex: string;
   readonly origin: CallOrigin;
   /** Height of the block being executed. */
   readonly height: number;
@@ -51,6 +53,8 @@ export interface CallContext extends Omit<KeyContext, 'blockState'> {
   /** The revision the op expects of the object it acts on (STALE_REV when it differs). */
   readonly expectRev: number | null;
   readonly state: StateView;
+  /** The keys this call's `keys()` named, in that order (reusing them saves lookups). */
+  readonly keys: readonly Uint8Array[];
   /** Adds an event to the tx's receipt (dropped with the op's writes if the tx fails). */
   emit(type: string, attributes: ReadonlyArray<readonly [string, string]>): void;
   /** Whether an address signed the tx (the sender or a cosigner). */

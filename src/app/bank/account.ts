@@ -8,7 +8,7 @@ import { decode } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import type { StateProof } from '../../state/smt/index.ts';
-import type { ValueCodec } from '../state-view.ts';
+import { keyId, type ValueCodec } from '../state-view.ts';
 
 export const MAX_AMOUNT = (1n << 128n) - 1n;
 
@@ -52,9 +52,7 @@ const SENDER_CACHE_MAX = 65_536;
 const senderCache = new Map<string, SenderKeys>();
 
 export function senderKeys(publicKey: Uint8Array): SenderKeys {
-  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString(
-    'latin1',
-  );
+  const id = keyId(publicKey);
   let keys = senderCache.get(id);
   if (keys === undefined) {
     const address = addressOf(publicKey);

@@ -62,17 +62,17 @@ export const transfer: Method<TransferArgs> = {
     if (ctx.expectRev !== null) return 'APP_NO_REVISION';
     // Rule: a frozen account cannot send value (observation goes on).
     if (isFrozen(state, 'account', ctx.sender)) return 'FREEZE_ACTIVE';
-    const fromKey = accountStateKey(ctx.sender);
+    // keys() named the sender's account, then the recipient's.
+    const [fromKey, toKey] = ctx.keys as [Uint8Array, Uint8Array];
     const from = state.get(fromKey, accountCodec) ?? EMPTY_ACCOUNT;
     if (from.balance < args.amount) return 'BANK_INSUFFICIENT_FUNDS';
     // Debit first, then read the recipient: a self-transfer must see its own debit.
     state.set(fromKey, { balance: from.balance - args.amount, nonce: from.nonce }, accountCodec);
-    const toKey = accountStateKey(args.to);
     const to = state.get(toKey, accountCodec) ?? EMPTY_ACCOUNT;
     if (to.balance + args.amount > MAX_AMOUNT) return 'BANK_BALANCE_OVERFLOW';
     state.set(toKey, { balance: to.balance + args.amount, nonce: to.nonce }, accountCodec);
     ctx.emit('transfer', [
-      ['from', toHex(ctx.sender)],
+      ['from', ctx.senderHex],
       ['to', toHex(args.to)],
       ['amount', args.amount.toString()],
     ]);
