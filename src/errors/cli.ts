@@ -4,6 +4,11 @@ import { type CodeSpec, SERVER_ERROR } from './spec.ts';
 export const CLI_ERRORS = {
   CLI_BAD_HASH: { ...SERVER_ERROR, description: 'an argument is not a 32-byte hex tx hash' },
   CLI_BAD_HEIGHT: { ...SERVER_ERROR, description: 'an argument is not a height' },
+  CLI_BAD_JSON: {
+    ...SERVER_ERROR,
+    description: 'an argument or a file given is not the JSON expected',
+  },
+  CLI_FILE_NOT_FOUND: { ...SERVER_ERROR, description: 'a file named by an option cannot be read' },
 
   INIT_BAD_ARGS: { ...SERVER_ERROR, description: 'an init option is out of range' },
   INIT_DIR_NOT_EMPTY: { ...SERVER_ERROR, description: 'the init target dir is not empty' },

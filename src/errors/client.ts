@@ -6,8 +6,10 @@ export const CLIENT_ERRORS = {
   CLIENT_BAD_URL: { ...SERVER_ERROR, description: 'the node URL is not an http(s) URL' },
   CLIENT_HTTP_ERROR: { ...SERVER_ERROR, description: 'the node answered an HTTP error, no code' },
   CLIENT_UNREACHABLE: { ...SERVER_ERROR, description: 'the node cannot be reached' },
+  CLIENT_WRONG_KEY: { ...SERVER_ERROR, description: 'a signing key is not the one the tx names' },
 
   VERIFY_CERTIFICATE: { ...SERVER_ERROR, description: 'the commit certificate does not verify' },
+  VERIFY_HEADER: { ...SERVER_ERROR, description: 'the header bytes do not decode' },
   VERIFY_HEIGHT: { ...SERVER_ERROR, description: 'the header is not for the claimed height' },
   VERIFY_KEY: { ...SERVER_ERROR, description: 'the state proof is for another key' },
   VERIFY_NOT_COMMITTED: { ...SERVER_ERROR, description: 'the tx is not committed yet' },

@@ -24,6 +24,11 @@ export const EXECUTION_ERRORS = {
     description: 'a tx kept reading state keys it did not name (16 rounds)',
   },
   APP_UNKNOWN_METHOD: { ...BAD_REQUEST, description: 'no module handles the module and method' },
+  APP_UNKNOWN_MODULE: {
+    status: 404,
+    gossip: 'ignore',
+    description: 'no module of that name (GET /state/:module/:id, client state proofs)',
+  },
   BANK_BAD_ARGS: { ...BAD_REQUEST, description: 'transfer arguments do not decode or move 0' },
   BANK_BAD_ID: { ...BAD_REQUEST, description: 'an account id is an address (40 hex)' },
   BANK_BAD_NONCE: { ...SERVER_ERROR, description: "the nonce is not the sender's next one" },
@@ -80,6 +85,10 @@ export const EXECUTION_ERRORS = {
   },
   ORG_BAD_ARGS: { ...BAD_REQUEST, description: 'org args are malformed' },
   ORG_BAD_ID: { ...BAD_REQUEST, description: 'not an organisation id or member/<address>' },
+  ORG_CONSENT_REQUIRED: {
+    ...FORBIDDEN,
+    description: 'the account being added must cosign the tx (its consent)',
+  },
   ORG_EXISTS: { ...CONFLICT, description: 'an organisation with this id exists' },
   ORG_NOT_ADMIN: { ...FORBIDDEN, description: 'only an admin of an active organisation does this' },
   ORG_NOT_A_MEMBER: {

@@ -1,7 +1,7 @@
 /**
  * The `org` module: organisations, their members and roles (state.ts).
  *
- *   org.addMember    {account, roles}              an admin of the organisation
+ *   org.addMember    {account, roles}              an admin of the organisation; the account cosigns
  *   org.removeMember {account}                     an admin of the account's organisation
  *   org.setRoles     {account, roles}              an admin (admin, member); governance (any)
  *   org.register     {id, name, admins, committee} governance only
@@ -149,6 +149,8 @@ const addMember: Method<MemberArgs> = {
     if (own === undefined) return 'ORG_NOT_ADMIN';
     // Rule: regulator and issuer are granted by governance only (org.setRoles in a proposal).
     if (args.roles.some((r) => GOVERNED_ROLES.has(r))) return 'ORG_ROLE_GOVERNED';
+    // Rule: an account joins only with its own consent: it cosigns the tx that adds it.
+    if (!ctx.signed(args.account)) return 'ORG_CONSENT_REQUIRED';
     const existing = memberOf(ctx.state, args.account);
     // Rule: an account belongs to one organisation; a removed member may be added back to it.
     if (existing !== undefined && (existing.active || existing.org !== own.id)) {

@@ -62,9 +62,10 @@ describe('permissioned submission', () => {
     ]);
     assert.equal(refused!.code, 'ORG_NOT_A_MEMBER');
     assert.equal(refused!.failedOp, null);
-    const [added] = await chain.block([
-      chain.tx(admins[0]!, [op('org', 'addMember', { account: member.hex, roles: ['member'] })]),
-    ]);
+    const add = op('org', 'addMember', { account: member.hex, roles: ['member'] });
+    const [unsigned] = await chain.block([chain.tx(admins[0]!, [add])]);
+    assert.equal(unsigned!.code, 'ORG_CONSENT_REQUIRED', 'the new member did not cosign');
+    const [added] = await chain.block([chain.tx(admins[0]!, [add], { cosigners: [member] })]);
     ok(added!, 'addMember');
     assert.deepEqual(chain.get(memberKey(member.address), memberCodec)?.roles, ['member']);
     const [sent] = await chain.block([
@@ -96,7 +97,11 @@ describe('governance', () => {
     const { chain, admins, member } = consortium();
     ok(
       (
-        await chain.block([chain.tx(admins[0]!, [op('org', 'addMember', { account: member.hex })])])
+        await chain.block([
+          chain.tx(admins[0]!, [op('org', 'addMember', { account: member.hex })], {
+            cosigners: [member],
+          }),
+        ])
       )[0]!,
     );
     const id = await propose(
