@@ -69,6 +69,15 @@ export interface StateMachine {
   }>;
 }
 
+/** A state value (undefined: absent) with its inclusion or non-inclusion proof at `height`. */
+export interface ProvenValue {
+  readonly height: number;
+  readonly stateRoot: Uint8Array;
+  readonly value: Uint8Array | undefined;
+  readonly proof: StateProof;
+  readonly keyHash: Uint8Array;
+}
+
 export interface ExecutedBlock {
   readonly height: number;
   readonly receipts: readonly Receipt[];
@@ -402,16 +411,7 @@ export class Ledger {
   }
 
   /** A raw state key's value with a proof against the state root of `height` (default: the tip). */
-  async prove(
-    key: Uint8Array,
-    height = this.tipState.height,
-  ): Promise<{
-    height: number;
-    stateRoot: Uint8Array;
-    value: Uint8Array | undefined;
-    proof: StateProof;
-    keyHash: Uint8Array;
-  }> {
+  async prove(key: Uint8Array, height = this.tipState.height): Promise<ProvenValue> {
     const keyHash = stateKeyHash(key);
     const [stateRoot, value, proof] = await Promise.all([
       this.tree.rootHash(height),

@@ -7,7 +7,7 @@ import { ADDRESS_LENGTH, addressOf } from '../../chain/address.ts';
 import { decode } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
-import type { StateProof } from '../../state/smt/index.ts';
+import type { Ledger } from '../../state/ledger.ts';
 import { keyId, type ValueCodec } from '../state-view.ts';
 
 export const MAX_AMOUNT = (1n << 128n) - 1n;
@@ -68,19 +68,7 @@ export function senderKeys(publicKey: Uint8Array): SenderKeys {
 }
 
 /** What reading accounts needs of a ledger: raw-key reads and proofs. */
-export interface AccountSource {
-  getValue(key: Uint8Array): Promise<Uint8Array | undefined>;
-  prove(
-    key: Uint8Array,
-    height?: number,
-  ): Promise<{
-    height: number;
-    stateRoot: Uint8Array;
-    value: Uint8Array | undefined;
-    proof: StateProof;
-    keyHash: Uint8Array;
-  }>;
-}
+export type AccountSource = Pick<Ledger, 'getValue' | 'prove'>;
 
 /** The latest committed account (empty when absent). */
 export async function getAccount(source: AccountSource, address: Uint8Array): Promise<Account> {
