@@ -123,6 +123,60 @@ export interface AccountResponse {
   proof?: AccountProof;
 }
 
+/**
+ * The `proof` member of GET /state/:module/:id?proof=true: the account proof's fields plus the
+ * raw state key. A client derives the key from module and id itself; `key` is for reading.
+ */
+export interface StateObjectProof extends AccountProof {
+  /** The raw state key (hex) the module maps the id to. */
+  key: string;
+}
+
+/** GET /state/:module/:id[?proof=true]: one object of a module, as the module renders it. */
+export interface StateResponse {
+  module: string;
+  id: string;
+  height: number;
+  present: boolean;
+  /** The module's JSON view of the stored value; null when absent. */
+  value: Record<string, unknown> | null;
+  proof?: StateObjectProof;
+}
+
+/** A governance proposal (src/app/gov), its status read at the answer's height. */
+export interface ProposalJson {
+  id: number;
+  proposer: string;
+  /** `call` is "module.method"; `args` the method's JSON form (hex if it does not decode). */
+  actions: Array<{ call: string; args: unknown }>;
+  createdAt: number;
+  expiresAtHeight: number;
+  committee: string[];
+  threshold: number;
+  votes: Array<{ org: string; voter: string; approve: boolean }>;
+  /** `expired`: still open on chain, but past its expiry at the answer's height. */
+  status: 'open' | 'passed' | 'failed' | 'rejected' | 'cancelled' | 'expired';
+  /** For a failed proposal: the action that failed and its code. */
+  failure: { index: number; code: string } | null;
+  closedAt: number;
+  rev: number;
+  hist: string;
+}
+
+/** GET /gov/proposals: the newest proposals first, at most 100. */
+export interface ProposalsResponse {
+  height: number;
+  /** How many proposals were ever made (ids 1..total). */
+  total: number;
+  proposals: ProposalJson[];
+}
+
+/** GET /gov/proposals/:id */
+export interface ProposalResponse {
+  height: number;
+  proposal: ProposalJson;
+}
+
 /** One committed block, as announced on GET /events (`event: block`). */
 export interface BlockEvent {
   height: number;

@@ -7,6 +7,9 @@ import type {
   AccountResponse,
   BlockEvent,
   BlockResponse,
+  ProposalResponse,
+  ProposalsResponse,
+  StateResponse,
   StatusResponse,
   SubmitTxResponse,
   TxResponse,
@@ -114,6 +117,26 @@ export class CivitasClient {
 
   account(address: string, opts: { proof?: boolean } = {}): Promise<AccountResponse> {
     return this.request('GET', `/accounts/${address}${opts.proof ? '?proof=true' : ''}`);
+  }
+
+  /**
+   * An object of a module (GET /state/:module/:id): `present: false` and `value: null` when
+   * absent. With `proof`, the state proof, header and certificate for verifyStateProof.
+   */
+  state(module: string, id: string, opts: { proof?: boolean } = {}): Promise<StateResponse> {
+    // Each segment encoded on its own: ids like account/<address> keep their slashes.
+    const path = [module, ...id.split('/')].map(encodeURIComponent).join('/');
+    return this.request('GET', `/state/${path}${opts.proof ? '?proof=true' : ''}`);
+  }
+
+  /** The newest governance proposals (at most 100), status read at the node's height. */
+  proposals(): Promise<ProposalsResponse> {
+    return this.request('GET', '/gov/proposals');
+  }
+
+  /** One governance proposal; GOV_UNKNOWN_PROPOSAL (404) when there is none. */
+  proposal(id: number | string): Promise<ProposalResponse> {
+    return this.request('GET', `/gov/proposals/${encodeURIComponent(String(id))}`);
   }
 
   /**

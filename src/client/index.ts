@@ -3,11 +3,11 @@
  * its answers locally. `import { CivitasClient, transfer } from 'civitas/client'`.
  */
 import { genesisStateRoot as appGenesisStateRoot } from '../app/genesis.ts';
-import { civitasApp } from '../app/registry.ts';
 import { addressOf } from '../chain/address.ts';
 import type { Genesis } from '../chain/genesis.ts';
 import { signTx, type Tx, unsignedTxV1 } from '../chain/tx.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
+import { clientApp } from './calls.ts';
 
 export type * from '../api/types.ts';
 export { accountStateKey } from '../app/bank/account.ts';
@@ -24,6 +24,7 @@ export {
   signTx,
   type Tx,
   type TxOp,
+  type TxOpInput,
   txHash,
   type UnsignedTx,
   unsignedTx,
@@ -33,12 +34,30 @@ export { fromHex, toHex } from '../crypto/bytes.ts';
 export { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
 export { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
 export { stateKeyHash } from '../state/smt/index.ts';
+export {
+  appModule,
+  appOp,
+  appOps,
+  type BatchOp,
+  batch,
+  call,
+  clientApp,
+  cosign,
+  parseCall,
+  sign,
+  type TxEnvelope,
+} from './calls.ts';
 export { CivitasClient } from './client.ts';
 export {
   type AccountProofResponse,
+  type StateProofResponse,
+  type TrustedChain,
   type TxProofResponse,
+  type VerifiedState,
   type VerifiedTx,
   verifyAccountProof,
+  verifyProvenValue,
+  verifyStateProof,
   verifyTxProof,
 } from './verify.ts';
 
@@ -70,7 +89,7 @@ export function transfer(opts: {
 
 /** The state root a genesis file defines (height 0), computed locally from the file alone. */
 export function genesisStateRoot(genesis: Genesis): Promise<Uint8Array> {
-  return appGenesisStateRoot(civitasApp(), genesis);
+  return appGenesisStateRoot(clientApp(), genesis);
 }
 
 export function senderAddress(keys: KeyPair): Uint8Array {

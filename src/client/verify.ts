@@ -25,10 +25,24 @@ import { equalBytes, fromHex, toHex } from '../crypto/bytes.ts';
 import { verifyNoble } from '../crypto/ed25519.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
 import { CivitasError, type ErrorCode } from '../errors/index.ts';
-import { decodeStateProof, verifyStateProof } from '../state/smt/index.ts';
+import {
+  decodeStateProof,
+  stateKeyHash,
+  verifyStateProof as verifySmtProof,
+} from '../state/smt/index.ts';
+import { appModule } from './calls.ts';
 
 function fail(code: ErrorCode, message: string): never {
   throw new CivitasError(code, message);
+}
+
+/** Decodes what a node sent; bytes that do not decode fail the check with `code`. */
+function decoded<T>(code: ErrorCode, what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    return fail(code, `${what} does not decode: ${(err as Error).message}`);
+  }
 }
 
 function proofFromJson(j: MerkleProofJson): {
@@ -130,24 +144,40 @@ export type AccountProofResponse = Pick<
   'height' | 'keyHash' | 'value' | 'proofBytes' | 'headerBytes' | 'certificateBytes'
 >;
 
+/** What a client trusts: its own genesis file's chain id, validator set and state root. */
+export interface TrustedChain {
+  chainId: string;
+  validators: ValidatorSet;
+  /** The height-0 state root computed from the trusted genesis file (genesisStateRoot). */
+  genesisStateRoot?: Uint8Array;
+}
+
 /**
- * Checks an account answer: the state proof against the header's stateRoot, the header
- * against a quorum certificate. Returns the proven balance and nonce (zero if absent).
+ * Checks a state proof for the key whose hash is `keyHash` and returns the proven value
+ * (undefined: proven absent). In order: the proof is for that key; at height 0 (no header
+ * yet) the proof matches the genesis state root the client computed itself; otherwise the
+ * header is this chain's at the claimed height, the proof matches its stateRoot, and the
+ * certificate carries a quorum of `validators` on that header's hash. Throws VERIFY_*.
  */
-export function verifyAccountProof(
+export function verifyProvenValue(
   keyHash: Uint8Array,
   p: AccountProofResponse,
-  trusted: {
-    chainId: string;
-    validators: ValidatorSet;
-    /** The height-0 state root computed from the trusted genesis file (genesisStateRoot). */
-    genesisStateRoot?: Uint8Array;
-  },
+  trusted: TrustedChain,
   check: SignatureCheck = verifyNoble,
-): { height: number; balance: bigint; nonce: number; present: boolean } {
-  if (!equalBytes(fromHex(p.keyHash, HASH_LENGTH), keyHash))
+): { height: number; value: Uint8Array | undefined } {
+  if (
+    !equalBytes(
+      decoded('VERIFY_KEY', 'keyHash', () => fromHex(p.keyHash, HASH_LENGTH)),
+      keyHash,
+    )
+  )
     fail('VERIFY_KEY', 'proof is for another key');
-  const value = p.value === null ? undefined : fromHex(p.value);
+  // Bytes that do not decode are a failed check like any other lie.
+  const value =
+    p.value === null ? undefined : decoded('VERIFY_STATE_PROOF', 'value', () => fromHex(p.value!));
+  const proof = decoded('VERIFY_STATE_PROOF', 'state proof', () =>
+    decodeStateProof(fromHex(p.proofBytes)),
+  );
   if (p.headerBytes === null || p.certificateBytes === null) {
     // Height 0 has no header or certificate: the genesis file itself is the trust anchor.
     if (p.height !== 0 || trusted.genesisStateRoot === undefined) {
@@ -156,21 +186,24 @@ export function verifyAccountProof(
         'no committed block yet: pass the genesis file to check the genesis state',
       );
     }
-    const proof = decodeStateProof(fromHex(p.proofBytes));
-    if (!verifyStateProof(trusted.genesisStateRoot, keyHash, value, proof)) {
+    if (!verifySmtProof(trusted.genesisStateRoot, keyHash, value, proof)) {
       fail('VERIFY_STATE_PROOF', 'state proof does not match the genesis state root');
     }
-    return provenAccount(0, value);
+    return { height: 0, value };
   }
-  const header = decodeHeader(fromHex(p.headerBytes));
-  if (header.chainId !== trusted.chainId || header.height !== p.height)
-    fail('VERIFY_HEIGHT', 'header does not match');
-  if (
-    !verifyStateProof(header.stateRoot, keyHash, value, decodeStateProof(fromHex(p.proofBytes)))
-  ) {
+  const headerBytes = p.headerBytes;
+  const header = decoded('VERIFY_HEADER', 'header', () => decodeHeader(fromHex(headerBytes)));
+  if (header.chainId !== trusted.chainId)
+    fail('VERIFY_WRONG_CHAIN', `header is for chain ${header.chainId}`);
+  if (header.height !== p.height)
+    fail('VERIFY_HEIGHT', 'header height differs from the claimed height');
+  if (!verifySmtProof(header.stateRoot, keyHash, value, proof)) {
     fail('VERIFY_STATE_PROOF', 'state proof does not match the header stateRoot');
   }
-  const certificate = decodeCertificate(fromHex(p.certificateBytes));
+  const certificateBytes = p.certificateBytes;
+  const certificate = decoded('VERIFY_CERTIFICATE', 'certificate', () =>
+    decodeCertificate(fromHex(certificateBytes)),
+  );
   try {
     verifyCertificate(
       certificate,
@@ -185,13 +218,60 @@ export function verifyAccountProof(
   } catch (err) {
     fail('VERIFY_CERTIFICATE', `commit certificate: ${(err as Error).message}`);
   }
-  return provenAccount(header.height, value);
+  return { height: header.height, value };
 }
 
-function provenAccount(
-  height: number,
-  value: Uint8Array | undefined,
+/**
+ * Checks an account answer: the state proof against the header's stateRoot, the header
+ * against a quorum certificate. Returns the proven balance and nonce (zero if absent).
+ */
+export function verifyAccountProof(
+  keyHash: Uint8Array,
+  p: AccountProofResponse,
+  trusted: TrustedChain,
+  check: SignatureCheck = verifyNoble,
 ): { height: number; balance: bigint; nonce: number; present: boolean } {
+  const { height, value } = verifyProvenValue(keyHash, p, trusted, check);
   const account = value === undefined ? { balance: 0n, nonce: 0 } : decodeAccount(value);
   return { height, balance: account.balance, nonce: account.nonce, present: value !== undefined };
+}
+
+/** What verifyStateProof reads of GET /state/:module/:id?proof=true (src/api/types.ts). */
+export interface StateProofResponse {
+  proof?: AccountProofResponse;
+}
+
+export interface VerifiedState {
+  height: number;
+  present: boolean;
+  /** The proven stored bytes; undefined when the object is proven absent. */
+  value: Uint8Array | undefined;
+  /** The module's JSON view of the proven bytes, rendered here (the node's view is not used). */
+  json: Record<string, unknown> | null;
+}
+
+/**
+ * Checks a state object answer. The raw key comes from the module and id here, through the
+ * client's own copy of the module (never from the node's `key`), so a proof of another
+ * object fails with VERIFY_KEY; the rest is verifyProvenValue.
+ */
+export function verifyStateProof(
+  module: string,
+  id: string,
+  response: StateProofResponse,
+  trusted: TrustedChain,
+  check: SignatureCheck = verifyNoble,
+): VerifiedState {
+  const objects = appModule(module).objects;
+  const key = objects.key(id);
+  if (response.proof === undefined) {
+    fail('CLIENT_BAD_RESPONSE', 'the node answered without a proof (ask with proof: true)');
+  }
+  const { height, value } = verifyProvenValue(stateKeyHash(key), response.proof, trusted, check);
+  return {
+    height,
+    present: value !== undefined,
+    value,
+    json: value === undefined ? null : objects.toJson(value, id),
+  };
 }
