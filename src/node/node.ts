@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { getAccount } from '../app/bank/account.ts';
-import { civitasStateMachine } from '../app/index.ts';
+import { civitasApp, civitasStateMachine } from '../app/index.ts';
 import { addressOf } from '../chain/address.ts';
 import { type Genesis, TxVerifier } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
@@ -354,6 +354,7 @@ export class CivitasNode {
       { listen, maxBodyBytes: config.rpc.maxBodyBytes },
       {
         chain: ledger,
+        app: civitasApp(),
         info: {
           chainId: genesis.chainId,
           moniker: config.moniker,

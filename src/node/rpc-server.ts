@@ -10,6 +10,10 @@
  *   GET  /txs/:hash                 tx, receipt, Merkle proofs, header and certificate
  *   GET  /blocks/:height|latest     a block (JSON view + canonical bytes)
  *   GET  /accounts/:address[?proof=true]  balance and nonce (+ state proof)
+ *   GET  /state/:module/:id[?proof=true]  a module's object as JSON (+ state proof); the id is
+ *                                   everything after the module, '/' included
+ *   GET  /gov/proposals             the last 100 governance proposals, newest first
+ *   GET  /gov/proposals/:id         one proposal (status read at the current height)
  *   GET  /events                    server-sent events, one per committed block
  *   GET  /metrics                   Prometheus text (src/node/metrics.ts)
  *   GET|POST /admin/faults          fault injection (src/node/fault-injection.ts); 403 unless
@@ -19,15 +23,23 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
+  AccountProof,
   AccountResponse,
   BlockEvent,
   BlockResponse,
+  ProposalJson,
+  ProposalResponse,
+  ProposalsResponse,
+  StateResponse,
   StatusResponse,
   SubmitTxResponse,
   TxResponse,
   ValidatorsResponse,
 } from '../api/types.ts';
-import { getAccount, proveAccount } from '../app/bank/account.ts';
+import type { App } from '../app/app.ts';
+import { accountStateKey, getAccount } from '../app/bank/account.ts';
+import { proposalToJson } from '../app/gov/index.ts';
+import { NEXT_KEY, nextIdCodec, proposalCodec, proposalKey } from '../app/gov/state.ts';
 import {
   blockToJson,
   certificateToJson,
@@ -92,6 +104,8 @@ export interface RpcTxs {
 
 export interface RpcModules {
   chain: RpcChain;
+  /** The application's modules: object keys and JSON views for /state and /gov. */
+  app: App;
   info: RpcNodeInfo;
   txs: RpcTxs;
   events: NodeEvents;
@@ -106,6 +120,8 @@ const MAX_WAIT_MS = 120_000;
 const MAX_SSE_CLIENTS = 256;
 /** Retry-After (seconds) on a 503 for a node with a backlog: about a few heights. */
 const BUSY_RETRY_AFTER_S = 1;
+/** GET /gov/proposals answers at most this many, the newest. */
+const MAX_PROPOSALS_LISTED = 100;
 
 /** First path segments that name a route (another method there is 405, not 404). */
 const ROUTE_ROOTS: ReadonlySet<string> = new Set([
@@ -114,6 +130,8 @@ const ROUTE_ROOTS: ReadonlySet<string> = new Set([
   'txs',
   'blocks',
   'accounts',
+  'state',
+  'gov',
   'events',
   'metrics',
   'admin',
@@ -220,9 +238,7 @@ export class RpcServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter((p) => p.length > 0);
     const method = req.method ?? 'GET';
-    // Routes have one or two segments; anything deeper matches no route (404).
-    const route =
-      parts.length > 2 ? '' : `${method} /${parts[0] ?? ''}${parts.length > 1 ? '/:' : ''}`;
+    const route = routeOf(method, parts);
     switch (route) {
       case 'GET /status':
         return this.send(res, 200, this.status());
@@ -240,6 +256,18 @@ export class RpcServer {
           200,
           await this.account(parts[1]!, url.searchParams.get('proof') === 'true'),
         );
+      case 'GET /state/:/*': {
+        const { module, id } = stateTarget(url.pathname);
+        return this.send(
+          res,
+          200,
+          await this.stateObject(module, id, url.searchParams.get('proof') === 'true'),
+        );
+      }
+      case 'GET /gov/proposals':
+        return this.send(res, 200, await this.proposals());
+      case 'GET /gov/proposals/:':
+        return this.send(res, 200, await this.proposal(parts[2]!));
       case 'GET /events':
         return this.openEvents(req, res);
       case 'GET /metrics': {
@@ -255,7 +283,7 @@ export class RpcServer {
       case 'POST /admin/:':
         return this.send(res, 200, await this.admin(req, method, parts[1]!));
       default:
-        if (parts.length <= 2 && ROUTE_ROOTS.has(parts[0] ?? '')) {
+        if (route !== '' && ROUTE_ROOTS.has(parts[0] ?? '')) {
           throw new CivitasError('RPC_METHOD_NOT_ALLOWED', `no route ${method} ${url.pathname}`);
         }
         throw new CivitasError('RPC_NOT_FOUND', `no route ${method} ${url.pathname}`);
@@ -415,37 +443,139 @@ export class RpcServer {
     } catch {
       address = parseAddress(addressHex);
     }
-    const ledger = this.chain;
-    // The flat state holds the latest values: re-read if a commit landed during the read, so
-    // the balance reported is the one at the height reported.
-    let height = ledger.height;
-    let account = await getAccount(ledger, address);
-    while (ledger.height !== height) {
-      height = ledger.height;
-      account = await getAccount(ledger, address);
-    }
+    const { height, value: account } = await this.atOneHeight(() =>
+      getAccount(this.chain, address),
+    );
     const out: AccountResponse = {
       address: toHex(address),
       balance: account.balance.toString(),
       nonce: account.nonce,
       height,
     };
-    if (withProof) {
-      const p = await proveAccount(ledger, address, height);
-      const header = height > 0 ? (await ledger.store.getBlock(height))?.header : undefined;
-      const certificate = height > 0 ? await ledger.store.getCertificateBytes(height) : undefined;
-      out.proof = {
+    if (withProof) out.proof = (await this.proveAt(accountStateKey(address), height)).proof;
+    return out;
+  }
+
+  /**
+   * Reads from the flat state, which holds the latest values: again if a commit landed during
+   * the read, so what is reported is what held at the height reported.
+   */
+  private async atOneHeight<T>(read: () => Promise<T>): Promise<{ height: number; value: T }> {
+    let height = this.chain.height;
+    let value = await read();
+    while (this.chain.height !== height) {
+      height = this.chain.height;
+      value = await read();
+    }
+    return { height, value };
+  }
+
+  /**
+   * A raw key's value and state proof at `height` (the versioned tree, so both are of that
+   * height whatever commits meanwhile), with the header and certificate that anchor the root.
+   */
+  private async proveAt(
+    key: Uint8Array,
+    height: number,
+  ): Promise<{ value: Uint8Array | undefined; proof: AccountProof }> {
+    const p = await this.chain.prove(key, height);
+    const [block, certificate] =
+      height > 0
+        ? await Promise.all([
+            this.chain.store.getBlock(height),
+            this.chain.store.getCertificateBytes(height),
+          ])
+        : [undefined, undefined];
+    return {
+      value: p.value,
+      proof: {
         height,
         stateRoot: toHex(p.stateRoot),
         keyHash: toHex(p.keyHash),
         value: p.value === undefined ? null : toHex(p.value),
         proof: stateProofToJson(p.proof),
         proofBytes: toHex(encodeStateProof(p.proof)),
-        headerBytes: header ? toHex(encodeHeader(header)) : null,
+        headerBytes: block ? toHex(encodeHeader(block.header)) : null,
         certificateBytes: certificate ? toHex(certificate) : null,
-      };
+      },
+    };
+  }
+
+  /** An object of a module: its key from the module (which checks the id), its JSON view. */
+  private async stateObject(
+    moduleName: string,
+    id: string,
+    withProof: boolean,
+  ): Promise<StateResponse> {
+    const module = this.m.app.modules.get(moduleName);
+    if (module === undefined) {
+      throw new CivitasError(
+        'APP_UNKNOWN_MODULE',
+        `no module ${JSON.stringify(moduleName.slice(0, 64))} (modules: ${[...this.m.app.modules.keys()].join(', ')})`,
+      );
     }
+    const key = module.objects.key(id);
+    let height: number;
+    let value: Uint8Array | undefined;
+    let proof: StateResponse['proof'];
+    if (withProof) {
+      height = this.chain.height;
+      const proven = await this.proveAt(key, height);
+      value = proven.value;
+      proof = { ...proven.proof, key: toHex(key) };
+    } else {
+      ({ height, value } = await this.atOneHeight(() => this.chain.getValue(key)));
+    }
+    const out: StateResponse = {
+      module: moduleName,
+      id,
+      height,
+      present: value !== undefined,
+      value: value === undefined ? null : module.objects.toJson(value, id),
+    };
+    if (proof !== undefined) out.proof = proof;
     return out;
+  }
+
+  private requireGov(): App {
+    if (!this.m.app.modules.has('gov')) {
+      throw new CivitasError('APP_UNKNOWN_MODULE', 'this chain runs no gov module');
+    }
+    return this.m.app;
+  }
+
+  /** The newest proposals (ids below gov/next), their status read at the height reported. */
+  private async proposals(): Promise<ProposalsResponse> {
+    const app = this.requireGov();
+    const { height, value } = await this.atOneHeight(async () => {
+      const raw = await this.chain.getValue(NEXT_KEY);
+      const total = raw === undefined ? 0 : nextIdCodec.decode(raw) - 1;
+      const ids: number[] = [];
+      for (let id = total; id >= 1 && ids.length < MAX_PROPOSALS_LISTED; id--) ids.push(id);
+      const values = await Promise.all(ids.map((id) => this.chain.getValue(proposalKey(id))));
+      return { total, values };
+    });
+    return {
+      height,
+      total: value.total,
+      proposals: value.values
+        .filter((v) => v !== undefined)
+        .map((v) => proposalView(app, v, height)),
+    };
+  }
+
+  private async proposal(idText: string): Promise<ProposalResponse> {
+    const app = this.requireGov();
+    // The gov module's object ids are the proposal ids: it checks the id.
+    const key = app.modules.get('gov')!.objects.key(idText);
+    const { height, value } = await this.atOneHeight(() => this.chain.getValue(key));
+    if (value === undefined) {
+      throw new CivitasError('GOV_UNKNOWN_PROPOSAL', `no proposal ${idText}`);
+    }
+    return {
+      height,
+      proposal: proposalView(app, value, height),
+    };
   }
 
   /** Fault injection; refused unless the node was started with it enabled. */
@@ -485,6 +615,41 @@ export class RpcServer {
     res.write(`: civitas ${this.m.info.chainId} height ${this.chain.height}\n\n`);
     this.sseClients.add(res);
     req.on('close', () => this.sseClients.delete(res));
+  }
+}
+
+/** A stored proposal as the API shows it, its status read at `height`. */
+function proposalView(app: App, value: Uint8Array, height: number): ProposalJson {
+  // proposalToJson builds exactly ProposalJson (src/api/types.ts); src/app types it loosely.
+  return proposalToJson(app, proposalCodec.decode(value), height) as unknown as ProposalJson;
+}
+
+/**
+ * The route a request asks for, as `METHOD /root[/:…]`: `:` for a parameter segment, `*` for
+ * the rest of the path; '' matches no route. Most routes have one or two segments and anything
+ * deeper is no route (404); a state object's id is the whole rest of the path.
+ */
+function routeOf(method: string, parts: readonly string[]): string {
+  const [root = '', ...rest] = parts;
+  if (root === 'state') return rest.length >= 2 ? `${method} /state/:/*` : '';
+  if (root === 'gov') {
+    if (rest[0] !== 'proposals' || rest.length > 2) return '';
+    return `${method} /gov/proposals${rest.length === 2 ? '/:' : ''}`;
+  }
+  if (parts.length > 2) return '';
+  return `${method} /${root}${rest.length > 0 ? '/:' : ''}`;
+}
+
+/** The module and id of /state/<module>/<id>: the id is all that follows, URL-decoded. */
+function stateTarget(pathname: string): { module: string; id: string } {
+  const m = /^\/state\/([^/]+)\/(.+)$/.exec(pathname);
+  if (m === null) {
+    throw new CivitasError('RPC_NOT_FOUND', 'no route: a state object is /state/<module>/<id>');
+  }
+  try {
+    return { module: decodeURIComponent(m[1]!), id: decodeURIComponent(m[2]!) };
+  } catch {
+    throw new CivitasError('RPC_BAD_REQUEST', 'the module or id is not URL-encoded properly');
   }
 }
 

@@ -1,20 +1,33 @@
 /**
  * The HTTP API of a real one-validator node (CivitasNode.start on a home made by
  * initNetwork, API on an ephemeral port): every endpoint's happy path; every client mistake
- * is a 4xx with {error:{code,message}} and never a 500; tx and account proofs from the API
- * verify locally against the genesis validator set and fail when tampered with.
+ * is a 4xx with {error:{code,message}} and never a 500; tx, account and state object proofs
+ * from the API verify locally against the genesis validator set and fail when tampered with.
+ * The governance routes over a state with proposals run on a server of their own, its chain
+ * a map of state values.
  */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { ProposalJson, ProposalsResponse, StateResponse } from '../../../src/api/types.ts';
+import {
+  NEXT_KEY,
+  nextIdCodec,
+  type Proposal,
+  proposalCodec,
+  proposalKey,
+} from '../../../src/app/gov/state.ts';
+import { civitasApp } from '../../../src/app/registry.ts';
 import {
   decodeBlock,
   decodeCertificate,
   decodeHeader,
   encodeHeader,
+  type Genesis,
   genesisValidatorSet,
   headerHash,
   Limits,
@@ -25,16 +38,19 @@ import {
 import {
   accountStateKey,
   addressOf,
+  batch,
   encodeTx,
   fromHex,
   generateKeyPair,
   type KeyPair,
   loadKeyFile,
+  sign,
   stateKeyHash,
   toHex,
   transfer,
   txHash,
   verifyAccountProof,
+  verifyStateProof,
   verifyTxProof,
 } from '../../../src/client/index.ts';
 import type { AccountProofResponse, TxProofResponse } from '../../../src/client/verify.ts';
@@ -43,6 +59,7 @@ import { loadGenesisFile } from '../../../src/node/genesis-file.ts';
 import { initNetwork } from '../../../src/node/home.ts';
 import { silentLogger } from '../../../src/node/logger.ts';
 import { CivitasNode } from '../../../src/node/node.ts';
+import { type RpcChain, RpcServer } from '../../../src/node/rpc-server.ts';
 import { httpJson, waitUntil } from '../../helpers/http.ts';
 import { randomBasePort } from '../../helpers/process.ts';
 
@@ -67,6 +84,7 @@ describe('HTTP API', () => {
   let url: string;
   let chainId: string;
   let trusted: { chainId: string; validators: ValidatorSet };
+  let genesis: Genesis;
   let keys: KeyPair[];
   const nonces = [0, 0, 0];
   const stranger = addressOf(generateKeyPair().publicKey);
@@ -112,7 +130,7 @@ describe('HTTP API', () => {
     await writeFile(configPath, JSON.stringify(config));
     node = await CivitasNode.start(home, { rpcListen: '127.0.0.1:0', logger: silentLogger });
     url = node.rpcUrl;
-    const genesis = await loadGenesisFile(summary.genesis);
+    genesis = await loadGenesisFile(summary.genesis);
     chainId = genesis.chainId;
     trusted = { chainId, validators: genesisValidatorSet(genesis) };
     keys = await Promise.all(summary.accounts.map((a) => loadKeyFile(a.file)));
@@ -357,6 +375,148 @@ describe('HTTP API', () => {
     }
   });
 
+  test('GET /state/:module/:id: objects as JSON, absent ones, and proofs that verify', async () => {
+    const account = await get<StateResponse>(`/state/bank/${toHex(addr(0))}`);
+    assert.equal(account.status, 200, JSON.stringify(account.body));
+    const plain = await get<{ balance: string; nonce: number; height: number }>(
+      `/accounts/${toHex(addr(0))}`,
+    );
+    assert.deepEqual(account.body, {
+      module: 'bank',
+      id: toHex(addr(0)),
+      height: plain.body.height,
+      present: true,
+      value: { balance: plain.body.balance, nonce: plain.body.nonce },
+    });
+    const nobody = toHex(addressOf(generateKeyPair().publicKey));
+    const absentIds: Array<[string, string]> = [
+      ['org', 'acme'],
+      ['org', `member/${nobody}`],
+      ['gov', '1'],
+      ['freeze', `account/${toHex(addr(2))}`],
+      ['bank', nobody],
+    ];
+    // What the genesis's app sections (if any) put in the state.
+    const sections = (genesis.app ?? {}) as { params?: unknown; org?: Array<{ id: string }> };
+    const presentIds: Array<[string, string]> = (sections.org ?? []).map((o) => ['org', o.id]);
+    (sections.params === undefined ? absentIds : presentIds).push(['params', 'current']);
+    for (const [module, id] of presentIds) {
+      const res = await get<StateResponse>(`/state/${module}/${id}`);
+      assert.equal(res.status, 200, `${module}/${id}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.present, true, `${module}/${id}`);
+    }
+    for (const [module, id] of absentIds) {
+      const res = await get<StateResponse>(`/state/${module}/${id}`);
+      assert.equal(res.status, 200, `${module}/${id}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.present, false, `${module}/${id}`);
+      assert.equal(res.body.value, null, `${module}/${id}`);
+      assert.equal(res.body.id, id);
+    }
+    // An id with a slash may come URL-encoded as one segment.
+    const encoded = await get<StateResponse>(`/state/freeze/account%2F${toHex(addr(2))}`);
+    assert.equal(encoded.status, 200);
+    assert.equal(encoded.body.id, `account/${toHex(addr(2))}`);
+
+    for (const [module, id, present] of [
+      ['bank', toHex(addr(0)), true] as const,
+      ...presentIds.map(([m, i]) => [m, i, true] as const),
+      ...absentIds.map(([m, i]) => [m, i, false] as const),
+    ]) {
+      const res = await get<StateResponse>(`/state/${module}/${id}?proof=true`);
+      assert.equal(res.status, 200);
+      const proof = res.body.proof!;
+      assert.equal(proof.height, res.body.height);
+      assert.equal(proof.value === null, !present);
+      const key = civitasApp().modules.get(module)!.objects.key(id);
+      assert.equal(proof.key, toHex(key));
+      assert.equal(proof.keyHash, toHex(stateKeyHash(key)));
+      const v = verifyStateProof(module, id, res.body, trusted);
+      assert.equal(v.height, res.body.height, `${module}/${id}`);
+      assert.equal(v.present, present, `${module}/${id}`);
+      assert.deepEqual(v.json, res.body.value, `${module}/${id}`);
+      // Another object's proof is not this one's.
+      if (module === 'bank' && present) {
+        assertVerifyFails(
+          () => verifyStateProof('bank', toHex(addr(1)), res.body, trusted),
+          'VERIFY_KEY',
+        );
+      }
+    }
+  });
+
+  test('GET /gov/proposals on a chain without proposals', async () => {
+    const list = await get<ProposalsResponse>('/gov/proposals');
+    assert.equal(list.status, 200);
+    assert.deepEqual(Object.keys(list.body).sort(), ['height', 'proposals', 'total']);
+    assert.deepEqual([list.body.total, list.body.proposals], [0, []]);
+    const one = await get<ErrorBody>('/gov/proposals/1');
+    assert.equal(one.status, 404);
+    assert.equal(one.body.error.code, 'GOV_UNKNOWN_PROPOSAL');
+  });
+
+  test('GET /txs/:hash of v2 txs: the ops, the events, and the op that failed', async () => {
+    const send = async (ops: Parameters<typeof batch>[0]['ops'], cosigner?: number) => {
+      const unsigned = batch({
+        chainId,
+        keys: keys[0]!,
+        nonce: nonces[0]!,
+        expiryHeight: 1_000_000,
+        ops,
+        cosigners: cosigner === undefined ? [] : [keys[cosigner]!.publicKey],
+      });
+      const tx = sign(unsigned, keys[0]!, cosigner === undefined ? [] : [keys[cosigner]!]);
+      const sent = await post(tx, '?wait=commit');
+      assert.equal(sent.status, 200, JSON.stringify(sent.body));
+      const res = await get<{
+        tx: {
+          version: number;
+          ops: Array<{ module: string; method: string }>;
+          cosigners: string[];
+        };
+        receipt: {
+          status: string;
+          code: string;
+          failedOp: number | null;
+          events: Array<{ type: string; attributes: Record<string, string> }>;
+        };
+      }>(`/txs/${sent.body.hash}`);
+      assert.equal(res.status, 200);
+      if (res.body.receipt.status === 'ok') nonces[0]!++;
+      return res.body;
+    };
+    const transferTo = (to: Uint8Array, amount: string) => ({
+      call: 'bank.transfer',
+      args: { to: toHex(to), amount },
+    });
+    const ok = await send([transferTo(stranger, '5'), transferTo(addr(1), '6')], 2);
+    assert.equal(ok.tx.version, 2);
+    assert.deepEqual(
+      ok.tx.ops.map((o) => `${o.module}.${o.method}`),
+      ['bank.transfer', 'bank.transfer'],
+    );
+    assert.deepEqual(ok.tx.cosigners, [toHex(keys[2]!.publicKey)]);
+    assert.deepEqual([ok.receipt.status, ok.receipt.code, ok.receipt.failedOp], ['ok', 'OK', null]);
+    assert.deepEqual(
+      ok.receipt.events.map((e) => [e.type, e.attributes.amount]),
+      [
+        ['transfer', '5'],
+        ['transfer', '6'],
+      ],
+    );
+    // A method reserved to governance fails its op, and the transfer before it is undone.
+    const governed = await send([
+      transferTo(stranger, '1'),
+      { call: 'params.set', args: { permissioned: true } },
+    ]);
+    assert.deepEqual(
+      [governed.receipt.status, governed.receipt.code, governed.receipt.failedOp],
+      ['failed', 'GOV_ONLY', 1],
+    );
+    assert.deepEqual(governed.receipt.events, []);
+    const stale = await send([{ ...transferTo(stranger, '1'), expectRev: 0 }]);
+    assert.deepEqual([stale.receipt.code, stale.receipt.failedOp], ['APP_NO_REVISION', 0]);
+  });
+
   test('GET /events delivers a block event', async () => {
     const events: string[] = [];
     let onData: () => void = () => {};
@@ -596,6 +756,64 @@ describe('HTTP API', () => {
         status: 400,
         code: 'RPC_BAD_TIMEOUT',
       },
+      {
+        what: 'unknown module',
+        path: '/state/nope/1',
+        status: 404,
+        code: 'APP_UNKNOWN_MODULE',
+      },
+      { what: 'bad account id', path: '/state/bank/xyz', status: 400, code: 'BANK_BAD_ID' },
+      {
+        what: 'bad freeze kind',
+        path: `/state/freeze/vault/${toHex(addr(0))}`,
+        status: 400,
+        code: 'FREEZE_BAD_ID',
+      },
+      {
+        what: 'freeze id without kind',
+        path: `/state/freeze/${toHex(addr(0))}`,
+        status: 400,
+        code: 'FREEZE_BAD_ID',
+      },
+      {
+        what: 'bad member id',
+        path: '/state/org/member/zz',
+        status: 400,
+        code: 'ORG_BAD_ID',
+      },
+      { what: 'bad org id', path: '/state/org/Not%20An%20Id', status: 400, code: 'ORG_BAD_ID' },
+      { what: 'bad proposal id', path: '/state/gov/0', status: 400, code: 'GOV_BAD_ID' },
+      { what: 'bad params id', path: '/state/params/latest', status: 400, code: 'PARAMS_BAD_ID' },
+      { what: 'state without id', path: '/state/bank', status: 404, code: 'RPC_NOT_FOUND' },
+      { what: 'bare /state', path: '/state', status: 404, code: 'RPC_NOT_FOUND' },
+      { what: 'bad escape', path: '/state/bank/%zz', status: 400, code: 'RPC_BAD_REQUEST' },
+      {
+        what: 'POST a state object',
+        method: 'POST',
+        path: `/state/bank/${toHex(addr(0))}`,
+        body: '{}',
+        status: 405,
+        code: 'RPC_METHOD_NOT_ALLOWED',
+      },
+      { what: 'proposal id', path: '/gov/proposals/abc', status: 400, code: 'GOV_BAD_ID' },
+      { what: 'proposal 0', path: '/gov/proposals/0', status: 400, code: 'GOV_BAD_ID' },
+      {
+        what: 'unknown proposal',
+        path: '/gov/proposals/99',
+        status: 404,
+        code: 'GOV_UNKNOWN_PROPOSAL',
+      },
+      { what: 'gov other', path: '/gov/votes', status: 404, code: 'RPC_NOT_FOUND' },
+      { what: 'bare /gov', path: '/gov', status: 404, code: 'RPC_NOT_FOUND' },
+      { what: 'deeper gov', path: '/gov/proposals/1/x', status: 404, code: 'RPC_NOT_FOUND' },
+      {
+        what: 'POST proposals',
+        method: 'POST',
+        path: '/gov/proposals',
+        body: '{}',
+        status: 405,
+        code: 'RPC_METHOD_NOT_ALLOWED',
+      },
       { what: 'unknown route', path: '/nope', status: 404, code: 'RPC_NOT_FOUND' },
       { what: 'root', path: '/', status: 404, code: 'RPC_NOT_FOUND' },
       {
@@ -755,6 +973,11 @@ describe('HTTP API', () => {
       '/accounts/',
       `/accounts/0x${'00'.repeat(20)}?proof=maybe`,
       '/events/x',
+      '/state/%00/%00',
+      `/state/bank/${'0'.repeat(5000)}`,
+      '/state/freeze/account/',
+      '/state/org/member/',
+      '/gov/proposals/99999999999999999999',
       '//status',
       '/status?x=%zz',
       `/${'a'.repeat(5000)}`,
@@ -776,5 +999,125 @@ describe('HTTP API', () => {
     }
     // The node still serves normally.
     assert.equal((await get('/status')).status, 200);
+  });
+});
+
+describe('HTTP API: governance proposals over a state with proposals', () => {
+  const app = civitasApp();
+  const HEIGHT = 60;
+  const values = new Map<string, Uint8Array>();
+  let server: RpcServer;
+
+  const proposer = addressOf(generateKeyPair().publicKey);
+  const setParams = app.method('params', 'set')!;
+  const base: Proposal = {
+    id: 0,
+    proposer,
+    actions: [
+      {
+        module: 'params',
+        method: 'set',
+        args: setParams.args.encode(setParams.args.fromJson({ permissioned: true })),
+      },
+    ],
+    createdAt: 10,
+    expiresAtHeight: 1_000,
+    committee: ['a', 'b', 'c', 'd'],
+    threshold: 3,
+    votes: [],
+    status: 'open',
+    failure: null,
+    closedAt: 0,
+    history: { rev: 1, hist: new Uint8Array(32) },
+  };
+  const TOTAL = 105;
+  const proposals: Record<number, Partial<Proposal>> = {
+    105: { expiresAtHeight: 50 }, // open on chain, past its expiry at HEIGHT
+    104: { votes: [{ org: 'a', voter: proposer, approve: true }] },
+    103: { status: 'failed', failure: { index: 0, code: 'GOV_ONLY' }, closedAt: 40 },
+    102: { expiresAtHeight: HEIGHT }, // expires after HEIGHT: still open
+  };
+
+  before(async () => {
+    for (let id = 1; id <= TOTAL; id++) {
+      const closed = { status: 'rejected' as const, closedAt: 20 };
+      const p = { ...base, id, ...(proposals[id] === undefined ? closed : proposals[id]) };
+      values.set(toHex(proposalKey(id)), proposalCodec.encode(p));
+    }
+    values.set(toHex(NEXT_KEY), nextIdCodec.encode(TOTAL + 1));
+    const chain = {
+      height: HEIGHT,
+      getValue: async (key: Uint8Array) => values.get(toHex(key)),
+    } as unknown as RpcChain;
+    const unused = () => {
+      throw new Error('not used by these routes');
+    };
+    server = new RpcServer(
+      { listen: '127.0.0.1:0', maxBodyBytes: MAX_BODY },
+      {
+        chain,
+        app,
+        info: unused as never,
+        txs: { submit: unused, waitFor: unused, isPending: unused },
+        events: new EventEmitter() as never,
+        metrics: { text: async () => '', contentType: 'text/plain' },
+        faults: undefined,
+        logger: silentLogger,
+      },
+    );
+    await server.start();
+  });
+  after(() => server?.stop());
+
+  test('GET /gov/proposals: the last 100, newest first, status at the current height', async () => {
+    const res = await httpJson<ProposalsResponse>(`${server.url}/gov/proposals`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.height, HEIGHT);
+    assert.equal(res.body.total, TOTAL);
+    assert.equal(res.body.proposals.length, 100);
+    assert.deepEqual(
+      res.body.proposals.map((p) => p.id),
+      Array.from({ length: 100 }, (_, i) => TOTAL - i),
+    );
+    const byId = new Map(res.body.proposals.map((p) => [p.id, p]));
+    assert.equal(byId.get(105)!.status, 'expired');
+    assert.equal(byId.get(104)!.status, 'open');
+    assert.equal(byId.get(103)!.status, 'failed');
+    assert.deepEqual(byId.get(103)!.failure, { index: 0, code: 'GOV_ONLY' });
+    assert.equal(byId.get(102)!.status, 'open');
+    assert.equal(byId.get(6)!.status, 'rejected');
+  });
+
+  test('GET /gov/proposals/:id: one proposal, actions in JSON form', async () => {
+    const res = await httpJson<{ height: number; proposal: ProposalJson }>(
+      `${server.url}/gov/proposals/104`,
+    );
+    assert.equal(res.status, 200);
+    assert.equal(res.body.height, HEIGHT);
+    assert.deepEqual(res.body.proposal, {
+      id: 104,
+      proposer: toHex(proposer),
+      actions: [{ call: 'params.set', args: { permissioned: true } }],
+      createdAt: 10,
+      expiresAtHeight: 1_000,
+      committee: ['a', 'b', 'c', 'd'],
+      threshold: 3,
+      votes: [{ org: 'a', voter: toHex(proposer), approve: true }],
+      status: 'open',
+      failure: null,
+      closedAt: 0,
+      rev: 1,
+      hist: toHex(new Uint8Array(32)),
+    });
+    const expired = await httpJson<{ proposal: ProposalJson }>(`${server.url}/gov/proposals/105`);
+    assert.equal(expired.body.proposal.status, 'expired');
+    const missing = await httpJson<ErrorBody>(`${server.url}/gov/proposals/${TOTAL + 1}`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.error.code, 'GOV_UNKNOWN_PROPOSAL');
+    // The same object through the generic state route.
+    const state = await httpJson<StateResponse>(`${server.url}/state/gov/104`);
+    assert.equal(state.status, 200);
+    assert.equal(state.body.present, true);
+    assert.deepEqual({ ...state.body.value, status: 'open' }, res.body.proposal);
   });
 });
