@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { addressOf } from '../../chain/address.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { generateKeyPair } from '../../crypto/ed25519.ts';
-import { keyFileJson, saveKeyFile } from '../../crypto/keyfile.ts';
+import { keyFileJson, loadKeyFile, saveKeyFile } from '../../crypto/keyfile.ts';
+import { peerIdFromValidatorKey } from '../../p2p/identity.ts';
 import { action, printJson, printLines } from '../output.ts';
 
 export function registerKeysCommand(program: Command): void {
@@ -29,6 +30,27 @@ export function registerKeysCommand(program: Command): void {
             `address    ${summary.address}`,
           ]);
         else printJson(keyFileJson(kp));
+      }),
+    );
+  keys
+    .command('show')
+    .description('the public key, address and libp2p peer id of a key file (never its secret)')
+    .requiredOption('--key <file>', 'key file')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts: { key: string; json?: boolean }) => {
+        const kp = await loadKeyFile(opts.key);
+        const summary = {
+          publicKey: toHex(kp.publicKey),
+          address: toHex(addressOf(kp.publicKey)),
+          peerId: peerIdFromValidatorKey(kp.publicKey),
+        };
+        if (opts.json) return printJson(summary);
+        printLines([
+          `public key ${summary.publicKey}`,
+          `address    ${summary.address}`,
+          `peer id    ${summary.peerId}`,
+        ]);
       }),
     );
 }

@@ -1,6 +1,6 @@
 /**
- * The `civitas` CLI as real processes: keys, init, node start, tx transfer, query and verify
- * on a one-validator network; user mistakes end as one line on stderr, no stack trace and a
+ * The `civitas` CLI as real processes: keys, init, node start, tx transfer, tx call and batch,
+ * query and verify (txs, accounts, module state) on a one-validator network; user mistakes end as one line on stderr, no stack trace and a
  * non-zero exit; and the kill -9 scenario: a node SIGKILLed under load keeps every tx it
  * reported committed, and the chain goes on after a restart.
  */
@@ -297,6 +297,191 @@ describe('civitas CLI on a one-validator network', () => {
     assertOneLineError(vForeign, /VERIFY_CERTIFICATE/, 'verify tx against a foreign genesis');
   });
 
+  test('keys show: public key, address and libp2p peer id, never the secret', async () => {
+    const account = summary.accounts[0]!;
+    const validatorKey = join(summary.nodes[0]!.home, 'validator-key.json');
+    const [human, json] = await Promise.all([
+      runCli(['keys', 'show', '--key', account.file]),
+      runCli(['keys', 'show', '--key', validatorKey, '--json']),
+    ]);
+    assert.equal(human.code, 0, human.stderr);
+    const keys = await loadKeyFile(account.file);
+    assert.match(
+      human.stdout,
+      new RegExp(
+        `^public key ${toHex(keys.publicKey)}\\naddress {4}${account.address}\\npeer id {4}12D3KooW[1-9A-HJ-NP-Za-km-z]+\\n$`,
+      ),
+    );
+    assert.equal(json.code, 0, json.stderr);
+    const j = JSON.parse(json.stdout) as { publicKey: string; address: string; peerId: string };
+    assert.deepEqual(Object.keys(j).sort(), ['address', 'peerId', 'publicKey']);
+    assert.equal(j.publicKey, summary.nodes[0]!.publicKey);
+    // The peer id the node's p2p address names.
+    assert.ok(summary.nodes[0]!.p2p.endsWith(`/p2p/${j.peerId}`), summary.nodes[0]!.p2p);
+  });
+
+  test('tx call and tx batch --wait: receipts, events, the failing op and exit 3', async () => {
+    const [a0, a1, a2] = summary.accounts as [
+      InitSummary['accounts'][0],
+      ...InitSummary['accounts'],
+    ];
+    const transferArgs = (to: string, amount: string) => JSON.stringify({ to, amount });
+    const called = await runCli([
+      'tx',
+      'call',
+      'bank.transfer',
+      '--args',
+      transferArgs(a1!.address, '7'),
+      '--key',
+      a0.file,
+      '--wait',
+      '--rpc',
+      rpc,
+    ]);
+    assert.equal(called.code, 0, called.stderr);
+    assert.match(
+      called.stdout,
+      new RegExp(
+        `^committed [0-9a-f]{64} at height \\d+\\nreceipt {3}ok \\(OK\\)\\nevent {5}transfer from=${a0.address} to=${a1!.address} amount=7\\n$`,
+      ),
+    );
+
+    // Account 2 sends two transfers in one tx, account 1 cosigning.
+    const opsFile = join(dir, 'ops.json');
+    await writeFile(
+      opsFile,
+      JSON.stringify([
+        { call: 'bank.transfer', args: { to: a0.address, amount: '2' } },
+        { call: 'bank.transfer', args: { to: a1!.address, amount: '3' } },
+      ]),
+    );
+    const batched = await runCli([
+      'tx',
+      'batch',
+      '--ops',
+      opsFile,
+      '--key',
+      a2!.file,
+      '--cosign',
+      a1!.file,
+      '--wait',
+      '--json',
+      '--rpc',
+      rpc,
+    ]);
+    assert.equal(batched.code, 0, batched.stderr);
+    const b = JSON.parse(batched.stdout) as {
+      hash: string;
+      status: string;
+      receipt: { status: string; failedOp: number | null; events: Array<{ type: string }> };
+    };
+    assert.deepEqual(
+      [b.status, b.receipt.status, b.receipt.failedOp, b.receipt.events.length],
+      ['committed', 'ok', null, 2],
+    );
+    const shown = await runCli(['query', 'tx', b.hash, '--json', '--rpc', rpc]);
+    const t = JSON.parse(shown.stdout) as { tx: { ops: unknown[]; cosigners: string[] } };
+    assert.equal(t.tx.ops.length, 2);
+    assert.deepEqual(t.tx.cosigners, [toHex((await loadKeyFile(a1!.file)).publicKey)]);
+
+    // A governance-only method fails its op: the transfer before it is undone, exit 3.
+    const failingFile = join(dir, 'failing-ops.json');
+    await writeFile(
+      failingFile,
+      JSON.stringify([
+        { call: 'bank.transfer', args: { to: a1!.address, amount: '1' } },
+        { call: 'params.set', args: { freezeThreshold: 2 } },
+      ]),
+    );
+    const [failing, stale] = await Promise.all([
+      runCli(['tx', 'batch', '--ops', failingFile, '--key', a0.file, '--wait', '--rpc', rpc]),
+      runCli([
+        'tx',
+        'call',
+        'bank.transfer',
+        '--args',
+        transferArgs(a0.address, '1'),
+        '--expect-rev',
+        '0',
+        '--key',
+        a2!.file,
+        '--wait',
+        '--json',
+        '--rpc',
+        rpc,
+      ]),
+    ]);
+    assert.equal(failing.code, 3, failing.stderr);
+    assert.match(
+      failing.stdout,
+      /^committed [0-9a-f]{64} at height \d+\nreceipt {3}failed \(GOV_ONLY\)\nfailed op 1 \(params\.set\): GOV_ONLY\n$/,
+    );
+    assert.equal(stale.code, 3, 'a failed tx exits 3 with --json too');
+    const s = JSON.parse(stale.stdout) as { receipt: { code: string; failedOp: number } };
+    assert.deepEqual([s.receipt.code, s.receipt.failedOp], ['APP_NO_REVISION', 0]);
+  });
+
+  test('query state, query proposals and verify state against the trusted genesis', async () => {
+    const a1 = summary.accounts[1]!;
+    const nobody = toHex(addressOf(generateKeyPair().publicKey));
+    const g = ['--genesis', summary.genesis, '--rpc', rpc];
+    const [state, stateJson, absent, proposals, verified, verifiedJson, verifiedAbsent] =
+      await Promise.all([
+        runCli(['query', 'state', 'bank', a1.address, '--rpc', rpc]),
+        runCli(['query', 'state', 'bank', a1.address, '--json', '--rpc', rpc]),
+        runCli(['query', 'state', 'freeze', `account/${a1.address}`, '--json', '--rpc', rpc]),
+        runCli(['query', 'proposals', '--rpc', rpc]),
+        runCli(['verify', 'state', 'bank', a1.address, ...g]),
+        runCli(['verify', 'state', 'bank', a1.address, ...g, '--json']),
+        runCli(['verify', 'state', 'org', `member/${nobody}`, ...g]),
+      ]);
+    for (const r of [state, stateJson, absent, proposals, verified, verifiedJson, verifiedAbsent]) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+    }
+    const sj = JSON.parse(stateJson.stdout) as {
+      height: number;
+      present: boolean;
+      value: { balance: string; nonce: number };
+    };
+    assert.equal(sj.present, true);
+    assert.match(sj.value.balance, /^[0-9]+$/);
+    assert.match(
+      state.stdout,
+      new RegExp(
+        `^bank ${a1.address} at height \\d+\\n\\{\\n {2}"balance": "[0-9]+",\\n {2}"nonce": \\d+\\n\\}\\n$`,
+      ),
+    );
+    assert.deepEqual((({ present, value }) => ({ present, value }))(JSON.parse(absent.stdout)), {
+      present: false,
+      value: null,
+    });
+    assert.match(proposals.stdout, /^\d+ proposals at height \d+\n/);
+    assert.match(
+      verified.stdout,
+      new RegExp(
+        `^verified: bank ${a1.address} at height \\d+\\n {2}\\{\\n {4}"balance": "[0-9]+",`,
+      ),
+    );
+    assert.ok(verified.stdout.includes(`validator set from ${summary.genesis}`));
+    const vj = JSON.parse(verifiedJson.stdout) as {
+      verified: boolean;
+      present: boolean;
+      height: number;
+      value: string;
+      json: { balance: string };
+    };
+    assert.deepEqual([vj.verified, vj.present], [true, true]);
+    assert.match(vj.value, /^[0-9a-f]+$/);
+    assert.ok(vj.height >= sj.height);
+    assert.match(
+      verifiedAbsent.stdout,
+      new RegExp(
+        `^verified: org member/${nobody} at height \\d+\\n {2}absent \\(proven non-inclusion\\)\\n`,
+      ),
+    );
+  });
+
   describe('mistakes: one line on stderr, no stack trace, non-zero exit', () => {
     let commanderResults: Array<{ what: string; stderr: string }> = [];
 
@@ -348,6 +533,97 @@ describe('civitas CLI on a one-validator network', () => {
       });
     });
 
+    test('tx call, tx batch, query state, verify state and keys show mistakes: one line, exit 1, nothing sent', async () => {
+      // Against a closed port: a command that reached for the node would say CLIENT_UNREACHABLE.
+      const closed = `http://127.0.0.1:${await closedPort()}`;
+      const key = summary.accounts[0]!.file;
+      const to = summary.accounts[1]!.address;
+      const badJson = join(dir, 'bad-ops.json');
+      const badOps = join(dir, 'bad-args-ops.json');
+      const notList = join(dir, 'not-a-list-ops.json');
+      await writeFile(badJson, '[{"call": ');
+      await writeFile(badOps, JSON.stringify([{ call: 'bank.transfer', args: { to } }]));
+      await writeFile(notList, JSON.stringify({ call: 'bank.transfer' }));
+      const call = (target: string, args: string, ...more: string[]) => [
+        'tx',
+        'call',
+        target,
+        '--args',
+        args,
+        '--key',
+        key,
+        ...more,
+        '--rpc',
+        closed,
+      ];
+      const batch = (file: string) => ['tx', 'batch', '--ops', file, '--key', key, '--rpc', closed];
+      const cases: Array<[string, string[], RegExp]> = [
+        [
+          'bad --args JSON',
+          call('bank.transfer', '{"to": '),
+          /--args is not valid JSON.*\[CLI_BAD_JSON\]$/,
+        ],
+        ['unknown method', call('bank.mint', '{}'), /no method bank\.mint \[APP_UNKNOWN_METHOD\]$/],
+        ['not module.method', call('bank', '{}'), /\[APP_UNKNOWN_METHOD\]$/],
+        ['bad args', call('bank.transfer', '{"to": "zz", "amount": "1"}'), /\[BANK_BAD_ARGS\]$/],
+        ['unknown arg', call('gov.vote', '{"id": 1, "yes": true}'), /\[GOV_BAD_ARGS\]$/],
+        ['missing ops file', batch('/nonexistent/ops.json'), /\[CLI_FILE_NOT_FOUND\]$/],
+        ['ops file not JSON', batch(badJson), /\[CLI_BAD_JSON\]$/],
+        ['ops file not a list', batch(notList), /\[CLI_BAD_JSON\]$/],
+        ['bad op args', batch(badOps), /op 0: .*\[BANK_BAD_ARGS\]$/],
+        [
+          'missing cosigner key',
+          call(
+            'bank.transfer',
+            JSON.stringify({ to, amount: '1' }),
+            '--cosign',
+            '/nonexistent/k.json',
+          ),
+          /\[KEYS_NOT_FOUND\]$/,
+        ],
+        [
+          'verify state of an unknown module',
+          ['verify', 'state', 'vault', 'x', '--rpc', closed],
+          /\[APP_UNKNOWN_MODULE\]$/,
+        ],
+        [
+          'verify state of a bad id',
+          ['verify', 'state', 'freeze', to, '--rpc', closed],
+          /\[FREEZE_BAD_ID\]$/,
+        ],
+        ['bad proposal id', ['query', 'proposals', 'abc', '--rpc', closed], /\[GOV_BAD_ID\]$/],
+        [
+          'keys show without the file',
+          ['keys', 'show', '--key', '/nonexistent/k.json'],
+          /\[KEYS_NOT_FOUND\]$/,
+        ],
+        // The node's answer, as one line.
+        [
+          'query state of an unknown module',
+          ['query', 'state', 'vault', 'x', '--rpc', rpc],
+          /\[APP_UNKNOWN_MODULE\]$/,
+        ],
+        [
+          'query state of a bad id',
+          ['query', 'state', 'bank', 'xyz', '--rpc', rpc],
+          /\[BANK_BAD_ID\]$/,
+        ],
+        [
+          'unknown proposal',
+          ['query', 'proposals', '999', '--rpc', rpc],
+          /\[GOV_UNKNOWN_PROPOSAL\]$/,
+        ],
+      ];
+      const results = await Promise.all(cases.map(([, args]) => runCli(args)));
+      results.forEach((r, i) => {
+        const [what, , pattern] = cases[i]!;
+        assertOneLineError(r, pattern, what);
+        assert.match(r.stderr, /^civitas: /, what);
+        assert.equal(stderrLines(r.stderr).length, 1, `${what}: ${JSON.stringify(r.stderr)}`);
+        assert.equal(r.code, 1, what);
+      });
+    });
+
     test('argument mistakes exit 2, name the problem, no stack trace', async () => {
       const to = summary.accounts[1]!.address;
       const key = summary.accounts[0]!.file;
@@ -363,6 +639,13 @@ describe('civitas CLI on a one-validator network', () => {
           ['tx', 'transfer', '--to', to, '--amount', '0', '--key', key],
           /positive whole amount/,
         ],
+        ['tx call without --args', ['tx', 'call', 'bank.transfer', '--key', key], /--args <json>/],
+        [
+          'bad --expect-rev',
+          ['tx', 'call', 'bank.transfer', '--args', '{}', '--key', key, '--expect-rev', '-1'],
+          /--expect-rev/,
+        ],
+        ['query state without an id', ['query', 'state', 'bank'], /missing required argument 'id'/],
       ];
       const results = await Promise.all(cases.map(([, args]) => runCli(args)));
       results.forEach((r, i) => {
