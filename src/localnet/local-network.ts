@@ -350,12 +350,22 @@ export class LocalNetwork {
 
 /** `<dir>/network.json` if `dir` holds a network. */
 async function readSummary(dir: string): Promise<InitSummary | undefined> {
+  let summary: InitSummary;
   try {
-    return JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as InitSummary;
+    summary = JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as InitSummary;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  // Written before chains had organisations: its users would look for keys it never made.
+  if (summary.organisations === undefined || summary.regulator === undefined) {
+    throw new CivitasError(
+      'LOCALNET_MISMATCH',
+      `${dir} holds a network made before organisations (no admin or regulator keys)`,
+      { dir },
+    );
+  }
+  return summary;
 }
 
 /**

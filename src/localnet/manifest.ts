@@ -41,6 +41,11 @@ export interface LocalNetworkManifest {
   /** initNetwork's default (civitas-devnet) when absent. */
   readonly chainId?: string;
   /**
+   * Only members of organisations may transact (initNetwork's default, true, when absent);
+   * `false` makes an open chain. The funded accounts are members either way.
+   */
+  readonly permissioned?: boolean;
+  /**
    * Node i listens for p2p on base + 2i and serves its API on base + 2i + 1. `random` (the
    * default) picks a free range below Linux's ephemeral ports and, should another process
    * take one of them before the nodes bind it, starts over on another (`LocalNetwork.launch`).
@@ -103,6 +108,7 @@ export function initOptionsFor(manifest: ResolvedManifest, basePort: number): In
     accounts: manifest.accounts,
     basePort,
     ...(manifest.chainId !== undefined ? { chainId: manifest.chainId } : {}),
+    ...(manifest.permissioned !== undefined ? { permissioned: manifest.permissioned } : {}),
     configOverrides: {
       consensus: { ...DEFAULT_CONFIG.consensus, ...manifest.consensus },
       mempool: { ...DEFAULT_CONFIG.mempool, ...manifest.mempool },
@@ -117,13 +123,20 @@ export function initOptionsFor(manifest: ResolvedManifest, basePort: number): In
  */
 export function reuseMismatch(
   manifest: ResolvedManifest,
-  summary: Pick<InitSummary, 'chainId' | 'nodes'>,
+  summary: Pick<InitSummary, 'chainId' | 'nodes'> & Partial<Pick<InitSummary, 'permissioned'>>,
 ): string | undefined {
   if (summary.nodes.length !== manifest.validators) {
     return `${manifest.dir} holds a ${summary.nodes.length}-validator network, not ${manifest.validators}`;
   }
   if (manifest.chainId !== undefined && summary.chainId !== manifest.chainId) {
     return `${manifest.dir} holds chain ${summary.chainId}, not ${manifest.chainId}`;
+  }
+  if (
+    manifest.permissioned !== undefined &&
+    summary.permissioned !== undefined &&
+    summary.permissioned !== manifest.permissioned
+  ) {
+    return `${manifest.dir} holds ${summary.permissioned ? 'a permissioned' : 'an open'} chain`;
   }
   return undefined;
 }

@@ -4,17 +4,24 @@
  * assigned from a base so homes on one machine never collide: node i listens for p2p on
  * base + 2i and serves its API on base + 2i + 1.
  *
+ * The chain is a consortium: one organisation per validator (`org<i>`, in the governance
+ * committee) with a funded admin key, a regulator organisation outside the committee with one
+ * funded regulator key, and each funded account a member of organisation i mod N. It is
+ * permissioned unless asked otherwise: only members may transact.
+ *
  * Everything is written into a staging directory that is renamed into place at the end, so
  * a failed init leaves nothing half-written behind.
  */
 import { copyFile, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { genesisValues } from '../app/genesis.ts';
+import { civitasApp } from '../app/registry.ts';
 import { addressOf } from '../chain/address.ts';
 import { checkChainId, DEFAULT_PARAMS, type Genesis, genesisToJson } from '../chain/genesis.ts';
 import { toHex } from '../crypto/bytes.ts';
-import { generateKeyPair } from '../crypto/ed25519.ts';
+import { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
 import { saveKeyFile } from '../crypto/keyfile.ts';
-import { CivitasError } from '../errors/index.ts';
+import { CivitasError, isCivitasError } from '../errors/index.ts';
 import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import { DEFAULT_CONFIG, type NodeConfig } from './config.ts';
 
@@ -25,8 +32,10 @@ export interface InitOptions {
   chainId?: string;
   basePort?: number;
   host?: string;
-  /** Balance of each funded account. */
+  /** Balance of each funded account (admins and the regulator included). */
   balance?: bigint;
+  /** Only members of organisations may transact (`app.params.permissioned`); default true. */
+  permissioned?: boolean;
   /** Extra config applied to every node (e.g. faster timeouts for tests). */
   configOverrides?: Partial<Pick<NodeConfig, 'consensus' | 'log' | 'mempool'>>;
 }
@@ -39,13 +48,44 @@ export interface InitNodeSummary {
   p2p: string;
 }
 
+/** A funded key file and its account. */
+export interface InitKeySummary {
+  file: string;
+  address: string;
+  balance: string;
+}
+
+/** A validator's organisation: in the governance committee, administered by `admin`. */
+export interface InitOrganisationSummary {
+  id: string;
+  name: string;
+  committee: boolean;
+  /** The validator (node name) the organisation runs. */
+  validator: string;
+  admin: InitKeySummary;
+}
+
+/** The regulator organisation (outside the committee) and its regulator's key. */
+export interface InitRegulatorSummary extends InitKeySummary {
+  org: string;
+  name: string;
+}
+
 export interface InitSummary {
   chainId: string;
   dir: string;
   genesis: string;
+  /** Whether only members of organisations may transact. */
+  permissioned: boolean;
   nodes: InitNodeSummary[];
-  accounts: Array<{ file: string; address: string; balance: string }>;
+  organisations: InitOrganisationSummary[];
+  regulator: InitRegulatorSummary;
+  /** Funded accounts; account i is a member (role member) of organisation i mod N. */
+  accounts: Array<InitKeySummary & { org: string }>;
 }
+
+export const REGULATOR_ORG = 'regulator';
+const REGULATOR_NAME = 'Regulator';
 
 export const DEFAULT_BASE_PORT = 26600;
 export const DEFAULT_ACCOUNT_BALANCE = 1_000_000_000n;
@@ -96,16 +136,49 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
   const host = opts.host ?? '127.0.0.1';
   const chainId = opts.chainId ?? 'civitas-devnet';
   const balance = opts.balance ?? DEFAULT_ACCOUNT_BALANCE;
+  const permissioned = opts.permissioned ?? true;
 
   const validatorKeys = Array.from({ length: n }, () => generateKeyPair());
   const accountKeys = Array.from({ length: k }, () => generateKeyPair());
+  const adminKeys = Array.from({ length: n }, () => generateKeyPair());
+  const regulatorKey = generateKeyPair();
+  const nodeName = (i: number): string => `node${i}`;
+  const orgId = (i: number): string => `org${i}`;
+  const hexAddress = (kp: KeyPair): string => toHex(addressOf(kp.publicKey));
+  const members: Array<Array<{ account: string; roles: string[] }>> = validatorKeys.map(() => []);
+  accountKeys.forEach((kp, j) => {
+    members[j % n]!.push({ account: hexAddress(kp), roles: ['member'] });
+  });
   const genesis: Genesis = {
     chainId,
     genesisTime: Date.now(),
-    validators: validatorKeys.map((kp, i) => ({ name: `node${i}`, publicKey: kp.publicKey })),
-    accounts: accountKeys.map((kp) => ({ address: addressOf(kp.publicKey), balance })),
+    validators: validatorKeys.map((kp, i) => ({ name: nodeName(i), publicKey: kp.publicKey })),
+    // The accounts first, as before organisations: account i is still genesis account i.
+    accounts: [...accountKeys, ...adminKeys, regulatorKey].map((kp) => ({
+      address: addressOf(kp.publicKey),
+      balance,
+    })),
     params: DEFAULT_PARAMS,
+    app: {
+      params: { permissioned, freezeThreshold: 1 },
+      org: [
+        ...validatorKeys.map((_, i) => ({
+          id: orgId(i),
+          name: nodeName(i),
+          committee: true,
+          admins: [hexAddress(adminKeys[i]!)],
+          members: members[i]!,
+        })),
+        {
+          id: REGULATOR_ORG,
+          name: REGULATOR_NAME,
+          committee: false,
+          members: [{ account: hexAddress(regulatorKey), roles: ['member', 'regulator'] }],
+        },
+      ],
+    },
   };
+  checkGenesisState(genesis);
   const genesisPath = join(dir, 'genesis.json');
   await writeFile(
     join(stage, 'genesis.json'),
@@ -116,7 +189,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
     `/ip4/${host}/tcp/${basePort + 2 * i}/p2p/${peerIdFromValidatorKey(validatorKeys[i]!.publicKey)}`;
   const nodes: InitNodeSummary[] = [];
   for (let i = 0; i < n; i++) {
-    const name = `node${i}`;
+    const name = nodeName(i);
     const home = join(dir, name);
     const stagedHome = join(stage, name);
     await mkdir(stagedHome, { recursive: true });
@@ -148,18 +221,55 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
     });
   }
 
-  const accounts: InitSummary['accounts'] = [];
+  const saveKey = async (path: string, kp: KeyPair): Promise<InitKeySummary> => {
+    await saveKeyFile(join(stage, path), kp);
+    return { file: join(dir, path), address: hexAddress(kp), balance: balance.toString() };
+  };
   if (k > 0) await mkdir(join(stage, 'accounts'), { recursive: true });
+  await mkdir(join(stage, 'orgs'), { recursive: true });
+  const accounts: InitSummary['accounts'] = [];
   for (let i = 0; i < k; i++) {
-    const file = join(dir, 'accounts', `account${i}.json`);
-    await saveKeyFile(join(stage, 'accounts', `account${i}.json`), accountKeys[i]!);
-    accounts.push({
-      file,
-      address: toHex(addressOf(accountKeys[i]!.publicKey)),
-      balance: balance.toString(),
+    const key = await saveKey(join('accounts', `account${i}.json`), accountKeys[i]!);
+    accounts.push({ ...key, org: orgId(i % n) });
+  }
+  const organisations: InitOrganisationSummary[] = [];
+  for (let i = 0; i < n; i++) {
+    organisations.push({
+      id: orgId(i),
+      name: nodeName(i),
+      committee: true,
+      validator: nodeName(i),
+      admin: await saveKey(join('orgs', `${orgId(i)}-admin.json`), adminKeys[i]!),
     });
   }
-  const summary: InitSummary = { chainId, dir, genesis: genesisPath, nodes, accounts };
+  const regulator: InitRegulatorSummary = {
+    org: REGULATOR_ORG,
+    name: REGULATOR_NAME,
+    ...(await saveKey(join('orgs', `${REGULATOR_ORG}.json`), regulatorKey)),
+  };
+  const summary: InitSummary = {
+    chainId,
+    dir,
+    genesis: genesisPath,
+    permissioned,
+    nodes,
+    organisations,
+    regulator,
+    accounts,
+  };
   await writeFile(join(stage, 'network.json'), `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
+}
+
+/**
+ * Builds the genesis state as a node will at start, so a genesis the node would refuse (more
+ * members in one organisation than the org module takes) fails init, not the first start.
+ */
+function checkGenesisState(genesis: Genesis): void {
+  try {
+    genesisValues(civitasApp(), genesis);
+  } catch (err) {
+    if (!isCivitasError(err, 'GENESIS_INVALID')) throw err;
+    throw new CivitasError('INIT_BAD_ARGS', `the genesis would be invalid: ${err.message}`);
+  }
 }

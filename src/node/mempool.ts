@@ -133,10 +133,10 @@ export class Mempool {
     let refusal = this.chain.senderRefusal(tx.sender, sender);
     if (refusal instanceof Promise) refusal = await refusal;
     if (refusal !== undefined) {
-      throw new CivitasError(
-        refusal,
-        `sender ${toHex(addressOf(tx.sender))} may not transact: ${describeCode(refusal).description}`,
-      );
+      const address = toHex(addressOf(tx.sender));
+      throw new CivitasError(refusal, `${describeCode(refusal).description} (sender ${address})`, {
+        sender: address,
+      });
     }
     // A sender with queued txs has its committed nonce tracked here (refreshed on every
     // commit that touches it); others come from the chain's nonce cache.

@@ -1,7 +1,8 @@
 /**
  * `civitas devnet`: what `npm start` runs. Initialises a local network on loopback if there is
- * none yet, starts one child process per validator (logs to <home>/node.log), prints each
- * node's API URL and then one line per committed block, and stops every node on Ctrl-C.
+ * none yet (a permissioned consortium: an organisation per validator, a regulator), starts one
+ * child process per validator (logs to <home>/node.log), prints each node's API URL, the admin
+ * and regulator key files, then one line per committed block, and stops every node on Ctrl-C.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -111,9 +112,16 @@ export function registerDevnetCommand(program: Command): void {
         printLines([
           `devnet ${summary.chainId}: ${summary.nodes.length} validators running (Ctrl-C stops them)`,
           ...summary.nodes.map((n, i) => `  ${n.name}  ${n.rpc}  log ${network.logPath(i)}`),
+          summary.permissioned
+            ? 'permissioned: only members of organisations may transact'
+            : 'open: anyone may transact',
+          ...summary.organisations.map(
+            (o) => `  organisation ${o.id} (${o.validator})  admin key ${o.admin.file}`,
+          ),
+          `  organisation ${summary.regulator.org}  regulator key ${summary.regulator.file}`,
           ...summary.accounts
             .slice(0, 4)
-            .map((a) => `  funded account ${a.address}  key ${a.file}`),
+            .map((a) => `  funded account ${a.address}  member of ${a.org}  key ${a.file}`),
           `try: npx civitas tx transfer --rpc ${summary.nodes[0]!.rpc} --key ${summary.accounts[0]?.file ?? '<key>'} --to <address> --amount 10 --wait`,
         ]);
         await followBlocks(network, abort.signal);

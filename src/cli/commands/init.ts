@@ -6,13 +6,19 @@ import { action, printJson, printLines } from '../output.ts';
 export function registerInitCommand(program: Command): void {
   program
     .command('init')
-    .description('create a genesis, one home per validator and funded account key files')
+    .description(
+      'create a consortium: a genesis, one home and one organisation (with an admin key) per validator, a regulator key and funded member account keys',
+    )
     .requiredOption('--dir <dir>', 'directory to create (must be empty or absent)')
     .option('--validators <n>', 'number of validators', intOption(1, 100), 4)
     .option('--accounts <k>', 'number of funded accounts', intOption(0, 100_000), 2)
     .option('--chain-id <id>', 'chain id', 'civitas-devnet')
     .addOption(basePortOption())
-    .option('--json', 'print every home, RPC URL, p2p address and account file as JSON')
+    .option('--open', 'let anyone transact (default: only members of organisations)')
+    .option(
+      '--json',
+      'print every home, RPC URL, p2p address, organisation, admin, regulator and account file as JSON',
+    )
     .action(
       action(
         async (opts: {
@@ -21,6 +27,7 @@ export function registerInitCommand(program: Command): void {
           accounts: number;
           chainId: string;
           basePort: number;
+          open?: boolean;
           json?: boolean;
         }) => {
           const summary = await initNetwork({
@@ -29,12 +36,18 @@ export function registerInitCommand(program: Command): void {
             accounts: opts.accounts,
             chainId: opts.chainId,
             basePort: opts.basePort,
+            permissioned: opts.open !== true,
           });
           if (opts.json) return printJson(summary);
+          const { regulator } = summary;
           printLines([
-            `initialised chain ${summary.chainId} in ${summary.dir}`,
+            `initialised chain ${summary.chainId} in ${summary.dir} (${summary.permissioned ? 'permissioned: only members transact' : 'open: anyone transacts'})`,
             ...summary.nodes.map((n) => `  ${n.name}  home ${n.home}  rpc ${n.rpc}`),
-            ...summary.accounts.map((a) => `  account ${a.address}  ${a.file}`),
+            ...summary.organisations.map(
+              (o) => `  organisation ${o.id}  admin ${o.admin.address}  ${o.admin.file}`,
+            ),
+            `  organisation ${regulator.org}  regulator ${regulator.address}  ${regulator.file}`,
+            ...summary.accounts.map((a) => `  account ${a.address}  member of ${a.org}  ${a.file}`),
             `start a node: civitas node start --home ${summary.nodes[0]!.home}`,
           ]);
         },

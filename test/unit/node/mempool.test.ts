@@ -277,6 +277,7 @@ function opTx(
   method: string,
   args: unknown,
   nonce: number,
+  cosigners: number[] = [],
 ): Tx {
   const impl = civitasApp().method(module, method)!;
   return makeTx(
@@ -286,8 +287,10 @@ function opTx(
       nonce,
       expiryHeight: 1_000_000,
       ops: [{ module, method, args: impl.args.encode(impl.args.fromJson(args)) }],
+      cosigners: cosigners.map((i) => chain.accountKeys[i]!.publicKey),
     },
     chain.accountKeys[from]!.secretKey,
+    cosigners.map((i) => chain.accountKeys[i]!.secretKey),
   );
 }
 
@@ -349,7 +352,8 @@ describe('mempool on a permissioned chain: only members are admitted', () => {
     const to = accountAddress(chain, 3);
     const newcomer = toHex(accountAddress(chain, 2));
     assert.equal(await admission(mempool, transferTx(chain, 2, to, 1n, 0)), 'ORG_NOT_A_MEMBER');
-    await mempool.add(encodeTx(opTx(chain, 0, 'org', 'addMember', { account: newcomer }, 0)));
+    // The joining account consents by cosigning.
+    await mempool.add(encodeTx(opTx(chain, 0, 'org', 'addMember', { account: newcomer }, 0, [2])));
     assert.equal(
       await admission(mempool, transferTx(chain, 2, to, 1n, 0)),
       'ORG_NOT_A_MEMBER',
