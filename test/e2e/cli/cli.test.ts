@@ -35,6 +35,7 @@ interface InitSummary {
   genesis: string;
   nodes: Array<{ name: string; home: string; publicKey: string; rpc: string; p2p: string }>;
   accounts: Array<{ file: string; address: string; balance: string }>;
+  organisations: Array<{ id: string; admin: { file: string; address: string } }>;
 }
 
 /** Collects cleanups registered from suite hooks and runs them last-first. */
@@ -480,6 +481,81 @@ describe('civitas CLI on a one-validator network', () => {
         `^verified: org member/${nobody} at height \\d+\\n {2}absent \\(proven non-inclusion\\)\\n`,
       ),
     );
+  });
+
+  test('governance through the CLI: propose, query proposals, vote, verify the changed params', async () => {
+    // One validator, so one committee organisation: its admin's approval is the threshold.
+    const admin = summary.organisations[0]!.admin.file;
+    const height = (await httpJson<{ height: number }>(`${rpc}/status`)).body.height;
+    const proposed = await runCli([
+      'tx',
+      'call',
+      'gov.propose',
+      '--args',
+      JSON.stringify({
+        actions: [{ call: 'params.set', args: { freezeThreshold: 2 } }],
+        expiresAtHeight: height + 1_000,
+      }),
+      '--key',
+      admin,
+      '--wait',
+      '--rpc',
+      rpc,
+    ]);
+    assert.equal(proposed.code, 0, proposed.stderr);
+    const id = /event {5}gov\.proposed id=(\d+) /.exec(proposed.stdout)?.[1];
+    assert.ok(id, proposed.stdout);
+    const [list, open] = await Promise.all([
+      runCli(['query', 'proposals', '--rpc', rpc]),
+      runCli(['query', 'proposals', id, '--json', '--rpc', rpc]),
+    ]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(
+      list.stdout,
+      new RegExp(`^${id} proposals at height \\d+\\n {2}#${id} {2}open {7}approvals 0/1 `),
+    );
+    const p = JSON.parse(open.stdout) as {
+      proposal: { status: string; threshold: number; actions: unknown[] };
+    };
+    assert.deepEqual(
+      [p.proposal.status, p.proposal.threshold, p.proposal.actions],
+      ['open', 1, [{ call: 'params.set', args: { freezeThreshold: 2 } }]],
+    );
+
+    const voted = await runCli([
+      'tx',
+      'call',
+      'gov.vote',
+      '--args',
+      JSON.stringify({ id: Number(id) }),
+      '--key',
+      admin,
+      '--wait',
+      '--rpc',
+      rpc,
+    ]);
+    assert.equal(voted.code, 0, voted.stderr);
+    assert.match(voted.stdout, new RegExp(`event {5}gov\\.passed id=${id}\\n`));
+    const [shown, params] = await Promise.all([
+      runCli(['query', 'proposals', id, '--rpc', rpc]),
+      runCli([
+        'verify',
+        'state',
+        'params',
+        'current',
+        '--genesis',
+        summary.genesis,
+        '--json',
+        '--rpc',
+        rpc,
+      ]),
+    ]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`^proposal ${id} {2}passed at height \\d+\\n`));
+    assert.match(shown.stdout, /\naction 0 {3}params\.set \{"freezeThreshold":2\}\n/);
+    assert.equal(params.code, 0, params.stderr);
+    const v = JSON.parse(params.stdout) as { verified: boolean; json: { freezeThreshold: number } };
+    assert.deepEqual([v.verified, v.json.freezeThreshold], [true, 2]);
   });
 
   describe('mistakes: one line on stderr, no stack trace, non-zero exit', () => {
