@@ -33,7 +33,8 @@ export interface BlockCommitterModules {
   };
   validationOptions: () => ValidationOptions;
   gate: BlockWorkGate;
-  commitCache: Pick<CommitCache, 'onCommit'>;
+  /** The in-memory views of committed state (nonces, admission verdicts): each block's writes. */
+  caches: ReadonlyArray<Pick<CommitCache, 'onCommit'>>;
   mempool: Pick<Mempool, 'onCommit'>;
   waiters: Pick<TxWaiters, 'committed'>;
   metrics: Pick<NodeMetrics, 'time' | 'blockCommitted'>;
@@ -95,7 +96,7 @@ export class BlockCommitter {
     const executed =
       ledger.executedFor(block) ?? (await ledger.validateBlock(block, this.m.validationOptions()));
     await metrics.time('block_commit', () => ledger.commit(block, certificate, executed));
-    this.m.commitCache.onCommit(block, executed);
+    for (const cache of this.m.caches) cache.onCommit(block, executed);
     this.lastCommit = Date.now();
     metrics.blockCommitted(block, this.lastCommit);
     await this.m.mempool.onCommit(block.txs, block.txHashes);

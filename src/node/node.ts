@@ -142,12 +142,7 @@ export class CivitasNode {
       gate,
       // Both caches of committed state follow each block's own writes, before admission
       // runs for the next height.
-      commitCache: {
-        onCommit: (block, executed) => {
-          this.commitCache.onCommit(block, executed);
-          this.admission.onCommit(executed);
-        },
-      },
+      caches: [this.commitCache, { onCommit: (_, executed) => this.admission.onCommit(executed) }],
       mempool: this.mempool,
       waiters: this.waiters,
       metrics: this.metrics,
