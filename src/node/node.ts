@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { getAccount } from '../app/bank/account.ts';
-import { civitasApp, civitasStateMachine } from '../app/index.ts';
+import { type App, civitasApp, civitasStateMachine } from '../app/index.ts';
 import { addressOf } from '../chain/address.ts';
 import { type Genesis, TxVerifier } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
@@ -63,6 +63,8 @@ export class CivitasNode {
   readonly keys: KeyPair;
   readonly log: Logger;
   readonly ledger: Ledger;
+  /** The application the ledger executes (and the API renders objects with). */
+  readonly app: App;
   readonly startedAt = Date.now();
   readonly events: NodeEvents = new EventEmitter();
   readonly metrics: NodeMetrics;
@@ -89,8 +91,10 @@ export class CivitasNode {
     genesis: Genesis;
     keys: KeyPair;
     ledger: Ledger;
+    app: App;
     log: Logger;
   }) {
+    this.app = parts.app;
     const { config, genesis, ledger, log } = parts;
     this.home = parts.home;
     this.config = config;
@@ -195,12 +199,13 @@ export class CivitasNode {
         `key ${toHex(keys.publicKey)} is not a validator in the genesis`,
       );
     }
+    const app = civitasApp();
     const ledger = await Ledger.open(
       resolveHomePath(home, config.dataDir),
       genesis,
-      civitasStateMachine(),
+      civitasStateMachine(app),
     );
-    const node = new CivitasNode({ home, config, genesis, keys, ledger, log });
+    const node = new CivitasNode({ home, config, genesis, keys, ledger, app, log });
     try {
       if (validators.length === 1) node.consensus = node.soloConsensus();
       else await node.startNetwork(validators);
@@ -349,7 +354,7 @@ export class CivitasNode {
       { listen, maxBodyBytes: config.rpc.maxBodyBytes },
       {
         chain: ledger,
-        app: civitasApp(),
+        app: this.app,
         info: {
           chainId: genesis.chainId,
           moniker: config.moniker,

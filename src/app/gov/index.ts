@@ -331,7 +331,7 @@ function actionToJson(app: App, a: Call): Record<string, unknown> {
   return { call: `${a.module}.${a.method}`, args };
 }
 
-/** A proposal as JSON; with `height`, an open proposal past its expiry reads `expired`. */
+/** A proposal as JSON; with the tip `height`, an open proposal no vote can reach reads `expired`. */
 export function proposalToJson(app: App, p: Proposal, height?: number): Record<string, unknown> {
   return {
     id: p.id,

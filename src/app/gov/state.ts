@@ -145,7 +145,10 @@ export function proposal(state: StateRead, id: number): Proposal | undefined {
   return state.get(proposalKey(id), proposalCodec);
 }
 
-/** What a proposal's status reads as at `height`: an open one past its expiry has expired. */
+/**
+ * What a proposal's status reads as on a chain whose tip is `height`: an open one has expired
+ * once no further vote can land, i.e. once the next block would be past its expiry.
+ */
 export function effectiveStatus(p: Proposal, height: number): ProposalStatus | 'expired' {
-  return p.status === 'open' && height > p.expiresAtHeight ? 'expired' : p.status;
+  return p.status === 'open' && height + 1 > p.expiresAtHeight ? 'expired' : p.status;
 }

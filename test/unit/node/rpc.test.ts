@@ -1035,7 +1035,8 @@ describe('HTTP API: governance proposals over a state with proposals', () => {
     105: { expiresAtHeight: 50 }, // open on chain, past its expiry at HEIGHT
     104: { votes: [{ org: 'a', voter: proposer, approve: true }] },
     103: { status: 'failed', failure: { index: 0, code: 'GOV_ONLY' }, closedAt: 40 },
-    102: { expiresAtHeight: HEIGHT }, // expires after HEIGHT: still open
+    102: { expiresAtHeight: HEIGHT + 1 }, // a vote may still land in block HEIGHT + 1: open
+    101: { expiresAtHeight: HEIGHT }, // the next block is past its expiry: no vote can land
   };
 
   before(async () => {
@@ -1085,6 +1086,7 @@ describe('HTTP API: governance proposals over a state with proposals', () => {
     assert.equal(byId.get(103)!.status, 'failed');
     assert.deepEqual(byId.get(103)!.failure, { index: 0, code: 'GOV_ONLY' });
     assert.equal(byId.get(102)!.status, 'open');
+    assert.equal(byId.get(101)!.status, 'expired');
     assert.equal(byId.get(6)!.status, 'rejected');
   });
 
