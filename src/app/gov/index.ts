@@ -24,7 +24,13 @@ import type { App } from '../app.ts';
 import { NO_HISTORY } from '../history.ts';
 import { jsonBool, jsonList, jsonObject, jsonString, jsonUint } from '../json-args.ts';
 import type { AppModule, Call, CallContext, Method } from '../module.ts';
-import { COMMITTEE_KEY, committee, memberKey, memberOf, organisation } from '../org/state.ts';
+import {
+  COMMITTEE_KEY,
+  committee,
+  isActiveOrganisation,
+  memberKey,
+  memberOf,
+} from '../org/state.ts';
 import {
   effectiveStatus,
   MAX_ACTION_ARGS,
@@ -59,7 +65,7 @@ function committeeOrg(ctx: CallContext, members: readonly string[]): string | un
   const m = memberOf(ctx.state, ctx.sender);
   if (m === undefined || !m.active || !m.roles.includes('admin')) return undefined;
   if (!members.includes(m.org)) return undefined;
-  return organisation(ctx.state, m.org)?.active === true ? m.org : undefined;
+  return isActiveOrganisation(ctx.state, m.org) ? m.org : undefined;
 }
 
 function parseCall(text: unknown, field: string): { module: string; method: string } {

@@ -24,9 +24,11 @@ import type { AppModule, CallContext, CallOutcome, Method } from '../module.ts';
 import { appParams, PARAMS_KEY } from '../params/state.ts';
 import type { StateAccess } from '../state-view.ts';
 import {
+  ACTIVE_ORGS_KEY,
   COMMITTEE_KEY,
   GOVERNED_ROLES,
   isActiveMember,
+  isActiveOrganisation,
   MAX_ORGS,
   type Member,
   memberCodec,
@@ -42,6 +44,7 @@ import {
   type Role,
   rolesFromBits,
   rolesToBits,
+  setActiveOrganisation,
   setInCommittee,
 } from './state.ts';
 
@@ -117,8 +120,8 @@ const accountArgs = {
 function adminOrg(ctx: CallContext): Organisation | undefined {
   const m = memberOf(ctx.state, ctx.sender);
   if (m === undefined || !m.active || !m.roles.includes('admin')) return undefined;
-  const org = organisation(ctx.state, m.org);
-  return org?.active === true ? org : undefined;
+  if (!isActiveOrganisation(ctx.state, m.org)) return undefined;
+  return organisation(ctx.state, m.org);
 }
 
 /** Rule: an admin acts within its own organisation; governance acts anywhere. */
@@ -244,6 +247,7 @@ function createOrganisation(
       memberCodec,
     );
   }
+  setActiveOrganisation(state, args.id, true);
   if (args.committee) setInCommittee(state, args.id, true);
   return undefined;
 }
@@ -324,6 +328,7 @@ const suspend: Method<{ id: string }> = {
       { ...org, active: false, history: ctx.advance(org.history) },
       organisationCodec,
     );
+    setActiveOrganisation(ctx.state, args.id, false);
     setInCommittee(ctx.state, args.id, false);
     ctx.emit('org.suspended', [['org', args.id]]);
     return undefined;
@@ -412,7 +417,7 @@ export const orgModule: AppModule = {
         ? memberToJson(memberCodec.decode(value))
         : organisationToJson(organisationCodec.decode(value)),
   },
-  blockKeys: [PARAMS_KEY],
+  blockKeys: [PARAMS_KEY, ACTIVE_ORGS_KEY],
   // The sender's membership is read only where it matters: on a permissioned chain.
   txKeys: (ctx) => (appParams(ctx.blockState).permissioned ? [memberKey(ctx.sender)] : []),
   checkTx(ctx) {

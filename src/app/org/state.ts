@@ -3,6 +3,9 @@
  *
  *   org/o/<org id>     Organisation { name, active, committee, history }
  *   org/m/<address>    Member       { org, roles, active, history }
+ *   org/active         the ids of the active organisations (a block key: every permission
+ *                      check needs it, and it is small)
+ *   org/committee      the ids of the active committee organisations
  *
  * An account belongs to at most one organisation. Roles: `admin` (of its organisation),
  * `member` (may transact), `regulator`, `issuer`. An organisation's admins are its members
@@ -109,31 +112,31 @@ export function organisation(state: StateRead, id: string): Organisation | undef
   return state.get(orgKey(id), organisationCodec);
 }
 
-/**
- * Whether an account holds `role` now: an active member of an active organisation with it.
- * Reads the organisation's key, which a tx does not name: the executor loads it on demand.
- */
+/** Whether an account holds `role` now: an active member of an active organisation with it. */
 export function hasRole(state: StateRead, address: Uint8Array, role: Role): boolean {
   const m = memberOf(state, address);
   if (m === undefined || !m.active || !m.roles.includes(role)) return false;
-  return organisation(state, m.org)?.active === true;
+  return isActiveOrganisation(state, m.org);
 }
 
 /** Whether an account may transact: an active member (any role) of an active organisation. */
 export function isActiveMember(state: StateRead, address: Uint8Array): boolean {
   const m = memberOf(state, address);
   if (m === undefined || !m.active) return false;
-  return organisation(state, m.org)?.active === true;
+  return isActiveOrganisation(state, m.org);
 }
 
 /** The committee: ids of the active committee organisations, sorted. */
 export const COMMITTEE_KEY = utf8.encode('org/committee');
+/** The ids of the active organisations, sorted. */
+export const ACTIVE_ORGS_KEY = utf8.encode('org/active');
 
-export const committeeCodec: ValueCodec<readonly string[]> = {
+/** A sorted list of organisation ids (the committee, the active organisations). */
+export const orgIdsCodec: ValueCodec<readonly string[]> = {
   encode: (ids) => encode((w) => w.u8(1).list(ids, (ww, id) => ww.string(id))),
   decode: (bytes) =>
     decode(bytes, (r) => {
-      expectVersion(r, 1, 'committee');
+      expectVersion(r, 1, 'organisation ids');
       return r.list(MAX_ORGS, (rr) => rr.string(32));
     }),
 };
@@ -142,15 +145,27 @@ export const committeeCodec: ValueCodec<readonly string[]> = {
 export const MAX_ORGS = 256;
 
 export function committee(state: StateRead): readonly string[] {
-  return state.get(COMMITTEE_KEY, committeeCodec) ?? [];
+  return state.get(COMMITTEE_KEY, orgIdsCodec) ?? [];
 }
 
-/** Adds or removes an organisation from the committee (kept sorted, so it is canonical). */
-export function setInCommittee(state: StateAccess, id: string, member: boolean): boolean {
-  const ids = committee(state);
-  const has = ids.includes(id);
-  if (has === member) return false;
-  const next = member ? [...ids, id].sort() : ids.filter((x) => x !== id);
-  state.set(COMMITTEE_KEY, next, committeeCodec);
-  return true;
+/** Whether an organisation is registered and not suspended (reads the block key org/active). */
+export function isActiveOrganisation(state: StateRead, id: string): boolean {
+  return (state.get(ACTIVE_ORGS_KEY, orgIdsCodec) ?? []).includes(id);
+}
+
+/** Adds or removes an id in a sorted list of organisation ids (sorted, so it is canonical). */
+function setInList(state: StateAccess, key: Uint8Array, id: string, member: boolean): void {
+  const ids = state.get(key, orgIdsCodec) ?? [];
+  if (ids.includes(id) === member) return;
+  state.set(key, member ? [...ids, id].sort() : ids.filter((x) => x !== id), orgIdsCodec);
+}
+
+/** Adds an organisation to (or removes it from) the committee. */
+export function setInCommittee(state: StateAccess, id: string, member: boolean): void {
+  setInList(state, COMMITTEE_KEY, id, member);
+}
+
+/** Marks an organisation active (registered) or not (suspended) in org/active. */
+export function setActiveOrganisation(state: StateAccess, id: string, active: boolean): void {
+  setInList(state, ACTIVE_ORGS_KEY, id, active);
 }
