@@ -35,6 +35,11 @@ export interface ClusterBenchOptions {
   blockIntervalMs: number;
   /** Load senders; default scales with the rate. */
   senders?: number;
+  /**
+   * An open chain (anyone with funds may transact) instead of the permissioned one the devnet
+   * runs, whose senders are members: compares with builds that had no permissioning.
+   */
+  open?: boolean;
   probeDurationS: number;
   /** A probe is unsustainable above this p99 latency. */
   maxP99Ms: number;
@@ -141,6 +146,7 @@ function benchManifest(
     genesis: { maxBlockTxs: blockSize },
     logLevel: opts.nodeLogLevel ?? 'warn',
     faultInjection: true,
+    permissioned: opts.open !== true,
     env: { CIVITAS_DEBUG: '' },
     nodes: opts.profileNode === undefined ? {} : { [opts.profileNode]: { cpuProfile: true } },
   };

@@ -34,6 +34,7 @@ interface ClusterCommandOptions {
   viewTimeout: number;
   blockInterval: number;
   senders?: number;
+  open?: boolean;
   probeDuration: number;
   maxP99: number;
   startRate: number;
@@ -151,6 +152,10 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
       intOption(1, 20_000),
     )
     .option(
+      '--open',
+      'run an open chain (no membership check) instead of the permissioned one the devnet runs',
+    )
+    .option(
       '--probe-duration <s>',
       'seconds per max-search probe',
       intOption(2, 600),
@@ -238,6 +243,7 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
           viewTimeoutMs: opts.viewTimeout,
           blockIntervalMs: opts.blockInterval,
           senders: opts.senders,
+          open: opts.open,
           probeDurationS: opts.probeDuration,
           maxP99Ms: opts.maxP99,
           startRate: opts.startRate,
