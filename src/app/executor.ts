@@ -35,6 +35,8 @@ export interface ExecutionResult {
   readonly changes: Array<{ key: Uint8Array; value: Uint8Array }>;
 }
 
+const NO_KEYS: readonly Uint8Array[] = Object.freeze([]);
+
 /** A tx that keeps reading keys nobody named this many times fails instead of running on. */
 const MAX_KEY_ROUNDS = 16;
 
@@ -76,11 +78,13 @@ function prepare(
   keys: Map<string, Uint8Array>,
 ): PreparedTx {
   const sender = senderKeys(tx.sender);
-  const cosignerAddresses = tx.cosigners.map((c) => senderKeys(c).address);
+  const cosignerAddresses =
+    tx.cosigners.length === 0 ? NO_KEYS : tx.cosigners.map((c) => senderKeys(c).address);
   const keyContext: KeyContext = {
     sender: sender.address,
     cosigners: cosignerAddresses,
     blockState,
+    senderAccountKey: sender.accountKey,
   };
   const want = (list: readonly Uint8Array[]): void => {
     for (const key of list) {
@@ -88,7 +92,8 @@ function prepare(
       if (!keys.has(id)) keys.set(id, key);
     }
   };
-  want([sender.accountKey]);
+  const accountId = keyId(sender.accountKey);
+  if (!keys.has(accountId)) keys.set(accountId, sender.accountKey);
   for (const m of app.txChecks) want(m.txKeys?.(keyContext) ?? []);
   const ops: PreparedOp[] = [];
   for (let j = 0; j < tx.ops.length; j++) {
@@ -117,12 +122,18 @@ function prepare(
     }
     const opKeys = impl.keys(decoded, keyContext);
     want(opKeys);
-    ops.push({ ...op, impl, decoded, keys: opKeys });
+    ops.push({
+      module: op.module,
+      method: op.method,
+      args: op.args,
+      expectRev: op.expectRev,
+      impl,
+      decoded,
+      keys: opKeys,
+    });
   }
   return { sender, keyContext, ops, cosignerAddresses };
 }
-
-const NO_KEYS: readonly Uint8Array[] = Object.freeze([]);
 
 /** One attempt at running a tx; the events it emitted go to its receipt if it succeeds. */
 class TxRun {

@@ -39,9 +39,14 @@ export interface KeyContext {
   readonly cosigners: readonly Uint8Array[];
   /** The state with the block keys loaded (read only). */
   readonly blockState: StateRead;
+  /**
+   * The sender's account key (bank), the very object the executor loads to check the nonce:
+   * a call that names it finds the entry without building the key again.
+   */
+  readonly senderAccountKey: Uint8Array;
 }
 
-export interface CallContext extends Omit<KeyContext, 'blockState'> {
+export interface CallContext extends Omit<KeyContext, 'blockState' | 'senderAccountKey'> {
   /** The sender's address as hex (for events; computed once per sender). */
   readonly senderHex: string;
   readonly origin: CallOrigin;

@@ -52,7 +52,7 @@ export const transfer: Method<TransferArgs> = {
     toJson: (a) => ({ to: toHex(a.to), amount: a.amount.toString() }),
   },
   keys: (args, ctx) => [
-    accountStateKey(ctx.sender),
+    ctx.senderAccountKey,
     accountStateKey(args.to),
     ...freezeKeysFor(ctx.blockState, 'account', ctx.sender),
   ],
