@@ -13,7 +13,7 @@ import { CivitasError } from '../../errors/index.ts';
 import { type History, readHistory, writeHistory } from '../history.ts';
 import type { Call } from '../module.ts';
 import { MAX_ORGS } from '../org/state.ts';
-import type { StateAccess, StateRead, ValueCodec } from '../state-view.ts';
+import type { StateRead, ValueCodec } from '../state-view.ts';
 
 /** Actions per proposal. */
 export const MAX_ACTIONS = 8;

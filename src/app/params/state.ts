@@ -8,7 +8,7 @@ import { decode, expectVersion } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { utf8 } from '../../crypto/bytes.ts';
 import { type History, NO_HISTORY, readHistory, writeHistory } from '../history.ts';
-import type { StateAccess, StateRead, ValueCodec } from '../state-view.ts';
+import type { StateRead, ValueCodec } from '../state-view.ts';
 
 export interface AppParams {
   /** Only active members of active organisations may send txs (refused at admission). */
