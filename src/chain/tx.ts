@@ -220,6 +220,15 @@ export function readTx(r: Reader): Tx {
     for (let i = 0; i < tx.cosigners.length; i++) read.push(r.fixed(SIGNATURE_LENGTH));
     cosignatures = read;
   }
+  return withSignatures(tx, signature, cosignatures);
+}
+
+/** The signed tx of `tx`'s fields and these signatures (no checks: callers check). */
+function withSignatures(
+  tx: UnsignedTx,
+  signature: Uint8Array,
+  cosignatures: readonly Uint8Array[],
+): Tx {
   return {
     version: tx.version,
     chainId: tx.chainId,
@@ -318,17 +327,7 @@ export function assembleTx(
   signature: Uint8Array,
   cosignatures: readonly Uint8Array[] = NONE,
 ): Tx {
-  const signed: Tx = {
-    version: tx.version,
-    chainId: tx.chainId,
-    sender: tx.sender,
-    nonce: tx.nonce,
-    expiryHeight: tx.expiryHeight,
-    ops: tx.ops,
-    cosigners: tx.cosigners,
-    signature,
-    cosignatures,
-  };
+  const signed = withSignatures(tx, signature, cosignatures);
   checkShape(signed);
   checkCosignatureCount(signed);
   return signed;

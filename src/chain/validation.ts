@@ -11,7 +11,7 @@
  * and the worker pool, and tests can use either backend.
  */
 import { equalBytes, toHex } from '../crypto/bytes.ts';
-import { CivitasError, type ErrorCode, isCivitasError } from '../errors/index.ts';
+import { CivitasError, codeOf, type ErrorCode } from '../errors/index.ts';
 import type { SealedBlock } from './block.ts';
 import { computeTxRoot, lastCommitHashOf } from './block.ts';
 import { type SignatureCheck, verifyCertificate } from './certificate.ts';
@@ -182,7 +182,7 @@ export function validateBlockAgainstParent(block: SealedBlock, ctx: ParentContex
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       fail('BLOCK_BAD_LAST_COMMIT', `last commit: ${message}`, {
-        cause: isCivitasError(err) ? err.code : undefined,
+        cause: codeOf(err),
       });
     }
   }

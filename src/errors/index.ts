@@ -125,6 +125,11 @@ export class CivitasError extends Error {
   }
 }
 
+/** The code of a CivitasError, undefined for any other thrown value (for logs and metrics). */
+export function codeOf(err: unknown): string | undefined {
+  return err instanceof CivitasError ? err.code : undefined;
+}
+
 export function isCivitasError(err: unknown, codePrefix?: string): err is CivitasError {
   return (
     err instanceof CivitasError && (codePrefix === undefined || err.code.startsWith(codePrefix))

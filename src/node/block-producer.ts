@@ -5,7 +5,7 @@
  * closes.
  */
 import type { CommitCertificate, SealedBlock } from '../chain/index.ts';
-import { isCivitasError } from '../errors/index.ts';
+import { codeOf } from '../errors/index.ts';
 import type { Ledger } from '../state/ledger.ts';
 import type { BlockCommitter, ValidationOptions } from './block-committer.ts';
 import type { BlockSizer } from './block-sizer.ts';
@@ -136,7 +136,7 @@ export class BlockProducer implements ConsensusApp {
     } catch (err) {
       this.m.logger.warn('invalid proposal', {
         height: block.header.height,
-        code: isCivitasError(err) ? err.code : undefined,
+        code: codeOf(err),
         err: (err as Error).message,
       });
       return false;

@@ -23,7 +23,7 @@ import {
 import { decode, expectVersion } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
 import { verifyNative } from '../crypto/ed25519.ts';
-import { CivitasError, isCivitasError } from '../errors/index.ts';
+import { CivitasError, codeOf } from '../errors/index.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import type { Logger } from './logger.ts';
 
@@ -93,7 +93,7 @@ function shuffled<T>(items: readonly T[]): T[] {
 }
 
 function describeError(err: unknown): { code: string | undefined; err: string } {
-  return { code: isCivitasError(err) ? err.code : undefined, err: (err as Error).message };
+  return { code: codeOf(err), err: (err as Error).message };
 }
 
 export class BlockSync {

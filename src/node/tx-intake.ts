@@ -4,7 +4,7 @@
  * mempool after block work (block-work-gate.ts); an admitted tx wakes consensus, and a
  * client's tx is relayed to the peers.
  */
-import { gossipVerdictOf, isCivitasError } from '../errors/index.ts';
+import { codeOf, gossipVerdictOf, isCivitasError } from '../errors/index.ts';
 import type { BlockWorkGate } from './block-work-gate.ts';
 import type { Mempool } from './mempool.ts';
 import type { NodeMetrics } from './metrics.ts';
@@ -77,7 +77,7 @@ export class TxIntake {
       this.m.onAdmitted();
       return 'accept';
     } catch (err) {
-      const code = isCivitasError(err) ? err.code : undefined;
+      const code = codeOf(err);
       this.m.metrics.txNotAccepted(code);
       return gossipVerdictOf(code);
     }

@@ -17,7 +17,7 @@ import { ADDRESS_LENGTH } from '../../chain/address.ts';
 import { decode, type Reader } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
-import { CivitasError } from '../../errors/index.ts';
+import { CivitasError, type ReceiptFailureCode } from '../../errors/index.ts';
 import { NO_HISTORY } from '../history.ts';
 import { jsonAddress, jsonBool, jsonList, jsonObject, jsonString } from '../json-args.ts';
 import type { AppModule, CallContext, CallOutcome, Method } from '../module.ts';
@@ -172,14 +172,19 @@ const addMember: Method<MemberArgs> = {
   },
 };
 
+/** The member record a call may change: an active member of an organisation the caller manages. */
+function managedMember(ctx: CallContext, account: Uint8Array): Member | ReceiptFailureCode {
+  const existing = memberOf(ctx.state, account);
+  if (existing === undefined || !existing.active) return 'ORG_NOT_MEMBER';
+  return mayManage(ctx, existing.org) ?? existing;
+}
+
 const removeMember: Method<{ account: Uint8Array }> = {
   args: accountArgs,
   keys: (a, ctx) => [memberKey(a.account), memberKey(ctx.sender)],
   execute(args, ctx) {
-    const existing = memberOf(ctx.state, args.account);
-    if (existing === undefined || !existing.active) return 'ORG_NOT_MEMBER';
-    const denied = mayManage(ctx, existing.org);
-    if (denied !== undefined) return denied;
+    const existing = managedMember(ctx, args.account);
+    if (typeof existing === 'string') return existing;
     const stale = ctx.checkRev(existing.history);
     if (stale !== undefined) return stale;
     writeMember(ctx, args.account, existing, { ...existing, active: false });
@@ -195,10 +200,8 @@ const setRoles: Method<MemberArgs> = {
   args: memberArgs,
   keys: (a, ctx) => [memberKey(a.account), memberKey(ctx.sender)],
   execute(args, ctx) {
-    const existing = memberOf(ctx.state, args.account);
-    if (existing === undefined || !existing.active) return 'ORG_NOT_MEMBER';
-    const denied = mayManage(ctx, existing.org);
-    if (denied !== undefined) return denied;
+    const existing = managedMember(ctx, args.account);
+    if (typeof existing === 'string') return existing;
     const { roles } = args;
     // Rule: an admin changes admin and member only; regulator and issuer change by governance.
     if (
