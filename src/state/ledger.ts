@@ -46,6 +46,7 @@ import {
   stateKeyHash,
 } from './smt/index.ts';
 import { ChainStore } from './store.ts';
+import { CommittedValueCache, type ValueCacheStats } from './value-cache.ts';
 
 /**
  * What executes txs: the application (src/app), handed to the ledger by whoever opens it, so
@@ -117,6 +118,7 @@ export class Ledger {
   private readonly tree: StateTree;
   private tipState: CommittedTip;
   private readonly executed = new Map<string, ExecutedBlock>();
+  private readonly values = new CommittedValueCache();
   private committing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -235,7 +237,7 @@ export class Ledger {
     // Every key the block writes was prefetched, so each is hashed once, at the read.
     const keyHashes = new Map<Uint8Array, Uint8Array>();
     const { receipts, changes } = await this.machine.execute(txs, txHashes, height, (keys) =>
-      this.store.getValues(
+      this.readValues(
         keys.map((key) => {
           const keyHash = stateKeyHash(key);
           keyHashes.set(key, keyHash);
@@ -382,13 +384,20 @@ export class Ledger {
           'execution result is for another height',
         );
       }
-      await this.store.commitBlock({
-        block,
-        certificate,
-        encodedReceipts: executed.encodedReceipts,
-        treeNodes: executed.treeNodes,
-        values: executed.values,
-      });
+      this.values.beginCommit();
+      try {
+        await this.store.commitBlock({
+          block,
+          certificate,
+          encodedReceipts: executed.encodedReceipts,
+          treeNodes: executed.treeNodes,
+          values: executed.values,
+        });
+      } catch (err) {
+        this.values.endCommit();
+        throw err;
+      }
+      this.values.endCommit(executed.values);
       // Only now, with the batch durable, may the tree serve these nodes from memory.
       this.tree.noteCommitted(executed.treeNodes);
       this.tipState = {
@@ -406,8 +415,27 @@ export class Ledger {
   }
 
   /** The latest committed value of a raw state key (undefined: absent). */
-  getValue(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.store.getValue(stateKeyHash(key));
+  async getValue(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const [value] = await this.readValues([stateKeyHash(key)]);
+    return value;
+  }
+
+  /** Committed values by key hash: from the value cache, the misses from LevelDB in one read. */
+  private async readValues(keyHashes: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    const { values, missing } = this.values.lookup(keyHashes);
+    if (missing.length === 0) return values;
+    const epoch = this.values.readEpoch();
+    const missingHashes =
+      missing.length === keyHashes.length ? keyHashes : missing.map((i) => keyHashes[i]!);
+    const read = await this.store.getValues(missingHashes);
+    this.values.fill(epoch, missingHashes, read);
+    for (let j = 0; j < missing.length; j++) values[missing[j]!] = read[j];
+    return values;
+  }
+
+  /** Hits and misses of the committed-value cache (for metrics and tests). */
+  valueCacheStats(): ValueCacheStats {
+    return this.values.stats();
   }
 
   /** A raw state key's value with a proof against the state root of `height` (default: the tip). */
