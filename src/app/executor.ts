@@ -33,6 +33,19 @@ export interface ExecutionResult {
   readonly receipts: Receipt[];
   /** The block's writes: raw state key → encoded value. */
   readonly changes: Array<{ key: Uint8Array; value: Uint8Array }>;
+  /** Each change of a tracked object by a tx that succeeded, in execution order. */
+  readonly history: ObjectChange[];
+}
+
+/** One link of an object's history chain: which call of which tx made revision `rev`. */
+export interface ObjectChange {
+  /** The object's state key. */
+  readonly key: Uint8Array;
+  readonly rev: number;
+  readonly txIndex: number;
+  readonly opIndex: number;
+  /** The index of the governance action (in the proposal the op voted on), or null. */
+  readonly action: number | null;
 }
 
 const NO_KEYS: readonly Uint8Array[] = Object.freeze([]);
@@ -138,6 +151,8 @@ function prepare(
 /** One attempt at running a tx; the events it emitted go to its receipt if it succeeds. */
 class TxRun {
   readonly events: ReceiptEvent[] = [];
+  /** Objects changed (key, new rev, op, action); txIndex is set when the tx succeeds. */
+  readonly changed: Array<Omit<ObjectChange, 'txIndex'>> = [];
   readonly app: App;
   readonly state: StateView;
   readonly tx: Tx;
@@ -193,8 +208,9 @@ class TxRun {
     origin: CallOrigin,
     call: Call | undefined,
     keys: readonly Uint8Array[],
+    action: number | null = null,
   ): CallContext {
-    return new OpContext(this, opIndex, expectRev, origin, call, keys);
+    return new OpContext(this, opIndex, expectRev, origin, call, keys, action);
   }
 
   /** Whether an address signed the tx (the sender or a cosigner). */
@@ -211,17 +227,19 @@ class TxRun {
     calls: readonly Call[],
   ): { index: number; code: ReceiptFailureCode } | undefined {
     const eventsBefore = this.events.length;
+    const changedBefore = this.changed.length;
     this.state.savepoint();
     let failure: { index: number; code: ReceiptFailureCode } | undefined;
     try {
       for (let k = 0; k < calls.length && failure === undefined; k++) {
         const call = calls[k]!;
-        const code = this.callAsGovernance(opIndex, call);
+        const code = this.callAsGovernance(opIndex, k, call);
         if (code !== undefined) failure = { index: k, code };
       }
     } catch (err) {
       this.state.rollback();
       this.events.length = eventsBefore;
+      this.changed.length = changedBefore;
       throw err;
     }
     if (failure === undefined) {
@@ -229,11 +247,12 @@ class TxRun {
     } else {
       this.state.rollback();
       this.events.length = eventsBefore;
+      this.changed.length = changedBefore;
     }
     return failure;
   }
 
-  private callAsGovernance(opIndex: number, call: Call): CallOutcome {
+  private callAsGovernance(opIndex: number, action: number, call: Call): CallOutcome {
     const impl = this.app.method(call.module, call.method);
     if (impl === undefined) return 'APP_UNKNOWN_METHOD';
     let decoded: unknown;
@@ -243,7 +262,7 @@ class TxRun {
       return badArgsCode(err, call.module);
     }
     const keys = impl.keys(decoded, this.prepared.keyContext);
-    return impl.execute(decoded, this.context(opIndex, null, 'governance', call, keys));
+    return impl.execute(decoded, this.context(opIndex, null, 'governance', call, keys, action));
   }
 }
 
@@ -261,6 +280,7 @@ class OpContext implements CallContext {
   readonly keys: readonly Uint8Array[];
   private readonly run: TxRun;
   private readonly call: Call | undefined;
+  private readonly action: number | null;
   private recordHash: Uint8Array | undefined;
 
   constructor(
@@ -270,8 +290,10 @@ class OpContext implements CallContext {
     origin: CallOrigin,
     call: Call | undefined,
     keys: readonly Uint8Array[],
+    action: number | null,
   ) {
     this.run = run;
+    this.action = action;
     this.sender = run.prepared.keyContext.sender;
     this.senderHex = run.prepared.sender.addressHex;
     this.cosigners = run.prepared.keyContext.cosigners;
@@ -297,10 +319,12 @@ class OpContext implements CallContext {
     return this.run.runAsGovernance(this.opIndex, calls);
   }
 
-  advance(history: History): History {
+  advance(key: Uint8Array, history: History): History {
     if (this.call === undefined) throw new Error('advance() outside a call');
     this.recordHash ??= historyRecordHash(this.call.module, this.call.method, this.call.args);
-    return nextHistory(history, this.txHash, this.opIndex, this.recordHash);
+    const next = nextHistory(history, this.txHash, this.opIndex, this.recordHash);
+    this.run.changed.push({ key, rev: next.rev, opIndex: this.opIndex, action: this.action });
+    return next;
   }
 
   checkRev(history: History): CallOutcome {
@@ -337,6 +361,7 @@ export async function executeBlock(
   state.load(named, await read(named), ids);
 
   const receipts: Receipt[] = [];
+  const history: ObjectChange[] = [];
   for (let i = 0; i < txs.length; i++) {
     const txHash = txHashes[i]!;
     let outcome: { code: ReceiptFailureCode; failedOp: number | null } | undefined;
@@ -361,6 +386,7 @@ export async function executeBlock(
     if (outcome === undefined) {
       state.release();
       receipts.push({ txHash, status: 'ok', code: RECEIPT_OK, events: run.events, failedOp: null });
+      for (const c of run.changed) history.push({ ...c, txIndex: i });
     } else {
       state.rollback();
       receipts.push({
@@ -372,5 +398,5 @@ export async function executeBlock(
       });
     }
   }
-  return { receipts, changes: state.changes() };
+  return { receipts, changes: state.changes(), history };
 }

@@ -69,8 +69,12 @@ export interface CallContext extends Omit<KeyContext, 'blockState' | 'senderAcco
    * first failure undoes the writes and events of every call, and is returned with its index.
    */
   runAsGovernance(calls: readonly Call[]): { index: number; code: ReceiptFailureCode } | undefined;
-  /** An object's history after this call changes it: rev + 1, hist chained with this call. */
-  advance(history: History): History;
+  /**
+   * An object's history after this call changes it: rev + 1, hist chained with this call.
+   * `key` is the object's state key: the node indexes which txs changed which object by it
+   * (GET /history), so a module calls this once per changed object, with its key.
+   */
+  advance(key: Uint8Array, history: History): History;
   /** STALE_REV when the op names the revision it expects and the object is at another. */
   checkRev(history: History): CallOutcome;
 }

@@ -3,11 +3,14 @@
  * (run in this order) and for genesis (each module writes its section in this order).
  */
 import { type App, createApp } from './app.ts';
+import { assetModule } from './asset/index.ts';
 import { bankModule } from './bank/index.ts';
+import { docModule } from './doc/index.ts';
 import { freezeModule } from './freeze/index.ts';
 import { createGovModule } from './gov/index.ts';
 import { orgModule } from './org/index.ts';
 import { paramsModule } from './params/index.ts';
+import { recvModule } from './recv/index.ts';
 
 /** The application of a Civitas chain. */
 export function civitasApp(): App {
@@ -17,6 +20,9 @@ export function civitasApp(): App {
     orgModule,
     createGovModule(() => app),
     freezeModule,
+    assetModule,
+    docModule,
+    recvModule,
   ]);
   return app;
 }

@@ -3,17 +3,18 @@
  * exception but a receipt carrying one of these codes. The *_BAD_ARGS codes are also thrown
  * when args are decoded or parsed from JSON outside execution (CLI, API): 400.
  */
-import { BAD_REQUEST, type CodeSpec, SERVER_ERROR } from './spec.ts';
-
-/** Refused for who the sender is (a role, membership, a freeze). */
-const FORBIDDEN = { status: 403, gossip: 'ignore' } as const;
-/** The object is not in the state the call needs (already done, not active, another revision). */
-const CONFLICT = { status: 409, gossip: 'ignore' } as const;
+import { ASSET_ERRORS } from './execution-asset.ts';
+import { DOC_ERRORS } from './execution-doc.ts';
+import { RECV_ERRORS } from './execution-recv.ts';
+import { BAD_REQUEST, CONFLICT, type CodeSpec, FORBIDDEN, SERVER_ERROR } from './spec.ts';
 
 /** The receipt code of a tx that succeeded; not an error, so not in the catalogue. */
 export const RECEIPT_OK = 'OK';
 
 export const EXECUTION_ERRORS = {
+  ...ASSET_ERRORS,
+  ...DOC_ERRORS,
+  ...RECV_ERRORS,
   APP_BAD_ARGS: { ...BAD_REQUEST, description: "an op's args do not decode" },
   APP_NO_REVISION: {
     ...BAD_REQUEST,

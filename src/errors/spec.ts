@@ -40,3 +40,12 @@ export const MALFORMED = { status: 400, gossip: 'reject', txReject: 'malformed' 
 
 /** A fault of this node, or an error that never reaches the API (CLI, bench, startup). */
 export const SERVER_ERROR = { status: 500, gossip: 'ignore' } as const;
+
+/** Refused for who the sender is (a role, membership, a freeze, a grant). */
+export const FORBIDDEN = { status: 403, gossip: 'ignore' } as const;
+
+/** The object is not in the state the call needs (already done, not active, another revision). */
+export const CONFLICT = { status: 409, gossip: 'ignore' } as const;
+
+/** No such object. */
+export const NOT_FOUND = { status: 404, gossip: 'ignore' } as const;

@@ -5,16 +5,18 @@
  *   freeze.lift   {kind, id}                       role regulator
  *
  * Events: freeze.approved (an imposition below the threshold), freeze.imposed, freeze.lifted.
- * Objects: GET /state/freeze/<kind>/<id>, e.g. account/<address>.
+ * Objects: GET /state/freeze/<kind>/<id>, e.g. account/<address>, asset/<CLASS>/<ID>,
+ * doc/<id>, recv/<id>.
  */
 import { ADDRESS_LENGTH } from '../../chain/address.ts';
 import { decode, type Reader } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
-import { equalBytes, fromHex, toHex } from '../../crypto/bytes.ts';
+import { equalBytes, fromHex, toHex, utf8 } from '../../crypto/bytes.ts';
 import { HASH_LENGTH } from '../../crypto/hash.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { NO_HISTORY } from '../history.ts';
 import { jsonHash, jsonObject, jsonString } from '../json-args.ts';
+import { checkObjectId, objectIdBytes, parseAssetId } from '../object-id.ts';
 import type { AppModule, CallContext, CallOutcome, Method } from '../module.ts';
 import { hasRole, memberKey } from '../org/state.ts';
 import { appParams, PARAMS_KEY } from '../params/state.ts';
@@ -32,7 +34,7 @@ import {
 
 export interface FreezeTarget {
   readonly kind: FreezeKind;
-  /** The object's id bytes: an address for accounts. */
+  /** The object's id bytes: an address for accounts, the UTF-8 id for the others. */
   readonly id: Uint8Array;
 }
 
@@ -41,27 +43,40 @@ export interface ImposeArgs extends FreezeTarget {
   readonly reason: string;
 }
 
+/** The longest id: an asset's CLASS/ID (64 + 1 + 64 bytes). */
+const FREEZE_ID_MAX_BYTES = 129;
+
 function isKind(kind: string): kind is FreezeKind {
   return (FREEZE_KINDS as readonly string[]).includes(kind);
 }
 
-/** Parses an object id as it is written in JSON and URLs: an address (hex) for accounts. */
-export function parseFreezeId(kind: FreezeKind, id: string): Uint8Array {
+/**
+ * Parses an object id as it is written in JSON and URLs: an address (hex) for accounts,
+ * `CLASS/ID` for assets, the id for documents and receivables.
+ */
+export function parseFreezeId(
+  kind: FreezeKind,
+  id: string,
+  code: 'FREEZE_BAD_ID' | 'FREEZE_BAD_ARGS' = 'FREEZE_BAD_ID',
+): Uint8Array {
   switch (kind) {
     case 'account':
       try {
         return fromHex(id, ADDRESS_LENGTH);
       } catch {
-        throw new CivitasError('FREEZE_BAD_ID', `an account id is an address (40 hex): ${id}`);
+        throw new CivitasError(code, `an account id is an address (40 hex): ${id}`);
       }
+    case 'asset':
+      parseAssetId(id, code);
+      return objectIdBytes(id);
+    case 'doc':
+    case 'recv':
+      return objectIdBytes(checkObjectId(id, `a ${kind} id`, code));
   }
 }
 
 export function formatFreezeId(kind: FreezeKind, id: Uint8Array): string {
-  switch (kind) {
-    case 'account':
-      return toHex(id);
-  }
+  return kind === 'account' ? toHex(id) : utf8.decode(id);
 }
 
 function kindOf(value: unknown, code: 'FREEZE_BAD_ARGS'): FreezeKind {
@@ -75,11 +90,21 @@ function kindOf(value: unknown, code: 'FREEZE_BAD_ARGS'): FreezeKind {
 function readTarget(r: Reader): FreezeTarget {
   const kind = r.string(16);
   if (!isKind(kind)) throw new CivitasError('FREEZE_BAD_ARGS', `unknown freeze kind ${kind}`);
-  const id = r.bytes(64);
-  if (kind === 'account' && id.length !== ADDRESS_LENGTH) {
-    throw new CivitasError('FREEZE_BAD_ARGS', 'an account id is 20 bytes');
+  const id = r.bytes(FREEZE_ID_MAX_BYTES);
+  if (kind === 'account') {
+    if (id.length !== ADDRESS_LENGTH) {
+      throw new CivitasError('FREEZE_BAD_ARGS', 'an account id is 20 bytes');
+    }
+    return { kind, id };
   }
-  return { kind, id };
+  // Canonical: exactly the bytes parseFreezeId gives for the id's text.
+  let text: string;
+  try {
+    text = utf8.decode(id);
+  } catch {
+    throw new CivitasError('FREEZE_BAD_ARGS', `a ${kind} id is UTF-8 text`);
+  }
+  return { kind, id: parseFreezeId(kind, text, 'FREEZE_BAD_ARGS') };
 }
 
 function targetKeys(t: FreezeTarget, ctx: { sender: Uint8Array }): Uint8Array[] {
@@ -122,7 +147,11 @@ const impose: Method<ImposeArgs> = {
       }
       return {
         kind,
-        id: parseFreezeId(kind, jsonString(o.id, 'id', 'FREEZE_BAD_ARGS', { maxLength: 128 })),
+        id: parseFreezeId(
+          kind,
+          jsonString(o.id, 'id', 'FREEZE_BAD_ARGS', { maxLength: 129 }),
+          'FREEZE_BAD_ARGS',
+        ),
         legalBasis: jsonHash(o.legalBasis, 'legalBasis', 'FREEZE_BAD_ARGS'),
         reason: jsonString(o.reason, 'reason', 'FREEZE_BAD_ARGS', { maxLength: FREEZE_REASON_MAX }),
       };
@@ -160,7 +189,7 @@ const impose: Method<ImposeArgs> = {
       approvals,
       lifts: [],
       since: active ? ctx.height : (order?.since ?? ctx.height),
-      history: ctx.advance(history),
+      history: ctx.advance(key, history),
     };
     ctx.state.set(key, next, freezeOrderCodec);
     if (active) countActiveFreeze(ctx.state, args.kind, 1);
@@ -184,7 +213,11 @@ const lift: Method<FreezeTarget> = {
       const kind = kindOf(o.kind, 'FREEZE_BAD_ARGS');
       return {
         kind,
-        id: parseFreezeId(kind, jsonString(o.id, 'id', 'FREEZE_BAD_ARGS', { maxLength: 128 })),
+        id: parseFreezeId(
+          kind,
+          jsonString(o.id, 'id', 'FREEZE_BAD_ARGS', { maxLength: 129 }),
+          'FREEZE_BAD_ARGS',
+        ),
       };
     },
     toJson: (a) => ({ kind: a.kind, id: formatFreezeId(a.kind, a.id) }),
@@ -204,7 +237,7 @@ const lift: Method<FreezeTarget> = {
     const next: FreezeOrder = ended
       ? { ...order, active: false, approvals: [], lifts: [], since: ctx.height }
       : { ...order, lifts };
-    ctx.state.set(key, { ...next, history: ctx.advance(order.history) }, freezeOrderCodec);
+    ctx.state.set(key, { ...next, history: ctx.advance(key, order.history) }, freezeOrderCodec);
     if (ended) countActiveFreeze(ctx.state, args.kind, -1);
     ctx.emit(ended ? 'freeze.lifted' : 'freeze.lift_approved', [
       ...targetAttributes(args),

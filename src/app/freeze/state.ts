@@ -16,7 +16,11 @@ import { HASH_LENGTH } from '../../crypto/hash.ts';
 import { type History, readHistory, writeHistory } from '../history.ts';
 import type { StateAccess, StateRead, ValueCodec } from '../state-view.ts';
 
-export const FREEZE_KINDS = ['account'] as const;
+/**
+ * What can be frozen. Ids: an account's address (20 bytes); an asset's `CLASS/ID`, a
+ * document's or a receivable's id (UTF-8, see object-id.ts).
+ */
+export const FREEZE_KINDS = ['account', 'asset', 'doc', 'recv'] as const;
 export type FreezeKind = (typeof FREEZE_KINDS)[number];
 
 export const FREEZE_REASON_MAX = 200;
@@ -39,7 +43,7 @@ export interface FreezeOrder {
 
 const PREFIX = utf8.encode('freeze/');
 
-/** The id of an object of `kind` as bytes in its key: an address for accounts. */
+/** The order key of an object of `kind` with id bytes `id` (an address for accounts). */
 export function freezeKey(kind: FreezeKind, id: Uint8Array): Uint8Array {
   return concatBytes(PREFIX, utf8.encode(`${kind}/`), id);
 }

@@ -88,7 +88,7 @@ function closeOpen(ctx: CallContext, id: number): void {
 }
 
 function save(ctx: CallContext, p: Proposal, changes: Partial<Proposal>): Proposal {
-  const next = { ...p, ...changes, history: ctx.advance(p.history) };
+  const next = { ...p, ...changes, history: ctx.advance(proposalKey(p.id), p.history) };
   ctx.state.set(proposalKey(p.id), next, proposalCodec);
   return next;
 }
@@ -177,7 +177,7 @@ export function createGovModule(app: () => App): AppModule {
         status: 'open',
         failure: null,
         closedAt: 0,
-        history: ctx.advance(NO_HISTORY),
+        history: ctx.advance(proposalKey(id), NO_HISTORY),
       };
       ctx.state.set(proposalKey(id), p, proposalCodec);
       ctx.state.set(NEXT_KEY, id + 1, nextIdCodec);

@@ -18,7 +18,7 @@ import { decode, type Reader } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { CivitasError, type ReceiptFailureCode } from '../../errors/index.ts';
-import { NO_HISTORY } from '../history.ts';
+import { type History, NO_HISTORY } from '../history.ts';
 import { jsonAddress, jsonBool, jsonList, jsonObject, jsonString } from '../json-args.ts';
 import type { AppModule, CallContext, CallOutcome, Method } from '../module.ts';
 import { appParams, PARAMS_KEY } from '../params/state.ts';
@@ -138,7 +138,7 @@ function writeMember(
   prev: Member | undefined,
   next: Omit<Member, 'history'>,
 ): Member {
-  const member = { ...next, history: ctx.advance(prev?.history ?? NO_HISTORY) };
+  const member = { ...next, history: ctx.advance(memberKey(account), prev?.history ?? NO_HISTORY) };
   ctx.state.set(memberKey(account), member, memberCodec);
   return member;
 }
@@ -226,7 +226,7 @@ const setRoles: Method<MemberArgs> = {
 function createOrganisation(
   state: StateAccess,
   args: RegisterArgs,
-  history: (prev: typeof NO_HISTORY) => typeof NO_HISTORY,
+  history: (key: Uint8Array, prev: History) => History,
 ): CallOutcome {
   if (state.get(orgKey(args.id), organisationCodec) !== undefined) return 'ORG_EXISTS';
   for (const admin of args.admins) {
@@ -239,14 +239,19 @@ function createOrganisation(
       name: args.name,
       active: true,
       committee: args.committee,
-      history: history(NO_HISTORY),
+      history: history(orgKey(args.id), NO_HISTORY),
     },
     organisationCodec,
   );
   for (const admin of args.admins) {
     state.set(
       memberKey(admin),
-      { org: args.id, roles: ['admin', 'member'], active: true, history: history(NO_HISTORY) },
+      {
+        org: args.id,
+        roles: ['admin', 'member'],
+        active: true,
+        history: history(memberKey(admin), NO_HISTORY),
+      },
       memberCodec,
     );
   }
@@ -299,7 +304,7 @@ const register: Method<RegisterArgs> = {
   keys: (a) => [orgKey(a.id), COMMITTEE_KEY, ...a.admins.map(memberKey)],
   execute(args, ctx) {
     if (ctx.origin !== 'governance') return 'GOV_ONLY';
-    const code = createOrganisation(ctx.state, args, (h) => ctx.advance(h));
+    const code = createOrganisation(ctx.state, args, (key, h) => ctx.advance(key, h));
     if (code !== undefined) return code;
     ctx.emit('org.registered', [
       ['org', args.id],
@@ -328,7 +333,7 @@ const suspend: Method<{ id: string }> = {
     if (!org.active) return 'ORG_SUSPENDED';
     ctx.state.set(
       orgKey(args.id),
-      { ...org, active: false, history: ctx.advance(org.history) },
+      { ...org, active: false, history: ctx.advance(orgKey(args.id), org.history) },
       organisationCodec,
     );
     setActiveOrganisation(ctx.state, args.id, false);
@@ -431,7 +436,7 @@ export const orgModule: AppModule = {
   genesis({ section, state }) {
     if (section === undefined) return;
     for (const org of parseGenesisOrgs(section)) {
-      const code = createOrganisation(state, org, (h) => h);
+      const code = createOrganisation(state, org, (_key, h) => h);
       if (code !== undefined) {
         throw new CivitasError('GENESIS_INVALID', `app.org ${org.id}: ${code}`);
       }

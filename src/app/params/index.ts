@@ -75,7 +75,7 @@ const set: Method<ParamsChange> = {
     const next: AppParams = {
       permissioned: change.permissioned ?? current.permissioned,
       freezeThreshold: change.freezeThreshold ?? current.freezeThreshold,
-      history: ctx.advance(current.history),
+      history: ctx.advance(PARAMS_KEY, current.history),
     };
     ctx.state.set(PARAMS_KEY, next, paramsCodec);
     ctx.emit('params.changed', [

@@ -127,6 +127,15 @@ describe('governance', () => {
       'member',
       'regulator',
     ]);
+    // History index: the member record's rev 2 was made by action 0 of the deciding vote
+    // (only its successful run: the rolled-back first attempt left nothing).
+    assert.deepEqual(
+      chain.historyOf(memberKey(member.address)).map((c) => [c.rev, c.opIndex, c.action]),
+      [
+        [1, 0, null],
+        [2, 0, 0],
+      ],
+    );
     assert.equal((await vote(chain, admins[3]!, id)).code, 'GOV_PROPOSAL_CLOSED');
   });
 
@@ -303,6 +312,16 @@ describe('freeze', () => {
     const order = chain.get(freezeKey('account', target.address), freezeOrderCodec)!;
     assert.equal(order.active, false);
     assert.equal(order.history.rev, 2);
+    // The executor reported both changes (not the failed impositions): the chain replays.
+    const key = freezeKey('account', target.address);
+    assert.deepEqual(
+      chain.historyOf(key).map((c) => [c.rev, c.opIndex, c.action]),
+      [
+        [1, 0, null],
+        [2, 0, null],
+      ],
+    );
+    assert.deepEqual(chain.replayHistory(key), order.history);
   });
 });
 

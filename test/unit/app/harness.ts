@@ -5,7 +5,13 @@
 
 import type { App } from '../../../src/app/app.ts';
 import { accountCodec, accountStateKey } from '../../../src/app/bank/account.ts';
-import { executeBlock } from '../../../src/app/executor.ts';
+import { executeBlock, type ObjectChange } from '../../../src/app/executor.ts';
+import {
+  type History,
+  historyRecordHash,
+  NO_HISTORY,
+  nextHistory,
+} from '../../../src/app/history.ts';
 import { genesisValues } from '../../../src/app/genesis.ts';
 import { civitasApp } from '../../../src/app/registry.ts';
 import { keyId, type StateAccess } from '../../../src/app/state-view.ts';
@@ -35,6 +41,8 @@ export class AppChain {
   height = 0;
   /** Raw keys read by the executor, per block (to see what a block prefetched). */
   reads: number[] = [];
+  /** Every object change the blocks made, with the tx that made it (the node's history index). */
+  readonly changed: Array<ObjectChange & { height: number; tx: Tx; txHash: Uint8Array }> = [];
   private readonly nonces = new Map<string, number>();
 
   readonly genesis: Genesis;
@@ -87,10 +95,11 @@ export class AppChain {
   async block(txs: Tx[]): Promise<Receipt[]> {
     this.height++;
     let reads = 0;
-    const { receipts, changes } = await executeBlock(
+    const hashes = txs.map(txHash);
+    const { receipts, changes, history } = await executeBlock(
       this.app,
       txs,
-      txs.map(txHash),
+      hashes,
       this.height,
       async (keys) => {
         reads++;
@@ -99,9 +108,39 @@ export class AppChain {
     );
     this.reads.push(reads);
     for (const { key, value } of changes) this.values.set(keyId(key), value);
+    for (const c of history) {
+      this.changed.push({
+        ...c,
+        height: this.height,
+        tx: txs[c.txIndex]!,
+        txHash: hashes[c.txIndex]!,
+      });
+    }
     // A failed tx uses no nonce: resynchronise the harness's counters with the chain.
     this.nonces.clear();
     return receipts;
+  }
+
+  /** The changes of the object at `key`, oldest first. */
+  historyOf(key: Uint8Array): typeof this.changed {
+    const id = keyId(key);
+    return this.changed.filter((c) => keyId(c.key) === id);
+  }
+
+  /**
+   * Replays the object's hash chain from the txs that changed it (as a client does with
+   * proven txs) and returns where it ends: equal to the object's stored history when the
+   * index is complete. Governance actions are not replayed here (they need the proposal).
+   */
+  replayHistory(key: Uint8Array): History {
+    let h = NO_HISTORY;
+    for (const c of this.historyOf(key)) {
+      if (c.action !== null) throw new Error('replayHistory: a governance action');
+      const op = c.tx.ops[c.opIndex]!;
+      h = nextHistory(h, c.txHash, c.opIndex, historyRecordHash(op.module, op.method, op.args));
+      if (h.rev !== c.rev) throw new Error(`rev ${c.rev} out of order (replayed ${h.rev})`);
+    }
+    return h;
   }
 
   /** Empty blocks until the chain is at `height`. */
