@@ -5,8 +5,9 @@
  * base + 2i and serves its API on base + 2i + 1.
  *
  * The chain is a consortium: one organisation per validator (`org<i>`, in the governance
- * committee) with a funded admin key, a regulator organisation outside the committee with one
- * funded regulator key, and each funded account a member of organisation i mod N. It is
+ * committee) with a funded admin key (roles admin, member and issuer), a regulator
+ * organisation outside the committee with one funded regulator key, and each funded account
+ * a member of organisation i mod N. It is
  * permissioned unless asked otherwise: only members may transact.
  *
  * Everything is written into a staging directory that is renamed into place at the end, so
@@ -166,8 +167,11 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
           id: orgId(i),
           name: nodeName(i),
           committee: true,
-          admins: [hexAddress(adminKeys[i]!)],
-          members: members[i]!,
+          // The admin also issues (asset classes, receivables), so the use cases run as is.
+          members: [
+            { account: hexAddress(adminKeys[i]!), roles: ['admin', 'member', 'issuer'] },
+            ...members[i]!,
+          ],
         })),
         {
           id: REGULATOR_ORG,
