@@ -7,6 +7,7 @@ export {
   type ExitListener,
   type ExitStatus,
   LocalNetwork,
+  readNetworkSummary,
   type StartOptions,
 } from './local-network.ts';
 export {

@@ -81,7 +81,7 @@ export class LocalNetwork {
     const dir = resolve(resolved.dir);
     if (resolved.init === 'reset') await rm(dir, { recursive: true, force: true });
     if (resolved.init === 'reuse') {
-      const existing = await readSummary(dir);
+      const existing = await readNetworkSummary(dir);
       if (existing !== undefined) {
         const why = reuseMismatch(resolved, existing);
         if (why !== undefined) throw new CivitasError('LOCALNET_MISMATCH', why, { dir });
@@ -349,7 +349,7 @@ export class LocalNetwork {
 }
 
 /** `<dir>/network.json` if `dir` holds a network. */
-async function readSummary(dir: string): Promise<InitSummary | undefined> {
+export async function readNetworkSummary(dir: string): Promise<InitSummary | undefined> {
   let summary: InitSummary;
   try {
     summary = JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as InitSummary;
