@@ -8,7 +8,7 @@ import { decode } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
 import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import type { Ledger } from '../../state/ledger.ts';
-import { keyId, type ValueCodec } from '../state-view.ts';
+import { keyId, type StateAccess, type ValueCodec } from '../state-view.ts';
 
 export const MAX_AMOUNT = (1n << 128n) - 1n;
 
@@ -39,6 +39,28 @@ export function decodeAccount(bytes: Uint8Array): Account {
 }
 
 export const accountCodec: ValueCodec<Account> = { encode: encodeAccount, decode: decodeAccount };
+
+/**
+ * Moves `amount` from the account at `fromKey` to the account at `toKey` (keys the call
+ * named): the keeper bank.transfer and recv.settle pay through. It debits first, then reads
+ * the recipient, so a payment to oneself sees its own debit. A code leaves the debit
+ * written: the caller fails its op, and the executor rolls the whole tx back. Who may pay
+ * (a signature, a freeze of the payer's account) is the caller's check.
+ */
+export function moveBalance(
+  state: StateAccess,
+  fromKey: Uint8Array,
+  toKey: Uint8Array,
+  amount: bigint,
+): 'BANK_INSUFFICIENT_FUNDS' | 'BANK_BALANCE_OVERFLOW' | undefined {
+  const from = state.get(fromKey, accountCodec) ?? EMPTY_ACCOUNT;
+  if (from.balance < amount) return 'BANK_INSUFFICIENT_FUNDS';
+  state.set(fromKey, { balance: from.balance - amount, nonce: from.nonce }, accountCodec);
+  const to = state.get(toKey, accountCodec) ?? EMPTY_ACCOUNT;
+  if (to.balance + amount > MAX_AMOUNT) return 'BANK_BALANCE_OVERFLOW';
+  state.set(toKey, { balance: to.balance + amount, nonce: to.nonce }, accountCodec);
+  return undefined;
+}
 
 /** Derived keys of a sender (by public key), cached: senders repeat from block to block. */
 export interface SenderKeys {

@@ -12,7 +12,7 @@ import { CivitasError } from '../../errors/index.ts';
 import { freezeKeysFor, isFrozen } from '../freeze/state.ts';
 import { jsonAddress, jsonAmount, jsonObject } from '../json-args.ts';
 import type { Method } from '../module.ts';
-import { accountCodec, accountStateKey, EMPTY_ACCOUNT, MAX_AMOUNT } from './account.ts';
+import { accountStateKey, moveBalance } from './account.ts';
 
 export interface TransferArgs {
   readonly to: Uint8Array;
@@ -64,13 +64,8 @@ export const transfer: Method<TransferArgs> = {
     if (isFrozen(state, 'account', ctx.sender)) return 'FREEZE_ACTIVE';
     // keys() named the sender's account, then the recipient's.
     const [fromKey, toKey] = ctx.keys as [Uint8Array, Uint8Array];
-    const from = state.get(fromKey, accountCodec) ?? EMPTY_ACCOUNT;
-    if (from.balance < args.amount) return 'BANK_INSUFFICIENT_FUNDS';
-    // Debit first, then read the recipient: a self-transfer must see its own debit.
-    state.set(fromKey, { balance: from.balance - args.amount, nonce: from.nonce }, accountCodec);
-    const to = state.get(toKey, accountCodec) ?? EMPTY_ACCOUNT;
-    if (to.balance + args.amount > MAX_AMOUNT) return 'BANK_BALANCE_OVERFLOW';
-    state.set(toKey, { balance: to.balance + args.amount, nonce: to.nonce }, accountCodec);
+    const moved = moveBalance(state, fromKey, toKey, args.amount);
+    if (moved !== undefined) return moved;
     ctx.emit('transfer', [
       ['from', ctx.senderHex],
       ['to', toHex(args.to)],
