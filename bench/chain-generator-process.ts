@@ -9,7 +9,9 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Genesis } from '../src/chain/index.ts';
+import { CivitasError, isCivitasError } from '../src/errors/index.ts';
 import { type ChainSpec, type EncodedChainBlock, generateChain } from './chain-generator.ts';
+import type { ChainKind, TxMix, WorkloadName } from './workloads.ts';
 
 /** A generated chain without its keys (they stay in the child). */
 export interface EncodedChain {
@@ -17,6 +19,9 @@ export interface EncodedChain {
   readonly blocks: readonly EncodedChainBlock[];
   readonly txCount: number;
   readonly senders: number;
+  readonly workload: WorkloadName;
+  readonly chain: ChainKind;
+  readonly mix: TxMix;
   readonly chainBytes: number;
 }
 
@@ -25,7 +30,25 @@ type ChildSpec = Omit<ChainSpec, 'onBlock'>;
 type ChildMessage =
   | { readonly type: 'progress'; readonly height: number; readonly blocks: number }
   | { readonly type: 'done'; readonly chain: EncodedChain }
-  | { readonly type: 'error'; readonly message: string };
+  | {
+      readonly type: 'error';
+      readonly message: string;
+      /** A CivitasError's code and context cross over (a failed receipt's code, say). */
+      readonly code?: string;
+      readonly context?: Record<string, unknown>;
+    };
+
+/** The child's error as the parent throws it: coded errors keep their code. */
+function childError(message: Extract<ChildMessage, { type: 'error' }>): Error {
+  if (message.code !== undefined) {
+    return CivitasError.fromJSON({
+      code: message.code,
+      message: message.message,
+      context: message.context,
+    });
+  }
+  return new Error(`chain generator: ${message.message}`);
+}
 
 export function generateChainInChild(
   spec: ChildSpec,
@@ -41,7 +64,7 @@ export function generateChainInChild(
     child.on('message', (message: ChildMessage) => {
       if (message.type === 'progress') onBlock?.(message.height, message.blocks);
       else if (message.type === 'done') result = message.chain;
-      else failure = new Error(`chain generator: ${message.message}`);
+      else failure = childError(message);
     });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
@@ -61,10 +84,17 @@ if (import.meta.main) {
         ...spec,
         onBlock: (height, blocks) => void send({ type: 'progress', height, blocks }),
       });
-      const { genesis, blocks, txCount, senders, chainBytes } = chain;
-      await send({ type: 'done', chain: { genesis, blocks, txCount, senders, chainBytes } });
+      const { genesis, blocks, txCount, senders, workload, chain: kind, mix, chainBytes } = chain;
+      await send({
+        type: 'done',
+        chain: { genesis, blocks, txCount, senders, workload, chain: kind, mix, chainBytes },
+      });
     } catch (err) {
-      await send({ type: 'error', message: (err as Error).message });
+      await send({
+        type: 'error',
+        message: (err as Error).message,
+        ...(isCivitasError(err) ? { code: err.code, context: err.context } : {}),
+      });
     }
     process.disconnect();
   });

@@ -11,7 +11,10 @@
  *
  * Load shape: one sender per `txsPerSender` txs (default 10); tx i is sent by sender
  * i mod S with nonce ⌊i / S⌋, so each block has many distinct senders and nonces follow in
- * order; recipients are drawn (seeded) from the same accounts, amounts 1..1000.
+ * order; recipients are drawn (seeded) from the same accounts, amounts 1..1000. What each tx
+ * does and the genesis it runs on follow the workload (bench/workloads.ts): transfers on the
+ * open chain by default, asset records and mixes on the devnet's permissioned consortium.
+ * Every tx must succeed: a failed receipt aborts the generation with the receipt's code.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -31,12 +34,27 @@ import {
   type SealedBlock,
   type Tx,
   txSigningHash,
+  type UnsignedTx,
+  unsignedTx,
   unsignedTxV1,
   voteSigningHash,
 } from '../src/chain/index.ts';
 import { equalBytes } from '../src/crypto/bytes.ts';
 import { sign as nobleSign } from '../src/crypto/ed25519.ts';
 import { Ledger } from '../src/state/ledger.ts';
+import {
+  assertReceiptsOk,
+  type ChainKind,
+  type ConsortiumKeys,
+  chainKindFor,
+  consortiumApp,
+  consortiumOrgCount,
+  emptyMix,
+  OpBuilder,
+  type TxMix,
+  txKindOf,
+  type WorkloadName,
+} from './workloads.ts';
 
 export interface ChainSpec {
   /** Total txs over the whole chain. */
@@ -50,6 +68,12 @@ export interface ChainSpec {
   /** Seed for recipients and amounts; default 1. */
   readonly seed?: number;
   readonly chainId?: string;
+  /** What the txs do; default 'transfers'. */
+  readonly workload?: WorkloadName;
+  /** The genesis: default open for transfers, the consortium otherwise (bench/workloads.ts). */
+  readonly chain?: ChainKind;
+  /** Each sender's genesis balance; default 10^15. */
+  readonly senderBalance?: bigint;
   /** Called after each produced block. */
   readonly onBlock?: (height: number, blocks: number) => void;
 }
@@ -70,6 +94,10 @@ export interface GeneratedChain {
   readonly blocks: readonly EncodedChainBlock[];
   readonly txCount: number;
   readonly senders: number;
+  readonly workload: WorkloadName;
+  readonly chain: ChainKind;
+  /** Txs of each kind (transfer, record, 2-op batch). */
+  readonly mix: TxMix;
   readonly validatorKeys: readonly SignerKey[];
   /** Bytes of all encoded blocks. */
   readonly chainBytes: number;
@@ -146,18 +174,37 @@ export function benchGenesis(
   validatorKeys: readonly SignerKey[],
   senderKeys: readonly SignerKey[],
   blockSize: number,
+  opts: { consortium?: ConsortiumKeys; senderBalance?: bigint } = {},
 ): Genesis {
+  const balance = opts.senderBalance ?? 10n ** 15n;
+  const consortium = opts.consortium;
+  const funded = [
+    ...senderKeys.map((k) => ({ address: addressOf(k.publicKey), balance })),
+    // The devnet funds its admins and regulator too.
+    ...(consortium === undefined ? [] : [...consortium.admins, consortium.regulator]).map(
+      (key) => ({ address: addressOf(key), balance: 10n ** 15n }),
+    ),
+  ];
   return {
     chainId,
     // Far enough back that every block timestamp (genesis + height ms) is in the past.
     genesisTime: Date.now() - 24 * 3600_000,
     validators: validatorKeys.map((k, i) => ({ name: `v${i}`, publicKey: k.publicKey })),
-    accounts: senderKeys.map((k) => ({ address: addressOf(k.publicKey), balance: 10n ** 15n })),
+    accounts: funded,
     params: {
       ...DEFAULT_PARAMS,
       maxBlockTxs: Math.max(DEFAULT_PARAMS.maxBlockTxs, Math.min(blockSize, Limits.blockTxs)),
       maxBlockBytes: Limits.blockBytes,
     },
+    ...(consortium === undefined
+      ? {}
+      : {
+          app: consortiumApp(
+            validatorKeys.length,
+            senderKeys.map((k) => k.publicKey),
+            consortium,
+          ),
+        }),
   };
 }
 
@@ -170,14 +217,33 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
   if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > Limits.blockTxs) {
     throw new Error(`block size must be 1..${Limits.blockTxs}`);
   }
+  const workload = spec.workload ?? 'transfers';
+  const chain = chainKindFor([workload], spec.chain);
   const chainId = spec.chainId ?? 'civitas-bench';
   const senders = Math.max(1, Math.ceil(txCount / (spec.txsPerSender ?? 10)));
   const validatorKeys = Array.from({ length: spec.validators ?? 4 }, (_, i) => benchKey(1, i));
   const senderKeys = Array.from({ length: senders }, (_, i) => benchKey(2, i));
   assertSameSignatures([...validatorKeys, ...senderKeys.slice(0, 4)]);
   const addresses = senderKeys.map((k) => addressOf(k.publicKey));
-  const genesis = benchGenesis(chainId, validatorKeys, senderKeys, blockSize);
+  const consortium: ConsortiumKeys | undefined =
+    chain === 'open'
+      ? undefined
+      : {
+          admins: Array.from(
+            { length: consortiumOrgCount(validatorKeys.length, senders) },
+            (_, i) => benchKey(4, i).publicKey,
+          ),
+          regulator: benchKey(5, 0).publicKey,
+        };
+  const genesis = benchGenesis(chainId, validatorKeys, senderKeys, blockSize, {
+    consortium,
+    senderBalance: spec.senderBalance,
+  });
   const random = prng(spec.seed ?? 1);
+  const ops = new OpBuilder();
+  const mix = emptyMix();
+  const transfer = () =>
+    transferOp(addresses[Math.floor(random() * senders)]!, BigInt(1 + Math.floor(random() * 1000)));
 
   const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-producer-'));
   const producer = await Ledger.open(dir, genesis, civitasStateMachine());
@@ -191,16 +257,20 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
       const txs: Tx[] = [];
       for (let i = first; i < last; i++) {
         const s = i % senders;
-        const unsigned = unsignedTxV1({
+        const head = {
           chainId,
           sender: senderKeys[s]!.publicKey,
           nonce: Math.floor(i / senders),
           expiryHeight: 1_000_000_000,
-          op: transferOp(
-            addresses[Math.floor(random() * senders)]!,
-            BigInt(1 + Math.floor(random() * 1000)),
-          ),
-        });
+        };
+        const kind = txKindOf(workload, random);
+        mix[kind]++;
+        // Transfers stay v1, as a client that only transfers builds them; module calls are v2.
+        let unsigned: UnsignedTx;
+        if (kind === 'transfer') unsigned = unsignedTxV1({ ...head, op: transfer() });
+        else if (kind === 'record')
+          unsigned = unsignedTx({ ...head, ops: [ops.record(s, random)] });
+        else unsigned = unsignedTx({ ...head, ops: [ops.record(s, random), transfer()] });
         txs.push(assembleTx(unsigned, signFast(txSigningHash(unsigned), senderKeys[s]!)));
       }
       const { block, executed } = await producer.buildBlock({
@@ -209,6 +279,7 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
         timestamp: genesis.genesisTime + b + 1,
         lastCommit: producer.tip.certificate,
       });
+      assertReceiptsOk(block.header.height, txs, executed.receipts);
       const certificate = certifyFast(genesis, validatorKeys, block);
       await producer.commit(block, certificate, executed);
       blocks.push({ block: block.encoded, certificate: encodeCertificate(certificate) });
@@ -219,5 +290,15 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
     await producer.close();
     await rm(dir, { recursive: true, force: true });
   }
-  return { genesis, blocks, txCount, senders, validatorKeys, chainBytes };
+  return {
+    genesis,
+    blocks,
+    txCount,
+    senders,
+    workload,
+    chain,
+    mix,
+    validatorKeys,
+    chainBytes,
+  };
 }

@@ -1,11 +1,17 @@
 /**
- * Block-validation throughput: full validation and commit of a chain of signed transfer
- * blocks through the BlockPipeline, against the ceiling measured in the same run.
+ * Block-validation throughput: full validation and commit of a chain of signed blocks through
+ * the BlockPipeline, against the ceiling measured in the same run.
  *
- *   civitas bench validate [--txs N] [--block-size B] [--workers W] [--json] [--progress]
+ *   civitas bench validate [--workload transfers,records,mixed] [--chain open|consortium]
+ *     [--txs N] [--block-size B] [--workers W] [--json] [--progress]
  *   (npm run bench; the command lives in src/cli/commands/bench.ts)
  *
- * For each block size (default 100, 1,000 and 10,000 txs): generate a chain (not timed), then
+ * Workloads (bench/workloads.ts): transfers (the default), asset records, a mix with 2-op
+ * batches; each workload's tx/s is also given as a ratio to the transfers run of the same
+ * block size in the same run. Every tx of every block must succeed (a failed receipt aborts
+ * the run with its code), both where the chain is built and where it is validated.
+ *
+ * For each block size (default 100, 1,000 and 10,000 txs) and workload: generate a chain (not timed), then
  * replay it from genesis into a fresh LevelDB in a temp dir: decode → signatures (worker pool,
  * overlapped with the previous block) → tx root → parent and certificate checks → execution
  * → state-tree update → one synced commit per block. The ceiling is this machine's
@@ -45,10 +51,22 @@ import {
   type ThreadCpu,
   threadCpuBetween,
 } from './thread-cpu.ts';
+import {
+  assertReceiptsOk,
+  type ChainKind,
+  chainKindFor,
+  TX_KINDS,
+  type TxMix,
+  type WorkloadName,
+} from './workloads.ts';
 
 export type VerifyBackendName = 'native' | 'noble';
 
 export interface ValidateBenchOptions {
+  /** Workloads to run at each block size, in this order; default ['transfers']. */
+  workloads?: readonly WorkloadName[];
+  /** The genesis of every run: default open for transfers alone, else the consortium. */
+  chain?: ChainKind;
   /** Txs per block size; default 20,000 / 30,000 / 50,000 for 100 / 1,000 / 10,000. */
   txs?: number;
   /** Block sizes to run; default [100, 1000, 10000]. */
@@ -67,8 +85,19 @@ export interface ValidateBenchOptions {
   progress?: (line: string) => void;
 }
 
+/** A run's throughput against the transfers run of the same backend and block size. */
+export interface VersusTransfers {
+  /** tx/s ÷ the transfers run's tx/s. */
+  readonly ratio: number;
+  /** The transfers run's CPU per tx (all threads) ÷ this run's: the same in CPU time. */
+  readonly cpuRatio: number;
+}
+
 export interface ValidateRun {
   readonly backend: VerifyBackendName;
+  readonly workload: WorkloadName;
+  /** Txs of each kind in the chain (transfer, record, 2-op batch). */
+  readonly mix: TxMix;
   readonly blockSize: number;
   readonly txs: number;
   readonly blocks: number;
@@ -113,6 +142,8 @@ export interface ValidateRun {
   readonly peakRssBytes: number;
   readonly chainBytes: number;
   readonly generationSeconds: number;
+  /** Against the transfers run of this block size and backend; null without one. */
+  readonly vsTransfers: VersusTransfers | null;
 }
 
 export interface ValidateBenchReport {
@@ -120,6 +151,9 @@ export interface ValidateBenchReport {
   readonly machine: { cpus: number; model: string; node: string; platform: string };
   readonly workers: number;
   readonly lookAhead: number;
+  readonly workloads: readonly WorkloadName[];
+  /** The genesis every run used: open, or the permissioned consortium the devnet runs. */
+  readonly chain: ChainKind;
   readonly runs: readonly ValidateRun[];
   /** Process-wide peak RSS (process.resourceUsage().maxRSS, worker threads included), bytes. */
   readonly peakRssBytes: number;
@@ -217,7 +251,8 @@ class RssSampler {
   }
 }
 
-async function validateChain(
+/** Validates and commits one generated chain against the ceiling measured just before. */
+export async function validateChain(
   chain: EncodedChain,
   blockSize: number,
   backend: VerifyBackendName,
@@ -228,7 +263,7 @@ async function validateChain(
     generationSeconds: number;
     progress?: (line: string) => void;
   },
-): Promise<ValidateRun> {
+): Promise<Omit<ValidateRun, 'vsTransfers'>> {
   const cores = Math.max(1, opts.workers);
   const sample = sampleItems(chain, backend === 'native' ? 2_000 : 200);
   const rate = measureVerifyRate(sample, backend, opts.ceilingSeconds);
@@ -240,7 +275,7 @@ async function validateChain(
       ? VerifyPool.create({ workers: opts.workers })
       : new NobleBatchVerifier(opts.workers);
   const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-validate-'));
-  const label = `${backend} ${blockSize.toLocaleString('en-US')}-tx blocks`;
+  const label = `${backend} ${blockSize.toLocaleString('en-US')}-tx blocks, ${chain.workload}`;
   try {
     await warmUp(pool, backend === 'native' ? 256 : 16);
     const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
@@ -269,7 +304,15 @@ async function validateChain(
             }
           },
         },
-        { ledger, txVerifier },
+        {
+          ledger,
+          txVerifier,
+          // The validator's own receipts, checked as well: every tx of the chain must succeed.
+          commit: (block, certificate, executed) => {
+            assertReceiptsOk(block.header.height, block.txs, executed.receipts);
+            return ledger.commit(block, certificate, executed);
+          },
+        },
       );
       const rss = new RssSampler();
       const cpu0 = process.cpuUsage();
@@ -289,6 +332,8 @@ async function validateChain(
       const txPerSec = chain.txCount / seconds;
       return {
         backend,
+        workload: chain.workload,
+        mix: chain.mix,
         blockSize,
         txs: chain.txCount,
         blocks: result.blocks,
@@ -333,21 +378,42 @@ async function validateChain(
 async function generate(
   txs: number,
   blockSize: number,
+  workload: WorkloadName,
+  chainKind: ChainKind,
   opts: ValidateBenchOptions,
 ): Promise<{ chain: EncodedChain; seconds: number }> {
   const start = performance.now();
   let lastReport = start;
   const chain = await generateChainInChild(
-    { txs, blockSize, txsPerSender: opts.txsPerSender },
+    { txs, blockSize, txsPerSender: opts.txsPerSender, workload, chain: chainKind },
     (height, blocks) => {
       const now = performance.now();
       if (opts.progress !== undefined && (now - lastReport >= 1000 || height === blocks)) {
         lastReport = now;
-        opts.progress(`  generating ${blockSize}-tx blocks: ${height}/${blocks}`);
+        opts.progress(`  generating ${blockSize}-tx blocks (${workload}): ${height}/${blocks}`);
       }
     },
   );
   return { chain, seconds: (performance.now() - start) / 1000 };
+}
+
+/** Each run's ratio to the transfers run of the same backend and block size. */
+function versusTransfers(runs: readonly Omit<ValidateRun, 'vsTransfers'>[]): ValidateRun[] {
+  return runs.map((r) => {
+    const base = runs.find(
+      (t) => t.workload === 'transfers' && t.backend === r.backend && t.blockSize === r.blockSize,
+    );
+    return {
+      ...r,
+      vsTransfers:
+        base === undefined
+          ? null
+          : {
+              ratio: r.txPerSec / base.txPerSec,
+              cpuRatio: base.cpuUsPerTx.process / r.cpuUsPerTx.process,
+            },
+    };
+  });
 }
 
 export async function runValidateBench(
@@ -358,27 +424,44 @@ export async function runValidateBench(
   const ceilingSeconds = opts.ceilingSeconds ?? 1;
   const sizes = opts.blockSizes ?? DEFAULT_SIZES;
   const nobleTxs = opts.nobleTxs ?? DEFAULT_NOBLE_TXS;
-  const runs: ValidateRun[] = [];
+  const workloads: readonly WorkloadName[] =
+    opts.workloads === undefined || opts.workloads.length === 0 ? ['transfers'] : opts.workloads;
+  const chainKind = chainKindFor(workloads, opts.chain);
+  const runs: Omit<ValidateRun, 'vsTransfers'>[] = [];
   for (const blockSize of sizes) {
     const txs = opts.txs ?? defaultTxs(blockSize);
-    opts.progress?.(`${blockSize}-tx blocks: generating ${txs.toLocaleString('en-US')} txs`);
-    const { chain, seconds } = await generate(txs, blockSize, opts);
-    opts.progress?.(`${blockSize}-tx blocks: validating (native, ${workers} workers)`);
-    runs.push(
-      await validateChain(chain, blockSize, 'native', {
-        workers,
-        lookAhead,
-        ceilingSeconds,
-        generationSeconds: seconds,
-        progress: opts.progress,
-      }),
-    );
+    // The workloads of one block size run back to back, so their ratio sees the same machine.
+    for (const workload of workloads) {
+      const what = workloads.length === 1 ? '' : ` (${workload})`;
+      opts.progress?.(
+        `${blockSize}-tx blocks${what}: generating ${txs.toLocaleString('en-US')} txs`,
+      );
+      const { chain, seconds } = await generate(txs, blockSize, workload, chainKind, opts);
+      opts.progress?.(`${blockSize}-tx blocks${what}: validating (native, ${workers} workers)`);
+      runs.push(
+        await validateChain(chain, blockSize, 'native', {
+          workers,
+          lookAhead,
+          ceilingSeconds,
+          generationSeconds: seconds,
+          progress: opts.progress,
+        }),
+      );
+    }
   }
   if (nobleTxs > 0) {
     const blockSize = sizes.includes(1_000) || sizes.length !== 1 ? 1_000 : sizes[0]!;
     const txs = Math.max(nobleTxs, 1);
+    // The portable backend's cost is per signature: one workload shows it (the first named).
+    const workload = workloads[0]!;
     opts.progress?.(`noble: generating ${txs.toLocaleString('en-US')} txs`);
-    const { chain, seconds } = await generate(txs, Math.min(blockSize, txs), opts);
+    const { chain, seconds } = await generate(
+      txs,
+      Math.min(blockSize, txs),
+      workload,
+      chainKind,
+      opts,
+    );
     opts.progress?.(`noble: validating (${workers} workers)`);
     runs.push(
       await validateChain(chain, Math.min(blockSize, txs), 'noble', {
@@ -401,7 +484,9 @@ export async function runValidateBench(
     },
     workers,
     lookAhead,
-    runs,
+    workloads,
+    chain: chainKind,
+    runs: versusTransfers(runs),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
@@ -420,15 +505,46 @@ function table(header: string[], rows: string[][]): string[] {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }
 
+const CHAIN_LABELS: Record<ChainKind, string> = {
+  open: 'open chain (no organisations)',
+  consortium: 'consortium chain (permissioned, every sender a member)',
+};
+
+function mixText(mix: TxMix): string {
+  const total = mix.transfer + mix.record + mix.batch;
+  const pct = (n: number) => `${fmt((n * 100) / Math.max(total, 1), 1)}%`;
+  return `${pct(mix.transfer)} transfer, ${pct(mix.record)} record, ${pct(mix.batch)} 2-op batch`;
+}
+
 export function formatValidateReport(report: ValidateBenchReport): string[] {
   const { runs } = report;
   const mib = (b: number) => `${fmt(b / 2 ** 20)} MiB`;
+  // Transfers alone on the open chain print as they did before workloads existed.
+  const plain =
+    report.chain === 'open' && report.workloads.length === 1 && report.workloads[0] === 'transfers';
+  const name = (r: ValidateRun) =>
+    `${r.backend} ${fmt(r.blockSize)}${plain ? '' : ` ${r.workload}`}`;
+  const versus = (r: ValidateRun): string[] =>
+    plain
+      ? []
+      : r.vsTransfers === null
+        ? ['n/a', 'n/a']
+        : [fmt(r.vsTransfers.ratio, 3), fmt(r.vsTransfers.cpuRatio, 3)];
+  const mixes = new Map<WorkloadName, TxMix>();
+  for (const r of runs) {
+    const sum = mixes.get(r.workload) ?? { transfer: 0, record: 0, batch: 0 };
+    for (const kind of TX_KINDS) sum[kind] += r.mix[kind];
+    mixes.set(r.workload, sum);
+  }
   const lines = [
-    `Block validation + commit, ${report.machine.cpus} cores (${report.machine.model}), node ${report.machine.node}, ${report.workers} verify workers, look-ahead ${report.lookAhead}`,
+    `Block validation + commit, ${report.machine.cpus} cores (${report.machine.model}), node ${report.machine.node}, ${report.workers} verify workers, look-ahead ${report.lookAhead}${plain ? '' : `, ${CHAIN_LABELS[report.chain]}`}`,
+    ...(plain
+      ? []
+      : [...mixes].map(([workload, mix]) => `  ${workload}: ${mixText(mix)} of its txs`)),
     '',
     ...table(
       [
-        'backend / block',
+        plain ? 'backend / block' : 'backend / block / workload',
         'txs',
         'blocks',
         'seconds',
@@ -438,10 +554,11 @@ export function formatValidateReport(report: ValidateBenchReport): string[] {
         'ceiling tx/s',
         'ratio',
         'CPU ratio',
+        ...(plain ? [] : ['vs transfers', 'CPU vs transfers']),
         'peak RSS',
       ],
       runs.map((r) => [
-        `${r.backend} ${fmt(r.blockSize)}`,
+        name(r),
         fmt(r.txs),
         fmt(r.blocks),
         fmt(r.seconds, 2),
@@ -451,13 +568,14 @@ export function formatValidateReport(report: ValidateBenchReport): string[] {
         fmt(r.ceilingTxPerSec),
         `${fmt(r.ratio * 100, 1)}%`,
         `${fmt(r.cpuRatio * 100, 1)}%`,
+        ...versus(r),
         mib(r.peakRssBytes),
       ]),
     ),
     '',
     'Main-thread time per tx by stage, µs (signatures: submit + waiting for the pool)',
     ...table(
-      ['stage', ...runs.map((r) => `${r.backend} ${fmt(r.blockSize)}`)],
+      ['stage', ...runs.map(name)],
       [
         ...STAGE_NAMES.map((name) => [
           STAGE_LABELS[name],

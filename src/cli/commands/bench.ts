@@ -1,13 +1,17 @@
 /**
  * `civitas bench validate`: block-validation throughput against the signature ceiling
- * measured in the same run (bench/validate.ts; docs/BENCHMARKS.md explains every figure).
+ * measured in the same run, for one or more workloads (transfers, asset records, a mix) and
+ * each one's ratio to transfers (bench/validate.ts, bench/workloads.ts; docs/BENCHMARKS.md
+ * explains every figure).
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { Limits } from '../../chain/limits.ts';
 import { intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
 
 interface ValidateCommandOptions {
+  workload: string[];
+  chain?: 'open' | 'consortium';
   txs?: number;
   blockSize?: number;
   workers?: number;
@@ -23,7 +27,19 @@ export function registerBenchCommand(program: Command): void {
   bench
     .command('validate')
     .description(
-      'validate and commit chains of signed transfer blocks (100, 1,000 and 10,000 txs per block by default) and compare with the ed25519 verify ceiling',
+      'validate and commit chains of signed blocks (100, 1,000 and 10,000 txs per block by default) and compare with the ed25519 verify ceiling',
+    )
+    .option(
+      '--workload <names>',
+      'transfers, records (asset.record by each asset owner), mixed (50% transfer, 30% record, 20% record+transfer batch); repeatable or comma-separated',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .addOption(
+      new Option(
+        '--chain <kind>',
+        'genesis: open, or the permissioned consortium the devnet runs (default: open for transfers alone, else consortium)',
+      ).choices(['open', 'consortium']),
     )
     .option(
       '--txs <n>',
@@ -62,7 +78,13 @@ export function registerBenchCommand(program: Command): void {
         const { formatValidateReport, runValidateBench } = await import(
           '../../../bench/validate.ts'
         );
+        const { chainKindFor, parseWorkloads } = await import('../../../bench/workloads.ts');
+        const workloads = parseWorkloads(opts.workload);
+        // Refuses an open chain for the asset workloads before anything is generated.
+        chainKindFor(workloads, opts.chain);
         const report = await runValidateBench({
+          workloads,
+          chain: opts.chain,
           txs: opts.txs,
           blockSizes: opts.blockSize === undefined ? undefined : [opts.blockSize],
           workers: opts.workers,
