@@ -40,6 +40,7 @@ export const DomainTag = {
   address: 'civitas/address/v1',
   objectHistory: 'civitas/object-history/v1',
   historyRecord: 'civitas/history-record/v1',
+  docField: 'civitas/doc-field/v1',
 } as const;
 export type DomainTagName = keyof typeof DomainTag;
 
