@@ -114,14 +114,15 @@ const accountArgs = {
 };
 
 /**
- * The organisation the sender administers: an active admin of an active organisation. A
- * governance call acts for no organisation (it may act on any).
+ * The id of the organisation the sender administers: an active admin of an active
+ * organisation (read from the member record and the active list, a block key: no read of the
+ * organisation record, which keys() does not name). A governance call acts for no
+ * organisation (it may act on any).
  */
-function adminOrg(ctx: CallContext): Organisation | undefined {
+function adminOrg(ctx: CallContext): string | undefined {
   const m = memberOf(ctx.state, ctx.sender);
   if (m === undefined || !m.active || !m.roles.includes('admin')) return undefined;
-  if (!isActiveOrganisation(ctx.state, m.org)) return undefined;
-  return organisation(ctx.state, m.org);
+  return isActiveOrganisation(ctx.state, m.org) ? m.org : undefined;
 }
 
 /** Rule: an admin acts within its own organisation; governance acts anywhere. */
@@ -129,7 +130,7 @@ function mayManage(ctx: CallContext, org: string): CallOutcome {
   if (ctx.origin === 'governance') return undefined;
   const own = adminOrg(ctx);
   if (own === undefined) return 'ORG_NOT_ADMIN';
-  return own.id === org ? undefined : 'ORG_OTHER_ORGANISATION';
+  return own === org ? undefined : 'ORG_OTHER_ORGANISATION';
 }
 
 function writeMember(
@@ -156,15 +157,15 @@ const addMember: Method<MemberArgs> = {
     if (!ctx.signed(args.account)) return 'ORG_CONSENT_REQUIRED';
     const existing = memberOf(ctx.state, args.account);
     // Rule: an account belongs to one organisation; a removed member may be added back to it.
-    if (existing !== undefined && (existing.active || existing.org !== own.id)) {
+    if (existing !== undefined && (existing.active || existing.org !== own)) {
       return 'ORG_ALREADY_MEMBER';
     }
     const stale = ctx.checkRev(existing?.history ?? NO_HISTORY);
     if (stale !== undefined) return stale;
     const roles = args.roles.length === 0 ? (['member'] as Role[]) : args.roles;
-    writeMember(ctx, args.account, existing, { org: own.id, roles, active: true });
+    writeMember(ctx, args.account, existing, { org: own, roles, active: true });
     ctx.emit('org.member_added', [
-      ['org', own.id],
+      ['org', own],
       ['account', toHex(args.account)],
       ['roles', roles.join(',')],
     ]);

@@ -67,6 +67,7 @@ describe('permissioned submission', () => {
     assert.equal(unsigned!.code, 'ORG_CONSENT_REQUIRED', 'the new member did not cosign');
     const [added] = await chain.block([chain.tx(admins[0]!, [add], { cosigners: [member] })]);
     ok(added!, 'addMember');
+    assert.equal(chain.reads.at(-1), 2, 'addMember names every key it reads: block keys, tx keys');
     assert.deepEqual(chain.get(memberKey(member.address), memberCodec)?.roles, ['member']);
     const [sent] = await chain.block([
       chain.tx(member, [op('bank', 'transfer', { to: stranger.hex, amount: '1' })]),
