@@ -132,7 +132,10 @@ export interface StateObjectProof extends AccountProof {
   key: string;
 }
 
-/** GET /state/:module/:id[?proof=true]: one object of a module, as the module renders it. */
+/**
+ * GET /state/:module/:id[?proof=true][&height=H]: one object of a module, as the module
+ * renders it, at the tip or at a past height H (the proof then anchors in H's header).
+ */
 export interface StateResponse {
   module: string;
   id: string;
@@ -141,6 +144,36 @@ export interface StateResponse {
   /** The module's JSON view of the stored value; null when absent. */
   value: Record<string, unknown> | null;
   proof?: StateObjectProof;
+}
+
+/**
+ * One entry of an object's history index: the tx (and op in it) that made revision `rev`.
+ * Unproven: a client proves the tx with GET /txs/:hash (src/client/history.ts).
+ */
+export interface HistoryEntryJson {
+  rev: number;
+  /** Height of the block that holds the tx. */
+  height: number;
+  /** The tx's index in that block. */
+  index: number;
+  txHash: string;
+  /** The op of the tx that made the change (for a governance action: the deciding vote). */
+  opIndex: number;
+  /** For a governance action: its index in the proposal the vote executed; else null. */
+  action: number | null;
+}
+
+/** GET /history/:module/:id[?from=<rev>&limit=<n>]: an object's history index, in rev order. */
+export interface HistoryResponse {
+  module: string;
+  id: string;
+  /** The object's raw state key (hex). */
+  key: string;
+  /** The committed height the index was read at. */
+  height: number;
+  entries: HistoryEntryJson[];
+  /** The `from` of the next page, or null when this page holds the last entry. */
+  next: number | null;
 }
 
 /** A governance proposal (src/app/gov), its status read at the answer's height. */

@@ -20,11 +20,15 @@ import {
   RECEIPT_OK,
   type ReceiptFailureCode,
 } from '../errors/index.ts';
+import type { ObjectChange } from '../state/ledger.ts';
 import type { App } from './app.ts';
 import { accountCodec, EMPTY_ACCOUNT, type SenderKeys, senderKeys } from './bank/account.ts';
 import { type History, historyRecordHash, nextHistory } from './history.ts';
 import type { Call, CallContext, CallOrigin, CallOutcome, KeyContext, Method } from './module.ts';
 import { keyId, MissingStateKeys, StateView } from './state-view.ts';
+
+/** One link of an object's history chain (defined by the state layer, which indexes it). */
+export type { ObjectChange };
 
 /** Reads committed values by raw state key (undefined: absent), in one batch. */
 export type StateReader = (keys: readonly Uint8Array[]) => Promise<(Uint8Array | undefined)[]>;
@@ -35,17 +39,6 @@ export interface ExecutionResult {
   readonly changes: Array<{ key: Uint8Array; value: Uint8Array }>;
   /** Each change of a tracked object by a tx that succeeded, in execution order. */
   readonly history: ObjectChange[];
-}
-
-/** One link of an object's history chain: which call of which tx made revision `rev`. */
-export interface ObjectChange {
-  /** The object's state key. */
-  readonly key: Uint8Array;
-  readonly rev: number;
-  readonly txIndex: number;
-  readonly opIndex: number;
-  /** The index of the governance action (in the proposal the op voted on), or null. */
-  readonly action: number | null;
 }
 
 const NO_KEYS: readonly Uint8Array[] = Object.freeze([]);

@@ -7,6 +7,7 @@ import type {
   AccountResponse,
   BlockEvent,
   BlockResponse,
+  HistoryResponse,
   ProposalResponse,
   ProposalsResponse,
   StateResponse,
@@ -34,6 +35,16 @@ async function* readBlockEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator
       end = buffer.indexOf('\n\n');
     }
   }
+}
+
+/** `module/id` as path segments, each encoded on its own: ids like account/<address> keep their slashes. */
+function objectPath(module: string, id: string): string {
+  return [module, ...id.split('/')].map(encodeURIComponent).join('/');
+}
+
+function queryString(query: URLSearchParams): string {
+  const text = query.toString();
+  return text === '' ? '' : `?${text}`;
 }
 
 /** Errors of a connection that died under a request, as opposed to a node that is down. */
@@ -121,12 +132,35 @@ export class CivitasClient {
 
   /**
    * An object of a module (GET /state/:module/:id): `present: false` and `value: null` when
-   * absent. With `proof`, the state proof, header and certificate for verifyStateProof.
+   * absent. With `proof`, the state proof, header and certificate for verifyStateProof; with
+   * `height`, the object as it was at that committed height (its proof anchored there).
    */
-  state(module: string, id: string, opts: { proof?: boolean } = {}): Promise<StateResponse> {
-    // Each segment encoded on its own: ids like account/<address> keep their slashes.
-    const path = [module, ...id.split('/')].map(encodeURIComponent).join('/');
-    return this.request('GET', `/state/${path}${opts.proof ? '?proof=true' : ''}`);
+  state(
+    module: string,
+    id: string,
+    opts: { proof?: boolean; height?: number } = {},
+  ): Promise<StateResponse> {
+    const query = new URLSearchParams();
+    if (opts.proof) query.set('proof', 'true');
+    if (opts.height !== undefined) query.set('height', String(opts.height));
+    return this.request('GET', `/state/${objectPath(module, id)}${queryString(query)}`);
+  }
+
+  /**
+   * One page of an object's history index (GET /history/:module/:id): which tx made each
+   * revision from `from` on (default 1), `limit` entries (default 100, at most 1000), and
+   * `next`, the `from` of the next page (null after the last). Unproven: verifyHistory
+   * (src/client/history.ts) proves it.
+   */
+  history(
+    module: string,
+    id: string,
+    opts: { from?: number; limit?: number } = {},
+  ): Promise<HistoryResponse> {
+    const query = new URLSearchParams();
+    if (opts.from !== undefined) query.set('from', String(opts.from));
+    if (opts.limit !== undefined) query.set('limit', String(opts.limit));
+    return this.request('GET', `/history/${objectPath(module, id)}${queryString(query)}`);
   }
 
   /** The newest governance proposals (at most 100), status read at the node's height. */

@@ -49,6 +49,13 @@ export {
 } from './calls.ts';
 export { CivitasClient } from './client.ts';
 export {
+  type HistoryClient,
+  type VerifiedHistory,
+  type VerifiedHistoryEntry,
+  type VerifyHistoryOptions,
+  verifyHistory,
+} from './history.ts';
+export {
   type AccountProofResponse,
   type StateProofResponse,
   type TrustedChain,

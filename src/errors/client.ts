@@ -11,8 +11,21 @@ export const CLIENT_ERRORS = {
   VERIFY_CERTIFICATE: { ...SERVER_ERROR, description: 'the commit certificate does not verify' },
   VERIFY_HEADER: { ...SERVER_ERROR, description: 'the header bytes do not decode' },
   VERIFY_HEIGHT: { ...SERVER_ERROR, description: 'the header is not for the claimed height' },
+  VERIFY_HISTORY_ENTRY: {
+    ...SERVER_ERROR,
+    description: 'a history entry does not match its proven tx (place, receipt, op or action)',
+  },
+  VERIFY_HISTORY_GAP: {
+    ...SERVER_ERROR,
+    description: 'the history index skips, repeats or reorders a revision',
+  },
+  VERIFY_HISTORY_MISMATCH: {
+    ...SERVER_ERROR,
+    description: "the replayed history differs from the object's proven rev and hist",
+  },
   VERIFY_KEY: { ...SERVER_ERROR, description: 'the state proof is for another key' },
   VERIFY_NOT_COMMITTED: { ...SERVER_ERROR, description: 'the tx is not committed yet' },
+  VERIFY_NOT_TRACKED: { ...SERVER_ERROR, description: 'the object carries no revision history' },
   VERIFY_NO_HEADER: { ...SERVER_ERROR, description: 'no committed block to verify against' },
   VERIFY_RECEIPT: { ...SERVER_ERROR, description: 'the receipt is for another tx' },
   VERIFY_RECEIPT_PROOF: { ...SERVER_ERROR, description: 'the receipt is not under receiptRoot' },

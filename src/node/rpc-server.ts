@@ -10,8 +10,13 @@
  *   GET  /txs/:hash                 tx, receipt, Merkle proofs, header and certificate
  *   GET  /blocks/:height|latest     a block (JSON view + canonical bytes)
  *   GET  /accounts/:address[?proof=true]  balance and nonce (+ state proof)
- *   GET  /state/:module/:id[?proof=true]  a module's object as JSON (+ state proof); the id is
+ *   GET  /state/:module/:id[?proof=true][&height=H]  a module's object as JSON (+ state
+ *                                   proof), at the tip or at a past height H; the id is
  *                                   everything after the module, '/' included
+ *   GET  /history/:module/:id[?from=R&limit=N]  the object's history index: which tx (and op,
+ *                                   and governance action) made each revision from R (default
+ *                                   1) on, N entries (default 100, at most 1000) and `next`;
+ *                                   unproven, a client proves each tx (src/client/history.ts)
  *   GET  /gov/proposals             the last 100 governance proposals, newest first
  *   GET  /gov/proposals/:id         one proposal (status read at the current height)
  *   GET  /events                    server-sent events, one per committed block
@@ -27,6 +32,7 @@ import type {
   AccountResponse,
   BlockEvent,
   BlockResponse,
+  HistoryResponse,
   ProposalJson,
   ProposalResponse,
   ProposalsResponse,
@@ -40,6 +46,7 @@ import type { App } from '../app/app.ts';
 import { accountStateKey, getAccount } from '../app/bank/account.ts';
 import { proposalToJson } from '../app/gov/index.ts';
 import { NEXT_KEY, nextIdCodec, proposalCodec, proposalKey } from '../app/gov/state.ts';
+import type { AppModule } from '../app/module.ts';
 import {
   blockToJson,
   certificateToJson,
@@ -70,7 +77,10 @@ export interface RpcOptions {
 }
 
 /** What the API reads of the chain: the tip, the validator sets, blocks, txs, receipts, state. */
-export type RpcChain = Pick<Ledger, 'tip' | 'height' | 'validatorsAt' | 'getValue' | 'prove'> & {
+export type RpcChain = Pick<
+  Ledger,
+  'tip' | 'height' | 'validatorsAt' | 'getValue' | 'prove' | 'history'
+> & {
   store: Pick<
     ChainStore,
     | 'getTxLocation'
@@ -122,6 +132,11 @@ const MAX_SSE_CLIENTS = 256;
 const BUSY_RETRY_AFTER_S = 1;
 /** GET /gov/proposals answers at most this many, the newest. */
 const MAX_PROPOSALS_LISTED = 100;
+/** GET /history entries per page: by default, and at most. */
+const DEFAULT_HISTORY_PAGE = 100;
+const MAX_HISTORY_PAGE = 1_000;
+/** Revisions are u32 in the history index. */
+const MAX_REV = 0xffff_ffff;
 
 /** First path segments that name a route (another method there is 405, not 404). */
 const ROUTE_ROOTS: ReadonlySet<string> = new Set([
@@ -131,6 +146,7 @@ const ROUTE_ROOTS: ReadonlySet<string> = new Set([
   'blocks',
   'accounts',
   'state',
+  'history',
   'gov',
   'events',
   'metrics',
@@ -257,12 +273,22 @@ export class RpcServer {
           await this.account(parts[1]!, url.searchParams.get('proof') === 'true'),
         );
       case 'GET /state/:/*': {
-        const { module, id } = stateTarget(url.pathname);
+        const { module, id } = objectTarget('state', url.pathname);
+        const height = url.searchParams.get('height');
         return this.send(
           res,
           200,
-          await this.stateObject(module, id, url.searchParams.get('proof') === 'true'),
+          await this.stateObject(
+            module,
+            id,
+            url.searchParams.get('proof') === 'true',
+            height === null ? undefined : parseHeight(height),
+          ),
         );
+      }
+      case 'GET /history/:/*': {
+        const { module, id } = objectTarget('history', url.pathname);
+        return this.send(res, 200, await this.history(module, id, url.searchParams));
       }
       case 'GET /gov/proposals':
         return this.send(res, 200, await this.proposals());
@@ -501,28 +527,43 @@ export class RpcServer {
     };
   }
 
-  /** An object of a module: its key from the module (which checks the id), its JSON view. */
+  private appModule(name: string): AppModule {
+    const module = this.m.app.modules.get(name);
+    if (module === undefined) {
+      throw new CivitasError(
+        'APP_UNKNOWN_MODULE',
+        `no module ${JSON.stringify(name.slice(0, 64))} (modules: ${[...this.m.app.modules.keys()].join(', ')})`,
+      );
+    }
+    return module;
+  }
+
+  /**
+   * An object of a module: its key from the module (which checks the id), its JSON view, at
+   * the tip or at `atHeight` (read from the versioned tree, which keeps every height).
+   */
   private async stateObject(
     moduleName: string,
     id: string,
     withProof: boolean,
+    atHeight: number | undefined,
   ): Promise<StateResponse> {
-    const module = this.m.app.modules.get(moduleName);
-    if (module === undefined) {
-      throw new CivitasError(
-        'APP_UNKNOWN_MODULE',
-        `no module ${JSON.stringify(moduleName.slice(0, 64))} (modules: ${[...this.m.app.modules.keys()].join(', ')})`,
-      );
-    }
+    const module = this.appModule(moduleName);
     const key = module.objects.key(id);
     let height: number;
     let value: Uint8Array | undefined;
     let proof: StateResponse['proof'];
-    if (withProof) {
-      height = this.chain.height;
+    if (atHeight !== undefined && atHeight > this.chain.height) {
+      throw new CivitasError(
+        'RPC_BLOCK_NOT_FOUND',
+        `no block at height ${atHeight} (tip is ${this.chain.height})`,
+      );
+    }
+    if (withProof || atHeight !== undefined) {
+      height = atHeight ?? this.chain.height;
       const proven = await this.proveAt(key, height);
       value = proven.value;
-      proof = { ...proven.proof, key: toHex(key) };
+      if (withProof) proof = { ...proven.proof, key: toHex(key) };
     } else {
       ({ height, value } = await this.atOneHeight(() => this.chain.getValue(key)));
     }
@@ -535,6 +576,46 @@ export class RpcServer {
     };
     if (proof !== undefined) out.proof = proof;
     return out;
+  }
+
+  /**
+   * An object's history index page: the entries from rev `from` (default 1), `limit` of them
+   * (default 100, at most 1000), and the rev the next page starts at.
+   */
+  private async history(
+    moduleName: string,
+    id: string,
+    query: URLSearchParams,
+  ): Promise<HistoryResponse> {
+    const key = this.appModule(moduleName).objects.key(id);
+    const from = parseCount(query.get('from'), 'from', 0, MAX_REV, 1);
+    const limit = parseCount(
+      query.get('limit'),
+      'limit',
+      1,
+      MAX_HISTORY_PAGE,
+      DEFAULT_HISTORY_PAGE,
+    );
+    // One more than asked for: whether there is a next page.
+    const { height, value: read } = await this.atOneHeight(() =>
+      this.chain.history(key, { fromRev: from, limit: limit + 1 }),
+    );
+    const page = read.slice(0, limit);
+    return {
+      module: moduleName,
+      id,
+      key: toHex(key),
+      height,
+      entries: page.map((e) => ({
+        rev: e.rev,
+        height: e.height,
+        index: e.txIndex,
+        txHash: toHex(e.txHash),
+        opIndex: e.opIndex,
+        action: e.action,
+      })),
+      next: read.length > limit ? read[limit]!.rev : null,
+    };
   }
 
   private requireGov(): App {
@@ -631,7 +712,9 @@ function proposalView(app: App, value: Uint8Array, height: number): ProposalJson
  */
 function routeOf(method: string, parts: readonly string[]): string {
   const [root = '', ...rest] = parts;
-  if (root === 'state') return rest.length >= 2 ? `${method} /state/:/*` : '';
+  if (root === 'state' || root === 'history') {
+    return rest.length >= 2 ? `${method} /${root}/:/*` : '';
+  }
   if (root === 'gov') {
     if (rest[0] !== 'proposals' || rest.length > 2) return '';
     return `${method} /gov/proposals${rest.length === 2 ? '/:' : ''}`;
@@ -640,11 +723,11 @@ function routeOf(method: string, parts: readonly string[]): string {
   return `${method} /${root}${rest.length > 0 ? '/:' : ''}`;
 }
 
-/** The module and id of /state/<module>/<id>: the id is all that follows, URL-decoded. */
-function stateTarget(pathname: string): { module: string; id: string } {
-  const m = /^\/state\/([^/]+)\/(.+)$/.exec(pathname);
-  if (m === null) {
-    throw new CivitasError('RPC_NOT_FOUND', 'no route: a state object is /state/<module>/<id>');
+/** The module and id of /<root>/<module>/<id>: the id is all that follows, URL-decoded. */
+function objectTarget(root: string, pathname: string): { module: string; id: string } {
+  const m = /^\/[a-z]+\/([^/]+)\/(.+)$/.exec(pathname);
+  if (m === null || !pathname.startsWith(`/${root}/`)) {
+    throw new CivitasError('RPC_NOT_FOUND', `no route: an object is /${root}/<module>/<id>`);
   }
   try {
     return { module: decodeURIComponent(m[1]!), id: decodeURIComponent(m[2]!) };
@@ -664,6 +747,21 @@ function parseHash(hex: string): Uint8Array {
 function parseHeight(text: string): number {
   if (!/^[0-9]{1,15}$/.test(text))
     throw new CivitasError('RPC_BAD_HEIGHT', `not a block height: ${text.slice(0, 40)}`);
+  return Number(text);
+}
+
+/** An integer query parameter in [min, max]; `fallback` when absent. */
+function parseCount(
+  text: string | null,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (text === null) return fallback;
+  if (!/^[0-9]{1,10}$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new CivitasError('RPC_BAD_REQUEST', `${name} must be an integer ${min}..${max}`);
+  }
   return Number(text);
 }
 

@@ -1,7 +1,8 @@
 /**
  * The ledger: the committed chain and its authenticated state, and the only writer of the
  * database. It executes blocks (as proposer or to validate a proposal), commits them with
- * their certificate in one atomic batch, and answers queries with proofs.
+ * their certificate in one atomic batch (with the history index of the tracked objects they
+ * changed, which the state machine reports), and answers queries with proofs.
  *
  * Blocks are executed on top of the last committed state only (one height is decided at a
  * time), so execution reads the flat `values` bucket and the tree's committed nodes.
@@ -45,7 +46,7 @@ import {
   StateTree,
   stateKeyHash,
 } from './smt/index.ts';
-import { ChainStore } from './store.ts';
+import { ChainStore, type HistoryEntry, type HistoryLink } from './store.ts';
 import { CommittedValueCache, type ValueCacheStats } from './value-cache.ts';
 
 /**
@@ -67,7 +68,23 @@ export interface StateMachine {
   ): Promise<{
     receipts: Receipt[];
     changes: ReadonlyArray<{ readonly key: Uint8Array; readonly value: Uint8Array }>;
+    /** Each change of a tracked object by a tx that succeeded, in execution order. */
+    history: readonly ObjectChange[];
   }>;
+}
+
+/**
+ * One link of a tracked object's history chain, as the state machine reports it: which call
+ * of which tx of the block made revision `rev`. The ledger indexes it (GET /history).
+ */
+export interface ObjectChange {
+  /** The object's raw state key. */
+  readonly key: Uint8Array;
+  readonly rev: number;
+  readonly txIndex: number;
+  readonly opIndex: number;
+  /** The index of the governance action (in the proposal the op voted on), or null. */
+  readonly action: number | null;
 }
 
 /** A state value (undefined: absent) with its inclusion or non-inclusion proof at `height`. */
@@ -88,6 +105,8 @@ export interface ExecutedBlock {
   readonly stateRoot: Uint8Array;
   readonly treeNodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
   readonly values: ReadonlyArray<readonly [Uint8Array, Uint8Array | null]>;
+  /** The history index's entries for this block (tracked objects by key hash). */
+  readonly history: readonly HistoryLink[];
 }
 
 /** Main-thread time inside the ledger, ms, added to by execute and validateBlock. */
@@ -236,18 +255,31 @@ export class Ledger {
     const height = this.tipState.height + 1;
     // Every key the block writes was prefetched, so each is hashed once, at the read.
     const keyHashes = new Map<Uint8Array, Uint8Array>();
-    const { receipts, changes } = await this.machine.execute(txs, txHashes, height, (keys) =>
-      this.readValues(
-        keys.map((key) => {
-          const keyHash = stateKeyHash(key);
-          keyHashes.set(key, keyHash);
-          return keyHash;
-        }),
-      ),
+    const { receipts, changes, history } = await this.machine.execute(
+      txs,
+      txHashes,
+      height,
+      (keys) =>
+        this.readValues(
+          keys.map((key) => {
+            const keyHash = stateKeyHash(key);
+            keyHashes.set(key, keyHash);
+            return keyHash;
+          }),
+        ),
     );
     const values = changes.map(
       ({ key, value }) =>
         [keyHashes.get(key) ?? stateKeyHash(key), value] as [Uint8Array, Uint8Array],
+    );
+    const links = history.map(
+      (c): HistoryLink => ({
+        keyHash: keyHashes.get(c.key) ?? stateKeyHash(c.key),
+        rev: c.rev,
+        txIndex: c.txIndex,
+        opIndex: c.opIndex,
+        action: c.action,
+      }),
     );
     const encodedReceipts = receipts.map(encodeReceipt);
     const treeStart = performance.now();
@@ -264,6 +296,7 @@ export class Ledger {
       stateRoot: rootHash,
       treeNodes: nodes,
       values,
+      history: links,
     };
   }
 
@@ -392,6 +425,7 @@ export class Ledger {
           encodedReceipts: executed.encodedReceipts,
           treeNodes: executed.treeNodes,
           values: executed.values,
+          history: executed.history,
         });
       } catch (err) {
         this.values.endCommit();
@@ -447,6 +481,18 @@ export class Ledger {
       this.tree.prove(height, keyHash),
     ]);
     return { height, stateRoot, value, proof, keyHash };
+  }
+
+  /**
+   * The history index of the object at raw state key `key`: which tx made each revision, from
+   * `fromRev` on, in rev order (at most `limit`). An index, not proven: a client proves the
+   * txs it names (src/client/history.ts).
+   */
+  history(
+    key: Uint8Array,
+    opts: { fromRev?: number; limit?: number } = {},
+  ): Promise<HistoryEntry[]> {
+    return this.store.history(stateKeyHash(key), opts);
   }
 
   async close(): Promise<void> {

@@ -11,10 +11,16 @@
  *   values    state key hash → latest value (a flat copy of the tree's leaves for fast reads)
  *   meta      'height' → last committed height; 'genesis' → genesis hash
  *   wal       consensus write-ahead log
+ *   history   (state key hash, u32 rev) → which tx made that revision of a tracked object:
+ *             (height, tx index, op index, governance action or none, tx hash). An index for
+ *             GET /history, not consensus data: nothing proves it, and a client proves the
+ *             txs it points at (src/client/history.ts). Written by block commits only, so a
+ *             database that predates the bucket has no entries for its older blocks.
  *
- * A block commit is ONE batch written with `sync: true`: the block, its certificate, indexes,
- * receipts, tree nodes, flat values and the new height land together or not at all, so a
- * `kill -9` at any moment reopens to exactly the last committed block and its state.
+ * A block commit is ONE batch written with `sync: true`: the block, its certificate, indexes
+ * (txs and history), receipts, tree nodes, flat values and the new height land together or
+ * not at all, so a `kill -9` at any moment reopens to exactly the last committed block, its
+ * state and its index.
  */
 
 import type { AbstractSublevel } from 'abstract-level';
@@ -28,9 +34,19 @@ import {
   type Receipt,
   type SealedBlock,
 } from '../chain/index.ts';
+import { decode, expectVersion } from '../codec/reader.ts';
+import { encode } from '../codec/writer.ts';
 import { utf8 } from '../crypto/bytes.ts';
+import { HASH_LENGTH } from '../crypto/hash.ts';
 import { CivitasError } from '../errors/index.ts';
-import { heightKey, readHeightKey, readTxLocation, txLocationKey } from './keys.ts';
+import {
+  heightKey,
+  historyKey,
+  readHeightKey,
+  readHistoryRev,
+  readTxLocation,
+  txLocationKey,
+} from './keys.ts';
 
 type Bytes = Uint8Array;
 type Bucket = AbstractSublevel<Level<Bytes, Bytes>, Bytes | string | Buffer, Bytes, Bytes>;
@@ -48,6 +64,55 @@ export interface BlockCommit {
   readonly treeNodes: ReadonlyArray<readonly [Bytes, Bytes]>;
   /** Flat state values changed by this block (null = deleted). */
   readonly values: ReadonlyArray<readonly [Bytes, Bytes | null]>;
+  /** Each change of a tracked object by a tx that succeeded (the history index's entries). */
+  readonly history: readonly HistoryLink[];
+}
+
+/** One change of a tracked object, as a block commit indexes it. */
+export interface HistoryLink {
+  /** stateKeyHash of the object's state key. */
+  readonly keyHash: Bytes;
+  /** The revision this change made. */
+  readonly rev: number;
+  readonly txIndex: number;
+  readonly opIndex: number;
+  /** The governance action's index in the proposal the op voted on, or null. */
+  readonly action: number | null;
+}
+
+/** What the history index holds for one revision of an object. Unproven. */
+export interface HistoryEntry {
+  readonly rev: number;
+  readonly height: number;
+  readonly txIndex: number;
+  readonly opIndex: number;
+  readonly action: number | null;
+  readonly txHash: Bytes;
+}
+
+/** The most entries one history read returns (a larger limit is read as this). */
+export const MAX_HISTORY_READ = 10_000;
+/** Revisions are indexed as u32. */
+const MAX_REV = 0xffff_ffff;
+
+function encodeHistoryValue(link: HistoryLink, height: number, txHash: Bytes): Bytes {
+  return encode((w) => {
+    w.u8(1).varuint(height).varuint(link.txIndex).varuint(link.opIndex);
+    w.bool(link.action !== null);
+    if (link.action !== null) w.varuint(link.action);
+    w.fixed(txHash, HASH_LENGTH);
+  }, 48);
+}
+
+function decodeHistoryValue(rev: number, bytes: Bytes): HistoryEntry {
+  return decode(bytes, (r) => {
+    expectVersion(r, 1, 'history entry');
+    const height = r.varuint();
+    const txIndex = r.varuint();
+    const opIndex = r.varuint();
+    const action = r.bool() ? r.varuint() : null;
+    return { rev, height, txIndex, opIndex, action, txHash: r.fixed(HASH_LENGTH) };
+  });
 }
 
 export interface TxLocation {
@@ -66,6 +131,7 @@ export class ChainStore {
   readonly values: Bucket;
   readonly meta: Bucket;
   readonly wal: Bucket;
+  readonly historyIndex: Bucket;
 
   private constructor(db: Level<Bytes, Bytes>) {
     this.db = db;
@@ -79,6 +145,7 @@ export class ChainStore {
     this.values = bucket('values');
     this.meta = bucket('meta');
     this.wal = bucket('wal');
+    this.historyIndex = bucket('history');
   }
 
   static async open(dir: string): Promise<ChainStore> {
@@ -142,6 +209,13 @@ export class ChainStore {
     for (const [k, v] of commit.values) {
       if (v === null) batch.del(k, { sublevel: this.values });
       else batch.put(k, v, { sublevel: this.values });
+    }
+    for (const link of commit.history) {
+      batch.put(
+        historyKey(link.keyHash, link.rev),
+        encodeHistoryValue(link, height, block.txHashes[link.txIndex]!),
+        { sublevel: this.historyIndex },
+      );
     }
     batch.put(META_HEIGHT, hk, { sublevel: this.meta });
     await batch.write({ sync: true });
@@ -210,5 +284,30 @@ export class ChainStore {
   async getValues(keyHashes: readonly Bytes[]): Promise<(Bytes | undefined)[]> {
     if (keyHashes.length === 0) return [];
     return this.values.getMany([...keyHashes]);
+  }
+
+  /**
+   * The history index of the object whose state key hashes to `keyHash`: its entries from
+   * revision `fromRev` on, in rev order, at most `limit` (1..MAX_HISTORY_READ; default the most).
+   */
+  async history(
+    keyHash: Bytes,
+    opts: { fromRev?: number; limit?: number } = {},
+  ): Promise<HistoryEntry[]> {
+    const fromRev = Math.max(0, Math.floor(opts.fromRev ?? 0));
+    const limit = Math.min(
+      MAX_HISTORY_READ,
+      Math.max(1, Math.floor(opts.limit ?? MAX_HISTORY_READ)),
+    );
+    if (fromRev > MAX_REV) return [];
+    const out: HistoryEntry[] = [];
+    for await (const [key, value] of this.historyIndex.iterator({
+      gte: historyKey(keyHash, fromRev),
+      lte: historyKey(keyHash, MAX_REV),
+      limit,
+    })) {
+      out.push(decodeHistoryValue(readHistoryRev(key), value));
+    }
+    return out;
   }
 }
