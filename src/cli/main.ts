@@ -7,7 +7,9 @@ import {
   registerTxCommand,
   registerVerifyCommand,
 } from './commands/client.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerDevnetCommand } from './commands/devnet.ts';
+import { registerDocCommand } from './commands/doc.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKeysCommand } from './commands/keys.ts';
 import { registerNodeCommand } from './commands/node.ts';
@@ -25,9 +27,11 @@ registerKeysCommand(program);
 registerInitCommand(program);
 registerNodeCommand(program);
 registerDevnetCommand(program);
+registerDemoCommand(program);
 registerTxCommand(program);
 registerQueryCommand(program);
 registerVerifyCommand(program);
+registerDocCommand(program);
 registerSimCommand(program);
 registerBenchCommand(program);
 registerBenchClusterCommand(program.commands.find((c) => c.name() === 'bench')!);

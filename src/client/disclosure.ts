@@ -70,16 +70,16 @@ export interface VerifiedDocumentDisclosure {
   document: Record<string, unknown>;
 }
 
-/** Why a check failed, in the error's context (until dedicated codes exist, see below). */
+/** Why a check failed, in the error's context. */
 type Refusal = 'not_active' | 'absent' | 'root' | 'order' | 'field_proof';
 
 /**
- * A failed check. The catalogue has no disclosure codes yet: the proof-shaped failures use
- * VERIFY_STATE_PROOF (the closest), with `context.reason` telling them apart.
+ * A failed check: VERIFY_DOC_NOT_ACTIVE when the document does not count (absent, revoked,
+ * superseded), VERIFY_DISCLOSURE when the disclosure is not of it; `context.reason` says more.
  */
 function refuse(reason: Refusal, message: string, field?: string): never {
   throw new CivitasError(
-    'VERIFY_STATE_PROOF',
+    reason === 'not_active' || reason === 'absent' ? 'VERIFY_DOC_NOT_ACTIVE' : 'VERIFY_DISCLOSURE',
     message,
     field === undefined ? { reason } : { reason, field },
   );
@@ -247,8 +247,9 @@ function parse(d: Disclosure): { root: Uint8Array; count: number; fields: Parsed
  * disclosed fields (name → value). In order: the document is active (when `status` is
  * given); the disclosure's root is the anchored root; the fields are listed by index and by
  * name alike (so no name appears twice); every field's leaf is under the root at its index.
- * Throws CLIENT_BAD_RESPONSE for a malformed disclosure, VERIFY_STATE_PROOF (context.reason
- * not_active, root, order or field_proof) for one that does not verify.
+ * Throws CLIENT_BAD_RESPONSE for a malformed disclosure, VERIFY_DOC_NOT_ACTIVE for a document
+ * that is not active, VERIFY_DISCLOSURE (context.reason root, order or field_proof) for a
+ * disclosure that does not verify.
  */
 export function verifyDisclosure(
   disclosure: Disclosure,

@@ -49,6 +49,19 @@ export {
 } from './calls.ts';
 export { CivitasClient } from './client.ts';
 export {
+  type DisclosedField,
+  type Disclosure,
+  type DocumentTree,
+  discloseFields,
+  disclosureHash,
+  documentRoot,
+  fieldLeaf,
+  SALT_LENGTH,
+  type VerifiedDocumentDisclosure,
+  verifyDisclosure,
+  verifyDocumentDisclosure,
+} from './disclosure.ts';
+export {
   type HistoryClient,
   type VerifiedHistory,
   type VerifiedHistoryEntry,

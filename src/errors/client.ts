@@ -9,6 +9,14 @@ export const CLIENT_ERRORS = {
   CLIENT_WRONG_KEY: { ...SERVER_ERROR, description: 'a signing key is not the one the tx names' },
 
   VERIFY_CERTIFICATE: { ...SERVER_ERROR, description: 'the commit certificate does not verify' },
+  VERIFY_DISCLOSURE: {
+    ...SERVER_ERROR,
+    description: 'a disclosed field or its root does not verify against the anchored document',
+  },
+  VERIFY_DOC_NOT_ACTIVE: {
+    ...SERVER_ERROR,
+    description: 'the anchored document is absent, revoked or superseded',
+  },
   VERIFY_HEADER: { ...SERVER_ERROR, description: 'the header bytes do not decode' },
   VERIFY_HEIGHT: { ...SERVER_ERROR, description: 'the header is not for the claimed height' },
   VERIFY_HISTORY_ENTRY: {

@@ -46,7 +46,7 @@ interface RpcOpts {
   json?: boolean;
 }
 
-function withRpc(cmd: Command): Command {
+export function withRpc(cmd: Command): Command {
   return cmd
     .option('--rpc <url>', 'node API URL (env CIVITAS_RPC)', DEFAULT_RPC)
     .option('--json', 'print JSON');
@@ -74,7 +74,7 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-async function readJsonFile(path: string, what: string): Promise<unknown> {
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -542,7 +542,7 @@ function proposalLines(p: ProposalJson, height: number): string[] {
   return lines;
 }
 
-async function trustedSet(
+export async function trustedSet(
   client: CivitasClient,
   genesisPath: string | undefined,
 ): Promise<{

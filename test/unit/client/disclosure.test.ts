@@ -176,7 +176,7 @@ describe('discloseFields and verifyDisclosure', () => {
       return d;
     };
     const proof = good.fields[1]!.proof;
-    const bad = 'VERIFY_STATE_PROOF';
+    const bad = 'VERIFY_DISCLOSURE';
     const malformed = 'CLIENT_BAD_RESPONSE';
     const cases: Array<[string, Disclosure, string, string | null]> = [
       ['value', field(0, { value: '99999' }), bad, 'field_proof'],
@@ -213,11 +213,11 @@ describe('discloseFields and verifyDisclosure', () => {
     // A disclosure of another document (its own root, consistent) is not of the anchored one.
     const other = documentRoot({ ...RECORD, income2025: '1' }, tree.salts);
     const forged = discloseFields({ ...RECORD, income2025: '1' }, other.salts, ['income2025']);
-    assertRefused(() => verifyDisclosure(forged, anchored), 'VERIFY_STATE_PROOF', 'root', 'forged');
+    assertRefused(() => verifyDisclosure(forged, anchored), 'VERIFY_DISCLOSURE', 'root', 'forged');
     for (const status of ['revoked', 'superseded']) {
       assertRefused(
         () => verifyDisclosure(good, { root: tree.root, status }),
-        'VERIFY_STATE_PROOF',
+        'VERIFY_DOC_NOT_ACTIVE',
         'not_active',
         status,
       );
@@ -353,13 +353,13 @@ describe('verifyDocumentDisclosure against a ledger', () => {
     );
     assertRefused(
       () => verifyDocumentDisclosure(disclosure, 'tax-2', other, trusted),
-      'VERIFY_STATE_PROOF',
+      'VERIFY_DISCLOSURE',
       'root',
       'tax-2 anchors another root',
     );
     assertRefused(
       () => verifyDocumentDisclosure(disclosure, 'nobody', absent, trusted),
-      'VERIFY_STATE_PROOF',
+      'VERIFY_DOC_NOT_ACTIVE',
       'absent',
       'proven absent',
     );
@@ -375,7 +375,7 @@ describe('verifyDocumentDisclosure against a ledger', () => {
     tampered.fields[0]!.value = '1';
     assertRefused(
       () => verifyDocumentDisclosure(tampered, 'tax-1', good, trusted),
-      'VERIFY_STATE_PROOF',
+      'VERIFY_DISCLOSURE',
       'field_proof',
       'a disclosed value changed',
     );
@@ -387,7 +387,7 @@ describe('verifyDocumentDisclosure against a ledger', () => {
     const revoked = await answer('tax-1');
     assertRefused(
       () => verifyDocumentDisclosure(disclosure, 'tax-1', revoked, trusted),
-      'VERIFY_STATE_PROOF',
+      'VERIFY_DOC_NOT_ACTIVE',
       'not_active',
       'revoked',
     );
