@@ -16,8 +16,8 @@ import { HASH_LENGTH } from '../../crypto/hash.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { NO_HISTORY } from '../history.ts';
 import { jsonHash, jsonObject, jsonString } from '../json-args.ts';
-import { checkObjectId, objectIdBytes, parseAssetId } from '../object-id.ts';
 import type { AppModule, CallContext, CallOutcome, Method } from '../module.ts';
+import { checkObjectId, objectIdBytes, parseAssetId } from '../object-id.ts';
 import { hasRole, memberKey } from '../org/state.ts';
 import { appParams, PARAMS_KEY } from '../params/state.ts';
 import {

@@ -6,13 +6,13 @@
 import type { App } from '../../../src/app/app.ts';
 import { accountCodec, accountStateKey } from '../../../src/app/bank/account.ts';
 import { executeBlock, type ObjectChange } from '../../../src/app/executor.ts';
+import { genesisValues } from '../../../src/app/genesis.ts';
 import {
   type History,
   historyRecordHash,
   NO_HISTORY,
   nextHistory,
 } from '../../../src/app/history.ts';
-import { genesisValues } from '../../../src/app/genesis.ts';
 import { civitasApp } from '../../../src/app/registry.ts';
 import { keyId, type StateAccess } from '../../../src/app/state-view.ts';
 import { addressOf } from '../../../src/chain/address.ts';
