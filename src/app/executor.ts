@@ -12,8 +12,10 @@
  * failed receipt with the code and, when an op failed, its index. A failed tx changes
  * nothing, not even its sender's nonce. Execution never throws for a tx's sake.
  */
+import { Limits } from '../chain/limits.ts';
 import type { Receipt, ReceiptEvent } from '../chain/receipt.ts';
 import type { Tx } from '../chain/tx.ts';
+import { utf8 } from '../crypto/bytes.ts';
 import {
   isCivitasError,
   isReceiptFailureCode,
@@ -325,6 +327,23 @@ class OpContext implements CallContext {
   }
 }
 
+function stringFits(s: string): boolean {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most strings pass without encoding.
+  return (
+    s.length * 3 <= Limits.eventStringBytes || utf8.encode(s).length <= Limits.eventStringBytes
+  );
+}
+
+/** Whether the events fit the receipt decoder's limits (src/chain/receipt.ts). */
+function eventsFit(events: readonly ReceiptEvent[]): boolean {
+  if (events.length > Limits.eventsPerReceipt) return false;
+  for (const e of events) {
+    if (!stringFits(e.type) || e.attributes.length > Limits.eventAttributes) return false;
+    for (const [k, v] of e.attributes) if (!stringFits(k) || !stringFits(v)) return false;
+  }
+  return true;
+}
+
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -375,6 +394,10 @@ export async function executeBlock(
         }
         state.load(err.keys, await read(err.keys));
       }
+    }
+    // Rule: a receipt's events stay within the limits every node decodes receipts with.
+    if (outcome === undefined && !eventsFit(run.events)) {
+      outcome = { code: 'APP_EVENTS_TOO_LARGE', failedOp: null };
     }
     if (outcome === undefined) {
       state.release();

@@ -16,6 +16,11 @@ export const EXECUTION_ERRORS = {
   ...DOC_ERRORS,
   ...RECV_ERRORS,
   APP_BAD_ARGS: { ...BAD_REQUEST, description: "an op's args do not decode" },
+  APP_EVENTS_TOO_LARGE: {
+    ...BAD_REQUEST,
+    description:
+      'the tx would emit more or longer events than a receipt may carry (32 events, 16 attributes, 256-byte strings)',
+  },
   APP_NO_REVISION: {
     ...BAD_REQUEST,
     description: 'the op expects a revision of an object that has none (an account)',

@@ -9,7 +9,7 @@ import { accountStateKey } from '../../../src/app/bank/account.ts';
 import { freezeKey, freezeOrderCodec } from '../../../src/app/freeze/state.ts';
 import { proposal } from '../../../src/app/gov/state.ts';
 import { memberCodec, memberKey } from '../../../src/app/org/state.ts';
-import type { Receipt } from '../../../src/chain/receipt.ts';
+import { decodeReceipt, encodeReceipt, type Receipt } from '../../../src/chain/receipt.ts';
 import { AppChain, genesisWith, op, type Party, party } from './harness.ts';
 
 const ok = (r: Receipt, what = ''): void => assert.equal(r.code, 'OK', `${what}: ${r.code}`);
@@ -398,5 +398,33 @@ describe('transactions v2', () => {
     assert.equal(r!.failedOp, 1);
     assert.equal(chain.balance(admins[1]!), 1_000n);
     assert.ok(accountStateKey(admins[0]!.address).length > 0);
+  });
+});
+
+describe('receipt limits', () => {
+  test('a tx whose events would not decode fails with APP_EVENTS_TOO_LARGE and changes nothing', async () => {
+    const { chain, admins, regulator, legalBasis } = consortium();
+    const target = admins[1]!;
+    // 200 characters are within the reason's limit, but 600 bytes exceed an event string's 256.
+    const reason = '€'.repeat(200);
+    const [tooLarge] = await chain.block([
+      chain.tx(regulator, [
+        op('freeze', 'impose', { kind: 'account', id: target.hex, legalBasis, reason }),
+      ]),
+    ]);
+    assert.equal(tooLarge!.code, 'APP_EVENTS_TOO_LARGE');
+    assert.deepEqual(decodeReceipt(encodeReceipt(tooLarge!)), tooLarge, 'the receipt decodes');
+    assert.equal(chain.get(freezeKey('account', target.address), freezeOrderCodec), undefined);
+    const [fits] = await chain.block([
+      chain.tx(regulator, [
+        op('freeze', 'impose', {
+          kind: 'account',
+          id: target.hex,
+          legalBasis,
+          reason: '€'.repeat(85),
+        }),
+      ]),
+    ]);
+    ok(fits!, '255 bytes fit');
   });
 });
