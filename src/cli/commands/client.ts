@@ -635,37 +635,50 @@ export function registerVerifyCommand(program: Command): void {
       .argument('<module>')
       .argument('<id>')
       .addHelpText('after', `\n${OBJECT_IDS_HELP}`)
-      .option('--genesis <file>', 'trusted genesis file'),
+      .option('--genesis <file>', 'trusted genesis file')
+      .option(
+        '--height <h>',
+        'prove the value as of this height (absence too: e.g. "not frozen at h")',
+        intOption(0, Number.MAX_SAFE_INTEGER),
+      ),
   ).action(
-    action(async (module: string, id: string, opts: RpcOpts & { genesis?: string }) => {
-      // The key comes from our own copy of the module: a bad module or id stops here.
-      appModule(module).objects.key(id);
-      const client = new CivitasClient(opts.rpc);
-      const trusted = await trustedSet(client, opts.genesis);
-      const response = await client.state(module, id, { proof: true });
-      const verified = verifyStateProof(module, id, response, trusted);
-      if (opts.json) {
-        return printJson({
-          verified: true,
-          module,
-          id,
-          height: verified.height,
-          present: verified.present,
-          value: verified.value === undefined ? null : toHex(verified.value),
-          json: verified.json,
-          validatorsFrom: trusted.source,
-        });
-      }
-      printLines([
-        `verified: ${module} ${id} at height ${verified.height}`,
-        ...(verified.json === null
-          ? ['  absent (proven non-inclusion)']
-          : JSON.stringify(verified.json, null, 2)
-              .split('\n')
-              .map((l) => `  ${l}`)),
-        `  validator set from ${trusted.source}`,
-      ]);
-    }),
+    action(
+      async (module: string, id: string, opts: RpcOpts & { genesis?: string; height?: number }) => {
+        // The key comes from our own copy of the module: a bad module or id stops here.
+        appModule(module).objects.key(id);
+        const client = new CivitasClient(opts.rpc);
+        const trusted = await trustedSet(client, opts.genesis);
+        const response = await client.state(module, id, { proof: true, height: opts.height });
+        const verified = verifyStateProof(module, id, response, trusted);
+        if (opts.height !== undefined && verified.height !== opts.height) {
+          throw new CivitasError(
+            'VERIFY_HEIGHT',
+            `asked for height ${opts.height}, the node proved height ${verified.height}`,
+          );
+        }
+        if (opts.json) {
+          return printJson({
+            verified: true,
+            module,
+            id,
+            height: verified.height,
+            present: verified.present,
+            value: verified.value === undefined ? null : toHex(verified.value),
+            json: verified.json,
+            validatorsFrom: trusted.source,
+          });
+        }
+        printLines([
+          `verified: ${module} ${id} at height ${verified.height}`,
+          ...(verified.json === null
+            ? ['  absent (proven non-inclusion)']
+            : JSON.stringify(verified.json, null, 2)
+                .split('\n')
+                .map((l) => `  ${l}`)),
+          `  validator set from ${trusted.source}`,
+        ]);
+      },
+    ),
   );
   withRpc(
     verify

@@ -32,6 +32,8 @@ function ok(r: CliResult, what: string): string {
 }
 
 interface Receipt {
+  /** The height the tx was committed at (from the submit answer). */
+  height: number;
   status: string;
   code: string;
   events: Array<{ type: string; attributes: Record<string, string> }>;
@@ -73,9 +75,9 @@ test('use cases: battery lease, receivables, records shared between agencies', {
       expect === 'OK' ? 0 : 3,
       `${method}: exit ${r.code}\n${r.stdout}\n${r.stderr}`,
     );
-    const receipt = (JSON.parse(r.stdout) as { receipt: Receipt }).receipt;
-    assert.equal(receipt.code, expect, `${method} ${JSON.stringify(args)}`);
-    return receipt;
+    const answer = JSON.parse(r.stdout) as { receipt: Receipt; height: number };
+    assert.equal(answer.receipt.code, expect, `${method} ${JSON.stringify(args)}`);
+    return { ...answer.receipt, height: answer.height };
   };
   const height = async () => (await httpJson<{ height: number }>(`${rpc}/status`)).body.height;
   const state = async (module: string, id: string) =>
@@ -103,7 +105,7 @@ test('use cases: battery lease, receivables, records shared between agencies', {
         { id: 'battery', leasable: true, transferNeedsAcceptance: false, schemaHash: hash('0a') },
         makerA.file,
       );
-      await call('asset.mint', { ...target, metaHash: hash('0b') }, makerA.file);
+      const minted = await call('asset.mint', { ...target, metaHash: hash('0b') }, makerA.file);
       const endHeight = (await height()) + 60;
       const lease = { ...target, lessee: carmakerB.address, endHeight, termsHash: hash('0c') };
       await call('asset.leaseStart', lease, makerA.file, { expect: 'ASSET_CONSENT_REQUIRED' });
@@ -143,6 +145,16 @@ test('use cases: battery lease, receivables, records shared between agencies', {
         unknown
       >;
       assert.equal(freeze.active, false);
+      // "Not frozen" at the mint's height: the order's absence, proven by non-inclusion.
+      const before = await verified(
+        'state',
+        'freeze',
+        'asset/battery/BAT-1',
+        '--height',
+        String(minted.height),
+      );
+      assert.equal(before.height, minted.height);
+      assert.equal(before.present, false);
       const history = await verified('history', 'asset', 'battery/BAT-1');
       const entries = history.entries as Array<{ rev: number; method: string }>;
       assert.equal(entries.length, asset.rev);
@@ -171,7 +183,11 @@ test('use cases: battery lease, receivables, records shared between agencies', {
       debtor.file,
       { cosign: [s1.file] },
     );
-    await call('recv.split', { id: 'R1', newId: 'R1-a', amount: '400', to: s2.address }, s1.file);
+    const split = await call(
+      'recv.split',
+      { id: 'R1', newId: 'R1-a', amount: '400', to: s2.address },
+      s1.file,
+    );
     await call(
       'recv.split',
       { id: 'R1-a', newId: 'R1-b', amount: '500', to: s1.address },
@@ -216,6 +232,9 @@ test('use cases: battery lease, receivables, records shared between agencies', {
     assert.equal(await balance(bank.address), bankBefore + 600n, 'the bank was paid its piece');
     await call('recv.settle', { id: 'R1' }, debtor.file, { expect: 'RECV_SETTLED' });
 
+    // Not yet financed when it was split: S1 held R1 at that height, proven.
+    const atSplit = await verified('state', 'recv', 'R1', '--height', String(split.height));
+    assert.equal((atSplit.json as Record<string, unknown>).holder, s1.address);
     const root = (await verified('state', 'recv', 'R1')).json as Record<string, unknown>;
     assert.equal(root.status, 'settled');
     assert.equal(
