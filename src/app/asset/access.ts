@@ -5,7 +5,7 @@
  */
 import { equalBytes } from '../../crypto/bytes.ts';
 import type { ReceiptFailureCode } from '../../errors/index.ts';
-import { freezeKeysFor } from '../freeze/state.ts';
+import { freezeKeysFor, isFrozen } from '../freeze/state.ts';
 import type { CallContext, KeyContext } from '../module.ts';
 import { assetId, objectIdBytes } from '../object-id.ts';
 import { hasRole, memberOf } from '../org/state.ts';
@@ -42,6 +42,22 @@ export function liveAsset(ctx: CallContext): Asset | ReceiptFailureCode {
   if (stale !== undefined) return stale;
   // Rule: a burned asset stays on record, but nothing more happens to it.
   if (asset.status === 'burned') return 'ASSET_BURNED';
+  return asset;
+}
+
+/**
+ * The live asset its owner may dispose of (transfer, burn): signed by the owner, not frozen,
+ * not leased — checked in that order, so a frozen asset's sale fails with FREEZE_ACTIVE.
+ */
+export function disposableAsset(ctx: CallContext, target: AssetTarget): Asset | ReceiptFailureCode {
+  const asset = liveAsset(ctx);
+  if (typeof asset === 'string') return asset;
+  // Rule: the owner disposes of the asset.
+  if (!ctx.signed(asset.owner)) return 'ASSET_NOT_OWNER';
+  // Rule: a frozen asset cannot be disposed of.
+  if (isFrozen(ctx.state, 'asset', freezeId(target))) return 'FREEZE_ACTIVE';
+  // Rule: a leased asset stays with its owner until the lease ends.
+  if (asset.lease !== null) return 'ASSET_LEASED';
   return asset;
 }
 

@@ -3,16 +3,14 @@
  * asset.burn.
  */
 import { toHex } from '../../crypto/bytes.ts';
-import { isFrozen } from '../freeze/state.ts';
 import { NO_HISTORY } from '../history.ts';
 import type { Method } from '../module.ts';
 import { hasRole, memberKey, memberOf } from '../org/state.ts';
 import {
+  disposableAsset,
   emitAsset,
-  freezeId,
   grantsNotBy,
   isIssuerOf,
-  liveAsset,
   targetKeys,
   writeAsset,
 } from './access.ts';
@@ -102,14 +100,8 @@ export const transfer: Method<TransferArgs> = {
   args: transferArgs,
   keys: (a, ctx) => targetKeys(a, ctx, { cls: true, freeze: true }),
   execute(args, ctx) {
-    const asset = liveAsset(ctx);
+    const asset = disposableAsset(ctx, args);
     if (typeof asset === 'string') return asset;
-    // Rule: the owner disposes of the asset.
-    if (!ctx.signed(asset.owner)) return 'ASSET_NOT_OWNER';
-    // Rule: a frozen asset cannot be disposed of.
-    if (isFrozen(ctx.state, 'asset', freezeId(args))) return 'FREEZE_ACTIVE';
-    // Rule: a leased asset stays with its owner until the lease ends.
-    if (asset.lease !== null) return 'ASSET_LEASED';
     // Rule: in a class that says so, the recipient accepts by signing too.
     const cls = assetClass(ctx.state, args.cls);
     if (cls?.transferNeedsAcceptance === true && !ctx.signed(args.to)) {
@@ -131,12 +123,9 @@ export const burn: Method<AssetTarget> = {
   args: targetOnly,
   keys: (a, ctx) => targetKeys(a, ctx, { freeze: true }),
   execute(args, ctx) {
-    const asset = liveAsset(ctx);
-    if (typeof asset === 'string') return asset;
     // Rule: the owner burns the asset, unless it is frozen or leased.
-    if (!ctx.signed(asset.owner)) return 'ASSET_NOT_OWNER';
-    if (isFrozen(ctx.state, 'asset', freezeId(args))) return 'FREEZE_ACTIVE';
-    if (asset.lease !== null) return 'ASSET_LEASED';
+    const asset = disposableAsset(ctx, args);
+    if (typeof asset === 'string') return asset;
     // The asset stays on record (its history provable); its grants end.
     const next = writeAsset(ctx, asset, { ...asset, status: 'burned', grants: [] });
     emitAsset(ctx, 'burned', args, next, [['owner', toHex(asset.owner)]]);
