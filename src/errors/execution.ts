@@ -18,8 +18,7 @@ export const EXECUTION_ERRORS = {
   APP_BAD_ARGS: { ...BAD_REQUEST, description: "an op's args do not decode" },
   APP_EVENTS_TOO_LARGE: {
     ...BAD_REQUEST,
-    description:
-      'the tx would emit more or longer events than a receipt may carry (32 events, 16 attributes, 256-byte strings)',
+    description: 'the events exceed what a receipt carries (32, 16 attributes, 256-byte strings)',
   },
   APP_NO_REVISION: {
     ...BAD_REQUEST,

@@ -102,14 +102,18 @@ describe('civitas init makes a consortium', () => {
     const app = await genesisApp(summary);
     assert.equal(app.params.permissioned, true);
     const [org0, org1, regulator] = app.org;
-    assert.deepEqual(org0?.admins, [summary.organisations[0]!.admin.address]);
+    // The admin first, an issuer too (asset classes, receivables), then the member accounts.
+    assert.deepEqual(org0?.members?.[0], {
+      account: summary.organisations[0]!.admin.address,
+      roles: ['admin', 'member', 'issuer'],
+    });
     assert.deepEqual(
-      org0?.members?.map((m) => m.account),
+      org0?.members?.slice(1).map((m) => m.account),
       [summary.accounts[0]!.address, summary.accounts[2]!.address],
     );
     assert.deepEqual(
       org1?.members?.map((m) => m.account),
-      [summary.accounts[1]!.address],
+      [summary.organisations[1]!.admin.address, summary.accounts[1]!.address],
     );
     assert.deepEqual(regulator, {
       id: 'regulator',
