@@ -1,5 +1,5 @@
 /**
- * ed25519 signatures under ONE verification rule, implemented by two backends.
+ * ed25519 signatures under ONE verification rule, implemented by three backends.
  *
  * The Civitas verification rule (docs/ARCHITECTURE.md, "Signature rule"):
  *   1. The public key A is 32 bytes and the signature 64 bytes (R || S).
@@ -14,18 +14,31 @@
  *      k = SHA-512(R || A || M) mod L. A non-canonical R can never equal a fresh encoding, so
  *      non-canonical R is rejected as well.
  *
- * Rules 1–4 run in this module before either backend is asked, so backends cannot differ on
- * encodings. Rule 5 is what OpenSSL's ED25519_verify computes (cofactorless, byte compare),
- * and the portable backend computes the same equation with @noble/curves' point arithmetic
- * rather than `ed25519.verify` (which is cofactored and would accept R + T for a torsion T).
- * Mixed-order keys (prime-order part plus torsion) are accepted by both the same way, since
- * both evaluate the identical cofactorless equation. Two nodes that disagreed on a signature
- * would split the chain; test/unit/crypto cross-checks the backends on vectors and mutations.
+ * Rules 1–4 run in this module before any backend is asked, so backends cannot differ on
+ * encodings (libsodium alone, for one, reads the first 64 bytes of a longer signature and
+ * accepts it). Rule 5 is what each backend computes:
+ *   - libsodium (`verifySodium`, sodium-native): crypto_sign_verify_detached, cofactorless
+ *     with a byte compare of R (it also applies rules 2–4 itself, identically). About twice
+ *     as fast as OpenSSL per core here.
+ *   - OpenSSL (`verifyNodeCrypto`, node:crypto): ED25519_verify, the same equation.
+ *   - @noble/curves (`verifyNoble`, portable: the client SDK, browsers): the same equation with
+ *     noble's point arithmetic rather than `ed25519.verify` (which is cofactored and would
+ *     accept R + T for a torsion T).
+ * Mixed-order keys (prime-order part plus torsion) are accepted by all three the same way,
+ * since all evaluate the identical cofactorless equation. `verifyNative` is the node's
+ * verifier: libsodium when the addon loads (src/crypto/sodium.ts) unless
+ * CIVITAS_CRYPTO_BACKEND=node, node:crypto otherwise; `nativeVerifier()` says which. Two
+ * nodes that disagreed on a signature would split the chain; test/unit/crypto cross-checks
+ * the three backends on vectors and mutations.
+ *
+ * node:crypto is reached through `process.getBuiltinModule`, not a static import, so this
+ * module (which the client SDK imports for verifyNoble and key generation) loads in browsers.
  */
-import { createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
+import type * as NodeCrypto from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { CivitasError } from '../errors/index.ts';
+import { loadSodium, nativeCryptoChoice, onNativeCryptoChange, requireSodium } from './sodium.ts';
 
 export const PUBLIC_KEY_LENGTH = 32;
 export const SECRET_KEY_LENGTH = 32;
@@ -35,7 +48,14 @@ export const SIGNATURE_LENGTH = 64;
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const P = 2n ** 255n - 19n;
 
-export type VerifyBackend = 'native' | 'noble';
+/** `native` is whichever of sodium and node:crypto verifyNative uses (see nativeVerifier). */
+export type VerifyBackend = 'native' | NativeVerifier | 'noble';
+/** The backends verifyNative can use. */
+export type NativeVerifier = 'sodium' | 'node:crypto';
+
+const nodeCrypto = globalThis.process?.getBuiltinModule?.('node:crypto') as
+  | typeof NodeCrypto
+  | undefined;
 
 export interface KeyPair {
   readonly publicKey: Uint8Array;
@@ -87,7 +107,7 @@ export function isCanonicalSignature(signature: Uint8Array): boolean {
 // and validators repeat. Bounded so a flood of fresh keys cannot grow memory.
 const KEY_CACHE_MAX = 65_536;
 const keyChecks = new Map<string, boolean>();
-const nativeKeys = new Map<string, KeyObject>();
+const nativeKeys = new Map<string, NodeCrypto.KeyObject>();
 
 function remember<V>(cache: Map<string, V>, key: string, value: V): V {
   if (cache.size >= KEY_CACHE_MAX) cache.delete(cache.keys().next().value!);
@@ -119,7 +139,7 @@ export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
   return remember(keyChecks, id, ok);
 }
 
-function nativeKey(publicKey: Uint8Array): KeyObject {
+function nativeKey(crypto: typeof NodeCrypto, publicKey: Uint8Array): NodeCrypto.KeyObject {
   const id = keyId(publicKey);
   const cached = nativeKeys.get(id);
   if (cached !== undefined) return cached;
@@ -131,7 +151,7 @@ function nativeKey(publicKey: Uint8Array): KeyObject {
   return remember(
     nativeKeys,
     id,
-    createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' }),
+    crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' }),
   );
 }
 
@@ -173,8 +193,9 @@ export function isSmallOrderEncoding(point: Uint8Array): boolean {
 
 /**
  * Rule 3 without the decompression: with y < p, a key is small-order iff its bytes are one of
- * the small-order encodings, and a key off the curve fails point decoding in both backends'
- * rule-5 check (OpenSSL's, and fromBytes in verifyNoble), so the verdict is the same.
+ * the small-order encodings, and a key off the curve fails point decoding in every backend's
+ * rule-5 check (OpenSSL's, libsodium's ge25519_frombytes, and fromBytes in verifyNoble), so
+ * the verdict is the same.
  */
 function isVerifiableKeyEncoding(publicKey: Uint8Array): boolean {
   if (publicKey.length !== PUBLIC_KEY_LENGTH) return false;
@@ -195,18 +216,94 @@ function passesEncodingRules(signature: Uint8Array, publicKey: Uint8Array): bool
   );
 }
 
-/** Fast path: OpenSSL through node:crypto (rule 5 is OpenSSL's cofactorless check). */
+function unavailable(backend: NativeVerifier, cause: string): CivitasError {
+  return new CivitasError('CRYPTO_BACKEND_UNAVAILABLE', `${backend} is not available here`, {
+    backend,
+    cause,
+  });
+}
+
+/** OpenSSL through node:crypto (rule 5 is OpenSSL's cofactorless check). */
+export function verifyNodeCrypto(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  if (nodeCrypto === undefined) throw unavailable('node:crypto', 'not running on Node');
+  if (!passesEncodingRules(signature, publicKey)) return false;
+  try {
+    return nodeCrypto.verify(null, message, nativeKey(nodeCrypto, publicKey), signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * libsodium through sodium-native (rule 5 is crypto_sign_verify_detached's cofactorless
+ * check). Throws CRYPTO_BACKEND_UNAVAILABLE when the addon cannot load: a caller that names
+ * this backend must not get node:crypto's verdict in its place unknowingly.
+ */
+export function verifySodium(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  const sodium = requireSodium();
+  if (!passesEncodingRules(signature, publicKey)) return false;
+  try {
+    return sodium.verifyDetached(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+let nativeChoice: NativeVerifier | undefined;
+onNativeCryptoChange(() => {
+  nativeChoice = undefined;
+});
+
+/**
+ * The backend verifyNative uses on this thread: sodium when the addon loads and
+ * CIVITAS_CRYPTO_BACKEND (or setNativeCrypto) is not `node`, node:crypto otherwise. Loads the
+ * addon on the first call.
+ */
+export function nativeVerifier(): NativeVerifier {
+  nativeChoice ??=
+    nativeCryptoChoice() === 'auto' && loadSodium() !== undefined ? 'sodium' : 'node:crypto';
+  return nativeChoice;
+}
+
+/** The verify function of a backend, by name. */
+export function verifierOf(
+  backend: VerifyBackend,
+): (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean {
+  switch (backend) {
+    case 'native':
+      return verifyNative;
+    case 'sodium':
+      requireSodium();
+      return verifySodium;
+    case 'node:crypto':
+      if (nodeCrypto === undefined) throw unavailable('node:crypto', 'not running on Node');
+      return verifyNodeCrypto;
+    case 'noble':
+      return verifyNoble;
+    default:
+      throw new CivitasError('CRYPTO_BAD_BACKEND', 'no such signature backend', {
+        backend: String(backend),
+      });
+  }
+}
+
+/** The node's verifier: the rule on the fastest native backend here (see nativeVerifier). */
 export function verifyNative(
   signature: Uint8Array,
   message: Uint8Array,
   publicKey: Uint8Array,
 ): boolean {
-  if (!passesEncodingRules(signature, publicKey)) return false;
-  try {
-    return nodeVerify(null, message, nativeKey(publicKey), signature);
-  } catch {
-    return false;
-  }
+  return (nativeChoice ?? nativeVerifier()) === 'sodium'
+    ? verifySodium(signature, message, publicKey)
+    : verifyNodeCrypto(signature, message, publicKey);
 }
 
 /** Portable path: the same cofactorless equation with @noble/curves arithmetic. */
@@ -237,7 +334,5 @@ export function verify(
   publicKey: Uint8Array,
   backend: VerifyBackend = 'native',
 ): boolean {
-  return backend === 'native'
-    ? verifyNative(signature, message, publicKey)
-    : verifyNoble(signature, message, publicKey);
+  return verifierOf(backend)(signature, message, publicKey);
 }

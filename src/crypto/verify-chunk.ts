@@ -55,7 +55,8 @@ export function packChunk(
 
 /**
  * Verifies every item of a packed chunk (with verifyNative unless another backend of the
- * same rule is given, as the noble benchmark does); result[i] is 1 for valid.
+ * same rule is given: the pool's workers pass theirs, the noble benchmark verifyNoble);
+ * result[i] is 1 for valid.
  */
 export function verifyPackedChunk(
   buffer: ArrayBuffer,
@@ -68,7 +69,7 @@ export function verifyPackedChunk(
   let at = 4 + 4 * count;
   for (let i = 0; i < count; i++) {
     const messageLength = view.getUint32(4 + 4 * i, true);
-    // Views, not copies: verifyNative and OpenSSL read them in place.
+    // Views, not copies: the backends (OpenSSL, libsodium, noble) read them in place.
     const signature = bytes.subarray(at, at + SIGNATURE_LENGTH);
     const publicKey = bytes.subarray(at + SIGNATURE_LENGTH, at + FIXED);
     const message = bytes.subarray(at + FIXED, at + FIXED + messageLength);

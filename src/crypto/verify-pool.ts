@@ -1,6 +1,10 @@
 /**
- * Batch ed25519 verification on worker threads, under the same rule as `verifyNative` (each
- * worker runs verifyNative itself, so the pool can never disagree with the calling thread).
+ * Batch ed25519 verification on worker threads, under the same rule as `verifyNative`, on the
+ * fastest native backend: by default the one verifyNative uses on the thread that creates the
+ * pool (libsodium when it loads, node:crypto otherwise; see nativeVerifier), or the one named
+ * by the `backend` option, for comparisons. Workers and the calling thread use the same
+ * backend, which `stats().backend` reports; every backend applies the same rule and is
+ * cross-checked (test/unit/crypto), so the pool can never disagree with the calling thread.
  *
  * - A batch is split into chunks; a chunk is packed into ONE ArrayBuffer that is transferred
  *   to a worker and answered with one transferred result buffer (verify-chunk.ts).
@@ -19,7 +23,7 @@ import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { CivitasError } from '../errors/index.ts';
-import { verifyNative } from './ed25519.ts';
+import { type NativeVerifier, nativeVerifier, verifierOf } from './ed25519.ts';
 import { hasPackableShape, packChunk, type SignedItem } from './verify-chunk.ts';
 
 export type { SignedItem } from './verify-chunk.ts';
@@ -33,9 +37,16 @@ export interface VerifyPoolOptions {
   mainThreadBelow?: number;
   /** Max signatures per chunk (one worker round trip); default 256. */
   chunkSize?: number;
+  /**
+   * Signature backend of the workers and the calling thread; default nativeVerifier() here.
+   * 'sodium' throws CRYPTO_BACKEND_UNAVAILABLE when libsodium cannot load.
+   */
+  backend?: NativeVerifier;
 }
 
 export interface VerifyPoolStats {
+  /** The signature backend of the workers and of the calling thread's share. */
+  backend: NativeVerifier;
   workers: number;
   maxQueuedJobs: number;
   /** Chunks submitted to workers and not yet answered (never above maxQueuedJobs). */
@@ -54,6 +65,11 @@ export interface VerifyPoolStats {
   itemsMalformed: number;
 }
 
+/** What a worker is told at start (see verify-worker.ts). */
+export interface VerifyWorkerData {
+  readonly backend: NativeVerifier;
+}
+
 const WORKER_FILE = new URL('./verify-worker.ts', import.meta.url).href;
 
 function positiveInt(value: number | undefined, fallback: number, name: string, min = 1): number {
@@ -66,7 +82,23 @@ function positiveInt(value: number | undefined, fallback: number, name: string, 
   return v;
 }
 
+function backendOption(value: NativeVerifier | undefined): NativeVerifier {
+  if (value === undefined) return nativeVerifier();
+  if (value !== 'sodium' && value !== 'node:crypto') {
+    throw new CivitasError(
+      'CRYPTO_VERIFY_POOL_BAD_OPTION',
+      "backend must be 'sodium' or 'node:crypto'",
+      {
+        backend: String(value),
+      },
+    );
+  }
+  return value;
+}
+
 export class VerifyPool {
+  private readonly backend: NativeVerifier;
+  private readonly verify: ReturnType<typeof verifierOf>;
   private readonly workers: number;
   private readonly maxQueuedJobs: number;
   private readonly mainThreadBelow: number;
@@ -88,6 +120,9 @@ export class VerifyPool {
   };
 
   private constructor(opts: VerifyPoolOptions) {
+    this.backend = backendOption(opts.backend);
+    // Throws CRYPTO_BACKEND_UNAVAILABLE now, not in a worker, if the backend cannot load.
+    this.verify = verifierOf(this.backend);
     this.workers = positiveInt(opts.workers, availableParallelism(), 'workers', 0);
     this.maxQueuedJobs = positiveInt(
       opts.maxQueuedJobs,
@@ -107,6 +142,7 @@ export class VerifyPool {
         idleTimeout: Number.POSITIVE_INFINITY,
         // Our own slot bound keeps piscina's queue below this; it is a safety net only.
         maxQueue: this.maxQueuedJobs,
+        workerData: { backend: this.backend } satisfies VerifyWorkerData,
       });
     }
   }
@@ -115,7 +151,10 @@ export class VerifyPool {
     return new VerifyPool(opts);
   }
 
-  /** result[i] is verifyNative(items[i].signature, items[i].message, items[i].publicKey). */
+  /**
+   * result[i] is verifyNative(items[i].signature, items[i].message, items[i].publicKey), as
+   * computed by the pool's backend.
+   */
   verifyBatch(items: ReadonlyArray<SignedItem>): Promise<boolean[]> {
     if (this.closed) {
       return Promise.reject(
@@ -142,6 +181,7 @@ export class VerifyPool {
 
   stats(): VerifyPoolStats {
     return {
+      backend: this.backend,
       workers: this.workers,
       maxQueuedJobs: this.maxQueuedJobs,
       jobsWaiting: this.slotWaiters.length,
@@ -219,7 +259,7 @@ export class VerifyPool {
       const end = Math.min(indices.length, start + this.chunkSize);
       for (let i = start; i < end; i++) {
         const item = items[indices[i]!]!;
-        results[indices[i]!] = verifyNative(item.signature, item.message, item.publicKey);
+        results[indices[i]!] = this.verify(item.signature, item.message, item.publicKey);
       }
       this.counters.itemsOnMainThread += end - start;
     }
