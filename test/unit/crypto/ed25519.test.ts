@@ -1,9 +1,11 @@
 /**
  * ed25519 conformance: the Civitas verification rule (src/crypto/ed25519.ts) on published and
- * generated vectors, on BOTH backends, plus a randomized cross-check that the backends never
- * disagree. Two nodes that disagree on one signature split the chain, so every vector is run
- * through verifyNative (OpenSSL) and verifyNoble (@noble/curves) and must give the same,
- * expected verdict.
+ * generated vectors, on ALL THREE backends, plus a randomized cross-check that the backends
+ * never disagree. Two nodes that disagree on one signature split the chain, so every vector is
+ * run through verifySodium (libsodium), verifyNodeCrypto (OpenSSL) and verifyNoble
+ * (@noble/curves), and through verifyNative (whichever of the first two this node uses), and
+ * all must give the same, expected verdict. libsodium must load here: a cross-check that
+ * skipped it would pass without checking the node's own verifier.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,11 +16,18 @@ import {
   isCanonicalSignature,
   isSmallOrderEncoding,
   keyPairFromSecret,
+  nativeVerifier,
   sign,
+  type VerifyBackend,
+  verifierOf,
   verify,
   verifyNative,
   verifyNoble,
+  verifyNodeCrypto,
+  verifySodium,
 } from '../../../src/crypto/ed25519.ts';
+import { loadSodium, sodiumStatus } from '../../../src/crypto/sodium.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { EDGE_FIXTURE_PATH, generateEdgeFixture } from '../../fixtures/generate-ed25519-edge.ts';
 import {
   challenge,
@@ -38,10 +47,12 @@ function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../../fixtures/${name}`, import.meta.url), 'utf8')) as T;
 }
 
-function bothBackends(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) {
+function allBackends(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) {
   return {
-    native: verifyNative(signature, message, publicKey),
+    sodium: verifySodium(signature, message, publicKey),
+    nodeCrypto: verifyNodeCrypto(signature, message, publicKey),
     noble: verifyNoble(signature, message, publicKey),
+    native: verifyNative(signature, message, publicKey),
   };
 }
 
@@ -52,9 +63,18 @@ function assertVerdict(
   message: Uint8Array,
   publicKey: Uint8Array,
 ): void {
-  const got = bothBackends(signature, message, publicKey);
-  assert.deepEqual(got, { native: expected, noble: expected }, `${label}: expected ${expected}`);
+  const got = allBackends(signature, message, publicKey);
+  assert.deepEqual(
+    got,
+    { sodium: expected, nodeCrypto: expected, noble: expected, native: expected },
+    `${label}: expected ${expected}`,
+  );
 }
+
+test('libsodium loads on this machine, and verifyNative uses it', () => {
+  assert.ok(loadSodium() !== undefined, `sodium-native did not load: ${sodiumStatus().error}`);
+  assert.equal(nativeVerifier(), 'sodium');
+});
 
 describe('RFC 8032 §7.1 test vectors', () => {
   const rfc = fixture<{
@@ -83,7 +103,7 @@ describe('RFC 8032 §7.1 test vectors', () => {
       assert.equal(hex(sign(unhex(v.message), keys.secretKey)), v.signature);
     });
 
-    test(`${v.name}: both backends accept; a flipped bit anywhere is rejected`, () => {
+    test(`${v.name}: every backend accepts; a flipped bit anywhere is rejected`, () => {
       const sig = unhex(v.signature);
       const msg = unhex(v.message);
       const pk = unhex(v.publicKey);
@@ -123,7 +143,7 @@ describe('published edge cases ("Taming the many EdDSAs", C2SP CCTV)', () => {
     cctv: { number: number; key: string; sig: string; msg: string; expected: boolean }[];
   }>('ed25519-speccheck.json');
 
-  test('Chalkias et al. vectors 0–11 give the Civitas verdict on both backends', () => {
+  test('Chalkias et al. vectors 0–11 give the Civitas verdict on every backend', () => {
     assert.equal(published.speccheck.length, 12);
     for (const v of published.speccheck) {
       assertVerdict(
@@ -136,7 +156,7 @@ describe('published edge cases ("Taming the many EdDSAs", C2SP CCTV)', () => {
     }
   });
 
-  test('CCTV vectors give the Civitas verdict on both backends', () => {
+  test('CCTV vectors give the Civitas verdict on every backend', () => {
     for (const v of published.cctv) {
       assertVerdict(
         `cctv #${v.number}`,
@@ -166,7 +186,7 @@ describe('generated edge cases (test/fixtures/ed25519-edge.json)', () => {
   }
   const edge = fixture<{ vectors: EdgeVector[] }>('ed25519-edge.json');
 
-  test('every vector gives the expected verdict on both backends', () => {
+  test('every vector gives the expected verdict on every backend', () => {
     for (const v of edge.vectors) {
       assertVerdict(
         `${v.category}: ${v.name}`,
@@ -272,19 +292,50 @@ describe('rule building blocks', () => {
     assert.equal(isAcceptablePublicKey(new Uint8Array(33)), false);
   });
 
-  test('verify() dispatches to the named backend', () => {
+  test('verify() and verifierOf() dispatch to the named backend', () => {
     const keys = keyPairFromSecret(new Uint8Array(32).fill(9));
     const msg = new TextEncoder().encode('dispatch');
     const sig = sign(msg, keys.secretKey);
     assert.equal(verify(sig, msg, keys.publicKey), true);
-    assert.equal(verify(sig, msg, keys.publicKey, 'noble'), true);
-    assert.equal(verify(sig, msg.subarray(1), keys.publicKey, 'native'), false);
+    for (const backend of ['native', 'sodium', 'node:crypto', 'noble'] as const) {
+      assert.equal(verify(sig, msg, keys.publicKey, backend), true, backend);
+      assert.equal(verify(sig, msg.subarray(1), keys.publicKey, backend), false, backend);
+    }
+    assert.equal(verifierOf('sodium'), verifySodium);
+    assert.equal(verifierOf('node:crypto'), verifyNodeCrypto);
+    assert.equal(verifierOf('noble'), verifyNoble);
+    assert.equal(verifierOf('native'), verifyNative);
+    assert.throws(
+      () => verifierOf('openssl' as VerifyBackend),
+      (err: unknown) => isCivitasError(err) && err.code === 'CRYPTO_BAD_BACKEND',
+    );
+  });
+
+  test('the encoding rules stand in front of libsodium: alone it would split the chain', () => {
+    // libsodium reads the first 64 bytes of a longer signature and accepts it, and throws on
+    // a short signature or key: only rule 1, checked first, makes its verdict the rule's.
+    const sodium = loadSodium()!;
+    const keys = keyPairFromSecret(new Uint8Array(32).fill(5));
+    const msg = new TextEncoder().encode('rule one');
+    const sig = sign(msg, keys.secretKey);
+    const longer = new Uint8Array([...sig, 0]);
+    assert.equal(sodium.verifyDetached(longer, msg, keys.publicKey), true, 'raw libsodium');
+    assert.deepEqual(allBackends(longer, msg, keys.publicKey), {
+      sodium: false,
+      nodeCrypto: false,
+      noble: false,
+      native: false,
+    });
+    assert.throws(() => sodium.verifyDetached(sig.subarray(0, 63), msg, keys.publicKey));
+    assert.throws(() => sodium.verifyDetached(sig, msg, keys.publicKey.subarray(1)));
+    assert.equal(verifySodium(sig.subarray(0, 63), msg, keys.publicKey), false);
+    assert.equal(verifySodium(sig, msg, keys.publicKey.subarray(1)), false);
   });
 });
 
 describe('cross-check: the backends agree on random signatures and mutations', () => {
   // Each run signs with a key that may carry a torsion component and a nonce point that may
-  // too, then applies a mutation. Both backends must agree, and must match the verdict the
+  // too, then applies a mutation. All backends must agree, and must match the verdict the
   // construction predicts (see test/fixtures/generate-ed25519-edge.ts for the algebra).
   const mutation = fc.constantFrom(
     'none',
@@ -367,8 +418,13 @@ describe('cross-check: the backends agree on random signatures and mutations', (
               predicted = false; // rule 4
               break;
           }
-          const { native, noble } = bothBackends(sig, msg, pk);
-          assert.equal(native, noble, `backends disagree (${kind})`);
+          const got = allBackends(sig, msg, pk);
+          const native = got.native;
+          assert.deepEqual(
+            got,
+            { sodium: native, nodeCrypto: native, noble: native, native },
+            `backends disagree (${kind})`,
+          );
           if (predicted !== undefined)
             assert.equal(native, predicted, `unexpected verdict (${kind})`);
           if (native) accepted++;
@@ -381,7 +437,7 @@ describe('cross-check: the backends agree on random signatures and mutations', (
     assert.ok(accepted > 50 && rejected > 50, `accepted ${accepted}, rejected ${rejected}`);
   });
 
-  test('valid signatures from honest keys always verify on both backends', () => {
+  test('valid signatures from honest keys always verify on every backend', () => {
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
@@ -389,9 +445,11 @@ describe('cross-check: the backends agree on random signatures and mutations', (
         (secret, message) => {
           const keys = keyPairFromSecret(secret);
           const sig = sign(message, keys.secretKey);
-          assert.deepEqual(bothBackends(sig, message, keys.publicKey), {
-            native: true,
+          assert.deepEqual(allBackends(sig, message, keys.publicKey), {
+            sodium: true,
+            nodeCrypto: true,
             noble: true,
+            native: true,
           });
         },
       ),

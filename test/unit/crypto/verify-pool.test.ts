@@ -159,6 +159,27 @@ describe('VerifyPool on worker threads', () => {
   });
 });
 
+describe('VerifyPool on each native backend', () => {
+  for (const backend of ['sodium', 'node:crypto'] as const) {
+    test(`${backend}: the workers and the calling thread give the conformance verdicts`, async () => {
+      const pool = VerifyPool.create({ workers: 1, chunkSize: 16, mainThreadBelow: 8, backend });
+      try {
+        assert.equal(pool.stats().backend, backend);
+        const { items, verdicts } = edgeItems();
+        assert.deepEqual(await pool.verifyBatch(items), verdicts);
+        for (let i = 0; i < items.length; i += 5) {
+          // Batches below mainThreadBelow: the calling thread, on the same backend.
+          assert.deepEqual(await pool.verifyBatch(items.slice(i, i + 5)), verdicts.slice(i, i + 5));
+        }
+        const stats = pool.stats();
+        assert.ok(stats.itemsOnWorkers > 0 && stats.itemsOnMainThread > 0);
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+});
+
 describe('VerifyPool lifecycle and options', () => {
   test('workers: 0 verifies everything on the calling thread', async () => {
     const pool = VerifyPool.create({ workers: 0, chunkSize: 16 });
