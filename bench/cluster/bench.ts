@@ -1,18 +1,39 @@
 /**
  * `civitas bench cluster`: the whole experiment — validation ceiling, cluster start-up,
  * warm-up, then a fixed-rate run, a max-rate search (plus runs at the max and at half of
- * it), or a sweep over validator counts and block sizes — and the results object.
+ * it, each compared with what the cluster committed before its first overload), or a sweep
+ * over validator counts and block sizes — and the results object, with the git commit, the
+ * machine and the crypto backends that produced it.
  */
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAddress } from '../../src/chain/index.ts';
 import { CivitasError } from '../../src/errors/index.ts';
 import { LocalNetwork, type LocalNetworkManifest } from '../../src/localnet/index.ts';
 import { measureValidationCeiling, type ValidationCeiling } from './ceiling.ts';
 import { checkFaults, describeFault, type Fault } from './fault-spec.ts';
+import { type Efficiency, efficiencyOf, type Goal, goalsFor } from './goals.ts';
 import { loadSenders, TxFactory } from './load.ts';
 import type { SweepPoint } from './plots.ts';
+import {
+  type CryptoBackends,
+  type GitInfo,
+  gitInfo,
+  harnessBackends,
+  type MachineInfo,
+  machineAtEnd,
+  machineAtStart,
+  type NodeBackends,
+  nodeBackends,
+} from './provenance.ts';
+import {
+  allRecovered,
+  compareAfterOverload,
+  type RateMeasurement,
+  type RecoveryComparison,
+  recoveredAfter,
+} from './recovery.ts';
 import { type RunResult, runLoad, waitIdle } from './run.ts';
 
 export interface ClusterBenchOptions {
@@ -63,7 +84,10 @@ export { CLUSTER_DEFAULTS } from './defaults.ts';
 export interface ProbeResult {
   readonly rate: number;
   readonly txPerSec: number;
-  readonly p99Ms: number;
+  /** Load txs the probe committed. */
+  readonly committedTxs: number;
+  /** Null when nothing committed: a percentile over zero commits is not a measurement. */
+  readonly p99Ms: number | null;
   readonly uncommitted: number;
   readonly failed: number;
   readonly maxSendLagMs: number;
@@ -71,36 +95,42 @@ export interface ProbeResult {
   readonly blocks: number;
   readonly sustainable: boolean;
   readonly why: string;
-}
-
-export interface Goal {
-  readonly name: string;
-  readonly target: string;
-  readonly value: number | null;
-  readonly unit: string;
-  readonly met: boolean | null;
-  readonly detail: string;
+  /** For a probe after an overload probe: what it committed vs before the overload. */
+  readonly afterOverload: RecoveryComparison | null;
+  /**
+   * For an overload (unsustainable) probe: whether the cluster recovered after it, i.e. the
+   * next probe (or the run at the max rate) met its comparison; null otherwise.
+   */
+  readonly recoveredAfter: boolean | null;
 }
 
 export interface ClusterBenchResults {
-  readonly version: 1;
+  readonly version: 2;
   readonly date: string;
+  /** The code that ran: HEAD's short hash and whether the tree differed from it. */
+  readonly git: GitInfo;
   readonly config: Record<string, unknown>;
-  readonly machine: {
-    readonly cpus: number;
-    readonly model: string;
-    readonly memoryGiB: number;
-    readonly node: string;
-    readonly platform: string;
-    readonly loadAverage: readonly number[];
-  };
+  readonly machine: MachineInfo;
+  readonly crypto: CryptoBackends;
   readonly ceiling: ValidationCeiling | null;
   readonly search: {
     readonly probes: readonly ProbeResult[];
     readonly maxSustainableTxPerSec: number;
+    /** The runs at the max rate and at half of it, against before the first overload. */
+    readonly afterSearch: {
+      readonly run: RecoveryComparison | null;
+      readonly halfRateRun: RecoveryComparison | null;
+    };
+    /**
+     * False if any probe or run after an overload probe committed < 90% of the reference;
+     * true if all did; null when no probe overloaded the cluster.
+     */
+    readonly recovered: boolean | null;
   } | null;
   readonly run: RunResult | null;
   readonly halfRateRun: RunResult | null;
+  /** tx/s × validators ÷ single-process validation tx/s of `run` (null without both). */
+  readonly efficiency: Efficiency | null;
   readonly sweep: ReadonlyArray<
     SweepPoint & { readonly viewChanges: number; readonly rate: number; readonly error?: string }
   > | null;
@@ -120,6 +150,8 @@ interface Session {
   network: LocalNetwork;
   factory: TxFactory;
   senders: number;
+  /** What each node's /metrics said about its crypto backends once the cluster committed. */
+  backends: NodeBackends[];
 }
 
 /** The benchmark's network: its block size and timings, fault injection on, quiet logs. */
@@ -181,7 +213,10 @@ async function startSession(
       new TxFactory({ chainId: network.chainId, senders: keys.slice(senders), sink }),
     );
     opts.progress?.('cluster is committing');
-    return { network, factory, senders };
+    const backends = await nodeBackends(
+      network.urls.map((url, i) => (network.isUp(i) ? url : null)),
+    );
+    return { network, factory, senders, backends };
   } catch (err) {
     await network.stop();
     throw err;
@@ -214,7 +249,12 @@ async function warmUp(network: LocalNetwork, factory: TxFactory): Promise<void> 
   }
 }
 
-function isSustainable(r: RunResult, rate: number, maxP99Ms: number): { ok: boolean; why: string } {
+export function isSustainable(
+  r: RunResult,
+  rate: number,
+  maxP99Ms: number,
+): { ok: boolean; why: string } {
+  if (r.committedLoadTxs === 0) return { ok: false, why: 'nothing committed' };
   if (r.load.maxSendLagMs > 1_000) {
     return {
       ok: false,
@@ -235,6 +275,16 @@ function isSustainable(r: RunResult, rate: number, maxP99Ms: number): { ok: bool
   return { ok: true, why: 'ok' };
 }
 
+/** A probe as the recovery comparison sees it. */
+function measured(p: ProbeResult): RateMeasurement {
+  return {
+    rate: p.rate,
+    txPerSec: p.txPerSec,
+    committedTxs: p.committedTxs,
+    sustainable: p.sustainable,
+  };
+}
+
 async function searchMax(
   session: Session,
   opts: ClusterBenchOptions,
@@ -251,10 +301,15 @@ async function searchMax(
       progress: opts.progress,
     });
     const { ok, why } = isSustainable(r, rate, opts.maxP99Ms);
+    const afterOverload = compareAfterOverload(probes.map(measured), {
+      rate,
+      txPerSec: r.throughput.meanTxPerSec,
+    });
     probes.push({
       rate,
       txPerSec: r.throughput.meanTxPerSec,
-      p99Ms: r.latency.p99Ms,
+      committedTxs: r.committedLoadTxs,
+      p99Ms: r.latency.count === 0 ? null : r.latency.p99Ms,
       uncommitted: r.uncommitted,
       failed: r.load.failed,
       maxSendLagMs: r.load.maxSendLagMs,
@@ -262,9 +317,12 @@ async function searchMax(
       blocks: r.blocks.count,
       sustainable: ok,
       why,
+      afterOverload,
+      recoveredAfter: null,
     });
+    const p99 = r.latency.count === 0 ? '-' : `${Math.round(r.latency.p99Ms)} ms`;
     opts.progress?.(
-      `probe ${rate} tx/s: ${Math.round(r.throughput.meanTxPerSec)} committed/s, p99 ${Math.round(r.latency.p99Ms)} ms → ${ok ? 'sustainable' : why}`,
+      `probe ${rate} tx/s: ${Math.round(r.throughput.meanTxPerSec)} committed/s, p99 ${p99} → ${ok ? 'sustainable' : why}${afterOverload === null ? '' : `; after the overload: ${afterOverload.reason}`}`,
     );
     await waitIdle(session.network, 30_000);
     return ok;
@@ -290,61 +348,6 @@ async function searchMax(
   return { probes, max: good };
 }
 
-function goalsFor(
-  opts: ClusterBenchOptions,
-  ceiling: ValidationCeiling | null,
-  run: RunResult | null,
-  half: RunResult | null,
-): Goal[] {
-  const goals: Goal[] = [];
-  if (run !== null && ceiling !== null) {
-    const ratio = (run.throughput.meanTxPerSec * run.validators) / ceiling.txPerSec;
-    goals.push({
-      name: 'cluster work vs single-process validation',
-      target: '≥ 60%',
-      value: ratio * 100,
-      unit: '%',
-      met: ratio >= 0.6,
-      detail: `${Math.round(run.throughput.meanTxPerSec)} committed tx/s × ${run.validators} validators = ${Math.round(run.throughput.meanTxPerSec * run.validators)} tx/s of validation vs ${Math.round(ceiling.txPerSec)} tx/s (${ceiling.method})`,
-    });
-  }
-  if (half !== null) {
-    goals.push({
-      name: 'p99 latency at half the max rate',
-      target: '< 1000 ms',
-      value: half.latency.p99Ms,
-      unit: 'ms',
-      met: half.latency.p99Ms < 1000,
-      detail: `${half.rate} tx/s offered, ${Math.round(half.throughput.meanTxPerSec)} committed/s`,
-    });
-  }
-  for (const f of run?.faults ?? []) {
-    if (f.kind === 'crash' && f.spec.startsWith('crash:primary')) {
-      const limit = 3 * opts.viewTimeoutMs;
-      goals.push({
-        name: 'chain commits again after the primary is killed',
-        target: `≤ ${limit} ms (3 × base view timeout)`,
-        value: f.recovery.maxCommitGapMs,
-        unit: 'ms',
-        met: f.recovery.maxCommitGapMs <= limit,
-        detail: `${f.spec}: node${f.resolvedNode} killed while deciding height ${f.heightAtStart}; first commit after ${Math.round(f.recovery.firstCommitAfterStartMs ?? Number.NaN)} ms, longest stall ${Math.round(f.recovery.maxCommitGapMs)} ms`,
-      });
-    }
-    if (f.kind === 'crash' && run !== null && run.throughput.baselineTxPerSec !== null) {
-      const ratio = f.recovery.txPerSecDuring / run.throughput.baselineTxPerSec;
-      goals.push({
-        name: 'throughput with one validator crashed vs healthy',
-        target: '≥ 70%',
-        value: ratio * 100,
-        unit: '%',
-        met: ratio >= 0.7,
-        detail: `${f.spec}: ${Math.round(f.recovery.txPerSecDuring)} tx/s while down vs ${Math.round(run.throughput.baselineTxPerSec)} tx/s before (only meaningful when the offered rate saturates the cluster)`,
-      });
-    }
-  }
-  return goals;
-}
-
 export async function runClusterBench(opts: ClusterBenchOptions): Promise<ClusterBenchResults> {
   if (!opts.max && (opts.rate === undefined || !(opts.rate > 0))) {
     throw new CivitasError('BENCH_BAD_ARGS', 'give --rate R (tx/s) or --max (also for --sweep)');
@@ -363,23 +366,15 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     await mkdir(outDir, { recursive: true });
   }
   const work = outDir ?? (await mkdtemp(join(tmpdir(), 'civitas-bench-cluster-')));
-  const cpuList = cpus();
-  const machine = {
-    cpus: availableParallelism(),
-    model: cpuList[0]?.model ?? 'unknown',
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    platform: `${process.platform}-${process.arch}`,
-    loadAverage: [] as number[],
-  };
-  const { loadavg } = await import('node:os');
-  machine.loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
+  const git = gitInfo();
+  const machine = machineAtStart();
   try {
     const ceiling =
       opts.ceilingTxs > 0
         ? await measureValidationCeiling({
             txs: opts.ceilingTxs,
             blockSize: opts.blockSize,
+            chain: opts.open ? 'open' : 'consortium',
             progress: opts.progress,
           })
         : null;
@@ -392,9 +387,14 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     let run: RunResult | null = null;
     let half: RunResult | null = null;
     let sweep: ClusterBenchResults['sweep'] = null;
+    let backends: NodeBackends[] = [];
+    let runRecovery: RecoveryComparison | null = null;
+    let halfRecovery: RecoveryComparison | null = null;
 
     if (opts.sweep) {
-      sweep = await runSweep(work, opts);
+      const swept = await runSweep(work, opts);
+      sweep = swept.points;
+      backends = swept.backends;
     } else {
       const planned = opts.max ? opts.maxRate : opts.rate!;
       const senders = opts.senders ?? sendersFor(Math.min(planned, 5_000), opts.durationS);
@@ -405,11 +405,19 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
         senders,
         opts,
       );
+      backends = session.backends;
+      let probes: ProbeResult[] = [];
       try {
         let rate = opts.rate ?? 0;
         if (opts.max) {
           const found = await searchMax(session, opts);
-          search = { probes: found.probes, maxSustainableTxPerSec: found.max };
+          probes = found.probes;
+          search = {
+            probes,
+            maxSustainableTxPerSec: found.max,
+            afterSearch: { run: null, halfRateRun: null },
+            recovered: allRecovered(probes.map((p) => p.afterOverload)),
+          };
           rate = found.max;
           if (rate === 0)
             throw new CivitasError(
@@ -427,6 +435,13 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
           progress: opts.progress,
         });
         if (opts.max) {
+          runRecovery = compareAfterOverload(probes.map(measured), {
+            rate,
+            txPerSec: run.throughput.meanTxPerSec,
+          });
+          if (runRecovery !== null) {
+            opts.progress?.(`max ${rate} tx/s after the overload: ${runRecovery.reason}`);
+          }
           await waitIdle(session.network, 30_000);
           const halfRate = Math.max(1, Math.round(rate / 2));
           half = await runLoad(session.network, session.factory, session.senders, {
@@ -438,14 +453,30 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
             label: `half max ${halfRate} tx/s`,
             progress: opts.progress,
           });
+          halfRecovery = compareAfterOverload(probes.map(measured), {
+            rate: halfRate,
+            txPerSec: half.throughput.meanTxPerSec,
+          });
+          if (halfRecovery !== null) {
+            opts.progress?.(`half max ${halfRate} tx/s after the overload: ${halfRecovery.reason}`);
+          }
         }
       } finally {
         await session.network.stop();
       }
+      if (search !== null) {
+        search = withRecovery(search, { run: runRecovery, halfRateRun: halfRecovery });
+      }
     }
+    const recovery = [
+      ...(search?.probes.map((p) => p.afterOverload) ?? []),
+      runRecovery,
+      halfRecovery,
+    ];
     const results: ClusterBenchResults = {
-      version: 1,
+      version: 2,
       date: new Date().toISOString(),
+      git,
       config: {
         validators: opts.validators,
         durationS: opts.durationS,
@@ -462,16 +493,27 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
         probeDurationS: opts.probeDurationS,
         maxP99Ms: opts.maxP99Ms,
         drainS: opts.drainS,
+        ceilingTxs: opts.ceilingTxs,
+        open: opts.open ?? false,
         latency:
           'from the time each tx was due (open loop) to the time the observer node announced its block',
       },
-      machine,
+      machine: machineAtEnd(machine),
+      crypto: await cryptoBackends(backends),
       ceiling,
       search,
       run,
       halfRateRun: half,
+      efficiency: efficiencyOf(run, ceiling, opts.max === true),
       sweep,
-      goals: goalsFor(opts, ceiling, run, half),
+      goals: goalsFor({
+        max: opts.max === true,
+        viewTimeoutMs: opts.viewTimeoutMs,
+        ceiling,
+        run,
+        halfRateRun: half,
+        recovery,
+      }),
       outDir: outDir ?? null,
     };
     return results;
@@ -480,11 +522,49 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
   }
 }
 
+/**
+ * The search with `recoveredAfter` filled in: each overload probe is judged by the
+ * measurement that followed it (the next probe, or the run at the max rate).
+ */
+function withRecovery(
+  search: NonNullable<ClusterBenchResults['search']>,
+  afterSearch: NonNullable<ClusterBenchResults['search']>['afterSearch'],
+): NonNullable<ClusterBenchResults['search']> {
+  const comparisons = [...search.probes.map((p) => p.afterOverload), afterSearch.run];
+  const after = recoveredAfter(search.probes.map(measured), comparisons);
+  return {
+    ...search,
+    probes: search.probes.map((p, i) => ({ ...p, recoveredAfter: after[i]! })),
+    afterSearch,
+    recovered: allRecovered([...comparisons, afterSearch.halfRateRun]),
+  };
+}
+
+/** The nodes' reports and the harness's own backends, with what was missing said plainly. */
+async function cryptoBackends(nodes: NodeBackends[]): Promise<CryptoBackends> {
+  const harness = await harnessBackends();
+  const missing: string[] = [];
+  if (nodes.length === 0) missing.push('no cluster was asked');
+  else if (nodes.every((n) => n.backends === null || n.backends.length === 0)) {
+    missing.push('no node reported a metric with a backend label on GET /metrics');
+  }
+  if (harness.backends === null) missing.push(`harness: ${harness.note}`);
+  return {
+    nodes,
+    harness: harness.backends,
+    note:
+      missing.length === 0
+        ? 'nodes: series with a backend label on GET /metrics once the cluster committed; harness: src/crypto in this process (the validation ceiling ran here)'
+        : `NOT RECORDED: ${missing.join('; ')}`,
+  };
+}
+
 async function runSweep(
   work: string,
   opts: ClusterBenchOptions,
-): Promise<NonNullable<ClusterBenchResults['sweep']>> {
+): Promise<{ points: NonNullable<ClusterBenchResults['sweep']>; backends: NodeBackends[] }> {
   const points: Array<SweepPoint & { viewChanges: number; rate: number; error?: string }> = [];
+  let backends: NodeBackends[] = [];
   const total = opts.sweepValidators.length * opts.sweepBlockSizes.length;
   let done = 0;
   for (const n of opts.sweepValidators) {
@@ -499,6 +579,7 @@ async function runSweep(
       // One point that cannot start or commit is recorded, not fatal to the sweep.
       try {
         const session = await startSession(join(work, `sweep-n${n}-b${b}`), n, b, senders, opts);
+        if (backends.length === 0) backends = session.backends;
         try {
           if (opts.max) rate = (await searchMax(session, opts)).max;
           if (rate > 0) {
@@ -533,5 +614,5 @@ async function runSweep(
       opts.onSweepPoint?.(done, total, label);
     }
   }
-  return points;
+  return { points, backends };
 }

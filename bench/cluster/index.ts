@@ -3,7 +3,7 @@ export {
   CLUSTER_DEFAULTS,
   type ClusterBenchOptions,
   type ClusterBenchResults,
-  type Goal,
+  isSustainable,
   type ProbeResult,
   runClusterBench,
 } from './bench.ts';
@@ -18,7 +18,34 @@ export {
   parseFaultManifest,
   parseFaultSpec,
 } from './fault-spec.ts';
+export {
+  EFFICIENCY_DEFINITION,
+  type Efficiency,
+  efficiencyOf,
+  type Goal,
+  goalsFor,
+  latencyNotMeasured,
+} from './goals.ts';
 export { latencyCdfSpec, renderSvg, type SweepPoint, sweepSpec, throughputSpec } from './plots.ts';
+export {
+  type BackendReport,
+  type CryptoBackends,
+  describeBackends,
+  type GitInfo,
+  gitInfo,
+  type MachineInfo,
+  machineAtEnd,
+  machineAtStart,
+  parseBackendMetrics,
+} from './provenance.ts';
+export {
+  allRecovered,
+  compareAfterOverload,
+  type RateMeasurement,
+  RECOVERY_SHARE,
+  type RecoveryComparison,
+  recoveredAfter,
+} from './recovery.ts';
 export { formatResults, writeResults } from './report.ts';
 export type { FaultResult, NodeResult, RunResult } from './run.ts';
 export {

@@ -1,8 +1,10 @@
 /** results.json, the SVG plots and the human table of a cluster benchmark. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClusterBenchResults } from './bench.ts';
+import type { ClusterBenchResults, ProbeResult } from './bench.ts';
 import { latencyCdfSpec, renderSvg, sweepSpec, throughputSpec } from './plots.ts';
+import { describeBackends } from './provenance.ts';
+import type { RecoveryComparison } from './recovery.ts';
 import type { RunResult } from './run.ts';
 
 function throughputPlot(run: RunResult, title: string): Promise<string> {
@@ -87,8 +89,19 @@ function fmt(n: number | null | undefined, digits = 0): string {
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+/** Signatures the node verified on its pool's workers / on its event loop (from /metrics). */
+function signatureCell(signatures: Record<string, number> | undefined): string {
+  const workers = signatures?.['by_thread/workers'];
+  const calling = signatures?.['by_thread/calling'];
+  if (workers === undefined && calling === undefined) return '-';
+  return `${fmt(workers)}/${fmt(calling)}`;
 }
 
 function runLines(run: RunResult): string[] {
@@ -96,7 +109,9 @@ function runLines(run: RunResult): string[] {
   const lines = [
     `${run.label}: ${run.validators} validators, blocks ≤ ${fmt(run.blockSize)} txs, ${run.durationS}s, ${run.load.senders} senders`,
     `  committed ${fmt(run.throughput.meanTxPerSec)} tx/s (mean after warm-up; offered ${fmt(run.rate)}), ${fmt(run.committedLoadTxs)} txs in ${fmt(run.blocks.count)} blocks (mean ${fmt(run.blocks.meanTxs, 1)} txs/block)`,
-    `  latency ms  p50 ${fmt(l.p50Ms)}  p90 ${fmt(l.p90Ms)}  p99 ${fmt(l.p99Ms)}  max ${fmt(l.maxMs)}  (${fmt(l.count)} txs)`,
+    l.count === 0
+      ? '  latency: none — no load tx committed'
+      : `  latency ms  p50 ${fmt(l.p50Ms)}  p90 ${fmt(l.p90Ms)}  p99 ${fmt(l.p99Ms)}  max ${fmt(l.maxMs)}  (${fmt(l.count)} txs)`,
     `  submissions: ${fmt(run.load.accepted)} accepted, ${fmt(run.load.retries)} retried, ${fmt(run.load.failed)} failed; ${fmt(run.uncommitted)} uncommitted after the drain; generator lag max ${fmt(run.load.maxSendLagMs)} ms`,
     `  view changes: ${fmt(run.viewChanges.total)} (max ${fmt(run.viewChanges.maxPerNode)} on one node)`,
   ];
@@ -170,6 +185,7 @@ function runLines(run: RunResult): string[] {
         'sync ms',
         'proposal→commit ms',
         'loop lag p99 ms',
+        'signatures workers/calling',
       ],
       run.nodes.map((n) => [
         `  node${n.index}`,
@@ -180,43 +196,114 @@ function runLines(run: RunResult): string[] {
         stage(n, 'sync_validate'),
         fmt(n.timings?.blockCommitLatencyMeanMs, 0),
         fmt(n.timings?.eventLoopLagP99Ms, 0),
+        signatureCell(n.timings?.signatures),
       ]),
     ),
   );
   return lines;
 }
 
+/** "96% of 1,600 (same rate) ✓": a measurement after an overload against before it. */
+function comparisonCell(c: RecoveryComparison | null): string {
+  if (c === null) return '';
+  if (c.ratio === null) return 'not comparable';
+  const at = c.sameRate ? 'same rate' : `@${fmt(c.referenceRate)}`;
+  return `${fmt(c.ratio * 100)}% of ${fmt(c.expectedTxPerSec)} (${at}) ${c.recovered ? '✓' : '✗'}`;
+}
+
+function recoveredCell(p: ProbeResult): string {
+  if (p.sustainable) return '';
+  return p.recoveredAfter === null ? '?' : p.recoveredAfter ? 'yes' : 'NO';
+}
+
+/** Where the figures come from: the code, the machine, the crypto backends. */
+function provenanceLines(results: ClusterBenchResults): string[] {
+  const { git, machine: m, crypto } = results;
+  const code =
+    git.commit === null
+      ? `git: unknown (${git.error ?? 'no repository'})`
+      : `git ${git.commit}${git.dirty === null ? ' (dirty: unknown)' : git.dirty ? ` + uncommitted changes in ${git.changedFiles} files` : ' (clean)'}`;
+  const load = `load average ${m.loadAverageStart.join(' ')} at start, ${m.loadAverageEnd?.join(' ') ?? '-'} at end`;
+  const nodeBackends = crypto.nodes.map((n) => describeBackends(n.backends));
+  const distinct = [...new Set(nodeBackends)];
+  const nodes =
+    crypto.nodes.length === 0
+      ? 'not asked'
+      : distinct.length === 1
+        ? `${distinct[0]} (all ${crypto.nodes.length})`
+        : crypto.nodes.map((n, i) => `node${n.index} ${nodeBackends[i]}`).join('; ');
+  const lines = [
+    `Cluster benchmark — ${code}, ${results.date}`,
+    `machine: ${m.cpus} cores (${m.model}), ${m.memoryGiB} GiB (${m.freeMemoryGiBAtStart} free at start), node ${m.node}, ${load}`,
+    `crypto backends: nodes ${nodes}; harness ${describeBackends(crypto.harness)}`,
+  ];
+  if (crypto.note.startsWith('NOT RECORDED')) lines.push(`  ${crypto.note}`);
+  return lines;
+}
+
+function searchLines(search: NonNullable<ClusterBenchResults['search']>): string[] {
+  const recovered =
+    search.recovered === null
+      ? 'no probe overloaded the cluster'
+      : search.recovered
+        ? 'yes: every probe and run after an overload committed ≥ 90% of before it'
+        : 'NO: a probe or run after an overload committed < 90% of before it';
+  return [
+    '',
+    'max-rate search:',
+    ...table(
+      [
+        '  offered tx/s',
+        'committed tx/s',
+        'committed txs',
+        'p99 ms',
+        'blocks',
+        'view changes',
+        'verdict',
+        'vs before the overload',
+        'recovered after',
+      ],
+      search.probes.map((p) => [
+        `  ${fmt(p.rate)}`,
+        fmt(p.txPerSec),
+        fmt(p.committedTxs),
+        fmt(p.p99Ms),
+        fmt(p.blocks),
+        fmt(p.viewChanges),
+        p.sustainable ? 'sustainable' : p.why,
+        comparisonCell(p.afterOverload),
+        recoveredCell(p),
+      ]),
+    ),
+    `  max sustainable: ${fmt(search.maxSustainableTxPerSec)} tx/s`,
+    ...(search.afterSearch.run === null
+      ? []
+      : [`  run at the max rate vs before the overload: ${search.afterSearch.run.reason}`]),
+    ...(search.afterSearch.halfRateRun === null
+      ? []
+      : [`  run at half the max vs before the overload: ${search.afterSearch.halfRateRun.reason}`]),
+    `  recovered after overloads: ${recovered}`,
+  ];
+}
+
 export function formatResults(
   results: ClusterBenchResults,
   files: readonly string[] = [],
 ): string[] {
-  const m = results.machine;
-  const lines = [
-    `Cluster benchmark — ${m.cpus} cores (${m.model}), ${m.memoryGiB} GiB, node ${m.node}, load average at start ${m.loadAverage.join(' ')}`,
-  ];
+  const lines = provenanceLines(results);
   const c = results.ceiling;
   if (c !== null) {
     lines.push(
-      `validation ceiling (single process, same run): ${fmt(c.txPerSec)} tx/s [${c.method}]; verifyNative ${fmt(c.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(c.verifyCeilingTxPerSec)}`,
+      `validation ceiling (single process, same run): ${fmt(c.txPerSec)} tx/s [${c.method}${c.chain === null ? '' : `, ${c.chain} chain, ${fmt(c.blockSize)}-tx blocks`}]; verifyNative ${fmt(c.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(c.verifyCeilingTxPerSec)}`,
     );
   }
-  if (results.search !== null) {
-    lines.push('', 'max-rate search:');
+  const e = results.efficiency;
+  if (e !== null) {
     lines.push(
-      ...table(
-        ['  offered tx/s', 'committed tx/s', 'p99 ms', 'blocks', 'view changes', 'verdict'],
-        results.search.probes.map((p) => [
-          `  ${fmt(p.rate)}`,
-          fmt(p.txPerSec),
-          fmt(p.p99Ms),
-          fmt(p.blocks),
-          fmt(p.viewChanges),
-          p.sustainable ? 'sustainable' : p.why,
-        ]),
-      ),
-      `  max sustainable: ${fmt(results.search.maxSustainableTxPerSec)} tx/s`,
+      `efficiency (${e.run === 'max' ? 'run at the max rate' : 'fixed-rate run'}): ${fmt(e.committedTxPerSec)} committed tx/s × ${e.validators} validators ÷ ${fmt(e.ceilingTxPerSec)} tx/s = ${fmt(e.ratio * 100, 1)}% (over ${fmt(e.committedTxs)} committed txs)`,
     );
   }
+  if (results.search !== null) lines.push(...searchLines(results.search));
   if (results.run !== null) lines.push('', ...runLines(results.run));
   if (results.halfRateRun !== null) lines.push('', ...runLines(results.halfRateRun));
   if (results.sweep !== null) {
@@ -249,11 +336,12 @@ export function formatResults(
   if (results.goals.length > 0) {
     lines.push('', 'goals:');
     for (const g of results.goals) {
-      const verdict = g.met === null ? '?' : g.met ? 'met' : 'NOT met';
+      const verdict = g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met';
       lines.push(
         `  ${g.name}: ${fmt(g.value, g.unit === '%' ? 1 : 0)} ${g.unit} (target ${g.target}) — ${verdict}`,
         `    ${g.detail}`,
       );
+      if (g.reason !== null && g.met !== true) lines.push(`    why: ${g.reason}`);
     }
   }
   if (files.length > 0) lines.push('', ...files.map((f) => `wrote ${f}`));

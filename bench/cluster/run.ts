@@ -58,6 +58,12 @@ export interface NodeTimings {
   /** Gossip verdicts by topic and result. */
   readonly gossip: Record<string, number>;
   readonly consensusRejects: Record<string, number>;
+  /**
+   * The node's tx signature counters (`civitas_tx_signatures_<what>_total{<label>="<value>"}`)
+   * as `<what>/<value>`: signatures verified per path (verified/admission, …) and per thread
+   * (by_thread/workers, by_thread/calling). Empty when the node exposes none.
+   */
+  readonly signatures: Record<string, number>;
 }
 
 export interface NodeResult {
@@ -408,6 +414,7 @@ export function parseNodeTimings(text: string): NodeTimings {
   const stages: NodeTimings['stages'] = {};
   const gossip: Record<string, number> = {};
   const consensusRejects: Record<string, number> = {};
+  const signatures: Record<string, number> = {};
   for (const [series, value] of values) {
     let m = /^civitas_validation_stage_seconds_count\{stage="([a-z_]+)"\}$/.exec(series);
     if (m !== null && value > 0) {
@@ -418,6 +425,8 @@ export function parseNodeTimings(text: string): NodeTimings {
     if (m !== null && value > 0) gossip[`${m[1]}/${m[2]}`] = value;
     m = /^civitas_consensus_messages_rejected_total\{reason="([a-z-]+)"\}$/.exec(series);
     if (m !== null && value > 0) consensusRejects[m[1]!] = value;
+    m = /^civitas_tx_signatures_([a-z_]+)_total\{[a-z_]+="([a-z_:]+)"\}$/.exec(series);
+    if (m !== null) signatures[`${m[1]}/${m[2]}`] = value;
   }
   const blocks = values.get('civitas_block_commit_latency_seconds_count') ?? 0;
   const lag = values.get('nodejs_eventloop_lag_p99_seconds');
@@ -430,6 +439,7 @@ export function parseNodeTimings(text: string): NodeTimings {
     eventLoopLagP99Ms: lag === undefined ? null : lag * 1000,
     gossip,
     consensusRejects,
+    signatures,
   };
 }
 

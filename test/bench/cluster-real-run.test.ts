@@ -1,9 +1,11 @@
 /**
  * One short real run of the cluster benchmark: 4 validator processes, a low open-loop rate,
  * a silent validator for a few seconds through the admin API, then results.json and the
- * plots. Checks that the numbers are consistent with each other, not how fast they are.
+ * plots. Checks that the numbers are consistent with each other, not how fast they are, and
+ * that the results record where they came from (commit, machine, backends).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -40,9 +42,28 @@ test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sa
   const saved = JSON.parse(
     await readFile(join(out, 'results.json'), 'utf8'),
   ) as ClusterBenchResults;
-  assert.equal(saved.version, 1);
+  assert.equal(saved.version, 2);
   assert.equal(saved.machine.cpus > 0, true);
   assert.match(saved.machine.node, /^v\d+/);
+  assert.equal(saved.machine.loadAverageStart.length, 3);
+  assert.equal(saved.machine.loadAverageEnd?.length, 3);
+  assert.ok(saved.machine.memoryGiB > 0 && saved.machine.model.length > 0);
+  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: join(import.meta.dirname, '..', '..'),
+    encoding: 'utf8',
+  }).trim();
+  assert.equal(saved.git.commit, head, 'the commit the run came from');
+  assert.equal(typeof saved.git.dirty, 'boolean');
+  // Every node answered GET /metrics, and they all run the same build: the same backends.
+  assert.deepEqual(
+    saved.crypto.nodes.map((n) => n.index),
+    [0, 1, 2, 3],
+  );
+  for (const n of saved.crypto.nodes) {
+    assert.ok(n.backends !== null, `node${n.index} answered /metrics`);
+    assert.deepEqual(n.backends, saved.crypto.nodes[0]!.backends);
+  }
+  assert.equal(typeof saved.crypto.note, 'string');
 
   const run = saved.run!;
   assert.ok(run !== null);
@@ -78,11 +99,27 @@ test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sa
   }
 
   assert.ok(saved.ceiling !== null && saved.ceiling.txPerSec > 0);
+  assert.equal(
+    saved.ceiling.chain,
+    'consortium',
+    'the ceiling validates the chain the cluster runs',
+  );
   const ratio = saved.goals.find((g) => g.name.startsWith('cluster work'));
   assert.ok(ratio !== undefined && ratio.value !== null);
   assert.ok(
     Math.abs(ratio.value - (100 * run.throughput.meanTxPerSec * 4) / saved.ceiling.txPerSec) < 1e-6,
   );
+  assert.equal(ratio.committedTxs, run.committedLoadTxs);
+  const e = saved.efficiency!;
+  assert.equal(e.run, 'fixed');
+  assert.equal(e.validators, 4);
+  assert.equal(e.committedTxs, run.committedLoadTxs);
+  assert.ok(Math.abs(e.ratio * 100 - ratio.value) < 1e-9);
+  for (const g of saved.goals) {
+    assert.equal(g.reason === null, g.met === true, `${g.name}: a reason exactly when not met`);
+  }
+  assert.equal(saved.search, null, 'a fixed-rate run has no search');
+  for (const n of run.nodes) assert.equal(typeof n.timings?.signatures, 'object');
   const svg = await readFile(join(out, 'throughput.svg'), 'utf8');
   assert.match(svg, /^<svg /);
   assert.ok(svg.includes('byzantine:3=silent@2-5'), 'the fault is marked on the plot');
