@@ -14,7 +14,9 @@
  * For each block size (default 100, 1,000 and 10,000 txs) and workload: generate a chain (not timed), then
  * replay it from genesis into a fresh LevelDB in a temp dir: decode → signatures (worker pool,
  * overlapped with the previous block) → tx root → parent and certificate checks → execution
- * → state-tree update → one synced commit per block. The ceiling is this machine's
+ * → state-tree update → one synced commit per block. The verify pool, the verified-tx cache
+ * and the pipeline come from the node's own factory (src/node/verification.ts): the path
+ * measured is the node's block-sync path, built the same way. The ceiling is this machine's
  * single-thread verifyNative rate, measured just before each run, × the cores the pool uses.
  * A smaller run with @noble/curves as the verifier shows what the portable backend costs.
  * Nothing is cached on disk between runs; every temp dir is removed.
@@ -23,16 +25,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { civitasStateMachine } from '../src/app/index.ts';
-import {
-  type BatchSignatureVerifier,
-  decodeBlock,
-  type SignatureItem,
-  TxVerifier,
-  txSigningHash,
-} from '../src/chain/index.ts';
+import { decodeBlock, type SignatureItem, txSigningHash } from '../src/chain/index.ts';
 import { verifyNative, verifyNoble } from '../src/crypto/ed25519.ts';
-import { VerifyPool } from '../src/crypto/verify-pool.ts';
-import { BlockPipeline } from '../src/state/block-pipeline.ts';
+import { Verification } from '../src/node/verification.ts';
 import { Ledger } from '../src/state/ledger.ts';
 import { benchKey, signFast } from './chain-generator.ts';
 import { type EncodedChain, generateChainInChild } from './chain-generator-process.ts';
@@ -116,6 +111,16 @@ export interface ValidateRun {
   readonly stages: StageTotals;
   /** The same per tx, µs. */
   readonly stagesUsPerTx: StageTotals;
+  /**
+   * What the node's verifier reports for the run (the sync path it drives): the backend, tx
+   * signatures checked, and where they ran (the pool's workers or the calling thread).
+   */
+  readonly verification: {
+    readonly backend: string;
+    readonly signatures: number;
+    readonly onWorkers: number;
+    readonly onCallingThread: number;
+  };
   /** Summed wall time of the overlapped signature checks on the pool, ms. */
   readonly signaturePoolWallMs: number;
   /**
@@ -219,13 +224,13 @@ export function measureVerifyRate(
 }
 
 /** Starts the pool's threads (module load, JIT) before the clock runs, with keys of no sender. */
-async function warmUp(verifier: BatchSignatureVerifier, count: number): Promise<void> {
+async function warmUp(verification: Verification, count: number): Promise<void> {
   const key = benchKey(3, 0);
   const items = Array.from({ length: count }, (_, i) => {
     const message = new Uint8Array(32).fill(i & 0xff);
     return { signature: signFast(message, key), message, publicKey: key.publicKey };
   });
-  const verdicts = await verifier.verifyBatch(items);
+  const verdicts = await verification.warmUp(items);
   if (verdicts.some((v) => !v)) throw new Error('warm-up signatures did not verify');
 }
 
@@ -270,23 +275,30 @@ export async function validateChain(
   const verifyPerSecPerCore = rate.perSecond;
   const ceilingTxPerSec = verifyPerSecPerCore * cores;
 
-  const pool =
+  // The node's own verification components (src/node/verification.ts), as block sync builds
+  // them; the noble run swaps in its worker verifier and keeps everything else.
+  const verification = Verification.create(
     backend === 'native'
-      ? VerifyPool.create({ workers: opts.workers })
-      : new NobleBatchVerifier(opts.workers);
+      ? { workers: opts.workers }
+      : {
+          workers: opts.workers,
+          batchVerifier: new NobleBatchVerifier(opts.workers),
+          batchVerifierBackend: '@noble/curves',
+        },
+  );
   const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-validate-'));
   const label = `${backend} ${blockSize.toLocaleString('en-US')}-tx blocks, ${chain.workload}`;
   try {
-    await warmUp(pool, backend === 'native' ? 256 : 16);
+    await warmUp(verification, backend === 'native' ? 256 : 16);
     const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     try {
-      const probe = new StageProbe(ledger, verifyNative);
-      const txVerifier = new TxVerifier({ batch: pool, maxEntries: 200_000 });
+      const probe = new StageProbe(ledger, verification.checkSignature);
       let signaturePoolWallMs = 0;
       let committedTxs = 0;
       let lastReport = performance.now();
       const start = performance.now();
-      const pipeline = new BlockPipeline(
+      const pipeline = verification.pipeline(
+        ledger,
         {
           lookAhead: opts.lookAhead,
           checkSignature: probe.checkSignature,
@@ -304,16 +316,13 @@ export async function validateChain(
             }
           },
         },
-        {
-          ledger,
-          txVerifier,
-          // The validator's own receipts, checked as well: every tx of the chain must succeed.
-          commit: (block, certificate, executed) => {
-            assertReceiptsOk(block.header.height, block.txs, executed.receipts);
-            return ledger.commit(block, certificate, executed);
-          },
+        // The validator's own receipts, checked as well: every tx of the chain must succeed.
+        (block, certificate, executed) => {
+          assertReceiptsOk(block.header.height, block.txs, executed.receipts);
+          return ledger.commit(block, certificate, executed);
         },
       );
+      const verified0 = verification.stats();
       const rss = new RssSampler();
       const cpu0 = process.cpuUsage();
       const thread0 = process.threadCpuUsage();
@@ -325,6 +334,7 @@ export async function validateChain(
       const thread = process.threadCpuUsage(thread0);
       const peakRssBytes = rss.stop();
       if (result.txs !== chain.txCount) throw new Error('pipeline did not validate every tx');
+      const verified = verification.stats();
       const stagesUsPerTx = emptyStageTotals();
       for (const name of STAGE_NAMES) {
         stagesUsPerTx[name] = (probe.totals[name] * 1000) / chain.txCount;
@@ -348,6 +358,12 @@ export async function validateChain(
         ratio: txPerSec / ceilingTxPerSec,
         stages: probe.totals,
         stagesUsPerTx,
+        verification: {
+          backend: verified.backend,
+          signatures: verified.paths.sync.signatures,
+          onWorkers: verified.onWorkers - verified0.onWorkers,
+          onCallingThread: verified.onCallingThread - verified0.onCallingThread,
+        },
         signaturePoolWallMs,
         cpuUsPerTx: {
           process: (cpu.user + cpu.system) / chain.txCount,
@@ -370,7 +386,7 @@ export async function validateChain(
       await ledger.close();
     }
   } finally {
-    await pool.close();
+    await verification.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -5,6 +5,9 @@
  * verify. The tx hash covers all of them, so a cached hash can only ever stand for the exact
  * bytes that were verified. Only successes are cached. Misses go to a batch verifier (the
  * worker pool) when one is given, one item per signature, else to the native path.
+ *
+ * A caller may pass a tally to learn what its own calls cost (the node keeps one per path:
+ * admission, proposal, sync): txs asked about, txs the cache answered, signatures checked.
  */
 import { toHex } from '../crypto/bytes.ts';
 import { SIGNATURE_LENGTH, verifyNative } from '../crypto/ed25519.ts';
@@ -36,12 +39,30 @@ export interface BatchSignatureVerifier {
   verifyBatch(items: readonly SignatureItem[]): Promise<boolean[]>;
 }
 
+/** What calls to `TxVerifier.verify` cost, added up by the caller that passes it. */
+export interface VerifyTally {
+  /** Txs asked about. */
+  txs: number;
+  /** Txs answered from the verified-tx cache (no signature checked). */
+  cacheHits: number;
+  /** Signatures checked: a sender's and one per cosigner, of each tx not in the cache. */
+  signatures: number;
+  /** Txs found invalid (a signature failed, or the tx lacks cosignatures). */
+  invalid: number;
+}
+
+export function emptyVerifyTally(): VerifyTally {
+  return { txs: 0, cacheHits: 0, signatures: 0, invalid: 0 };
+}
+
 export class TxVerifier {
   private readonly verified = new Set<string>();
   private readonly maxEntries: number;
   private readonly batch: BatchSignatureVerifier | undefined;
   hits = 0;
   misses = 0;
+  /** Signatures checked since creation (every caller). */
+  signatures = 0;
 
   constructor(opts: { maxEntries?: number; batch?: BatchSignatureVerifier } = {}) {
     this.maxEntries = opts.maxEntries ?? 200_000;
@@ -51,11 +72,13 @@ export class TxVerifier {
   /**
    * `encodedTxs`, when given, must be the canonical encodings of `txs` (a SealedBlock's
    * encodedTxs): the signing hashes are then taken from them rather than re-encoded.
+   * `tally`, when given, is added what this call cost.
    */
   async verify(
     txs: readonly Tx[],
     txHashes: readonly Uint8Array[],
     encodedTxs?: readonly Uint8Array[],
+    tally?: VerifyTally,
   ): Promise<boolean[]> {
     const verdicts = new Array<boolean>(txs.length);
     const todo: number[] = [];
@@ -69,6 +92,10 @@ export class TxVerifier {
       }
     }
     this.misses += todo.length;
+    if (tally !== undefined) {
+      tally.txs += txs.length;
+      tally.cacheHits += txs.length - todo.length;
+    }
     if (todo.length > 0) {
       // The items of todo[k] are items[first[k]] .. items[first[k + 1] - 1]: the sender's
       // signature, then one per cosigner.
@@ -87,6 +114,8 @@ export class TxVerifier {
         }
       }
       first.push(items.length);
+      this.signatures += items.length;
+      if (tally !== undefined) tally.signatures += items.length;
       const results =
         this.batch !== undefined
           ? await this.batch.verifyBatch(items)
@@ -98,6 +127,7 @@ export class TxVerifier {
         for (let j = from; valid && j < to; j++) valid = results[j] === true;
         verdicts[i] = valid;
         if (valid) this.remember(keys[i]!);
+        else if (tally !== undefined) tally.invalid++;
       });
     }
     return verdicts;

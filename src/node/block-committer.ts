@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import type { CommitCertificate, SealedBlock } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors/index.ts';
-import type { Ledger } from '../state/ledger.ts';
+import type { ExecutedBlock, Ledger } from '../state/ledger.ts';
 import type { BlockWorkGate } from './block-work-gate.ts';
 import type { CommitCache } from './commit-cache.ts';
 import type { Logger } from './logger.ts';
@@ -58,20 +58,33 @@ export class BlockCommitter {
     return this.lastCommit;
   }
 
-  /** Commits a final block: ledger first (durable), then mempool, waiters and listeners. */
-  commit(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
+  /**
+   * Commits a final block: ledger first (durable), then mempool, waiters and listeners.
+   * `executed`, when the caller validated the block itself, is its result.
+   */
+  commit(
+    block: SealedBlock,
+    certificate: CommitCertificate,
+    executed?: ExecutedBlock,
+  ): Promise<void> {
     // One commit at a time, in arrival order, so the idempotence check below cannot race.
-    const run = this.queue.then(() => this.m.gate.run(() => this.commitOne(block, certificate)));
+    const run = this.queue.then(() =>
+      this.m.gate.run(() => this.commitOne(block, certificate, executed)),
+    );
     this.queue = run.catch(() => {});
     return run;
   }
 
-  /** Commits a block fetched by block sync (certificate already checked): full validation first. */
-  async commitSynced(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
-    await this.m.metrics.time('sync_validate', () =>
-      this.m.ledger.validateBlock(block, this.m.validationOptions()),
-    );
-    await this.commit(block, certificate);
+  /**
+   * Commits a block block sync fetched, after the sync pipeline checked its certificate and
+   * validated it (node.ts builds the pipeline with this as its commit step).
+   */
+  async commitSynced(
+    block: SealedBlock,
+    certificate: CommitCertificate,
+    executed: ExecutedBlock,
+  ): Promise<void> {
+    await this.commit(block, certificate, executed);
     this.m.onSynced(block.header.height, certificate);
   }
 
@@ -80,7 +93,11 @@ export class BlockCommitter {
     return this.queue;
   }
 
-  private async commitOne(block: SealedBlock, certificate: CommitCertificate): Promise<void> {
+  private async commitOne(
+    block: SealedBlock,
+    certificate: CommitCertificate,
+    validated: ExecutedBlock | undefined,
+  ): Promise<void> {
     const { ledger, metrics } = this.m;
     // Consensus and block sync can both deliver a height; the second delivery of the same
     // block is a no-op. A different block at a committed height would be a fork: refuse.
@@ -94,7 +111,9 @@ export class BlockCommitter {
       );
     }
     const executed =
-      ledger.executedFor(block) ?? (await ledger.validateBlock(block, this.m.validationOptions()));
+      validated ??
+      ledger.executedFor(block) ??
+      (await ledger.validateBlock(block, this.m.validationOptions()));
     await metrics.time('block_commit', () => ledger.commit(block, certificate, executed));
     for (const cache of this.m.caches) cache.onCommit(block, executed);
     this.lastCommit = Date.now();

@@ -13,6 +13,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { RejectReason } from '../consensus/events.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { txRejectLabelOf } from '../errors/index.ts';
+import { VERIFY_PATHS, type VerificationStats } from './verification.ts';
 
 /** Timed steps of the validation and commit path. */
 export const VALIDATION_STAGES = [
@@ -52,6 +53,8 @@ export interface MetricsSource {
   mempoolSize(): number;
   peers(): number;
   gossip(): Record<string, GossipCountersSnapshot> | undefined;
+  /** Signature verification counters (verification.ts); absent where nothing verifies. */
+  verification?(): VerificationStats | undefined;
 }
 
 export interface NodeMetricsOptions {
@@ -102,6 +105,7 @@ export class NodeMetrics {
   private readonly submitsRefusedBusy: Counter;
   private readonly consensusRejects: Counter<'reason'>;
   private readonly faultChanges: Counter<'kind'>;
+  private readonly syncBlocks: Counter;
 
   constructor(source: MetricsSource, opts: NodeMetricsOptions = {}) {
     const registers = [this.registry];
@@ -224,7 +228,99 @@ export class NodeMetrics {
       labelNames: ['kind'] as const,
       registers,
     });
+    this.syncBlocks = new Counter({
+      name: 'civitas_sync_blocks_total',
+      help: 'Blocks block sync committed (through the block pipeline)',
+      registers,
+    });
+    this.verificationMetrics(source, registers);
     for (const stage of VALIDATION_STAGES) this.stageSeconds.zero({ stage });
+  }
+
+  /**
+   * Which path verified how many tx signatures (admission, proposal, sync), how many txs each
+   * found in the verified-tx cache, where the signatures ran (the pool's workers or the
+   * calling thread), and the backend. All read from the verifier's counters when scraped.
+   */
+  private verificationMetrics(source: MetricsSource, registers: Registry[]): void {
+    const read = () => source.verification?.();
+    const signatures = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_tx_signatures_verified_total',
+      help: 'Tx signatures verified (sender and cosigners, verified-tx cache misses), by path',
+      labelNames: ['path'] as const,
+      registers,
+      collect() {
+        const stats = read();
+        for (const path of VERIFY_PATHS) {
+          this.inc({ path }, 0);
+          if (stats !== undefined) {
+            signatures.advance(path, stats.paths[path].signatures, (d) => this.inc({ path }, d));
+          }
+        }
+      },
+    });
+    const hits = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_tx_signature_cache_hits_total',
+      help: 'Txs whose signatures the verified-tx cache answered (no signature checked), by path',
+      labelNames: ['path'] as const,
+      registers,
+      collect() {
+        const stats = read();
+        for (const path of VERIFY_PATHS) {
+          this.inc({ path }, 0);
+          if (stats !== undefined) {
+            hits.advance(path, stats.paths[path].cacheHits, (d) => this.inc({ path }, d));
+          }
+        }
+      },
+    });
+    const threads = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_tx_signatures_by_thread_total',
+      help: 'Tx signatures verified on the verify pool workers or on the calling (event-loop) thread',
+      labelNames: ['thread'] as const,
+      registers,
+      collect() {
+        const stats = read();
+        this.inc({ thread: 'workers' }, 0);
+        this.inc({ thread: 'calling' }, 0);
+        if (stats === undefined) return;
+        threads.advance('workers', stats.onWorkers, (d) => this.inc({ thread: 'workers' }, d));
+        threads.advance('calling', stats.onCallingThread, (d) =>
+          this.inc({ thread: 'calling' }, d),
+        );
+      },
+    });
+    const waits = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_verify_pool_backpressure_waits_total',
+      help: 'Times a signature chunk waited for a slot in the verify pool (its queue is bounded)',
+      registers,
+      collect() {
+        const pool = read()?.pool;
+        if (pool !== undefined) waits.advance('', pool.backpressureWaits, (d) => this.inc(d));
+      },
+    });
+    new Gauge({
+      name: 'civitas_verify_workers',
+      help: 'Signature verification worker threads',
+      registers,
+      collect() {
+        this.set(read()?.workers ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'civitas_crypto_backend_info',
+      help: 'The ed25519 verification backend in use (value 1)',
+      labelNames: ['backend'] as const,
+      registers,
+      collect() {
+        const stats = read();
+        if (stats !== undefined) this.set({ backend: stats.backend }, 1);
+      },
+    });
   }
 
   get contentType(): string {
@@ -233,6 +329,16 @@ export class NodeMetrics {
 
   text(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** Records a duration measured elsewhere under `stage`. */
+  observeStage(stage: ValidationStage, seconds: number): void {
+    this.stageSeconds.observe({ stage }, seconds);
+  }
+
+  /** Block sync committed a block. */
+  syncBlockCommitted(): void {
+    this.syncBlocks.inc();
   }
 
   /** Runs `fn` and records its duration under `stage` (also when it throws). */

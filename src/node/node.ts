@@ -1,22 +1,24 @@
 /**
  * The composition root. Builds the parts in order — config → genesis and key → ledger
- * (LevelDB) → metrics, verifier, caches, mempool → commit path, tx intake, block producer →
- * network, block sync, tx gossip, consensus → API — hands each the narrow interface it uses,
- * and stops them in reverse. No part reaches for another on its own, and none gets the node.
+ * (LevelDB) → signature verification (worker pool and verified-tx cache, verification.ts),
+ * metrics, caches, mempool → commit path, tx intake, block producer → network, block sync
+ * (through the block pipeline), tx gossip, consensus → API — hands each the narrow interface
+ * it uses, and stops them in reverse. No part reaches for another on its own, and none gets
+ * the node.
  */
 import { EventEmitter } from 'node:events';
 import { getAccount } from '../app/bank/account.ts';
 import { type App, civitasApp, civitasStateMachine } from '../app/index.ts';
 import { addressOf } from '../chain/address.ts';
-import { type Genesis, TxVerifier } from '../chain/index.ts';
+import type { Genesis } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
-import { type KeyPair, verifyNative } from '../crypto/ed25519.ts';
+import type { KeyPair } from '../crypto/ed25519.ts';
 import { loadKeyFile } from '../crypto/keyfile.ts';
 import { CivitasError } from '../errors/index.ts';
 import { P2PNode } from '../p2p/index.ts';
 import { Ledger } from '../state/ledger.ts';
 import { AdmissionPolicy } from './admission-policy.ts';
-import { BlockCommitter, type NodeEvents, type ValidationOptions } from './block-committer.ts';
+import { BlockCommitter, type NodeEvents } from './block-committer.ts';
 import { BlockProducer } from './block-producer.ts';
 import { BlockSizer } from './block-sizer.ts';
 import { BlockSync } from './block-sync.ts';
@@ -36,6 +38,7 @@ import { SoloConsensus } from './solo-consensus.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { TxIntake } from './tx-intake.ts';
 import { TxWaiters } from './tx-waiters.ts';
+import { Verification } from './verification.ts';
 
 export type { CommittedBlockEvent } from './block-committer.ts';
 
@@ -46,6 +49,8 @@ export interface NodeStartOptions {
   logger?: Logger;
   /** Override the API listen address (tests use port 0). */
   rpcListen?: string;
+  /** Signature verification worker threads (default: one per core; 0 = the event loop). */
+  verifyWorkers?: number;
 }
 
 /** The parts that exist only on a chain of several validators. */
@@ -68,7 +73,11 @@ export class CivitasNode {
   readonly startedAt = Date.now();
   readonly events: NodeEvents = new EventEmitter();
   readonly metrics: NodeMetrics;
-  readonly verifier = new TxVerifier();
+  /**
+   * Signature verification on every path (admission, proposals, sync): the worker pool and
+   * the verified-tx cache, built by the same factory as `bench validate`'s.
+   */
+  readonly verification: Verification;
   /** Committed nonces of active senders and recent tx hashes, so admission reads no disk. */
   readonly commitCache: CommitCache;
   /** Who may transact (membership on a permissioned chain), per sender, following the commits. */
@@ -93,8 +102,10 @@ export class CivitasNode {
     ledger: Ledger;
     app: App;
     log: Logger;
+    verification: Verification;
   }) {
     this.app = parts.app;
+    this.verification = parts.verification;
     const { config, genesis, ledger, log } = parts;
     this.home = parts.home;
     this.config = config;
@@ -110,6 +121,7 @@ export class CivitasNode {
       mempoolSize: () => this.mempool.size,
       peers: () => this.network?.p2p.connectedPeers().length ?? 0,
       gossip: () => this.network?.p2p.stats().gossip,
+      verification: () => this.verification.stats(),
     });
     const maxBlockTxs = genesis.params.maxBlockTxs;
     this.blockSizer = new BlockSizer({
@@ -128,15 +140,11 @@ export class CivitasNode {
       accountNonce: (sender) => this.commitCache.nonceOf(sender),
       recentlyCommitted: (hashHex) => this.commitCache.isRecentlyCommitted(hashHex),
       committed: (hashes) => ledger.store.hasTxs(hashes),
-      verify: (txs, hashes) => this.verifier.verify(txs, hashes),
+      verify: (txs, hashes) => this.verification.admit(txs, hashes),
       senderRefusal: (sender, senderHex) => this.admission.check(sender, senderHex),
     });
     const gate = new BlockWorkGate();
-    const validationOptions = (): ValidationOptions => ({
-      verifySignatures: (txs, hashes) => this.verifier.verify(txs, hashes),
-      checkSignature: verifyNative,
-      now: Date.now(),
-    });
+    const validationOptions = () => this.verification.validationOptions();
     this.waiters = new TxWaiters({
       committedHeight: async (hash) => (await ledger.store.getTxLocation(hash))?.height,
     });
@@ -205,7 +213,14 @@ export class CivitasNode {
       genesis,
       civitasStateMachine(app),
     );
-    const node = new CivitasNode({ home, config, genesis, keys, ledger, app, log });
+    let verification: Verification;
+    try {
+      verification = Verification.create({ workers: opts.verifyWorkers });
+    } catch (err) {
+      await ledger.close();
+      throw err;
+    }
+    const node = new CivitasNode({ home, config, genesis, keys, ledger, app, log, verification });
     try {
       if (validators.length === 1) node.consensus = node.soloConsensus();
       else await node.startNetwork(validators);
@@ -222,6 +237,8 @@ export class CivitasNode {
       height: ledger.height,
       rpc: node.rpcUrl,
       validator: toHex(keys.publicKey),
+      verifyWorkers: verification.workers,
+      cryptoBackend: verification.backend,
     });
     return node;
   }
@@ -291,19 +308,33 @@ export class CivitasNode {
       faults.attach(p2p);
       log.warn('fault injection is ENABLED: POST /admin/faults can degrade this node');
     }
+    // Block sync commits through the block pipeline (the path `bench validate` measures):
+    // certificates checked, the next blocks' signatures verified on the workers while one
+    // block executes, each block committed through the node's commit path.
+    const syncPipeline = this.verification.pipeline(
+      ledger,
+      {
+        onCommitted: (info) => {
+          const t = info.times;
+          const validateMs =
+            t.signatureWaitMs + t.checksMs + t.executionMs + t.stateTreeMs + t.certificateMs;
+          this.metrics.observeStage('sync_validate', validateMs / 1000);
+          this.metrics.syncBlockCommitted();
+        },
+      },
+      (block, certificate, executed) => this.committer.commitSynced(block, certificate, executed),
+    );
     const sync = new BlockSync(
       {
-        chainId: genesis.chainId,
         intervalMs: Math.max(1_000, config.consensus.timeoutMs),
         requestTimeoutMs: 10_000,
       },
       {
         chain: {
           height: () => ledger.height,
-          validatorsAt: (h) => ledger.validatorsAt(h),
           blockBytes: (h) => ledger.store.getBlockBytes(h),
           certificateBytes: (h) => ledger.store.getCertificateBytes(h),
-          commitSynced: (block, certificate) => this.committer.commitSynced(block, certificate),
+          commitSynced: (blocks) => syncPipeline.run(blocks),
         },
         p2p,
         logger: log.child('sync'),
@@ -380,8 +411,8 @@ export class CivitasNode {
 
   /**
    * Stops the parts in reverse: the API, tx gossip, block sync, consensus (letting the block
-   * work it started finish), the network, then the database. Idempotent; also undoes a start
-   * that failed half-way.
+   * work it started finish), the network, the verify workers, then the database. Idempotent;
+   * also undoes a start that failed half-way.
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -395,6 +426,7 @@ export class CivitasNode {
       await this.consensus?.stop().catch(warn('consensus'));
       await Promise.allSettled([producerStopped, this.committer.drain()]);
       await this.network?.p2p.stop().catch(warn('p2p'));
+      await this.verification.close().catch(warn('verification'));
       await this.ledger.close();
       this.log.info('stopped');
     })();

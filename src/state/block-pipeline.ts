@@ -17,6 +17,10 @@
  * executed, and the source is only pulled when there is room (backpressure on the peer or
  * generator behind it). The first failure stops the pipeline: blocks before it are
  * committed, nothing after it is, and the error is rethrown unchanged.
+ *
+ * Another committer may share the ledger (a node's consensus commits while block sync runs):
+ * a block the ledger already holds at its height by the time its turn comes is skipped, not
+ * an error; a different block there fails validation as any block that does not link.
  */
 import {
   type CommitCertificate,
@@ -25,7 +29,6 @@ import {
   type SealedBlock,
   type SignatureCheck,
   type Tx,
-  type TxVerifier,
   verifyCertificate,
 } from '../chain/index.ts';
 import { equalBytes } from '../crypto/bytes.ts';
@@ -88,9 +91,18 @@ export type CommitBlock = (
   executed: ExecutedBlock,
 ) => Promise<void>;
 
+/** Tx signature verdicts through a verified-tx cache (a TxVerifier, or one path of it). */
+export interface PipelineTxVerifier {
+  verify(
+    txs: readonly Tx[],
+    txHashes: readonly Uint8Array[],
+    encodedTxs?: readonly Uint8Array[],
+  ): Promise<boolean[]>;
+}
+
 export interface BlockPipelineModules {
   readonly ledger: Ledger;
-  readonly txVerifier: TxVerifier;
+  readonly txVerifier: PipelineTxVerifier;
   /** How a validated block is committed; default ledger.commit (the node adds its hooks). */
   readonly commit?: CommitBlock;
 }
@@ -99,6 +111,8 @@ export interface PipelineResult {
   /** Blocks committed by this run. */
   readonly blocks: number;
   readonly txs: number;
+  /** Blocks skipped because the ledger already held them (committed by someone else). */
+  readonly skipped: number;
   /** The ledger height afterwards. */
   readonly height: number;
 }
@@ -165,7 +179,7 @@ function stageTimes(): BlockStageTimes {
 
 export class BlockPipeline {
   private readonly ledger: Ledger;
-  private readonly txVerifier: TxVerifier;
+  private readonly txVerifier: PipelineTxVerifier;
   private readonly commitBlock: CommitBlock;
   private readonly lookAhead: number;
   private readonly now: () => number;
@@ -275,6 +289,7 @@ export class BlockPipeline {
 
     let blocks = 0;
     let txs = 0;
+    let skipped = 0;
     try {
       for (;;) {
         while (window.length === 0 && !sourceDone) {
@@ -285,12 +300,17 @@ export class BlockPipeline {
         const head = window.shift();
         if (head === undefined) break;
         headBusy = true;
+        let committed: boolean;
         try {
-          await this.validateAndCommit(head);
+          committed = await this.validateAndCommit(head);
         } finally {
           headBusy = false;
         }
         wakeUpFeeder();
+        if (!committed) {
+          skipped++;
+          continue;
+        }
         blocks++;
         txs += head.block!.txs.length;
       }
@@ -302,7 +322,7 @@ export class BlockPipeline {
       await Promise.all(window.map((p) => p.signatures));
       this.running = false;
     }
-    return { blocks, txs, height: this.ledger.height };
+    return { blocks, txs, skipped, height: this.ledger.height };
   }
 
   /** Decodes an input and starts checking its signatures in the background. */
@@ -351,7 +371,8 @@ export class BlockPipeline {
     return Object.assign(prepared, { signatures });
   }
 
-  private async validateAndCommit(head: Prepared): Promise<void> {
+  /** False when the block was skipped: the ledger already held it. */
+  private async validateAndCommit(head: Prepared): Promise<boolean> {
     if (head.error !== undefined) throw head.error;
     const block = head.block!;
     const certificate = head.certificate!;
@@ -359,6 +380,7 @@ export class BlockPipeline {
     let t = performance.now();
     await head.signatures;
     times.signatureWaitMs = performance.now() - t;
+    if (await this.alreadyCommitted(block)) return false;
 
     // Rule: a block is committed only with a certificate from the validator set in force at
     // its height (cheap, so before re-execution).
@@ -412,5 +434,13 @@ export class BlockPipeline {
       txs: block.txs.length,
       times,
     });
+    return true;
+  }
+
+  /** Whether the ledger already holds this very block at its height (committed meanwhile). */
+  private async alreadyCommitted(block: SealedBlock): Promise<boolean> {
+    const height = block.header.height;
+    if (height > this.ledger.height) return false;
+    return (await this.ledger.store.getHeightOfHash(block.hash)) === height;
   }
 }

@@ -309,6 +309,82 @@ describe('BlockPipeline', () => {
     }
   });
 
+  it('skips blocks another committer committed meanwhile, and stops at a different block there', async () => {
+    const direct = async (ledger: Ledger, index: number): Promise<void> => {
+      const block = decodeBlock(chain.blocks[index]!.block);
+      const executed = await ledger.validateBlock(block, {
+        verifySignatures: async (txs) => txs.map(() => true),
+        checkSignature: verifyNative,
+        now: Date.now(),
+      });
+      await ledger.commit(block, decodeCertificate(chain.blocks[index]!.certificate), executed);
+    };
+    // While the pipeline commits block 2, "consensus" commits blocks 3 and 4 on the same
+    // ledger: they are already in the pipeline's look-ahead window when their turn comes.
+    const ledger = await freshLedger(chain);
+    try {
+      const committed: number[] = [];
+      const pipeline = new BlockPipeline(
+        { lookAhead: 2, onCommitted: (info) => committed.push(info.height) },
+        {
+          ledger,
+          txVerifier: new TxVerifier(),
+          commit: async (block, certificate, executed) => {
+            await ledger.commit(block, certificate, executed);
+            if (block.header.height === 2) {
+              await direct(ledger, 2);
+              await direct(ledger, 3);
+            }
+          },
+        },
+      );
+      const result = await pipeline.run(inputs(chain));
+      assert.equal(result.skipped, 2);
+      assert.equal(result.blocks, chain.blocks.length - 2);
+      assert.equal(result.height, chain.blocks.length);
+      assert.deepEqual(
+        committed,
+        chain.blocks.map((_, i) => i + 1).filter((h) => h !== 3 && h !== 4),
+      );
+      assert.equal(toHex(ledger.tip.hash), toHex(decodeBlock(chain.blocks.at(-1)!.block).hash));
+    } finally {
+      await ledger.close();
+    }
+
+    // A different block at a height the ledger already holds is not skipped: it fails.
+    const forked = await freshLedger(chain);
+    try {
+      const source = inputs(chain);
+      source[2] = tampered(chain, 2, (b) =>
+        sealBlock({ ...b, header: { ...b.header, timestamp: b.header.timestamp + 1 } }),
+      );
+      const pipeline = new BlockPipeline(
+        {},
+        {
+          ledger: forked,
+          txVerifier: new TxVerifier(),
+          commit: async (block, certificate, executed) => {
+            await forked.commit(block, certificate, executed);
+            if (block.header.height === 2) await direct(forked, 2);
+          },
+        },
+      );
+      await assert.rejects(pipeline.run(source), (err: unknown) => {
+        assert.ok(isCivitasError(err), `expected a CivitasError, got ${String(err)}`);
+        assert.equal(err.code, 'BLOCK_BAD_HEIGHT');
+        return true;
+      });
+      assert.equal(forked.height, 3);
+      assert.equal(
+        toHex(forked.tip.hash),
+        toHex(decodeBlock(chain.blocks[2]!.block).hash),
+        'the block committed directly stays',
+      );
+    } finally {
+      await forked.close();
+    }
+  });
+
   it('takes the signing hash of a tx from its encoding (as the look-ahead does)', () => {
     for (const b of chain.blocks.slice(0, 3)) {
       const block = decodeBlock(b.block);
