@@ -111,6 +111,9 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
     ['mempool.maxTxs', config.mempool.maxTxs],
     ['mempool.maxTxsPerSender', config.mempool.maxTxsPerSender],
     ['mempool.maxNonceGap', config.mempool.maxNonceGap],
+    ['mempool.maxQueuedTxs', config.mempool.maxQueuedTxs],
+    ['mempool.maxQueuedPerSender', config.mempool.maxQueuedPerSender],
+    ['mempool.queuedLifetimeMs', config.mempool.queuedLifetimeMs],
   ];
   for (const [name, v] of positive) {
     if (!Number.isSafeInteger(v) || (v as number) <= 0)

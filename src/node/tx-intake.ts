@@ -10,13 +10,13 @@ import type { Mempool } from './mempool.ts';
 import type { NodeMetrics } from './metrics.ts';
 
 export interface TxIntakeOptions {
-  /** Client submissions are refused while this many blocks' worth wait (0 = never). */
+  /** Client submissions are refused while this many blocks' worth of ready txs wait (0 = never). */
   backlogBlocks: number;
   maxBlockTxs: number;
 }
 
 export interface TxIntakeModules {
-  mempool: Pick<Mempool, 'add' | 'size'>;
+  mempool: Pick<Mempool, 'add' | 'readyCount'>;
   gate: BlockWorkGate;
   metrics: Pick<NodeMetrics, 'time' | 'txAdmitted' | 'submitRefusedBusy' | 'txNotAccepted'>;
   /** Gossiped txs received but not yet handed to admission. */
@@ -39,15 +39,18 @@ export class TxIntake {
   }
 
   /**
-   * Whether client submissions are refused for now: the txs waiting for a block (mempool plus
-   * gossip ingest queue) come to `mempool.backlogBlocks` blocks' worth. Admitting more would
-   * only lengthen the queue while ingest (decode, signature, relay) takes the CPU that
-   * building, validating and voting on blocks needs; the client is told to come back instead.
+   * Whether client submissions are refused for now: the txs waiting for a block (the
+   * mempool's ready txs plus the gossip ingest queue) come to `mempool.backlogBlocks` blocks'
+   * worth. Admitting more would only lengthen the queue while ingest (decode, signature,
+   * relay) takes the CPU that building, validating and voting on blocks needs; the client is
+   * told to come back instead. Queued txs (behind a nonce gap) do not count: no block can take
+   * them, so however many a refused or lost submission left behind, they never make the node
+   * refuse anyone else (mempool.ts bounds them on its own).
    */
   backlogged(): boolean {
     const blocks = this.opts.backlogBlocks;
     if (blocks === 0) return false;
-    const waiting = this.m.mempool.size + this.m.gossipQueued() + this.m.gate.waiting;
+    const waiting = this.m.mempool.readyCount + this.m.gossipQueued() + this.m.gate.waiting;
     return waiting >= blocks * this.opts.maxBlockTxs;
   }
 
