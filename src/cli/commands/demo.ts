@@ -34,8 +34,8 @@ import { loadGenesisFile } from '../../node/genesis-file.ts';
 import type { InitSummary } from '../../node/home.ts';
 import { action, printLines } from '../output.ts';
 
-/** Blocks a lease lasts: long enough for the steps between its start and its end. */
-const LEASE_BLOCKS = 40;
+/** Blocks a lease lasts: the lessee ends it early, so the owner's early end is refused. */
+const LEASE_BLOCKS = 1_000;
 
 interface Party {
   readonly name: string;
