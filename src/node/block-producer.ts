@@ -34,7 +34,7 @@ export interface BlockProducerOptions {
 
 export interface BlockProducerModules {
   ledger: Pick<Ledger, 'height' | 'tip' | 'buildBlock' | 'validateBlock'>;
-  mempool: Pick<Mempool, 'size' | 'reap'>;
+  mempool: Pick<Mempool, 'readyCount' | 'reap'>;
   blockSizer: BlockSizer;
   gate: BlockWorkGate;
   committer: Pick<BlockCommitter, 'commit' | 'lastCommitAt'>;
@@ -62,8 +62,9 @@ export class BlockProducer implements ConsensusApp {
     return this.m.ledger.tip.certificate;
   }
 
+  /** Only ready txs count: a tx queued behind a nonce gap cannot go in a block. */
   hasPendingTxs(): boolean {
-    return this.m.mempool.size > 0;
+    return this.m.mempool.readyCount > 0;
   }
 
   buildProposal(_height: number, _view: number): Promise<SealedBlock> {
@@ -119,7 +120,7 @@ export class BlockProducer implements ConsensusApp {
     const spacingEnd = this.m.committer.lastCommitAt + this.opts.blockIntervalMs;
     const deadline = Math.max(spacingEnd, Date.now() + maxWaitMs);
     while (!this.stopping) {
-      const waiting = this.m.mempool.size;
+      const waiting = this.m.mempool.readyCount;
       const now = Date.now();
       if (waiting >= fullBlock || (waiting > 0 && now >= spacingEnd) || now >= deadline) return;
       const until = waiting > 0 ? spacingEnd : deadline;
