@@ -16,17 +16,21 @@
  * overlapped with the previous block) → tx root → parent and certificate checks → execution
  * → state-tree update → one synced commit per block. The verify pool, the verified-tx cache
  * and the pipeline come from the node's own factory (src/node/verification.ts): the path
- * measured is the node's block-sync path, built the same way. The ceiling is this machine's
- * single-thread verifyNative rate, measured just before each run, × the cores the pool uses.
- * A smaller run with @noble/curves as the verifier shows what the portable backend costs.
- * Nothing is cached on disk between runs; every temp dir is removed.
+ * measured is the node's block-sync path, built the same way, on the node's backend
+ * (libsodium where its addon loads, node:crypto otherwise). Two ceilings are measured just
+ * before each run, in interleaved slices on one thread: libsodium's and node:crypto's
+ * single-thread verify rates, each × the cores the pool uses; the run reports its ratio to
+ * each. A smaller run with @noble/curves as the verifier shows what the portable backend
+ * costs. Nothing is cached on disk between runs; every temp dir is removed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { civitasStateMachine } from '../src/app/index.ts';
 import { decodeBlock, type SignatureItem, txSigningHash } from '../src/chain/index.ts';
-import { verifyNative, verifyNoble } from '../src/crypto/ed25519.ts';
+import { type NativeVerifier, nativeVerifier, verifierOf } from '../src/crypto/ed25519.ts';
+import { hashBackend } from '../src/crypto/hash.ts';
+import { loadSodium, type SodiumStatus, sodiumStatus } from '../src/crypto/sodium.ts';
 import { Verification } from '../src/node/verification.ts';
 import { Ledger } from '../src/state/ledger.ts';
 import { benchKey, signFast } from './chain-generator.ts';
@@ -55,7 +59,25 @@ import {
   type WorkloadName,
 } from './workloads.ts';
 
+/** A run on the node's native backend (libsodium or node:crypto), or on the portable one. */
 export type VerifyBackendName = 'native' | 'noble';
+/** A backend a ceiling is measured on. */
+export type CeilingBackend = NativeVerifier | 'noble';
+
+/** One ceiling: a backend's single-thread verify rate × cores, and the run against it. */
+export interface Ceiling {
+  readonly backend: CeilingBackend;
+  /** Verifies per second on one thread, measured just before the run. */
+  readonly verifyPerSecPerCore: number;
+  /** CPU time of one verify in that measurement, µs. */
+  readonly cpuUsPerVerify: number;
+  /** verifyPerSecPerCore × cores. */
+  readonly ceilingTxPerSec: number;
+  /** The run's tx/s ÷ ceilingTxPerSec. */
+  readonly ratio: number;
+  /** cpuUsPerVerify × txs ÷ the CPU time the whole process used validating. */
+  readonly cpuRatio: number;
+}
 
 export interface ValidateBenchOptions {
   /** Workloads to run at each block size, in this order; default ['transfers']. */
@@ -103,10 +125,17 @@ export interface ValidateRun {
   readonly seconds: number;
   readonly txPerSec: number;
   readonly blocksPerSec: number;
-  /** Single-thread verify rate of this backend measured just before the run. */
+  /** The ed25519 backend the run verified on (the pool, the calling thread, certificates). */
+  readonly verifyBackend: CeilingBackend;
+  /** Single-thread verify rate of the run's own backend measured just before the run. */
   readonly verifyPerSecPerCore: number;
   readonly ceilingTxPerSec: number;
   readonly ratio: number;
+  /**
+   * Every ceiling measured for the run, in the same minutes: libsodium (when its addon loads)
+   * and node:crypto for a native run, noble for the noble run.
+   */
+  readonly ceilings: readonly Ceiling[];
   /** Main-thread ms per stage, summed over the run. */
   readonly stages: StageTotals;
   /** The same per tx, µs. */
@@ -154,6 +183,11 @@ export interface ValidateRun {
 export interface ValidateBenchReport {
   readonly date: string;
   readonly machine: { cpus: number; model: string; node: string; platform: string };
+  /**
+   * The crypto of the native runs: the ed25519 backend the node's pool uses here, the
+   * SHA-256 backend, and whether libsodium loaded (and why not).
+   */
+  readonly crypto: { ed25519: NativeVerifier; sha256: string; sodium: SodiumStatus };
   readonly workers: number;
   readonly lookAhead: number;
   readonly workloads: readonly WorkloadName[];
@@ -185,42 +219,73 @@ function sampleItems(chain: EncodedChain, count: number): SignatureItem[] {
 }
 
 /**
- * Single-thread verify rate, keys already in the key cache: per second of wall time, and the
- * CPU time of one verify (which other load on the machine disturbs much less).
+ * Single-thread verify rates of `backends` on `items` (keys already in the key cache), in
+ * interleaved slices (A, B, A, B, ...) so every backend sees the same minutes of a shared
+ * machine: per second of wall time, and the CPU time of one verify (which other load
+ * disturbs much less). About `seconds` per backend.
  */
-export function measureVerifyRate(
+export function measureVerifyRates(
   items: readonly SignatureItem[],
-  backend: VerifyBackendName,
+  backends: readonly CeilingBackend[],
   seconds: number,
-): { perSecond: number; cpuUsPerVerify: number } {
-  const verify = backend === 'native' ? verifyNative : verifyNoble;
-  for (const it of items) {
-    if (!verify(it.signature, it.message, it.publicKey)) throw new Error('sample does not verify');
-  }
-  // The portable backend's BigInt code is still being optimised after one pass over the
-  // sample: keep warming for as long as the measurement lasts, or the ceiling comes out low.
-  if (backend === 'noble') {
-    const until = performance.now() + seconds * 1000;
-    for (let i = 0; performance.now() < until; i++) {
-      const it = items[i % items.length]!;
-      verify(it.signature, it.message, it.publicKey);
+): Map<CeilingBackend, { perSecond: number; cpuUsPerVerify: number }> {
+  const rounds = 4;
+  const contenders = backends.map((backend) => {
+    const verify = verifierOf(backend);
+    for (const it of items) {
+      if (!verify(it.signature, it.message, it.publicKey)) {
+        throw new Error(`sample does not verify on ${backend}`);
+      }
+    }
+    // The portable backend's BigInt code is still being optimised after one pass over the
+    // sample: keep warming for as long as the measurement lasts, or the ceiling comes out low.
+    if (backend === 'noble') {
+      const until = performance.now() + seconds * 1000;
+      for (let i = 0; performance.now() < until; i++) {
+        const it = items[i % items.length]!;
+        verify(it.signature, it.message, it.publicKey);
+      }
+    }
+    return { backend, verify, done: 0, wallMs: 0, cpuUs: 0 };
+  });
+  for (let round = 0; round < rounds; round++) {
+    for (const c of contenders) {
+      let done = 0;
+      const cpu0 = process.threadCpuUsage();
+      const start = performance.now();
+      let elapsed = 0;
+      while (elapsed < (seconds * 1000) / rounds || done < 16) {
+        const it = items[(c.done + done) % items.length]!;
+        c.verify(it.signature, it.message, it.publicKey);
+        done++;
+        if ((done & 15) === 0) elapsed = performance.now() - start;
+      }
+      const cpu = process.threadCpuUsage(cpu0);
+      c.wallMs += performance.now() - start;
+      c.cpuUs += cpu.user + cpu.system;
+      c.done += done;
     }
   }
-  let done = 0;
-  const cpu0 = process.threadCpuUsage();
-  const start = performance.now();
-  let elapsed = 0;
-  while (elapsed < seconds * 1000 || done < 50) {
-    const it = items[done % items.length]!;
-    verify(it.signature, it.message, it.publicKey);
-    done++;
-    if ((done & 15) === 0) elapsed = performance.now() - start;
-  }
-  const cpu = process.threadCpuUsage(cpu0);
-  return {
-    perSecond: done / ((performance.now() - start) / 1000),
-    cpuUsPerVerify: (cpu.user + cpu.system) / done,
-  };
+  return new Map(
+    contenders.map((c) => [
+      c.backend,
+      { perSecond: c.done / (c.wallMs / 1000), cpuUsPerVerify: c.cpuUs / c.done },
+    ]),
+  );
+}
+
+/** Single-thread verify rate of one backend (see measureVerifyRates). */
+export function measureVerifyRate(
+  items: readonly SignatureItem[],
+  backend: CeilingBackend,
+  seconds: number,
+): { perSecond: number; cpuUsPerVerify: number } {
+  return measureVerifyRates(items, [backend], seconds).get(backend)!;
+}
+
+/** The native backends whose ceilings a run measures: libsodium when it loads, node:crypto. */
+export function nativeCeilingBackends(): NativeVerifier[] {
+  return loadSodium() === undefined ? ['node:crypto'] : ['sodium', 'node:crypto'];
 }
 
 /** Starts the pool's threads (module load, JIT) before the clock runs, with keys of no sender. */
@@ -271,7 +336,13 @@ export async function validateChain(
 ): Promise<Omit<ValidateRun, 'vsTransfers'>> {
   const cores = Math.max(1, opts.workers);
   const sample = sampleItems(chain, backend === 'native' ? 2_000 : 200);
-  const rate = measureVerifyRate(sample, backend, opts.ceilingSeconds);
+  const ownBackend: CeilingBackend = backend === 'native' ? nativeVerifier() : 'noble';
+  const rates = measureVerifyRates(
+    sample,
+    backend === 'native' ? nativeCeilingBackends() : ['noble'],
+    opts.ceilingSeconds,
+  );
+  const rate = rates.get(ownBackend)!;
   const verifyPerSecPerCore = rate.perSecond;
   const ceilingTxPerSec = verifyPerSecPerCore * cores;
 
@@ -283,7 +354,7 @@ export async function validateChain(
       : {
           workers: opts.workers,
           batchVerifier: new NobleBatchVerifier(opts.workers),
-          batchVerifierBackend: '@noble/curves',
+          batchVerifierBackend: 'noble',
         },
   );
   const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-validate-'));
@@ -340,6 +411,15 @@ export async function validateChain(
         stagesUsPerTx[name] = (probe.totals[name] * 1000) / chain.txCount;
       }
       const txPerSec = chain.txCount / seconds;
+      const processCpuUs = cpu.user + cpu.system;
+      const ceilings: Ceiling[] = [...rates].map(([b, r]) => ({
+        backend: b,
+        verifyPerSecPerCore: r.perSecond,
+        cpuUsPerVerify: r.cpuUsPerVerify,
+        ceilingTxPerSec: r.perSecond * cores,
+        ratio: txPerSec / (r.perSecond * cores),
+        cpuRatio: (r.cpuUsPerVerify * chain.txCount) / processCpuUs,
+      }));
       return {
         backend,
         workload: chain.workload,
@@ -353,9 +433,11 @@ export async function validateChain(
         seconds,
         txPerSec,
         blocksPerSec: result.blocks / seconds,
+        verifyBackend: ownBackend,
         verifyPerSecPerCore,
         ceilingTxPerSec,
         ratio: txPerSec / ceilingTxPerSec,
+        ceilings,
         stages: probe.totals,
         stagesUsPerTx,
         verification: {
@@ -377,7 +459,7 @@ export async function validateChain(
                 THREAD_GROUPS.map((g) => [g, byThread[g] / chain.txCount]),
               ) as ThreadCpu,
             }),
-        cpuRatio: (rate.cpuUsPerVerify * chain.txCount) / (cpu.user + cpu.system),
+        cpuRatio: (rate.cpuUsPerVerify * chain.txCount) / processCpuUs,
         peakRssBytes,
         chainBytes: chain.chainBytes,
         generationSeconds: opts.generationSeconds,
@@ -498,6 +580,7 @@ export async function runValidateBench(
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
     },
+    crypto: { ed25519: nativeVerifier(), sha256: hashBackend(), sodium: sodiumStatus() },
     workers,
     lookAhead,
     workloads,
@@ -554,6 +637,7 @@ export function formatValidateReport(report: ValidateBenchReport): string[] {
   }
   const lines = [
     `Block validation + commit, ${report.machine.cpus} cores (${report.machine.model}), node ${report.machine.node}, ${report.workers} verify workers, look-ahead ${report.lookAhead}${plain ? '' : `, ${CHAIN_LABELS[report.chain]}`}`,
+    `  crypto: ed25519 on ${report.crypto.ed25519} (verify pool, calling thread, certificates), SHA-256 on ${report.crypto.sha256}; libsodium ${report.crypto.sodium.loaded ? `${report.crypto.sodium.version} loaded` : `not loaded (${report.crypto.sodium.error ?? 'not asked for'})`}`,
     ...(plain
       ? []
       : [...mixes].map(([workload, mix]) => `  ${workload}: ${mixText(mix)} of its txs`)),
@@ -587,6 +671,32 @@ export function formatValidateReport(report: ValidateBenchReport): string[] {
         ...versus(r),
         mib(r.peakRssBytes),
       ]),
+    ),
+    '',
+    'Ratio to each ceiling, measured in the same minutes (verify/s on one thread × cores)',
+    ...table(
+      [
+        plain ? 'backend / block' : 'backend / block / workload',
+        'ceiling of',
+        'verify/s/core',
+        'CPU µs/verify',
+        'ceiling tx/s',
+        'tx/s',
+        'ratio',
+        'CPU ratio',
+      ],
+      runs.flatMap((r) =>
+        r.ceilings.map((c) => [
+          name(r),
+          c.backend,
+          fmt(c.verifyPerSecPerCore),
+          fmt(c.cpuUsPerVerify, 1),
+          fmt(c.ceilingTxPerSec),
+          fmt(r.txPerSec),
+          `${fmt(c.ratio * 100, 1)}%`,
+          `${fmt(c.cpuRatio * 100, 1)}%`,
+        ]),
+      ),
     ),
     '',
     'Main-thread time per tx by stage, µs (signatures: submit + waiting for the pool)',

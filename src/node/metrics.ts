@@ -313,12 +313,15 @@ export class NodeMetrics {
     });
     new Gauge({
       name: 'civitas_crypto_backend_info',
-      help: 'The ed25519 verification backend in use (value 1)',
-      labelNames: ['backend'] as const,
+      help: 'The crypto backends in use: ed25519 verification (every path) and SHA-256 (value 1)',
+      labelNames: ['ed25519', 'sha256'] as const,
       registers,
       collect() {
         const stats = read();
-        if (stats !== undefined) this.set({ backend: stats.backend }, 1);
+        if (stats === undefined) return;
+        // One series: the backends can change (a libsodium load), the old pair must go.
+        this.reset();
+        this.set({ ed25519: stats.backend, sha256: stats.hashBackend }, 1);
       },
     });
   }

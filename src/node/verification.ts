@@ -19,8 +19,11 @@
  *                  signatures of the next blocks are checked on the workers while one block
  *                  executes. The benchmark drives this very pipeline.
  *
- * Commit-certificate signatures (a quorum per block) are checked on the calling thread by
- * `checkSignature` and are not in the tallies, which count tx signatures.
+ * Every signature is checked on one backend, the pool's: by default the one verifyNative uses
+ * here (libsodium when its addon loads, node:crypto otherwise; src/crypto/ed25519.ts), for the
+ * workers and the calling thread alike. Commit-certificate signatures (a quorum per block) are
+ * checked on the calling thread by `checkSignature`, on the same backend, and are not in the
+ * tallies, which count tx signatures.
  */
 import { availableParallelism } from 'node:os';
 import {
@@ -31,7 +34,8 @@ import {
   TxVerifier,
   type VerifyTally,
 } from '../chain/index.ts';
-import { verifyNative } from '../crypto/ed25519.ts';
+import { type NativeVerifier, verifierOf } from '../crypto/ed25519.ts';
+import { hashBackend } from '../crypto/hash.ts';
 import { VerifyPool, type VerifyPoolStats } from '../crypto/verify-pool.ts';
 import {
   BlockPipeline,
@@ -44,9 +48,6 @@ import type { ValidationOptions } from './block-committer.ts';
 
 export const VERIFY_PATHS = ['admission', 'proposal', 'sync'] as const;
 export type VerifyPath = (typeof VERIFY_PATHS)[number];
-
-/** The signature backend the workers and the calling thread use (the one rule, ed25519.ts). */
-export const CRYPTO_BACKEND = 'node:crypto';
 
 /** Batch verifier the factory may be handed instead of its own pool (the noble benchmark). */
 export interface ClosableBatchVerifier extends BatchSignatureVerifier {
@@ -64,6 +65,12 @@ export interface VerificationOptions {
   chunkSize?: number;
   /** Verified tx hashes remembered; default 200,000. */
   cacheEntries?: number;
+  /**
+   * The signature backend of the pool, its calling-thread share and the certificate checks;
+   * default verifyNative's here (libsodium when it loads). 'sodium' throws
+   * CRYPTO_BACKEND_UNAVAILABLE when it cannot load.
+   */
+  backend?: NativeVerifier;
   /** Most admission requests verified as one batch (more are flushed at once); default 1,024. */
   maxAdmissionBatch?: number;
   /**
@@ -75,9 +82,19 @@ export interface VerificationOptions {
   batchVerifierBackend?: string;
 }
 
+/** The backends in use, for the metrics and the benchmark report. */
+export interface CryptoInUse {
+  /** ed25519: the pool's backend (sodium, node:crypto), or what a benchmark injected. */
+  readonly ed25519: string;
+  /** SHA-256 on this thread (hash.ts: sodium+node:crypto, node:crypto or noble). */
+  readonly sha256: string;
+}
+
 export interface VerificationStats {
-  /** The signature backend (node:crypto, or what a benchmark injected). */
+  /** The ed25519 backend of every path (sodium, node:crypto, or what a benchmark injected). */
   readonly backend: string;
+  /** The SHA-256 backend of this thread (hashes of txs, blocks and state). */
+  readonly hashBackend: string;
   readonly workers: number;
   readonly paths: Readonly<Record<VerifyPath, Readonly<VerifyTally>>>;
   /** Tx signatures verified on the pool's workers and on the calling thread (all paths). */
@@ -104,8 +121,8 @@ export class Verification {
   readonly txVerifier: TxVerifier;
   readonly workers: number;
   readonly backend: string;
-  /** Certificate signatures (calling thread). */
-  readonly checkSignature: SignatureCheck = verifyNative;
+  /** Certificate signatures (calling thread, the pool's backend). */
+  readonly checkSignature: SignatureCheck;
   private readonly pool: VerifyPool | undefined;
   private readonly batch: ClosableBatchVerifier;
   private readonly tallies: Record<VerifyPath, VerifyTally> = {
@@ -125,16 +142,20 @@ export class Verification {
       this.batch = opts.batchVerifier;
       this.workers = opts.workers ?? availableParallelism();
       this.backend = opts.batchVerifierBackend ?? 'injected';
+      this.checkSignature = verifierOf(opts.backend ?? 'native');
     } else {
       this.pool = VerifyPool.create({
         workers: opts.workers ?? availableParallelism(),
         mainThreadBelow: opts.mainThreadBelow,
         maxQueuedJobs: opts.maxQueuedJobs,
         chunkSize: opts.chunkSize,
+        backend: opts.backend,
       });
       this.batch = this.pool;
-      this.workers = this.pool.stats().workers;
-      this.backend = CRYPTO_BACKEND;
+      const { workers, backend } = this.pool.stats();
+      this.workers = workers;
+      this.backend = backend;
+      this.checkSignature = verifierOf(backend);
     }
     this.maxAdmissionBatch = opts.maxAdmissionBatch ?? 1_024;
     this.txVerifier = new TxVerifier({
@@ -212,11 +233,17 @@ export class Verification {
     return this.batch.verifyBatch(items);
   }
 
+  /** The ed25519 and SHA-256 backends in use on this thread. */
+  crypto(): CryptoInUse {
+    return { ed25519: this.backend, sha256: hashBackend() };
+  }
+
   stats(): VerificationStats {
     const pool = this.pool?.stats();
     const copy = (t: VerifyTally): VerifyTally => ({ ...t });
     return {
       backend: this.backend,
+      hashBackend: hashBackend(),
       workers: this.workers,
       paths: {
         admission: copy(this.tallies.admission),

@@ -1,13 +1,15 @@
 /**
  * A running node verifies through its worker pool: a real one-validator node (2 verify
  * workers) admits a burst of txs, its GET /metrics shows the signatures each path verified,
- * where they ran and the backend, and stopping the node closes the pool. The metrics' own
+ * where they ran and the backends (libsodium where its addon loads), and stopping the node
+ * closes the pool. The metrics' own
  * series are checked against a stand-in source as well.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeTx } from '../../../src/chain/index.ts';
 import { addressOf, generateKeyPair, loadKeyFile, transfer } from '../../../src/client/index.ts';
+import { cryptoBackends } from '../../../src/crypto/backends.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
 import { initNetwork } from '../../../src/node/home.ts';
 import { silentLogger } from '../../../src/node/logger.ts';
@@ -35,7 +37,8 @@ describe('verification metrics', () => {
     invalid: 0,
   });
   let stats: VerificationStats = {
-    backend: 'node:crypto',
+    backend: 'sodium',
+    hashBackend: 'sodium+node:crypto',
     workers: 2,
     paths: { admission: tally(10, 0), proposal: tally(3, 50), sync: tally(0, 0) },
     onWorkers: 8,
@@ -63,13 +66,26 @@ describe('verification metrics', () => {
     assert.equal(metricValue(text, byThread('workers')), 8);
     assert.equal(metricValue(text, byThread('calling')), 5);
     assert.equal(metricValue(text, 'civitas_verify_workers'), 2);
-    assert.equal(metricValue(text, 'civitas_crypto_backend_info{backend="node:crypto"}'), 1);
+    assert.equal(
+      metricValue(
+        text,
+        'civitas_crypto_backend_info{ed25519="sodium",sha256="sodium+node:crypto"}',
+      ),
+      1,
+    );
     stats = {
       ...stats,
+      backend: 'node:crypto',
+      hashBackend: 'node:crypto',
       paths: { ...stats.paths, sync: tally(400, 0) },
       onWorkers: 408,
     };
     text = await m.text();
+    // One series for the backends in use: the pair before is gone.
+    assert.deepEqual(
+      text.split('\n').filter((l) => l.startsWith('civitas_crypto_backend_info{')),
+      ['civitas_crypto_backend_info{ed25519="node:crypto",sha256="node:crypto"} 1'],
+    );
     assert.equal(metricValue(text, signatures('sync')), 400);
     assert.equal(metricValue(text, signatures('admission')), 10, 'not counted twice');
     assert.equal(metricValue(text, byThread('workers')), 408);
@@ -143,7 +159,15 @@ test('a running node admits a burst of txs through its verify pool; stop closes 
     41,
   );
   assert.equal(metricValue(text, 'civitas_verify_workers'), 2);
-  assert.equal(metricValue(text, `civitas_crypto_backend_info{backend="${after.backend}"}`), 1);
+  // The fastest native backend this machine has (libsodium when its addon loads).
+  assert.equal(after.backend, cryptoBackends().ed25519);
+  assert.equal(
+    metricValue(
+      text,
+      `civitas_crypto_backend_info{ed25519="${after.backend}",sha256="${after.hashBackend}"}`,
+    ),
+    1,
+  );
 
   await node.stop();
   await assert.rejects(node.verification.admit([txs[1]!], [new Uint8Array(32)]), (err) => {

@@ -12,7 +12,14 @@ import { after, before, describe, test } from 'node:test';
 import { generateChain } from '../../../bench/chain-generator.ts';
 import { civitasApp, civitasStateMachine } from '../../../src/app/index.ts';
 import { emptyVerifyTally, makeTx, type Tx, TxVerifier, txHash } from '../../../src/chain/index.ts';
-import { generateKeyPair, type KeyPair } from '../../../src/crypto/ed25519.ts';
+import {
+  generateKeyPair,
+  type KeyPair,
+  nativeVerifier,
+  verifyNodeCrypto,
+  verifySodium,
+} from '../../../src/crypto/ed25519.ts';
+import { sodiumStatus } from '../../../src/crypto/sodium.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
 import { Verification } from '../../../src/node/verification.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
@@ -105,7 +112,7 @@ describe('Verification (2 workers)', () => {
     assert.equal(after.paths.admission.signatures - before.paths.admission.signatures, 40);
     assert.equal(after.onWorkers - before.onWorkers, 40);
     assert.equal(after.onCallingThread, before.onCallingThread);
-    assert.equal(after.backend, 'node:crypto');
+    assert.equal(after.backend, nativeVerifier());
     assert.equal(after.workers, 2);
   });
 
@@ -198,6 +205,30 @@ test('close verifies what admission queued, then refuses new work', async () => 
   );
   // Idempotent.
   await verification.close();
+});
+
+test('one backend for every path: the native default, or the one named', async () => {
+  const byDefault = Verification.create({ workers: 1 });
+  const named = Verification.create({ workers: 1, backend: 'node:crypto' });
+  try {
+    // Without a choice: verifyNative's backend, libsodium when its addon loads here.
+    assert.equal(byDefault.stats().backend, nativeVerifier());
+    if (sodiumStatus().loaded) {
+      assert.equal(byDefault.stats().backend, 'sodium');
+      assert.equal(byDefault.checkSignature, verifySodium);
+    }
+    assert.equal(named.stats().backend, 'node:crypto');
+    assert.equal(named.checkSignature, verifyNodeCrypto, 'certificates on the same backend');
+    assert.equal(named.crypto().ed25519, 'node:crypto');
+    const verdicts = await Promise.all(
+      txs.slice(0, 20).map((t, i) => named.admit([t], [hashes[i]!])),
+    );
+    assert.deepEqual(verdicts.flat(), Array(20).fill(true));
+    assert.equal(named.stats().pool?.backend, 'node:crypto');
+  } finally {
+    await byDefault.close();
+    await named.close();
+  }
 });
 
 test('a bad worker count is refused when the factory builds the pool', () => {
