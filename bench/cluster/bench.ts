@@ -123,7 +123,7 @@ export interface ClusterBenchResults {
     };
     /**
      * False if any probe or run after an overload probe committed < 90% of the reference;
-     * true if all did; null when no probe overloaded the cluster.
+     * true if all did; null when no probe overloaded the cluster, or one cannot be told.
      */
     readonly recovered: boolean | null;
   } | null;
@@ -499,7 +499,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
           'from the time each tx was due (open loop) to the time the observer node announced its block',
       },
       machine: machineAtEnd(machine),
-      crypto: await cryptoBackends(backends),
+      crypto: cryptoBackendsOf(backends),
       ceiling,
       search,
       run,
@@ -541,8 +541,8 @@ function withRecovery(
 }
 
 /** The nodes' reports and the harness's own backends, with what was missing said plainly. */
-async function cryptoBackends(nodes: NodeBackends[]): Promise<CryptoBackends> {
-  const harness = await harnessBackends();
+function cryptoBackendsOf(nodes: NodeBackends[]): CryptoBackends {
+  const harness = harnessBackends();
   const missing: string[] = [];
   if (nodes.length === 0) missing.push('no cluster was asked');
   else if (nodes.every((n) => n.backends === null || n.backends.length === 0)) {
@@ -554,7 +554,7 @@ async function cryptoBackends(nodes: NodeBackends[]): Promise<CryptoBackends> {
     harness: harness.backends,
     note:
       missing.length === 0
-        ? 'nodes: series with a backend label on GET /metrics once the cluster committed; harness: src/crypto in this process (the validation ceiling ran here)'
+        ? 'nodes: series with a backend label on GET /metrics once the cluster committed; harness: src/crypto cryptoBackends() in this process after the validation ceiling ran in it'
         : `NOT RECORDED: ${missing.join('; ')}`,
   };
 }

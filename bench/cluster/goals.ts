@@ -217,40 +217,30 @@ function recoveryGoal(made: readonly RecoveryComparison[]): Goal {
       reason: 'not applicable: no overload probe',
     };
   }
-  const measured = made.filter((c) => c.ratio !== null);
-  const worst = measured.reduce<RecoveryComparison | undefined>(
-    (w, c) => (w === undefined || c.ratio! < w.ratio! ? c : w),
-    undefined,
-  );
+  const worst = made.reduce((w, c) => (c.ratio < w.ratio ? c : w));
   const failed = made.filter((c) => c.recovered === false);
-  const unmeasured = made.filter((c) => c.recovered === null);
-  const detail =
-    worst === undefined
-      ? `${made.length} measurements after an overload, none comparable`
-      : `${made.length} measurements after an overload; lowest: ${worst.reason}`;
-  if (unmeasured.length > 0) {
-    return {
-      name,
-      target,
-      value: worst === undefined ? null : worst.ratio! * 100,
-      unit: '%',
-      met: false,
-      detail,
-      committedTxs: null,
-      reason: `${unmeasured.length} of ${made.length} could not be compared: ${unmeasured[0]!.reason}`,
-    };
-  }
-  return {
+  const untold = made.filter((c) => c.recovered === null);
+  const g = {
     name,
     target,
-    value: worst!.ratio! * 100,
+    value: worst.ratio * 100,
     unit: '%',
-    met: failed.length === 0,
-    detail,
+    detail: `${made.length} measurements after an overload; lowest: ${worst.reason}`,
     committedTxs: null,
-    reason:
-      failed.length === 0
-        ? null
-        : `${failed.length} of ${made.length} did not recover: ${failed[0]!.reason}`,
   };
+  if (failed.length > 0) {
+    return {
+      ...g,
+      met: false,
+      reason: `${failed.length} of ${made.length} did not recover: ${failed[0]!.reason}`,
+    };
+  }
+  if (untold.length > 0) {
+    return {
+      ...g,
+      met: null,
+      reason: `${untold.length} of ${made.length} cannot be told: ${untold[0]!.reason}`,
+    };
+  }
+  return { ...g, met: true, reason: null };
 }

@@ -7,6 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
+import {
+  type CryptoBackends as ProcessBackends,
+  cryptoBackends as processBackends,
+} from '../../src/crypto/backends.ts';
 
 /** The repository the harness runs from (bench/cluster/ → the root). */
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -118,8 +122,11 @@ export interface NodeBackends {
 export interface CryptoBackends {
   /** What each node's GET /metrics reported, from the cluster the runs used. */
   readonly nodes: readonly NodeBackends[];
-  /** What the harness process uses (its validation ceiling); null when src/crypto cannot say. */
-  readonly harness: readonly BackendReport[] | null;
+  /**
+   * What the harness process used (its validation ceiling ran here): src/crypto's
+   * cryptoBackends() — ed25519 and sha256 backends, the forced choice, libsodium's status.
+   */
+  readonly harness: ProcessBackends | null;
   /** How to read this, and what was missing. */
   readonly note: string;
 }
@@ -128,26 +135,36 @@ const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 /**
- * Every series in Prometheus text with a `backend` label and a value above zero: an info
- * gauge (`…_backend_info{op="verify",backend="sodium"} 1`) or a counter split by backend.
- * Series of one metric that differ only in labels other than those are reported once each.
+ * The backends a node names in its Prometheus text, in either shape:
+ * - an info gauge whose labels name an operation each (`civitas_crypto_backend_info{ed25519=
+ *   "sodium",sha256="node:crypto"} 1`): one report per label, `{op: <label>}`;
+ * - any series with a `backend` label (`…{path="sync",backend="sodium"} 7`): one report with
+ *   its other labels.
+ * Only series with a value above zero (an info gauge's stale series are 0 or absent); each
+ * distinct report once.
  */
 export function parseBackendMetrics(text: string): BackendReport[] {
   const reports: BackendReport[] = [];
   const seen = new Set<string>();
+  const add = (report: BackendReport): void => {
+    const key = JSON.stringify(report);
+    if (seen.has(key)) return;
+    seen.add(key);
+    reports.push(report);
+  };
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
     const m = SAMPLE.exec(line.trim());
     if (m === null || !(Number(m[3]) > 0)) continue;
+    const metric = m[1]!;
     const labels: Record<string, string> = {};
     for (const [, name, value] of m[2]!.matchAll(LABEL)) labels[name!] = value!;
-    const backend = labels.backend;
-    if (backend === undefined) continue;
-    delete labels.backend;
-    const key = JSON.stringify([m[1], labels, backend]);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    reports.push({ metric: m[1]!, labels, backend });
+    const { backend, ...others } = labels;
+    if (backend !== undefined) add({ metric, labels: others, backend });
+    else if (/_backends?_info$/.test(metric)) {
+      for (const [op, named] of Object.entries(labels))
+        add({ metric, labels: { op }, backend: named });
+    }
   }
   return reports;
 }
@@ -168,17 +185,24 @@ export async function nodeBackends(urls: ReadonlyArray<string | null>): Promise<
 }
 
 /**
- * The backends of this process (the harness: its validation ceiling verifies here), from
- * src/crypto. Null, with the reason, while src/crypto has no function that names them.
+ * The backends of this process (the harness: its validation ceiling verifies here). Asked
+ * after the ceiling, so the answer is the backend it ran on (asking first would load
+ * libsodium itself); null, with the reason, if src/crypto cannot answer.
  */
-export async function harnessBackends(): Promise<{
-  backends: BackendReport[] | null;
-  note: string;
-}> {
-  return {
-    backends: null,
-    note: 'src/crypto exports no function naming its backend yet',
-  };
+export function harnessBackends(): { backends: ProcessBackends | null; note: string } {
+  try {
+    return { backends: processBackends(), note: 'src/crypto cryptoBackends() in the harness' };
+  } catch (err) {
+    return { backends: null, note: `cryptoBackends() failed: ${(err as Error).message}` };
+  }
+}
+
+/** The harness's backends, short: "ed25519=sodium sha256=sodium+node:crypto". */
+export function describeProcessBackends(b: ProcessBackends | null): string {
+  if (b === null) return 'not recorded';
+  const forced = b.choice === 'node' ? ' (node:crypto forced)' : '';
+  const sodium = b.sodium.error === null ? '' : ` (libsodium: ${b.sodium.error})`;
+  return `ed25519=${b.ed25519} sha256=${b.sha256}${forced}${sodium}`;
 }
 
 /** What the reports say, short: "crypto=sodium verify/admission=sodium". */

@@ -21,18 +21,24 @@ export interface RateMeasurement {
 export interface RecoveryComparison {
   /** Offered rate of the latest overload (unsustainable) probe before this measurement. */
   readonly afterOverloadRate: number;
-  /** The probe from before the first overload it is compared with (null: none ran). */
+  /**
+   * The probe from before the first overload it is compared with (null: no probe committed
+   * anything before it; then the offered rate is the reference).
+   */
   readonly referenceRate: number | null;
   /** What that probe committed, tx/s. */
   readonly referenceTxPerSec: number | null;
   /** True when the reference ran at this measurement's offered rate. */
   readonly sameRate: boolean;
   /** What this measurement is expected to commit: min(reference tx/s, its offered rate). */
-  readonly expectedTxPerSec: number | null;
+  readonly expectedTxPerSec: number;
   readonly txPerSec: number;
   /** txPerSec ÷ expectedTxPerSec. */
-  readonly ratio: number | null;
-  /** ratio ≥ 0.9; null when there is nothing to compare with. */
+  readonly ratio: number;
+  /**
+   * ratio ≥ 0.9. Without a reference probe: true at ≥ 90% of the offered rate, false when
+   * nothing committed, null in between (cannot be told).
+   */
   readonly recovered: boolean | null;
   readonly reason: string;
 }
@@ -43,8 +49,8 @@ const whole = (x: number): string => Math.round(x).toLocaleString('en-US');
 export const RECOVERY_SHARE = 0.9;
 
 /**
- * The reference for `rate` among the probes that ran before the first overload: the one at
- * the same rate; else the nearest rate below (the cluster sustained less then, so it should
+ * The reference for `rate` among the probes that ran before the first overload and
+ * committed something: the one at the same rate; else the nearest rate below (the cluster sustained less then, so it should
  * commit at least that much now); else the nearest above (it sustained more, so it should
  * commit what is offered now). The latest such probe when a rate ran twice.
  */
@@ -74,49 +80,52 @@ export function compareAfterOverload(
   const firstOverload = earlier.findIndex((m) => !m.sustainable);
   if (firstOverload < 0) return null;
   const latestOverload = earlier.findLast((m) => !m.sustainable)!;
-  const ref = referenceFor(earlier.slice(0, firstOverload), current.rate);
-  const base = {
-    afterOverloadRate: latestOverload.rate,
-    txPerSec: current.txPerSec,
-  };
-  if (ref === undefined) {
-    return {
-      ...base,
-      referenceRate: null,
-      referenceTxPerSec: null,
-      sameRate: false,
-      expectedTxPerSec: null,
-      ratio: null,
-      recovered: null,
-      reason: 'no probe ran before the first overload: nothing to compare with',
-    };
-  }
+  // Rule: a probe that committed nothing is no measure of health.
+  const healthy = earlier.slice(0, firstOverload).filter((m) => m.committedTxs > 0);
+  const ref = referenceFor(healthy, current.rate);
+  const base = { afterOverloadRate: latestOverload.rate, txPerSec: current.txPerSec };
+  if (ref === undefined) return againstOffered(base, current.rate);
   const expected = Math.min(ref.txPerSec, current.rate);
-  const reference = {
-    referenceRate: ref.rate,
-    referenceTxPerSec: ref.txPerSec,
-    sameRate: ref.rate === current.rate,
-    expectedTxPerSec: expected,
-  };
-  // Rule: a reference that committed nothing is not a measurement of health.
-  if (ref.committedTxs === 0 || !(expected > 0)) {
-    return {
-      ...base,
-      ...reference,
-      ratio: null,
-      recovered: null,
-      reason: `the probe at ${whole(ref.rate)} tx/s before the overload committed nothing`,
-    };
-  }
   const ratio = current.txPerSec / expected;
   const recovered = ratio >= RECOVERY_SHARE;
   const at = ref.rate === current.rate ? 'the same rate' : `${whole(ref.rate)} tx/s`;
   return {
     ...base,
-    ...reference,
+    referenceRate: ref.rate,
+    referenceTxPerSec: ref.txPerSec,
+    sameRate: ref.rate === current.rate,
+    expectedTxPerSec: expected,
     ratio,
     recovered,
     reason: `${whole(current.txPerSec)} committed tx/s = ${Math.round(ratio * 100)}% of the ${whole(expected)} expected from ${at} before the overload (${recovered ? '≥' : '<'} ${RECOVERY_SHARE * 100}%)`,
+  };
+}
+
+/**
+ * No probe committed anything before the first overload (it was the first probe): only the
+ * offered rate is left to hold a measurement to. Committing ≥ 90% of it proves the cluster
+ * recovered and committing nothing proves it did not; anything between cannot tell a
+ * cluster that never recovered from one whose capacity is below this rate.
+ */
+function againstOffered(
+  base: Pick<RecoveryComparison, 'afterOverloadRate' | 'txPerSec'>,
+  rate: number,
+): RecoveryComparison {
+  const ratio = base.txPerSec / rate;
+  const recovered = ratio >= RECOVERY_SHARE ? true : base.txPerSec === 0 ? false : null;
+  const verdict =
+    recovered === null
+      ? `(< ${RECOVERY_SHARE * 100}%: overloaded or not recovered, no healthy probe to tell)`
+      : `(${recovered ? '≥' : '<'} ${RECOVERY_SHARE * 100}%)`;
+  return {
+    ...base,
+    referenceRate: null,
+    referenceTxPerSec: null,
+    sameRate: false,
+    expectedTxPerSec: rate,
+    ratio,
+    recovered,
+    reason: `no probe committed before the first overload; ${whole(base.txPerSec)} committed tx/s = ${Math.round(ratio * 100)}% of the ${whole(rate)} offered ${verdict}`,
   };
 }
 
@@ -134,11 +143,14 @@ export function recoveredAfter(
   return probes.map((p, i) => (p.sustainable ? null : (comparisons[i + 1]?.recovered ?? null)));
 }
 
-/** False if any comparison failed; true if there were some and all held; null if none. */
+/**
+ * False if any comparison failed; null if none was made or one cannot be told; else true.
+ */
 export function allRecovered(
   comparisons: ReadonlyArray<RecoveryComparison | null>,
 ): boolean | null {
-  const made = comparisons.filter((c) => c !== null && c.recovered !== null);
-  if (made.length === 0) return null;
-  return made.every((c) => c!.recovered === true);
+  const made = comparisons.filter((c): c is RecoveryComparison => c !== null);
+  if (made.some((c) => c.recovered === false)) return false;
+  if (made.length === 0 || made.some((c) => c.recovered === null)) return null;
+  return true;
 }

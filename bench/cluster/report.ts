@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClusterBenchResults, ProbeResult } from './bench.ts';
 import { latencyCdfSpec, renderSvg, sweepSpec, throughputSpec } from './plots.ts';
-import { describeBackends } from './provenance.ts';
+import { describeBackends, describeProcessBackends } from './provenance.ts';
 import type { RecoveryComparison } from './recovery.ts';
 import type { RunResult } from './run.ts';
 
@@ -206,9 +206,10 @@ function runLines(run: RunResult): string[] {
 /** "96% of 1,600 (same rate) ✓": a measurement after an overload against before it. */
 function comparisonCell(c: RecoveryComparison | null): string {
   if (c === null) return '';
-  if (c.ratio === null) return 'not comparable';
-  const at = c.sameRate ? 'same rate' : `@${fmt(c.referenceRate)}`;
-  return `${fmt(c.ratio * 100)}% of ${fmt(c.expectedTxPerSec)} (${at}) ${c.recovered ? '✓' : '✗'}`;
+  const at =
+    c.referenceRate === null ? 'offered' : c.sameRate ? 'same rate' : `@${fmt(c.referenceRate)}`;
+  const verdict = c.recovered === null ? '?' : c.recovered ? '✓' : '✗';
+  return `${fmt(c.ratio * 100)}% of ${fmt(c.expectedTxPerSec)} (${at}) ${verdict}`;
 }
 
 function recoveredCell(p: ProbeResult): string {
@@ -235,16 +236,19 @@ function provenanceLines(results: ClusterBenchResults): string[] {
   const lines = [
     `Cluster benchmark — ${code}, ${results.date}`,
     `machine: ${m.cpus} cores (${m.model}), ${m.memoryGiB} GiB (${m.freeMemoryGiBAtStart} free at start), node ${m.node}, ${load}`,
-    `crypto backends: nodes ${nodes}; harness ${describeBackends(crypto.harness)}`,
+    `crypto backends: nodes ${nodes}; harness ${describeProcessBackends(crypto.harness)}`,
   ];
   if (crypto.note.startsWith('NOT RECORDED')) lines.push(`  ${crypto.note}`);
   return lines;
 }
 
 function searchLines(search: NonNullable<ClusterBenchResults['search']>): string[] {
+  const overloaded = search.probes.some((p) => !p.sustainable);
   const recovered =
     search.recovered === null
-      ? 'no probe overloaded the cluster'
+      ? overloaded
+        ? 'cannot be told (see "vs before the overload")'
+        : 'no probe overloaded the cluster'
       : search.recovered
         ? 'yes: every probe and run after an overload committed ≥ 90% of before it'
         : 'NO: a probe or run after an overload committed < 90% of before it';
@@ -336,7 +340,7 @@ export function formatResults(
   if (results.goals.length > 0) {
     lines.push('', 'goals:');
     for (const g of results.goals) {
-      const verdict = g.met === null ? 'n/a' : g.met ? 'met' : 'NOT met';
+      const verdict = g.met === null ? 'not judged' : g.met ? 'met' : 'NOT met';
       lines.push(
         `  ${g.name}: ${fmt(g.value, g.unit === '%' ? 1 : 0)} ${g.unit} (target ${g.target}) — ${verdict}`,
         `    ${g.detail}`,

@@ -64,6 +64,17 @@ test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sa
     assert.deepEqual(n.backends, saved.crypto.nodes[0]!.backends);
   }
   assert.equal(typeof saved.crypto.note, 'string');
+  const harness = saved.crypto.harness;
+  assert.ok(
+    harness !== null && ['sodium', 'node:crypto'].includes(harness.ed25519),
+    'the harness records the backend its validation ceiling ran on',
+  );
+  // The nodes run on this machine with this environment: the same ed25519 backend.
+  assert.deepEqual(
+    saved.crypto.nodes[0]!.backends!.find((b) => b.labels.op === 'ed25519')?.backend,
+    harness.ed25519,
+  );
+  assert.doesNotMatch(saved.crypto.note, /NOT RECORDED/);
 
   const run = saved.run!;
   assert.ok(run !== null);

@@ -1,6 +1,7 @@
 /**
  * `civitas bench cluster`: N validator processes on loopback under open-loop load, with
- * optional faults; results.json, SVG plots and a table (bench/cluster/, docs/BENCHMARKS.md).
+ * optional faults; results.json (with the git commit, the machine and the crypto backends),
+ * SVG plots and a table (bench/cluster/, docs/BENCHMARKS.md).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -181,7 +182,7 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
     )
     .option(
       '--ceiling-txs <n>',
-      'txs for the single-process validation ceiling (0 skips it)',
+      "txs for the single-process validation ceiling, the efficiency figure's denominator (0 skips both)",
       intOption(0, 1_000_000),
       CLUSTER_DEFAULTS.ceilingTxs,
     )

@@ -245,18 +245,19 @@ describe('the recovery goal (--max)', () => {
     assert.match(g.reason!, /^3 of 3 did not recover: 0 committed tx\/s = 0% of the 790 expected/);
   });
 
-  test('a comparison that cannot be made is not met', () => {
-    const empty = [probe(400, 0, true), probe(800, 0, false)];
-    const recovery = [compareAfterOverload(empty, { rate: 400, txPerSec: 380 })];
-    const g = find(
-      goalsFor({ ...base, ceiling: null, run: null, halfRateRun: null, recovery }),
-      'every probe',
-    );
-    assert.equal(g.met, false);
-    assert.match(
-      g.reason!,
-      /could not be compared: the probe at 400 tx\/s before the overload committed nothing/,
-    );
+  test('a comparison that cannot be told leaves the goal open (met null), a failure does not', () => {
+    const first = [probe(800, 500, false)];
+    const untold = compareAfterOverload(first, { rate: 400, txPerSec: 200 });
+    const fine = compareAfterOverload(first, { rate: 300, txPerSec: 300 });
+    const inputs = { ...base, ceiling: null, run: null, halfRateRun: null };
+    const g = find(goalsFor({ ...inputs, recovery: [untold, fine] }), 'every probe');
+    assert.equal(g.met, null);
+    assert.equal(g.value, 50);
+    assert.match(g.reason!, /^1 of 2 cannot be told: no probe committed before the first overload/);
+    const wedged = compareAfterOverload(first, { rate: 300, txPerSec: 0 });
+    const bad = find(goalsFor({ ...inputs, recovery: [untold, fine, wedged] }), 'every probe');
+    assert.equal(bad.met, false);
+    assert.match(bad.reason!, /^1 of 3 did not recover/);
   });
 });
 

@@ -11,12 +11,18 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   describeBackends,
+  describeProcessBackends,
   gitInfo,
+  harnessBackends,
   machineAtEnd,
   machineAtStart,
   parseBackendMetrics,
   REPO_ROOT,
 } from '../../../bench/cluster/provenance.ts';
+import { parseNodeTimings } from '../../../bench/cluster/run.ts';
+import { cryptoBackends } from '../../../src/crypto/index.ts';
+import { NodeMetrics } from '../../../src/node/metrics.ts';
+import type { VerificationStats } from '../../../src/node/verification.ts';
 import { tempDir } from '../../helpers/temp.ts';
 
 function git(dir: string, ...args: string[]): string {
@@ -94,33 +100,91 @@ describe('machine', () => {
 
 describe('crypto backends from GET /metrics', () => {
   const text = [
-    '# HELP civitas_crypto_backend_info The ed25519 verification backend in use (value 1)',
+    '# HELP civitas_crypto_backend_info The crypto backends in use (value 1)',
     '# TYPE civitas_crypto_backend_info gauge',
-    'civitas_crypto_backend_info{backend="sodium"} 1',
-    'civitas_hash_backend_info{op="sha256",backend="node:crypto"} 1',
-    'civitas_old_backend_info{backend="noble"} 0',
+    'civitas_crypto_backend_info{ed25519="sodium",sha256="sodium+node:crypto"} 1',
+    'civitas_old_backend_info{ed25519="node:crypto"} 0',
     'civitas_tx_signatures_verified_total{path="admission"} 1200',
     'civitas_signatures_total{path="sync",backend="sodium"} 7',
     'civitas_signatures_total{path="sync",backend="sodium"} 7',
+    'civitas_signatures_total{path="proposal",backend="noble"} 0',
     'civitas_chain_height 12',
     '',
   ].join('\n');
 
-  test('every series with a backend label and a value above zero, once', () => {
+  test('an info gauge’s labels, and series with a backend label, above zero, once each', () => {
     assert.deepEqual(parseBackendMetrics(text), [
-      { metric: 'civitas_crypto_backend_info', labels: {}, backend: 'sodium' },
-      { metric: 'civitas_hash_backend_info', labels: { op: 'sha256' }, backend: 'node:crypto' },
+      { metric: 'civitas_crypto_backend_info', labels: { op: 'ed25519' }, backend: 'sodium' },
+      {
+        metric: 'civitas_crypto_backend_info',
+        labels: { op: 'sha256' },
+        backend: 'sodium+node:crypto',
+      },
       { metric: 'civitas_signatures_total', labels: { path: 'sync' }, backend: 'sodium' },
     ]);
     assert.deepEqual(parseBackendMetrics('civitas_chain_height 3\n'), []);
   });
 
+  test('what a node’s GET /metrics says: backends, and the signature counters per path and thread', async () => {
+    const tally = (signatures: number) => ({
+      txs: signatures,
+      cacheHits: 0,
+      signatures,
+      invalid: 0,
+    });
+    const stats: VerificationStats = {
+      backend: 'sodium',
+      hashBackend: 'sodium+node:crypto',
+      workers: 2,
+      paths: { admission: tally(10), proposal: tally(3), sync: tally(0) },
+      onWorkers: 8,
+      onCallingThread: 5,
+      admissionBatches: 2,
+      admissionRequests: 10,
+    };
+    const metrics = new NodeMetrics(
+      {
+        height: () => 1,
+        view: () => 0,
+        viewChanges: () => 0,
+        mempoolSize: () => 0,
+        peers: () => 0,
+        gossip: () => undefined,
+        verification: () => stats,
+      },
+      { processMetrics: false },
+    );
+    const scraped = await metrics.text();
+    assert.equal(
+      describeBackends(parseBackendMetrics(scraped)),
+      'ed25519=sodium sha256=sodium+node:crypto',
+    );
+    assert.deepEqual(parseNodeTimings(scraped).signatures, {
+      'verified/admission': 10,
+      'verified/proposal': 3,
+      'verified/sync': 0,
+      'by_thread/workers': 8,
+      'by_thread/calling': 5,
+    });
+  });
+
   test('described short for the table', () => {
     assert.equal(
       describeBackends(parseBackendMetrics(text)),
-      'crypto=sodium sha256=node:crypto sync=sodium',
+      'ed25519=sodium sha256=sodium+node:crypto sync=sodium',
     );
     assert.equal(describeBackends([]), 'none reported');
     assert.equal(describeBackends(null), 'not reported');
+  });
+});
+
+describe('the harness process’s own backends', () => {
+  test('what src/crypto says this process uses, described short', () => {
+    const { backends } = harnessBackends();
+    assert.deepEqual(backends, cryptoBackends());
+    assert.match(describeProcessBackends(backends), /^ed25519=(sodium|node:crypto) sha256=\S+/);
+    assert.equal(describeProcessBackends(null), 'not recorded');
+    const forced = { ...backends!, choice: 'node' as const, ed25519: 'node:crypto' as const };
+    assert.match(describeProcessBackends(forced), /^ed25519=node:crypto .*\(node:crypto forced\)$/);
   });
 });

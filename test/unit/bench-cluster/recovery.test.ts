@@ -82,21 +82,39 @@ describe('compareAfterOverload', () => {
     assert.equal(c.recovered, false);
   });
 
-  test('a reference that committed nothing is not a measurement: recovered null', () => {
+  test('a probe that committed nothing before the overload is no reference', () => {
     const earlier = [
+      m(200, 200, true),
       { rate: 400, txPerSec: 0, committedTxs: 0, sustainable: true },
       m(800, 0, false),
     ];
-    const c = compareAfterOverload(earlier, { rate: 400, txPerSec: 0 })!;
-    assert.equal(c.recovered, null);
-    assert.equal(c.ratio, null);
-    assert.match(c.reason, /committed nothing/);
+    const c = compareAfterOverload(earlier, { rate: 400, txPerSec: 190 })!;
+    assert.equal(c.referenceRate, 200, 'the nearest rate below that committed');
+    assert.equal(c.recovered, true);
   });
 
-  test('the first probe overloading: nothing before it to compare with', () => {
-    const c = compareAfterOverload([m(200, 20, false)], { rate: 100, txPerSec: 100 })!;
-    assert.equal(c.referenceRate, null);
-    assert.equal(c.recovered, null);
+  test('the first probe overloading: held to the offered rate, and only what that can tell', () => {
+    const earlier = [m(400, 300, false)];
+    const ok = compareAfterOverload(earlier, { rate: 200, txPerSec: 190 })!;
+    assert.equal(ok.referenceRate, null);
+    assert.equal(ok.expectedTxPerSec, 200);
+    assert.equal(ok.ratio, 0.95);
+    assert.equal(ok.recovered, true, 'it commits what is offered: recovered');
+    assert.match(
+      ok.reason,
+      /^no probe committed before the first overload; 190 committed tx\/s = 95% of the 200 offered/,
+    );
+
+    const wedged = compareAfterOverload(earlier, { rate: 200, txPerSec: 0 })!;
+    assert.equal(
+      wedged.recovered,
+      false,
+      'nothing committed: not recovered, whatever the capacity',
+    );
+
+    const between = compareAfterOverload(earlier, { rate: 300, txPerSec: 150 })!;
+    assert.equal(between.recovered, null, 'overloaded or not recovered: cannot be told');
+    assert.match(between.reason, /no healthy probe to tell/);
   });
 });
 
@@ -161,8 +179,15 @@ describe('recoveredAfter and allRecovered', () => {
     assert.deepEqual(recoveredAfter(probes, comparisons), [null, null]);
   });
 
-  test('allRecovered is null when no comparison was made', () => {
+  test('allRecovered: null when none was made or one cannot be told, false on any failure', () => {
     assert.equal(allRecovered([]), null);
     assert.equal(allRecovered([null, null]), null);
+    const first = [m(400, 300, false)];
+    const yes = compareAfterOverload(first, { rate: 200, txPerSec: 200 });
+    const untold = compareAfterOverload(first, { rate: 300, txPerSec: 150 });
+    const no = compareAfterOverload(first, { rate: 200, txPerSec: 0 });
+    assert.equal(allRecovered([null, yes]), true);
+    assert.equal(allRecovered([yes, untold]), null);
+    assert.equal(allRecovered([yes, untold, no]), false);
   });
 });

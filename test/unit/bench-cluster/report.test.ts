@@ -75,8 +75,13 @@ test('a wedged --max run: the table says so, with where the figures came from', 
         index,
         backends: [{ metric: 'civitas_crypto_backend_info', labels: {}, backend: 'sodium' }],
       })),
-      harness: null,
-      note: 'NOT RECORDED: harness: src/crypto exports no function naming its backend yet',
+      harness: {
+        ed25519: 'sodium',
+        sha256: 'sodium+node:crypto',
+        choice: 'auto',
+        sodium: { attempted: true, loaded: true, version: '1.0.20', error: null },
+      },
+      note: 'nodes: …',
     },
     ceiling,
     search: {
@@ -103,8 +108,11 @@ test('a wedged --max run: the table says so, with where the figures came from', 
 
   assert.match(text, /^Cluster benchmark — git abc1234 \+ uncommitted changes in 3 files/);
   assert.match(text, /load average 1\.25 1 0\.5 at start, 3\.5 2 1 at end/);
-  assert.match(text, /crypto backends: nodes crypto=sodium \(all 4\); harness not reported/);
-  assert.match(text, /NOT RECORDED: harness/);
+  assert.match(
+    text,
+    /crypto backends: nodes crypto=sodium \(all 4\); harness ed25519=sodium sha256=sodium\+node:crypto\n/,
+  );
+  assert.doesNotMatch(text, /NOT RECORDED/);
   assert.match(
     text,
     /efficiency \(run at the max rate\): 0 committed tx\/s × 4 validators ÷ 8,000 tx\/s = 0\.0% \(over 0 committed txs\)/,
