@@ -298,7 +298,7 @@ export function formatResults(
   const c = results.ceiling;
   if (c !== null) {
     lines.push(
-      `validation ceiling (single process, same run): ${fmt(c.txPerSec)} tx/s [${c.method}${c.chain === null ? '' : `, ${c.chain} chain, ${fmt(c.blockSize)}-tx blocks`}]; verifyNative ${fmt(c.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(c.verifyCeilingTxPerSec)}`,
+      `validation ceiling (single process, same run): ${fmt(c.txPerSec)} tx/s [${c.method}${c.chain === null ? '' : `, ${c.chain} chain, ${fmt(c.blockSize)}-tx blocks`}]; verifyNative (${results.crypto.harness?.ed25519 ?? 'backend not recorded'}) ${fmt(c.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(c.verifyCeilingTxPerSec)}`,
     );
   }
   const e = results.efficiency;

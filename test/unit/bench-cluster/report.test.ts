@@ -115,6 +115,10 @@ test('a wedged --max run: the table says so, with where the figures came from', 
   assert.doesNotMatch(text, /NOT RECORDED/);
   assert.match(
     text,
+    /\[validate-bench, consortium chain, 1,000-tx blocks\]; verifyNative \(sodium\) 9,000\/s\/core × 2 = 18,000\n/,
+  );
+  assert.match(
+    text,
     /efficiency \(run at the max rate\): 0 committed tx\/s × 4 validators ÷ 8,000 tx\/s = 0\.0% \(over 0 committed txs\)/,
   );
   const rows = text.split('\n');
