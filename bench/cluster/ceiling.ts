@@ -11,8 +11,8 @@
  */
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { verifyNative } from '../../src/crypto/ed25519.ts';
-import { runValidateBench } from '../validate.ts';
+import { nativeVerifier, verifyNative } from '../../src/crypto/ed25519.ts';
+import { type Ceiling, runValidateBench } from '../validate.ts';
 import type { ChainKind } from '../workloads.ts';
 
 export interface ValidationCeiling {
@@ -20,10 +20,18 @@ export interface ValidationCeiling {
   readonly method: 'validate-bench' | 'verify-rate';
   /** Single-process validation throughput, tx/s (the figure the cluster is compared with). */
   readonly txPerSec: number;
-  /** verifyNative per second on one thread. */
+  /** The ed25519 backend the validation (or the verify rate) ran on. */
+  readonly verifyBackend: string;
+  /** verifyNative per second on one thread, on that backend. */
   readonly verifyPerSecPerCore: number;
   /** verifyPerSecPerCore × cores. */
   readonly verifyCeilingTxPerSec: number;
+  /**
+   * Every signature ceiling bench/validate.ts measured in the same minutes (libsodium where
+   * its addon loads, and node:crypto): verify/s on one thread × cores, and the validation
+   * tx/s as a ratio to each. Empty for 'verify-rate'.
+   */
+  readonly signatureCeilings: readonly Ceiling[];
   readonly cores: number;
   readonly txs: number;
   readonly blockSize: number;
@@ -79,8 +87,10 @@ export async function measureValidationCeiling(opts: {
     return {
       method: 'validate-bench',
       txPerSec: run.txPerSec,
+      verifyBackend: run.verifyBackend,
       verifyPerSecPerCore: run.verifyPerSecPerCore,
       verifyCeilingTxPerSec: run.ceilingTxPerSec,
+      signatureCeilings: run.ceilings,
       cores: run.cores,
       txs: run.txs,
       blockSize: run.blockSize,
@@ -96,8 +106,10 @@ export async function measureValidationCeiling(opts: {
     return {
       method: 'verify-rate',
       txPerSec: rate * cores,
+      verifyBackend: nativeVerifier(),
       verifyPerSecPerCore: rate,
       verifyCeilingTxPerSec: rate * cores,
+      signatureCeilings: [],
       cores,
       txs: 0,
       blockSize: 0,

@@ -298,8 +298,15 @@ export function formatResults(
   const c = results.ceiling;
   if (c !== null) {
     lines.push(
-      `validation ceiling (single process, same run): ${fmt(c.txPerSec)} tx/s [${c.method}${c.chain === null ? '' : `, ${c.chain} chain, ${fmt(c.blockSize)}-tx blocks`}]; verifyNative (${results.crypto.harness?.ed25519 ?? 'backend not recorded'}) ${fmt(c.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(c.verifyCeilingTxPerSec)}`,
+      `validation ceiling (single process, same run): ${fmt(c.txPerSec)} tx/s [${c.method}${c.chain === null ? '' : `, ${c.chain} chain, ${fmt(c.blockSize)}-tx blocks`}]; verifyNative (${c.verifyBackend}) ${fmt(c.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(c.verifyCeilingTxPerSec)}`,
     );
+    if (c.signatureCeilings.length > 0) {
+      const each = c.signatureCeilings.map(
+        (s) =>
+          `${s.backend} ${fmt(s.verifyPerSecPerCore)}/s/core × ${c.cores} = ${fmt(s.ceilingTxPerSec)} (validation at ${fmt(s.ratio, 2)} of it)`,
+      );
+      lines.push(`  signature ceilings, same run: ${each.join('; ')}`);
+    }
   }
   const e = results.efficiency;
   if (e !== null) {

@@ -75,6 +75,11 @@ test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sa
     harness.ed25519,
   );
   assert.doesNotMatch(saved.crypto.note, /NOT RECORDED/);
+  assert.equal(saved.ceiling?.verifyBackend, harness.ed25519, 'the ceiling ran on that backend');
+  assert.ok(
+    saved.ceiling!.signatureCeilings.some((c) => c.backend === 'node:crypto'),
+    'the node:crypto signature ceiling was measured in the same run',
+  );
 
   const run = saved.run!;
   assert.ok(run !== null);

@@ -119,6 +119,10 @@ test('a wedged --max run: the table says so, with where the figures came from', 
   );
   assert.match(
     text,
+    /signature ceilings, same run: sodium 9,000\/s\/core × 2 = 18,000 \(validation at 0\.44 of it\); node:crypto 4,500\/s\/core × 2 = 9,000 \(validation at 0\.89 of it\)\n/,
+  );
+  assert.match(
+    text,
     /efficiency \(run at the max rate\): 0 committed tx\/s × 4 validators ÷ 8,000 tx\/s = 0\.0% \(over 0 committed txs\)/,
   );
   const rows = text.split('\n');

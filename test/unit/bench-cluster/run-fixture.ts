@@ -94,8 +94,27 @@ export function ceilingFixture(txPerSec: number): ValidationCeiling {
   return {
     method: 'validate-bench',
     txPerSec,
+    verifyBackend: 'sodium',
     verifyPerSecPerCore: 9_000,
     verifyCeilingTxPerSec: 18_000,
+    signatureCeilings: [
+      {
+        backend: 'sodium',
+        verifyPerSecPerCore: 9_000,
+        cpuUsPerVerify: 110,
+        ceilingTxPerSec: 18_000,
+        ratio: txPerSec / 18_000,
+        cpuRatio: 0.5,
+      },
+      {
+        backend: 'node:crypto',
+        verifyPerSecPerCore: 4_500,
+        cpuUsPerVerify: 220,
+        ceilingTxPerSec: 9_000,
+        ratio: txPerSec / 9_000,
+        cpuRatio: 0.9,
+      },
+    ],
     cores: 2,
     txs: 5_000,
     blockSize: 1_000,
