@@ -14,7 +14,10 @@ export interface Goal {
   /** The measured value; null when there was nothing to measure. */
   readonly value: number | null;
   readonly unit: string;
-  /** True only when measured on committed txs and within the target; null: not applicable. */
+  /**
+   * True only when measured on committed txs and within the target; null when not applicable
+   * or not judged (a fixed-rate run's efficiency, a recovery that cannot be told).
+   */
   readonly met: boolean | null;
   readonly detail: string;
   /** Committed load txs the value was measured on (null for goals not measured per tx). */
@@ -42,7 +45,7 @@ export interface Efficiency {
 }
 
 export const EFFICIENCY_DEFINITION =
-  'committed tx/s (mean after the warm-up) × validators ÷ single-process validation tx/s (bench/validate.ts in the harness process, same run, same chain kind and block size)';
+  'committed tx/s (mean after the warm-up) × validators ÷ single-process validation tx/s (bench/validate.ts in the harness process with its verify worker pool on all cores, measured before the cluster starts, on the chain kind and block size the cluster runs)';
 
 /** Share of due txs that may go uncommitted before a latency percentile says nothing. */
 export const MAX_UNCOMMITTED_SHARE = 0.01;
