@@ -14,6 +14,12 @@
  * backlog answers 503 with Retry-After; the tx is sent to it again after that long (not after
  * the 200 ms used for other retries), so the refused load does not turn into a storm of
  * retries that costs the busy node more than the txs themselves.
+ *
+ * Between runs, each sender restarts at the nonce the chain expects next (`resync`): a tx a
+ * run gave up on (an overload) would otherwise leave a gap that queues all of the sender's
+ * later txs. A tx is a pure function of (sender, nonce) — same recipient, amount and expiry,
+ * deterministic signature — so one re-made for a nonce still pending is the same tx (the node
+ * answers "duplicate", counted as accepted), and one that was lost fills the gap.
  */
 import { createPrivateKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -102,6 +108,25 @@ export class TxFactory {
     }
     const bytes = encodeTx(assembleTx(unsigned, signature));
     return { sender: senderIndex, bytes, hash: toHex(txHashOfBytes(bytes)) };
+  }
+
+  /**
+   * Sets each sender's next nonce to the one the chain expects (`committedNonce`, e.g. from
+   * GET /accounts/:address); returns how many senders moved back over txs that never committed.
+   */
+  async resync(committedNonce: (publicKey: Uint8Array) => Promise<number>): Promise<number> {
+    let movedBack = 0;
+    const CONCURRENCY = 32;
+    for (let i = 0; i < this.senders.length; i += CONCURRENCY) {
+      const group = this.senders.slice(i, i + CONCURRENCY);
+      const nonces = await Promise.all(group.map((s) => committedNonce(s.publicKey)));
+      group.forEach((s, j) => {
+        const nonce = nonces[j]!;
+        if (nonce < s.nextNonce) movedBack++;
+        s.nextNonce = nonce;
+      });
+    }
+    return movedBack;
   }
 
   /** `count` txs, senders interleaved so that consecutive txs come from different senders. */

@@ -2,10 +2,13 @@
  * One measured run on a running cluster: open-loop load at a fixed rate for a duration, the
  * fault schedule played against real processes, commits tracked per tx, status and /proc
  * sampled every second. Several runs can share one cluster (the max-rate search does):
- * senders keep their nonces across runs through the shared TxFactory.
+ * senders keep their nonces across runs through the shared TxFactory, resynchronised with
+ * the chain before each run (a tx given up on in an overload leaves no gap).
  */
 import type { StatusResponse } from '../../src/api/types.ts';
+import { addressOf } from '../../src/chain/address.ts';
 import { DEFAULT_PARAMS } from '../../src/chain/genesis.ts';
+import { toHex } from '../../src/crypto/bytes.ts';
 import { CivitasError } from '../../src/errors/index.ts';
 import type { LocalNetwork } from '../../src/localnet/index.ts';
 import { CommitTracker } from './commit-tracker.ts';
@@ -163,12 +166,20 @@ export async function runLoad(
   const n = network.size;
   const durationMs = opts.durationS * 1000;
   const count = Math.max(1, Math.round(opts.rate * opts.durationS));
+  const statusNow = await firstStatus(network);
+  const rpc = network.urls[network.urls.findIndex((_, i) => network.isUp(i))]!;
+  const movedBack = await factory.resync(async (publicKey) => {
+    const res = await fetch(`${rpc}/accounts/${toHex(addressOf(publicKey))}`);
+    return ((await res.json()) as { nonce: number }).nonce;
+  });
+  if (movedBack > 0) {
+    opts.progress?.(`${opts.label}: ${movedBack} senders resume at the chain's next nonce`);
+  }
   opts.progress?.(`${opts.label}: signing ${count.toLocaleString('en-US')} txs`);
   const txs = factory.batch(count);
   const timings = new Map<string, TxTiming>();
   for (const tx of txs) timings.set(tx.hash, { due: Number.NaN, committed: false });
 
-  const statusNow = await firstStatus(network);
   const latency = new LatencyRecorder();
   let origin = 0;
   const tracker = new CommitTracker({
