@@ -9,15 +9,17 @@
  * Three backends compute the same function, all on `SHA-256(tag) || data` written into one
  * reused buffer (inputs over 16 KiB get a fresh one):
  *   - node:crypto's one-shot `hash()`. A block's validation makes ~20 tagged hashes per tx,
- *     and the one-shot call costs 1.6–2.3 µs against @noble/hashes' 1.7–4.1 µs for 32–190-byte
- *     inputs (a hasher clone and a DataView per call), with less garbage.
+ *     and the one-shot call costs 0.9–1.1 µs of CPU against @noble/hashes' 1.2–2.2 µs for
+ *     tagged hashes of 32–200 bytes (a hasher clone and a DataView per call), with less
+ *     garbage.
  *   - libsodium's crypto_hash_sha256, for inputs of at most 119 bytes (two compression
- *     blocks): its call costs less than node:crypto's (0.70 vs 0.80 µs for the 96-byte
+ *     blocks): its call costs less than node:crypto's (0.79 vs 0.94 µs of CPU for the 96-byte
  *     state-tree inner hash, the commonest), but its portable compression function is slower
- *     than OpenSSL's SHA-NI code per block, so longer inputs stay with node:crypto (0.98 vs
- *     0.86 µs at 232 bytes, 1.43 vs 0.98 µs at 432). Used only once a node-side path has
- *     loaded the addon (src/crypto/sodium.ts) and CIVITAS_CRYPTO_BACKEND is not `node`: this
- *     module never loads it, since the client SDK hashes with it too.
+ *     per block than OpenSSL's SHA-NI code, so longer inputs stay with node:crypto (even from
+ *     120 to 183 bytes, 1.20 vs 1.13 µs at 232, 3.37 vs 2.00 µs at 1,032; measured with
+ *     `npx node src/crypto/bench-backends.ts`). Used only once a node-side path has loaded
+ *     the addon (src/crypto/sodium.ts) and CIVITAS_CRYPTO_BACKEND is not `node`: this module
+ *     never loads it, since the client SDK hashes with it too.
  *   - @noble/hashes elsewhere (browsers, light clients), whose hasher absorbs the tag prefix
  *     once per tag and is cloned per call.
  * node:crypto is reached through `process.getBuiltinModule` rather than a static import so
