@@ -1,5 +1,6 @@
 /**
- * Signature-verification throughput: the single-thread ceiling of verifyNative, then VerifyPool
+ * Signature-verification throughput: the single-thread ceiling of verifyNative (on the node's
+ * native backend: libsodium where its addon loads, else node:crypto), then VerifyPool
  * (piscina) with 1 and 2 workers at batch sizes 100 / 1,000 / 10,000, each as a ratio to
  * workers × single-core and to cores × single-core. A minimal hand-written worker_threads pool
  * (same packed chunks, same worker code) runs alongside as the yardstick for piscina's overhead.
@@ -12,7 +13,7 @@
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { verifyNative } from '../src/crypto/ed25519.ts';
+import { nativeVerifier, verifyNative } from '../src/crypto/ed25519.ts';
 import { hasPackableShape, packChunk, type SignedItem } from '../src/crypto/verify-chunk.ts';
 import { VerifyPool } from '../src/crypto/verify-pool.ts';
 
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
   const expected = items.map((x) => verifyNative(x.signature, x.message, x.publicKey));
   if (!expected.every(Boolean)) throw new Error('set-up produced an invalid signature');
   log(`cpu: ${cpus()[0]?.model ?? 'unknown'}, ${cores} cores, load ${loadavg()[0]!.toFixed(2)}`);
+  log(`ed25519 backend: ${nativeVerifier()} (verifyNative, the pool's workers)`);
 
   const rows: Row[] = [];
   const singles: number[] = [];
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
   log(`ceiling, ${cores} cores x single: ${(cores * single).toFixed(0)} sigs/s`);
   const report = {
     benchmark: 'verify-pool',
+    backend: nativeVerifier(),
     date: new Date().toISOString(),
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',
