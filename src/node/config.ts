@@ -47,6 +47,10 @@ export interface NodeConfig {
     emptyBlockIntervalMs: number;
   };
   mempool: MempoolOptions;
+  verify: {
+    /** Signature worker threads; null: one per core; 0: on the event loop. */
+    workers: number | null;
+  };
   log: { level: LogLevel; format: LogFormat };
 }
 
@@ -59,6 +63,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   p2p: { listen: ['/ip4/127.0.0.1/tcp/26656'], bootstrap: [], pskFile: null },
   consensus: { timeoutMs: 2_000, blockIntervalMs: 50, emptyBlockIntervalMs: 10_000 },
   mempool: { ...DEFAULT_MEMPOOL },
+  verify: { workers: null },
   log: { level: 'info', format: 'json' },
 };
 
@@ -98,6 +103,7 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
     p2p: mergeSection(DEFAULT_CONFIG.p2p, j.p2p, path, 'p2p'),
     consensus: mergeSection(DEFAULT_CONFIG.consensus, j.consensus, path, 'consensus'),
     mempool: mergeSection(DEFAULT_CONFIG.mempool, j.mempool, path, 'mempool'),
+    verify: mergeSection(DEFAULT_CONFIG.verify, j.verify, path, 'verify'),
     log: mergeSection(DEFAULT_CONFIG.log, j.log, path, 'log'),
   };
   for (const f of ['moniker', 'genesisFile', 'keyFile', 'dataDir'] as const) {
@@ -125,6 +131,10 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
     ['mempool.backlogBlocks', config.mempool.backlogBlocks],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) bad(path, `"${name}" must be a non-negative integer`);
+  }
+  const workers = config.verify.workers;
+  if (workers !== null && (!Number.isSafeInteger(workers) || workers < 0 || workers > 64)) {
+    bad(path, '"verify.workers" must be null (one per core) or an integer from 0 to 64');
   }
   if (!Array.isArray(config.p2p.listen) || !config.p2p.listen.every((a) => typeof a === 'string')) {
     bad(path, '"p2p.listen" must be a list of multiaddrs');

@@ -215,7 +215,9 @@ export class CivitasNode {
     );
     let verification: Verification;
     try {
-      verification = Verification.create({ workers: opts.verifyWorkers });
+      verification = Verification.create({
+        workers: opts.verifyWorkers ?? config.verify.workers ?? undefined,
+      });
     } catch (err) {
       await ledger.close();
       throw err;
