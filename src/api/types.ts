@@ -36,7 +36,8 @@ export interface StatusResponse {
     primaryKey: string;
     viewChanges: number;
   };
-  mempool: { size: number };
+  /** Txs held (size), of which `queued` wait behind a nonce gap (the rest are ready). */
+  mempool: { size: number; queued: number };
   /** Connected peer ids. */
   peers: string[];
   uptimeMs: number;

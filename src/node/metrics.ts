@@ -51,6 +51,8 @@ export interface MetricsSource {
   view(): number;
   viewChanges(): number;
   mempoolSize(): number;
+  /** Txs held behind a nonce gap (not proposable until it is filled). */
+  mempoolQueued(): number;
   peers(): number;
   gossip(): Record<string, GossipCountersSnapshot> | undefined;
   /** Signature verification counters (verification.ts); absent where nothing verifies. */
@@ -143,6 +145,14 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(source.mempoolSize());
+      },
+    });
+    new Gauge({
+      name: 'civitas_mempool_queued_txs',
+      help: 'Mempool transactions queued behind a nonce gap (counted in civitas_mempool_txs too)',
+      registers,
+      collect() {
+        this.set(source.mempoolQueued());
       },
     });
     new Gauge({

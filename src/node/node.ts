@@ -119,6 +119,7 @@ export class CivitasNode {
       view: () => this.consensus?.status().view ?? 0,
       viewChanges: () => this.consensus?.status().viewChanges ?? 0,
       mempoolSize: () => this.mempool.size,
+      mempoolQueued: () => this.mempool.queuedCount,
       peers: () => this.network?.p2p.connectedPeers().length ?? 0,
       gossip: () => this.network?.p2p.stats().gossip,
       verification: () => this.verification.stats(),
@@ -396,6 +397,7 @@ export class CivitasNode {
           validatorName: (i) => genesis.validators[i]?.name,
           consensus: () => this.consensusStatus(),
           mempoolSize: () => mempool.size,
+          mempoolQueued: () => mempool.queuedCount,
           peers: () => this.network?.p2p.connectedPeers() ?? [],
         },
         txs: {

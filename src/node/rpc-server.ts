@@ -102,6 +102,8 @@ export interface RpcNodeInfo {
   validatorName(index: number): string | undefined;
   consensus(): ConsensusStatus;
   mempoolSize(): number;
+  /** Txs held behind a nonce gap. */
+  mempoolQueued(): number;
   peers(): string[];
 }
 
@@ -333,7 +335,7 @@ export class RpcServer {
         ...consensus,
         primaryKey: toHex(validators.validators[consensus.primary % validators.validators.length]!),
       },
-      mempool: { size: info.mempoolSize() },
+      mempool: { size: info.mempoolSize(), queued: info.mempoolQueued() },
       peers: info.peers(),
       uptimeMs: Date.now() - info.startedAt,
     };

@@ -121,6 +121,11 @@ test('a mempool full of txs behind nonce gaps refuses no one: fresh transfers co
       30_000,
       250,
     );
+    // /status says they are queued: behind a gap, none of them is ready.
+    for (const i of all) {
+      const { mempool } = (await net.status(i))!;
+      assert.equal(mempool.queued, mempool.size, `node${i} holds only queued txs`);
+    }
 
     // Fresh transfers from other senders: admitted by every node and committed everywhere.
     const fresh = Array.from({ length: FRESH_SENDERS }, (_, k) =>

@@ -29,6 +29,7 @@ describe('node metrics', () => {
     view: () => 1,
     viewChanges: () => 3,
     mempoolSize: () => 42,
+    mempoolQueued: () => 0,
     peers: () => 3,
     gossip: () => ({
       txs: {

@@ -148,6 +148,7 @@ describe('crypto backends from GET /metrics', () => {
         view: () => 0,
         viewChanges: () => 0,
         mempoolSize: () => 0,
+        mempoolQueued: () => 0,
         peers: () => 0,
         gossip: () => undefined,
         verification: () => stats,

@@ -51,6 +51,7 @@ describe('verification metrics', () => {
     view: () => 0,
     viewChanges: () => 0,
     mempoolSize: () => 0,
+    mempoolQueued: () => 0,
     peers: () => 0,
     gossip: () => undefined,
     verification: () => stats,
