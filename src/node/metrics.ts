@@ -254,38 +254,36 @@ export class NodeMetrics {
    */
   private verificationMetrics(source: MetricsSource, registers: Registry[]): void {
     const read = () => source.verification?.();
-    const signatures = new CumulativeMirror();
-    new Counter({
-      name: 'civitas_tx_signatures_verified_total',
-      help: 'Tx signatures verified (sender and cosigners, verified-tx cache misses), by path',
-      labelNames: ['path'] as const,
-      registers,
-      collect() {
-        const stats = read();
-        for (const path of VERIFY_PATHS) {
-          this.inc({ path }, 0);
-          if (stats !== undefined) {
-            signatures.advance(path, stats.paths[path].signatures, (d) => this.inc({ path }, d));
+    type PathStats = VerificationStats['paths'][(typeof VERIFY_PATHS)[number]];
+    /** A counter per verification path, mirroring one of the verifier's cumulative tallies. */
+    const perPath = (name: string, help: string, tally: (p: PathStats) => number): void => {
+      const mirror = new CumulativeMirror();
+      new Counter({
+        name,
+        help,
+        labelNames: ['path'] as const,
+        registers,
+        collect() {
+          const stats = read();
+          for (const path of VERIFY_PATHS) {
+            this.inc({ path }, 0);
+            if (stats !== undefined) {
+              mirror.advance(path, tally(stats.paths[path]), (d) => this.inc({ path }, d));
+            }
           }
-        }
-      },
-    });
-    const hits = new CumulativeMirror();
-    new Counter({
-      name: 'civitas_tx_signature_cache_hits_total',
-      help: 'Txs whose signatures the verified-tx cache answered (no signature checked), by path',
-      labelNames: ['path'] as const,
-      registers,
-      collect() {
-        const stats = read();
-        for (const path of VERIFY_PATHS) {
-          this.inc({ path }, 0);
-          if (stats !== undefined) {
-            hits.advance(path, stats.paths[path].cacheHits, (d) => this.inc({ path }, d));
-          }
-        }
-      },
-    });
+        },
+      });
+    };
+    perPath(
+      'civitas_tx_signatures_verified_total',
+      'Tx signatures verified (sender and cosigners, verified-tx cache misses), by path',
+      (p) => p.signatures,
+    );
+    perPath(
+      'civitas_tx_signature_cache_hits_total',
+      'Txs whose signatures the verified-tx cache answered (no signature checked), by path',
+      (p) => p.cacheHits,
+    );
     const threads = new CumulativeMirror();
     new Counter({
       name: 'civitas_tx_signatures_by_thread_total',
