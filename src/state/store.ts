@@ -115,6 +115,26 @@ function decodeHistoryValue(rev: number, bytes: Bytes): HistoryEntry {
   });
 }
 
+interface BucketPrefixes {
+  readonly blocks: Bytes;
+  readonly hashes: Bytes;
+  readonly certs: Bytes;
+  readonly txs: Bytes;
+  readonly receipts: Bytes;
+  readonly tree: Bytes;
+  readonly values: Bytes;
+  readonly meta: Bytes;
+  readonly historyIndex: Bytes;
+}
+
+/** `prefix || key` in one new array: a bucket's key as the root database holds it. */
+function prefixed(prefix: Bytes, key: Bytes): Bytes {
+  const out = new Uint8Array(prefix.length + key.length);
+  out.set(prefix, 0);
+  out.set(key, prefix.length);
+  return out;
+}
+
 export interface TxLocation {
   readonly height: number;
   readonly index: number;
@@ -132,6 +152,8 @@ export class ChainStore {
   readonly meta: Bucket;
   readonly wal: Bucket;
   readonly historyIndex: Bucket;
+  /** Each bucket's key prefix in the root database, for the block commit's batch. */
+  private readonly prefixes: BucketPrefixes;
 
   private constructor(db: Level<Bytes, Bytes>) {
     this.db = db;
@@ -146,6 +168,18 @@ export class ChainStore {
     this.meta = bucket('meta');
     this.wal = bucket('wal');
     this.historyIndex = bucket('history');
+    const prefix = (b: Bucket): Bytes => utf8.encode(b.prefix);
+    this.prefixes = {
+      blocks: prefix(this.blocks),
+      hashes: prefix(this.hashes),
+      certs: prefix(this.certs),
+      txs: prefix(this.txs),
+      receipts: prefix(this.receipts),
+      tree: prefix(this.tree),
+      values: prefix(this.values),
+      meta: prefix(this.meta),
+      historyIndex: prefix(this.historyIndex),
+    };
   }
 
   static async open(dir: string): Promise<ChainStore> {
@@ -191,33 +225,40 @@ export class ChainStore {
     await batch.write({ sync: true });
   }
 
-  /** The one atomic, synced write of a committed block and everything derived from it. */
+  /**
+   * The one atomic, synced write of a committed block and everything derived from it.
+   *
+   * Written to the root database with each bucket's prefix put in front of the key here: the
+   * same bytes a put through the sublevel stores (`!name!` || key), without abstract-level's
+   * per-operation sublevel delegation (an ancestry walk, a copy of the options and a second
+   * key copy for each of the ~6 puts per tx).
+   */
   async commitBlock(commit: BlockCommit): Promise<void> {
     const { block, certificate, encodedReceipts } = commit;
+    const p = this.prefixes;
     const height = block.header.height;
     const hk = heightKey(height);
     const batch = this.db.batch();
-    batch.put(hk, block.encoded, { sublevel: this.blocks });
-    batch.put(block.hash, hk, { sublevel: this.hashes });
-    batch.put(hk, encodeCertificate(certificate), { sublevel: this.certs });
+    batch.put(prefixed(p.blocks, hk), block.encoded);
+    batch.put(prefixed(p.hashes, block.hash), hk);
+    batch.put(prefixed(p.certs, hk), encodeCertificate(certificate));
     for (let i = 0; i < block.txHashes.length; i++) {
       const loc = txLocationKey(height, i);
-      batch.put(block.txHashes[i]!, loc, { sublevel: this.txs });
-      batch.put(loc, encodedReceipts[i]!, { sublevel: this.receipts });
+      batch.put(prefixed(p.txs, block.txHashes[i]!), loc);
+      batch.put(prefixed(p.receipts, loc), encodedReceipts[i]!);
     }
-    for (const [k, v] of commit.treeNodes) batch.put(k, v, { sublevel: this.tree });
+    for (const [k, v] of commit.treeNodes) batch.put(prefixed(p.tree, k), v);
     for (const [k, v] of commit.values) {
-      if (v === null) batch.del(k, { sublevel: this.values });
-      else batch.put(k, v, { sublevel: this.values });
+      if (v === null) batch.del(prefixed(p.values, k));
+      else batch.put(prefixed(p.values, k), v);
     }
     for (const link of commit.history) {
       batch.put(
-        historyKey(link.keyHash, link.rev),
+        prefixed(p.historyIndex, historyKey(link.keyHash, link.rev)),
         encodeHistoryValue(link, height, block.txHashes[link.txIndex]!),
-        { sublevel: this.historyIndex },
       );
     }
-    batch.put(META_HEIGHT, hk, { sublevel: this.meta });
+    batch.put(prefixed(p.meta, META_HEIGHT), hk);
     await batch.write({ sync: true });
   }
 
