@@ -21,8 +21,39 @@ export function bigLimit(bits: number): bigint {
   return limit;
 }
 
+/**
+ * Short ASCII strings decoded before, by a hash of their bytes. Module and method names,
+ * chain ids and event names repeat in every tx and receipt; a string built afresh for each
+ * was a chain of one-character concatenations, all garbage. A hit is compared char by char
+ * with the bytes, so it returns exactly the string the bytes spell. Bounded: when full, the
+ * table starts over.
+ */
+const INTERN_MAX_LENGTH = 32;
+const INTERN_MAX_ENTRIES = 4_096;
+const interned = new Map<number, string>();
+
+/** FNV-1a over bytes [from, end); -1 when one is not ASCII (never interned). */
+function asciiHash(buf: Uint8Array, from: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  return h;
+}
+
+function intern(s: string, buf: Uint8Array, from: number, end: number): void {
+  const h = asciiHash(buf, from, end);
+  if (interned.has(h)) return; // another string with this hash keeps its place
+  if (interned.size >= INTERN_MAX_ENTRIES) interned.clear();
+  interned.set(h, s);
+}
+
 export class Reader {
   private readonly buf: Uint8Array;
+  /** The input is a plain Uint8Array (not a Buffer), whose own slice() is a copy. */
+  private readonly plain: boolean;
   private pos = 0;
 
   constructor(bytes: Uint8Array) {
@@ -32,6 +63,7 @@ export class Reader {
     // No DataView: u16/u32 are assembled from bytes, which saves an allocation per decode
     // (a block decodes thousands of small objects).
     this.buf = bytes;
+    this.plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype;
   }
 
   get remaining(): number {
@@ -146,8 +178,11 @@ export class Reader {
   /** Fixed-length bytes. Returns a copy, so decoded objects never alias network buffers. */
   fixed(length: number): Uint8Array {
     this.need(length, `${length} bytes`);
-    // A plain Uint8Array copy: a Buffer's own slice (LevelDB hands out Buffers) would alias.
-    const out = new Uint8Array(this.buf.subarray(this.pos, this.pos + length));
+    // A plain Uint8Array copy: a Buffer's own slice (LevelDB hands out Buffers) would alias,
+    // so a Buffer is copied through a view; a plain input's slice() copies in one step.
+    const out = this.plain
+      ? this.buf.slice(this.pos, this.pos + length)
+      : new Uint8Array(this.buf.subarray(this.pos, this.pos + length));
     this.pos += length;
     return out;
   }
@@ -163,6 +198,13 @@ export class Reader {
     const end = this.pos + length;
     // Short ASCII (chain ids, module and method names, codes) is built in place: its UTF-8 is
     // itself, and it skips a copy and a TextDecoder call per string.
+    if (length <= INTERN_MAX_LENGTH) {
+      const known = this.internedAscii(end, length);
+      if (known !== undefined) {
+        this.pos = end;
+        return known;
+      }
+    }
     if (length <= 64) {
       let ascii = '';
       let i = this.pos;
@@ -172,6 +214,7 @@ export class Reader {
         ascii += String.fromCharCode(c);
       }
       if (i === end) {
+        if (length <= INTERN_MAX_LENGTH) intern(ascii, this.buf, this.pos, end);
         this.pos = end;
         return ascii;
       }
@@ -185,6 +228,17 @@ export class Reader {
     } catch {
       throw new CivitasError('CODEC_BAD_UTF8', 'invalid UTF-8', { offset: start });
     }
+  }
+
+  /** The interned string the ASCII bytes [pos, end) spell, if one is known. */
+  private internedAscii(end: number, length: number): string | undefined {
+    const known = interned.get(asciiHash(this.buf, this.pos, end));
+    if (known === undefined || known.length !== length) return undefined;
+    const buf = this.buf;
+    for (let i = 0, j = this.pos; j < end; i++, j++) {
+      if (known.charCodeAt(i) !== buf[j]) return undefined;
+    }
+    return known;
   }
 
   /** The varint length of a byte string, checked against `maxLength`. */

@@ -211,6 +211,94 @@ describe('round trips', () => {
   });
 });
 
+describe('decoded values are fresh and exact', () => {
+  test('short ASCII strings read again (interned) are exactly the strings the bytes spell', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ unit: 'grapheme-ascii', maxLength: 40 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (strings) => {
+          const bytes = encode((w) => {
+            // Each string twice, and a same-length neighbour that differs in its last char.
+            for (const s of strings) {
+              const other = s.length === 0 ? 'x' : s.slice(0, -1) + (s.endsWith('a') ? 'b' : 'a');
+              w.string(s).string(other).string(s);
+            }
+          });
+          const read = decode(bytes, (r) =>
+            strings.map(() => [r.string(64), r.string(64), r.string(64)]),
+          );
+          read.forEach(([a, other, b], i) => {
+            assert.equal(a, strings[i]);
+            assert.equal(b, strings[i]);
+            assert.notEqual(other, strings[i]);
+          });
+        },
+      ),
+    );
+  });
+
+  test('an interned string never stands for non-ASCII bytes or another string', () => {
+    const first = decode(
+      encode((w) => w.string('bank')),
+      (r) => r.string(64),
+    );
+    assert.equal(first, 'bank');
+    // Same length, one byte changed, and a non-ASCII string of the same byte length.
+    assert.equal(
+      decode(
+        encode((w) => w.string('banj')),
+        (r) => r.string(64),
+      ),
+      'banj',
+    );
+    assert.equal(
+      decode(
+        encode((w) => w.string('bé')),
+        (r) => r.string(64),
+      ),
+      'bé',
+    );
+    assert.equal(
+      decode(
+        encode((w) => w.string('bank')),
+        (r) => r.string(64),
+      ),
+      'bank',
+    );
+    // Thousands of distinct strings (the table starts over when full) still read exactly.
+    for (let i = 0; i < 10_000; i += 7) {
+      const s = `m${i}`;
+      assert.equal(
+        decode(
+          encode((w) => w.string(s)),
+          (r) => r.string(64),
+        ),
+        s,
+      );
+    }
+  });
+
+  test('fixed and bytes are plain Uint8Array copies, from plain arrays and from Buffers', () => {
+    const encoded = encode((w) =>
+      w.fixed(new Uint8Array([1, 2, 3]), 3).bytes(new Uint8Array([4, 5])),
+    );
+    for (const input of [encoded.slice(), Buffer.from(encoded)]) {
+      const [fixed, bytes] = decode(input, (r) => [r.fixed(3), r.bytes(8)] as const);
+      assert.deepEqual([...fixed], [1, 2, 3]);
+      assert.deepEqual([...bytes], [4, 5]);
+      for (const out of [fixed, bytes]) {
+        assert.equal(Object.getPrototypeOf(out), Uint8Array.prototype);
+        assert.notEqual(out.buffer, input.buffer);
+      }
+      input.fill(9);
+      assert.deepEqual([...fixed], [1, 2, 3]);
+    }
+  });
+});
+
 describe('the Writer refuses values that have no encoding', () => {
   test('integers out of range', () => {
     const bad: [string, (w: Writer) => void][] = [
