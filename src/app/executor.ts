@@ -79,6 +79,14 @@ function badArgsCode(err: unknown, module: string): ReceiptFailureCode {
   return isReceiptFailureCode(own) ? own : 'APP_BAD_ARGS';
 }
 
+/** Adds the keys not named yet to the block's read set. */
+function want(keys: Map<string, Uint8Array>, list: readonly Uint8Array[]): void {
+  for (const key of list) {
+    const id = keyId(key);
+    if (!keys.has(id)) keys.set(id, key);
+  }
+}
+
 function prepare(
   app: App,
   tx: Tx,
@@ -94,15 +102,11 @@ function prepare(
     blockState,
     senderAccountKey: sender.accountKey,
   };
-  const want = (list: readonly Uint8Array[]): void => {
-    for (const key of list) {
-      const id = keyId(key);
-      if (!keys.has(id)) keys.set(id, key);
-    }
-  };
   const accountId = keyId(sender.accountKey);
   if (!keys.has(accountId)) keys.set(accountId, sender.accountKey);
-  for (const m of app.txChecks) want(m.txKeys?.(keyContext) ?? []);
+  for (const m of app.txChecks) {
+    if (m.txKeys !== undefined) want(keys, m.txKeys(keyContext));
+  }
   const ops: PreparedOp[] = [];
   for (let j = 0; j < tx.ops.length; j++) {
     const op = tx.ops[j]!;
@@ -129,7 +133,7 @@ function prepare(
       };
     }
     const opKeys = impl.keys(decoded, keyContext);
-    want(opKeys);
+    want(keys, opKeys);
     ops.push({
       module: op.module,
       method: op.method,
@@ -181,10 +185,13 @@ class TxRun {
     const account = state.get(accountKey, accountCodec) ?? EMPTY_ACCOUNT;
     // Rule: a tx carries its sender's next nonce; only a tx that succeeds uses it up.
     if (tx.nonce !== account.nonce) return { code: 'BANK_BAD_NONCE', failedOp: null };
-    const base = this.context(0, null, 'tx', undefined, NO_KEYS);
-    for (const m of this.app.txChecks) {
-      const code = m.checkTx?.(base);
-      if (code !== undefined) return { code, failedOp: null };
+    const { txChecks } = this.app;
+    if (txChecks.length > 0) {
+      const base = this.context(0, null, 'tx', undefined, NO_KEYS);
+      for (const m of txChecks) {
+        const code = m.checkTx?.(base);
+        if (code !== undefined) return { code, failedOp: null };
+      }
     }
     for (let j = 0; j < prepared.ops.length; j++) {
       const op = prepared.ops[j]!;

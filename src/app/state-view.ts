@@ -37,8 +37,6 @@ interface Entry {
   dirty: boolean;
 }
 
-type UndoRecord = readonly [entry: Entry, value: unknown, decoded: boolean, dirty: boolean];
-
 /** Reading and writing values: what keepers need, in a block (StateView) or at genesis. */
 export type StateAccess = Pick<StateView, 'get' | 'set'>;
 
@@ -60,9 +58,16 @@ export function keyId(key: Uint8Array): string {
 
 export class StateView {
   private readonly entries = new Map<string, Entry>();
-  /** The entry of each key object seen, so a key passed again costs no string. */
-  private readonly byObject = new WeakMap<Uint8Array, Entry>();
-  private readonly journals: UndoRecord[][] = [];
+  /**
+   * The entry of each key object seen, so a key passed again costs no string. A Map, not a
+   * WeakMap: the view lives for one block, and weak entries cost the collector more.
+   */
+  private readonly byObject = new Map<Uint8Array, Entry>();
+  /**
+   * One undo journal per open savepoint, flat: each write adds four slots (the entry, then
+   * its value, decoded and dirty before the write), no record object per write.
+   */
+  private readonly journals: unknown[][] = [];
 
   /** Whether `key` was loaded (present or absent). */
   has(key: Uint8Array): boolean {
@@ -130,11 +135,11 @@ export class StateView {
   /** Undoes every write since the last savepoint. */
   rollback(): void {
     const journal = this.journals.pop()!;
-    for (let i = journal.length - 1; i >= 0; i--) {
-      const [entry, value, decoded, dirty] = journal[i]!;
-      entry.value = value;
-      entry.decoded = decoded;
-      entry.dirty = dirty;
+    for (let i = journal.length - 4; i >= 0; i -= 4) {
+      const entry = journal[i] as Entry;
+      entry.value = journal[i + 1];
+      entry.decoded = journal[i + 2] as boolean;
+      entry.dirty = journal[i + 3] as boolean;
     }
   }
 
@@ -160,7 +165,7 @@ export class StateView {
   }
 
   private write(entry: Entry, value: unknown, codec: ValueCodec<unknown>): void {
-    this.journals.at(-1)?.push([entry, entry.value, entry.decoded, entry.dirty]);
+    this.journals.at(-1)?.push(entry, entry.value, entry.decoded, entry.dirty);
     entry.value = value;
     entry.decoded = true;
     entry.codec = codec;
