@@ -149,7 +149,7 @@ describe('HTTP API', () => {
     assert.equal(status.body.height, 0);
     assert.equal(status.body.validator, toHex(trusted.validators.validators[0]!));
     assert.equal((status.body.consensus as { engine: string }).engine, 'solo');
-    assert.deepEqual(status.body.mempool, { size: 0 });
+    assert.deepEqual(status.body.mempool, { size: 0, queued: 0 });
     const v = await get<{ hash: string; quorum: number; validators: Array<{ publicKey: string }> }>(
       '/validators',
     );
