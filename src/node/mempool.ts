@@ -156,6 +156,11 @@ export class Mempool {
     return this.byHash.has(toHex(hash));
   }
 
+  /** The exact bytes of a pooled tx (compact proposals name txs by hash). */
+  encodedOf(hash: Uint8Array): Uint8Array | undefined {
+    return this.byHash.get(toHex(hash))?.encoded;
+  }
+
   /** Whether a held tx is queued (behind a nonce gap); false for a tx not held. */
   isQueued(hash: Uint8Array): boolean {
     const e = this.byHash.get(toHex(hash));

@@ -343,7 +343,6 @@ export class CivitasNode {
         logger: log.child('sync'),
       },
     );
-    sync.serve();
     const txGossip = new TxGossip(
       {},
       {
@@ -358,7 +357,7 @@ export class CivitasNode {
       () => {},
     );
     this.network = { p2p, sync, txGossip, faults };
-    this.consensus = new PbftConsensus(
+    const pbft = new PbftConsensus(
       {
         chainId: genesis.chainId,
         publicKey: keys.publicKey,
@@ -369,6 +368,7 @@ export class CivitasNode {
       {
         app: this.producer,
         p2p,
+        lookupTx: (hash) => this.mempool.encodedOf(hash),
         wal: new LevelWal(ledger.store),
         requestSync: (height) => sync.noteHeight(height),
         metrics: this.metrics,
@@ -379,6 +379,9 @@ export class CivitasNode {
         },
       },
     );
+    this.consensus = pbft;
+    // Peers fetch our committed blocks, and the txs and blocks of our compact proposals.
+    sync.serve(pbft.proposals);
     await p2p.start();
   }
 
