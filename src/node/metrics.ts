@@ -57,6 +57,8 @@ export interface MetricsSource {
   gossip(): Record<string, GossipCountersSnapshot> | undefined;
   /** Signature verification counters (verification.ts); absent where nothing verifies. */
   verification?(): VerificationStats | undefined;
+  /** Compact proposal counters (proposal-resolver.ts); absent without PBFT. */
+  compactProposals?(): Readonly<Record<string, number>> | undefined;
 }
 
 export interface NodeMetricsOptions {
@@ -153,6 +155,24 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(source.mempoolQueued());
+      },
+    });
+    const compactMirror = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_compact_proposals_total',
+      help:
+        'Block-carrying consensus messages in compact form: sent, received, local (rebuilt ' +
+        'with no fetch), txs_fetched, blocks_fetched, dropped (out of window, over the bound ' +
+        'or unresolvable)',
+      labelNames: ['event'] as const,
+      registers,
+      collect() {
+        const counters = source.compactProposals?.();
+        if (counters === undefined) return;
+        for (const [key, value] of Object.entries(counters)) {
+          const event = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+          compactMirror.advance(event, value, (d) => this.inc({ event }, d));
+        }
       },
     });
     new Gauge({

@@ -123,6 +123,10 @@ export class CivitasNode {
       peers: () => this.network?.p2p.connectedPeers().length ?? 0,
       gossip: () => this.network?.p2p.stats().gossip,
       verification: () => this.verification.stats(),
+      compactProposals: () =>
+        this.consensus instanceof PbftConsensus
+          ? { ...this.consensus.proposals.counters }
+          : undefined,
     });
     const maxBlockTxs = genesis.params.maxBlockTxs;
     this.blockSizer = new BlockSizer({

@@ -50,6 +50,7 @@ import {
 } from '../../../src/node/compact-proposal.ts';
 import type { ConsensusApp } from '../../../src/node/consensus-service.ts';
 import { silentLogger } from '../../../src/node/logger.ts';
+import { NodeMetrics } from '../../../src/node/metrics.ts';
 import { openEnvelope, PbftConsensus } from '../../../src/node/pbft-consensus.ts';
 import { ProposalResolver } from '../../../src/node/proposal-resolver.ts';
 import type { GossipHandler, GossipValidator } from '../../../src/p2p/gossip.ts';
@@ -534,5 +535,30 @@ describe('compact proposals between PbftConsensus nodes', () => {
       assert.ok(node.pbft!.status().viewChanges >= 1);
       assert.ok(node.pbft!.proposals.counters.dropped >= 1);
     }
+  });
+});
+
+describe('compact proposal metrics', () => {
+  it('exports the resolver counters as civitas_compact_proposals_total{event}', async () => {
+    let counters = { sent: 2, received: 5, local: 4, txsFetched: 3, blocksFetched: 0, dropped: 1 };
+    const metrics = new NodeMetrics(
+      {
+        height: () => 0,
+        view: () => 0,
+        viewChanges: () => 0,
+        mempoolSize: () => 0,
+        mempoolQueued: () => 0,
+        peers: () => 0,
+        gossip: () => undefined,
+        compactProposals: () => counters,
+      },
+      { processMetrics: false },
+    );
+    let text = await metrics.registry.metrics();
+    assert.match(text, /civitas_compact_proposals_total\{event="txs_fetched"\} 3/);
+    assert.match(text, /civitas_compact_proposals_total\{event="dropped"\} 1/);
+    counters = { ...counters, txsFetched: 10 };
+    text = await metrics.registry.metrics();
+    assert.match(text, /civitas_compact_proposals_total\{event="txs_fetched"\} 10/);
   });
 });
