@@ -195,10 +195,11 @@ export class PbftConsensus implements ConsensusService {
       (data, from) => {
         const message = decoded.get(data);
         if (message !== undefined && 'head' in message) {
+          // Heard on arrival, not once rebuilt: a fetch in progress is not a silent primary
+          // (an unresolvable proposal falls back to the normal view timeout).
+          this.watch.heard(message);
           return resolver.resolve(message, from.peerId).then((full) => {
-            if (full === undefined || this.stopped) return;
-            this.watch.heard(full);
-            this.driver.deliver(full);
+            if (full !== undefined && !this.stopped) this.driver.deliver(full);
           });
         }
         if (message !== undefined) this.watch.heard(message);
