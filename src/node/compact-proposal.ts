@@ -20,11 +20,11 @@
  * Full v1 bytes = head | (VIEW-CHANGE: u8 1) | bytes block.
  */
 
-import { computeTxRoot, decodeBlock, encodeBlockParts, type SealedBlock } from '../chain/block.ts';
+import { computeTxRoot, encodeBlockParts, type SealedBlock } from '../chain/block.ts';
 import { type CommitCertificate, readCertificate, writeCertificate } from '../chain/certificate.ts';
 import { type Header, headerHash, readHeader, writeHeader } from '../chain/header.ts';
 import { Limits } from '../chain/limits.ts';
-import { txHashOfBytes } from '../chain/tx.ts';
+import { type Tx, txHashOfBytes } from '../chain/tx.ts';
 import { decode, expectVersion } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
 import {
@@ -182,12 +182,36 @@ export function decodeCompact(bytes: Uint8Array): CompactMessage {
   });
 }
 
+/** A tx as a node holds it: its exact bytes and the strict decode of them. */
+export interface HeldTx {
+  readonly encoded: Uint8Array;
+  readonly tx: Tx;
+}
+
 /**
- * Rebuilds the block of `c` from its txs' bytes (in order, each already checked against its
- * named hash): the v1 block encoding, checked to commit to the header's tx root.
+ * Rebuilds the block of `c` from its txs (in order, each already checked against its named
+ * hash): the v1 block encoding, checked to commit to the header's tx root. The txs are not
+ * decoded again (mempool entries hold them decoded), and the bytes are those of the v1
+ * encoding: the header and certificate re-encode canonically and each tx is its exact bytes.
  */
-export function rebuildBlock(c: CompactMessage, encodedTxs: readonly Uint8Array[]): SealedBlock {
-  const block = decodeBlock(encodeBlockParts(c.header, encodedTxs, c.lastCommit));
+export function rebuildBlock(c: CompactMessage, held: readonly HeldTx[]): SealedBlock {
+  const encodedTxs = held.map((t) => t.encoded);
+  const encoded = encodeBlockParts(c.header, encodedTxs, c.lastCommit);
+  if (encoded.length > Limits.blockBytes) {
+    throw new CivitasError(
+      'CODEC_TOO_LARGE',
+      `block of ${encoded.length} bytes exceeds ${Limits.blockBytes}`,
+    );
+  }
+  const block: SealedBlock = {
+    header: c.header,
+    txs: held.map((t) => t.tx),
+    lastCommit: c.lastCommit,
+    hash: c.blockHash,
+    encoded,
+    encodedTxs,
+    txHashes: c.txHashes,
+  };
   checkTxRoot(block, c.height);
   return block;
 }

@@ -156,9 +156,9 @@ export class Mempool {
     return this.byHash.has(toHex(hash));
   }
 
-  /** The exact bytes of a pooled tx (compact proposals name txs by hash). */
-  encodedOf(hash: Uint8Array): Uint8Array | undefined {
-    return this.byHash.get(toHex(hash))?.encoded;
+  /** A pooled tx, bytes and decoded (compact proposals name txs by hash). */
+  entryOf(hash: Uint8Array): MempoolEntry | undefined {
+    return this.byHash.get(toHex(hash));
   }
 
   /** Whether a held tx is queued (behind a nonce gap); false for a tx not held. */

@@ -372,7 +372,7 @@ export class CivitasNode {
       {
         app: this.producer,
         p2p,
-        lookupTx: (hash) => this.mempool.encodedOf(hash),
+        lookupTx: (hash) => this.mempool.entryOf(hash),
         wal: new LevelWal(ledger.store),
         requestSync: (height) => sync.noteHeight(height),
         metrics: this.metrics,

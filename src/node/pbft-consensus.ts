@@ -12,7 +12,7 @@ import { type ConsensusMessage, decodeMessage } from '../consensus/messages.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import type { P2PNode } from '../p2p/index.ts';
-import { type CompactMessage, decodeCompact, isCompact } from './compact-proposal.ts';
+import { type CompactMessage, decodeCompact, type HeldTx, isCompact } from './compact-proposal.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
@@ -66,8 +66,8 @@ export interface PbftModules {
   app: ConsensusApp;
   /** Consensus messages travel on the chain's `consensus` gossip topic. */
   p2p: Pick<P2PNode, 'publish' | 'onGossip' | 'requestSync' | 'connectedPeers' | 'isMember'>;
-  /** The exact bytes of a tx in this node's mempool (compact proposals name txs by hash). */
-  lookupTx: (hash: Uint8Array) => Uint8Array | undefined;
+  /** A tx in this node's mempool, bytes and decoded (compact proposals name txs by hash). */
+  lookupTx: (hash: Uint8Array) => HeldTx | undefined;
   wal: Pick<LevelWal, 'append' | 'load' | 'truncateBelow'>;
   /** A certificate shows the chain is at least at `height`: catch up by block sync. */
   requestSync: (height: number) => void;

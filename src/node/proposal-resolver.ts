@@ -19,7 +19,7 @@
 import type { SealedBlock } from '../chain/block.ts';
 import { decodeBlock } from '../chain/block.ts';
 import { Limits } from '../chain/limits.ts';
-import { txHashOfBytes } from '../chain/tx.ts';
+import { decodeTx, txHashOfBytes } from '../chain/tx.ts';
 import { decode } from '../codec/reader.ts';
 import type { ConsensusMessage } from '../consensus/messages.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -31,6 +31,7 @@ import {
   checkTxRoot,
   encodeCompact,
   expandCompact,
+  type HeldTx,
   rebuildBlock,
 } from './compact-proposal.ts';
 import type { Logger } from './logger.ts';
@@ -57,8 +58,8 @@ export const DEFAULT_RESOLVER: ProposalResolverOptions = {
 };
 
 export interface ResolverDeps {
-  /** The exact bytes of a tx this node holds (its mempool). */
-  lookupTx(hash: Uint8Array): Uint8Array | undefined;
+  /** A tx this node holds (its mempool): exact bytes and decoded. */
+  lookupTx(hash: Uint8Array): HeldTx | undefined;
   /** One request/response exchange with a peer (the p2p sync protocol). */
   request(peerId: string, request: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array[]>;
   /** Members to ask when the forwarder cannot supply a block. */
@@ -86,7 +87,7 @@ export class ProposalResolver implements ProposalSource {
   /** Insertion-ordered: the oldest block is evicted first. */
   private readonly recent = new Map<string, SealedBlock>();
   /** Txs of the recent blocks, counted by how many of them hold each. */
-  private readonly recentTxs = new Map<string, { bytes: Uint8Array; blocks: number }>();
+  private readonly recentTxs = new Map<string, { held: HeldTx; blocks: number }>();
   private readonly inFlight = new Map<string, Promise<SealedBlock | undefined>>();
   private readonly compactCache = new WeakMap<ConsensusMessage, Uint8Array>();
   readonly counters: ResolverCounters = {
@@ -165,8 +166,8 @@ export class ProposalResolver implements ProposalSource {
   txs(hashes: readonly Uint8Array[]): Uint8Array[] {
     const out: Uint8Array[] = [];
     for (const h of hashes) {
-      const tx = this.lookup(h);
-      if (tx !== undefined) out.push(tx);
+      const held = this.lookup(h);
+      if (held !== undefined) out.push(held.encoded);
     }
     return out;
   }
@@ -176,8 +177,8 @@ export class ProposalResolver implements ProposalSource {
     return this.recent.get(toHex(hash))?.encoded;
   }
 
-  private lookup(hash: Uint8Array): Uint8Array | undefined {
-    return this.deps.lookupTx(hash) ?? this.recentTxs.get(toHex(hash))?.bytes;
+  private lookup(hash: Uint8Array): HeldTx | undefined {
+    return this.deps.lookupTx(hash) ?? this.recentTxs.get(toHex(hash))?.held;
   }
 
   private remember(block: SealedBlock): void {
@@ -188,7 +189,11 @@ export class ProposalResolver implements ProposalSource {
       const hex = toHex(h);
       const held = this.recentTxs.get(hex);
       if (held !== undefined) held.blocks++;
-      else this.recentTxs.set(hex, { bytes: block.encodedTxs[i]!, blocks: 1 });
+      else
+        this.recentTxs.set(hex, {
+          held: { encoded: block.encodedTxs[i]!, tx: block.txs[i]! },
+          blocks: 1,
+        });
     });
     while (this.recent.size > this.opts.recentBlocks) {
       const [oldKey, old] = this.recent.entries().next().value as [string, SealedBlock];
@@ -205,9 +210,10 @@ export class ProposalResolver implements ProposalSource {
     c: CompactMessage,
     from: string | undefined,
   ): Promise<SealedBlock | undefined> {
-    const txs: Array<Uint8Array | undefined> = c.txHashes.map(
-      (h, i) => c.inline.get(i) ?? this.lookup(h),
-    );
+    const txs: Array<HeldTx | undefined> = c.txHashes.map((h, i) => {
+      const inline = c.inline.get(i);
+      return inline === undefined ? this.lookup(h) : held(inline);
+    });
     const missing: number[] = [];
     txs.forEach((t, i) => {
       if (t === undefined) missing.push(i);
@@ -217,7 +223,7 @@ export class ProposalResolver implements ProposalSource {
     let block: SealedBlock | undefined;
     if (txs.every((t) => t !== undefined)) {
       try {
-        block = rebuildBlock(c, txs as Uint8Array[]);
+        block = rebuildBlock(c, txs as HeldTx[]);
       } catch (err) {
         // The names do not make the header's block: a bad sender. A whole block cannot help.
         this.deps.logger.debug('compact proposal does not rebuild', { code: codeOf(err) });
@@ -234,7 +240,7 @@ export class ProposalResolver implements ProposalSource {
   private async fetchTxs(
     c: CompactMessage,
     from: string,
-    txs: Array<Uint8Array | undefined>,
+    txs: Array<HeldTx | undefined>,
     missing: readonly number[],
   ): Promise<void> {
     for (let start = 0; start < missing.length; start += MAX_TXS_PER_REQUEST) {
@@ -267,7 +273,9 @@ export class ProposalResolver implements ProposalSource {
         // Rule: a tx counts only if it hashes to a hash the proposal names.
         const slots = wanted.get(toHex(txHashOfBytes(tx)));
         if (slots === undefined) continue;
-        for (const i of slots) txs[i] = tx;
+        const h = held(tx);
+        if (h === undefined) continue;
+        for (const i of slots) txs[i] = h;
         this.counters.txsFetched++;
       }
       // A peer that lacks some of this chunk lacks the block: go to the whole-block fallback.
@@ -316,6 +324,15 @@ export class ProposalResolver implements ProposalSource {
       height: c.height,
       view: c.view,
     });
+    return undefined;
+  }
+}
+
+/** A tx's bytes with their strict decode; undefined when they do not decode. */
+function held(encoded: Uint8Array): HeldTx | undefined {
+  try {
+    return { encoded, tx: decodeTx(encoded) };
+  } catch {
     return undefined;
   }
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import {
   computeTxRoot,
+  decodeBlock,
   lastCommitHashOf,
   type SealedBlock,
   sealBlock,
@@ -10,6 +11,7 @@ import {
 import type { CommitCertificate } from '../../../src/chain/certificate.ts';
 import {
   assembleTx,
+  decodeTx,
   encodeTx,
   type Tx,
   txHashOfBytes,
@@ -45,6 +47,7 @@ import {
   decodeCompact,
   encodeCompact,
   expandCompact,
+  type HeldTx,
   isCompact,
   rebuildBlock,
 } from '../../../src/node/compact-proposal.ts';
@@ -101,8 +104,15 @@ describe('compact proposal codec', () => {
       assert.equal(c.validatorIndex, m.validatorIndex);
       assert.ok(equalBytes(c.blockHash, block.hash));
       assert.equal(c.inline.size, 0);
-      const rebuilt = rebuildBlock(c, block.encodedTxs);
+      const rebuilt = rebuildBlock(c, heldOf(block));
       assert.ok(equalBytes(rebuilt.encoded, block.encoded));
+      // What was rebuilt without a decode is what a strict decode of its bytes gives.
+      const strict = decodeBlock(rebuilt.encoded);
+      assert.deepEqual(
+        { ...rebuilt, encoded: null },
+        { ...strict, encoded: null },
+        'rebuilt block equals the strict decode of its bytes',
+      );
       const back = expandCompact(c, rebuilt);
       assert.ok(equalBytes(encodeMessage(back), full), `${m.type} rebuilds to its v1 bytes`);
       // The v1 encoding still decodes as before.
@@ -124,7 +134,10 @@ describe('compact proposal codec', () => {
     const compact = encodeCompact(m, encodeMessage(m), () => true)!;
     const c = decodeCompact(compact);
     assert.equal(c.inline.size, block.txs.length);
-    const txs = c.txHashes.map((_h, i) => c.inline.get(i)!);
+    const txs = c.txHashes.map((_h, i) => {
+      const encoded = c.inline.get(i)!;
+      return { encoded, tx: decodeTx(encoded) };
+    });
     assert.ok(equalBytes(rebuildBlock(c, txs).encoded, block.encoded));
     // Flip a byte inside the first inline tx (the last bytes before the certificate flag).
     const tx0 = block.encodedTxs[0]!;
@@ -157,15 +170,26 @@ describe('compact proposal codec', () => {
     );
   });
 
-  it('refuses txs that are not the header tx root, and a block of another hash', () => {
+  it('refuses tx names that are not the header tx root, and a block of another hash', () => {
     const [a, b] = withBlocks.filter((x) => x.type === 'pre-prepare' && blockOf(x)!.txs.length > 0);
     assert.ok(
       a !== undefined && b !== undefined && !equalBytes(blockOf(a)!.hash, blockOf(b)!.hash),
     );
     const c = decodeCompact(encodeCompact(a, encodeMessage(a))!);
+    // A sender naming other txs than its header commits to (here: b's, or one dropped).
+    const named = { ...c, txHashes: blockOf(b)!.txHashes };
     assert.equal(
-      codeOf(() => rebuildBlock(c, blockOf(b)!.encodedTxs)),
+      codeOf(() => rebuildBlock(named, heldOf(blockOf(b)!))),
       'PROPOSAL_TX_ROOT_MISMATCH',
+    );
+    const fewer = { ...c, txHashes: c.txHashes.slice(1) };
+    assert.equal(
+      codeOf(() => rebuildBlock(fewer, heldOf(blockOf(a)!).slice(1))),
+      'PROPOSAL_TX_ROOT_MISMATCH',
+    );
+    assert.equal(
+      codeOf(() => rebuildBlock(c, heldOf(blockOf(a)!))),
+      'none',
     );
     assert.equal(
       codeOf(() => expandCompact(c, blockOf(b)!)),
@@ -191,6 +215,10 @@ describe('compact proposal codec', () => {
   });
 });
 
+function heldOf(block: SealedBlock): HeldTx[] {
+  return block.encodedTxs.map((encoded, i) => ({ encoded, tx: block.txs[i]! }));
+}
+
 function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
   outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
     for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
@@ -208,7 +236,7 @@ const TXS_PER_BLOCK = 6;
 interface TestNode {
   readonly peerId: string;
   readonly key: Uint8Array;
-  readonly pool: Map<string, Uint8Array>;
+  readonly pool: Map<string, HeldTx>;
   readonly chain: Array<{ block: SealedBlock; certificate: CommitCertificate }>;
   readonly sent: ConsensusMessage[];
   readonly wire: Uint8Array[];
@@ -297,7 +325,7 @@ class TestNet {
           encodedTxs.forEach((t, i) => {
             const j = this.nodes.indexOf(other);
             if (other === node || (this.opts.share?.(index, j, i) ?? true)) {
-              other.pool.set(toHex(txHashOfBytes(t)), t);
+              other.pool.set(toHex(txHashOfBytes(t)), { encoded: t, tx: txs[i]! });
             }
           });
         }
@@ -484,8 +512,12 @@ describe('compact proposals between PbftConsensus nodes', () => {
       {
         lookupTx: () => undefined,
         request: async (peerId, request) => {
-          // The forwarder answers nothing; the holder answers block requests.
-          if (peerId === 'forwarder') return [encode((w) => w.list([], () => {}))];
+          // The forwarder answers with a tx the proposal does not name (ignored), and has no
+          // block; the holder answers block requests.
+          if (peerId === 'forwarder') {
+            const stranger = encodeTx(makeTxs(9, 9, 9)[0]!);
+            return [encode((w) => w.list([stranger], (ww, t) => ww.bytes(t)))];
+          }
           return resolverNet.nodes.find((n) => n.peerId === peerId)!.serve!(request, {
             peerId: 'x',
             publicKey: asker.key,
