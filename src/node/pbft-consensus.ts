@@ -9,8 +9,9 @@ import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
 import type { RejectReason } from '../consensus/events.ts';
 import { type ConsensusMessage, decodeMessage } from '../consensus/messages.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
+import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import { type CompactMessage, decodeCompact, type HeldTx, isCompact } from './compact-proposal.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
@@ -95,6 +96,15 @@ export class PbftConsensus implements ConsensusService {
       lookupTx: m.lookupTx,
       request: (peerId, request, o) => m.p2p.requestSync(peerId, request, o),
       peers: () => m.p2p.connectedPeers().filter((p) => m.p2p.isMember(p)),
+      authorOf: (height, index) => {
+        try {
+          const key = opts.validatorsAt(height).validators[index];
+          if (key === undefined || equalBytes(key, opts.publicKey)) return undefined;
+          return peerIdFromValidatorKey(key);
+        } catch {
+          return undefined;
+        }
+      },
       tip: () => m.app.height(),
       logger: log,
     });

@@ -9,9 +9,9 @@
  * `Limits.blockBytes`; only messages for the next `heightWindow` heights are resolved; at
  * most `maxInFlight` resolutions run at once (more are dropped, as a lost message would be:
  * the sender retransmits); txs are asked in requests of at most MAX_TXS_PER_REQUEST hashes,
- * one at a time, each with a deadline, first from the peer that forwarded the message; what
- * is still missing is asked as the whole block, from that peer and then from up to
- * `maxPeersAsked` others. A tx is kept only if it hashes to a named hash. If nothing
+ * one at a time, each with a deadline, from the message's author (which holds the block) and
+ * then the peer that forwarded it; what is still missing is asked as the whole block, from
+ * those two and then from up to `maxPeersAsked` others. A tx is kept only if it hashes to a named hash. If nothing
  * supplies the block the message is dropped: the replica does not vote, and the view timer
  * fires as for a silent primary.
  */
@@ -62,8 +62,10 @@ export interface ResolverDeps {
   lookupTx(hash: Uint8Array): HeldTx | undefined;
   /** One request/response exchange with a peer (the p2p sync protocol). */
   request(peerId: string, request: Uint8Array, opts: { timeoutMs: number }): Promise<Uint8Array[]>;
-  /** Members to ask when the forwarder cannot supply a block. */
+  /** Members to ask when the author and the forwarder cannot supply a block. */
   peers(): string[];
+  /** The peer id of the validator at `index` of `height`'s set (undefined: unknown or self). */
+  authorOf?(height: number, index: number): string | undefined;
   /** The committed height. */
   tip(): number;
   logger: Logger;
@@ -218,8 +220,16 @@ export class ProposalResolver implements ProposalSource {
     txs.forEach((t, i) => {
       if (t === undefined) missing.push(i);
     });
+    // The message's author holds its block (it proposed or prepared it); the forwarder may not
+    // have rebuilt it yet. Ask the author first, then the forwarder.
+    const author = this.deps.authorOf?.(c.height, c.validatorIndex);
+    const sources = [...new Set([author, from])].filter((p): p is string => p !== undefined);
     if (missing.length === 0) this.counters.local++;
-    else if (from !== undefined) await this.fetchTxs(c, from, txs, missing);
+    for (const peer of sources) {
+      const still = missing.filter((i) => txs[i] === undefined);
+      if (still.length === 0) break;
+      await this.fetchTxs(c, peer, txs, still);
+    }
     let block: SealedBlock | undefined;
     if (txs.every((t) => t !== undefined)) {
       try {
@@ -230,7 +240,7 @@ export class ProposalResolver implements ProposalSource {
         return undefined;
       }
     } else {
-      block = await this.fetchBlock(c, from);
+      block = await this.fetchBlock(c, sources);
     }
     if (block !== undefined) this.remember(block);
     return block;
@@ -283,16 +293,16 @@ export class ProposalResolver implements ProposalSource {
     }
   }
 
-  /** Asks for the whole block: the forwarder first, then a few other members. */
+  /** Asks for the whole block: the author and the forwarder first, then a few other members. */
   private async fetchBlock(
     c: CompactMessage,
-    from: string | undefined,
+    sources: readonly string[],
   ): Promise<SealedBlock | undefined> {
     const others = this.deps
       .peers()
-      .filter((p) => p !== from)
+      .filter((p) => !sources.includes(p))
       .slice(0, this.opts.maxPeersAsked);
-    const asked = from === undefined ? others : [from, ...others];
+    const asked = [...sources, ...others];
     for (const peer of asked) {
       try {
         const [bytes] = await this.deps.request(

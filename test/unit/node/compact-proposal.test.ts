@@ -57,7 +57,7 @@ import { NodeMetrics } from '../../../src/node/metrics.ts';
 import { openEnvelope, PbftConsensus } from '../../../src/node/pbft-consensus.ts';
 import { ProposalResolver } from '../../../src/node/proposal-resolver.ts';
 import type { GossipHandler, GossipValidator } from '../../../src/p2p/gossip.ts';
-import type { SyncHandler } from '../../../src/p2p/index.ts';
+import { peerIdFromValidatorKey, type SyncHandler } from '../../../src/p2p/index.ts';
 import { Cluster } from '../consensus/harness.ts';
 
 function codeOf(fn: () => unknown): string {
@@ -240,6 +240,8 @@ interface TestNode {
   readonly chain: Array<{ block: SealedBlock; certificate: CommitCertificate }>;
   readonly sent: ConsensusMessage[];
   readonly wire: Uint8Array[];
+  /** The peers this node sent fetch requests to, in order. */
+  readonly asked: string[];
   gossip?: { validator: GossipValidator; handler: GossipHandler };
   serve?: SyncHandler;
   pbft?: PbftConsensus;
@@ -288,12 +290,13 @@ class TestNet {
     const ordered = validators.validators.map((v) => keys.find((k) => equalBytes(k.publicKey, v))!);
     ordered.forEach((k, i) => {
       const node: TestNode = {
-        peerId: `peer-${i}`,
+        peerId: peerIdFromValidatorKey(k.publicKey),
         key: k.publicKey,
         pool: new Map(),
         chain: [],
         sent: [],
         wire: [],
+        asked: [],
       };
       this.nodes.push(node);
       node.pbft = this.makeConsensus(node, i, k.secretKey);
@@ -388,8 +391,10 @@ class TestNet {
             node.gossip = { validator, handler };
           },
           requestSync: async (peerId, request) => {
-            const target = this.nodes.find((o) => o.peerId === peerId)!;
-            if (this.opts.silentServers?.has(this.nodes.indexOf(target)) || !target.serve) {
+            node.asked.push(peerId);
+            const target = this.nodes.find((o) => o.peerId === peerId);
+            const silent = target && this.opts.silentServers?.has(this.nodes.indexOf(target));
+            if (target?.serve === undefined || silent) {
               throw new CivitasError('P2P_SYNC_REMOTE_NO_HANDLER', 'peer does not serve sync');
             }
             return target.serve(request, { peerId: node.peerId, publicKey: node.key });
@@ -482,6 +487,12 @@ describe('compact proposals between PbftConsensus nodes', () => {
     const prepares = sentVotes(replica, 'prepare').filter((m) => m.height === 1);
     assert.ok(prepares.some((m) => m.type === 'prepare' && equalBytes(m.blockHash, block1.hash)));
     assert.ok(replica.pbft!.proposals.counters.txsFetched >= 2);
+    // The txs were asked of the block's author (the primary), not of a relaying peer.
+    const author = net.nodes.find((n) => equalBytes(n.key, block1.header.proposer))!;
+    assert.equal(replica.asked[0], author.peerId);
+    for (const [i, n] of net.nodes.entries()) {
+      if (i !== lacking) assert.deepEqual(n.asked, [], `node ${i} had every tx`);
+    }
     assert.equal(replica.pbft!.proposals.counters.blocksFetched, 0);
     // Proposals went on the wire compact: no PRE-PREPARE in v1 form.
     const primary = net.nodes.find((n) => equalBytes(n.key, block1.header.proposer))!;
