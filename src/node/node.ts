@@ -127,6 +127,8 @@ export class CivitasNode {
         this.consensus instanceof PbftConsensus
           ? { ...this.consensus.proposals.counters }
           : undefined,
+      consensusBytes: () =>
+        this.consensus instanceof PbftConsensus ? { ...this.consensus.publishedBytes } : undefined,
     });
     const maxBlockTxs = genesis.params.maxBlockTxs;
     this.blockSizer = new BlockSizer({

@@ -85,6 +85,8 @@ export class PbftConsensus implements ConsensusService {
   private readonly watch: PrimaryWatch;
   /** Rebuilds received compact proposals and serves their parts (block sync's kinds 3, 4). */
   readonly proposals: ProposalResolver;
+  /** Bytes of consensus messages this node published: as sent, and as v1 would have been. */
+  readonly publishedBytes = { wire: 0, v1: 0 };
   private watchTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
 
@@ -127,16 +129,15 @@ export class PbftConsensus implements ConsensusService {
       },
       {
         network: {
-          broadcast: (bytes, message) =>
-            m.p2p
-              .publish(
-                'consensus',
-                sealEnvelope(compact ? resolver.wireBytes(message, bytes) : bytes),
-              )
-              .then(
-                () => {},
-                (err) => log.warn('consensus publish failed', { code: err.code, err: err.message }),
-              ),
+          broadcast: (bytes, message) => {
+            const wire = compact ? resolver.wireBytes(message, bytes) : bytes;
+            this.publishedBytes.wire += wire.length;
+            this.publishedBytes.v1 += bytes.length;
+            return m.p2p.publish('consensus', sealEnvelope(wire)).then(
+              () => {},
+              (err) => log.warn('consensus publish failed', { code: err.code, err: err.message }),
+            );
+          },
         },
         wal: {
           append: (entries) => fatal(m.wal.append(entries)),

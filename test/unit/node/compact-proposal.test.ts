@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { parseNodeTimings } from '../../../bench/cluster/run.ts';
 import {
   computeTxRoot,
   decodeBlock,
@@ -594,6 +595,7 @@ describe('compact proposal metrics', () => {
         peers: () => 0,
         gossip: () => undefined,
         compactProposals: () => counters,
+        consensusBytes: () => ({ wire: 1_000, v1: 4_500 }),
       },
       { processMetrics: false },
     );
@@ -603,5 +605,11 @@ describe('compact proposal metrics', () => {
     counters = { ...counters, txsFetched: 10 };
     text = await metrics.registry.metrics();
     assert.match(text, /civitas_compact_proposals_total\{event="txs_fetched"\} 10/);
+    assert.match(text, /civitas_consensus_published_bytes_total\{form="wire"\} 1000/);
+    // The cluster benchmark reads them back per node.
+    const timings = parseNodeTimings(text);
+    assert.equal(timings.compactProposals?.txs_fetched, 10);
+    assert.equal(timings.compactProposals?.local, 4);
+    assert.deepEqual(timings.consensusBytes, { wire: 1_000, v1: 4_500 });
   });
 });
