@@ -253,3 +253,24 @@ export function expandCompact(c: CompactMessage, block: SealedBlock): ConsensusM
     }),
   );
 }
+
+/**
+ * The message of `c` without its block: every field the sender signed (a PRE-PREPARE signs
+ * the block hash, which the header gives; VIEW-CHANGE and NEW-VIEW sign their bodies), so
+ * the sender's signature can be checked before anything is fetched for it. Its block is a
+ * stand-in with only the hash: never hand this message to the engine.
+ */
+export function signedPartOf(c: CompactMessage): ConsensusMessage {
+  const standIn = { hash: c.blockHash } as SealedBlock;
+  const bytes = encode((w) => {
+    w.raw(c.head);
+    if (c.type === 'view-change') w.bool(true);
+    w.bytes(new Uint8Array(0));
+  }, c.head.length + 4);
+  return decode(bytes, (r) =>
+    readMessage(r, (rr) => {
+      rr.bytes(0);
+      return standIn;
+    }),
+  );
+}

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
 import type { RejectReason } from '../consensus/events.ts';
-import { type ConsensusMessage, decodeMessage } from '../consensus/messages.ts';
+import { type ConsensusMessage, decodeMessage, signingHashOf } from '../consensus/messages.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import { peerIdFromValidatorKey } from '../p2p/identity.ts';
@@ -98,6 +98,13 @@ export class PbftConsensus implements ConsensusService {
       lookupTx: m.lookupTx,
       request: (peerId, request, o) => m.p2p.requestSync(peerId, request, o),
       peers: () => m.p2p.connectedPeers().filter((p) => m.p2p.isMember(p)),
+      authentic: (signed) => {
+        const key = opts.validatorsAt(signed.height).validators[signed.validatorIndex];
+        return (
+          key !== undefined &&
+          verifyNative(signed.signature, signingHashOf(opts.chainId, signed), key)
+        );
+      },
       authorOf: (height, index) => {
         try {
           const key = opts.validatorsAt(height).validators[index];

@@ -5,15 +5,17 @@
  * the full message, byte-identical to the sender's v1 encoding.
  *
  * Fetching is bounded so a Byzantine sender cannot make a node fetch without limit or wait
- * forever: a message names at most `Limits.blockTxs` txs and the rebuilt block must fit
- * `Limits.blockBytes`; only messages for the next `heightWindow` heights are resolved; at
- * most `maxInFlight` resolutions run at once (more are dropped, as a lost message would be:
- * the sender retransmits); txs are asked in requests of at most MAX_TXS_PER_REQUEST hashes,
- * one at a time, each with a deadline, from the message's author (which holds the block) and
- * then the peer that forwarded it; what is still missing is asked as the whole block, from
- * those two and then from up to `maxPeersAsked` others. A tx is kept only if it hashes to a named hash. If nothing
- * supplies the block the message is dropped: the replica does not vote, and the view timer
- * fires as for a silent primary.
+ * forever: nothing is fetched for a message the validator it names did not sign (its signed
+ * part is checked first); a message names at most `Limits.blockTxs` txs and the rebuilt block
+ * must fit `Limits.blockBytes`; only messages for the next `heightWindow` heights are
+ * resolved; at most `maxInFlight` resolutions run at once, `maxInFlightPerAuthor` per
+ * validator (more are dropped, as a lost message would be: the sender retransmits); txs are
+ * asked in requests of at most MAX_TXS_PER_REQUEST hashes, one at a time, each with a
+ * deadline, from the message's author (which holds the block) and then the peer that
+ * forwarded it; what is still missing is asked as the whole block, from those two and then
+ * from up to `maxPeersAsked` others. A tx is kept only if it hashes to a named hash. If
+ * nothing supplies the block the message is dropped: the replica does not vote, and the view
+ * timer fires as for any proposal it cannot accept.
  */
 
 import type { SealedBlock } from '../chain/block.ts';
@@ -33,6 +35,7 @@ import {
   expandCompact,
   type HeldTx,
   rebuildBlock,
+  signedPartOf,
 } from './compact-proposal.ts';
 import type { Logger } from './logger.ts';
 
@@ -41,6 +44,8 @@ export interface ProposalResolverOptions {
   requestTimeoutMs: number;
   /** Resolutions running at once; further compact messages are dropped meanwhile. */
   maxInFlight: number;
+  /** Resolutions running at once for messages of one validator. */
+  maxInFlightPerAuthor: number;
   /** Heights resolved: tip + 1 … tip + heightWindow. */
   heightWindow: number;
   /** Peers other than the forwarder asked for the whole block. */
@@ -52,6 +57,7 @@ export interface ProposalResolverOptions {
 export const DEFAULT_RESOLVER: ProposalResolverOptions = {
   requestTimeoutMs: 2_000,
   maxInFlight: 4,
+  maxInFlightPerAuthor: 2,
   heightWindow: 2,
   maxPeersAsked: 2,
   recentBlocks: 16,
@@ -66,6 +72,11 @@ export interface ResolverDeps {
   peers(): string[];
   /** The peer id of the validator at `index` of `height`'s set (undefined: unknown or self). */
   authorOf?(height: number, index: number): string | undefined;
+  /**
+   * Whether the signed part of a compact message (signedPartOf) carries a valid signature of
+   * the validator it names: checked before anything is fetched for it.
+   */
+  authentic?(signed: ConsensusMessage): boolean;
   /** The committed height. */
   tip(): number;
   logger: Logger;
@@ -91,6 +102,7 @@ export class ProposalResolver implements ProposalSource {
   /** Txs of the recent blocks, counted by how many of them hold each. */
   private readonly recentTxs = new Map<string, { held: HeldTx; blocks: number }>();
   private readonly inFlight = new Map<string, Promise<SealedBlock | undefined>>();
+  private readonly inFlightByAuthor = new Map<number, number>();
   private readonly compactCache = new WeakMap<ConsensusMessage, Uint8Array>();
   readonly counters: ResolverCounters = {
     sent: 0,
@@ -142,11 +154,25 @@ export class ProposalResolver implements ProposalSource {
     if (block === undefined) {
       let pending = this.inFlight.get(key);
       if (pending === undefined) {
-        if (this.inFlight.size >= this.opts.maxInFlight) {
+        const author = c.validatorIndex;
+        const byAuthor = this.inFlightByAuthor.get(author) ?? 0;
+        // Rule: only a message its named validator signed is worth a fetch, and each validator
+        // has a bounded share of the fetches in flight.
+        if (
+          this.inFlight.size >= this.opts.maxInFlight ||
+          byAuthor >= this.opts.maxInFlightPerAuthor ||
+          !this.isAuthentic(c)
+        ) {
           this.counters.dropped++;
           return undefined;
         }
-        pending = this.rebuild(c, from).finally(() => this.inFlight.delete(key));
+        this.inFlightByAuthor.set(author, byAuthor + 1);
+        pending = this.rebuild(c, from).finally(() => {
+          this.inFlight.delete(key);
+          const left = (this.inFlightByAuthor.get(author) ?? 1) - 1;
+          if (left > 0) this.inFlightByAuthor.set(author, left);
+          else this.inFlightByAuthor.delete(author);
+        });
         this.inFlight.set(key, pending);
       }
       block = await pending;
@@ -161,6 +187,15 @@ export class ProposalResolver implements ProposalSource {
       this.deps.logger.debug('compact message does not expand', { code: codeOf(err) });
       this.counters.dropped++;
       return undefined;
+    }
+  }
+
+  private isAuthentic(c: CompactMessage): boolean {
+    if (this.deps.authentic === undefined) return true;
+    try {
+      return this.deps.authentic(signedPartOf(c));
+    } catch {
+      return false;
     }
   }
 

@@ -24,6 +24,7 @@ import {
   type ConsensusMessage,
   decodeMessage,
   encodeMessage,
+  signingHashOf,
 } from '../../../src/consensus/messages.ts';
 import {
   expectedStateRoot,
@@ -51,6 +52,7 @@ import {
   type HeldTx,
   isCompact,
   rebuildBlock,
+  signedPartOf,
 } from '../../../src/node/compact-proposal.ts';
 import type { ConsensusApp } from '../../../src/node/consensus-service.ts';
 import { silentLogger } from '../../../src/node/logger.ts';
@@ -59,7 +61,7 @@ import { openEnvelope, PbftConsensus } from '../../../src/node/pbft-consensus.ts
 import { ProposalResolver } from '../../../src/node/proposal-resolver.ts';
 import type { GossipHandler, GossipValidator } from '../../../src/p2p/gossip.ts';
 import { peerIdFromValidatorKey, type SyncHandler } from '../../../src/p2p/index.ts';
-import { Cluster } from '../consensus/harness.ts';
+import { CHAIN_ID, Cluster } from '../consensus/harness.ts';
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -196,6 +198,15 @@ describe('compact proposal codec', () => {
       codeOf(() => expandCompact(c, blockOf(b)!)),
       'PROPOSAL_BLOCK_MISMATCH',
     );
+  });
+
+  it('gives the signed part of a compact message before its block is rebuilt', () => {
+    for (const m of withBlocks) {
+      const signed = signedPartOf(decodeCompact(encodeCompact(m, encodeMessage(m))!));
+      assert.equal(signed.type, m.type);
+      assert.ok(equalBytes(signed.signature, m.signature));
+      assert.ok(equalBytes(signingHashOf(CHAIN_ID, signed), signingHashOf(CHAIN_ID, m)));
+    }
   });
 
   it('encodes the fetch requests (sync kinds 3 and 4) strictly, with a cap', () => {
@@ -557,6 +568,53 @@ describe('compact proposals between PbftConsensus nodes', () => {
     );
     assert.equal(await stale.resolve(c, 'forwarder'), undefined);
     assert.equal(stale.counters.dropped, 1);
+  });
+
+  it('fetches nothing for a message its validator did not sign, and caps fetches per validator', async () => {
+    const net = new TestNet(4);
+    const holder = net.nodes[1]!;
+    const blocks = await Promise.all([7, 8, 9].map((v) => net.app(holder, 1).buildProposal(1, v)));
+    const compacts = blocks.map((block, i) => {
+      const m: ConsensusMessage = {
+        type: 'pre-prepare',
+        height: 1,
+        view: 7 + i,
+        validatorIndex: 1,
+        signature: new Uint8Array(64),
+        block,
+      };
+      return decodeCompact(encodeCompact(m, encodeMessage(m))!);
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const requests: string[] = [];
+    const deps = (authentic: boolean) => ({
+      lookupTx: () => undefined,
+      request: async (peerId: string) => {
+        requests.push(peerId);
+        await gate;
+        return [] as Uint8Array[];
+      },
+      peers: () => [],
+      tip: () => 0,
+      logger: silentLogger,
+      authentic: () => authentic,
+    });
+    const forged = new ProposalResolver({}, deps(false));
+    assert.equal(await forged.resolve(compacts[0]!, 'forwarder'), undefined);
+    assert.deepEqual(requests, [], 'no fetch for a forged message');
+    assert.equal(forged.counters.dropped, 1);
+
+    const capped = new ProposalResolver({ maxInFlightPerAuthor: 2 }, deps(true));
+    const pending = compacts.map((c) => capped.resolve(c, 'forwarder'));
+    // The third block of the same validator is dropped at once; two fetches are in flight.
+    assert.equal(await pending[2], undefined);
+    assert.equal(requests.length, 2);
+    release();
+    assert.deepEqual(await Promise.all(pending.slice(0, 2)), [undefined, undefined]);
+    assert.equal(capped.counters.dropped, 3);
   });
 
   it('a compact proposal naming a tx nobody has gets no vote, and the view changes', async () => {
