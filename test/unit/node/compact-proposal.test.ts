@@ -264,6 +264,8 @@ interface NetOptions {
   share?: (builder: number, receiver: number, txIndex: number) => boolean;
   /** Nodes that answer no fetch request. */
   silentServers?: ReadonlySet<number>;
+  /** Base view timeout (default 2 s: no view change on a slow machine unless a test wants one). */
+  timeoutMs?: number;
 }
 
 function makeTxs(height: number, view: number, builder: number): Tx[] {
@@ -377,7 +379,7 @@ class TestNet {
         chainId: CHAIN,
         publicKey: node.key,
         secretKey,
-        timeoutMs: 400,
+        timeoutMs: this.opts.timeoutMs ?? 2_000,
         validatorsAt: () => this.ctx.validators,
         resolver: { requestTimeoutMs: 200 },
       },
@@ -624,6 +626,7 @@ describe('compact proposals between PbftConsensus nodes', () => {
     const net = new TestNet(4, {
       share: (builder) => builder !== byzantine,
       silentServers: new Set([byzantine]),
+      timeoutMs: 400,
     });
     nets.push(net);
     await net.start();
