@@ -61,6 +61,9 @@ interface NetworkParts {
   faults: FaultInjector | undefined;
 }
 
+/** See sendInline below: how recent a tx must be to travel inline in our compact proposals. */
+const INLINE_RECENT_MS = 500;
+
 export class CivitasNode {
   readonly home: string;
   readonly config: NodeConfig;
@@ -375,6 +378,9 @@ export class CivitasNode {
         app: this.producer,
         p2p,
         lookupTx: (hash) => this.mempool.entryOf(hash),
+        // A tx admitted here within the last INLINE_RECENT_MS may not have reached the peers'
+        // pools yet (tx gossip batches, their admission queues): send it inline, not by hash.
+        sendInline: (hash) => this.mempool.admittedWithin(hash, INLINE_RECENT_MS),
         wal: new LevelWal(ledger.store),
         requestSync: (height) => sync.noteHeight(height),
         metrics: this.metrics,

@@ -69,6 +69,8 @@ export interface PbftModules {
   p2p: Pick<P2PNode, 'publish' | 'onGossip' | 'requestSync' | 'connectedPeers' | 'isMember'>;
   /** A tx in this node's mempool, bytes and decoded (compact proposals name txs by hash). */
   lookupTx: (hash: Uint8Array) => HeldTx | undefined;
+  /** Whether to send a tx of our block inline (peers may not hold it yet). Default: none. */
+  sendInline?: (hash: Uint8Array) => boolean;
   wal: Pick<LevelWal, 'append' | 'load' | 'truncateBelow'>;
   /** A certificate shows the chain is at least at `height`: catch up by block sync. */
   requestSync: (height: number) => void;
@@ -96,6 +98,7 @@ export class PbftConsensus implements ConsensusService {
     const compact = opts.compact ?? true;
     const resolver = new ProposalResolver(opts.resolver ?? {}, {
       lookupTx: m.lookupTx,
+      sendInline: m.sendInline,
       request: (peerId, request, o) => m.p2p.requestSync(peerId, request, o),
       peers: () => m.p2p.connectedPeers().filter((p) => m.p2p.isMember(p)),
       authentic: (signed) => {

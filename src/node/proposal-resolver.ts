@@ -77,6 +77,11 @@ export interface ResolverDeps {
    * the validator it names: checked before anything is fetched for it.
    */
   authentic?(signed: ConsensusMessage): boolean;
+  /**
+   * Whether to carry a tx of a block this node sends inline rather than by hash: one its
+   * peers may not hold yet (admitted here very recently). Default: none.
+   */
+  sendInline?(hash: Uint8Array): boolean;
   /** The committed height. */
   tip(): number;
   logger: Logger;
@@ -85,6 +90,8 @@ export interface ResolverDeps {
 export interface ResolverCounters {
   /** Compact messages sent and received. */
   sent: number;
+  /** Txs carried inline in the compact messages sent. */
+  txsInlined: number;
   received: number;
   /** Received ones rebuilt without any fetch. */
   local: number;
@@ -106,6 +113,7 @@ export class ProposalResolver implements ProposalSource {
   private readonly compactCache = new WeakMap<ConsensusMessage, Uint8Array>();
   readonly counters: ResolverCounters = {
     sent: 0,
+    txsInlined: 0,
     received: 0,
     local: 0,
     txsFetched: 0,
@@ -128,7 +136,13 @@ export class ProposalResolver implements ProposalSource {
     this.remember(block);
     let bytes = this.compactCache.get(m);
     if (bytes === undefined) {
-      bytes = encodeCompact(m, full) ?? full;
+      const inline = this.deps.sendInline;
+      bytes =
+        encodeCompact(m, full, (i) => {
+          const yes = inline?.(block.txHashes[i]!) ?? false;
+          if (yes) this.counters.txsInlined++;
+          return yes;
+        }) ?? full;
       this.compactCache.set(m, bytes);
     }
     this.counters.sent++;
