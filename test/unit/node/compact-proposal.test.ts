@@ -619,6 +619,35 @@ describe('compact proposals between PbftConsensus nodes', () => {
     assert.equal(capped.counters.dropped, 3);
   });
 
+  it('sends inline the txs its sendInline picks (recently admitted ones, in the node)', async () => {
+    const net = new TestNet(4);
+    const block = await net.app(net.nodes[1]!, 1).buildProposal(1, 3);
+    const recent = toHex(block.txHashes[2]!);
+    const resolver = new ProposalResolver(
+      {},
+      {
+        lookupTx: () => undefined,
+        request: async () => [],
+        peers: () => [],
+        tip: () => 0,
+        logger: silentLogger,
+        sendInline: (hash) => toHex(hash) === recent,
+      },
+    );
+    const m: ConsensusMessage = {
+      type: 'pre-prepare',
+      height: 1,
+      view: 3,
+      validatorIndex: 1,
+      signature: new Uint8Array(64),
+      block,
+    };
+    const c = decodeCompact(resolver.wireBytes(m, encodeMessage(m)));
+    assert.deepEqual([...c.inline.keys()], [2]);
+    assert.ok(equalBytes(c.inline.get(2)!, block.encodedTxs[2]!));
+    assert.equal(resolver.counters.txsInlined, 1);
+  });
+
   it('a compact proposal naming a tx nobody has gets no vote, and the view changes', async () => {
     // Node 1 (primary of view 0 at height 1: validators[(h + v) mod n]) shares no tx of its
     // blocks and serves no fetch.
