@@ -128,7 +128,8 @@ export class ProposalResolver implements ProposalSource {
 
   /**
    * The bytes to put on the wire for `m` (v1 encoding `full`): the compact form when `m`
-   * carries a block (remembered, to serve the peers that fetch it), else `full`.
+   * carries a block (remembered, to serve the peers that fetch it) and it is smaller, else
+   * `full`.
    */
   wireBytes(m: ConsensusMessage, full: Uint8Array): Uint8Array {
     const block = blockOf(m);
@@ -137,15 +138,18 @@ export class ProposalResolver implements ProposalSource {
     let bytes = this.compactCache.get(m);
     if (bytes === undefined) {
       const inline = this.deps.sendInline;
-      bytes =
-        encodeCompact(m, full, (i) => {
-          const yes = inline?.(block.txHashes[i]!) ?? false;
-          if (yes) this.counters.txsInlined++;
-          return yes;
-        }) ?? full;
+      let inlined = 0;
+      const compact = encodeCompact(m, full, (i) => {
+        const yes = inline?.(block.txHashes[i]!) ?? false;
+        if (yes) inlined++;
+        return yes;
+      });
+      // Rule: the compact form is sent only when it is smaller (with most txs inline it is not).
+      bytes = compact !== null && compact.length < full.length ? compact : full;
+      if (bytes === compact) this.counters.txsInlined += inlined;
       this.compactCache.set(m, bytes);
     }
-    this.counters.sent++;
+    if (bytes !== full) this.counters.sent++;
     return bytes;
   }
 
