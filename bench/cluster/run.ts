@@ -67,6 +67,10 @@ export interface NodeTimings {
    * (by_thread/workers, by_thread/calling). Empty when the node exposes none.
    */
   readonly signatures: Record<string, number>;
+  /** Compact proposal counters (`civitas_compact_proposals_total{event}`); empty if none. */
+  readonly compactProposals?: Record<string, number>;
+  /** Consensus bytes published, as sent and as v1 (`civitas_consensus_published_bytes_total`). */
+  readonly consensusBytes?: { readonly wire: number; readonly v1: number };
 }
 
 export interface NodeResult {
@@ -426,6 +430,7 @@ export function parseNodeTimings(text: string): NodeTimings {
   const gossip: Record<string, number> = {};
   const consensusRejects: Record<string, number> = {};
   const signatures: Record<string, number> = {};
+  const compactProposals: Record<string, number> = {};
   for (const [series, value] of values) {
     let m = /^civitas_validation_stage_seconds_count\{stage="([a-z_]+)"\}$/.exec(series);
     if (m !== null && value > 0) {
@@ -438,7 +443,11 @@ export function parseNodeTimings(text: string): NodeTimings {
     if (m !== null && value > 0) consensusRejects[m[1]!] = value;
     m = /^civitas_tx_signatures_([a-z_]+)_total\{[a-z_]+="([a-z_:]+)"\}$/.exec(series);
     if (m !== null) signatures[`${m[1]}/${m[2]}`] = value;
+    m = /^civitas_compact_proposals_total\{event="([a-z_]+)"\}$/.exec(series);
+    if (m !== null) compactProposals[m[1]!] = value;
   }
+  const wire = values.get('civitas_consensus_published_bytes_total{form="wire"}');
+  const v1 = values.get('civitas_consensus_published_bytes_total{form="v1"}');
   const blocks = values.get('civitas_block_commit_latency_seconds_count') ?? 0;
   const lag = values.get('nodejs_eventloop_lag_p99_seconds');
   return {
@@ -451,6 +460,8 @@ export function parseNodeTimings(text: string): NodeTimings {
     gossip,
     consensusRejects,
     signatures,
+    ...(Object.keys(compactProposals).length > 0 ? { compactProposals } : {}),
+    ...(wire !== undefined && v1 !== undefined ? { consensusBytes: { wire, v1 } } : {}),
   };
 }
 

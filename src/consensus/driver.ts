@@ -24,7 +24,11 @@ import type { ConsensusMessage } from './messages.ts';
 import type { WalEntry } from './wal.ts';
 
 export interface ConsensusNetwork {
-  broadcast(bytes: Uint8Array): void | Promise<void>;
+  /**
+   * `bytes` is the message's canonical encoding; `message` the same message decoded, for a
+   * network layer that sends another wire form of it (the node's compact proposals).
+   */
+  broadcast(bytes: Uint8Array, message: ConsensusMessage): void | Promise<void>;
 }
 
 export interface ConsensusWal {
@@ -226,7 +230,7 @@ export class ConsensusDriver {
           break;
         case 'broadcast':
           await flush();
-          this.fireAndForget(network.broadcast(action.bytes), 'broadcast failed');
+          this.fireAndForget(network.broadcast(action.bytes, action.message), 'broadcast failed');
           break;
         case 'set-timer': {
           this.timers.get(action.kind)?.cancel();

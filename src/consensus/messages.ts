@@ -297,7 +297,14 @@ function readViewChangeSigned(r: Reader): Omit<ViewChange, 'preparedBlock'> {
   return { type: 'view-change', height, view, validatorIndex, lastCommit, prepared, signature };
 }
 
-export function readMessage(r: Reader): ConsensusMessage {
+/**
+ * `readBlock` reads a `bytes block` field; the node's compact wire form (src/node) passes one
+ * that returns the block it already rebuilt and checked, skipping a second decode.
+ */
+export function readMessage(
+  r: Reader,
+  readBlock: (r: Reader) => SealedBlock = readBlockBytes,
+): ConsensusMessage {
   expectVersion(r, MESSAGE_VERSION, 'consensus message');
   const code = r.u8();
   switch (code) {
@@ -306,7 +313,7 @@ export function readMessage(r: Reader): ConsensusMessage {
       const view = r.varuint();
       const validatorIndex = r.u16();
       const signature = r.fixed(SIGNATURE_LENGTH);
-      const block = readBlockBytes(r);
+      const block = readBlock(r);
       return { type: 'pre-prepare', height, view, validatorIndex, signature, block };
     }
     case MessageTypeCode.prepare:
@@ -321,7 +328,7 @@ export function readMessage(r: Reader): ConsensusMessage {
     }
     case MessageTypeCode['view-change']: {
       const signed = readViewChangeSigned(r);
-      const preparedBlock = r.bool() ? readBlockBytes(r) : null;
+      const preparedBlock = r.bool() ? readBlock(r) : null;
       return { ...signed, preparedBlock };
     }
     case MessageTypeCode['new-view']: {
@@ -343,7 +350,7 @@ export function readMessage(r: Reader): ConsensusMessage {
       const blockHash = r.fixed(HASH_LENGTH);
       const prePrepareSignature = r.fixed(SIGNATURE_LENGTH);
       const signature = r.fixed(SIGNATURE_LENGTH);
-      const block = readBlockBytes(r);
+      const block = readBlock(r);
       return {
         type: 'new-view',
         height,

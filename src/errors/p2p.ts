@@ -44,4 +44,18 @@ export const P2P_ERRORS = {
   // Block sync's own messages, carried by the sync protocol (src/node/block-sync.ts).
   SYNC_BAD_REQUEST: { ...SERVER_ERROR, description: 'a block sync request does not parse' },
   SYNC_BAD_RESPONSE: { ...SERVER_ERROR, description: 'a peer answered block sync with nothing' },
+
+  // Compact proposals: blocks named by tx hashes on the consensus topic (src/node).
+  PROPOSAL_BLOCK_MISMATCH: {
+    ...SERVER_ERROR,
+    description: 'a block fetched for a compact proposal does not hash to the one named',
+  },
+  PROPOSAL_TX_ROOT_MISMATCH: {
+    ...SERVER_ERROR,
+    description: 'the txs a compact proposal names do not match its header tx root',
+  },
+  PROPOSAL_TXS_UNAVAILABLE: {
+    ...SERVER_ERROR,
+    description: 'no peer supplied the txs (or the block) a compact proposal names',
+  },
 } as const satisfies Record<string, CodeSpec>;

@@ -9,14 +9,21 @@
  * wrong block or certificate fails validation and the peer is skipped.
  *
  * Wire format (request/response frames over the p2p sync protocol):
- *   request  u8 kind | kind 1 (status): nothing | kind 2 (blocks): varuint from | varuint count
+ *   request  u8 version | u8 kind | kind 1 (status): nothing |
+ *            kind 2 (blocks): varuint from | varuint count |
+ *            kind 3 (txs): list of 32 txHash (≤ MAX_TXS_PER_REQUEST) | kind 4 (block): 32 blockHash
  *   status   one frame: varuint height
  *   blocks   one frame per block: bytes block | bytes certificate
+ *   txs      one frame: list of (bytes tx), the named txs the peer holds (mempool or a recent
+ *            proposal), in request order
+ *   block    one frame, the raw bytes of a recent proposal with that hash, or no frame
+ * Kinds 3 and 4 serve compact proposals (src/node/proposal-resolver.ts).
  */
 
 import { Limits } from '../chain/index.ts';
 import { decode, expectVersion } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
+import { HASH_LENGTH } from '../crypto/hash.ts';
 import { CivitasError, codeOf } from '../errors/index.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import type { Logger } from './logger.ts';
@@ -24,17 +31,30 @@ import type { Logger } from './logger.ts';
 const SYNC_VERSION = 1;
 const KIND_STATUS = 1;
 const KIND_BLOCKS = 2;
+const KIND_TXS = 3;
+const KIND_BLOCK = 4;
+/**
+ * Most txs asked for in one request: 16 KiB of hashes (under the 24 KiB request limit), and an
+ * answer of at most 512 × the tx size limit fits one response frame.
+ */
+export const MAX_TXS_PER_REQUEST = 512;
 /** Most blocks served per request: bounds one response in count and, with block limits, size. */
 export const MAX_BLOCKS_PER_REQUEST = 32;
 const CERTIFICATE_MAX_BYTES = 64 + Limits.validators * 66;
 
-type SyncRequest = { kind: 'status' } | { kind: 'blocks'; from: number; count: number };
+export type SyncRequest =
+  | { kind: 'status' }
+  | { kind: 'blocks'; from: number; count: number }
+  | { kind: 'txs'; hashes: readonly Uint8Array[] }
+  | { kind: 'block'; hash: Uint8Array };
 
 export function encodeSyncRequest(r: SyncRequest): Uint8Array {
   return encode((w) => {
     w.u8(SYNC_VERSION);
     if (r.kind === 'status') w.u8(KIND_STATUS);
-    else w.u8(KIND_BLOCKS).varuint(r.from).varuint(r.count);
+    else if (r.kind === 'blocks') w.u8(KIND_BLOCKS).varuint(r.from).varuint(r.count);
+    else if (r.kind === 'txs') w.u8(KIND_TXS).list(r.hashes, (ww, h) => ww.fixed(h, HASH_LENGTH));
+    else w.u8(KIND_BLOCK).fixed(r.hash, HASH_LENGTH);
   });
 }
 
@@ -50,6 +70,12 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
         throw new CivitasError('SYNC_BAD_REQUEST', 'blocks request needs from ≥ 1 and count ≥ 1');
       return { kind: 'blocks', from, count };
     }
+    if (kind === KIND_TXS) {
+      const hashes = r.list(MAX_TXS_PER_REQUEST, (rr) => rr.fixed(HASH_LENGTH));
+      if (hashes.length < 1) throw new CivitasError('SYNC_BAD_REQUEST', 'txs request names no tx');
+      return { kind: 'txs', hashes };
+    }
+    if (kind === KIND_BLOCK) return { kind: 'block', hash: r.fixed(HASH_LENGTH) };
     throw new CivitasError('SYNC_BAD_REQUEST', `unknown sync request kind ${kind}`);
   });
 }
@@ -78,6 +104,12 @@ export interface SyncChain {
    * Rejects with the first failure, after committing the blocks before it.
    */
   commitSynced(blocks: AsyncIterable<SyncedBlock>): Promise<{ blocks: number }>;
+}
+
+/** Serves the txs and blocks of compact proposals (kinds 3 and 4). */
+export interface ProposalSource {
+  txs(hashes: readonly Uint8Array[]): Uint8Array[];
+  block(hash: Uint8Array): Uint8Array | undefined;
 }
 
 export type SyncNetwork = Pick<
@@ -118,11 +150,21 @@ export class BlockSync {
     this.log = deps.logger;
   }
 
-  /** Serves our committed blocks to members. */
-  serve(): void {
+  /** Serves our committed blocks to members, and with `proposals` compact proposals' parts. */
+  serve(proposals?: ProposalSource): void {
     this.p2p.onSyncRequest(async (request) => {
       const r = decodeSyncRequest(request);
       if (r.kind === 'status') return [encode((w) => w.varuint(this.chain.height()))];
+      if (r.kind === 'txs') {
+        const txs = proposals?.txs(r.hashes) ?? [];
+        let size = 16;
+        for (const t of txs) size += t.length + 3;
+        return [encode((w) => w.list(txs, (ww, t) => ww.bytes(t)), size)];
+      }
+      if (r.kind === 'block') {
+        const block = proposals?.block(r.hash);
+        return block === undefined ? [] : [block];
+      }
       const frames: Uint8Array[] = [];
       const last = Math.min(r.from + r.count - 1, this.chain.height());
       for (let h = r.from; h <= last; h++) {

@@ -74,6 +74,8 @@ export interface MempoolEntry {
   readonly encoded: Uint8Array;
   readonly sender: string;
   readonly arrival: number;
+  /** When it was admitted (ms, the pool's clock). */
+  readonly admittedAt: number;
 }
 
 export interface MempoolChain {
@@ -156,6 +158,17 @@ export class Mempool {
     return this.byHash.has(toHex(hash));
   }
 
+  /** A pooled tx, bytes and decoded (compact proposals name txs by hash). */
+  entryOf(hash: Uint8Array): MempoolEntry | undefined {
+    return this.byHash.get(toHex(hash));
+  }
+
+  /** Whether the pool admitted the tx less than `ms` ago (or does not hold it). */
+  admittedWithin(hash: Uint8Array, ms: number): boolean {
+    const e = this.byHash.get(toHex(hash));
+    return e === undefined || this.now() - e.admittedAt < ms;
+  }
+
   /** Whether a held tx is queued (behind a nonce gap); false for a tx not held. */
   isQueued(hash: Uint8Array): boolean {
     const e = this.byHash.get(toHex(hash));
@@ -214,7 +227,10 @@ export class Mempool {
     base = this.senders.get(sender)?.base ?? base;
     this.checkNonceWindow(tx.nonce, base);
     this.makeRoom(sender, tx.nonce, base, true);
-    return this.insert({ tx, hash, encoded, sender, arrival: this.arrivals++ }, base);
+    return this.insert(
+      { tx, hash, encoded, sender, arrival: this.arrivals++, admittedAt: this.now() },
+      base,
+    );
   }
 
   /**

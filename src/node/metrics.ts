@@ -57,6 +57,10 @@ export interface MetricsSource {
   gossip(): Record<string, GossipCountersSnapshot> | undefined;
   /** Signature verification counters (verification.ts); absent where nothing verifies. */
   verification?(): VerificationStats | undefined;
+  /** Compact proposal counters (proposal-resolver.ts); absent without PBFT. */
+  compactProposals?(): Readonly<Record<string, number>> | undefined;
+  /** Bytes of consensus messages published: as sent, and as their v1 form (absent: no PBFT). */
+  consensusBytes?(): { readonly wire: number; readonly v1: number } | undefined;
 }
 
 export interface NodeMetricsOptions {
@@ -153,6 +157,40 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(source.mempoolQueued());
+      },
+    });
+    const compactMirror = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_compact_proposals_total',
+      help:
+        'Block-carrying consensus messages in compact form: sent, received, local (rebuilt ' +
+        'with no fetch), txs_fetched, blocks_fetched, dropped (out of window, over the bound ' +
+        'or unresolvable)',
+      labelNames: ['event'] as const,
+      registers,
+      collect() {
+        const counters = source.compactProposals?.();
+        if (counters === undefined) return;
+        for (const [key, value] of Object.entries(counters)) {
+          const event = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+          compactMirror.advance(event, value, (d) => this.inc({ event }, d));
+        }
+      },
+    });
+    const bytesMirror = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_consensus_published_bytes_total',
+      help:
+        'Bytes of consensus messages this node published: form="wire" as sent (compact ' +
+        'proposals), form="v1" as their full v1 encoding would have been',
+      labelNames: ['form'] as const,
+      registers,
+      collect() {
+        const bytes = source.consensusBytes?.();
+        if (bytes === undefined) return;
+        for (const form of ['wire', 'v1'] as const) {
+          bytesMirror.advance(form, bytes[form], (d) => this.inc({ form }, d));
+        }
       },
     });
     new Gauge({

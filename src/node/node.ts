@@ -61,6 +61,9 @@ interface NetworkParts {
   faults: FaultInjector | undefined;
 }
 
+/** See sendInline below: how recent a tx must be to travel inline in our compact proposals. */
+const INLINE_RECENT_MS = 500;
+
 export class CivitasNode {
   readonly home: string;
   readonly config: NodeConfig;
@@ -123,6 +126,12 @@ export class CivitasNode {
       peers: () => this.network?.p2p.connectedPeers().length ?? 0,
       gossip: () => this.network?.p2p.stats().gossip,
       verification: () => this.verification.stats(),
+      compactProposals: () =>
+        this.consensus instanceof PbftConsensus
+          ? { ...this.consensus.proposals.counters }
+          : undefined,
+      consensusBytes: () =>
+        this.consensus instanceof PbftConsensus ? { ...this.consensus.publishedBytes } : undefined,
     });
     const maxBlockTxs = genesis.params.maxBlockTxs;
     this.blockSizer = new BlockSizer({
@@ -343,7 +352,6 @@ export class CivitasNode {
         logger: log.child('sync'),
       },
     );
-    sync.serve();
     const txGossip = new TxGossip(
       {},
       {
@@ -358,7 +366,7 @@ export class CivitasNode {
       () => {},
     );
     this.network = { p2p, sync, txGossip, faults };
-    this.consensus = new PbftConsensus(
+    const pbft = new PbftConsensus(
       {
         chainId: genesis.chainId,
         publicKey: keys.publicKey,
@@ -369,6 +377,10 @@ export class CivitasNode {
       {
         app: this.producer,
         p2p,
+        lookupTx: (hash) => this.mempool.entryOf(hash),
+        // A tx admitted here within the last INLINE_RECENT_MS may not have reached the peers'
+        // pools yet (tx gossip batches, their admission queues): send it inline, not by hash.
+        sendInline: (hash) => this.mempool.admittedWithin(hash, INLINE_RECENT_MS),
         wal: new LevelWal(ledger.store),
         requestSync: (height) => sync.noteHeight(height),
         metrics: this.metrics,
@@ -379,6 +391,9 @@ export class CivitasNode {
         },
       },
     );
+    this.consensus = pbft;
+    // Peers fetch our committed blocks, and the txs and blocks of our compact proposals.
+    sync.serve(pbft.proposals);
     await p2p.start();
   }
 

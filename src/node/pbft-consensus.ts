@@ -8,14 +8,17 @@ import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
 import type { RejectReason } from '../consensus/events.ts';
-import { type ConsensusMessage, decodeMessage } from '../consensus/messages.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { type ConsensusMessage, decodeMessage, signingHashOf } from '../consensus/messages.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
+import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import type { P2PNode } from '../p2p/index.ts';
+import { type CompactMessage, decodeCompact, type HeldTx, isCompact } from './compact-proposal.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
 import { defaultSilenceMs, PrimaryWatch } from './primary-watch.ts';
+import { ProposalResolver, type ProposalResolverOptions } from './proposal-resolver.ts';
 
 /** How often the primary watch looks at the current round (also on every timer set). */
 const WATCH_INTERVAL_MS = 200;
@@ -52,12 +55,22 @@ export interface PbftOptions {
    */
   silenceMs?: number;
   validatorsAt: (height: number) => ValidatorSet;
+  /**
+   * Send block-carrying messages in compact form (txs named by hash; default true). Receiving
+   * either form is always supported.
+   */
+  compact?: boolean;
+  resolver?: Partial<ProposalResolverOptions>;
 }
 
 export interface PbftModules {
   app: ConsensusApp;
   /** Consensus messages travel on the chain's `consensus` gossip topic. */
-  p2p: Pick<P2PNode, 'publish' | 'onGossip'>;
+  p2p: Pick<P2PNode, 'publish' | 'onGossip' | 'requestSync' | 'connectedPeers' | 'isMember'>;
+  /** A tx in this node's mempool, bytes and decoded (compact proposals name txs by hash). */
+  lookupTx: (hash: Uint8Array) => HeldTx | undefined;
+  /** Whether to send a tx of our block inline (peers may not hold it yet). Default: none. */
+  sendInline?: (hash: Uint8Array) => boolean;
   wal: Pick<LevelWal, 'append' | 'load' | 'truncateBelow'>;
   /** A certificate shows the chain is at least at `height`: catch up by block sync. */
   requestSync: (height: number) => void;
@@ -72,12 +85,42 @@ export class PbftConsensus implements ConsensusService {
   private readonly driver: ConsensusDriver;
   private readonly m: PbftModules;
   private readonly watch: PrimaryWatch;
+  /** Rebuilds received compact proposals and serves their parts (block sync's kinds 3, 4). */
+  readonly proposals: ProposalResolver;
+  /** Bytes of consensus messages this node published: as sent, and as v1 would have been. */
+  readonly publishedBytes = { wire: 0, v1: 0 };
   private watchTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
 
   constructor(opts: PbftOptions, m: PbftModules) {
     this.m = m;
     const log = m.logger;
+    const compact = opts.compact ?? true;
+    const resolver = new ProposalResolver(opts.resolver ?? {}, {
+      lookupTx: m.lookupTx,
+      sendInline: m.sendInline,
+      request: (peerId, request, o) => m.p2p.requestSync(peerId, request, o),
+      peers: () => m.p2p.connectedPeers().filter((p) => m.p2p.isMember(p)),
+      authentic: (signed) => {
+        const key = opts.validatorsAt(signed.height).validators[signed.validatorIndex];
+        return (
+          key !== undefined &&
+          verifyNative(signed.signature, signingHashOf(opts.chainId, signed), key)
+        );
+      },
+      authorOf: (height, index) => {
+        try {
+          const key = opts.validatorsAt(height).validators[index];
+          if (key === undefined || equalBytes(key, opts.publicKey)) return undefined;
+          return peerIdFromValidatorKey(key);
+        } catch {
+          return undefined;
+        }
+      },
+      tip: () => m.app.height(),
+      logger: log,
+    });
+    this.proposals = resolver;
     const fatal = <T>(p: Promise<T>): Promise<T> =>
       p.catch((err) => {
         m.onFatal(err);
@@ -96,11 +139,15 @@ export class PbftConsensus implements ConsensusService {
       },
       {
         network: {
-          broadcast: (bytes) =>
-            m.p2p.publish('consensus', sealEnvelope(bytes)).then(
+          broadcast: (bytes, message) => {
+            const wire = compact ? resolver.wireBytes(message, bytes) : bytes;
+            this.publishedBytes.wire += wire.length;
+            this.publishedBytes.v1 += bytes.length;
+            return m.p2p.publish('consensus', sealEnvelope(wire)).then(
               () => {},
               (err) => log.warn('consensus publish failed', { code: err.code, err: err.message }),
-            ),
+            );
+          },
         },
         wal: {
           append: (entries) => fatal(m.wal.append(entries)),
@@ -151,21 +198,31 @@ export class PbftConsensus implements ConsensusService {
     // Cheap checks at the gossip layer (size is capped by p2p; here: it decodes), so garbage
     // is never relayed. Signatures are checked once, by the engine. The decoded message is
     // handed from validator to handler, so a PRE-PREPARE's block is decoded once, not twice.
-    const decoded = new WeakMap<Uint8Array, ConsensusMessage>();
+    // A compact message (first byte 2) is relayed as it came, then rebuilt into the full
+    // message (txs from the mempool, missing ones fetched) before the engine sees it.
+    const decoded = new WeakMap<Uint8Array, ConsensusMessage | CompactMessage>();
     m.p2p.onGossip(
       'consensus',
       (data) => {
         const bytes = openEnvelope(data);
         if (bytes === undefined) return 'reject';
         try {
-          decoded.set(data, decodeMessage(bytes));
+          decoded.set(data, isCompact(bytes) ? decodeCompact(bytes) : decodeMessage(bytes));
           return 'accept';
         } catch {
           return 'reject';
         }
       },
-      (data) => {
+      (data, from) => {
         const message = decoded.get(data);
+        if (message !== undefined && 'head' in message) {
+          // Heard on arrival, not once rebuilt: a fetch in progress is not a silent primary
+          // (an unresolvable proposal falls back to the normal view timeout).
+          this.watch.heard(message);
+          return resolver.resolve(message, from.peerId).then((full) => {
+            if (full !== undefined && !this.stopped) this.driver.deliver(full);
+          });
+        }
         if (message !== undefined) this.watch.heard(message);
         const input = message ?? openEnvelope(data);
         if (input !== undefined) this.driver.deliver(input);

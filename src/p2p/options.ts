@@ -89,7 +89,7 @@ export const P2P_DEFAULTS = {
   maxTxMessageBytes: 64 * KiB,
   maxConsensusMessageBytes: MAX_GOSSIP_MESSAGE_BYTES,
   syncTimeoutMs: 10_000,
-  maxSyncRequestBytes: 4 * KiB,
+  maxSyncRequestBytes: 24 * KiB,
   maxSyncResponseFrameBytes: 16 * MiB,
   maxSyncResponseFrames: 256,
   maxSyncResponseBytes: 64 * MiB,

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseNodeTimings } from '../../../bench/cluster/run.ts';
 import { CivitasClient } from '../../../src/client/index.ts';
 import { mapLimit, TestNetwork, waitFor } from './helpers/test-network.ts';
 import { loadAccounts, submitTx, transferWave } from './helpers/transfers.ts';
@@ -86,6 +87,27 @@ test('4 validators commit 1,000 transfers submitted to different nodes and agree
 
     // Identical block hashes at every height, on every node.
     await network.assertSameChain(all, 1, last);
+
+    // What compact proposals did (txs the primary admitted < 500 ms ago travel inline).
+    const timings = await Promise.all(
+      network.summary.nodes.map(async (n) =>
+        parseNodeTimings(await (await fetch(`${n.rpc}/metrics`)).text()),
+      ),
+    );
+    const sum = (f: (x: (typeof timings)[number]) => number | undefined) =>
+      timings.reduce((s, x) => s + (f(x) ?? 0), 0);
+    const received = sum((x) => x.compactProposals?.received);
+    const wire = sum((x) => x.consensusBytes?.wire);
+    const v1 = sum((x) => x.consensusBytes?.v1);
+    // Compaction never costs bytes: a message goes compact only when that is smaller.
+    assert.ok(wire <= v1, `consensus bytes published: ${wire} vs ${v1} in v1 form`);
+    t.diagnostic(
+      `compact proposals: ${received} received, ${sum((x) => x.compactProposals?.local)} rebuilt ` +
+        `from the pool, ${sum((x) => x.compactProposals?.txs_fetched)} txs and ` +
+        `${sum((x) => x.compactProposals?.blocks_fetched)} blocks fetched, ` +
+        `${sum((x) => x.compactProposals?.dropped)} dropped; consensus bytes published ${wire} ` +
+        `(v1 form: ${v1})`,
+    );
     t.diagnostic(
       `1,000 txs committed in blocks ${start + 1}..${last}; ms since test start: nodes up ` +
         `${started}, all submitted ${submitted}, all committed ${committed}, receipts checked ${receipts}`,

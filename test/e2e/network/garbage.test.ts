@@ -266,7 +266,7 @@ test('garbage from a member on gossip and sync neither crashes nor stalls the va
       random(1),
       random(100),
       random(4 * 1024),
-      random(64 * 1024), // over the 4 KiB request limit
+      random(64 * 1024), // over the 24 KiB request limit
       random(1024 * 1024),
       Uint8Array.of(1, 9), // unknown request kind
       encode((w) => w.u8(1).u8(2).varuint(1).varuint(1_000)), // count over the cap

@@ -412,3 +412,21 @@ describe('backpressure counts ready txs only (the wedge of issue #11)', () => {
     assert.equal(await submit(p.tx(39, 0)), 'admitted');
   });
 });
+
+describe('pooled txs for compact proposals', () => {
+  test('entryOf gives the exact bytes and decode; admittedWithin tells recent admissions', async () => {
+    const p = modelPool();
+    const t = p.tx(0, 0);
+    await p.add(t);
+    const entry = p.mempool.entryOf(hashOf(t));
+    assert.ok(entry !== undefined);
+    assert.deepEqual(entry.encoded, encodeTx(t));
+    assert.equal(entry.tx.nonce, 0);
+    assert.equal(p.mempool.admittedWithin(hashOf(t), 500), true);
+    p.clock.now += 500;
+    assert.equal(p.mempool.admittedWithin(hashOf(t), 500), false);
+    // A tx the pool does not hold counts as recent: its peers may not hold it either.
+    assert.equal(p.mempool.entryOf(hashOf(p.tx(1, 0))), undefined);
+    assert.equal(p.mempool.admittedWithin(hashOf(p.tx(1, 0)), 500), true);
+  });
+});
