@@ -15,6 +15,7 @@ import type { Logger } from './logger.ts';
 import type { Mempool } from './mempool.ts';
 import type { NodeMetrics } from './metrics.ts';
 import type { TxWaiters } from './tx-waiters.ts';
+import type { ValidationOptions } from './verification.ts';
 
 export interface CommittedBlockEvent {
   readonly block: SealedBlock;
@@ -23,9 +24,6 @@ export interface CommittedBlockEvent {
 
 /** The node's events: each committed block, and a failure consensus cannot continue from. */
 export type NodeEvents = EventEmitter<{ block: [CommittedBlockEvent]; fatal: [unknown] }>;
-
-/** How a block is checked before it is committed (signatures through the node's verifier). */
-export type ValidationOptions = Parameters<Ledger['validateBlock']>[1];
 
 export interface BlockCommitterModules {
   ledger: Pick<Ledger, 'height' | 'executedFor' | 'validateBlock' | 'commit'> & {

@@ -7,13 +7,14 @@
 import type { CommitCertificate, SealedBlock } from '../chain/index.ts';
 import { codeOf } from '../errors/index.ts';
 import type { Ledger } from '../state/ledger.ts';
-import type { BlockCommitter, ValidationOptions } from './block-committer.ts';
+import type { BlockCommitter } from './block-committer.ts';
 import type { BlockSizer } from './block-sizer.ts';
 import type { BlockWorkGate } from './block-work-gate.ts';
 import type { ConsensusApp } from './consensus-service.ts';
 import type { Logger } from './logger.ts';
 import type { Mempool } from './mempool.ts';
 import type { NodeMetrics } from './metrics.ts';
+import type { ValidationOptions } from './verification.ts';
 
 /** How often a primary waiting to propose looks at the mempool again. */
 const WAIT_POLL_MS = 5;

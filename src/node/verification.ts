@@ -44,7 +44,9 @@ import {
   type PipelineTxVerifier,
 } from '../state/block-pipeline.ts';
 import type { Ledger } from '../state/ledger.ts';
-import type { ValidationOptions } from './block-committer.ts';
+
+/** How a block is checked before it is committed (signatures through the node's verifier). */
+export type ValidationOptions = Parameters<Ledger['validateBlock']>[1];
 
 export const VERIFY_PATHS = ['admission', 'proposal', 'sync'] as const;
 export type VerifyPath = (typeof VERIFY_PATHS)[number];
