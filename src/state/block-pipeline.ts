@@ -31,7 +31,7 @@ import {
   type Tx,
   verifyCertificate,
 } from '../chain/index.ts';
-import { equalBytes } from '../crypto/bytes.ts';
+import { equalBytes, latin1Key } from '../crypto/bytes.ts';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, verifyNative } from '../crypto/ed25519.ts';
 import { CivitasError } from '../errors/index.ts';
 import type { ExecutedBlock, Ledger } from './ledger.ts';
@@ -145,7 +145,7 @@ class VerifiedSignatures {
       if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== PUBLIC_KEY_LENGTH) {
         return inner(signature, message, publicKey);
       }
-      const id = latin1(signature) + latin1(publicKey) + latin1(message);
+      const id = latin1Key(signature) + latin1Key(publicKey) + latin1Key(message);
       if (this.seen.has(id)) return true;
       const valid = inner(signature, message, publicKey);
       if (valid) {
@@ -157,10 +157,6 @@ class VerifiedSignatures {
       return valid;
     };
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 function stageTimes(): BlockStageTimes {

@@ -14,15 +14,7 @@
  * Bounded by entry count; the oldest use goes first (a hit moves the entry to the end).
  */
 
-const latin1Slice = (
-  Buffer.prototype as unknown as {
-    latin1Slice(this: Uint8Array, start: number, end: number): string;
-  }
-).latin1Slice;
-
-function idOf(keyHash: Uint8Array): string {
-  return latin1Slice.call(keyHash, 0, keyHash.length);
-}
+import { latin1Key as idOf } from '../crypto/bytes.ts';
 
 /** 32-byte key hash, value, map entry: ~64k entries stay within a few tens of MiB. */
 export const DEFAULT_VALUE_CACHE_ENTRIES = 65_536;

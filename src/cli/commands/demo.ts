@@ -17,22 +17,20 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { SubmitTxResponse } from '../../api/types.ts';
-import { genesisStateRoot } from '../../app/genesis.ts';
 import { addressOf } from '../../chain/address.ts';
-import { genesisValidatorSet } from '../../chain/genesis.ts';
-import { call, clientApp, sign } from '../../client/calls.ts';
+import { call, sign } from '../../client/calls.ts';
 import { CivitasClient } from '../../client/client.ts';
 import { verifyHistory } from '../../client/history.ts';
-import { type TrustedChain, verifyStateProof } from '../../client/verify.ts';
+import { verifyStateProof } from '../../client/verify.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import type { KeyPair } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { loadKeyFile } from '../../crypto/keyfile.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { LocalNetwork, readNetworkSummary } from '../../localnet/index.ts';
-import { loadGenesisFile } from '../../node/genesis-file.ts';
 import type { InitSummary } from '../../node/home.ts';
 import { action, printLines } from '../output.ts';
+import { trustedSet } from './client.ts';
 
 /** Blocks a lease lasts: the lessee ends it early, so the owner's early end is refused. */
 const LEASE_BLOCKS = 1_000;
@@ -111,15 +109,6 @@ class BatteryDemo {
     }
     return res;
   }
-}
-
-async function trustedChain(summary: InitSummary): Promise<TrustedChain> {
-  const genesis = await loadGenesisFile(summary.genesis);
-  return {
-    chainId: genesis.chainId,
-    validators: genesisValidatorSet(genesis),
-    genesisStateRoot: await genesisStateRoot(clientApp(), genesis),
-  };
 }
 
 async function runDemo(summary: InitSummary): Promise<void> {
@@ -248,7 +237,7 @@ async function runDemo(summary: InitSummary): Promise<void> {
   );
 
   printLines(['', 'Client-side verification, against the genesis file:']);
-  const trusted = await trustedChain(summary);
+  const trusted = await trustedSet(client, summary.genesis);
   const state = verifyStateProof(
     'asset',
     asset,

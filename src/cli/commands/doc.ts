@@ -9,7 +9,7 @@
  *   civitas doc disclose RECORD.json --fields a,b       a disclosure of fields a and b
  *   civitas verify disclosure DISCLOSURE.json --doc ID  checks it against the chain
  */
-import { access, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CivitasClient } from '../../client/client.ts';
 import {
@@ -52,12 +52,12 @@ async function readRecord(path: string): Promise<RecordFile> {
 
 /** Writes a new file only (0600): a record's salts are what keep undisclosed fields private. */
 async function writeNewFile(path: string, text: string): Promise<void> {
-  const exists = await access(path).then(
-    () => true,
-    () => false,
-  );
-  if (exists) throw new CivitasError('CLI_FILE_EXISTS', `${path} exists; not overwriting it`);
-  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+  try {
+    await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new CivitasError('CLI_FILE_EXISTS', `${path} exists; not overwriting it`);
+  }
 }
 
 export function registerDocCommand(program: Command): void {
