@@ -157,7 +157,16 @@ export function certifyFast(
   view = 0,
 ): CommitCertificate {
   const quorum = genesisValidatorSet(genesis).quorum;
-  const message = voteSigningHash('commit', genesis.chainId, block.header.height, view, block.hash);
+  // Votes 1 ms after the block: the next block's time (their median) moves 1 ms per block.
+  const timestamp = block.header.timestamp + 1;
+  const message = voteSigningHash(
+    'commit',
+    genesis.chainId,
+    block.header.height,
+    view,
+    block.hash,
+    timestamp,
+  );
   return {
     height: block.header.height,
     view,
@@ -165,6 +174,7 @@ export function certifyFast(
     signatures: Array.from({ length: quorum }, (_, i) => ({
       validatorIndex: i,
       signature: signFast(message, validatorKeys[i]!),
+      timestamp,
     })),
   };
 }
@@ -276,7 +286,6 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
       const { block, executed } = await producer.buildBlock({
         txs,
         proposer: validatorKeys[0]!.publicKey,
-        timestamp: genesis.genesisTime + b + 1,
         lastCommit: producer.tip.certificate,
       });
       assertReceiptsOk(block.header.height, txs, executed.receipts);

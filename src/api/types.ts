@@ -41,6 +41,35 @@ export interface StatusResponse {
   /** Connected peer ids. */
   peers: string[];
   uptimeMs: number;
+  clock: ClockJson;
+}
+
+/**
+ * This node's clock against the validators' signed COMMIT vote times (block time never
+ * depends on it: it is the median of those vote times).
+ */
+export interface ClockJson {
+  /** This clock minus the validators' median, ms; null until a certificate was decided. */
+  offsetMs: number | null;
+  /** |offsetMs| ≤ maxDriftMs (true while unknown). */
+  ok: boolean;
+  /** The genesis parameter maxClockDriftMs. */
+  maxDriftMs: number;
+}
+
+/**
+ * GET /ready: whether this node is fit to serve and vote — 200 when every check passes, 503
+ * (with this same body) when one does not. GET /health only says the process answers.
+ */
+export interface ReadyResponse {
+  ready: boolean;
+  checks: {
+    /** Connected validators, and how many a quorum needs besides this node (0 for solo). */
+    peers: { ok: boolean; connected: number; needed: number };
+    /** Heights behind what peers and certificates say the chain has reached. */
+    sync: { ok: boolean; behind: number };
+    clock: ClockJson;
+  };
 }
 
 /** GET /validators: the set that decides the next height. */

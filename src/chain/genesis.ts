@@ -29,7 +29,11 @@ export interface ChainParams {
   readonly maxBlockTxs: number;
   /** Most bytes of encoded txs in one block. */
   readonly maxBlockBytes: number;
-  /** How far (ms) a block timestamp may run ahead of a validator's clock. */
+  /**
+   * How far (ms) a validator's clock may stray from its peers' (estimated from their vote
+   * times) before its node warns and /ready reports the clock unhealthy. Block time never
+   * depends on it: it comes from the quorum (block-time.ts).
+   */
   readonly maxClockDriftMs: number;
 }
 

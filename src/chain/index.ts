@@ -1,5 +1,6 @@
 export * from './address.ts';
 export * from './block.ts';
+export * from './block-time.ts';
 export * from './certificate.ts';
 export * from './genesis.ts';
 export * from './header.ts';

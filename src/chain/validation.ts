@@ -3,7 +3,7 @@
  *
  *   1. format      — strict decoding (decodeBlock), done before anything here runs
  *   2. stateless   — chain id, sizes, duplicate txs, expiry, tx root; then signatures
- *   3. parent      — height, parent hash, time, validator set, last commit certificate
+ *   3. parent      — height, parent hash, validator set, last commit certificate, time
  *   4. execution   — receipt root and state root match re-execution (validateExecution)
  *
  * Every failure is a CivitasError with a BLOCK_* or TX_* code; each check quotes its rule.
@@ -14,6 +14,7 @@ import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { CivitasError, codeOf, type ErrorCode } from '../errors/index.ts';
 import type { SealedBlock } from './block.ts';
 import { computeTxRoot, lastCommitHashOf } from './block.ts';
+import { blockTimeOf } from './block-time.ts';
 import { type SignatureCheck, verifyCertificate } from './certificate.ts';
 import type { ChainParams } from './genesis.ts';
 import type { Header } from './header.ts';
@@ -128,13 +129,11 @@ export interface ParentContext {
   readonly parentHash: Uint8Array;
   /** Parent header timestamp, or genesis time at height 1. */
   readonly parentTimestamp: number;
+  readonly genesisTime: number;
   /** The set that must sign this block (and whose hash the header names). */
   readonly validators: ValidatorSet;
   /** The set that signed the parent's certificate. */
   readonly parentValidators: ValidatorSet;
-  /** Local clock, ms. */
-  readonly now: number;
-  readonly maxClockDriftMs: number;
   readonly checkSignature: SignatureCheck;
 }
 
@@ -147,13 +146,6 @@ export function validateBlockAgainstParent(block: SealedBlock, ctx: ParentContex
   // Rule: parentHash is the hash of the parent (genesis hash at height 1).
   if (!equalBytes(header.parentHash, ctx.parentHash)) {
     fail('BLOCK_BAD_PARENT', 'parentHash does not match the parent block');
-  }
-  // Rule: time moves forward, and not beyond the local clock plus the allowed drift.
-  if (header.timestamp <= ctx.parentTimestamp) {
-    fail('BLOCK_BAD_TIME', 'timestamp is not after the parent timestamp');
-  }
-  if (header.timestamp > ctx.now + ctx.maxClockDriftMs) {
-    fail('BLOCK_FUTURE_TIME', `timestamp is ${header.timestamp - ctx.now} ms in the future`);
   }
   // Rule: the header names the validator set in force.
   if (!equalBytes(header.validatorSetHash, ctx.validators.hash)) {
@@ -189,6 +181,29 @@ export function validateBlockAgainstParent(block: SealedBlock, ctx: ParentContex
   // Rule: lastCommitHash commits to the carried certificate.
   if (!equalBytes(header.lastCommitHash, lastCommitHashOf(lastCommit))) {
     fail('BLOCK_BAD_LAST_COMMIT_HASH', 'lastCommitHash does not match the carried certificate');
+  }
+  validateBlockTime(block, ctx);
+}
+
+/**
+ * Rule (block-time.ts): the time is the median vote time of the carried certificate (genesis
+ * time + 1 ms at height 1) and after the parent's. No local clock takes part: a block is
+ * judged by what the quorum signed.
+ */
+function validateBlockTime(block: SealedBlock, ctx: ParentContext): void {
+  const { header, lastCommit } = block;
+  if (header.version === 1 || lastCommit?.version === 1) {
+    fail('BLOCK_BAD_TIME', 'a v1 header or certificate carries no quorum time');
+  }
+  const expected = blockTimeOf(header.height, lastCommit, ctx.genesisTime);
+  if (header.timestamp !== expected) {
+    fail('BLOCK_BAD_TIME', `timestamp ${header.timestamp} is not the quorum time ${expected}`, {
+      timestamp: header.timestamp,
+      expected,
+    });
+  }
+  if (header.timestamp <= ctx.parentTimestamp) {
+    fail('BLOCK_BAD_TIME', 'timestamp is not after the parent timestamp');
   }
 }
 

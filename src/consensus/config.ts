@@ -44,6 +44,11 @@ export interface EngineConfig {
   readonly validatorsAt: (height: number) => ValidatorSet;
   readonly sign: (message: Uint8Array) => Uint8Array;
   readonly verify: SignatureCheck;
+  /**
+   * This replica's clock, ms since epoch. Read only to time its own COMMIT votes, whose median
+   * becomes the next block's time (chain/block-time.ts); no message is judged by it.
+   */
+  readonly clock: () => number;
   readonly timeouts?: Partial<TimeoutConfig>;
   readonly windows?: Partial<WindowConfig>;
   readonly unsafe?: UnsafeTestHooks;

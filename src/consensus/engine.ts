@@ -14,6 +14,7 @@
  */
 
 import type { SealedBlock } from '../chain/block.ts';
+import { commitVoteTime } from '../chain/block-time.ts';
 import { type CommitCertificate, verifyCertificate } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -523,7 +524,7 @@ export class ConsensusEngine {
     // Rule N2: the primary does not PREPARE; its pre-prepare stands for it.
     if (this.myIndex === this.primaryOf(view) || round.own.prepares.has(view)) return;
     const p = round.proposals.get(view)!;
-    const vote = signVote(this.signer(), 'prepare', view, p.blockHash);
+    const vote = signVote(this.signer(), 'prepare', view, p.blockHash, 0);
     round.addOwnVote(vote);
     this.sendSigned(vote);
   }
@@ -537,13 +538,15 @@ export class ConsensusEngine {
     if (round.own.commits.has(view)) return;
     if (round.prepares.signerCount(view, p.blockHash) < this.quorum - 1) return;
     const primary = this.primaryOf(view);
-    const backups = round.prepares.signers(view, p.blockHash).filter(([i]) => i !== primary);
+    const backups = round.prepares
+      .signers(view, p.blockHash)
+      .filter((s) => s.validatorIndex !== primary);
     if (backups.length < this.quorum - 1) return;
     const certificate: PreparedCertificate = {
       view,
       blockHash: p.blockHash,
       prePrepareSignature: p.prePrepareSignature,
-      prepares: backups.map(([validatorIndex, signature]) => ({ validatorIndex, signature })),
+      prepares: backups.map(({ validatorIndex, signature }) => ({ validatorIndex, signature })),
     };
     const block = round.blocks.get(p.hex)!.block;
     if (round.prepared === null || round.prepared.certificate.view < view) {
@@ -557,7 +560,9 @@ export class ConsensusEngine {
       }
     }
     if (this.myIndex < 0) return;
-    const vote = signVote(this.signer(), 'commit', view, p.blockHash);
+    // The vote signs this replica's clock, never at or before the block's own time.
+    const time = commitVoteTime(this.cfg.clock(), block.header.timestamp);
+    const vote = signVote(this.signer(), 'commit', view, p.blockHash, time);
     round.addOwnVote(vote);
     this.sendSigned(vote);
     this.tryCommitted(view, p.blockHash);
@@ -573,7 +578,7 @@ export class ConsensusEngine {
       height: this.height,
       view,
       blockHash,
-      signatures: signers.map(([validatorIndex, signature]) => ({ validatorIndex, signature })),
+      signatures: signers,
     };
     this.tryFinalize();
   }
@@ -819,10 +824,8 @@ export class ConsensusEngine {
         'pre-prepare',
         0,
         m.validatorIndex,
-        existing.blockHash,
-        existing.prePrepareSignature,
-        m.block.hash,
-        m.signature,
+        { blockHash: existing.blockHash, signature: existing.prePrepareSignature, timestamp: 0 },
+        { blockHash: m.block.hash, signature: m.signature, timestamp: 0 },
       );
       return;
     }
@@ -841,17 +844,9 @@ export class ConsensusEngine {
     const first = tally.first(m.view, m.validatorIndex);
     // Admitted while the validator has a vote in this view: one for another block, evidence.
     if (first !== undefined) {
-      this.recordEvidence(
-        m.type,
-        m.view,
-        m.validatorIndex,
-        first.blockHash,
-        first.signature,
-        m.blockHash,
-        m.signature,
-      );
+      this.recordEvidence(m.type, m.view, m.validatorIndex, first, m);
     }
-    tally.add(m.view, m.validatorIndex, m.blockHash, m.signature);
+    tally.add(m.view, m.validatorIndex, m.blockHash, m.signature, m.timestamp);
     if (m.type === 'prepare') this.tryPrepared(m.view);
     else this.tryCommitted(m.view, m.blockHash);
   }
@@ -860,13 +855,19 @@ export class ConsensusEngine {
     kind: EvidenceKind,
     view: number,
     validatorIndex: number,
-    firstHash: Uint8Array,
-    firstSignature: Uint8Array,
-    secondHash: Uint8Array,
-    secondSignature: Uint8Array,
+    a: SignedDigest,
+    b: SignedDigest,
   ): void {
-    const first: SignedDigest = { blockHash: firstHash, signature: firstSignature };
-    const second: SignedDigest = { blockHash: secondHash, signature: secondSignature };
+    const first: SignedDigest = {
+      blockHash: a.blockHash,
+      signature: a.signature,
+      timestamp: a.timestamp,
+    };
+    const second: SignedDigest = {
+      blockHash: b.blockHash,
+      signature: b.signature,
+      timestamp: b.timestamp,
+    };
     const evidence: Evidence = { kind, height: this.height, view, validatorIndex, first, second };
     if (this.evidenceStore.add(evidence)) this.emit({ type: 'evidence', evidence });
     this.reject('conflicting', validatorIndex, `${kind} h=${this.height} v=${view}`);
@@ -899,10 +900,8 @@ export class ConsensusEngine {
         'pre-prepare',
         m.view,
         m.validatorIndex,
-        existing.blockHash,
-        existing.prePrepareSignature,
-        m.blockHash,
-        m.prePrepareSignature,
+        { blockHash: existing.blockHash, signature: existing.prePrepareSignature, timestamp: 0 },
+        { blockHash: m.blockHash, signature: m.prePrepareSignature, timestamp: 0 },
       );
       return;
     }

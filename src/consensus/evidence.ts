@@ -1,7 +1,7 @@
 /**
  * Evidence: two messages signed by one validator for the same kind, height and view that
- * endorse different blocks. Each half carries only (blockHash, signature): with the kind,
- * height and view that is enough for anyone to re-check both signatures.
+ * endorse different blocks. Each half carries only (blockHash, signature, and a COMMIT's signed
+ * time): with the kind, height and view that is enough for anyone to re-check both signatures.
  */
 
 import type { ValidatorSet } from '../chain/validator-set.ts';
@@ -14,6 +14,8 @@ export type EvidenceKind = 'pre-prepare' | 'prepare' | 'commit';
 export interface SignedDigest {
   readonly blockHash: Uint8Array;
   readonly signature: Uint8Array;
+  /** The vote time a COMMIT signs; 0 for the other kinds. */
+  readonly timestamp: number;
 }
 
 export interface Evidence {
@@ -25,10 +27,15 @@ export interface Evidence {
   readonly second: SignedDigest;
 }
 
-function signingHash(chainId: string, e: Evidence, blockHash: Uint8Array): Uint8Array {
-  return e.kind === 'pre-prepare'
-    ? prePrepareSigningHash(chainId, e.height, e.view, blockHash)
-    : voteSigningHash(e.kind, chainId, e.height, e.view, blockHash);
+function signingHash(chainId: string, e: Evidence, half: SignedDigest): Uint8Array {
+  switch (e.kind) {
+    case 'pre-prepare':
+      return prePrepareSigningHash(chainId, e.height, e.view, half.blockHash);
+    case 'prepare':
+      return voteSigningHash('prepare', chainId, e.height, e.view, half.blockHash);
+    case 'commit':
+      return voteSigningHash('commit', chainId, e.height, e.view, half.blockHash, half.timestamp);
+  }
 }
 
 /** True when both halves are valid signatures by the validator on different blocks. */
@@ -41,8 +48,8 @@ export function verifyEvidence(
   const key = validators.validators[e.validatorIndex];
   if (key === undefined || equalBytes(e.first.blockHash, e.second.blockHash)) return false;
   return (
-    verify(e.first.signature, signingHash(chainId, e, e.first.blockHash), key) &&
-    verify(e.second.signature, signingHash(chainId, e, e.second.blockHash), key)
+    verify(e.first.signature, signingHash(chainId, e, e.first), key) &&
+    verify(e.second.signature, signingHash(chainId, e, e.second), key)
   );
 }
 

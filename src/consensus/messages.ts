@@ -3,8 +3,9 @@
  *
  * Every message is signed by the validator that sends it, so messages can be forwarded and
  * collected into proofs:
- * - PREPARE and COMMIT sign `voteSigningHash(kind, chainId, height, view, blockHash)`
- *   (src/chain/vote.ts), so 2f+1 COMMITs are a CommitCertificate as chain code checks it.
+ * - PREPARE and COMMIT sign `voteSigningHash(kind, chainId, height, view, blockHash, time)`
+ *   (src/chain/vote.ts; a COMMIT also signs its voter's clock reading), so 2f+1 COMMITs are
+ *   a CommitCertificate as chain code checks it.
  * - A PRE-PREPARE signs only (height, view, blockHash), never the block body (Castro &
  *   Liskov §4.2): prepared certificates then carry 64 bytes for it, not the block. A NEW-VIEW
  *   carries the same pre-prepare signature for the block it proposes.
@@ -13,7 +14,8 @@
  *
  * Encoding (v1): u8 version | u8 type | body
  *   1 PRE-PREPARE: varuint height | varuint view | u16 validator | 64 sig | bytes block
- *   2 PREPARE, 3 COMMIT: varuint height | varuint view | 32 blockHash | u16 validator | 64 sig
+ *   2 PREPARE: varuint height | varuint view | 32 blockHash | u16 validator | 64 sig
+ *   3 COMMIT: as PREPARE, then varuint timestamp (the signed vote time, chain/vote.ts)
  *   4 VIEW-CHANGE: varuint height | varuint view | u16 validator | bool [lastCommit cert] |
  *       bool [prepared certificate] | 64 sig | bool [bytes preparedBlock]
  *   5 NEW-VIEW: varuint height | varuint view | u16 validator |
@@ -34,6 +36,11 @@ import { SIGNATURE_LENGTH } from '../crypto/ed25519.ts';
 import { DomainTag, HASH_LENGTH, taggedHash } from '../crypto/hash.ts';
 import { CivitasError } from '../errors/index.ts';
 
+/**
+ * The full form; the node's compact form of block-carrying messages is 2 (src/node). COMMIT
+ * has carried its signed vote time since certificate v2 (chain/certificate.ts): a node of an
+ * earlier build rejects such COMMITs as malformed (trailing bytes), never misreads them.
+ */
 export const MESSAGE_VERSION = 1;
 
 /** Wire type bytes; also the kind byte inside the consensus-message signing hashes. */
@@ -74,6 +81,8 @@ export interface Vote {
   readonly blockHash: Uint8Array;
   readonly validatorIndex: number;
   readonly signature: Uint8Array;
+  /** A COMMIT's signed vote time (ms since epoch); 0 for a PREPARE, which carries none. */
+  readonly timestamp: number;
 }
 
 /** Proof that a block was prepared in `view`: the primary's pre-prepare + quorum−1 PREPAREs. */
@@ -176,8 +185,9 @@ function computeSigningHash(chainId: string, m: ConsensusMessage): Uint8Array {
     case 'pre-prepare':
       return prePrepareSigningHash(chainId, m.height, m.view, m.block.hash);
     case 'prepare':
+      return voteSigningHash('prepare', chainId, m.height, m.view, m.blockHash);
     case 'commit':
-      return voteSigningHash(m.type, chainId, m.height, m.view, m.blockHash);
+      return voteSigningHash('commit', chainId, m.height, m.view, m.blockHash, m.timestamp);
     case 'view-change':
       return viewChangeSigningHash(chainId, m);
     case 'new-view':
@@ -227,6 +237,7 @@ export function writeMessage(w: Writer, m: ConsensusMessage): void {
     case 'commit':
       w.varuint(m.height).varuint(m.view).fixed(m.blockHash, HASH_LENGTH);
       w.u16(m.validatorIndex).fixed(m.signature, SIGNATURE_LENGTH);
+      if (m.type === 'commit') w.varuint(m.timestamp);
       return;
     case 'view-change':
       writeViewChangeSigned(w, m);
@@ -324,7 +335,8 @@ export function readMessage(
       const validatorIndex = r.u16();
       const signature = r.fixed(SIGNATURE_LENGTH);
       const type = code === MessageTypeCode.prepare ? 'prepare' : 'commit';
-      return { type, height, view, blockHash, validatorIndex, signature };
+      const timestamp = type === 'commit' ? r.varuint() : 0;
+      return { type, height, view, blockHash, validatorIndex, signature, timestamp };
     }
     case MessageTypeCode['view-change']: {
       const signed = readViewChangeSigned(r);

@@ -40,13 +40,16 @@ export function signPrePrepare(s: Signer, block: SealedBlock): PrePrepare {
   };
 }
 
+/** `timestamp`: the time a COMMIT signs (block-time.ts); 0 for a PREPARE, which signs none. */
 export function signVote(
   s: Signer,
   kind: 'prepare' | 'commit',
   view: number,
   blockHash: Uint8Array,
+  timestamp: number,
 ): Vote {
-  const hash = voteSigningHash(kind, s.chainId, s.height, view, blockHash);
+  const time = kind === 'commit' ? timestamp : null;
+  const hash = voteSigningHash(kind, s.chainId, s.height, view, blockHash, time);
   return {
     type: kind,
     height: s.height,
@@ -54,6 +57,7 @@ export function signVote(
     blockHash,
     validatorIndex: s.validatorIndex,
     signature: s.sign(hash),
+    timestamp: time ?? 0,
   };
 }
 

@@ -89,7 +89,7 @@ export class Round {
     const own = vote.type === 'prepare' ? this.own.prepares : this.own.commits;
     own.set(vote.view, vote);
     if (tally.status(vote.view, vote.validatorIndex, vote.blockHash) === 'new') {
-      tally.add(vote.view, vote.validatorIndex, vote.blockHash, vote.signature);
+      tally.add(vote.view, vote.validatorIndex, vote.blockHash, vote.signature, vote.timestamp);
     }
   }
 

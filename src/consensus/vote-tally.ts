@@ -5,6 +5,7 @@
  * and the engine prunes views outside its window.
  */
 
+import type { CommitSignature } from '../chain/certificate.ts';
 import { toHex } from '../crypto/bytes.ts';
 
 export type VoteStatus = 'new' | 'duplicate' | 'conflict' | 'cap-exceeded';
@@ -12,11 +13,18 @@ export type VoteStatus = 'new' | 'duplicate' | 'conflict' | 'cap-exceeded';
 export interface RecordedVote {
   readonly blockHash: Uint8Array;
   readonly signature: Uint8Array;
+  readonly timestamp: number;
+}
+
+/** A counted vote: its signature and the time it signs (COMMITs; 0 for PREPAREs). */
+interface Signed {
+  readonly signature: Uint8Array;
+  readonly timestamp: number;
 }
 
 export class VoteTally {
-  /** view → block hash hex → validator → signature. */
-  private readonly byView = new Map<number, Map<string, Map<number, Uint8Array>>>();
+  /** view → block hash hex → validator → signed vote. */
+  private readonly byView = new Map<number, Map<string, Map<number, Signed>>>();
   /** view → validator → the votes it cast in that view (≤ 2). */
   private readonly byValidator = new Map<number, Map<number, RecordedVote[]>>();
   private count = 0;
@@ -42,7 +50,13 @@ export class VoteTally {
   }
 
   /** Records a vote whose signature was checked; call only after status() said new/conflict. */
-  add(view: number, validator: number, blockHash: Uint8Array, signature: Uint8Array): void {
+  add(
+    view: number,
+    validator: number,
+    blockHash: Uint8Array,
+    signature: Uint8Array,
+    timestamp: number,
+  ): void {
     let validators = this.byValidator.get(view);
     if (validators === undefined) {
       validators = new Map();
@@ -53,7 +67,7 @@ export class VoteTally {
       votes = [];
       validators.set(validator, votes);
     }
-    votes.push({ blockHash, signature });
+    votes.push({ blockHash, signature, timestamp });
     let blocks = this.byView.get(view);
     if (blocks === undefined) {
       blocks = new Map();
@@ -65,15 +79,21 @@ export class VoteTally {
       signers = new Map();
       blocks.set(hex, signers);
     }
-    signers.set(validator, signature);
+    signers.set(validator, { signature, timestamp });
     this.count++;
   }
 
   /** Signers of `blockHash` in `view`, sorted by validator index. */
-  signers(view: number, blockHash: Uint8Array): Array<[number, Uint8Array]> {
+  signers(view: number, blockHash: Uint8Array): CommitSignature[] {
     const signers = this.byView.get(view)?.get(toHex(blockHash));
     if (signers === undefined) return [];
-    return [...signers.entries()].sort((a, b) => a[0] - b[0]);
+    return [...signers.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([validatorIndex, { signature, timestamp }]) => ({
+        validatorIndex,
+        signature,
+        timestamp,
+      }));
   }
 
   signerCount(view: number, blockHash: Uint8Array): number {

@@ -21,7 +21,10 @@ export const CHAIN_ERRORS = {
   BLOCK_BAD_PROPOSER: { ...SERVER_ERROR, description: 'the proposer is not a validator' },
   BLOCK_BAD_RECEIPT_ROOT: { ...SERVER_ERROR, description: 'receiptRoot differs from re-execution' },
   BLOCK_BAD_STATE_ROOT: { ...SERVER_ERROR, description: 'stateRoot differs from re-execution' },
-  BLOCK_BAD_TIME: { ...SERVER_ERROR, description: "timestamp is not after the parent's" },
+  BLOCK_BAD_TIME: {
+    ...SERVER_ERROR,
+    description: "timestamp is not the last commit's median vote time, or not after the parent's",
+  },
   BLOCK_BAD_TX_ROOT: { ...SERVER_ERROR, description: 'txRoot does not match the txs' },
   BLOCK_BAD_TX_SIGNATURE: { ...SERVER_ERROR, description: 'a tx in the block has a bad signature' },
   BLOCK_BAD_VALIDATOR_SET: {
@@ -29,10 +32,6 @@ export const CHAIN_ERRORS = {
     description: 'validatorSetHash is not the hash of the validator set in force',
   },
   BLOCK_DUPLICATE_TX: { ...SERVER_ERROR, description: 'a tx appears twice in the block' },
-  BLOCK_FUTURE_TIME: {
-    ...SERVER_ERROR,
-    description: 'timestamp is past the local clock plus the allowed drift',
-  },
   BLOCK_TOO_LARGE: { ...SERVER_ERROR, description: 'the txs exceed params.maxBlockBytes' },
   BLOCK_TOO_MANY_TXS: { ...SERVER_ERROR, description: 'more txs than params.maxBlockTxs' },
   BLOCK_TX_ALREADY_COMMITTED: {

@@ -102,7 +102,6 @@ export class BlockProducer implements ConsensusApp {
         ledger.buildBlock({
           txs: entries.map((e) => e.tx),
           proposer: this.opts.proposer,
-          timestamp: Date.now(),
           lastCommit: ledger.tip.certificate,
         }),
       );

@@ -139,6 +139,8 @@ export class BlockSync {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** The highest height anything said the chain has reached (for readiness). */
+  private known = 0;
 
   constructor(
     opts: BlockSyncOptions,
@@ -194,7 +196,13 @@ export class BlockSync {
 
   /** Something (a consensus message, a peer) says the chain is at least at `height`. */
   noteHeight(height: number): void {
+    this.known = Math.max(this.known, height);
     if (height > this.chain.height()) this.trigger();
+  }
+
+  /** How many heights this node is behind what it last heard of (0 when in step). */
+  get behind(): number {
+    return Math.max(0, this.known - this.chain.height());
   }
 
   /** Starts one catch-up round unless one is running. */
@@ -212,7 +220,9 @@ export class BlockSync {
       timeoutMs: this.opts.requestTimeoutMs,
     });
     if (frame === undefined) throw new CivitasError('SYNC_BAD_RESPONSE', 'empty status response');
-    return decode(frame, (r) => r.varuint());
+    const height = decode(frame, (r) => r.varuint());
+    this.known = Math.max(this.known, height);
+    return height;
   }
 
   private async catchUp(): Promise<void> {

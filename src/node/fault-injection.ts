@@ -6,7 +6,12 @@
  *
  * Settings are replaced as a whole by each request (idempotent, easy to script):
  *   { "links": { "<validator index | peer id>": { "delayMs"?, "lossRate"?, "blocked"? } },
- *     "byzantine": "none" | "equivocate" | "silent" }
+ *     "byzantine": "none" | "equivocate" | "silent",
+ *     "clockOffsetMs": <integer ms, ±1 day; absent: the offset the node started with> }
+ *
+ * A clock offset skews this node's clock (src/node/clock.ts): the vote times it signs and its
+ * clock-health estimate, as a wrong system clock would. `CIVITAS_FAULT_CLOCK_OFFSET_MS` sets
+ * it from the start (a node started with its clock off).
  *
  * Link faults act on messages ARRIVING at this node from that peer (src/p2p/link-faults.ts);
  * to fault a link both ways, set it on both of its ends.
@@ -17,8 +22,8 @@
  *     commits by sync and answers sync requests) — a silent voter, and a silent primary on
  *     its heights;
  *   - equivocate: as primary, each PRE-PREPARE is accompanied by a second, validly signed
- *     PRE-PREPARE for a conflicting block (same txs and roots, timestamp + 1 ms, so another
- *     hash). Gossip has no per-peer send, so both go to every peer, in random order: replicas
+ *     PRE-PREPARE for a conflicting block (same txs, roots and time, another validator named
+ *     as proposer, so another hash). Gossip has no per-peer send, so both go to every peer, in random order: replicas
  *     that see the alternative first prepare it, the others the original, and every honest
  *     replica that sees both records equivocation evidence. This approximates PBFT's
  *     "different PRE-PREPAREs to different replicas" as closely as a broadcast layer allows.
@@ -30,16 +35,43 @@ import {
   type PrePrepare,
   prePrepareSigningHash,
 } from '../consensus/messages.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { sign } from '../crypto/ed25519.ts';
 import { CivitasError } from '../errors/index.ts';
 import { type LinkFault, type P2PNode, peerIdFromValidatorKey } from '../p2p/index.ts';
+import type { NodeClock } from './clock.ts';
 import type { Logger } from './logger.ts';
 
 export const FAULT_INJECTION_ENV = 'CIVITAS_ENABLE_FAULT_INJECTION';
+export const CLOCK_OFFSET_ENV = 'CIVITAS_FAULT_CLOCK_OFFSET_MS';
+/** The largest clock offset a fault may set: a day either way. */
+export const MAX_CLOCK_OFFSET_MS = 86_400_000;
 
 export function faultInjectionEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return env[FAULT_INJECTION_ENV] === '1';
+}
+
+/**
+ * The clock offset a node starts with: CIVITAS_FAULT_CLOCK_OFFSET_MS, which only a node with
+ * fault injection enabled accepts. Rule: an integer in ±MAX_CLOCK_OFFSET_MS.
+ */
+export function clockOffsetFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[CLOCK_OFFSET_ENV];
+  if (raw === undefined || raw === '') return 0;
+  if (!faultInjectionEnabled(env)) {
+    throw new CivitasError(
+      'FAULT_BAD_REQUEST',
+      `${CLOCK_OFFSET_ENV} needs ${FAULT_INJECTION_ENV}=1 (a skewed clock is a fault)`,
+    );
+  }
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || Math.abs(ms) > MAX_CLOCK_OFFSET_MS) {
+    throw new CivitasError(
+      'FAULT_BAD_REQUEST',
+      `${CLOCK_OFFSET_ENV} must be an integer number of ms within ±${MAX_CLOCK_OFFSET_MS}`,
+    );
+  }
+  return ms;
 }
 
 export const BYZANTINE_MODES = ['none', 'equivocate', 'silent'] as const;
@@ -49,6 +81,8 @@ export interface FaultSettings {
   /** Link faults keyed by the remote peer id. */
   readonly links: Readonly<Record<string, LinkFault>>;
   readonly byzantine: ByzantineMode;
+  /** Absent: the offset the node started with. */
+  readonly clockOffsetMs?: number;
 }
 
 export interface FaultStatus {
@@ -56,6 +90,8 @@ export interface FaultStatus {
   /** Link faults keyed by the remote validator index (or peer id if not a validator). */
   readonly links: Record<string, LinkFault>;
   readonly byzantine: ByzantineMode;
+  /** This node's clock offset now, ms. */
+  readonly clockOffsetMs: number;
   /** Outgoing consensus messages dropped while silent. */
   readonly silenced: number;
   /** Conflicting PRE-PREPAREs sent while equivocating. */
@@ -69,8 +105,10 @@ export interface FaultInjectorDeps {
   readonly publicKey: Uint8Array;
   readonly secretKey: Uint8Array;
   readonly logger: Logger;
+  /** The node's clock, which clockOffsetMs skews. */
+  readonly clock: NodeClock;
   /** Called whenever settings change (metrics). */
-  readonly onApply?: (kind: 'links' | 'byzantine') => void;
+  readonly onApply?: (kind: 'links' | 'byzantine' | 'clock') => void;
 }
 
 const LINK_FIELDS = new Set(['delayMs', 'lossRate', 'blocked']);
@@ -96,7 +134,19 @@ export function parseFaultSettings(
   }
   const body = json as Record<string, unknown>;
   for (const key of Object.keys(body)) {
-    if (key !== 'links' && key !== 'byzantine') bad(`unknown field "${key}"`);
+    if (key !== 'links' && key !== 'byzantine' && key !== 'clockOffsetMs') {
+      bad(`unknown field "${key}"`);
+    }
+  }
+  const { clockOffsetMs } = body;
+  if (
+    clockOffsetMs !== undefined &&
+    !(
+      Number.isSafeInteger(clockOffsetMs) &&
+      Math.abs(clockOffsetMs as number) <= MAX_CLOCK_OFFSET_MS
+    )
+  ) {
+    bad(`clockOffsetMs must be an integer number of ms within ±${MAX_CLOCK_OFFSET_MS}`);
   }
   const byzantine = body.byzantine ?? 'none';
   if (!(BYZANTINE_MODES as readonly unknown[]).includes(byzantine)) {
@@ -150,7 +200,11 @@ export function parseFaultSettings(
       ...(blocked !== undefined ? { blocked: blocked as boolean } : {}),
     };
   }
-  return { links, byzantine: byzantine as ByzantineMode };
+  return {
+    links,
+    byzantine: byzantine as ByzantineMode,
+    ...(clockOffsetMs !== undefined ? { clockOffsetMs: clockOffsetMs as number } : {}),
+  };
 }
 
 type Publish = P2PNode['publish'];
@@ -159,6 +213,8 @@ export class FaultInjector {
   private readonly deps: FaultInjectorDeps;
   private p2p: P2PNode | undefined;
   private settings: FaultSettings = { links: {}, byzantine: 'none' };
+  /** The offset the node started with: what an absent clockOffsetMs restores. */
+  private readonly startOffsetMs: number;
   private silenced = 0;
   private equivocations = 0;
   /** Heights/views already equivocated on (bounded: cleared past 1,024 entries). */
@@ -166,6 +222,7 @@ export class FaultInjector {
 
   constructor(deps: FaultInjectorDeps) {
     this.deps = deps;
+    this.startOffsetMs = deps.clock.offsetMs;
   }
 
   /**
@@ -189,12 +246,17 @@ export class FaultInjector {
     }
     await this.p2p.setLinkFaults(next.links);
     const byzantineChanged = next.byzantine !== this.settings.byzantine;
+    const offset = next.clockOffsetMs ?? this.startOffsetMs;
+    const clockChanged = offset !== this.deps.clock.offsetMs;
     this.settings = next;
+    this.deps.clock.setOffset(offset);
     this.deps.onApply?.('links');
     if (byzantineChanged) this.deps.onApply?.('byzantine');
+    if (clockChanged) this.deps.onApply?.('clock');
     this.deps.logger.warn('fault injection settings applied', {
       links: Object.keys(next.links).length,
       byzantine: next.byzantine,
+      clockOffsetMs: offset,
     });
     return this.status();
   }
@@ -209,6 +271,7 @@ export class FaultInjector {
       enabled: true,
       links,
       byzantine: this.settings.byzantine,
+      clockOffsetMs: this.deps.clock.offsetMs,
       silenced: this.silenced,
       equivocations: this.equivocations,
     };
@@ -246,10 +309,16 @@ export class FaultInjector {
     return sent;
   }
 
-  /** The same proposal with a 1 ms later timestamp: valid, different hash, signed by us. */
+  /**
+   * The same proposal naming another validator as proposer: valid (every header field but
+   * the proposer is derived, and any validator may be named), different hash, signed by us.
+   */
   private conflictingPrePrepare(m: PrePrepare): PrePrepare {
+    const { validators } = this.deps;
+    const at = validators.findIndex((v) => equalBytes(v, m.block.header.proposer));
+    const proposer = validators[(at + 1) % validators.length]!;
     const block: SealedBlock = sealBlock({
-      header: { ...m.block.header, timestamp: m.block.header.timestamp + 1 },
+      header: { ...m.block.header, proposer },
       txs: m.block.txs,
       lastCommit: m.block.lastCommit,
     });

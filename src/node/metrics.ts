@@ -61,6 +61,8 @@ export interface MetricsSource {
   compactProposals?(): Readonly<Record<string, number>> | undefined;
   /** Bytes of consensus messages published: as sent, and as their v1 form (absent: no PBFT). */
   consensusBytes?(): { readonly wire: number; readonly v1: number } | undefined;
+  /** This clock minus the validators' median vote time, ms (clock-health.ts); null: unknown. */
+  clockOffsetMs?(): number | null;
 }
 
 export interface NodeMetricsOptions {
@@ -191,6 +193,16 @@ export class NodeMetrics {
         for (const form of ['wire', 'v1'] as const) {
           bytesMirror.advance(form, bytes[form], (d) => this.inc({ form }, d));
         }
+      },
+    });
+    new Gauge({
+      name: 'civitas_clock_offset_ms',
+      help: "This node's clock minus the median of the validators' COMMIT vote times (absent until a certificate is decided)",
+      registers,
+      collect() {
+        const offset = source.clockOffsetMs?.() ?? null;
+        if (offset === null) this.reset();
+        else this.set(offset);
       },
     });
     new Gauge({
@@ -445,7 +457,7 @@ export class NodeMetrics {
     this.evidenceTotal.inc();
   }
 
-  faultApplied(kind: 'links' | 'byzantine'): void {
+  faultApplied(kind: 'links' | 'byzantine' | 'clock'): void {
     this.faultChanges.inc({ kind });
   }
 }

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { getAccount } from '../app/bank/account.ts';
 import { type App, civitasApp, civitasStateMachine } from '../app/index.ts';
 import { addressOf } from '../chain/address.ts';
-import type { Genesis } from '../chain/index.ts';
+import type { CommitCertificate, Genesis } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
 import { loadKeyFile } from '../crypto/keyfile.ts';
@@ -23,10 +23,12 @@ import { BlockProducer } from './block-producer.ts';
 import { BlockSizer } from './block-sizer.ts';
 import { BlockSync } from './block-sync.ts';
 import { BlockWorkGate } from './block-work-gate.ts';
+import { NodeClock } from './clock.ts';
+import { ClockHealth } from './clock-health.ts';
 import { CommitCache } from './commit-cache.ts';
 import { loadConfig, loadPsk, type NodeConfig, resolveHomePath } from './config.ts';
 import type { ConsensusService, ConsensusStatus } from './consensus-service.ts';
-import { FaultInjector, faultInjectionEnabled } from './fault-injection.ts';
+import { clockOffsetFromEnv, FaultInjector, faultInjectionEnabled } from './fault-injection.ts';
 import { loadGenesisFile } from './genesis-file.ts';
 import { LevelWal } from './level-wal.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -61,6 +63,9 @@ interface NetworkParts {
   faults: FaultInjector | undefined;
 }
 
+/** While the clock stays off, its warning repeats this often. */
+const CLOCK_WARN_EVERY_MS = 60_000;
+
 /** See sendInline below: how recent a tx must be to travel inline in our compact proposals. */
 const INLINE_RECENT_MS = 500;
 
@@ -91,6 +96,11 @@ export class CivitasNode {
   readonly committer: BlockCommitter;
   readonly intake: TxIntake;
   readonly producer: BlockProducer;
+  /** What this node believes the time is (skewed only by fault injection). */
+  readonly clock: NodeClock;
+  /** How far that is from the validators' vote times (clock-health.ts). */
+  readonly clockHealth: ClockHealth;
+  private clockWarnedAt: number | null = null;
   private readonly waiters: TxWaiters;
   private network: NetworkParts | undefined;
   private consensus: ConsensusService | undefined;
@@ -106,8 +116,10 @@ export class CivitasNode {
     app: App;
     log: Logger;
     verification: Verification;
+    clock: NodeClock;
   }) {
     this.app = parts.app;
+    this.clock = parts.clock;
     this.verification = parts.verification;
     const { config, genesis, ledger, log } = parts;
     this.home = parts.home;
@@ -117,7 +129,12 @@ export class CivitasNode {
     this.ledger = ledger;
     this.log = log;
     this.events.setMaxListeners(10_000);
+    this.clockHealth = new ClockHealth({
+      maxDriftMs: genesis.params.maxClockDriftMs,
+      self: genesis.validators.findIndex((v) => equalBytes(v.publicKey, parts.keys.publicKey)),
+    });
     this.metrics = new NodeMetrics({
+      clockOffsetMs: () => this.clockHealth.report().offsetMs,
       height: () => ledger.height,
       view: () => this.consensus?.status().view ?? 0,
       viewChanges: () => this.consensus?.status().viewChanges ?? 0,
@@ -210,6 +227,7 @@ export class CivitasNode {
     const log = opts.logger ?? createLogger({ ...config.log, module: config.moniker });
     const genesis = await loadGenesisFile(resolveHomePath(home, config.genesisFile));
     const keys = await loadKeyFile(resolveHomePath(home, config.keyFile));
+    const clock = new NodeClock(clockOffsetFromEnv());
     const validators = genesis.validators.map((v) => v.publicKey);
     if (!validators.some((v) => equalBytes(v, keys.publicKey))) {
       throw new CivitasError(
@@ -232,7 +250,19 @@ export class CivitasNode {
       await ledger.close();
       throw err;
     }
-    const node = new CivitasNode({ home, config, genesis, keys, ledger, app, log, verification });
+    const node = new CivitasNode({
+      home,
+      config,
+      genesis,
+      keys,
+      ledger,
+      app,
+      log,
+      verification,
+      clock,
+    });
+    if (clock.offsetMs !== 0)
+      log.warn('clock skewed by fault injection', { offsetMs: clock.offsetMs });
     try {
       if (validators.length === 1) node.consensus = node.soloConsensus();
       else await node.startNetwork(validators);
@@ -253,6 +283,29 @@ export class CivitasNode {
       cryptoBackend: verification.backend,
     });
     return node;
+  }
+
+  /**
+   * Updates the clock-offset estimate from a decided certificate; warns when it leaves the
+   * allowed drift (then at most once a minute while it stays out) and says when it is back.
+   */
+  private checkClock(certificate: CommitCertificate): void {
+    const now = this.clock.now();
+    this.clockHealth.observe(certificate, now);
+    const { offsetMs, ok, maxDriftMs } = this.clockHealth.report();
+    if (ok) {
+      if (this.clockWarnedAt !== null) {
+        this.log.info('clock back within the allowed drift of the validators', { offsetMs });
+        this.clockWarnedAt = null;
+      }
+      return;
+    }
+    if (this.clockWarnedAt !== null && now - this.clockWarnedAt < CLOCK_WARN_EVERY_MS) return;
+    this.clockWarnedAt = now;
+    this.log.warn("clock is off from the validators' vote times: check NTP on this host", {
+      offsetMs,
+      maxDriftMs,
+    });
   }
 
   get rpcUrl(): string {
@@ -284,6 +337,7 @@ export class CivitasNode {
         secretKey: keys.secretKey,
         blockIntervalMs: config.consensus.blockIntervalMs,
         emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
+        now: () => this.clock.now(),
       },
       { app: this.producer, logger: this.log.child('consensus') },
     );
@@ -315,6 +369,7 @@ export class CivitasNode {
         publicKey: keys.publicKey,
         secretKey: keys.secretKey,
         logger: log.child('faults'),
+        clock: this.clock,
         onApply: (kind) => this.metrics.faultApplied(kind),
       });
       faults.attach(p2p);
@@ -389,6 +444,8 @@ export class CivitasNode {
           log.error('consensus cannot continue', { err: (err as Error).message });
           this.events.emit('fatal', err);
         },
+        clock: () => this.clock.now(),
+        onDecided: (certificate) => this.checkClock(certificate),
       },
     );
     this.consensus = pbft;
@@ -414,6 +471,8 @@ export class CivitasNode {
           mempoolSize: () => mempool.size,
           mempoolQueued: () => mempool.queuedCount,
           peers: () => this.network?.p2p.connectedPeers() ?? [],
+          clock: () => this.clockHealth.report(),
+          behind: () => this.network?.sync.behind ?? 0,
         },
         txs: {
           submit: (encoded) => this.intake.submit(encoded),

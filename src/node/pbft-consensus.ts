@@ -79,6 +79,10 @@ export interface PbftModules {
   logger: Logger;
   /** Called when the driver hits an error it cannot continue from (a failed durable write). */
   onFatal: (err: unknown) => void;
+  /** The node's clock: times this validator's COMMIT votes (chain/block-time.ts). */
+  clock: () => number;
+  /** Each certificate consensus decides, as it commits (clock health reads its vote times). */
+  onDecided?: (certificate: CommitCertificate) => void;
 }
 
 export class PbftConsensus implements ConsensusService {
@@ -134,6 +138,7 @@ export class PbftConsensus implements ConsensusService {
           validatorsAt: opts.validatorsAt,
           sign: (message) => sign(message, opts.secretKey),
           verify: verifyNative,
+          clock: m.clock,
           timeouts: { baseMs: opts.timeoutMs },
         },
       },
@@ -165,7 +170,10 @@ export class PbftConsensus implements ConsensusService {
         app: {
           buildProposal: (height, view) => m.app.buildProposal(height, view),
           validateProposal: (block) => m.app.validateProposal(block),
-          commit: (block, certificate) => fatal(m.app.commit(block, certificate)),
+          commit: (block, certificate) => {
+            m.onDecided?.(certificate);
+            return fatal(m.app.commit(block, certificate));
+          },
           requestSync: (target) => m.requestSync(target),
           onEvidence: (e) => {
             m.metrics.evidenceRecorded();

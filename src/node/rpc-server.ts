@@ -4,7 +4,11 @@
  * than it removes. JSON in and out, bytes as hex. Every client mistake is a 4xx with
  * `{"error": {"code", "message"}}`; only a fault of the node itself is a 500.
  *
- *   GET  /status                    chain and node status
+ *   GET  /status                    chain and node status (clock health included)
+ *   GET  /ready                     200 when the node is fit to serve and vote (peers for a
+ *                                   quorum, in step with the chain, clock within the allowed
+ *                                   drift), else 503 with the same body naming the failed check
+ *   GET  /health                    200 {"status":"ok"} while the process answers
  *   GET  /validators                the validator set
  *   POST /txs[?wait=commit&timeoutMs=N]  submit {"tx": "<hex>"} (or raw bytes)
  *   GET  /txs/:hash                 tx, receipt, Merkle proofs, header and certificate
@@ -32,10 +36,12 @@ import type {
   AccountResponse,
   BlockEvent,
   BlockResponse,
+  ClockJson,
   HistoryResponse,
   ProposalJson,
   ProposalResponse,
   ProposalsResponse,
+  ReadyResponse,
   StateResponse,
   StatusResponse,
   SubmitTxResponse,
@@ -66,6 +72,7 @@ import type { Ledger } from '../state/ledger.ts';
 import { encodeStateProof, stateProofToJson } from '../state/smt/index.ts';
 import type { ChainStore } from '../state/store.ts';
 import type { CommittedBlockEvent, NodeEvents } from './block-committer.ts';
+import type { ClockHealthReport } from './clock-health.ts';
 import type { ConsensusStatus } from './consensus-service.ts';
 import type { FaultInjector } from './fault-injection.ts';
 import type { Logger } from './logger.ts';
@@ -105,6 +112,10 @@ export interface RpcNodeInfo {
   /** Txs held behind a nonce gap. */
   mempoolQueued(): number;
   peers(): string[];
+  /** The clock-offset estimate (clock-health.ts). */
+  clock(): ClockHealthReport;
+  /** Heights behind the chain, as far as this node has heard (0 for a solo validator). */
+  behind(): number;
 }
 
 /** Submitting txs and waiting for them. */
@@ -140,9 +151,18 @@ const MAX_HISTORY_PAGE = 1_000;
 /** Revisions are u32 in the history index. */
 const MAX_REV = 0xffff_ffff;
 
+/** /ready: a node this many heights behind what it heard is still in step (blocks in flight). */
+const READY_MAX_BEHIND = 2;
+
+function clockJson(r: ClockHealthReport): ClockJson {
+  return { offsetMs: r.offsetMs, ok: r.ok, maxDriftMs: r.maxDriftMs };
+}
+
 /** First path segments that name a route (another method there is 405, not 404). */
 const ROUTE_ROOTS: ReadonlySet<string> = new Set([
   'status',
+  'ready',
+  'health',
   'validators',
   'txs',
   'blocks',
@@ -260,6 +280,12 @@ export class RpcServer {
     switch (route) {
       case 'GET /status':
         return this.send(res, 200, this.status());
+      case 'GET /ready': {
+        const ready = this.ready();
+        return this.send(res, ready.ready ? 200 : 503, ready);
+      }
+      case 'GET /health':
+        return this.send(res, 200, { status: 'ok' });
       case 'GET /validators':
         return this.send(res, 200, this.validators());
       case 'POST /txs':
@@ -338,7 +364,24 @@ export class RpcServer {
       mempool: { size: info.mempoolSize(), queued: info.mempoolQueued() },
       peers: info.peers(),
       uptimeMs: Date.now() - info.startedAt,
+      clock: clockJson(info.clock()),
     };
+  }
+
+  /** Rules: peers for a quorum besides this node; at most READY_MAX_BEHIND heights behind; clock ok. */
+  private ready(): ReadyResponse {
+    const { info } = this.m;
+    const set = this.chain.validatorsAt(this.chain.height + 1);
+    const needed = set.validators.length > 1 ? set.quorum - 1 : 0;
+    const connected = info.peers().length;
+    const behind = info.behind();
+    const clock = clockJson(info.clock());
+    const checks = {
+      peers: { ok: connected >= needed, connected, needed },
+      sync: { ok: behind <= READY_MAX_BEHIND, behind },
+      clock,
+    };
+    return { ready: checks.peers.ok && checks.sync.ok && clock.ok, checks };
   }
 
   private validators(): ValidatorsResponse {

@@ -4,7 +4,7 @@
  * same ConsensusApp callbacks as the PBFT driver, which replaces it whenever n > 1.
  */
 
-import { type CommitCertificate, voteSigningHash } from '../chain/index.ts';
+import { type CommitCertificate, commitVoteTime, voteSigningHash } from '../chain/index.ts';
 import { sign } from '../crypto/ed25519.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import type { Logger } from './logger.ts';
@@ -14,6 +14,8 @@ export interface SoloOptions {
   secretKey: Uint8Array;
   blockIntervalMs: number;
   emptyBlockIntervalMs: number;
+  /** The node's clock (ms since epoch): times the validator's COMMIT vote. */
+  now: () => number;
 }
 
 export class SoloConsensus implements ConsensusService {
@@ -59,15 +61,16 @@ export class SoloConsensus implements ConsensusService {
     if (!this.app.hasPendingTxs() && !emptyDue) return;
     const height = this.app.height() + 1;
     const block = await this.app.buildProposal(height, 0);
+    const timestamp = commitVoteTime(this.opts.now(), block.header.timestamp);
     const signature = sign(
-      voteSigningHash('commit', this.opts.chainId, height, 0, block.hash),
+      voteSigningHash('commit', this.opts.chainId, height, 0, block.hash, timestamp),
       this.opts.secretKey,
     );
     const certificate: CommitCertificate = {
       height,
       view: 0,
       blockHash: block.hash,
-      signatures: [{ validatorIndex: 0, signature }],
+      signatures: [{ validatorIndex: 0, signature, timestamp }],
     };
     await this.app.commit(block, certificate);
     this.lastBlockAt = Date.now();

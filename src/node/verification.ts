@@ -207,7 +207,6 @@ export class Verification {
     return {
       verifySignatures: (txs, hashes) => proposal.verify(txs, hashes),
       checkSignature: this.checkSignature,
-      now: Date.now(),
     };
   }
 

@@ -77,8 +77,6 @@ export interface CommittedBlockInfo {
 export interface BlockPipelineOptions {
   /** Blocks decoded and signature-checked ahead of the one being executed; default 2. */
   lookAhead?: number;
-  /** Local clock for the future-timestamp rule; default Date.now. */
-  now?: () => number;
   /** Signature check for commit certificates; default verifyNative. */
   checkSignature?: SignatureCheck;
   /** Called after each block is committed. */
@@ -178,7 +176,6 @@ export class BlockPipeline {
   private readonly txVerifier: PipelineTxVerifier;
   private readonly commitBlock: CommitBlock;
   private readonly lookAhead: number;
-  private readonly now: () => number;
   private readonly checkSignature: SignatureCheck;
   private readonly onCommitted: ((info: CommittedBlockInfo) => void) | undefined;
   private running = false;
@@ -196,7 +193,6 @@ export class BlockPipeline {
     this.commitBlock =
       modules.commit ??
       ((block, certificate, executed) => this.ledger.commit(block, certificate, executed));
-    this.now = opts.now ?? Date.now;
     this.checkSignature = new VerifiedSignatures(opts.checkSignature ?? verifyNative).check;
     this.onCommitted = opts.onCommitted;
   }
@@ -412,7 +408,6 @@ export class BlockPipeline {
     const executed = await this.ledger.validateBlock(block, {
       verifySignatures,
       checkSignature: this.checkSignature,
-      now: this.now(),
       stages: ledgerStages,
     });
     const validated = performance.now();

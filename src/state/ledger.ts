@@ -12,6 +12,7 @@
 
 import {
   type Block,
+  blockTimeOf,
   type ChainParams,
   type CommitCertificate,
   computeTxRoot,
@@ -304,7 +305,6 @@ export class Ledger {
   async buildBlock(opts: {
     txs: readonly Tx[];
     proposer: Uint8Array;
-    timestamp: number;
     lastCommit: CommitCertificate | null;
   }): Promise<{ block: SealedBlock; executed: ExecutedBlock }> {
     const tip = this.tipState;
@@ -318,8 +318,8 @@ export class Ledger {
         chainId: this.chainId,
         height: tip.height + 1,
         parentHash: tip.hash,
-        // Time must move forward even if the local clock did not.
-        timestamp: Math.max(opts.timestamp, tip.timestamp + 1),
+        // Not the proposer's to choose: the quorum's time (chain/block-time.ts).
+        timestamp: blockTimeOf(tip.height + 1, opts.lastCommit, this.genesis.genesisTime),
         proposer: opts.proposer,
         txRoot: computeTxRoot(txHashes),
         receiptRoot: executed.receiptRoot,
@@ -335,17 +335,16 @@ export class Ledger {
     return { block: sealed, executed };
   }
 
-  parentContext(now: number, checkSignature: SignatureCheck): ParentContext {
+  parentContext(checkSignature: SignatureCheck): ParentContext {
     const tip = this.tipState;
     return {
       chainId: this.chainId,
       parentHeight: tip.height,
       parentHash: tip.hash,
       parentTimestamp: tip.timestamp,
+      genesisTime: this.genesis.genesisTime,
       validators: this.validatorsAt(tip.height + 1),
       parentValidators: this.validatorsAt(tip.height),
-      now,
-      maxClockDriftMs: this.params.maxClockDriftMs,
       checkSignature,
     };
   }
@@ -359,14 +358,13 @@ export class Ledger {
     opts: {
       verifySignatures: TxSignatureVerifier;
       checkSignature: SignatureCheck;
-      now: number;
       /** Adds the time of this validation's state-tree update (benchmarks, metrics). */
       stages?: LedgerStageTimes;
     },
   ): Promise<ExecutedBlock> {
     const cached = this.executed.get(toHex(block.hash));
     if (cached !== undefined && cached.height === this.tipState.height + 1) return cached;
-    validateBlockAgainstParent(block, this.parentContext(opts.now, opts.checkSignature));
+    validateBlockAgainstParent(block, this.parentContext(opts.checkSignature));
     // One batched tx-index read, overlapped with the signature checks.
     const committed = this.store.hasTxs(block.txHashes);
     committed.catch(() => {}); // awaited below; a stateless failure must not leave it unhandled

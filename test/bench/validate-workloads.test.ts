@@ -313,7 +313,6 @@ describe('a failed tx aborts the benchmark', () => {
     const { block, executed } = await producer.buildBlock({
       txs: [tx],
       proposer: validators[0]!.publicKey,
-      timestamp: genesis.genesisTime + 1,
       lastCommit: null,
     });
     await producer.close();

@@ -9,6 +9,7 @@ import {
   addressOf,
   type ChainParams,
   type CommitCertificate,
+  commitVoteTime,
   DEFAULT_PARAMS,
   type Genesis,
   genesisFromJson,
@@ -99,47 +100,62 @@ export function transferTx(
   return signedTx(chain, from, transferOp(to, amount), nonce, opts);
 }
 
-/** A COMMIT certificate for `block` signed by `signers` (default: a quorum, in index order). */
+/**
+ * A COMMIT certificate for `block` signed by `signers` (default: a quorum, in index order),
+ * every vote timed `voteTime` (default and floor: 1 s after the block, so the next block's
+ * time, the median, is too), or each signer its own entry of `voteTimes`, as given.
+ */
 export function certify(
   chain: TestChain,
-  block: { header: { height: number }; hash: Uint8Array },
-  opts: { signers?: number[]; view?: number; chainId?: string } = {},
+  block: { header: { height: number; timestamp?: number }; hash: Uint8Array },
+  opts: {
+    signers?: number[];
+    view?: number;
+    chainId?: string;
+    voteTime?: number;
+    voteTimes?: number[];
+  } = {},
 ): CommitCertificate {
   const quorum = genesisValidatorSet(chain.genesis).quorum;
   const signers = opts.signers ?? Array.from({ length: quorum }, (_, i) => i);
   const view = opts.view ?? 0;
-  const message = voteSigningHash(
-    'commit',
-    opts.chainId ?? chain.genesis.chainId,
-    block.header.height,
-    view,
-    block.hash,
-  );
+  const uniform = commitVoteTime(opts.voteTime ?? 0, (block.header.timestamp ?? 0) + 999);
   return {
     height: block.header.height,
     view,
     blockHash: block.hash,
-    signatures: signers.map((i) => ({
-      validatorIndex: i,
-      signature: sign(message, chain.validatorKeys[i]!.secretKey),
-    })),
+    signatures: signers.map((validatorIndex, k) => {
+      const timestamp = opts.voteTimes?.[k] ?? uniform;
+      const message = voteSigningHash(
+        'commit',
+        opts.chainId ?? chain.genesis.chainId,
+        block.header.height,
+        view,
+        block.hash,
+        timestamp,
+      );
+      const signature = sign(message, chain.validatorKeys[validatorIndex]!.secretKey);
+      return { validatorIndex, signature, timestamp };
+    }),
   };
 }
 
-/** Builds block tip+1 from `txs`, certifies it with a quorum and commits it. */
+/**
+ * Builds block tip+1 from `txs`, certifies it with a quorum (votes timed `voteTime`, see
+ * certify) and commits it.
+ */
 export async function commitNext(
   ledger: Ledger,
   chain: TestChain,
   txs: readonly Tx[] = [],
-  timestamp = ledger.tip.timestamp + 1_000,
+  voteTime?: number,
 ): Promise<{ block: SealedBlock; certificate: CommitCertificate }> {
   const { block, executed } = await ledger.buildBlock({
     txs,
     proposer: chain.validatorKeys[0]!.publicKey,
-    timestamp,
     lastCommit: ledger.tip.certificate,
   });
-  const certificate = certify(chain, block);
+  const certificate = certify(chain, block, voteTime === undefined ? {} : { voteTime });
   await ledger.commit(block, certificate, executed);
   return { block, certificate };
 }

@@ -4,7 +4,9 @@
  * - equivocate: as primary, different valid blocks to two groups of replicas, and votes for
  *   both;
  * - double-vote: a second PREPARE/COMMIT for another block in the same view, and a PREPARE
- *   and COMMIT for every block it hears of (colluding with any equivocator);
+ *   and COMMIT for every block it hears of (colluding with any equivocator), its COMMITs
+ *   signing wild vote times (epoch 0, an hour early, a day late, centuries late) that the
+ *   median of block time must shrug off;
  * - silent: sends nothing;
  * - invalid-block: proposes blocks whose state root is wrong (applied at build time);
  * - replay: re-sends old messages it received, and its own validly signed messages for far
@@ -90,6 +92,7 @@ export class ByzantineFilter {
           blockHash,
           validatorIndex: this.ctx.validatorIndex,
           signature: new Uint8Array(64),
+          timestamp: m.type === 'commit' ? m.timestamp : 0,
         },
         blockHash,
       );
@@ -150,12 +153,20 @@ export class ByzantineFilter {
 
   private vote(m: Vote, blockHash: Uint8Array, overrides: Partial<Vote> = {}): Vote {
     const v = { ...m, blockHash, ...overrides };
+    const timestamp = v.type === 'commit' ? this.lyingTime(m.timestamp) : 0;
+    const time = v.type === 'commit' ? timestamp : null;
     return {
       ...v,
+      timestamp,
       signature: this.ctx.sign(
-        voteSigningHash(v.type, this.ctx.chainId, v.height, v.view, blockHash),
+        voteSigningHash(v.type, this.ctx.chainId, v.height, v.view, blockHash, time),
       ),
     };
+  }
+
+  private lyingTime(heard: number): number {
+    const hour = 3_600_000;
+    return this.ctx.rng.pick([0, Math.max(0, heard - hour), heard + 24 * hour, 2 ** 45]);
   }
 
   private replays(m: ConsensusMessage, others: readonly number[]): Outgoing[] {
@@ -174,6 +185,7 @@ export class ByzantineFilter {
         blockHash: rng.bytes(32),
         validatorIndex: this.ctx.validatorIndex,
         signature: new Uint8Array(64),
+        timestamp: 0,
       };
       const to = rng.pick(others);
       out.push({

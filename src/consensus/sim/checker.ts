@@ -7,7 +7,11 @@
  *   (kind, height, view) — across crashes too, which is what the WAL is for;
  * - liveness: after GST, every honest replica commits past the highest height any honest
  *   replica had at GST, within the stated bound;
- * - bounded memory: engine buffers stay under their caps after every step.
+ * - bounded memory: engine buffers stay under their caps after every step;
+ * - block time (chain/block-time.ts): every committed block's time is after its parent's and
+ *   within the correct clocks — no later than the moment it commits, no earlier than the
+ *   moment its parent was first built — whatever the skewed, drifting and Byzantine clocks
+ *   signed.
  * Each violation names the seed that replays it.
  */
 
@@ -23,7 +27,8 @@ export type ViolationKind =
   | 'validity'
   | 'honest-equivocation'
   | 'liveness'
-  | 'memory';
+  | 'memory'
+  | 'block-time';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -43,6 +48,8 @@ export class Checker {
   private readonly committed = new Map<number, { hash: string; replica: number }>();
   private readonly signed = new Map<string, { digest: string; message: ConsensusMessage }>();
   private readonly found: Violation[] = [];
+  /** Block hash → virtual time it was first built (any replica). */
+  private readonly builtAt = new Map<string, number>();
   private readonly perKind = new Map<ViolationKind, number>();
 
   constructor(seed: number, ctx: SimChainContext) {
@@ -94,6 +101,28 @@ export class Checker {
     }
     if (certificate.height !== height || toHex(certificate.blockHash) !== hash) {
       this.report('validity', atMs, replica, height, 'certificate is for another block');
+    }
+    this.checkTime(atMs, replica, block, parent);
+  }
+
+  noteBuilt(block: SealedBlock, atMs: number): void {
+    const hash = toHex(block.hash);
+    if (!this.builtAt.has(hash)) this.builtAt.set(hash, atMs);
+  }
+
+  /** Block time against the correct clocks, which read genesis time + virtual time. */
+  private checkTime(atMs: number, replica: number, block: SealedBlock, parent: ParentInfo): void {
+    const { height, timestamp } = block.header;
+    const report = (detail: string): void =>
+      this.report('block-time', atMs, replica, height, `time ${timestamp}: ${detail}`);
+    if (timestamp <= parent.timestamp) report(`not after the parent's ${parent.timestamp}`);
+    if (height < 2) return;
+    const latest = this.ctx.genesisTime + atMs;
+    if (timestamp > latest) report(`${timestamp - latest} ms ahead of the correct clocks`);
+    const parentBuilt = this.builtAt.get(toHex(parent.hash));
+    if (parentBuilt !== undefined && timestamp < this.ctx.genesisTime + parentBuilt) {
+      const behind = this.ctx.genesisTime + parentBuilt - timestamp;
+      report(`${behind} ms before its parent was built`);
     }
   }
 

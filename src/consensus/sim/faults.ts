@@ -2,6 +2,8 @@
 
 export const NETWORK_FAULTS = ['delay', 'loss', 'reorder', 'duplicate', 'partition'] as const;
 export const CRASH_FAULTS = ['crash'] as const;
+/** Replicas whose clocks are off: a constant offset (skew), a rate error (drift). */
+export const CLOCK_FAULTS = ['skew', 'drift'] as const;
 export const BYZANTINE_FAULTS = [
   'equivocate',
   'double-vote',
@@ -11,7 +13,12 @@ export const BYZANTINE_FAULTS = [
   'forge',
   'twins',
 ] as const;
-export const FAULTS = [...NETWORK_FAULTS, ...CRASH_FAULTS, ...BYZANTINE_FAULTS] as const;
+export const FAULTS = [
+  ...NETWORK_FAULTS,
+  ...CRASH_FAULTS,
+  ...CLOCK_FAULTS,
+  ...BYZANTINE_FAULTS,
+] as const;
 
 export type FaultName = (typeof FAULTS)[number];
 export type ByzantineBehaviour = (typeof BYZANTINE_FAULTS)[number];

@@ -2,7 +2,7 @@
  * Blocks in the simulator: real chain Blocks (sealBlock) with synthetic txs and a state root
  * derived from the parent's (stateRoot(h) = H(stateRoot(h−1) ‖ h)), and the validation the
  * node would do: parent link, height, proposer, validator set, last commit certificate,
- * tx root, state root. A Byzantine proposer's "invalid block" has a wrong state root — the
+ * quorum time (chain/block-time.ts), tx root, state root. A Byzantine proposer's "invalid block" has a wrong state root — the
  * kind of fault only execution finds, so the engine must ask the node.
  */
 
@@ -13,6 +13,7 @@ import {
   sealBlock,
   ZERO_HASH,
 } from '../../chain/block.ts';
+import { blockTimeOf } from '../../chain/block-time.ts';
 import {
   type CommitCertificate,
   type SignatureCheck,
@@ -91,7 +92,6 @@ function syntheticTxs(ctx: SimChainContext, height: number, salt: number): Tx[] 
 export interface BuildOptions {
   readonly parent: ParentInfo;
   readonly proposer: Uint8Array;
-  readonly timestamp: number;
   readonly lastCommit: CommitCertificate | null;
   /** Varies the txs, so two proposals at one height differ. */
   readonly salt: number;
@@ -111,7 +111,7 @@ export function buildSimBlock(ctx: SimChainContext, opts: BuildOptions): SealedB
       chainId: ctx.chainId,
       height,
       parentHash: opts.parent.hash,
-      timestamp: Math.max(opts.timestamp, opts.parent.timestamp),
+      timestamp: blockTimeOf(height, opts.lastCommit, ctx.genesisTime),
       proposer: opts.proposer,
       txRoot: computeTxRoot(txHashes),
       receiptRoot: ZERO_HASH,
@@ -134,7 +134,6 @@ export function validateSimBlock(
   if (h.chainId !== ctx.chainId) return 'wrong chain id';
   if (h.height !== parent.height + 1) return `height ${h.height} does not follow ${parent.height}`;
   if (!equalBytes(h.parentHash, parent.hash)) return 'parent hash does not match';
-  if (h.timestamp < parent.timestamp) return 'timestamp before parent';
   if (ctx.validators.indexOf(h.proposer) < 0) return 'proposer is not a validator';
   if (!equalBytes(h.validatorSetHash, ctx.validators.hash)) return 'wrong validator set hash';
   if (!equalBytes(h.lastCommitHash, lastCommitHashOf(block.lastCommit))) {
@@ -159,6 +158,9 @@ export function validateSimBlock(
       return `parent certificate: ${(err as Error).message}`;
     }
   }
+  const quorumTime = blockTimeOf(h.height, block.lastCommit, ctx.genesisTime);
+  if (h.timestamp !== quorumTime) return `timestamp is not the quorum time ${quorumTime}`;
+  if (h.timestamp <= parent.timestamp) return 'timestamp not after the parent';
   if (!equalBytes(h.txRoot, computeTxRoot(block.txHashes))) return 'tx root does not match';
   if (!equalBytes(h.stateRoot, expectedStateRoot(parent.stateRoot, h.height))) {
     return 'state root does not match execution';

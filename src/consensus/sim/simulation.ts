@@ -93,6 +93,8 @@ export interface SimulationOptions {
   readonly forgetWalOnRestart?: boolean;
   /** Replaces the random Byzantine assignment: replica → behaviours. */
   readonly byzantineAssignment?: ReadonlyMap<number, readonly ByzantineBehaviour[]>;
+  /** Replaces the random clock assignment: replica → its clock error. */
+  readonly clockAssignment?: ReadonlyMap<number, ClockFault>;
   /** Replaces the random crash schedule. */
   readonly crashes?: readonly CrashPlan[];
   /** Overrides the GST (default durationMs − livenessBoundMs). */
@@ -106,6 +108,8 @@ export interface SimulationReport {
   readonly validators: number;
   readonly faults: readonly FaultName[];
   readonly byzantine: ReadonlyArray<{ replica: number; behaviours: string }>;
+  /** Replicas whose clocks are off (skew and drift faults). */
+  readonly clocks: ReadonlyArray<{ replica: number } & ClockFault>;
   readonly signatures: SignatureSchemeName;
   readonly durationMs: number;
   readonly gstMs: number;
@@ -168,6 +172,14 @@ type SimEvent =
   | { kind: 'restart'; replica: number; forgetWal: boolean }
   | { kind: 'gst' };
 
+/** A replica's clock error (the skew and drift faults). */
+export interface ClockFault {
+  readonly offsetMs: number;
+  readonly drift: number;
+}
+
+const CORRECT_CLOCK: ClockFault = { offsetMs: 0, drift: 0 };
+
 interface Replica {
   readonly id: number;
   /** Index in the validator set; twins share one. */
@@ -175,6 +187,8 @@ interface Replica {
   readonly key: SimKey;
   /** Byzantine (filtered) or one of a pair of twins: excluded from the honest checks. */
   readonly faulty: boolean;
+  /** This replica's clock: virtual time × (1 + drift) + offset (zeros for a correct clock). */
+  readonly clock: ClockFault;
   readonly byzantine: ByzantineFilter | null;
   /** Twins only: the replicas this one can reach before GST. */
   reach: ReadonlySet<number> | null;
@@ -283,6 +297,11 @@ class Simulation {
     // Twins (Bano et al.): a second, unmodified instance of a validator with the same key.
     // Before GST each instance reaches a different half of the others, so the pair signs
     // what two honest replicas in two partitions would: conflicting proposals and votes.
+    const clocks = this.assignClocks(planRng.fork('clocks'), byzantine);
+    for (const [id, clock] of clocks) {
+      const r = this.replicas[id];
+      if (r !== undefined) this.replicas[id] = { ...r, clock };
+    }
     const twinRng = planRng.fork('twins');
     for (const v of twinsOf) {
       const clone = this.makeReplica(this.replicas.length, v, keys[v]!, [], true);
@@ -330,6 +349,7 @@ class Simulation {
       validatorIndex,
       key,
       faulty: twin || behaviours !== undefined,
+      clock: CORRECT_CLOCK,
       byzantine: filter,
       reach: null,
       label: twin ? `twin of validator ${validatorIndex}` : (filter?.describe() ?? ''),
@@ -365,6 +385,42 @@ class Simulation {
       out.set(id, chosen);
     }
     return out;
+  }
+
+  /**
+   * Clock faults count against f, as Byzantine ones do (block time is bounded by the correct
+   * clocks only while at most f validators are faulty, chain/block-time.ts): every Byzantine
+   * replica, then others up to f validators in all, get an offset of 5–120 s either way
+   * (skew) and a rate error of 0.1–5% either way (drift).
+   */
+  private assignClocks(
+    rng: Prng,
+    byzantine: ReadonlyMap<number, readonly ByzantineBehaviour[]>,
+  ): Map<number, ClockFault> {
+    if (this.opts.clockAssignment !== undefined) return new Map(this.opts.clockAssignment);
+    const skew = this.faults.has('skew');
+    const drift = this.faults.has('drift');
+    const out = new Map<number, ClockFault>();
+    if (!skew && !drift) return out;
+    const f = Math.floor((this.n - 1) / 3);
+    const others = rng.shuffle([...Array(this.n).keys()].filter((id) => !byzantine.has(id)));
+    const chosen = [...byzantine.keys(), ...others.slice(0, Math.max(0, f - byzantine.size))];
+    const sign = (): number => (rng.chance(0.5) ? 1 : -1);
+    for (const id of chosen) {
+      out.set(id, {
+        offsetMs: skew ? sign() * rng.int(5_000, 120_001) : 0,
+        drift: drift ? (sign() * rng.int(1, 51)) / 1_000 : 0,
+      });
+    }
+    return out;
+  }
+
+  /** What replica `r`'s clock reads now (ms since epoch). */
+  private clockOf(r: Replica): number {
+    return Math.max(
+      0,
+      Math.floor(GENESIS_TIME + this.now * (1 + r.clock.drift) + r.clock.offsetMs),
+    );
   }
 
   private planCrashes(rng: Prng): CrashPlan[] {
@@ -506,6 +562,7 @@ class Simulation {
       validatorsAt: () => this.validators,
       sign: r.key.sign,
       verify: this.chainCtx.verify,
+      clock: () => this.clockOf(r),
       timeouts: this.timeouts,
       windows: { ...SIM_WINDOWS, ...this.opts.windows },
       ...(this.opts.unsafe ? { unsafe: this.opts.unsafe } : {}),
@@ -741,11 +798,11 @@ class Simulation {
     const block = buildSimBlock(this.chainCtx, {
       parent: this.parent(r),
       proposer: r.key.publicKey,
-      timestamp: GENESIS_TIME + Math.floor(this.now),
       lastCommit: e.lastCommit,
       salt: this.nodeRng.int(0, 1_000_000_000),
       invalid,
     });
+    this.checker.noteBuilt(block, this.now);
     this.log(
       `r${r.id} built ${invalid ? 'INVALID ' : ''}block ${toHex(block.hash).slice(0, 8)} h=${e.height} v=${e.view}`,
     );
@@ -756,13 +813,14 @@ class Simulation {
     const r = this.replicas[id]!;
     const parent =
       r.chain.length + 1 === original.header.height ? this.parent(r) : genesisParent(this.chainCtx);
-    return buildSimBlock(this.chainCtx, {
+    const block = buildSimBlock(this.chainCtx, {
       parent,
       proposer: r.key.publicKey,
-      timestamp: original.header.timestamp + 1,
       lastCommit: original.lastCommit,
       salt: this.nodeRng.int(0, 1_000_000_000),
     });
+    this.checker.noteBuilt(block, this.now);
+    return block;
   }
 
   private commit(
@@ -870,6 +928,9 @@ class Simulation {
       byzantine: this.replicas
         .filter((r) => r.faulty)
         .map((r) => ({ replica: r.id, behaviours: r.label })),
+      clocks: this.replicas
+        .filter((r) => r.clock !== CORRECT_CLOCK)
+        .map((r) => ({ replica: r.id, ...r.clock })),
       signatures: this.opts.signatures ?? 'fake',
       durationMs: this.durationMs,
       gstMs: this.gstMs,

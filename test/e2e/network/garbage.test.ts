@@ -91,13 +91,18 @@ function signedCommit(
   height: number,
   blockHash: Uint8Array,
 ): Uint8Array {
-  const signature = sign(voteSigningHash('commit', chainId, height, 0, blockHash), keys.secretKey);
+  const timestamp = Date.now();
+  const signature = sign(
+    voteSigningHash('commit', chainId, height, 0, blockHash, timestamp),
+    keys.secretKey,
+  );
   return encodeMessage({
     type: 'commit',
     height,
     view: 0,
     blockHash,
     validatorIndex: index,
+    timestamp,
     signature,
   });
 }

@@ -115,6 +115,7 @@ test('a non-member libp2p node cannot connect to validators and its messages are
       blockHash,
       validatorIndex: 0,
       signature: new Uint8Array(64),
+      timestamp: Date.now(),
     };
     const signature = sign(
       voteSigningHash('commit', network.chainId, vote.height, vote.view, blockHash),

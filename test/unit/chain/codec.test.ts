@@ -26,17 +26,21 @@ import {
   type Header,
   headerHash,
   Limits,
+  makeValidatorSet,
   type Receipt,
   sealBlock,
   type Tx,
   type TxOp,
   txHash,
   txHashOfBytes,
+  verifyCertificate,
+  voteSigningHash,
   writeCertificate,
   writeHeader,
 } from '../../../src/chain/index.ts';
 import { encode, Reader } from '../../../src/codec/index.ts';
 import { concatBytes, equalBytes } from '../../../src/crypto/bytes.ts';
+import { generateKeyPair, sign, verifyNative } from '../../../src/crypto/ed25519.ts';
 import { CivitasError, isCivitasError } from '../../../src/errors/index.ts';
 
 const RUNS = 250;
@@ -137,7 +141,9 @@ const certificateArb: fc.Arbitrary<CommitCertificate> = record({
         ...[...indexes]
           .sort((a, b) => a - b)
           .map((validatorIndex) =>
-            fixedBytes(64).map((signature) => ({ validatorIndex, signature })),
+            fc
+              .tuple(fixedBytes(64), fc.oneof(fc.nat(300), fc.maxSafeNat()))
+              .map(([signature, timestamp]) => ({ validatorIndex, signature, timestamp })),
           ),
       ),
     ),
@@ -253,7 +259,7 @@ const codecs: Codec<unknown>[] = [
   {
     name: 'Header',
     arb: headerArb,
-    versions: [1],
+    versions: [1, 2],
     encode: encodeHeader,
     decode: decodeHeader,
     reencode: encodeHeader,
@@ -261,7 +267,7 @@ const codecs: Codec<unknown>[] = [
   {
     name: 'CommitCertificate',
     arb: certificateArb,
-    versions: [1],
+    versions: [1, 2],
     encode: encodeCertificate,
     decode: decodeCertificate,
     reencode: encodeCertificate,
@@ -551,6 +557,7 @@ describe('hand-built malformed encodings', () => {
           signatures: indexes.map((validatorIndex) => ({
             validatorIndex,
             signature: new Uint8Array(64).fill(validatorIndex),
+            timestamp: 1_700_000_000_000 + validatorIndex,
           })),
         }),
       );
@@ -613,5 +620,90 @@ describe('hand-built malformed encodings', () => {
     const sealed = decodeBlock(sealBlock({ header, txs: [tx], lastCommit: null }).encoded);
     assert.deepEqual(sealed.hash, headerHash(header));
     assert.deepEqual(sealed.txHashes[0], txHash(tx));
+  });
+});
+
+describe('old versions still decode (header v1, certificate v1)', () => {
+  const header: Header = {
+    chainId: 'old-chain',
+    height: 9,
+    parentHash: new Uint8Array(32).fill(1),
+    timestamp: 1_700_000_000_123,
+    proposer: new Uint8Array(32).fill(2),
+    txRoot: new Uint8Array(32).fill(3),
+    receiptRoot: new Uint8Array(32).fill(4),
+    stateRoot: new Uint8Array(32).fill(5),
+    validatorSetHash: new Uint8Array(32).fill(6),
+    lastCommitHash: new Uint8Array(32).fill(7),
+  };
+
+  test('a v1 header decodes, is marked v1 and re-encodes to its own bytes', () => {
+    const v2 = encodeHeader(header);
+    assert.equal(v2[0], 2);
+    const v1 = concatBytes(new Uint8Array([1]), v2.subarray(1));
+    const decoded = decodeHeader(v1);
+    assert.equal(decoded.version, 1);
+    assert.equal(decoded.timestamp, header.timestamp);
+    assert.deepEqual(encodeHeader(decoded), v1);
+    assert.notDeepEqual(headerHash(decoded), headerHash(header));
+    assert.equal(decodeHeader(v2).version, undefined);
+  });
+
+  test('a v1 certificate (untimed COMMITs) decodes, re-encodes and still verifies', () => {
+    const keys = Array.from({ length: 4 }, () => generateKeyPair());
+    const validators = makeValidatorSet(keys.map((k) => k.publicKey));
+    const blockHash = new Uint8Array(32).fill(9);
+    const untimed = voteSigningHash('commit', 'old-chain', 5, 0, blockHash);
+    const signatures = [0, 1, 2].map((i) => sign(untimed, keys[i]!.secretKey));
+    // v1 layout: u8 1 | height | view | blockHash | list of (u16 index | 64 signature).
+    const bytes = encode((w) =>
+      w
+        .u8(1)
+        .varuint(5)
+        .varuint(0)
+        .fixed(blockHash, 32)
+        .list([0, 1, 2], (ww, i) => ww.u16(i).fixed(signatures[i]!, 64)),
+    );
+    const cert = decodeCertificate(bytes);
+    assert.equal(cert.version, 1);
+    assert.deepEqual(
+      cert.signatures.map((s) => s.timestamp),
+      [0, 0, 0],
+    );
+    assert.deepEqual(encodeCertificate(cert), bytes);
+    verifyCertificate(
+      cert,
+      { chainId: 'old-chain', height: 5, blockHash, validators },
+      verifyNative,
+    );
+    // The same signatures presented as v2 (timed) do not verify: the time is signed.
+    assert.throws(
+      () =>
+        verifyCertificate(
+          { ...cert, version: undefined },
+          { chainId: 'old-chain', height: 5, blockHash, validators },
+          verifyNative,
+        ),
+      (err: unknown) => isCivitasError(err) && err.code === 'CERT_BAD_SIGNATURE',
+    );
+  });
+
+  test('unknown header and certificate versions are refused', () => {
+    const v3 = concatBytes(new Uint8Array([3]), encodeHeader(header).subarray(1));
+    assert.throws(
+      () => decodeHeader(v3),
+      (err: unknown) => isCivitasError(err) && err.code === 'CODEC_BAD_VERSION',
+    );
+    const cert = encodeCertificate({
+      height: 1,
+      view: 0,
+      blockHash: new Uint8Array(32),
+      signatures: [],
+    });
+    cert[0] = 3;
+    assert.throws(
+      () => decodeCertificate(cert),
+      (err: unknown) => isCivitasError(err) && err.code === 'CODEC_BAD_VERSION',
+    );
   });
 });

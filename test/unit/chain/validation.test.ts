@@ -16,6 +16,7 @@ import { civitasStateMachine } from '../../../src/app/index.ts';
 import {
   type CommitCertificate,
   certificateHash,
+  certificateTime,
   genesisHash,
   genesisValidatorSet,
   type Header,
@@ -89,11 +90,10 @@ describe('block validation layers', () => {
     params: { maxBlockTxs: 3, maxBlockBytes: 400 },
   });
   const verifier = new TxVerifier();
-  const opts = (now = Date.now()) => ({
+  const opts = () => ({
     verifySignatures: (txs: readonly Tx[], hashes: readonly Uint8Array[]) =>
       verifier.verify(txs, hashes),
     checkSignature: verifyNative,
-    now,
   });
   let dir: string;
   let proposer: Ledger;
@@ -104,11 +104,15 @@ describe('block validation layers', () => {
     transferTx(chain, from, accountAddress(chain, to), amount, nonces[from]++);
 
   /** Builds block tip+1 on the proposer (not committed). */
+  /** A certificate of the replica's tip whose signers voted at `times`. */
+  function certifyTimed(tip: { height: number; hash: Uint8Array }, times: number[]) {
+    return certify(chain, { header: { height: tip.height }, hash: tip.hash }, { voteTimes: times });
+  }
+
   async function propose(txs: readonly Tx[], lastCommit = proposer.tip.certificate) {
     const { block } = await proposer.buildBlock({
       txs,
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: proposer.tip.timestamp + 1_000,
       lastCommit,
     });
     return block;
@@ -290,25 +294,37 @@ describe('block validation layers', () => {
     );
   });
 
-  test('BLOCK_BAD_TIME: timestamp not after the parent', async () => {
+  test('BLOCK_BAD_TIME: the time is not the median vote time of the last commit', async () => {
     const block = await propose([]);
-    for (const timestamp of [replica.tip.timestamp, replica.tip.timestamp - 1]) {
+    assert.equal(block.header.timestamp, certificateTime(block.lastCommit!));
+    for (const timestamp of [
+      block.header.timestamp + 1,
+      block.header.timestamp - 1,
+      replica.tip.timestamp,
+    ]) {
       await rejectsCode(
         replica.validateBlock(reseal(block, { timestamp }), opts()),
         'BLOCK_BAD_TIME',
       );
     }
+    // A v1 header (a proposer-chosen time) is decoded but never valid in a block.
+    await rejectsCode(
+      replica.validateBlock(reseal(block, { version: 1 }), opts()),
+      'BLOCK_BAD_TIME',
+    );
   });
 
-  test('BLOCK_FUTURE_TIME: timestamp beyond the local clock plus drift', async () => {
-    const block = await propose([]);
-    const drift = chain.genesis.params.maxClockDriftMs;
-    await rejectsCode(
-      replica.validateBlock(block, opts(block.header.timestamp - drift - 1)),
-      'BLOCK_FUTURE_TIME',
-    );
-    // Exactly at the drift bound is accepted.
-    await replica.validateBlock(block, opts(block.header.timestamp - drift));
+  test('block time is the lower median of the vote times, whatever one clock signed', async () => {
+    const parent = replica.tip;
+    const votes = [parent.timestamp + 500, parent.timestamp + 90_000_000, 1];
+    const lastCommit = certifyTimed(parent, votes);
+    assert.equal(certificateTime(lastCommit), parent.timestamp + 500);
+    const block = await propose([], lastCommit);
+    assert.equal(block.header.timestamp, parent.timestamp + 500);
+    await replica.validateBlock(block, opts());
+    // A quorum that times the block at or before its parent makes it invalid.
+    const stale = await propose([], certifyTimed(parent, [1, 2, parent.timestamp + 5]));
+    await rejectsCode(replica.validateBlock(stale, opts()), 'BLOCK_BAD_TIME');
   });
 
   test('BLOCK_BAD_VALIDATOR_SET: the header names another validator set', async () => {
@@ -410,12 +426,12 @@ describe('block validation layers', () => {
     const block = await propose([]);
     const other = certify(
       chain,
-      { header: { height: 2 }, hash: replica.tip.hash },
+      { header: { height: 2, timestamp: replica.tip.timestamp }, hash: replica.tip.hash },
       { signers: [0, 1, 2, 3] },
     );
     const resealed = reseal(
       block,
-      { lastCommitHash: certificateHash(other) },
+      { lastCommitHash: certificateHash(other), timestamp: certificateTime(other) },
       { lastCommit: other },
     );
     // Not the certificate the parent was committed with: the block is a new one (a new hash,
@@ -434,20 +450,21 @@ describe('block validation layers', () => {
     const { block } = await fresh.buildBlock({
       txs: [],
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: chain.genesis.genesisTime + 1,
-      lastCommit: certify(chain, { header: { height: 0 }, hash: genesisHash(chain.genesis) }),
+      lastCommit: certify(chain, {
+        header: { height: 0, timestamp: chain.genesis.genesisTime },
+        hash: genesisHash(chain.genesis),
+      }),
     });
     throwsCode(
-      () => validateBlockAgainstParent(block, fresh.parentContext(Date.now(), verifyNative)),
+      () => validateBlockAgainstParent(block, fresh.parentContext(verifyNative)),
       'BLOCK_BAD_LAST_COMMIT',
     );
     const { block: plain } = await fresh.buildBlock({
       txs: [],
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: chain.genesis.genesisTime + 1,
       lastCommit: null,
     });
-    validateBlockAgainstParent(plain, fresh.parentContext(Date.now(), verifyNative));
+    validateBlockAgainstParent(plain, fresh.parentContext(verifyNative));
   });
 
   test('BLOCK_BAD_LAST_COMMIT_HASH: the header does not commit to the carried certificate', async () => {

@@ -78,6 +78,7 @@ function network(n: number, opts: { maxQueuedMessages?: number } = {}) {
           chainId: CHAIN_ID,
           publicKey: c.keys[i]!.publicKey,
           validatorsAt: () => c.validators,
+          clock: () => 0,
           sign: c.keys[i]!.sign,
           verify: c.ctx.verify,
           timeouts: { baseMs: 100, maxMs: 800, retransmitMs: 0 },
@@ -111,7 +112,6 @@ function network(n: number, opts: { maxQueuedMessages?: number } = {}) {
             return buildSimBlock(c.ctx, {
               parent: parent(node),
               proposer: c.keys[i]!.publicKey,
-              timestamp: c.ctx.genesisTime + height,
               lastCommit,
               salt: height * 10 + i,
             });

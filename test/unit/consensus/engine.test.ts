@@ -44,13 +44,15 @@ function vote(
   view: number,
   blockHash: Uint8Array,
 ): Vote {
+  const time = kind === 'commit' ? 1 : null;
   return {
     type: kind,
     height,
     view,
     blockHash,
     validatorIndex: from,
-    signature: c.keys[from]!.sign(voteSigningHash(kind, CHAIN_ID, height, view, blockHash)),
+    signature: c.keys[from]!.sign(voteSigningHash(kind, CHAIN_ID, height, view, blockHash, time)),
+    timestamp: time ?? 0,
   };
 }
 
@@ -603,6 +605,7 @@ describe('engine: bounds, rejections and evidence', () => {
       validatorsAt: () => c.validators,
       sign: () => assert.fail('an observer never signs'),
       verify: c.ctx.verify,
+      clock: () => 0,
     });
     const out = observer.step({ type: 'start', height: 1, lastCommit: null, wal: [] });
     assert.equal(observer.status().validatorIndex, -1);
@@ -640,6 +643,7 @@ describe('engine: bounds, rejections and evidence', () => {
       validatorsAt: () => c.validators,
       sign: c.keys[0]!.sign,
       verify: c.ctx.verify,
+      clock: () => 0,
     });
     assert.deepEqual(engine.step({ type: 'timer', kind: 'view', height: 1, view: 0 }), []);
     assert.equal(engine.status().started, false);

@@ -98,6 +98,8 @@ export class Cluster {
       validatorsAt: () => this.validators,
       sign: this.keys[i]!.sign,
       verify: this.ctx.verify,
+      // No clock: every vote times its block + 1 ms, so runs are deterministic.
+      clock: () => 0,
       timeouts: { baseMs: 100, maxMs: 800, retransmitMs: 0 },
       ...this.opts.engine,
     });
@@ -112,7 +114,6 @@ export class Cluster {
     return buildSimBlock(this.ctx, {
       parent: this.parent(i),
       proposer: this.keys[i]!.publicKey,
-      timestamp: this.ctx.genesisTime + this.salt,
       lastCommit,
       salt: this.salt++,
       invalid,

@@ -9,6 +9,7 @@ import {
   sealBlock,
   ZERO_HASH,
 } from '../../../src/chain/block.ts';
+import { blockTimeOf } from '../../../src/chain/block-time.ts';
 import type { CommitCertificate } from '../../../src/chain/certificate.ts';
 import {
   assembleTx,
@@ -352,7 +353,7 @@ class TestNet {
             chainId: CHAIN,
             height,
             parentHash: parent.hash,
-            timestamp: parent.timestamp + 1,
+            timestamp: blockTimeOf(height, lastCommit, this.ctx.genesisTime),
             proposer: node.key,
             txRoot: computeTxRoot(encodedTxs.map(txHashOfBytes)),
             receiptRoot: ZERO_HASH,
@@ -424,6 +425,7 @@ class TestNet {
         onFatal: (err) => {
           throw err;
         },
+        clock: Date.now,
       },
     );
     // The node serves fetches through block sync's handler, as node.ts wires it.

@@ -168,7 +168,6 @@ describe('a gap that opens below ready txs', () => {
       const { block, executed } = await ledger.buildBlock({
         txs,
         proposer: chain.validatorKeys[0]!.publicKey,
-        timestamp: ledger.tip.timestamp + 1_000,
         lastCommit: ledger.tip.certificate,
       });
       await ledger.commit(block, certify(chain, block), executed);

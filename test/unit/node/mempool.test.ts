@@ -48,7 +48,6 @@ describe('mempool with the commit cache', () => {
     const { block, executed } = await ledger.buildBlock({
       txs,
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: ledger.tip.timestamp + 1_000,
       lastCommit: ledger.tip.certificate,
     });
     await ledger.commit(block, certify(chain, block), executed);
@@ -243,7 +242,6 @@ async function permissionedPool(genesis: Genesis) {
     const { block, executed } = await ledger.buildBlock({
       txs,
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: ledger.tip.timestamp + 1_000,
       lastCommit: ledger.tip.certificate,
     });
     await ledger.commit(block, certify(chain, block), executed);

@@ -145,7 +145,6 @@ describe('BlockPipeline', () => {
           verifySignatures: async (txs) =>
             txs.map((tx) => verifyNative(tx.signature, txSigningHash(tx), tx.sender)),
           checkSignature: verifyNative,
-          now: Date.now(),
         });
         await oneByOne.commit(block, decodeCertificate(b.certificate), executed);
         roots.push(toHex(oneByOne.tip.stateRoot));
@@ -315,7 +314,6 @@ describe('BlockPipeline', () => {
       const executed = await ledger.validateBlock(block, {
         verifySignatures: async (txs) => txs.map(() => true),
         checkSignature: verifyNative,
-        now: Date.now(),
       });
       await ledger.commit(block, decodeCertificate(chain.blocks[index]!.certificate), executed);
     };

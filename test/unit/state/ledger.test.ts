@@ -15,6 +15,7 @@ import {
 } from '../../../src/app/bank/account.ts';
 import { civitasStateMachine } from '../../../src/app/index.ts';
 import {
+  certificateTime,
   encodeCertificate,
   encodeReceipt,
   genesisHash,
@@ -218,7 +219,6 @@ describe('ledger', () => {
     await ledger.buildBlock({
       txs: [transferTx(chain, 1, to(2), 300n, 0), transferTx(chain, 2, to(0), 7n, 0)],
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: ledger.tip.timestamp + 1_000,
       lastCommit: ledger.tip.certificate,
     });
     await commitNext(ledger, chain, [transferTx(chain, 0, to(2), 5n, 1)]);
@@ -283,7 +283,6 @@ describe('ledger', () => {
     const one = await ledger.buildBlock({
       txs: [],
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: chain.genesis.genesisTime + 10,
       lastCommit: null,
     });
     await ledger.commit(one.block, certify(chain, one.block), one.executed);
@@ -295,7 +294,6 @@ describe('ledger', () => {
     const two = await ledger.buildBlock({
       txs: [],
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: chain.genesis.genesisTime + 20,
       lastCommit: ledger.tip.certificate,
     });
     await assert.rejects(
@@ -330,7 +328,7 @@ describe('ledger', () => {
     assert.equal(Object.getPrototypeOf(block.header.stateRoot), Uint8Array.prototype);
   });
 
-  test('buildBlock keeps time moving forward even if the clock does not', async (t) => {
+  test('buildBlock takes the quorum time: genesis + 1 ms, then the median of the last commit', async (t) => {
     const chain = makeTestChain({ accounts: 1 });
     const ledger = await Ledger.open(
       join(await tempDir(t), 'db'),
@@ -338,9 +336,11 @@ describe('ledger', () => {
       civitasStateMachine(),
     );
     t.after(() => ledger.close());
+    // Votes timed before the block are lifted to block time + 1 s by certify's floor.
     const { block } = await commitNext(ledger, chain, [], 5);
     assert.equal(block.header.timestamp, chain.genesis.genesisTime + 1);
     const next = await commitNext(ledger, chain, [], 5);
-    assert.equal(next.block.header.timestamp, chain.genesis.genesisTime + 2);
+    assert.equal(next.block.header.timestamp, certificateTime(next.block.lastCommit!));
+    assert.equal(next.block.header.timestamp, block.header.timestamp + 1_000);
   });
 });

@@ -53,7 +53,6 @@ test('a failed tx cannot be committed again, by a replaying or an honest propose
     ledger.buildBlock({
       txs: [tooBig],
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: ledger.tip.timestamp + 1_000,
       lastCommit: ledger.tip.certificate,
     }),
     (e: unknown) => isCivitasError(e, 'BLOCK_TX_ALREADY_COMMITTED'),

@@ -64,7 +64,6 @@ describe('chain store', () => {
         transferTx(chain, 1, accountAddress(chain, 2), 5n, 0),
       ],
       proposer: chain.validatorKeys[0]!.publicKey,
-      timestamp: ledger.tip.timestamp + 1_000,
       lastCommit: null,
     });
     const certificate = certify(chain, block);

@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { StatusResponse } from '../../../../src/client/index.ts';
 import { isCivitasError } from '../../../../src/errors/index.ts';
-import { type ExitStatus, LocalNetwork } from '../../../../src/localnet/index.ts';
+import {
+  type ExitStatus,
+  LocalNetwork,
+  type LocalNetworkManifest,
+} from '../../../../src/localnet/index.ts';
 import type { InitSummary } from '../../../../src/node/home.ts';
 import type { LogLevel } from '../../../../src/node/logger.ts';
 
@@ -40,6 +44,10 @@ export interface TestNetworkOptions {
   consensus?: Partial<ConsensusSettings>;
   /** Node log level (default: the config's, info); CIVITAS_TEST_LOG_LEVEL overrides it. */
   logLevel?: LogLevel;
+  /** Start the nodes with the fault-injection API (and its environment variables) enabled. */
+  faultInjection?: boolean;
+  /** Per-node extras (environment), by index. */
+  nodes?: LocalNetworkManifest['nodes'];
 }
 
 const HTTP_TIMEOUT_MS = 10_000;
@@ -78,6 +86,8 @@ export class TestNetwork {
           consensus,
           logLevel: (process.env.CIVITAS_TEST_LOG_LEVEL as LogLevel | undefined) ?? opts.logLevel,
           env: { CIVITAS_DEBUG: '' },
+          ...(opts.faultInjection ? { faultInjection: true } : {}),
+          ...(opts.nodes ? { nodes: opts.nodes } : {}),
         },
         { nodes: opts.start },
       );
@@ -255,7 +265,7 @@ export class TestNetwork {
 
 export interface BlockJson {
   hash: string;
-  header: { height: number; proposer: string; parentHash: string };
+  header: { height: number; proposer: string; parentHash: string; timestamp: number };
   txHashes: string[];
   certificate: { height: number; view: number; blockHash: string; signers: number[] } | null;
 }
