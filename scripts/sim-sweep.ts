@@ -32,6 +32,8 @@ export const SWEEP_MIXES: readonly (readonly FaultName[])[] = [
   ['silent', 'invalid-block', 'crash'],
   ['replay', 'forge', 'reorder', 'partition'],
   ['twins', 'delay', 'partition', 'crash'],
+  ['skew', 'drift', 'delay', 'crash'],
+  ['skew', 'drift', 'equivocate', 'double-vote', 'partition'],
 ];
 
 function fail(message: string): never {
