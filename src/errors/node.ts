@@ -51,6 +51,10 @@ export const NODE_ERRORS = {
     ...SERVER_ERROR,
     description: 'another block is already committed at the height',
   },
+  NODE_OLD_CHAIN_FORMAT: {
+    ...SERVER_ERROR,
+    description: 'the database holds a chain of an earlier block format this build cannot extend',
+  },
   NODE_NOT_A_VALIDATOR: { ...SERVER_ERROR, description: 'the node key is not in the genesis set' },
 
   RPC_BAD_HASH: { ...BAD_REQUEST, description: 'not a 32-byte hex hash' },

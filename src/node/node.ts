@@ -241,6 +241,15 @@ export class CivitasNode {
       genesis,
       civitasStateMachine(app),
     );
+    // Rule (docs/CONSENSUS.md, Time): a block carries a v2 certificate of its parent. A chain
+    // whose tip was certified by an earlier build (untimed COMMITs) cannot be extended.
+    if (ledger.tip.certificate?.version === 1) {
+      await ledger.close();
+      throw new CivitasError(
+        'NODE_OLD_CHAIN_FORMAT',
+        `the chain in ${config.dataDir} was made by an earlier block format (certificate v1) and cannot be extended; start a new chain (civitas devnet --reset, or a new home)`,
+      );
+    }
     let verification: Verification;
     try {
       verification = Verification.create({
