@@ -1,6 +1,7 @@
 /**
  * Turns a list of faults into what each node must be told at each moment: which processes
- * are down, and per node the link faults and Byzantine mode to POST to /admin/faults. Link
+ * are down, and per node the link faults, Byzantine mode and clock offset to POST to
+ * /admin/faults. Link
  * faults act on the receiving side (src/p2p/link-faults.ts), so a fault on link I–J is set on
  * both I (towards J) and J (towards I).
  */
@@ -16,6 +17,12 @@ export interface NodeFaultSettings {
   /** Keyed by the remote validator index. */
   links: Record<string, LinkSetting>;
   byzantine: 'none' | 'equivocate' | 'silent';
+  /**
+   * Added to the node's clock, ms: the sum of its active skews, 0 when none is. Sent as 0
+   * rather than left out (which means "the offset the node started with"): the harness
+   * starts every node at 0, and a number in every request is easier to read in a log.
+   */
+  clockOffsetMs: number;
 }
 
 function active(f: Fault, t: number): boolean {
@@ -39,6 +46,7 @@ export function settingsAt(faults: readonly Fault[], n: number, t: number): Node
   const out: NodeFaultSettings[] = Array.from({ length: n }, () => ({
     links: {},
     byzantine: 'none',
+    clockOffsetMs: 0,
   }));
   const link = (i: number, j: number): LinkSetting => {
     out[i]!.links[j] ??= {};
@@ -76,6 +84,10 @@ export function settingsAt(faults: readonly Fault[], n: number, t: number): Node
         break;
       case 'byzantine':
         out[f.node]!.byzantine = f.mode;
+        break;
+      case 'skew':
+        // Overlapping skews add up (checkFaults keeps the sum within a day).
+        out[f.node]!.clockOffsetMs += f.offsetMs;
         break;
       case 'crash':
         break;

@@ -13,10 +13,14 @@
  *   byzantine:I=equivocate|silent[@T[-T2]]
  *                               validator I equivocates as primary or sends no consensus
  *                               messages (from the start unless a window is given)
+ *   skew:I=+60s@T[-T2]          set validator I's clock this far ahead (+) or behind (-); the
+ *                               sign is required, the unit (s or ms) too; within ±1 day.
+ *                               Skews of one node that overlap add up
  *
  * A window without an end lasts until the run ends. A JSON manifest holds the same faults
  * as strings or objects: `{"faults": ["crash:1@5-15", {"kind": "delay", "a": 0, "b": "*",
- * "delayMs": 50, "atMs": 2000, "untilMs": 8000}]}` (or just the array).
+ * "delayMs": 50, "atMs": 2000, "untilMs": 8000}]}` (or just the array). A skew object is
+ * `{"kind": "skew", "node": 3, "offsetMs": 60000, "atMs": 5000}` (offsetMs a signed integer).
  */
 import { CivitasError } from '../../src/errors/index.ts';
 
@@ -48,13 +52,27 @@ export type Fault =
       readonly kind: 'byzantine';
       readonly node: number;
       readonly mode: 'equivocate' | 'silent';
+    })
+  | (Window & {
+      readonly kind: 'skew';
+      readonly node: number;
+      /** Added to the node's clock: > 0 ahead, < 0 behind. */
+      readonly offsetMs: number;
     });
 
 export type FaultKind = Fault['kind'];
 
+/**
+ * The largest clock skew, either way: a day. The node refuses more (MAX_CLOCK_OFFSET_MS in
+ * src/node/fault-injection.ts, not imported: that module pulls in libp2p, and this one loads
+ * with every `civitas` command; a unit test keeps the two equal).
+ */
+export const MAX_SKEW_MS = 86_400_000;
+
 export const FAULT_GRAMMAR = [
   'crash:I@T[-T2]  crash:primary@T[-T2]  partition:0,1|2,3@T[-T2]',
   'delay:I-J=50ms@T[-T2]  loss:I-J=0.1@T[-T2]  byzantine:I=equivocate|silent[@T[-T2]]',
+  'skew:I=+60s@T[-T2]  skew:I=-1500ms@T[-T2]  (clock ahead/behind; sign and unit required, ≤ 1 day)',
   '(times in seconds from the start of the load, or with an "ms" suffix; J or the link may be *)',
 ].join('\n');
 
@@ -103,7 +121,19 @@ function parseLink(spec: string, text: string): { a: NodeRef; b: NodeRef } {
 /** Parses one fault, e.g. "crash:1@5-10". */
 // One line for an error (the full grammar is in `civitas bench cluster --help`).
 const KINDS_HINT =
-  'KIND is crash, partition, delay, loss or byzantine (grammar: civitas bench cluster --help)';
+  'KIND is crash, partition, delay, loss, byzantine or skew (grammar: civitas bench cluster --help)';
+
+/** "+60s", "-1500ms", "+0.5s" → signed ms. Rule: a sign, a number, a unit; within ±1 day. */
+function parseSkew(spec: string, text: string): number {
+  const m = /^([+-])([0-9]+(?:\.[0-9]+)?)(ms|s)$/.exec(text);
+  if (m === null) {
+    bad(spec, `skew "${text}" must be a signed duration with a unit, e.g. +60s or -1500ms`);
+  }
+  const ms = parseTime(spec, `${m[2]}${m[3]}`);
+  if (ms > MAX_SKEW_MS) bad(spec, `skew "${text}" must be within ±1 day (±86400s)`);
+  // -0 would describe as "+0s" but not deepEqual 0.
+  return m[1] === '-' && ms !== 0 ? -ms : ms;
+}
 
 export function parseFault(spec: string): Fault {
   const trimmed = spec.trim();
@@ -161,6 +191,13 @@ export function parseFault(spec: string): Fault {
       }
       return { kind, node, mode, ...parseWindow(trimmed, windowText, false) };
     }
+    case 'skew': {
+      const eq = body.indexOf('=');
+      if (eq === -1) bad(trimmed, 'expected skew:I=+60s@T (or -60s, or ms)');
+      const node = parseNode(trimmed, body.slice(0, eq));
+      const offsetMs = parseSkew(trimmed, body.slice(eq + 1));
+      return { kind, node, offsetMs, ...parseWindow(trimmed, windowText, true) };
+    }
     default:
       bad(trimmed, `unknown kind "${kind}"; ${KINDS_HINT}`);
   }
@@ -173,6 +210,16 @@ export function parseFaultSpec(spec: string): Fault[] {
     .filter((s) => s.length > 0)
     .map(parseFault);
 }
+
+const FAULT_KINDS: readonly FaultKind[] = [
+  'crash',
+  'partition',
+  'delay',
+  'loss',
+  'byzantine',
+  'skew',
+];
+const KINDS_RULE = 'kind must be crash, partition, delay, loss, byzantine or skew';
 
 function checkObject(value: unknown, index: number): Fault {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -197,9 +244,7 @@ function checkObject(value: unknown, index: number): Fault {
       bad(where, `"${k}" must be a validator index or "*"`);
     return v as number;
   };
-  if (!['crash', 'partition', 'delay', 'loss', 'byzantine'].includes(o.kind as string)) {
-    bad(where, 'kind must be crash, partition, delay, loss or byzantine');
-  }
+  if (!FAULT_KINDS.includes(o.kind as FaultKind)) bad(where, KINDS_RULE);
   const atMs = num('atMs', o.kind === 'byzantine') ?? 0;
   const untilMs = num('untilMs', true);
   if (untilMs !== undefined && untilMs <= atMs) bad(where, 'untilMs must be after atMs');
@@ -242,8 +287,18 @@ function checkObject(value: unknown, index: number): Fault {
         bad(where, '"mode" must be equivocate or silent');
       return { kind: 'byzantine', node, mode: o.mode, ...window };
     }
+    case 'skew': {
+      const node = ref('node');
+      if (node === '*') bad(where, '"node" must be a validator index');
+      const { offsetMs } = o;
+      if (!Number.isSafeInteger(offsetMs) || Math.abs(offsetMs as number) > MAX_SKEW_MS) {
+        bad(where, `"offsetMs" must be an integer number of ms within ±${MAX_SKEW_MS}`);
+      }
+      // -0 (JSON "-0") is 0: describeFault writes it "+0s".
+      return { kind: 'skew', node, offsetMs: (offsetMs as number) || 0, ...window };
+    }
     default:
-      bad(where, 'kind must be crash, partition, delay, loss or byzantine');
+      bad(where, KINDS_RULE);
   }
 }
 
@@ -301,14 +356,47 @@ export function checkFaults(
         node(f, f.b);
         break;
       case 'byzantine':
+      case 'skew':
         node(f, f.node);
         break;
+    }
+  }
+  checkSkewSums(faults);
+}
+
+/**
+ * Overlapping skews of one node add up; the sum must stay within ±1 day, which the node
+ * enforces too (better refused here than as a fault error mid-run). The sum only changes at
+ * a window's start or end, so those are the moments to check.
+ */
+function checkSkewSums(faults: readonly Fault[]): void {
+  const skews = faults.filter((f): f is Extract<Fault, { kind: 'skew' }> => f.kind === 'skew');
+  const moments = skews.flatMap((f) => (f.untilMs === undefined ? [f.atMs] : [f.atMs, f.untilMs]));
+  for (const t of moments) {
+    const sums = new Map<number, number>();
+    for (const f of skews) {
+      if (f.atMs <= t && (f.untilMs === undefined || t < f.untilMs)) {
+        sums.set(f.node, (sums.get(f.node) ?? 0) + f.offsetMs);
+      }
+    }
+    for (const [node, sum] of sums) {
+      if (Math.abs(sum) > MAX_SKEW_MS) {
+        throw new CivitasError(
+          'BENCH_BAD_FAULT',
+          `skews of validator ${node} add up to ${sum} ms at ${t / 1000}s, beyond ±1 day (${MAX_SKEW_MS} ms)`,
+        );
+      }
     }
   }
 }
 
 function timeText(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}` : `${ms}ms`;
+}
+
+function skewText(ms: number): string {
+  const size = Math.abs(ms);
+  return `${ms < 0 ? '-' : '+'}${size % 1000 === 0 ? `${size / 1000}s` : `${size}ms`}`;
 }
 
 /** The SPEC form of a fault (parseFault(describeFault(f)) equals f). */
@@ -326,5 +414,7 @@ export function describeFault(f: Fault): string {
       return `loss:${link(f.a, f.b)}=${f.lossRate}@${window}`;
     case 'byzantine':
       return `byzantine:${f.node}=${f.mode}@${window}`;
+    case 'skew':
+      return `skew:${f.node}=${skewText(f.offsetMs)}@${window}`;
   }
 }

@@ -104,6 +104,13 @@ function signatureCell(signatures: Record<string, number> | undefined): string {
   return `${fmt(workers)}/${fmt(calling)}`;
 }
 
+/** The node's estimate of its own clock offset: "+60,012", with ✗ past the drift bound. */
+function clockCell(clock: RunResult['nodes'][number]['clock']): string {
+  if (clock === null || clock.offsetMs === null) return '-';
+  const sign = clock.offsetMs > 0 ? '+' : '';
+  return `${sign}${fmt(clock.offsetMs)}${clock.ok ? '' : ' ✗'}`;
+}
+
 function runLines(run: RunResult): string[] {
   const l = run.latency;
   const lines = [
@@ -147,6 +154,7 @@ function runLines(run: RunResult): string[] {
         'RSS MiB peak',
         'restarts',
         'view changes',
+        'clock offset ms',
       ],
       [
         ...run.nodes.map((n) => [
@@ -157,6 +165,7 @@ function runLines(run: RunResult): string[] {
           fmt(n.usage.rssMiBPeak),
           String(n.restarts),
           String(n.viewChanges),
+          clockCell(n.clock),
         ]),
         [
           '  harness',
@@ -164,6 +173,7 @@ function runLines(run: RunResult): string[] {
           fmt(run.harness.cpuPercentPeak),
           fmt(run.harness.rssMiBMean),
           fmt(run.harness.rssMiBPeak),
+          '',
           '',
           '',
         ],

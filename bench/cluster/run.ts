@@ -5,7 +5,7 @@
  * senders keep their nonces across runs through the shared TxFactory, resynchronised with
  * the chain before each run (a tx given up on in an overload leaves no gap).
  */
-import type { StatusResponse } from '../../src/api/types.ts';
+import type { ClockJson, StatusResponse } from '../../src/api/types.ts';
 import { addressOf } from '../../src/chain/address.ts';
 import { DEFAULT_PARAMS } from '../../src/chain/genesis.ts';
 import { toHex } from '../../src/crypto/bytes.ts';
@@ -80,6 +80,12 @@ export interface NodeResult {
   /** View changes this node went through (summed over its restarts). */
   readonly viewChanges: number;
   readonly finalHeight: number | null;
+  /**
+   * The node's own clock estimate (GET /status `clock`) at the end of the run, before the
+   * faults are lifted: a skewed node should see itself off by about its skew. Null if the
+   * node never answered.
+   */
+  readonly clock: ClockJson | null;
   readonly usage: ProcessUsage;
 }
 
@@ -151,7 +157,7 @@ function pickObserver(faults: readonly Fault[], n: number): number {
   for (const f of faults) {
     if (f.kind === 'crash' && f.target !== 'primary') touched.add(f.target);
     if (f.kind === 'partition') for (const i of f.groups.flat()) touched.add(i);
-    if (f.kind === 'byzantine') touched.add(f.node);
+    if (f.kind === 'byzantine' || f.kind === 'skew') touched.add(f.node);
     if ((f.kind === 'delay' || f.kind === 'loss') && f.a !== '*') {
       touched.add(f.a);
       if (f.b !== '*') touched.add(f.b);
@@ -206,6 +212,7 @@ export async function runLoad(
   const harnessUsage = new UsageTracker();
   const viewChanges = Array.from({ length: n }, () => new ViewChangeCounter());
   const finalHeights: Array<number | null> = new Array(n).fill(null);
+  const clocks: Array<ClockJson | null> = new Array(n).fill(null);
   const backlog: Array<{ t: number; pending: number }> = [];
   const mempool: Array<{ t: number; max: number }> = [];
   let committedCount = 0;
@@ -221,6 +228,7 @@ export async function runLoad(
         if (s === undefined) return;
         viewChanges[i]!.observe(s.consensus.viewChanges);
         finalHeights[i] = s.height;
+        clocks[i] = s.clock;
         maxMempool = Math.max(maxMempool, s.mempool.size);
       }),
     );
@@ -409,6 +417,7 @@ export async function runLoad(
       restarts: network.restartCount(i),
       viewChanges: viewChanges[i]!.total,
       finalHeight: finalHeights[i]!,
+      clock: clocks[i]!,
       usage: u.usage(),
     })),
     harness: harnessUsage.usage(),

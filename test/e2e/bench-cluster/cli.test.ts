@@ -12,6 +12,11 @@ test('bench cluster refuses bad arguments with one line each', async () => {
       /fault "crash:1@soon": "@soon" is not a window.*\[BENCH_BAD_FAULT\]/,
     ],
     [['--rate', '10', '--faults', 'crash:9@1'], /there is no validator 9.*\[BENCH_BAD_FAULT\]/],
+    [
+      ['--rate', '10', '--faults', 'skew:3=60s@5'],
+      /fault "skew:3=60s@5": skew "60s" must be a signed duration with a unit, e\.g\. \+60s or -1500ms \[BENCH_BAD_FAULT\]/,
+    ],
+    [['--rate', '10', '--faults', 'skew:7=+1s@1'], /skew:7=\+1s@1: there is no validator 7/],
     [['--rate', '10', '--duration', '5', '--faults', 'crash:1@6'], /after the run ends/],
     [['--rate', '10', '--faults', '/nonexistent/faults.json'], /cannot read fault manifest/],
     [['--rate', '10', '--node-log-level', 'loud'], /--node-log-level must be/],

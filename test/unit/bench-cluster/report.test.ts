@@ -14,7 +14,7 @@ import {
   recoveredAfter,
 } from '../../../bench/cluster/recovery.ts';
 import { formatResults } from '../../../bench/cluster/report.ts';
-import { ceilingFixture, runFixture } from './run-fixture.ts';
+import { ceilingFixture, runFixture, spread } from './run-fixture.ts';
 
 function probe(rate: number, txPerSec: number, sustainable: boolean, before: ProbeResult[]) {
   const afterOverload = compareAfterOverload(
@@ -144,4 +144,64 @@ test('a wedged --max run: the table says so, with where the figures came from', 
     text,
     /every probe and run after an overload probe vs before it: 0\.0 % .* — NOT met/,
   );
+});
+
+test('a skew fault: listed with the others, and each node says how far off its clock is', () => {
+  const recovery = {
+    firstCommitAfterStartMs: 180,
+    maxCommitGapMs: 420,
+    txPerSecDuring: 99,
+    firstCommitAfterEndMs: null,
+    throughputRecoveredMs: null,
+  };
+  const run = runFixture({
+    rate: 100,
+    durationS: 20,
+    latenciesMs: spread(2_000, 200, 600),
+    faults: [
+      { spec: 'skew:3=+60s@5', kind: 'skew', startS: 5, endS: null, recovery },
+      { spec: 'skew:1=-1500ms@6-8', kind: 'skew', startS: 6, endS: 8, recovery },
+    ],
+    clocks: [
+      { offsetMs: -3, ok: true, maxDriftMs: 10_000 },
+      { offsetMs: 0, ok: true, maxDriftMs: 10_000 },
+      null,
+      { offsetMs: 59_987, ok: false, maxDriftMs: 10_000 },
+    ],
+  });
+  const text = formatResults({
+    version: 2,
+    date: '2026-12-08T10:00:00.000Z',
+    git: { commit: 'abc1234', dirty: false, changedFiles: 0, changes: [] },
+    config: {},
+    machine: {
+      cpus: 2,
+      model: 'AMD EPYC 7B13',
+      memoryGiB: 23.5,
+      freeMemoryGiBAtStart: 20.1,
+      node: 'v24.21.0',
+      platform: 'linux-x64',
+      loadAverageStart: [1, 1, 1],
+      loadAverageEnd: [1, 1, 1],
+    },
+    crypto: { nodes: [], harness: null, note: 'NOT RECORDED: fixture' },
+    ceiling: null,
+    search: null,
+    run,
+    halfRateRun: null,
+    efficiency: null,
+    sweep: null,
+    goals: [],
+    outDir: null,
+  }).join('\n');
+  const rows = text.split('\n');
+  const header = rows.find((l) => l.startsWith('  node ') && l.includes('CPU %'))!;
+  assert.match(header, /view changes {2}clock offset ms$/);
+  const cell = (node: string) => rows.find((l) => l.startsWith(`  ${node} `))!;
+  assert.match(cell('node3'), /\s\+59,987 ✗$/, 'the skewed node knows, and is past the bound');
+  assert.match(cell('node0'), /\s-3$/);
+  assert.match(cell('node1'), /\s0$/);
+  assert.match(cell('node2'), /\s-$/, 'no answer: no figure');
+  assert.match(text, /\n {2}skew:3=\+60s@5 +180 +420 +99 +-\n/);
+  assert.match(text, /\n {2}skew:1=-1500ms@6-8 /);
 });

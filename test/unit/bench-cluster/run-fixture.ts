@@ -4,7 +4,7 @@
  * from committed txs over the load window.
  */
 import type { ValidationCeiling } from '../../../bench/cluster/ceiling.ts';
-import type { FaultResult, RunResult } from '../../../bench/cluster/run.ts';
+import type { FaultResult, NodeResult, RunResult } from '../../../bench/cluster/run.ts';
 import { LatencyRecorder } from '../../../bench/cluster/stats.ts';
 
 export interface RunFixture {
@@ -18,6 +18,8 @@ export interface RunFixture {
   failed?: number;
   faults?: FaultResult[];
   baselineTxPerSec?: number | null;
+  /** Each node's clock at the end of the run; default: in step (offset 0). */
+  clocks?: ReadonlyArray<NodeResult['clock']>;
 }
 
 export function runFixture(f: RunFixture): RunResult {
@@ -78,6 +80,8 @@ export function runFixture(f: RunFixture): RunResult {
       restarts: 0,
       viewChanges: 0,
       finalHeight: 10,
+      clock:
+        f.clocks === undefined ? { offsetMs: 0, ok: true, maxDriftMs: 10_000 } : f.clocks[index]!,
       usage,
     })),
     harness: usage,
