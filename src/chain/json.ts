@@ -46,6 +46,7 @@ export interface HeaderJson {
   receiptRoot: string;
   stateRoot: string;
   validatorSetHash: string;
+  nextValidatorSetHash: string;
   lastCommitHash: string;
 }
 
@@ -103,6 +104,7 @@ export function headerToJson(h: Header): HeaderJson {
     receiptRoot: toHex(h.receiptRoot),
     stateRoot: toHex(h.stateRoot),
     validatorSetHash: toHex(h.validatorSetHash),
+    nextValidatorSetHash: toHex(h.nextValidatorSetHash),
     lastCommitHash: toHex(h.lastCommitHash),
   };
 }

@@ -211,15 +211,21 @@ export function receiptRoot(receipts: readonly Receipt[]): Uint8Array {
   return merkleRoot(receipts.map(encodeReceipt));
 }
 
-/** Rule: the header's receipt and state roots match what re-execution produced. */
+/**
+ * Rule: the header's receipt and state roots, and the validator set it names for the next
+ * height, match what re-execution produced.
+ */
 export function validateExecution(
   header: Header,
-  result: { receiptRoot: Uint8Array; stateRoot: Uint8Array },
+  result: { receiptRoot: Uint8Array; stateRoot: Uint8Array; nextValidatorSetHash: Uint8Array },
 ): void {
   if (!equalBytes(header.receiptRoot, result.receiptRoot)) {
     fail('BLOCK_BAD_RECEIPT_ROOT', 'receiptRoot does not match re-execution');
   }
   if (!equalBytes(header.stateRoot, result.stateRoot)) {
     fail('BLOCK_BAD_STATE_ROOT', 'stateRoot does not match re-execution');
+  }
+  if (!equalBytes(header.nextValidatorSetHash, result.nextValidatorSetHash)) {
+    fail('BLOCK_BAD_NEXT_VALIDATOR_SET', 'nextValidatorSetHash does not match re-execution');
   }
 }

@@ -27,6 +27,10 @@ export const CHAIN_ERRORS = {
   },
   BLOCK_BAD_TX_ROOT: { ...SERVER_ERROR, description: 'txRoot does not match the txs' },
   BLOCK_BAD_TX_SIGNATURE: { ...SERVER_ERROR, description: 'a tx in the block has a bad signature' },
+  BLOCK_BAD_NEXT_VALIDATOR_SET: {
+    ...SERVER_ERROR,
+    description: 'nextValidatorSetHash is not the set in force after the block',
+  },
   BLOCK_BAD_VALIDATOR_SET: {
     ...SERVER_ERROR,
     description: 'validatorSetHash is not the hash of the validator set in force',

@@ -108,6 +108,8 @@ export interface ExecutedBlock {
   readonly values: ReadonlyArray<readonly [Uint8Array, Uint8Array | null]>;
   /** The history index's entries for this block (tracked objects by key hash). */
   readonly history: readonly HistoryLink[];
+  /** Hash of the validator set in force at height + 1, after this block. */
+  readonly nextValidatorSetHash: Uint8Array;
 }
 
 /** Main-thread time inside the ledger, ms, added to by execute and validateBlock. */
@@ -298,6 +300,7 @@ export class Ledger {
       treeNodes: nodes,
       values,
       history: links,
+      nextValidatorSetHash: this.validatorsAt(height + 1).hash,
     };
   }
 
@@ -325,6 +328,7 @@ export class Ledger {
         receiptRoot: executed.receiptRoot,
         stateRoot: executed.stateRoot,
         validatorSetHash: this.validatorsAt(tip.height + 1).hash,
+        nextValidatorSetHash: executed.nextValidatorSetHash,
         lastCommitHash: lastCommitHashOf(opts.lastCommit),
       },
       txs: opts.txs,

@@ -117,6 +117,7 @@ export function buildSimBlock(ctx: SimChainContext, opts: BuildOptions): SealedB
       receiptRoot: ZERO_HASH,
       stateRoot,
       validatorSetHash: ctx.validators.hash,
+      nextValidatorSetHash: ctx.validators.hash,
       lastCommitHash: lastCommitHashOf(opts.lastCommit),
     },
     txs,
@@ -136,6 +137,9 @@ export function validateSimBlock(
   if (!equalBytes(h.parentHash, parent.hash)) return 'parent hash does not match';
   if (ctx.validators.indexOf(h.proposer) < 0) return 'proposer is not a validator';
   if (!equalBytes(h.validatorSetHash, ctx.validators.hash)) return 'wrong validator set hash';
+  if (!equalBytes(h.nextValidatorSetHash, ctx.validators.hash)) {
+    return 'wrong next validator set hash';
+  }
   if (!equalBytes(h.lastCommitHash, lastCommitHashOf(block.lastCommit))) {
     return 'lastCommitHash does not match the certificate';
   }

@@ -127,6 +127,7 @@ const headerArb: fc.Arbitrary<Header> = record({
   receiptRoot: fixedBytes(32),
   stateRoot: fixedBytes(32),
   validatorSetHash: fixedBytes(32),
+  nextValidatorSetHash: fixedBytes(32),
   lastCommitHash: fixedBytes(32),
 });
 
@@ -634,16 +635,24 @@ describe('old versions still decode (header v1, certificate v1)', () => {
     receiptRoot: new Uint8Array(32).fill(4),
     stateRoot: new Uint8Array(32).fill(5),
     validatorSetHash: new Uint8Array(32).fill(6),
+    nextValidatorSetHash: new Uint8Array(32).fill(8),
     lastCommitHash: new Uint8Array(32).fill(7),
   };
 
   test('a v1 header decodes, is marked v1 and re-encodes to its own bytes', () => {
     const v2 = encodeHeader(header);
     assert.equal(v2[0], 2);
-    const v1 = concatBytes(new Uint8Array([1]), v2.subarray(1));
+    // v1: the same layout without nextValidatorSetHash (the 32 bytes before lastCommitHash).
+    const v1 = concatBytes(
+      new Uint8Array([1]),
+      v2.subarray(1, v2.length - 64),
+      v2.subarray(v2.length - 32),
+    );
     const decoded = decodeHeader(v1);
     assert.equal(decoded.version, 1);
     assert.equal(decoded.timestamp, header.timestamp);
+    assert.deepEqual(decoded.nextValidatorSetHash, new Uint8Array(32));
+    assert.deepEqual(decoded.lastCommitHash, header.lastCommitHash);
     assert.deepEqual(encodeHeader(decoded), v1);
     assert.notDeepEqual(headerHash(decoded), headerHash(header));
     assert.equal(decodeHeader(v2).version, undefined);
@@ -690,6 +699,7 @@ describe('old versions still decode (header v1, certificate v1)', () => {
 
   test('unknown header and certificate versions are refused', () => {
     const v3 = concatBytes(new Uint8Array([3]), encodeHeader(header).subarray(1));
+    // (a version byte alone decides the layout: 3 is no layout at all)
     assert.throws(
       () => decodeHeader(v3),
       (err: unknown) => isCivitasError(err) && err.code === 'CODEC_BAD_VERSION',

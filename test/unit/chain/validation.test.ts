@@ -336,6 +336,15 @@ describe('block validation layers', () => {
     );
   });
 
+  test('BLOCK_BAD_NEXT_VALIDATOR_SET: the header names a next set execution did not produce', async () => {
+    const block = await propose([]);
+    const otherSet = makeValidatorSet([...chain.validatorKeys.map((k) => k.publicKey)].reverse());
+    await rejectsCode(
+      replica.validateBlock(reseal(block, { nextValidatorSetHash: otherSet.hash }), opts()),
+      'BLOCK_BAD_NEXT_VALIDATOR_SET',
+    );
+  });
+
   test('BLOCK_BAD_PROPOSER: the proposer is not a validator', async () => {
     const block = await propose([]);
     await rejectsCode(

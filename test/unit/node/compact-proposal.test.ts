@@ -359,6 +359,7 @@ class TestNet {
             receiptRoot: ZERO_HASH,
             stateRoot: expectedStateRoot(parent.stateRoot, height),
             validatorSetHash: this.ctx.validators.hash,
+            nextValidatorSetHash: this.ctx.validators.hash,
             lastCommitHash: lastCommitHashOf(lastCommit),
           },
           txs,

@@ -72,6 +72,7 @@ test('a failed tx cannot be committed again, by a replaying or an honest propose
       receiptRoot: executed.receiptRoot,
       stateRoot: executed.stateRoot,
       validatorSetHash: ledger.validatorsAt(tip.height + 1).hash,
+      nextValidatorSetHash: executed.nextValidatorSetHash,
       lastCommitHash: lastCommitHashOf(tip.certificate),
     },
     txs: [tooBig],
