@@ -3,8 +3,16 @@ import { CivitasError } from '../errors/index.ts';
 
 const HEX_RE = /^(0x)?([0-9a-fA-F]{2})*$/;
 
+// Buffer's own hex encoder, called on a plain Uint8Array: no Buffer view per call (receipts
+// carry hex addresses, so a block's execution calls this for every transfer).
+const hexSlice = (
+  Buffer.prototype as unknown as {
+    hexSlice(this: Uint8Array, start: number, end: number): string;
+  }
+).hexSlice;
+
 export function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+  return hexSlice.call(bytes, 0, bytes.length);
 }
 
 /** Parses hex (optional 0x prefix). Throws BYTES_BAD_HEX; with `length`, BYTES_BAD_LENGTH. */

@@ -11,7 +11,12 @@
  *   node execute blocks differently from the others.
  * Absence is cached too (undefined), as it is a committed fact like any value.
  *
- * Bounded by entry count; the oldest use goes first (a hit moves the entry to the end).
+ * Bounded by entry count, by two generations of at most half the bound each: entries go into
+ * the young map; when it is full it becomes the old map and the previous old map is dropped
+ * whole; a hit in the old map copies the entry into the young one. So a key used within the
+ * last half-bound of insertions stays, like least-recently-used eviction, without moving a Map
+ * entry on every hit (a delete and a set per hit left the tables full of deleted slots and
+ * rehashed them again and again).
  */
 
 import { latin1Key as idOf } from '../crypto/bytes.ts';
@@ -26,8 +31,11 @@ export interface ValueCacheStats {
 }
 
 export class CommittedValueCache {
-  private readonly entries = new Map<string, Uint8Array | undefined>();
-  private readonly max: number;
+  /** Newer entries; a key here shadows the same key in `old`. */
+  private young = new Map<string, Uint8Array | undefined>();
+  private old = new Map<string, Uint8Array | undefined>();
+  /** Most entries of one generation: half the bound (rounded up). */
+  private readonly generation: number;
   /** Bumped when a commit starts writing and again when it has finished. */
   private epoch = 0;
   private writing = false;
@@ -35,7 +43,7 @@ export class CommittedValueCache {
   private misses = 0;
 
   constructor(maxEntries = DEFAULT_VALUE_CACHE_ENTRIES) {
-    this.max = maxEntries;
+    this.generation = Math.max(1, Math.ceil(maxEntries / 2));
   }
 
   /**
@@ -50,10 +58,15 @@ export class CommittedValueCache {
     const missing: number[] = [];
     for (let i = 0; i < keyHashes.length; i++) {
       const id = idOf(keyHashes[i]!);
-      const value = this.entries.get(id);
-      if (value !== undefined || this.entries.has(id)) {
-        this.entries.delete(id);
-        this.entries.set(id, value);
+      let value = this.young.get(id);
+      if (value !== undefined || this.young.has(id)) {
+        values[i] = value;
+        this.hits++;
+        continue;
+      }
+      value = this.old.get(id);
+      if (value !== undefined || this.old.has(id)) {
+        this.put(id, value);
         values[i] = value;
         this.hits++;
       } else {
@@ -90,22 +103,26 @@ export class CommittedValueCache {
    * wrote is unknown, so everything cached is dropped).
    */
   endCommit(values?: readonly (readonly [Uint8Array, Uint8Array | null])[]): void {
-    if (values === undefined) this.entries.clear();
-    else for (const [keyHash, value] of values) this.put(idOf(keyHash), value ?? undefined);
+    if (values === undefined) {
+      this.young = new Map();
+      this.old = new Map();
+    } else {
+      for (const [keyHash, value] of values) this.put(idOf(keyHash), value ?? undefined);
+    }
     this.epoch++;
     this.writing = false;
   }
 
   stats(): ValueCacheStats {
-    return { hits: this.hits, misses: this.misses, entries: this.entries.size };
+    // A key copied from the old generation into the young one counts twice (an upper bound).
+    return { hits: this.hits, misses: this.misses, entries: this.young.size + this.old.size };
   }
 
   private put(id: string, value: Uint8Array | undefined): void {
-    this.entries.delete(id);
-    this.entries.set(id, value);
-    if (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    if (this.young.size >= this.generation && !this.young.has(id)) {
+      this.old = this.young;
+      this.young = new Map();
     }
+    this.young.set(id, value);
   }
 }

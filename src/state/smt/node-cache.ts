@@ -8,21 +8,28 @@
  * and neither do nodes read through an overlay of uncommitted writes. What is kept next to
  * the bytes (the decoded node, its inner hashes) is a pure function of those bytes.
  *
+ * Keyed by path, not by (version, path): the next blocks walk only the newest version of each
+ * path, so an entry holds the node last committed at its path, with its version; a lookup of
+ * another version of that path misses (older versions are still read and proven, from
+ * LevelDB). A committed node replaces the entry at its path in place, and a node its block
+ * superseded without replacing (a subtree that collapsed) is dropped when that block commits
+ * (`drop`). Paths of up to six nibbles, where almost every lookup is, make a small-integer
+ * map key out of the node key's bytes with no string built; deeper paths use a string.
+ *
  * Bounded by an estimate of the memory held, in which a node's bytes that are a view into a
  * larger buffer (byte-slab.ts) count as that whole buffer, once for all the entries sharing
  * it, since that is what the cache keeps alive; the oldest insertions go first. Insertion order
  * is close to recency here: an update reads a node only on the path of a changed key, and
- * then writes the node's replacement, which enters the cache as the newest entry. The node it
- * replaced is dropped when that block commits (`drop`): the next blocks walk only the newest
- * version of each path, so the cache holds the live top of the tree rather than its history
- * (old versions are still read and proven, from LevelDB).
+ * then writes the node's replacement, which enters the cache as the newest entry.
  */
 import type { InnerHashes, TreeNode } from './node.ts';
-import { nodeKeyString } from './node-key.ts';
 
 export interface CachedNode {
-  /** The node key as the cache's map key (nodeKeyString). */
-  readonly key: string;
+  /** The node's path as the cache's map key (pathKeyOf). */
+  readonly path: number | string;
+  /** The node's version: the high and low 32 bits of the node key's first 8 bytes. */
+  readonly versionHigh: number;
+  readonly versionLow: number;
   readonly bytes: Uint8Array;
   /** The decoded node, filled on first use when the cache was given bytes only. */
   node: TreeNode | undefined;
@@ -67,9 +74,37 @@ function costOf(bytes: Uint8Array, decoded: boolean): number {
   return own + (bytes[0] === 1 ? DECODED_INTERNAL_COST : DECODED_LEAF_COST);
 }
 
+/** Paths this deep or shallower get a small-integer key: depth in bits 24..27, nibbles below. */
+const MAX_INT_PATH_DEPTH = 6;
+const VERSION_BYTES = 8;
+
+/**
+ * The map key of a node key's path (`version (8) || depth (1) || packed nibbles`, node-key.ts):
+ * an integer below 2^28 for depths up to 6, else the depth and path bytes as a string.
+ */
+function pathKeyOf(key: Uint8Array): number | string {
+  const depth = key[VERSION_BYTES]!;
+  if (depth > MAX_INT_PATH_DEPTH) {
+    return String.fromCharCode.apply(null, key.subarray(VERSION_BYTES) as unknown as number[]);
+  }
+  let path = 0;
+  const end = VERSION_BYTES + 1 + ((depth + 1) >> 1);
+  for (let i = VERSION_BYTES + 1; i < end; i++) path = (path << 8) | key[i]!;
+  // Whole bytes read; an odd depth's padding nibble is zero, so the key stays injective.
+  return (depth << 24) | (path << (8 * (3 - (end - VERSION_BYTES - 1))));
+}
+
+function versionHighOf(key: Uint8Array): number {
+  return ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
+}
+
+function versionLowOf(key: Uint8Array): number {
+  return ((key[4]! << 24) | (key[5]! << 16) | (key[6]! << 8) | key[7]!) >>> 0;
+}
+
 export class CommittedNodeCache {
   private readonly maxBytes: number;
-  private readonly entries = new Map<string, CachedNode>();
+  private readonly entries = new Map<number | string, CachedNode>();
   /**
    * Entries in insertion order, oldest from `head`. Kept apart from the Map because a Map
    * that is iterated from its start after many deletions walks its deleted slots each time.
@@ -87,7 +122,7 @@ export class CommittedNodeCache {
   }
 
   get(key: Uint8Array): CachedNode | undefined {
-    const entry = this.entries.get(nodeKeyString(key));
+    const entry = this.find(key);
     if (entry === undefined) this.misses++;
     else this.hits++;
     return entry;
@@ -95,15 +130,30 @@ export class CommittedNodeCache {
 
   /** Like get, without counting a hit or a miss (a second look at an entry just read). */
   peek(key: Uint8Array): CachedNode | undefined {
-    return this.entries.get(nodeKeyString(key));
+    return this.find(key);
   }
 
-  /** Adds a committed node (a key already held keeps its entry: keys are write-once). */
+  /**
+   * Adds a committed node. It replaces the entry at its path unless that one is as new (keys
+   * are write-once: a key already held keeps its entry) or newer.
+   */
   add(key: Uint8Array, bytes: Uint8Array, node?: TreeNode, inner?: InnerHashes): void {
-    const k = nodeKeyString(key);
-    if (this.entries.has(k)) return;
-    const entry: CachedNode = { key: k, bytes, node, inner, gone: false };
-    this.entries.set(k, entry);
+    const path = pathKeyOf(key);
+    const versionHigh = versionHighOf(key);
+    const versionLow = versionLowOf(key);
+    const held = this.entries.get(path);
+    if (held !== undefined) {
+      if (
+        held.versionHigh > versionHigh ||
+        (held.versionHigh === versionHigh && held.versionLow >= versionLow)
+      ) {
+        return;
+      }
+      this.remove(held);
+      this.compactIfSparse();
+    }
+    const entry: CachedNode = { path, versionHigh, versionLow, bytes, node, inner, gone: false };
+    this.entries.set(path, entry);
     this.order.push(entry);
     this.heldBytes += costOf(bytes, node !== undefined);
     if (isShared(bytes)) this.retain(bytes.buffer);
@@ -121,8 +171,7 @@ export class CommittedNodeCache {
   drop(entry: CachedNode): void {
     if (entry.gone) return;
     this.remove(entry);
-    // Dropped entries stay in `order` until evicted or compacted away.
-    if (this.order.length - this.head > 2 * this.entries.size + 1024) this.compactOrder();
+    this.compactIfSparse();
   }
 
   clear(): void {
@@ -143,9 +192,22 @@ export class CommittedNodeCache {
     };
   }
 
+  private find(key: Uint8Array): CachedNode | undefined {
+    const entry = this.entries.get(pathKeyOf(key));
+    if (
+      entry === undefined ||
+      entry.versionLow !== versionLowOf(key) ||
+      entry.versionHigh !== versionHighOf(key)
+    ) {
+      return undefined;
+    }
+    return entry;
+  }
+
   private remove(entry: CachedNode): void {
     entry.gone = true;
-    this.entries.delete(entry.key);
+    // Only this entry's own slot: a newer node at the same path has replaced it in the map.
+    if (this.entries.get(entry.path) === entry) this.entries.delete(entry.path);
     this.heldBytes -= costOf(entry.bytes, entry.node !== undefined);
     if (isShared(entry.bytes)) this.release(entry.bytes.buffer);
   }
@@ -164,6 +226,11 @@ export class CommittedNodeCache {
     }
     this.buffers.delete(buffer);
     this.heldBytes -= buffer.byteLength;
+  }
+
+  /** Dropped and replaced entries stay in `order` until evicted or compacted away. */
+  private compactIfSparse(): void {
+    if (this.order.length - this.head > 2 * this.entries.size + 1024) this.compactOrder();
   }
 
   private compactOrder(): void {

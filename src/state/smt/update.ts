@@ -110,8 +110,6 @@ export interface WrittenNode {
 
 /** A node as found: its bytes, and its decoded form and inner hashes when memory had them. */
 interface FoundNode {
-  /** Set when the committed-node cache answered (the found node is its entry). */
-  readonly key?: string;
   readonly bytes: Uint8Array;
   readonly node: TreeNode | undefined;
   readonly inner: InnerHashes | undefined;

@@ -453,7 +453,10 @@ describe('state tree node encoding and inner hashes', () => {
 
   test('the committed-node cache stays within its budget, dropping the oldest first', () => {
     const cache = new CommittedNodeCache({ maxBytes: 20_000 });
-    const keyOf = (i: number) => encodeNodeKey(i, new Uint8Array(0), 0);
+    // One path per node (depth 4 gives an integer map key, depth 8 a string one).
+    const pathOf = (i: number) => Uint8Array.of(i >> 8, i & 0xff, 0x5a, 7);
+    const depthOf = (i: number) => (i % 2 === 0 ? 4 : 8);
+    const keyOf = (i: number, version = 1) => encodeNodeKey(version, pathOf(i), depthOf(i));
     for (let i = 0; i < 500; i++) {
       cache.add(keyOf(i), encodeLeafNode(key(i), value(i)));
       assert.ok(cache.stats.bytes <= 20_000);
@@ -480,9 +483,46 @@ describe('state tree node encoding and inner hashes', () => {
     for (let i = 4_990; i < 5_000; i++) assert.ok(many.peek(keyOf(i)));
   });
 
+  test('the committed-node cache holds the newest version of each path', () => {
+    const cache = new CommittedNodeCache();
+    for (const depth of [0, 1, 2, 5, 6, 7, 12]) {
+      const path = Uint8Array.of(0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78);
+      const at = (version: number) => encodeNodeKey(version, path, depth);
+      cache.add(at(3), encodeLeafNode(key(3), value(3)));
+      assert.ok(cache.peek(at(3)));
+      assert.equal(cache.peek(at(2)), undefined, 'another version of the path misses');
+      cache.add(at(5), encodeLeafNode(key(5), value(5)));
+      assert.equal(cache.peek(at(3)), undefined, 'replaced by the newer version');
+      assert.deepEqual(cache.peek(at(5))!.bytes, encodeLeafNode(key(5), value(5)));
+      cache.add(at(4), encodeLeafNode(key(4), value(4)));
+      assert.ok(cache.peek(at(5)), 'an older version never replaces a newer one');
+      assert.equal(cache.peek(at(4)), undefined);
+      // Versions beyond 32 bits are told apart too.
+      cache.add(at(2 ** 40 + 5), encodeLeafNode(key(6), value(6)));
+      assert.equal(cache.peek(at(5)), undefined);
+      assert.ok(cache.peek(at(2 ** 40 + 5)));
+    }
+    assert.equal(cache.stats.entries, 7, 'one entry per path');
+    // Neighbouring paths of one depth, and one path at neighbouring depths, never collide.
+    const paths = new CommittedNodeCache();
+    const keys: Uint8Array[] = [];
+    for (let depth = 0; depth <= 8; depth++) {
+      for (const first of [0x00, 0x01, 0x10, 0xf0, 0xff]) {
+        const k = encodeNodeKey(1, Uint8Array.of(first, first, first, first, first), depth);
+        if (keys.some((other) => equalBytes(other, k))) continue;
+        keys.push(k);
+        paths.add(k, encodeLeafNode(key(keys.length), value(keys.length)));
+      }
+    }
+    assert.equal(paths.stats.entries, keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      assert.deepEqual(paths.peek(keys[i]!)!.bytes, encodeLeafNode(key(i + 1), value(i + 1)));
+    }
+  });
+
   test('nodes that are views into a shared buffer count that whole buffer, once', () => {
     const cache = new CommittedNodeCache();
-    const keyOf = (i: number) => encodeNodeKey(i, new Uint8Array(0), 0);
+    const keyOf = (i: number) => encodeNodeKey(1, Uint8Array.of(i), 2);
     const shared = new ArrayBuffer(8192);
     const one = new Uint8Array(shared, 0, 100);
     one[0] = 2;

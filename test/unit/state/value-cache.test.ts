@@ -68,6 +68,36 @@ describe('committed-value cache', () => {
     assert.deepEqual(cache.lookup([k(1)]).missing, [0]);
   });
 
+  test('bounded by two generations: every hit is the latest value, never more than the bound', () => {
+    // Random commits and reads against the truth: rotation must never resurrect a stale value.
+    const max = 8;
+    const cache = new CommittedValueCache(max);
+    const truth = new Map<number, number>();
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 2_000; round++) {
+      const key = next(20);
+      if (next(2) === 0) {
+        const value = next(250);
+        truth.set(key, value);
+        cache.beginCommit();
+        cache.endCommit([[k(key), v(value)]]);
+      } else {
+        const { values, missing } = cache.lookup([k(key)]);
+        if (missing.length === 0) {
+          assert.deepEqual(values[0], truth.has(key) ? v(truth.get(key)!) : undefined);
+        } else {
+          const value = truth.get(key);
+          cache.fill(cache.readEpoch(), [k(key)], [value === undefined ? undefined : v(value)]);
+        }
+      }
+      assert.ok(cache.stats().entries <= max);
+    }
+  });
+
   test('bounded: the least recently used entry goes first', () => {
     const cache = new CommittedValueCache(2);
     cache.fill(cache.readEpoch(), [k(1), k(2)], [v(1), v(2)]);
