@@ -22,7 +22,7 @@ import {
   RECEIPT_OK,
   type ReceiptFailureCode,
 } from '../errors/index.ts';
-import type { ObjectChange } from '../state/ledger.ts';
+import type { ChainView, ObjectChange } from '../state/ledger.ts';
 import type { App } from './app.ts';
 import { accountCodec, EMPTY_ACCOUNT, type SenderKeys, senderKeys } from './bank/account.ts';
 import { type History, historyRecordHash, nextHistory } from './history.ts';
@@ -158,6 +158,7 @@ class TxRun {
   readonly txHash: Uint8Array;
   readonly prepared: PreparedTx;
   readonly height: number;
+  readonly chain: ChainView;
 
   constructor(
     app: App,
@@ -166,7 +167,9 @@ class TxRun {
     txHash: Uint8Array,
     prepared: PreparedTx,
     height: number,
+    chain: ChainView,
   ) {
+    this.chain = chain;
     this.app = app;
     this.state = state;
     this.tx = tx;
@@ -280,6 +283,7 @@ class OpContext implements CallContext {
   readonly expectRev: number | null;
   readonly state: StateView;
   readonly keys: readonly Uint8Array[];
+  readonly chain: ChainView;
   private readonly run: TxRun;
   private readonly call: Call | undefined;
   private readonly action: number | null;
@@ -307,6 +311,7 @@ class OpContext implements CallContext {
     this.state = run.state;
     this.keys = keys;
     this.call = call;
+    this.chain = run.chain;
   }
 
   emit(type: string, attributes: ReadonlyArray<readonly [string, string]>): void {
@@ -363,6 +368,7 @@ export async function executeBlock(
   txHashes: readonly Uint8Array[],
   height: number,
   read: StateReader,
+  chain: ChainView,
 ): Promise<ExecutionResult> {
   const state = new StateView();
   // Two reads per block: the block keys (params, counters) the txs' keys depend on, then
@@ -386,7 +392,7 @@ export async function executeBlock(
     let outcome: { code: ReceiptFailureCode; failedOp: number | null } | undefined;
     let run: TxRun;
     for (let round = 0; ; round++) {
-      run = new TxRun(app, state, txs[i]!, txHash, prepared[i]!, height);
+      run = new TxRun(app, state, txs[i]!, txHash, prepared[i]!, height, chain);
       state.savepoint();
       try {
         outcome = run.run();

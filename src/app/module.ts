@@ -8,6 +8,7 @@
 import type { Genesis } from '../chain/genesis.ts';
 import type { ReceiptEvent } from '../chain/receipt.ts';
 import type { ReceiptFailureCode } from '../errors/index.ts';
+import type { ChainView } from '../state/ledger.ts';
 import type { History } from './history.ts';
 import type { StateAccess, StateRead, StateView } from './state-view.ts';
 
@@ -52,6 +53,8 @@ export interface CallContext extends Omit<KeyContext, 'blockState' | 'senderAcco
   readonly origin: CallOrigin;
   /** Height of the block being executed. */
   readonly height: number;
+  /** The validator set signing this block, recent block hashes, recent certificates' signers. */
+  readonly chain: ChainView;
   readonly txHash: Uint8Array;
   /** Index of the op in its tx (a governance action runs with the vote's op index). */
   readonly opIndex: number;

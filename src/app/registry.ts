@@ -11,6 +11,7 @@ import { createGovModule } from './gov/index.ts';
 import { orgModule } from './org/index.ts';
 import { paramsModule } from './params/index.ts';
 import { recvModule } from './recv/index.ts';
+import { validatorsModule } from './validators/index.ts';
 
 /** The application of a Civitas chain. */
 export function civitasApp(): App {
@@ -23,6 +24,7 @@ export function civitasApp(): App {
     assetModule,
     docModule,
     recvModule,
+    validatorsModule,
   ]);
   return app;
 }

@@ -3,6 +3,7 @@
  * bound every buffer fed by the network.
  */
 
+import type { SealedBlock } from '../chain/block.ts';
 import type { SignatureCheck } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
 import { CivitasError } from '../errors/index.ts';
@@ -41,7 +42,13 @@ export interface EngineConfig {
   readonly chainId: string;
   /** This replica's validator key; a key absent from a height's set makes it an observer. */
   readonly publicKey: Uint8Array;
-  readonly validatorsAt: (height: number) => ValidatorSet;
+  /**
+   * The validator set that signs `height`. `decided`, when given, is the block of height − 1
+   * this engine just decided: the node may not have committed it yet, and a set change it
+   * executed takes effect at `height` (its header names the new set's hash, which the engine
+   * checks). For a height above the next without it, the latest known set: a guess.
+   */
+  readonly validatorsAt: (height: number, decided?: SealedBlock) => ValidatorSet;
   readonly sign: (message: Uint8Array) => Uint8Array;
   readonly verify: SignatureCheck;
   /**

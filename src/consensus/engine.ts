@@ -17,7 +17,7 @@ import type { SealedBlock } from '../chain/block.ts';
 import { commitVoteTime } from '../chain/block-time.ts';
 import { type CommitCertificate, verifyCertificate } from '../chain/certificate.ts';
 import type { ValidatorSet } from '../chain/validator-set.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors/index.ts';
 import { type EngineConfig, type ResolvedConfig, resolveConfig, viewTimeout } from './config.ts';
 import {
@@ -131,6 +131,13 @@ export class ConsensusEngine {
   private viewChangesTotal = 0;
   private readonly rejectCounts: Record<RejectReason, number>;
   private readonly preverified = new WeakSet<ConsensusMessage>();
+  /**
+   * The hash of the validator set a buffered future message's signature was checked
+   * against. The set of a height above the next is only a guess until the height before it
+   * commits (a validator-set change executed there takes effect at once): on entering the
+   * height, a message checked against another set is checked again, index and all.
+   */
+  private readonly checkedAgainst = new WeakMap<ConsensusMessage, Uint8Array>();
   private out: ConsensusAction[] = [];
 
   constructor(config: EngineConfig) {
@@ -357,12 +364,26 @@ export class ConsensusEngine {
     this.enterHeight(height, lastCommit);
   }
 
-  private enterHeight(height: number, lastCommit: CommitCertificate | null): void {
+  private enterHeight(
+    height: number,
+    lastCommit: CommitCertificate | null,
+    decided?: SealedBlock,
+  ): void {
     this.height = height;
     this.view = 0;
     this.phase = 'normal';
     this.lastCommit = lastCommit;
-    this.validators = this.cfg.validatorsAt(height);
+    this.validators = this.cfg.validatorsAt(height, decided);
+    // The set a decided block named for the next height is the one that signs it.
+    if (
+      decided !== undefined &&
+      !equalBytes(this.validators.hash, decided.header.nextValidatorSetHash)
+    ) {
+      throw new CivitasError(
+        'CONSENSUS_SET_MISMATCH',
+        `the node's validator set for height ${height} is not the one block ${height - 1} names`,
+      );
+    }
     this.myIndex = this.validators.indexOf(this.cfg.publicKey);
     this.quorum = this.quorumOf(this.validators);
     this.maxFaulty = this.validators.maxFaulty;
@@ -377,7 +398,12 @@ export class ConsensusEngine {
     // Messages that arrived early for this height, in arrival order.
     for (const m of this.future.take(height)) {
       if (this.round !== round) break;
-      this.preverified.add(m);
+      const checked = this.checkedAgainst.get(m);
+      if (checked !== undefined && equalBytes(checked, this.validators.hash)) {
+        this.preverified.add(m);
+      } else {
+        this.preverified.delete(m);
+      }
       this.onMessage(m);
     }
   }
@@ -595,7 +621,7 @@ export class ConsensusEngine {
     if (entry.status === 'unchecked') this.requestValidation(entry);
     if (entry.status !== 'valid') return;
     this.emit({ type: 'commit', block: entry.block, certificate: cert });
-    this.enterHeight(this.height + 1, cert);
+    this.enterHeight(this.height + 1, cert, entry.block);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -772,6 +798,7 @@ export class ConsensusEngine {
       this.reject('future-height', m.validatorIndex, () => describeMessage(m));
       return;
     }
+    this.checkedAgainst.set(m, validators.hash);
     const result = this.future.add(toHex(key), m);
     if (result !== 'buffered') {
       this.reject(result, m.validatorIndex, () => describeMessage(m));

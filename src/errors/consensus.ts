@@ -8,4 +8,8 @@ export const CONSENSUS_ERRORS = {
     description: 'a consensus timeout or window is invalid',
   },
   CONSENSUS_BAD_START: { ...SERVER_ERROR, description: 'the engine was started below height 1' },
+  CONSENSUS_SET_MISMATCH: {
+    ...SERVER_ERROR,
+    description: "the node's validator set for a height is not the one the decided block names",
+  },
 } as const satisfies Record<string, CodeSpec>;

@@ -6,6 +6,7 @@
 import { ASSET_ERRORS } from './execution-asset.ts';
 import { DOC_ERRORS } from './execution-doc.ts';
 import { RECV_ERRORS } from './execution-recv.ts';
+import { VALIDATORS_ERRORS } from './execution-validators.ts';
 import { BAD_REQUEST, CONFLICT, type CodeSpec, FORBIDDEN, SERVER_ERROR } from './spec.ts';
 
 /** The receipt code of a tx that succeeded; not an error, so not in the catalogue. */
@@ -15,6 +16,7 @@ export const EXECUTION_ERRORS = {
   ...ASSET_ERRORS,
   ...DOC_ERRORS,
   ...RECV_ERRORS,
+  ...VALIDATORS_ERRORS,
   APP_BAD_ARGS: { ...BAD_REQUEST, description: "an op's args do not decode" },
   APP_EVENTS_TOO_LARGE: {
     ...BAD_REQUEST,
@@ -74,6 +76,14 @@ export const EXECUTION_ERRORS = {
     description: 'a proposal must expire after its block and within 1,000,000 blocks',
   },
   GOV_BAD_ID: { ...BAD_REQUEST, description: 'a proposal id is a positive integer' },
+  GOV_ONE_VALIDATOR_CHANGE: {
+    ...BAD_REQUEST,
+    description: 'a proposal changes the validator set (add, remove, replace) at most once',
+  },
+  GOV_VALIDATOR_PROPOSAL_OPEN: {
+    ...CONFLICT,
+    description: 'another open proposal changes the validator set',
+  },
   GOV_NOT_COMMITTEE: {
     ...FORBIDDEN,
     description: 'only an admin of a committee organisation proposes or votes',

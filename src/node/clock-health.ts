@@ -13,6 +13,8 @@
  */
 
 import type { CommitCertificate } from '../chain/certificate.ts';
+import type { ValidatorSet } from '../chain/validator-set.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
 
 export interface ClockHealthReport {
   /** This clock minus the validators' median, ms; null until a certificate was seen. */
@@ -26,22 +28,30 @@ export interface ClockHealthReport {
 
 export class ClockHealth {
   private readonly maxDriftMs: number;
-  private readonly self: number;
-  /** validator index → latest (vote time − local clock). */
-  private readonly samples = new Map<number, number>();
+  private readonly self: Uint8Array;
+  /** validator key (hex) → latest (vote time − local clock). */
+  private readonly samples = new Map<string, number>();
   private estimate: number | null = null;
 
-  /** `self`: this node's validator index (−1 for an observer), whose votes say nothing. */
-  constructor(opts: { maxDriftMs: number; self: number }) {
+  /** `self`: this node's key, whose own votes say nothing about its clock. */
+  constructor(opts: { maxDriftMs: number; self: Uint8Array }) {
     this.maxDriftMs = opts.maxDriftMs;
     this.self = opts.self;
   }
 
-  /** A certificate decided by consensus, at local time `now`. Returns the new estimate. */
-  observe(certificate: CommitCertificate, now: number): number | null {
+  /**
+   * A certificate decided by consensus, signed by `set` (the set of its height), at local
+   * time `now`. Returns the new estimate.
+   */
+  observe(certificate: CommitCertificate, set: ValidatorSet, now: number): number | null {
     for (const s of certificate.signatures) {
-      if (s.validatorIndex !== this.self) this.samples.set(s.validatorIndex, s.timestamp - now);
+      const key = set.validators[s.validatorIndex];
+      if (key === undefined || equalBytes(key, this.self)) continue;
+      this.samples.set(toHex(key), s.timestamp - now);
     }
+    // A validator that left the set keeps no sample.
+    const members = new Set(set.validators.map(toHex));
+    for (const key of this.samples.keys()) if (!members.has(key)) this.samples.delete(key);
     if (this.samples.size === 0) return this.estimate;
     const sorted = [...this.samples.values()].sort((a, b) => a - b);
     const mid = sorted.length >> 1;

@@ -9,6 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { getAccount } from '../app/bank/account.ts';
 import { type App, civitasApp, civitasStateMachine } from '../app/index.ts';
+import { entriesCodec, OBSERVERS_KEY } from '../app/validators/state.ts';
 import { addressOf } from '../chain/address.ts';
 import type { CommitCertificate, Genesis } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
@@ -16,7 +17,7 @@ import type { KeyPair } from '../crypto/ed25519.ts';
 import { loadKeyFile } from '../crypto/keyfile.ts';
 import { CivitasError } from '../errors/index.ts';
 import { P2PNode } from '../p2p/index.ts';
-import { Ledger } from '../state/ledger.ts';
+import { Ledger, RECENT_BLOCKS } from '../state/ledger.ts';
 import { AdmissionPolicy } from './admission-policy.ts';
 import { BlockCommitter, type NodeEvents } from './block-committer.ts';
 import { BlockProducer } from './block-producer.ts';
@@ -101,6 +102,7 @@ export class CivitasNode {
   /** How far that is from the validators' vote times (clock-health.ts). */
   readonly clockHealth: ClockHealth;
   private clockWarnedAt: number | null = null;
+  private membersFingerprint = '';
   private readonly waiters: TxWaiters;
   private network: NetworkParts | undefined;
   private consensus: ConsensusService | undefined;
@@ -131,7 +133,7 @@ export class CivitasNode {
     this.events.setMaxListeners(10_000);
     this.clockHealth = new ClockHealth({
       maxDriftMs: genesis.params.maxClockDriftMs,
-      self: genesis.validators.findIndex((v) => equalBytes(v.publicKey, parts.keys.publicKey)),
+      self: parts.keys.publicKey,
     });
     this.metrics = new NodeMetrics({
       clockOffsetMs: () => this.clockHealth.report().offsetMs,
@@ -228,13 +230,6 @@ export class CivitasNode {
     const genesis = await loadGenesisFile(resolveHomePath(home, config.genesisFile));
     const keys = await loadKeyFile(resolveHomePath(home, config.keyFile));
     const clock = new NodeClock(clockOffsetFromEnv());
-    const validators = genesis.validators.map((v) => v.publicKey);
-    if (!validators.some((v) => equalBytes(v, keys.publicKey))) {
-      throw new CivitasError(
-        'NODE_NOT_A_VALIDATOR',
-        `key ${toHex(keys.publicKey)} is not a validator in the genesis`,
-      );
-    }
     const app = civitasApp();
     const ledger = await Ledger.open(
       resolveHomePath(home, config.dataDir),
@@ -273,8 +268,19 @@ export class CivitasNode {
     if (clock.offsetMs !== 0)
       log.warn('clock skewed by fault injection', { offsetMs: clock.offsetMs });
     try {
-      if (validators.length === 1) node.consensus = node.soloConsensus();
-      else await node.startNetwork(validators);
+      // A chain of one validator run by this very node needs no network (solo.ts); every
+      // other node joins the network, as a validator or, with a key outside the set, an
+      // observer that follows the chain and signs nothing.
+      const set = ledger.validatorsAt(ledger.height + 1);
+      const solo = set.validators.length === 1 && set.indexOf(keys.publicKey) === 0;
+      if (solo) node.consensus = node.soloConsensus();
+      else await node.startNetwork();
+      if (set.indexOf(keys.publicKey) === -1) {
+        log.info('running as an observer: this key is not in the validator set', {
+          key: toHex(keys.publicKey),
+          height: ledger.height,
+        });
+      }
       node.rpc = node.rpcServer(opts.rpcListen ?? config.rpc.listen);
       await node.rpc.start();
       await node.consensus!.start();
@@ -300,7 +306,7 @@ export class CivitasNode {
    */
   private checkClock(certificate: CommitCertificate): void {
     const now = this.clock.now();
-    this.clockHealth.observe(certificate, now);
+    this.clockHealth.observe(certificate, this.ledger.validatorsAt(certificate.height), now);
     const { offsetMs, ok, maxDriftMs } = this.clockHealth.report();
     if (ok) {
       if (this.clockWarnedAt !== null) {
@@ -314,6 +320,45 @@ export class CivitasNode {
     this.log.warn("clock is off from the validators' vote times: check NTP on this host", {
       offsetMs,
       maxDriftMs,
+    });
+  }
+
+  /**
+   * Who may connect (docs/CONSENSUS.md, Reconfiguration): the validators of the tip and of the
+   * next height, the registered observers, and validators removed in the last RECENT_BLOCKS
+   * blocks (still syncing, still answering for their certificates).
+   */
+  private async networkMembers(): Promise<Uint8Array[]> {
+    const { ledger } = this;
+    const tip = ledger.height;
+    const keys = new Map<string, Uint8Array>();
+    const add = (k: Uint8Array) => keys.set(toHex(k), k);
+    for (const k of ledger.validatorsAt(tip + 1).validators) add(k);
+    for (const k of ledger.validatorsAt(Math.max(1, tip)).validators) add(k);
+    for (const change of ledger.validatorChanges()) {
+      if (change.fromHeight > tip - RECENT_BLOCKS) {
+        for (const k of ledger.validatorsAt(change.fromHeight - 1).validators) add(k);
+      }
+    }
+    const observers = await ledger.getValue(OBSERVERS_KEY);
+    if (observers !== undefined) {
+      for (const e of entriesCodec.decode(observers)) add(e.publicKey);
+    }
+    return [...keys.values()];
+  }
+
+  /** Follows membership changes after each commit (new validators, observers, removals). */
+  private async refreshMembers(): Promise<void> {
+    const p2p = this.network?.p2p;
+    if (p2p === undefined) return;
+    const members = await this.networkMembers();
+    const fingerprint = members.map(toHex).sort().join(',');
+    if (fingerprint === this.membersFingerprint) return;
+    this.membersFingerprint = fingerprint;
+    await p2p.setMembers(members);
+    this.log.info('network members changed', {
+      members: members.length,
+      height: this.ledger.height,
     });
   }
 
@@ -353,8 +398,9 @@ export class CivitasNode {
   }
 
   /** Multi-validator wiring: libp2p host gated to the genesis members, sync, tx gossip, PBFT. */
-  private async startNetwork(validators: Uint8Array[]): Promise<void> {
+  private async startNetwork(): Promise<void> {
     const { config, genesis, keys, log, ledger } = this;
+    const validators = genesis.validators.map((v) => v.publicKey);
     const psk =
       config.p2p.pskFile === null
         ? undefined
@@ -365,7 +411,7 @@ export class CivitasNode {
         secretKey: keys.secretKey,
         listen: config.p2p.listen,
         bootstrap: config.p2p.bootstrap,
-        members: validators,
+        members: await this.networkMembers(),
         psk,
       },
       { logger: log.child('p2p') },
@@ -430,13 +476,19 @@ export class CivitasNode {
       () => {},
     );
     this.network = { p2p, sync, txGossip, faults };
+    this.membersFingerprint = (await this.networkMembers()).map(toHex).sort().join(',');
+    this.events.on('block', () => {
+      this.refreshMembers().catch((err: unknown) =>
+        log.warn('could not update the network members', { err: (err as Error).message }),
+      );
+    });
     const pbft = new PbftConsensus(
       {
         chainId: genesis.chainId,
         publicKey: keys.publicKey,
         secretKey: keys.secretKey,
         timeoutMs: config.consensus.timeoutMs,
-        validatorsAt: (h) => ledger.validatorsAt(h),
+        validatorsAt: (h, decided) => ledger.validatorsAt(h, decided),
       },
       {
         app: this.producer,

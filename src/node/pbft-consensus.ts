@@ -5,7 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { CommitCertificate, ValidatorSet } from '../chain/index.ts';
+import type { CommitCertificate, SealedBlock, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
 import type { RejectReason } from '../consensus/events.ts';
 import { type ConsensusMessage, decodeMessage, signingHashOf } from '../consensus/messages.ts';
@@ -54,7 +54,7 @@ export interface PbftOptions {
    * crashed: its round's view timer expires at once. Default: defaultSilenceMs(timeoutMs).
    */
   silenceMs?: number;
-  validatorsAt: (height: number) => ValidatorSet;
+  validatorsAt: (height: number, decided?: SealedBlock) => ValidatorSet;
   /**
    * Send block-carrying messages in compact form (txs named by hash; default true). Receiving
    * either form is always supported.

@@ -23,6 +23,7 @@ import {
   genesisValidatorSet,
   type Header,
   lastCommitHashOf,
+  makeValidatorSet,
   merkleRoot,
   type ParentContext,
   type Receipt,
@@ -48,6 +49,12 @@ import {
   stateKeyHash,
 } from './smt/index.ts';
 import { ChainStore, type HistoryEntry, type HistoryLink } from './store.ts';
+import {
+  decodeValidatorKeys,
+  encodeValidatorKeys,
+  type ValidatorChange,
+  ValidatorLog,
+} from './validator-log.ts';
 import { CommittedValueCache, type ValueCacheStats } from './value-cache.ts';
 
 /**
@@ -66,12 +73,34 @@ export interface StateMachine {
     txHashes: readonly Uint8Array[],
     height: number,
     read: (keys: readonly Uint8Array[]) => Promise<(Uint8Array | undefined)[]>,
+    chain: ChainView,
   ): Promise<{
     receipts: Receipt[];
     changes: ReadonlyArray<{ readonly key: Uint8Array; readonly value: Uint8Array }>;
     /** Each change of a tracked object by a tx that succeeded, in execution order. */
     history: readonly ObjectChange[];
+    /** The validator keys in force from the next height, when this block changed the set. */
+    validators?: readonly Uint8Array[];
   }>;
+}
+
+/** How many recent blocks the chain view answers for (validator liveness, readiness proofs). */
+export const RECENT_BLOCKS = 64;
+
+/**
+ * What execution may know of the chain besides state, all of it agreed by consensus: the
+ * set signing the block, recent block hashes, and who signed recent certificates.
+ */
+export interface ChainView {
+  /** The validator set that signs the block being executed. */
+  readonly validators: ValidatorSet;
+  /** Hash of committed block `height` if it is one of the last RECENT_BLOCKS, else undefined. */
+  blockHash(height: number): Uint8Array | undefined;
+  /**
+   * Public keys (hex) of the validators whose COMMIT votes are in the certificate carried by
+   * a block from `fromHeight` up to the one being executed (at most RECENT_BLOCKS back).
+   */
+  signedSince(fromHeight: number): ReadonlySet<string>;
 }
 
 /**
@@ -110,6 +139,8 @@ export interface ExecutedBlock {
   readonly history: readonly HistoryLink[];
   /** Hash of the validator set in force at height + 1, after this block. */
   readonly nextValidatorSetHash: Uint8Array;
+  /** That set, when this block changed it (undefined: the set of `height` goes on). */
+  readonly validatorChange?: ValidatorSet;
 }
 
 /** Main-thread time inside the ledger, ms, added to by execute and validateBlock. */
@@ -135,11 +166,13 @@ export class Ledger {
   readonly chainId: string;
   readonly params: ChainParams;
   readonly genesisHash: Uint8Array;
-  private readonly validators: ValidatorSet;
   private readonly machine: StateMachine;
   private readonly tree: StateTree;
   private tipState: CommittedTip;
   private readonly executed = new Map<string, ExecutedBlock>();
+  private readonly validatorLog: ValidatorLog;
+  /** The last RECENT_BLOCKS committed blocks: hash and who signed the certificate each carries. */
+  private readonly recent: RecentBlock[];
   private readonly values = new CommittedValueCache();
   private committing: Promise<void> = Promise.resolve();
 
@@ -148,14 +181,17 @@ export class Ledger {
     genesis: Genesis,
     machine: StateMachine,
     tip: CommittedTip,
+    validatorLog: ValidatorLog,
+    recent: RecentBlock[],
   ) {
+    this.validatorLog = validatorLog;
+    this.recent = recent;
     this.store = store;
     this.machine = machine;
     this.genesis = genesis;
     this.chainId = genesis.chainId;
     this.params = genesis.params;
     this.genesisHash = genesisHash(genesis);
-    this.validators = genesisValidatorSet(genesis);
     // The next block walks mostly the nodes the last blocks wrote: keep those in memory.
     this.tree = new StateTree(new LevelNodeReader(store.tree), {
       cache: new CommittedNodeCache(),
@@ -179,7 +215,20 @@ export class Ledger {
       }
       const height = (await store.height()) ?? 0;
       const tip = await Ledger.loadTip(store, genesis, expectedGenesis, height);
-      return new Ledger(store, genesis, machine, tip);
+      const log = new ValidatorLog(
+        genesisValidatorSet(genesis),
+        (await store.validatorChanges()).map(({ fromHeight, encoded }) => ({
+          fromHeight,
+          set: decodeValidatorKeys(encoded),
+        })),
+      );
+      const recent: RecentBlock[] = [];
+      for (let h = Math.max(1, height - RECENT_BLOCKS + 1); h <= height; h++) {
+        const block = await store.getBlock(h);
+        if (block === undefined) throw new CivitasError('LEDGER_CORRUPT', `block ${h} missing`);
+        recent.push(recentOf(block, log));
+      }
+      return new Ledger(store, genesis, machine, tip, log, recent);
     } catch (err) {
       await store.close();
       throw err;
@@ -244,21 +293,51 @@ export class Ledger {
     return this.tipState.height;
   }
 
-  /** The validator set in force at `height` (static from genesis until governance lands). */
-  validatorsAt(_height: number): ValidatorSet {
-    return this.validators;
+  /**
+   * The validator set that signs `height`, from the change log (validator-log.ts). `decided`,
+   * when given, is the block at height − 1 that consensus just decided and may not have
+   * committed yet: its execution result names the set. Above tip + 1 (without it) this is
+   * only the latest known set.
+   */
+  validatorsAt(height: number, decided?: SealedBlock): ValidatorSet {
+    if (decided !== undefined && decided.header.height === height - 1) {
+      const executed = this.executed.get(toHex(decided.hash));
+      if (executed?.validatorChange !== undefined) return executed.validatorChange;
+    }
+    return this.validatorLog.at(height);
+  }
+
+  /** Every validator-set change after genesis, oldest first (the light client's change log). */
+  validatorChanges(): readonly ValidatorChange[] {
+    return this.validatorLog.changes();
+  }
+
+  /** What execution of block `height` may know of the chain (ChainView). */
+  private chainView(height: number, lastCommit: CommitCertificate | null): ChainView {
+    const recent = this.recent;
+    const own = lastCommit === null ? [] : signerKeys(lastCommit, this.validatorLog.at(height - 1));
+    return {
+      validators: this.validatorLog.at(height),
+      blockHash: (h) => recent.find((b) => b.height === h)?.hash,
+      signedSince: (fromHeight) => {
+        const keys = new Set(own);
+        for (const b of recent) if (b.height >= fromHeight) for (const k of b.signers) keys.add(k);
+        return keys;
+      },
+    };
   }
 
   /** Executes txs on top of the committed tip as block tip+1. */
   async execute(
     txs: readonly Tx[],
     txHashes: readonly Uint8Array[],
-    stages?: LedgerStageTimes,
+    opts: { lastCommit: CommitCertificate | null; stages?: LedgerStageTimes },
   ): Promise<ExecutedBlock> {
+    const { stages } = opts;
     const height = this.tipState.height + 1;
     // Every key the block writes was prefetched, so each is hashed once, at the read.
     const keyHashes = new Map<Uint8Array, Uint8Array>();
-    const { receipts, changes, history } = await this.machine.execute(
+    const { receipts, changes, history, validators } = await this.machine.execute(
       txs,
       txHashes,
       height,
@@ -270,7 +349,14 @@ export class Ledger {
             return keyHash;
           }),
         ),
+      this.chainView(height, opts.lastCommit),
     );
+    const current = this.validatorLog.at(height);
+    let validatorChange: ValidatorSet | undefined;
+    if (validators !== undefined) {
+      const next = makeValidatorSet(validators);
+      if (!equalBytes(next.hash, current.hash)) validatorChange = next;
+    }
     const values = changes.map(
       ({ key, value }) =>
         [keyHashes.get(key) ?? stateKeyHash(key), value] as [Uint8Array, Uint8Array],
@@ -300,7 +386,8 @@ export class Ledger {
       treeNodes: nodes,
       values,
       history: links,
-      nextValidatorSetHash: this.validatorsAt(height + 1).hash,
+      nextValidatorSetHash: (validatorChange ?? current).hash,
+      ...(validatorChange !== undefined ? { validatorChange } : {}),
     };
   }
 
@@ -315,7 +402,7 @@ export class Ledger {
     const txHashes = encodedTxs.map(txHashOfBytes);
     // The proposer checks what its peers will check: a block it builds must be valid.
     validateTxsNotCommitted(txHashes, await this.store.hasTxs(txHashes));
-    const executed = await this.execute(opts.txs, txHashes);
+    const executed = await this.execute(opts.txs, txHashes, { lastCommit: opts.lastCommit });
     const block: Block = {
       header: {
         chainId: this.chainId,
@@ -378,7 +465,10 @@ export class Ledger {
       verifySignatures: opts.verifySignatures,
     });
     validateTxsNotCommitted(block.txHashes, await committed);
-    const executed = await this.execute(block.txs, block.txHashes, opts.stages);
+    const executed = await this.execute(block.txs, block.txHashes, {
+      lastCommit: block.lastCommit,
+      ...(opts.stages !== undefined ? { stages: opts.stages } : {}),
+    });
     validateExecution(block.header, executed);
     this.remember(block.hash, executed);
     return executed;
@@ -428,6 +518,14 @@ export class Ledger {
           treeNodes: executed.treeNodes,
           values: executed.values,
           history: executed.history,
+          ...(executed.validatorChange !== undefined
+            ? {
+                validatorChange: {
+                  fromHeight: height + 1,
+                  encoded: encodeValidatorKeys(executed.validatorChange),
+                },
+              }
+            : {}),
         });
       } catch (err) {
         this.values.endCommit();
@@ -436,6 +534,11 @@ export class Ledger {
       this.values.endCommit(executed.values);
       // Only now, with the batch durable, may the tree serve these nodes from memory.
       this.tree.noteCommitted(executed.treeNodes);
+      if (executed.validatorChange !== undefined) {
+        this.validatorLog.add({ fromHeight: height + 1, set: executed.validatorChange });
+      }
+      this.recent.push(recentOf(block, this.validatorLog));
+      if (this.recent.length > RECENT_BLOCKS) this.recent.shift();
       this.tipState = {
         height,
         hash: block.hash,
@@ -501,4 +604,29 @@ export class Ledger {
     await this.committing;
     await this.store.close();
   }
+}
+
+interface RecentBlock {
+  readonly height: number;
+  readonly hash: Uint8Array;
+  /** Public keys (hex) of the signers of the certificate the block carries. */
+  readonly signers: readonly string[];
+}
+
+function signerKeys(certificate: CommitCertificate, set: ValidatorSet): string[] {
+  const keys: string[] = [];
+  for (const s of certificate.signatures) {
+    const key = set.validators[s.validatorIndex];
+    if (key !== undefined) keys.push(toHex(key));
+  }
+  return keys;
+}
+
+function recentOf(block: SealedBlock, log: ValidatorLog): RecentBlock {
+  const h = block.header.height;
+  return {
+    height: h,
+    hash: block.hash,
+    signers: block.lastCommit === null ? [] : signerKeys(block.lastCommit, log.at(h - 1)),
+  };
 }

@@ -9,7 +9,8 @@
  *   receipts  (height, index) → encoded receipt
  *   tree      state-tree nodes, keyed by (version, path) — written once
  *   values    state key hash → latest value (a flat copy of the tree's leaves for fast reads)
- *   meta      'height' → last committed height; 'genesis' → genesis hash
+ *   meta      'height' → last committed height; 'genesis' → genesis hash; 'vset/' ‖ height →
+ *             the validator set from that height on (written with the block that changed it)
  *   wal       consensus write-ahead log
  *   history   (state key hash, u32 rev) → which tx made that revision of a tracked object:
  *             (height, tx index, op index, governance action or none, tx hash). An index for
@@ -36,7 +37,7 @@ import {
 } from '../chain/index.ts';
 import { decode, expectVersion } from '../codec/reader.ts';
 import { encode } from '../codec/writer.ts';
-import { utf8 } from '../crypto/bytes.ts';
+import { concatBytes, utf8 } from '../crypto/bytes.ts';
 import { HASH_LENGTH } from '../crypto/hash.ts';
 import { CivitasError } from '../errors/index.ts';
 import {
@@ -64,6 +65,8 @@ const BYTES = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024;
 const META_HEIGHT = utf8.encode('height');
 const META_GENESIS = utf8.encode('genesis');
+/** `vset/` ‖ height: the validator set from that height on (validator-log.ts). */
+const META_VSET = utf8.encode('vset/');
 
 export interface BlockCommit {
   readonly block: SealedBlock;
@@ -76,6 +79,8 @@ export interface BlockCommit {
   readonly values: ReadonlyArray<readonly [Bytes, Bytes | null]>;
   /** Each change of a tracked object by a tx that succeeded (the history index's entries). */
   readonly history: readonly HistoryLink[];
+  /** The validator set this block's execution put in force from the next height, if changed. */
+  readonly validatorChange?: { readonly fromHeight: number; readonly encoded: Bytes };
 }
 
 /** One change of a tracked object, as a block commit indexes it. */
@@ -268,6 +273,10 @@ export class ChainStore {
         encodeHistoryValue(link, height, block.txHashes[link.txIndex]!),
       );
     }
+    if (commit.validatorChange !== undefined) {
+      const { fromHeight, encoded } = commit.validatorChange;
+      batch.put(prefixed(p.meta, concatBytes(META_VSET, heightKey(fromHeight))), encoded);
+    }
     batch.put(prefixed(p.meta, META_HEIGHT), hk);
     await batch.write({ sync: true });
   }
@@ -365,6 +374,18 @@ export class ChainStore {
       limit,
     })) {
       out.push(decodeHistoryValue(readHistoryRev(key), value));
+    }
+    return out;
+  }
+
+  /** Every validator-set change (validator-log.ts), oldest first: (first height, encoded set). */
+  async validatorChanges(): Promise<Array<{ fromHeight: number; encoded: Bytes }>> {
+    const out: Array<{ fromHeight: number; encoded: Bytes }> = [];
+    for await (const [key, value] of this.meta.iterator({
+      gt: META_VSET,
+      lt: concatBytes(META_VSET, new Uint8Array([0xff])),
+    })) {
+      out.push({ fromHeight: readHeightKey(key.subarray(META_VSET.length)), encoded: value });
     }
     return out;
   }

@@ -11,6 +11,8 @@
  * and code (never "passed" with no effect), and the vote itself still counts. A proposal is
  * `rejected` only once it can no longer reach the threshold, and reads `expired` after its
  * expiry height. A passed proposal that changes the committee cancels the other open ones.
+ * A proposal changes the validator set at most once, and only one such proposal is open at
+ * a time (validators/index.ts has the rules a change itself passes).
  *
  * Events: gov.proposed, gov.voted, gov.passed, gov.failed, gov.rejected, gov.cancelled.
  * Objects: GET /state/gov/<id> (and GET /gov/proposals).
@@ -31,6 +33,7 @@ import {
   memberKey,
   memberOf,
 } from '../org/state.ts';
+import { SET_CHANGES } from '../validators/index.ts';
 import {
   effectiveStatus,
   MAX_ACTION_ARGS,
@@ -58,6 +61,10 @@ export interface ProposeArgs {
 export interface VoteArgs {
   readonly id: number;
   readonly approve: boolean;
+}
+
+function isValidatorSetChange(a: Call): boolean {
+  return a.module === 'validators' && SET_CHANGES.has(a.method);
 }
 
 /** The committee organisation the sender speaks for: an active admin of an active one. */
@@ -164,6 +171,18 @@ export function createGovModule(app: () => App): AppModule {
         (p) => p.expiresAtHeight >= ctx.height,
       );
       if (stillOpen.length >= MAX_OPEN) return 'GOV_TOO_MANY_OPEN';
+      // Rule: a proposal changes the validator set at most once, and one such proposal is
+      // open at a time (each change is judged on the set the previous one left).
+      const setChanges = args.actions.filter(isValidatorSetChange).length;
+      if (setChanges > 1) return 'GOV_ONE_VALIDATOR_CHANGE';
+      if (setChanges === 1) {
+        for (const o of stillOpen) {
+          const other = proposal(ctx.state, o.id);
+          if (other?.status === 'open' && other.actions.some(isValidatorSetChange)) {
+            return 'GOV_VALIDATOR_PROPOSAL_OPEN';
+          }
+        }
+      }
       const id = ctx.state.get(NEXT_KEY, nextIdCodec) ?? 1;
       const p: Proposal = {
         id,

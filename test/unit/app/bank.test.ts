@@ -26,7 +26,14 @@ import {
 import { executeBlock } from '../../../src/app/executor.ts';
 import { civitasStateMachine } from '../../../src/app/index.ts';
 import { civitasApp } from '../../../src/app/registry.ts';
-import { addressOf, makeTx, type Tx, type TxOp, txHash } from '../../../src/chain/index.ts';
+import {
+  addressOf,
+  makeTx,
+  makeValidatorSet,
+  type Tx,
+  type TxOp,
+  txHash,
+} from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
@@ -58,7 +65,11 @@ function memoryState(accounts: Array<[Uint8Array, Account]>) {
 
 async function run(txs: Tx[], accounts: Array<[Uint8Array, Account]>) {
   const state = memoryState(accounts);
-  const executed = await executeBlock(civitasApp(), txs, txs.map(txHash), 1, state.read);
+  const executed = await executeBlock(civitasApp(), txs, txs.map(txHash), 1, state.read, {
+    validators: makeValidatorSet([new Uint8Array(32).fill(1)]),
+    blockHash: () => undefined,
+    signedSince: () => new Set(),
+  });
   const result = {
     receipts: executed.receipts,
     changes: new Map(executed.changes.map((c) => [toHex(c.key), c])),

@@ -16,10 +16,13 @@ import {
 import { civitasApp } from '../../../src/app/registry.ts';
 import { keyId, type StateAccess } from '../../../src/app/state-view.ts';
 import { addressOf } from '../../../src/chain/address.ts';
-import type { Genesis } from '../../../src/chain/genesis.ts';
+import { type Genesis, genesisValidatorSet } from '../../../src/chain/genesis.ts';
 import type { Receipt } from '../../../src/chain/receipt.ts';
 import { makeTx, type Tx, type TxOpInput, txHash } from '../../../src/chain/tx.ts';
+import { toHex, utf8 } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair, type KeyPair } from '../../../src/crypto/ed25519.ts';
+import { sha256 } from '../../../src/crypto/hash.ts';
+import { type ChainView, RECENT_BLOCKS } from '../../../src/state/ledger.ts';
 
 export const CHAIN_ID = 'app-test';
 
@@ -91,6 +94,30 @@ export class AppChain {
     );
   }
 
+  /**
+   * Validators whose COMMIT votes the chain view reports as recent (hex keys); default: every
+   * genesis validator, as on a healthy chain.
+   */
+  liveSigners: Set<string> | undefined;
+
+  /** The stand-in hash of harness block `height` (blocks have no bytes here). */
+  static blockHash(height: number): Uint8Array {
+    return sha256(utf8.encode(`harness-block/${height}`));
+  }
+
+  /** What execution may know of the chain: the genesis set, stand-in hashes, live signers. */
+  chainView(): ChainView {
+    const height = this.height;
+    const live =
+      this.liveSigners ?? new Set(this.genesis.validators.map((v) => toHex(v.publicKey)));
+    return {
+      validators: genesisValidatorSet(this.genesis),
+      blockHash: (h) =>
+        h >= 1 && h < height && h >= height - RECENT_BLOCKS ? AppChain.blockHash(h) : undefined,
+      signedSince: () => live,
+    };
+  }
+
   /** Executes txs as the next block and applies its changes. */
   async block(txs: Tx[]): Promise<Receipt[]> {
     this.height++;
@@ -105,6 +132,7 @@ export class AppChain {
         reads++;
         return keys.map((k) => this.values.get(keyId(k)));
       },
+      this.chainView(),
     );
     this.reads.push(reads);
     for (const { key, value } of changes) this.values.set(keyId(key), value);

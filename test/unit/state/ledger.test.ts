@@ -13,7 +13,7 @@ import {
   getAccount,
   proveAccount,
 } from '../../../src/app/bank/account.ts';
-import { civitasStateMachine } from '../../../src/app/index.ts';
+import { civitasApp, civitasStateMachine, genesisValues } from '../../../src/app/index.ts';
 import {
   certificateTime,
   encodeCertificate,
@@ -25,7 +25,7 @@ import {
   type SealedBlock,
   verifyCertificate,
 } from '../../../src/chain/index.ts';
-import { toHex } from '../../../src/crypto/bytes.ts';
+import { fromHex, toHex } from '../../../src/crypto/bytes.ts';
 import { verifyNative } from '../../../src/crypto/ed25519.ts';
 import { CivitasError } from '../../../src/errors/index.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
@@ -227,12 +227,19 @@ describe('ledger', () => {
     const balances = async (l: Ledger) =>
       (await Promise.all([0, 1, 2].map((i) => getAccount(l, to(i))))).map((a) => a.balance);
     assert.deepEqual(await balances(ledger), [986n, 1_009n, 1_005n]);
-    // The root equals that of a tree built from scratch from the accounts as they are.
+    // The root equals that of a tree built from scratch from the state as it is: the genesis
+    // values (the validator set among them) with the accounts as they are now.
     const accounts = await Promise.all([0, 1, 2].map((i) => getAccount(ledger, to(i))));
+    const state = new Map(
+      genesisValues(civitasApp(), chain.genesis).map(([k, v]) => [toHex(stateKeyHash(k)), v]),
+    );
+    accounts.forEach((a, i) => {
+      state.set(toHex(stateKeyHash(accountStateKey(to(i)))), encodeAccount(a));
+    });
     const fresh = await new StateTree(new MemoryNodeReader()).update(
       null,
       0,
-      accounts.map((a, i) => [stateKeyHash(accountStateKey(to(i))), encodeAccount(a)] as const),
+      [...state].map(([k, v]) => [fromHex(k), v] as const),
     );
     assert.deepEqual(ledger.tip.stateRoot, fresh.rootHash);
     const warm = await proveAccount(ledger, to(2));

@@ -60,7 +60,7 @@ test('a failed tx cannot be committed again, by a replaying or an honest propose
 
   // A Byzantine proposer seals it by hand, with roots from honest execution: replicas refuse.
   const tip = ledger.tip;
-  const executed = await ledger.execute([tooBig], [hash]);
+  const executed = await ledger.execute([tooBig], [hash], { lastCommit: tip.certificate });
   const replay = sealBlock({
     header: {
       chainId: chain.genesis.chainId,
