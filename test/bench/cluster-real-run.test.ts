@@ -1,6 +1,7 @@
 /**
  * One short real run of the cluster benchmark: 4 validator processes, a low open-loop rate,
- * a silent validator for a few seconds through the admin API, then results.json and the
+ * a silent validator for a few seconds and another's clock 30 s ahead through the admin API
+ * (which the skewed node must see in its own /status clock), then results.json and the
  * plots. Checks that the numbers are consistent with each other, not how fast they are, and
  * that the results record where they came from (commit, machine, backends).
  */
@@ -18,7 +19,7 @@ import {
 } from '../../bench/cluster/index.ts';
 import { tempDir } from '../helpers/temp.ts';
 
-test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sane fields', {
+test('4 validators, 8 s at 25 tx/s, a silent validator, a skewed clock: results.json with sane fields', {
   timeout: 150_000,
 }, async (t) => {
   const out = await tempDir(t, 'civitas-bench-cluster-');
@@ -28,7 +29,7 @@ test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sa
     durationS: 8,
     rate: 25,
     blockSize: 100,
-    faults: parseFaultSpec('byzantine:3=silent@2-5'),
+    faults: parseFaultSpec('byzantine:3=silent@2-5 skew:2=+30s@1'),
     out,
     ceilingTxs: 200,
     drainS: 20,
@@ -102,10 +103,23 @@ test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sa
   assert.ok(run.blocks.count > 0 && run.blocks.maxTxs <= 100, 'blocks respect the block size');
 
   assert.deepEqual(run.faultErrors, [], 'every node accepted its fault settings');
-  assert.equal(run.faults.length, 1);
-  assert.equal(run.faults[0]!.spec, 'byzantine:3=silent@2-5');
-  assert.equal(run.faults[0]!.endS, 5);
+  assert.deepEqual(
+    run.faults.map((f) => [f.spec, f.startS, f.endS]),
+    [
+      ['skew:2=+30s@1', 1, null],
+      ['byzantine:3=silent@2-5', 2, 5],
+    ],
+  );
   assert.equal(run.nodes.length, 4);
+  // Block time comes from the quorum's votes, so one fast clock moves no one else's estimate,
+  // and the skewed node sees its own offset (read before the faults are lifted).
+  for (const n of run.nodes) {
+    const offset = n.clock?.offsetMs;
+    assert.ok(offset !== null && offset !== undefined, `node${n.index} estimated its clock`);
+    const skew = n.index === 2 ? 30_000 : 0;
+    assert.ok(Math.abs(offset - skew) < 2_000, `node${n.index} offset ${offset}, skew ${skew}`);
+    assert.equal(n.clock!.ok, n.index !== 2, `node${n.index} clock ok`);
+  }
   for (const n of run.nodes) {
     assert.ok(n.usage.samples > 0, `node${n.index} sampled`);
     assert.ok(n.usage.rssMiBPeak > 10, `node${n.index} RSS`);
@@ -139,4 +153,5 @@ test('4 validators, 8 s at 25 tx/s with a silent validator: results.json with sa
   const svg = await readFile(join(out, 'throughput.svg'), 'utf8');
   assert.match(svg, /^<svg /);
   assert.ok(svg.includes('byzantine:3=silent@2-5'), 'the fault is marked on the plot');
+  assert.ok(svg.includes('skew:2=+30s@1'), 'the skew is marked on the plot');
 });
