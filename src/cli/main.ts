@@ -10,6 +10,7 @@ import {
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDevnetCommand } from './commands/devnet.ts';
 import { registerDocCommand } from './commands/doc.ts';
+import { registerGenesisCommand } from './commands/genesis.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKeysCommand } from './commands/keys.ts';
 import { registerNodeCommand } from './commands/node.ts';
@@ -25,6 +26,7 @@ program
 
 registerKeysCommand(program);
 registerInitCommand(program);
+registerGenesisCommand(program);
 registerNodeCommand(program);
 registerDevnetCommand(program);
 registerDemoCommand(program);

@@ -16,10 +16,36 @@ export const CLI_ERRORS = {
   CLI_FILE_NOT_FOUND: { ...SERVER_ERROR, description: 'a file named by an option cannot be read' },
 
   INIT_BAD_ARGS: { ...SERVER_ERROR, description: 'an init option is out of range' },
-  INIT_DIR_NOT_EMPTY: { ...SERVER_ERROR, description: 'the init target dir is not empty' },
+  INIT_BAD_MULTIADDR: {
+    ...SERVER_ERROR,
+    description: 'a --bootstrap address is not a TCP multiaddr ending in /p2p/<ed25519 peer id>',
+  },
+  INIT_DIR_NOT_EMPTY: {
+    ...SERVER_ERROR,
+    description: 'the init or genesis target dir is not empty (or not a dir)',
+  },
 
   KEYS_BAD_FILE: { ...SERVER_ERROR, description: 'a key file is not a valid ed25519 key file' },
   KEYS_FILE_EXISTS: { ...SERVER_ERROR, description: 'a key file would be overwritten' },
   KEYS_MISMATCH: { ...SERVER_ERROR, description: "a key file's public key is not its secret's" },
   KEYS_NOT_FOUND: { ...SERVER_ERROR, description: 'a key file cannot be read' },
+
+  MEMBERS_BAD_FIELD: {
+    ...SERVER_ERROR,
+    description: 'a members manifest field breaks its rule (the message names field and rule)',
+  },
+  MEMBERS_BAD_JSON: { ...SERVER_ERROR, description: 'the members manifest is not valid JSON' },
+  MEMBERS_DUPLICATE: {
+    ...SERVER_ERROR,
+    description: 'two manifest entries share a name, a key or a host port',
+  },
+  MEMBERS_NOT_FOUND: { ...SERVER_ERROR, description: 'the members manifest cannot be read' },
+  MEMBERS_UNKNOWN_FIELD: {
+    ...SERVER_ERROR,
+    description: 'the members manifest has a field it does not define (a typo?)',
+  },
+  MEMBERS_UNKNOWN_ORG: {
+    ...SERVER_ERROR,
+    description: "a manifest account names an organisation that is no member's nor the regulator's",
+  },
 } as const satisfies Record<string, CodeSpec>;

@@ -13,18 +13,20 @@
  * Everything is written into a staging directory that is renamed into place at the end, so
  * a failed init leaves nothing half-written behind.
  */
-import { copyFile, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { genesisValues } from '../app/genesis.ts';
-import { civitasApp } from '../app/registry.ts';
+import { multiaddr } from '@multiformats/multiaddr';
 import { addressOf } from '../chain/address.ts';
-import { checkChainId, DEFAULT_PARAMS, type Genesis, genesisToJson } from '../chain/genesis.ts';
-import { toHex } from '../crypto/bytes.ts';
+import { checkChainId, genesisToJson } from '../chain/genesis.ts';
+import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
-import { saveKeyFile } from '../crypto/keyfile.ts';
+import { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
 import { CivitasError, isCivitasError } from '../errors/index.ts';
-import { peerIdFromValidatorKey } from '../p2p/identity.ts';
+import { peerIdFromValidatorKey, validatorKeyFromPeerId } from '../p2p/identity.ts';
 import { DEFAULT_CONFIG, type NodeConfig } from './config.ts';
+import { checkGenesisState, consortiumGenesis, memberMultiaddr } from './consortium.ts';
+import { loadGenesisFile } from './genesis-file.ts';
 
 export interface InitOptions {
   dir: string;
@@ -108,26 +110,61 @@ export async function initNetwork(opts: InitOptions): Promise<InitSummary> {
   }
   // The same rule a node applies to the genesis at start, checked before anything is written.
   checkChainId(opts.chainId ?? 'civitas-devnet');
-  const dir = resolve(opts.dir);
-  const existing = await readdir(dir).catch(() => undefined);
-  if (existing !== undefined && existing.length > 0) {
+  return writeStaged(opts.dir, '--dir', (stage, dir) => writeNetwork(opts, dir, stage));
+}
+
+/**
+ * Runs `write` on a fresh staging directory beside `target` and renames it into place, so a
+ * failure leaves nothing half-written. Refuses a target that exists and is not an empty
+ * directory (`option` names the flag in the error).
+ */
+export async function writeStaged<T>(
+  target: string,
+  option: string,
+  write: (stage: string, dir: string) => Promise<T>,
+): Promise<T> {
+  const dir = resolve(target);
+  const found = await stat(dir).catch(() => undefined);
+  const existing = found?.isDirectory() ? await readdir(dir) : undefined;
+  if (found !== undefined && (existing === undefined || existing.length > 0)) {
     throw new CivitasError(
       'INIT_DIR_NOT_EMPTY',
-      `${dir} is not empty; choose another --dir or remove it`,
+      `${dir} ${existing === undefined ? 'is not a directory' : 'is not empty'}; choose another ${option} or remove it`,
+      { dir },
     );
   }
   const stage = `${dir}.init-${process.pid}`;
   await rm(stage, { recursive: true, force: true });
   await mkdir(stage, { recursive: true });
   try {
-    const summary = await writeNetwork(opts, dir, stage);
+    const result = await write(stage, dir);
     if (existing !== undefined) await rmdir(dir);
     await rename(stage, dir);
-    return summary;
+    return result;
   } catch (err) {
     await rm(stage, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A home's config: the defaults with its listen addresses, bootstrap peers and overrides. */
+export function homeConfig(opts: {
+  moniker: string;
+  rpcListen: string;
+  p2pListen: string[];
+  bootstrap: string[];
+  overrides?: InitOptions['configOverrides'];
+}): NodeConfig {
+  const { overrides } = opts;
+  return {
+    ...DEFAULT_CONFIG,
+    moniker: opts.moniker,
+    rpc: { ...DEFAULT_CONFIG.rpc, listen: opts.rpcListen },
+    p2p: { ...DEFAULT_CONFIG.p2p, listen: opts.p2pListen, bootstrap: opts.bootstrap },
+    consensus: { ...DEFAULT_CONFIG.consensus, ...overrides?.consensus },
+    mempool: { ...DEFAULT_CONFIG.mempool, ...overrides?.mempool },
+    log: { ...DEFAULT_CONFIG.log, ...overrides?.log },
+  };
 }
 
 /** Writes the network into `stage`; paths in configs are relative, summaries name `dir`. */
@@ -146,43 +183,27 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
   const nodeName = (i: number): string => `node${i}`;
   const orgId = (i: number): string => `org${i}`;
   const hexAddress = (kp: KeyPair): string => toHex(addressOf(kp.publicKey));
-  const members: Array<Array<{ account: string; roles: string[] }>> = validatorKeys.map(() => []);
-  accountKeys.forEach((kp, j) => {
-    members[j % n]!.push({ account: hexAddress(kp), roles: ['member'] });
-  });
-  const genesis: Genesis = {
+  const genesis = consortiumGenesis({
     chainId,
     genesisTime: Date.now(),
-    validators: validatorKeys.map((kp, i) => ({ name: nodeName(i), publicKey: kp.publicKey })),
-    // The accounts first, as before organisations: account i is still genesis account i.
-    accounts: [...accountKeys, ...adminKeys, regulatorKey].map((kp) => ({
-      address: addressOf(kp.publicKey),
-      balance,
+    permissioned,
+    members: validatorKeys.map((kp, i) => ({
+      validatorName: nodeName(i),
+      validatorKey: kp.publicKey,
+      orgId: orgId(i),
+      orgName: nodeName(i),
+      adminKey: adminKeys[i]!.publicKey,
+      adminBalance: balance,
     })),
-    params: DEFAULT_PARAMS,
-    app: {
-      params: { permissioned, freezeThreshold: 1 },
-      org: [
-        ...validatorKeys.map((_, i) => ({
-          id: orgId(i),
-          name: nodeName(i),
-          committee: true,
-          // The admin also issues (asset classes, receivables), so the use cases run as is.
-          members: [
-            { account: hexAddress(adminKeys[i]!), roles: ['admin', 'member', 'issuer'] },
-            ...members[i]!,
-          ],
-        })),
-        {
-          id: REGULATOR_ORG,
-          name: REGULATOR_NAME,
-          committee: false,
-          members: [{ account: hexAddress(regulatorKey), roles: ['member', 'regulator'] }],
-        },
-      ],
+    regulator: {
+      orgId: REGULATOR_ORG,
+      orgName: REGULATOR_NAME,
+      key: regulatorKey.publicKey,
+      balance,
     },
-  };
-  checkGenesisState(genesis);
+    accounts: accountKeys.map((kp, j) => ({ publicKey: kp.publicKey, org: orgId(j % n), balance })),
+  });
+  checkGenesisState(genesis, 'INIT_BAD_ARGS');
   const genesisPath = join(dir, 'genesis.json');
   await writeFile(
     join(stage, 'genesis.json'),
@@ -190,7 +211,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
   );
 
   const p2pAddr = (i: number): string =>
-    `/ip4/${host}/tcp/${basePort + 2 * i}/p2p/${peerIdFromValidatorKey(validatorKeys[i]!.publicKey)}`;
+    memberMultiaddr(host, basePort + 2 * i, validatorKeys[i]!.publicKey);
   const nodes: InitNodeSummary[] = [];
   for (let i = 0; i < n; i++) {
     const name = nodeName(i);
@@ -199,22 +220,16 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
     await mkdir(stagedHome, { recursive: true });
     await saveKeyFile(join(stagedHome, 'validator-key.json'), validatorKeys[i]!);
     await copyFile(join(stage, 'genesis.json'), join(stagedHome, 'genesis.json'));
-    const config: NodeConfig = {
-      ...DEFAULT_CONFIG,
+    const config = homeConfig({
       moniker: name,
-      rpc: { ...DEFAULT_CONFIG.rpc, listen: `${host}:${basePort + 2 * i + 1}` },
-      p2p: {
-        ...DEFAULT_CONFIG.p2p,
-        listen: [`/ip4/${host}/tcp/${basePort + 2 * i}`],
-        bootstrap: validatorKeys
-          .map((_, j) => j)
-          .filter((j) => j !== i)
-          .map(p2pAddr),
-      },
-      consensus: { ...DEFAULT_CONFIG.consensus, ...opts.configOverrides?.consensus },
-      mempool: { ...DEFAULT_CONFIG.mempool, ...opts.configOverrides?.mempool },
-      log: { ...DEFAULT_CONFIG.log, ...opts.configOverrides?.log },
-    };
+      rpcListen: `${host}:${basePort + 2 * i + 1}`,
+      p2pListen: [`/ip4/${host}/tcp/${basePort + 2 * i}`],
+      bootstrap: validatorKeys
+        .map((_, j) => j)
+        .filter((j) => j !== i)
+        .map(p2pAddr),
+      overrides: opts.configOverrides,
+    });
     await writeFile(join(stagedHome, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     nodes.push({
       name,
@@ -265,15 +280,131 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
   return summary;
 }
 
+export interface ObserverInitOptions {
+  dir: string;
+  /** The chain's genesis file, copied byte for byte into the home. */
+  genesis: string;
+  /** The node's ed25519 key file, copied into the home with mode 0600. */
+  key: string;
+  /** Multiaddrs of nodes to dial, each ending in `/p2p/<peer id>`. */
+  bootstrap: string[];
+  rpcPort?: number;
+  p2pPort?: number;
+  /** The address p2p listens on (default 0.0.0.0: every interface). */
+  p2pHost?: string;
+}
+
+export interface ObserverInitSummary {
+  chainId: string;
+  dir: string;
+  config: string;
+  genesis: string;
+  keyFile: string;
+  publicKey: string;
+  address: string;
+  peerId: string;
+  /** Whether the key is a validator of the genesis (then the home runs a validator). */
+  genesisValidator: boolean;
+  rpc: string;
+  p2p: string[];
+  bootstrap: string[];
+}
+
+export const DEFAULT_OBSERVER_P2P_PORT = DEFAULT_BASE_PORT;
+export const DEFAULT_OBSERVER_RPC_PORT = DEFAULT_BASE_PORT + 1;
+
 /**
- * Builds the genesis state as a node will at start, so a genesis the node would refuse (more
- * members in one organisation than the org module takes) fails init, not the first start.
+ * The home of a node that is not (yet) a validator: config.json, a copy of the genesis and
+ * the key. The key is copied, not referenced: the home stays self-contained like a
+ * validator's (it can be moved or backed up whole), the copy is 0600 whatever the source's
+ * mode, and if governance later adds the key to the validator set the same home runs the
+ * validator (`keyFile` is the default `validator-key.json`).
  */
-function checkGenesisState(genesis: Genesis): void {
-  try {
-    genesisValues(civitasApp(), genesis);
-  } catch (err) {
-    if (!isCivitasError(err, 'GENESIS_INVALID')) throw err;
-    throw new CivitasError('INIT_BAD_ARGS', `the genesis would be invalid: ${err.message}`);
+export async function initObserver(opts: ObserverInitOptions): Promise<ObserverInitSummary> {
+  const rpcPort = opts.rpcPort ?? DEFAULT_OBSERVER_RPC_PORT;
+  const p2pPort = opts.p2pPort ?? DEFAULT_OBSERVER_P2P_PORT;
+  for (const [option, port] of [
+    ['--rpc-port', rpcPort],
+    ['--p2p-port', p2pPort],
+  ] as const) {
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new CivitasError('INIT_BAD_ARGS', `${option} must be an integer from 1 to 65535`);
+    }
   }
+  if (rpcPort === p2pPort) {
+    throw new CivitasError('INIT_BAD_ARGS', '--rpc-port and --p2p-port must differ');
+  }
+  const p2pHost = opts.p2pHost ?? '0.0.0.0';
+  const family = isIP(p2pHost);
+  if (family === 0) {
+    throw new CivitasError('INIT_BAD_ARGS', `--p2p-host must be an IP address, got "${p2pHost}"`);
+  }
+  const genesis = await loadGenesisFile(opts.genesis).catch((err: unknown) => {
+    // The loader's message names the rule; the operator needs the file too.
+    if (isCivitasError(err, 'GENESIS_INVALID') && !err.message.startsWith(opts.genesis)) {
+      throw new CivitasError(err.code, `${opts.genesis}: ${err.message}`, err.context);
+    }
+    throw err;
+  });
+  const key = await loadKeyFile(opts.key);
+  const peerId = peerIdFromValidatorKey(key.publicKey);
+  if (opts.bootstrap.length === 0) {
+    throw new CivitasError('INIT_BAD_MULTIADDR', '--bootstrap needs at least one multiaddr');
+  }
+  opts.bootstrap.forEach((address, i) => {
+    checkBootstrapMultiaddr(address, `--bootstrap ${i + 1}`);
+    if (address.endsWith(`/p2p/${peerId}`)) {
+      throw new CivitasError(
+        'INIT_BAD_MULTIADDR',
+        `--bootstrap ${i + 1} names this node's own peer id ${peerId}`,
+      );
+    }
+  });
+  const config = homeConfig({
+    moniker: `observer-${peerId.slice(-8)}`,
+    rpcListen: `127.0.0.1:${rpcPort}`,
+    p2pListen: [`/${family === 4 ? 'ip4' : 'ip6'}/${p2pHost}/tcp/${p2pPort}`],
+    bootstrap: [...opts.bootstrap],
+  });
+  return writeStaged(opts.dir, '--dir', async (stage, dir) => {
+    await copyFile(opts.genesis, join(stage, config.genesisFile));
+    await saveKeyFile(join(stage, config.keyFile), key);
+    await writeFile(join(stage, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    return {
+      chainId: genesis.chainId,
+      dir,
+      config: join(dir, 'config.json'),
+      genesis: join(dir, config.genesisFile),
+      keyFile: join(dir, config.keyFile),
+      publicKey: toHex(key.publicKey),
+      address: toHex(addressOf(key.publicKey)),
+      peerId,
+      genesisValidator: genesis.validators.some((v) => equalBytes(v.publicKey, key.publicKey)),
+      rpc: `http://${config.rpc.listen}`,
+      p2p: config.p2p.listen,
+      bootstrap: config.p2p.bootstrap,
+    };
+  });
+}
+
+/**
+ * Rule: a bootstrap address is a multiaddr with a TCP transport that ends in `/p2p/<peer id>`
+ * of an ed25519 key (a node's identity is its validator key; no other peer can be a member).
+ */
+export function checkBootstrapMultiaddr(text: string, field: string): void {
+  const bad = (rule: string): never => {
+    throw new CivitasError('INIT_BAD_MULTIADDR', `${field} "${text}" ${rule}`, { address: text });
+  };
+  let components: Array<{ name: string; value?: string }> = [];
+  try {
+    components = multiaddr(text).getComponents();
+  } catch {
+    bad('is not a multiaddr');
+  }
+  const last = components.at(-1);
+  if (last?.name !== 'p2p' || last.value === undefined) bad('must end in /p2p/<peer id>');
+  if (validatorKeyFromPeerId(last!.value!) === undefined) {
+    bad('must name an ed25519 peer id (12D3KooW...)');
+  }
+  if (!components.some((c) => c.name === 'tcp')) bad('must have a /tcp/<port>');
 }

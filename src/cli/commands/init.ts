@@ -1,13 +1,46 @@
 import type { Command } from 'commander';
-import { initNetwork } from '../../node/home.ts';
+import { CivitasError } from '../../errors/index.ts';
+import {
+  DEFAULT_OBSERVER_P2P_PORT,
+  DEFAULT_OBSERVER_RPC_PORT,
+  initNetwork,
+  initObserver,
+} from '../../node/home.ts';
 import { basePortOption, intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
+import { genesisFromMembers, printGenesisSummary } from './genesis.ts';
+
+interface InitOpts {
+  dir: string;
+  validators: number;
+  accounts: number;
+  chainId: string;
+  basePort: number;
+  open?: boolean;
+  json?: boolean;
+  observer?: boolean;
+  genesis?: string;
+  key?: string;
+  bootstrap?: string[];
+  rpcPort: number;
+  p2pPort: number;
+  p2pHost: string;
+  fromMembers?: string;
+}
+
+/** Options that belong to one way of running init only (the others' are refused with them). */
+const NETWORK_OPTIONS = ['validators', 'accounts', 'chainId', 'basePort', 'open'] as const;
+const OBSERVER_OPTIONS = ['genesis', 'key', 'bootstrap', 'rpcPort', 'p2pPort', 'p2pHost'] as const;
+
+const flag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export function registerInitCommand(program: Command): void {
   program
     .command('init')
     .description(
-      'create a consortium: a genesis, one home and one organisation (with an admin key) per validator, a regulator key and funded member account keys',
+      'create a consortium on this machine: a genesis, one home and one organisation (with an admin key) per validator, a regulator key and funded member account keys. ' +
+        'With --observer: the home of a node that is not a validator, from an existing genesis and key. ' +
+        'With --from-members: what "civitas genesis --members FILE --out DIR" does (members hold their own keys)',
     )
     .requiredOption('--dir <dir>', 'directory to create (must be empty or absent)')
     .option('--validators <n>', 'number of validators', intOption(1, 100), 4)
@@ -16,41 +49,111 @@ export function registerInitCommand(program: Command): void {
     .addOption(basePortOption())
     .option('--open', 'let anyone transact (default: only members of organisations)')
     .option(
+      '--observer',
+      'make an observer home (config.json, a copy of --genesis, --key copied in with mode 0600)',
+    )
+    .option('--genesis <file>', "--observer: the chain's genesis file (copied byte for byte)")
+    .option('--key <file>', "--observer: the node's key file (civitas keys generate --out)")
+    .option(
+      '--bootstrap <multiaddr...>',
+      '--observer: nodes to dial, each /ip4|ip6|dns4/<host>/tcp/<port>/p2p/<peer id>',
+    )
+    .option(
+      '--rpc-port <port>',
+      '--observer: API port (on 127.0.0.1)',
+      intOption(1, 65_535),
+      DEFAULT_OBSERVER_RPC_PORT,
+    )
+    .option(
+      '--p2p-port <port>',
+      '--observer: p2p port',
+      intOption(1, 65_535),
+      DEFAULT_OBSERVER_P2P_PORT,
+    )
+    .option('--p2p-host <ip>', '--observer: address p2p listens on', '0.0.0.0')
+    .option(
+      '--from-members <file>',
+      'build the consortium from a members manifest of public keys (see civitas genesis --help)',
+    )
+    .option(
       '--json',
       'print every home, RPC URL, p2p address, organisation, admin, regulator and account file as JSON',
     )
     .action(
-      action(
-        async (opts: {
-          dir: string;
-          validators: number;
-          accounts: number;
-          chainId: string;
-          basePort: number;
-          open?: boolean;
-          json?: boolean;
-        }) => {
-          const summary = await initNetwork({
+      action(async (opts: InitOpts, cmd: Command) => {
+        const given = (names: readonly string[]) =>
+          names.filter((n) => cmd.getOptionValueSource(n) === 'cli').map(flag);
+        const refuse = (mode: string, names: readonly string[]): void => {
+          const extra = given(names);
+          if (extra.length > 0) {
+            throw new CivitasError('INIT_BAD_ARGS', `${mode} does not take ${extra.join(', ')}`);
+          }
+        };
+        if (opts.observer && opts.fromMembers !== undefined) {
+          throw new CivitasError(
+            'INIT_BAD_ARGS',
+            '--observer and --from-members exclude each other',
+          );
+        }
+        if (opts.observer) {
+          refuse('--observer', NETWORK_OPTIONS);
+          const missing = (['genesis', 'key', 'bootstrap'] as const).filter(
+            (n) => opts[n] === undefined,
+          );
+          if (missing.length > 0) {
+            throw new CivitasError(
+              'INIT_BAD_ARGS',
+              `--observer needs ${missing.map(flag).join(', ')}`,
+            );
+          }
+          const summary = await initObserver({
             dir: opts.dir,
-            validators: opts.validators,
-            accounts: opts.accounts,
-            chainId: opts.chainId,
-            basePort: opts.basePort,
-            permissioned: opts.open !== true,
+            genesis: opts.genesis!,
+            key: opts.key!,
+            bootstrap: opts.bootstrap!,
+            rpcPort: opts.rpcPort,
+            p2pPort: opts.p2pPort,
+            p2pHost: opts.p2pHost,
           });
           if (opts.json) return printJson(summary);
-          const { regulator } = summary;
-          printLines([
-            `initialised chain ${summary.chainId} in ${summary.dir} (${summary.permissioned ? 'permissioned: only members transact' : 'open: anyone transacts'})`,
-            ...summary.nodes.map((n) => `  ${n.name}  home ${n.home}  rpc ${n.rpc}`),
-            ...summary.organisations.map(
-              (o) => `  organisation ${o.id}  admin ${o.admin.address}  ${o.admin.file}`,
-            ),
-            `  organisation ${regulator.org}  regulator ${regulator.address}  ${regulator.file}`,
-            ...summary.accounts.map((a) => `  account ${a.address}  member of ${a.org}  ${a.file}`),
-            `start a node: civitas node start --home ${summary.nodes[0]!.home}`,
+          return printLines([
+            `initialised an observer home of chain ${summary.chainId} in ${summary.dir}`,
+            `  peer id ${summary.peerId}  address ${summary.address}`,
+            `  rpc ${summary.rpc}  p2p ${summary.p2p.join(' ')}`,
+            ...summary.bootstrap.map((b) => `  bootstrap ${b}`),
+            ...(summary.genesisValidator
+              ? ['  note: this key is a validator of the genesis, so the home runs a validator']
+              : []),
+            `start it: civitas node start --home ${summary.dir}`,
           ]);
-        },
-      ),
+        }
+        refuse(opts.fromMembers === undefined ? 'init' : '--from-members', OBSERVER_OPTIONS);
+        if (opts.fromMembers !== undefined) {
+          refuse('--from-members', NETWORK_OPTIONS);
+          const summary = await genesisFromMembers(opts.fromMembers, opts.dir, '--dir');
+          if (opts.json) return printJson(summary);
+          return printGenesisSummary(summary);
+        }
+        const summary = await initNetwork({
+          dir: opts.dir,
+          validators: opts.validators,
+          accounts: opts.accounts,
+          chainId: opts.chainId,
+          basePort: opts.basePort,
+          permissioned: opts.open !== true,
+        });
+        if (opts.json) return printJson(summary);
+        const { regulator } = summary;
+        printLines([
+          `initialised chain ${summary.chainId} in ${summary.dir} (${summary.permissioned ? 'permissioned: only members transact' : 'open: anyone transacts'})`,
+          ...summary.nodes.map((n) => `  ${n.name}  home ${n.home}  rpc ${n.rpc}`),
+          ...summary.organisations.map(
+            (o) => `  organisation ${o.id}  admin ${o.admin.address}  ${o.admin.file}`,
+          ),
+          `  organisation ${regulator.org}  regulator ${regulator.address}  ${regulator.file}`,
+          ...summary.accounts.map((a) => `  account ${a.address}  member of ${a.org}  ${a.file}`),
+          `start a node: civitas node start --home ${summary.nodes[0]!.home}`,
+        ]);
+      }),
     );
 }

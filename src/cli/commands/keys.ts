@@ -6,30 +6,53 @@ import { keyFileJson, loadKeyFile, saveKeyFile } from '../../crypto/keyfile.ts';
 import { peerIdFromValidatorKey } from '../../p2p/identity.ts';
 import { action, printJson, printLines } from '../output.ts';
 
+/** What `keys generate` and `keys show` say about a key: never its secret. */
+function publicSummary(publicKey: Uint8Array): {
+  publicKey: string;
+  address: string;
+  peerId: string;
+} {
+  return {
+    publicKey: toHex(publicKey),
+    address: toHex(addressOf(publicKey)),
+    peerId: peerIdFromValidatorKey(publicKey),
+  };
+}
+
+function summaryLines(summary: ReturnType<typeof publicSummary>): string[] {
+  return [
+    `public key ${summary.publicKey}`,
+    `address    ${summary.address}`,
+    `peer id    ${summary.peerId}`,
+  ];
+}
+
 export function registerKeysCommand(program: Command): void {
   const keys = program.command('keys').description('manage ed25519 keys');
   keys
     .command('generate')
-    .description('generate a new ed25519 key pair (written to --out with mode 0600, or printed)')
-    .option('--out <file>', 'write the key file here (refuses to overwrite)')
-    .option('--json', 'print JSON')
+    .description(
+      'generate a new ed25519 key pair and print its public key, address and libp2p peer id; ' +
+        'written to --out with mode 0600, or (without --out) the key file is printed, secret included. ' +
+        'Make a validator or admin key with --out on the machine that will use it, and hand over only its public key',
+    )
+    .option('--out <file>', 'write the key file here (mode 0600; refuses to overwrite)')
+    .option('--json', 'print JSON (with the secret only when there is no --out)')
     .action(
       action(async (opts: { out?: string; json?: boolean }) => {
         const kp = generateKeyPair();
-        const summary = {
-          publicKey: toHex(kp.publicKey),
-          address: toHex(addressOf(kp.publicKey)),
-          file: opts.out ?? null,
-        };
+        const summary = { ...publicSummary(kp.publicKey), file: opts.out ?? null };
         if (opts.out) await saveKeyFile(opts.out, kp);
-        if (opts.json) printJson(opts.out ? summary : { ...summary, ...keyFileJson(kp) });
-        else if (opts.out)
-          printLines([
-            `wrote ${opts.out}`,
-            `public key ${summary.publicKey}`,
-            `address    ${summary.address}`,
-          ]);
-        else printJson(keyFileJson(kp));
+        if (opts.json) return printJson(opts.out ? summary : { ...summary, ...keyFileJson(kp) });
+        if (opts.out) return printLines([`wrote ${opts.out}`, ...summaryLines(summary)]);
+        // stdout stays a key file (`> key.json` works as before); the rest goes to stderr.
+        printJson(keyFileJson(kp));
+        process.stderr.write(
+          `${[
+            ...summaryLines(summary),
+            'stdout holds the secret key: make a validator key with --out on its own machine instead',
+          ].join('\n')}\n`,
+        );
       }),
     );
   keys
@@ -39,18 +62,9 @@ export function registerKeysCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts: { key: string; json?: boolean }) => {
-        const kp = await loadKeyFile(opts.key);
-        const summary = {
-          publicKey: toHex(kp.publicKey),
-          address: toHex(addressOf(kp.publicKey)),
-          peerId: peerIdFromValidatorKey(kp.publicKey),
-        };
+        const summary = publicSummary((await loadKeyFile(opts.key)).publicKey);
         if (opts.json) return printJson(summary);
-        printLines([
-          `public key ${summary.publicKey}`,
-          `address    ${summary.address}`,
-          `peer id    ${summary.peerId}`,
-        ]);
+        printLines(summaryLines(summary));
       }),
     );
 }

@@ -133,7 +133,7 @@ describe('civitas CLI on a one-validator network', () => {
     assert.equal(human.code, 0, human.stderr);
     assert.match(
       human.stdout,
-      /^wrote .*k1\.json\npublic key [0-9a-f]{64}\naddress {4}[0-9a-f]{40}\n$/,
+      /^wrote .*k1\.json\npublic key [0-9a-f]{64}\naddress {4}[0-9a-f]{40}\npeer id {4}12D3KooW\w+\n$/,
     );
     assert.equal((await stat(out)).mode & 0o777, 0o600);
     const keys = await loadKeyFile(out);
