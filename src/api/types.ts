@@ -81,6 +81,24 @@ export interface ValidatorsResponse {
   validators: Array<{ index: number; publicKey: string; name: string }>;
 }
 
+/**
+ * GET /validators/changes: every validator-set change since genesis, each with the proof a
+ * light client checks (src/client/validator-changes.ts): the header of the block that made
+ * it (height fromHeight − 1, naming the new set as nextValidatorSetHash) and that block's
+ * commit certificate, signed by the set before the change.
+ */
+export interface ValidatorChangesResponse {
+  /** The node's tip when it answered: the list is complete up to tip + 1. */
+  height: number;
+  changes: Array<{
+    fromHeight: number;
+    /** The new set's public keys, in set order (hex). */
+    validators: string[];
+    headerBytes: string;
+    certificateBytes: string;
+  }>;
+}
+
 /** POST /txs, as JSON (the alternative is the raw bytes as application/octet-stream). */
 export interface SubmitTxRequest {
   tx: string;

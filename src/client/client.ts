@@ -14,6 +14,7 @@ import type {
   StatusResponse,
   SubmitTxResponse,
   TxResponse,
+  ValidatorChangesResponse,
   ValidatorsResponse,
 } from '../api/types.ts';
 import { encodeTx, type Tx } from '../chain/index.ts';
@@ -114,8 +115,17 @@ export class CivitasClient {
     return this.request('GET', '/status');
   }
 
-  validators(): Promise<ValidatorsResponse> {
-    return this.request('GET', '/validators');
+  /** The set of the next height, or of `height`. */
+  validators(height?: number): Promise<ValidatorsResponse> {
+    return this.request(
+      'GET',
+      height === undefined ? '/validators' : `/validators?height=${height}`,
+    );
+  }
+
+  /** Every validator-set change, with the header and certificate that prove it. */
+  validatorChanges(): Promise<ValidatorChangesResponse> {
+    return this.request('GET', '/validators/changes');
   }
 
   block(height: number | 'latest'): Promise<BlockResponse> {

@@ -69,6 +69,11 @@ export {
   verifyHistory,
 } from './history.ts';
 export {
+  type TrustedValidatorChanges,
+  trustedSetAt,
+  verifyValidatorChanges,
+} from './validator-changes.ts';
+export {
   type AccountProofResponse,
   type StateProofResponse,
   type TrustedChain,

@@ -10,9 +10,11 @@
 import type { AccountProof, CommittedTxResponse } from '../api/types.ts';
 import { decodeAccount } from '../app/bank/account.ts';
 import {
+  type CommitCertificate,
   decodeCertificate,
   decodeHeader,
   decodeReceipt,
+  type Header,
   headerHash,
   type MerkleProofJson,
   type SignatureCheck,
@@ -31,6 +33,7 @@ import {
   verifyStateProof as verifySmtProof,
 } from '../state/smt/index.ts';
 import { appModule } from './calls.ts';
+import { type TrustedValidatorChanges, trustedSetAt } from './validator-changes.ts';
 
 function fail(code: ErrorCode, message: string): never {
   throw new CivitasError(code, message);
@@ -86,7 +89,7 @@ export type TxProofResponse = Pick<
 export function verifyTxProof(
   expectedHash: Uint8Array,
   r: TxProofResponse,
-  trusted: { chainId: string; validators: ValidatorSet },
+  trusted: Pick<TrustedChain, 'chainId' | 'validators' | 'changes'>,
   check: SignatureCheck = verifyNoble,
 ): VerifiedTx {
   const txBytes = fromHex(r.txBytes);
@@ -115,20 +118,7 @@ export function verifyTxProof(
   }
   const blockHash = headerHash(header);
   const certificate = decodeCertificate(fromHex(r.certificateBytes));
-  try {
-    verifyCertificate(
-      certificate,
-      {
-        chainId: trusted.chainId,
-        height: header.height,
-        blockHash,
-        validators: trusted.validators,
-      },
-      check,
-    );
-  } catch (err) {
-    fail('VERIFY_CERTIFICATE', `commit certificate: ${(err as Error).message}`);
-  }
+  verifyCertified(header, blockHash, certificate, trusted, check);
   return {
     height: header.height,
     blockHash: toHex(blockHash),
@@ -147,9 +137,42 @@ export type AccountProofResponse = Pick<
 /** What a client trusts: its own genesis file's chain id, validator set and state root. */
 export interface TrustedChain {
   chainId: string;
+  /** The genesis validator set (the set of height 1). */
   validators: ValidatorSet;
+  /** The validator-set changes verified since genesis (verifyValidatorChanges); none: none. */
+  changes?: TrustedValidatorChanges;
   /** The height-0 state root computed from the trusted genesis file (genesisStateRoot). */
   genesisStateRoot?: Uint8Array;
+}
+
+/**
+ * Rules: the header names the validator set the client trusts at its height (a node hiding a
+ * change is caught here), and the certificate carries a quorum of that set's COMMIT
+ * signatures on the header's hash.
+ */
+function verifyCertified(
+  header: Header,
+  blockHash: Uint8Array,
+  certificate: CommitCertificate,
+  trusted: Pick<TrustedChain, 'chainId' | 'validators' | 'changes'>,
+  check: SignatureCheck,
+): void {
+  const validators = trustedSetAt(trusted.validators, trusted.changes, header.height);
+  if (!equalBytes(header.validatorSetHash, validators.hash)) {
+    fail(
+      'VERIFY_VALIDATOR_SET',
+      `block ${header.height} names a validator set this client does not trust at that height (fetch and verify the validator changes: GET /validators/changes)`,
+    );
+  }
+  try {
+    verifyCertificate(
+      certificate,
+      { chainId: trusted.chainId, height: header.height, blockHash, validators },
+      check,
+    );
+  } catch (err) {
+    fail('VERIFY_CERTIFICATE', `commit certificate: ${(err as Error).message}`);
+  }
 }
 
 /**
@@ -204,20 +227,7 @@ export function verifyProvenValue(
   const certificate = decoded('VERIFY_CERTIFICATE', 'certificate', () =>
     decodeCertificate(fromHex(certificateBytes)),
   );
-  try {
-    verifyCertificate(
-      certificate,
-      {
-        chainId: trusted.chainId,
-        height: header.height,
-        blockHash: headerHash(header),
-        validators: trusted.validators,
-      },
-      check,
-    );
-  } catch (err) {
-    fail('VERIFY_CERTIFICATE', `commit certificate: ${(err as Error).message}`);
-  }
+  verifyCertified(header, headerHash(header), certificate, trusted, check);
   return { height: header.height, value };
 }
 

@@ -9,6 +9,14 @@ export const CLIENT_ERRORS = {
   CLIENT_WRONG_KEY: { ...SERVER_ERROR, description: 'a signing key is not the one the tx names' },
 
   VERIFY_CERTIFICATE: { ...SERVER_ERROR, description: 'the commit certificate does not verify' },
+  VERIFY_VALIDATOR_CHANGE: {
+    ...SERVER_ERROR,
+    description: 'a validator-set change is not certified by the set before it',
+  },
+  VERIFY_VALIDATOR_SET: {
+    ...SERVER_ERROR,
+    description: 'the header names a validator set other than the one trusted at its height',
+  },
   VERIFY_DISCLOSURE: {
     ...SERVER_ERROR,
     description: 'a disclosed field or its root does not verify against the anchored document',

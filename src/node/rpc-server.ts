@@ -9,7 +9,8 @@
  *                                   quorum, in step with the chain, clock within the allowed
  *                                   drift), else 503 with the same body naming the failed check
  *   GET  /health                    200 {"status":"ok"} while the process answers
- *   GET  /validators                the validator set
+ *   GET  /validators[?height=H]     the validator set of the next height (or of height H)
+ *   GET  /validators/changes        every validator-set change with its header and certificate
  *   POST /txs[?wait=commit&timeoutMs=N]  submit {"tx": "<hex>"} (or raw bytes)
  *   GET  /txs/:hash                 tx, receipt, Merkle proofs, header and certificate
  *   GET  /blocks/:height|latest     a block (JSON view + canonical bytes)
@@ -46,6 +47,7 @@ import type {
   StatusResponse,
   SubmitTxResponse,
   TxResponse,
+  ValidatorChangesResponse,
   ValidatorsResponse,
 } from '../api/types.ts';
 import type { App } from '../app/app.ts';
@@ -53,6 +55,7 @@ import { accountStateKey, getAccount } from '../app/bank/account.ts';
 import { proposalToJson } from '../app/gov/index.ts';
 import { NEXT_KEY, nextIdCodec, proposalCodec, proposalKey } from '../app/gov/state.ts';
 import type { AppModule } from '../app/module.ts';
+import { entriesCodec, SET_KEY as VALIDATOR_SET_KEY } from '../app/validators/state.ts';
 import {
   blockToJson,
   certificateToJson,
@@ -86,7 +89,7 @@ export interface RpcOptions {
 /** What the API reads of the chain: the tip, the validator sets, blocks, txs, receipts, state. */
 export type RpcChain = Pick<
   Ledger,
-  'tip' | 'height' | 'validatorsAt' | 'getValue' | 'prove' | 'history'
+  'tip' | 'height' | 'validatorsAt' | 'validatorChanges' | 'getValue' | 'prove' | 'history'
 > & {
   store: Pick<
     ChainStore,
@@ -286,8 +289,19 @@ export class RpcServer {
       }
       case 'GET /health':
         return this.send(res, 200, { status: 'ok' });
-      case 'GET /validators':
-        return this.send(res, 200, this.validators());
+      case 'GET /validators': {
+        const height = url.searchParams.get('height');
+        return this.send(
+          res,
+          200,
+          await this.validators(height === null ? undefined : parseHeight(height)),
+        );
+      }
+      case 'GET /validators/:':
+        if (parts[1] !== 'changes') {
+          throw new CivitasError('RPC_NOT_FOUND', `no route GET ${url.pathname}`);
+        }
+        return this.send(res, 200, await this.validatorChanges());
       case 'POST /txs':
         return this.send(res, 200, await this.submitTx(req, url));
       case 'GET /txs/:':
@@ -384,9 +398,22 @@ export class RpcServer {
     return { ready: checks.peers.ok && checks.sync.ok && clock.ok, checks };
   }
 
-  private validators(): ValidatorsResponse {
-    const height = this.chain.height + 1;
+  /** Rule: a height from 1 to the next one (later sets are not decided yet). */
+  private async validators(at?: number): Promise<ValidatorsResponse> {
+    const next = this.chain.height + 1;
+    const height = at ?? next;
+    if (height < 1 || height > next) {
+      throw new CivitasError('RPC_BAD_HEIGHT', `a validator set is known for heights 1..${next}`);
+    }
     const set = this.chain.validatorsAt(height);
+    // Names as governance recorded them (the set in state is the latest one).
+    const stored = await this.chain.getValue(VALIDATOR_SET_KEY);
+    const names = new Map(
+      (stored === undefined ? [] : entriesCodec.decode(stored)).map((e) => [
+        toHex(e.publicKey),
+        e.name,
+      ]),
+    );
     return {
       height,
       hash: toHex(set.hash),
@@ -395,9 +422,32 @@ export class RpcServer {
       validators: set.validators.map((v, i) => ({
         index: i,
         publicKey: toHex(v),
-        name: this.m.info.validatorName(i) ?? `validator-${i}`,
+        name: names.get(toHex(v)) ?? this.m.info.validatorName(i) ?? `validator-${i}`,
       })),
     };
+  }
+
+  private async validatorChanges(): Promise<ValidatorChangesResponse> {
+    const height = this.chain.height;
+    const changes: ValidatorChangesResponse['changes'] = [];
+    for (const change of this.chain.validatorChanges()) {
+      if (change.fromHeight > height + 1) break;
+      const at = change.fromHeight - 1;
+      const [block, certificate] = await Promise.all([
+        this.chain.store.getBlock(at),
+        this.chain.store.getCertificateBytes(at),
+      ]);
+      if (block === undefined || certificate === undefined) {
+        throw new CivitasError('LEDGER_CORRUPT', `block or certificate ${at} missing`);
+      }
+      changes.push({
+        fromHeight: change.fromHeight,
+        validators: change.set.validators.map(toHex),
+        headerBytes: toHex(encodeHeader(block.header)),
+        certificateBytes: toHex(certificate),
+      });
+    }
+    return { height, changes };
   }
 
   private async readBody(req: IncomingMessage): Promise<Buffer> {

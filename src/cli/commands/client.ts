@@ -25,6 +25,7 @@ import {
   senderAddress,
   sign,
   stateKeyHash,
+  type TrustedChain,
   type Tx,
   type TxOpInput,
   toHex,
@@ -35,6 +36,7 @@ import {
   verifyHistory,
   verifyStateProof,
   verifyTxProof,
+  verifyValidatorChanges,
 } from '../../client/index.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { loadGenesisFile } from '../../node/genesis-file.ts';
@@ -90,6 +92,25 @@ interface SendOpts extends RpcOpts {
   cosign?: string[];
   nonce?: number;
   wait?: boolean;
+}
+
+/**
+ * validators.ready proves the signing key follows the chain: the key's own public key and the
+ * latest block hash fill in whatever `--args '{}'` leaves out.
+ */
+async function readyArgs(args: unknown, opts: SendOpts): Promise<unknown> {
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) return args;
+  const given = args as Record<string, unknown>;
+  const keys = await loadKeyFile(opts.key);
+  const latest =
+    given.recentBlockHash === undefined
+      ? (await new CivitasClient(opts.rpc).block('latest')).hash
+      : undefined;
+  return {
+    publicKey: given.publicKey ?? toHex(keys.publicKey),
+    recentBlockHash: given.recentBlockHash ?? latest,
+    ...given,
+  };
 }
 
 /**
@@ -255,7 +276,9 @@ export function registerTxCommand(program: Command): void {
   ).action(
     action(async (target: string, opts: SendOpts & { args: string; expectRev?: number }) => {
       const { module, method } = parseCall(target);
-      const op = appOp(module, method, parseJson(opts.args, '--args'), opts.expectRev);
+      let args = parseJson(opts.args, '--args');
+      if (module === 'validators' && method === 'ready') args = await readyArgs(args, opts);
+      const op = appOp(module, method, args, opts.expectRev);
       await sendOps([op], opts);
     }),
   );
@@ -542,30 +565,37 @@ function proposalLines(p: ProposalJson, height: number): string[] {
   return lines;
 }
 
+/**
+ * The chain a verification trusts: the genesis set (from --genesis, or else as the node
+ * says), and every validator-set change since, each checked against the set before it.
+ */
 export async function trustedSet(
   client: CivitasClient,
   genesisPath: string | undefined,
-): Promise<{
-  chainId: string;
-  validators: ValidatorSet;
-  source: string;
-  genesisStateRoot?: Uint8Array;
-}> {
+): Promise<TrustedChain & { source: string }> {
+  let base: { chainId: string; validators: ValidatorSet; genesisStateRoot?: Uint8Array };
+  let source: string;
   if (genesisPath !== undefined) {
     const genesis = await loadGenesisFile(genesisPath);
-    return {
+    base = {
       chainId: genesis.chainId,
       validators: genesisValidatorSet(genesis),
-      source: genesisPath,
       genesisStateRoot: await genesisStateRoot(genesis),
     };
+    source = genesisPath;
+  } else {
+    const [status, v] = await Promise.all([client.status(), client.validators(1)]);
+    base = {
+      chainId: status.chainId,
+      validators: makeValidatorSet(v.validators.map((x) => fromHex(x.publicKey, 32))),
+    };
+    source = `${client.rpcUrl} (pass --genesis to check against your own copy)`;
   }
-  const [status, v] = await Promise.all([client.status(), client.validators()]);
-  return {
-    chainId: status.chainId,
-    validators: makeValidatorSet(v.validators.map((x) => fromHex(x.publicKey, 32))),
-    source: `${client.rpcUrl} (pass --genesis to check against your own copy)`,
-  };
+  const changes = verifyValidatorChanges(base, await client.validatorChanges());
+  if (changes.changes.length > 0) {
+    source += `, ${changes.changes.length} validator-set change(s) verified`;
+  }
+  return { ...base, changes, source };
 }
 
 export function registerVerifyCommand(program: Command): void {
