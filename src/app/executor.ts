@@ -284,6 +284,7 @@ class OpContext implements CallContext {
   readonly state: StateView;
   readonly keys: readonly Uint8Array[];
   readonly chain: ChainView;
+  readonly txCalls: ReadonlyArray<{ readonly module: string; readonly method: string }>;
   private readonly run: TxRun;
   private readonly call: Call | undefined;
   private readonly action: number | null;
@@ -312,6 +313,7 @@ class OpContext implements CallContext {
     this.keys = keys;
     this.call = call;
     this.chain = run.chain;
+    this.txCalls = run.prepared.ops;
   }
 
   emit(type: string, attributes: ReadonlyArray<readonly [string, string]>): void {

@@ -56,6 +56,8 @@ export interface CallContext extends Omit<KeyContext, 'blockState' | 'senderAcco
   /** The validator set signing this block, recent block hashes, recent certificates' signers. */
   readonly chain: ChainView;
   readonly txHash: Uint8Array;
+  /** The tx's calls (module and method of each op), for checkTx rules about the whole tx. */
+  readonly txCalls: ReadonlyArray<{ readonly module: string; readonly method: string }>;
   /** Index of the op in its tx (a governance action runs with the vote's op index). */
   readonly opIndex: number;
   /** The revision the op expects of the object it acts on (STALE_REV when it differs). */

@@ -91,13 +91,15 @@ export interface MempoolChain {
   /** Signature verdicts (through the verified-tx cache). */
   verify(txs: readonly Tx[], txHashes: readonly Uint8Array[]): Promise<boolean[]>;
   /**
-   * Why the application refuses every tx of this sender (public key; hex as the mempool keys
-   * it) — ORG_NOT_A_MEMBER for a stranger on a permissioned chain — or undefined when it may
+   * Why the application refuses this tx's sender (public key; hex as the mempool keys it) —
+   * ORG_NOT_A_MEMBER for a stranger on a permissioned chain, unless the tx is one the rule
+   * lets through (a registered observer's readiness proof) — or undefined when it may
    * transact. A value when known in memory (admission-policy.ts).
    */
   senderRefusal(
     sender: Uint8Array,
     senderHex: string,
+    tx: Tx,
   ): ReceiptFailureCode | undefined | Promise<ReceiptFailureCode | undefined>;
   /** The clock queued lifetimes are measured on (ms); Date.now when absent. */
   now?(): number;
@@ -200,7 +202,7 @@ export class Mempool {
     }
     // Rule: a sender the application refuses outright (not a member on a permissioned chain)
     // is refused before its nonce and signature are looked at; it would only fail in a block.
-    let refusal = this.chain.senderRefusal(tx.sender, sender);
+    let refusal = this.chain.senderRefusal(tx.sender, sender, tx);
     if (refusal instanceof Promise) refusal = await refusal;
     if (refusal !== undefined) {
       const address = toHex(addressOf(tx.sender));

@@ -9,14 +9,15 @@
 import { EventEmitter } from 'node:events';
 import { getAccount } from '../app/bank/account.ts';
 import { type App, civitasApp, civitasStateMachine } from '../app/index.ts';
-import { entriesCodec, OBSERVERS_KEY } from '../app/validators/state.ts';
+import type { ValueCodec } from '../app/state-view.ts';
+import { entriesCodec, isObserverReadiness, OBSERVERS_KEY } from '../app/validators/state.ts';
 import { addressOf } from '../chain/address.ts';
-import type { CommitCertificate, Genesis } from '../chain/index.ts';
+import type { CommitCertificate, Genesis, Tx } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
 import { loadKeyFile } from '../crypto/keyfile.ts';
-import { CivitasError } from '../errors/index.ts';
-import { P2PNode } from '../p2p/index.ts';
+import { CivitasError, type ReceiptFailureCode } from '../errors/index.ts';
+import { P2PNode, validatorKeyFromPeerId } from '../p2p/index.ts';
 import { Ledger, RECENT_BLOCKS } from '../state/ledger.ts';
 import { AdmissionPolicy } from './admission-policy.ts';
 import { BlockCommitter, type NodeEvents } from './block-committer.ts';
@@ -170,7 +171,11 @@ export class CivitasNode {
       recentlyCommitted: (hashHex) => this.commitCache.isRecentlyCommitted(hashHex),
       committed: (hashes) => ledger.store.hasTxs(hashes),
       verify: (txs, hashes) => this.verification.admit(txs, hashes),
-      senderRefusal: (sender, senderHex) => this.admission.check(sender, senderHex),
+      senderRefusal: (sender, senderHex, tx) => {
+        const verdict = this.admission.check(sender, senderHex);
+        if (verdict instanceof Promise) return verdict.then((v) => this.readyExemption(v, tx));
+        return verdict === 'ORG_NOT_A_MEMBER' ? this.readyExemption(verdict, tx) : verdict;
+      },
     });
     const gate = new BlockWorkGate();
     const validationOptions = () => this.verification.validationOptions();
@@ -323,10 +328,28 @@ export class CivitasNode {
     });
   }
 
+  /** A registered observer's readiness proof passes admission (org.checkTx has the same rule). */
+  private async readyExemption(
+    verdict: ReceiptFailureCode | undefined,
+    tx: Tx,
+  ): Promise<ReceiptFailureCode | undefined> {
+    if (verdict !== 'ORG_NOT_A_MEMBER') return verdict;
+    const observers = await this.ledger.getValue(OBSERVERS_KEY);
+    const state = {
+      get: <T>(key: Uint8Array, codec: ValueCodec<T>): T | undefined =>
+        equalBytes(key, OBSERVERS_KEY) && observers !== undefined
+          ? codec.decode(observers)
+          : undefined,
+    };
+    return isObserverReadiness(state, addressOf(tx.sender), tx.ops) ? undefined : verdict;
+  }
+
   /**
    * Who may connect (docs/CONSENSUS.md, Reconfiguration): the validators of the tip and of the
-   * next height, the registered observers, and validators removed in the last RECENT_BLOCKS
-   * blocks (still syncing, still answering for their certificates).
+   * next height, the registered observers, validators removed in the last RECENT_BLOCKS
+   * blocks (still syncing, still answering for their certificates), and the peers of this
+   * node's own bootstrap list (its operator's word: a node away across changes — even a full
+   * rotation — reaches the new validators through them before it knows they are).
    */
   private async networkMembers(): Promise<Uint8Array[]> {
     const { ledger } = this;
@@ -343,6 +366,11 @@ export class CivitasNode {
     const observers = await ledger.getValue(OBSERVERS_KEY);
     if (observers !== undefined) {
       for (const e of entriesCodec.decode(observers)) add(e.publicKey);
+    }
+    for (const address of this.config.p2p.bootstrap) {
+      const peerId = /\/p2p\/([^/]+)$/.exec(address)?.[1];
+      const key = peerId === undefined ? undefined : validatorKeyFromPeerId(peerId);
+      if (key !== undefined) add(key);
     }
     return [...keys.values()];
   }

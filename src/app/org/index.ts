@@ -23,6 +23,7 @@ import { jsonAddress, jsonBool, jsonList, jsonObject, jsonString } from '../json
 import type { AppModule, CallContext, CallOutcome, Method } from '../module.ts';
 import { appParams, PARAMS_KEY } from '../params/state.ts';
 import type { StateAccess } from '../state-view.ts';
+import { isObserverReadiness } from '../validators/state.ts';
 import {
   ACTIVE_ORGS_KEY,
   COMMITTEE_KEY,
@@ -430,9 +431,11 @@ export const orgModule: AppModule = {
   // The sender's membership is read only where it matters: on a permissioned chain.
   txKeys: (ctx) => (appParams(ctx.blockState).permissioned ? [memberKey(ctx.sender)] : []),
   checkTx(ctx) {
-    // Rule: on a permissioned chain only active members of active organisations transact.
+    // Rule: on a permissioned chain only active members of active organisations transact —
+    // and a registered observer, for its readiness proof alone (validators/state.ts).
     if (!appParams(ctx.state).permissioned) return undefined;
-    return isActiveMember(ctx.state, ctx.sender) ? undefined : 'ORG_NOT_A_MEMBER';
+    if (isActiveMember(ctx.state, ctx.sender)) return undefined;
+    return isObserverReadiness(ctx.state, ctx.sender, ctx.txCalls) ? undefined : 'ORG_NOT_A_MEMBER';
   },
   genesis({ section, state }) {
     if (section === undefined) return;

@@ -321,7 +321,7 @@ function entriesJson(entries: readonly ValidatorEntry[]): Record<string, unknown
 export const validatorsModule: AppModule = {
   name: 'validators',
   methods: { add, remove, replace, addObserver, removeObserver, ready },
-  blockKeys: [SET_KEY],
+  blockKeys: [SET_KEY, OBSERVERS_KEY],
   objects: {
     key(id) {
       if (id === 'set') return SET_KEY;

@@ -9,9 +9,11 @@
  *                          network that sign nothing, candidates for the set among them
  *   validators/ready/<key> the height of the key's last readiness proof (validators.ready)
  */
+
+import { addressOf } from '../../chain/address.ts';
 import { decode, expectVersion } from '../../codec/reader.ts';
 import { encode } from '../../codec/writer.ts';
-import { concatBytes, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, equalBytes, utf8 } from '../../crypto/bytes.ts';
 import { PUBLIC_KEY_LENGTH } from '../../crypto/ed25519.ts';
 import type { StateRead, ValueCodec } from '../state-view.ts';
 
@@ -68,4 +70,20 @@ export function validatorEntries(state: StateRead): readonly ValidatorEntry[] {
 
 export function observerEntries(state: StateRead): readonly ValidatorEntry[] {
   return state.get(OBSERVERS_KEY, entriesCodec) ?? [];
+}
+
+/**
+ * Whether a tx from `sender` (an address) is a registered observer's readiness proof: its
+ * only call validators.ready. Such a tx is admitted on a permissioned chain even when the
+ * observer's key is not (yet) a member of an organisation (org.checkTx, node admission).
+ */
+export function isObserverReadiness(
+  state: StateRead,
+  sender: Uint8Array,
+  calls: ReadonlyArray<{ readonly module: string; readonly method: string }>,
+): boolean {
+  if (calls.length !== 1 || calls[0]!.module !== 'validators' || calls[0]!.method !== 'ready') {
+    return false;
+  }
+  return observerEntries(state).some((e) => equalBytes(addressOf(e.publicKey), sender));
 }

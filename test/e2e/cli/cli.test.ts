@@ -295,7 +295,7 @@ describe('civitas CLI on a one-validator network', () => {
     );
     assert.equal(vabsent.code, 0, vabsent.stderr);
     assert.match(vabsent.stdout, /balance 0, nonce 0 \(absent: proven non-inclusion\)/);
-    assertOneLineError(vForeign, /VERIFY_CERTIFICATE/, 'verify tx against a foreign genesis');
+    assertOneLineError(vForeign, /VERIFY_VALIDATOR_SET/, 'verify tx against a foreign genesis');
   });
 
   test('keys show: public key, address and libp2p peer id, never the secret', async () => {

@@ -13,13 +13,14 @@ import { AppChain, genesisWith, op, type Party, party } from './harness.ts';
 
 const ok = (r: Receipt, what = ''): void => assert.equal(r.code, 'OK', `${what}: ${r.code}`);
 
-function consortium() {
+function consortium(permissioned = false) {
   const admins = [party(), party(), party(), party()];
   const validators = [party(), party(), party(), party()];
   const candidate = party();
   const genesis = genesisWith({
     accounts: [...admins, candidate].map((who) => ({ who, balance: 1_000n })),
     app: {
+      params: { permissioned },
       org: admins.map((a, i) => ({ id: `org${i}`, name: `Org ${i}`, admins: [a.hex] })),
     },
   });
@@ -234,5 +235,16 @@ describe('validators', () => {
     const keys = setKeys(chain);
     assert.equal(keys[1], toHex(candidate.keys.publicKey));
     assert.equal(keys.length, 4);
+  });
+
+  test('on a permissioned chain a registered observer may send its readiness proof, nothing else', async () => {
+    const { chain, admins, candidate } = consortium(true);
+    assert.equal((await ready(chain, candidate)).code, 'ORG_NOT_A_MEMBER');
+    await decide(chain, admins, [{ call: 'validators.addObserver', args: entry(candidate) }]);
+    ok(await ready(chain, candidate), 'ready from a non-member observer');
+    const [transfer] = await chain.block([
+      chain.tx(candidate, [op('bank', 'transfer', { to: admins[0]!.hex, amount: '1' })]),
+    ]);
+    assert.equal(transfer!.code, 'ORG_NOT_A_MEMBER');
   });
 });

@@ -243,7 +243,8 @@ describe('verifyStateProof', () => {
       ],
       ['another object', id, acme, 'VERIFY_KEY'],
       ['another key claimed', id, { ...good, keyHash: acme.keyHash }, 'VERIFY_KEY'],
-      ['untrusted validators', id, good, 'VERIFY_CERTIFICATE', otherSet],
+      // The header names the set that signed it, not the one this client trusts.
+      ['untrusted validators', id, good, 'VERIFY_VALIDATOR_SET', otherSet],
       ['another chain', id, good, 'VERIFY_WRONG_CHAIN', { ...trusted, chainId: 'other' }],
     ];
     for (const [what, objectId, tampered, code, trust] of cases) {

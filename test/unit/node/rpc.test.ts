@@ -285,7 +285,7 @@ describe('HTTP API', () => {
     const otherSet = makeValidatorSet([generateKeyPair().publicKey]);
     assertVerifyFails(
       () => verifyTxProof(hash, r, { chainId, validators: otherSet }),
-      'VERIFY_CERTIFICATE',
+      'VERIFY_VALIDATOR_SET',
     );
     assertVerifyFails(
       () => verifyTxProof(hash, r, { chainId: 'other', validators: trusted.validators }),
@@ -370,7 +370,7 @@ describe('HTTP API', () => {
             chainId,
             validators: makeValidatorSet([generateKeyPair().publicKey]),
           }),
-        'VERIFY_CERTIFICATE',
+        'VERIFY_VALIDATOR_SET',
       );
     }
   });
