@@ -35,6 +35,12 @@ export interface ChainParams {
    * depends on it: it comes from the quorum (block-time.ts).
    */
   readonly maxClockDriftMs: number;
+  /**
+   * Blocks between two validator-set changes (src/app/validators), also how recent a joining
+   * validator's readiness proof and the signatures that show members live must be:
+   * 1..Limits.recentBlocks.
+   */
+  readonly validatorChangeSpacing: number;
 }
 
 export interface Genesis {
@@ -55,6 +61,7 @@ export const DEFAULT_PARAMS: ChainParams = {
   // Below the 3.75 MiB gossip message cap (src/p2p/options.ts), so a full block can be proposed.
   maxBlockBytes: 3 * 1024 * 1024,
   maxClockDriftMs: 10_000,
+  validatorChangeSpacing: Limits.recentBlocks,
 };
 
 export interface GenesisJson {
@@ -152,6 +159,8 @@ export function genesisFromJson(json: unknown): Genesis {
     bad(`params.maxBlockTxs may be at most ${Limits.blockTxs}`);
   if (params.maxBlockBytes > Limits.blockBytes)
     bad(`params.maxBlockBytes may be at most ${Limits.blockBytes}`);
+  if (params.validatorChangeSpacing > Limits.recentBlocks)
+    bad(`params.validatorChangeSpacing may be at most ${Limits.recentBlocks}`);
   if (
     j.app !== undefined &&
     (j.app === null || typeof j.app !== 'object' || Array.isArray(j.app))
@@ -184,7 +193,8 @@ export function genesisHash(g: Genesis): Uint8Array {
       w.list(g.accounts, (ww, a) => ww.fixed(a.address, ADDRESS_LENGTH).varbig(a.balance));
       w.varuint(g.params.maxBlockTxs)
         .varuint(g.params.maxBlockBytes)
-        .varuint(g.params.maxClockDriftMs);
+        .varuint(g.params.maxClockDriftMs)
+        .varuint(g.params.validatorChangeSpacing);
       // The app sections, when there are any (a genesis without them hashes as before).
       if (g.app !== undefined) w.string(canonicalJson(g.app));
     }),

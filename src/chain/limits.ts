@@ -21,4 +21,9 @@ export const Limits = {
   eventStringBytes: 256,
   receiptCodeBytes: 64,
   merkleProofSiblings: 64,
+  /**
+   * How many recent blocks execution may look back on (hashes, certificate signers): the
+   * bound of params.validatorChangeSpacing.
+   */
+  recentBlocks: 64,
 } as const;

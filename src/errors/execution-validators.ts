@@ -21,7 +21,7 @@ export const VALIDATORS_ERRORS = {
   },
   VALIDATORS_NOT_READY: {
     ...CONFLICT,
-    description: 'the joining validator sent no readiness proof in the last 64 blocks',
+    description: 'the joining validator sent no readiness proof in the last validatorChangeSpacing blocks',
   },
   VALIDATORS_SET_SIZE: {
     ...CONFLICT,
@@ -29,7 +29,7 @@ export const VALIDATORS_ERRORS = {
   },
   VALIDATORS_STALE_READY: {
     ...CONFLICT,
-    description: 'recentBlockHash is not the hash of one of the last 64 blocks',
+    description: 'recentBlockHash is not the hash of one of the last validatorChangeSpacing blocks',
   },
   VALIDATORS_TOO_MANY_OBSERVERS: {
     ...CONFLICT,
@@ -37,7 +37,7 @@ export const VALIDATORS_ERRORS = {
   },
   VALIDATORS_TOO_SOON: {
     ...CONFLICT,
-    description: 'the last validator-set change was less than 64 blocks ago',
+    description: 'the last validator-set change was less than validatorChangeSpacing blocks ago',
   },
   VALIDATORS_UNKNOWN: { ...NOT_FOUND, description: 'the key is not in the set (or list)' },
   VALIDATORS_WOULD_HALT: {

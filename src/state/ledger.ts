@@ -22,6 +22,7 @@ import {
   genesisHash,
   genesisValidatorSet,
   type Header,
+  Limits,
   lastCommitHashOf,
   makeValidatorSet,
   merkleRoot,
@@ -85,13 +86,15 @@ export interface StateMachine {
 }
 
 /** How many recent blocks the chain view answers for (validator liveness, readiness proofs). */
-export const RECENT_BLOCKS = 64;
+export const RECENT_BLOCKS = Limits.recentBlocks;
 
 /**
  * What execution may know of the chain besides state, all of it agreed by consensus: the
  * set signing the block, recent block hashes, and who signed recent certificates.
  */
 export interface ChainView {
+  /** The chain's parameters (genesis). */
+  readonly params: ChainParams;
   /** The validator set that signs the block being executed. */
   readonly validators: ValidatorSet;
   /** Hash of committed block `height` if it is one of the last RECENT_BLOCKS, else undefined. */
@@ -317,6 +320,7 @@ export class Ledger {
     const recent = this.recent;
     const own = lastCommit === null ? [] : signerKeys(lastCommit, this.validatorLog.at(height - 1));
     return {
+      params: this.params,
       validators: this.validatorLog.at(height),
       blockHash: (h) => recent.find((b) => b.height === h)?.hash,
       signedSince: (fromHeight) => {

@@ -10,13 +10,14 @@
  *
  * A change executed in block h takes effect at h + 1 (the header of h names the new set, so
  * h's certificate certifies it; the ledger logs it, src/state/validator-log.ts). Rules every
- * change passes, so that no vote can halt the chain:
- *   - at most one change per block, and CHANGE_SPACING blocks between two changes;
+ * change passes, so that no vote can halt the chain, with S = the chain parameter
+ * validatorChangeSpacing (64 blocks by default):
+ *   - at most one change per block, and S blocks between two changes;
  *   - a validator joining (add, replace) is a registered observer that proved within the last
- *     CHANGE_SPACING blocks that it holds its key and follows the chain (validators.ready
- *     names a recent block hash);
+ *     S blocks that it holds its key and follows the chain (validators.ready names the hash of
+ *     one of the last S blocks);
  *   - the new set keeps a quorum of live members: validators that signed a certificate in
- *     the last CHANGE_SPACING blocks, or proved ready, number at least the new set's quorum.
+ *     the last S blocks, or proved ready, number at least the new set's quorum.
  * Governance adds at most one validator change per proposal (gov/index.ts).
  *
  * Events: validators.added, validators.removed, validators.replaced, validators.observer_added,
@@ -32,7 +33,6 @@ import { equalBytes, fromHex, toHex } from '../../crypto/bytes.ts';
 import { PUBLIC_KEY_LENGTH } from '../../crypto/ed25519.ts';
 import { HASH_LENGTH } from '../../crypto/hash.ts';
 import { CivitasError } from '../../errors/index.ts';
-import { RECENT_BLOCKS } from '../../state/ledger.ts';
 import { jsonHash, jsonObject, jsonPublicKey, jsonString } from '../json-args.ts';
 import type { AppModule, CallContext, CallOutcome, KeyContext, Method } from '../module.ts';
 import {
@@ -50,8 +50,10 @@ import {
   validatorEntries,
 } from './state.ts';
 
-/** Blocks between two validator-set changes; also how recent liveness and readiness must be. */
-export const CHANGE_SPACING = RECENT_BLOCKS;
+/** S: blocks between two validator-set changes; also how recent liveness and readiness must be. */
+function spacing(ctx: CallContext): number {
+  return ctx.chain.params.validatorChangeSpacing;
+}
 
 /** The methods that change the set (governance puts at most one in a proposal). */
 export const SET_CHANGES: ReadonlySet<string> = new Set(['add', 'remove', 'replace']);
@@ -94,10 +96,10 @@ function keyOnly(): Method<{ publicKey: Uint8Array }>['args'] {
   };
 }
 
-/** Whether `key` proved readiness within the last CHANGE_SPACING blocks. */
+/** Whether `key` proved readiness within the last S blocks. */
 function isReady(ctx: CallContext, key: Uint8Array): boolean {
   const at = ctx.state.get(readyKey(key), heightCodec);
-  return at !== undefined && at >= ctx.height - CHANGE_SPACING;
+  return at !== undefined && at >= ctx.height - spacing(ctx);
 }
 
 /**
@@ -109,9 +111,9 @@ function checkChange(
   next: readonly ValidatorEntry[],
   joining: Uint8Array | null,
 ): CallOutcome {
-  // Rule: changes come CHANGE_SPACING blocks apart (and so one per block at most).
+  // Rule: changes come S blocks apart (and so one per block at most).
   const meta = ctx.state.get(META_KEY, metaCodec);
-  if (meta !== undefined && meta.lastChange > 0 && ctx.height - meta.lastChange < CHANGE_SPACING) {
+  if (meta !== undefined && meta.lastChange > 0 && ctx.height - meta.lastChange < spacing(ctx)) {
     return 'VALIDATORS_TOO_SOON';
   }
   // Rule: a set has 1..Limits.validators members.
@@ -120,7 +122,7 @@ function checkChange(
   if (joining !== null && !isReady(ctx, joining)) return 'VALIDATORS_NOT_READY';
   // Rule: the new set keeps a quorum of members seen live recently (signers of recent
   // certificates, or ready), so the change cannot halt the chain.
-  const signed = ctx.chain.signedSince(ctx.height - CHANGE_SPACING);
+  const signed = ctx.chain.signedSince(ctx.height - spacing(ctx));
   const live = next.filter(
     (e) =>
       signed.has(toHex(e.publicKey)) ||
@@ -301,9 +303,9 @@ const ready: Method<ReadyArgs> = {
     const known =
       has(observerEntries(ctx.state), a.publicKey) || has(validatorEntries(ctx.state), a.publicKey);
     if (!known) return 'VALIDATORS_NOT_OBSERVER';
-    // Rule: the hash is of one of the last CHANGE_SPACING blocks: the node follows the chain.
+    // Rule: the hash is of one of the last S blocks: the node follows the chain.
     let recent = false;
-    for (let h = ctx.height - 1; h >= Math.max(1, ctx.height - CHANGE_SPACING) && !recent; h--) {
+    for (let h = ctx.height - 1; h >= Math.max(1, ctx.height - spacing(ctx)) && !recent; h--) {
       const hash = ctx.chain.blockHash(h);
       recent = hash !== undefined && equalBytes(hash, a.recentBlockHash);
     }

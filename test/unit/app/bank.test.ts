@@ -28,6 +28,7 @@ import { civitasStateMachine } from '../../../src/app/index.ts';
 import { civitasApp } from '../../../src/app/registry.ts';
 import {
   addressOf,
+  DEFAULT_PARAMS,
   makeTx,
   makeValidatorSet,
   type Tx,
@@ -66,6 +67,7 @@ function memoryState(accounts: Array<[Uint8Array, Account]>) {
 async function run(txs: Tx[], accounts: Array<[Uint8Array, Account]>) {
   const state = memoryState(accounts);
   const executed = await executeBlock(civitasApp(), txs, txs.map(txHash), 1, state.read, {
+    params: DEFAULT_PARAMS,
     validators: makeValidatorSet([new Uint8Array(32).fill(1)]),
     blockHash: () => undefined,
     signedSince: () => new Set(),

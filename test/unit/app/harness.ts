@@ -111,6 +111,7 @@ export class AppChain {
     const live =
       this.liveSigners ?? new Set(this.genesis.validators.map((v) => toHex(v.publicKey)));
     return {
+      params: this.genesis.params,
       validators: genesisValidatorSet(this.genesis),
       blockHash: (h) =>
         h >= 1 && h < height && h >= height - RECENT_BLOCKS ? AppChain.blockHash(h) : undefined,
@@ -197,7 +198,12 @@ export function genesisWith(opts: {
     genesisTime: 1_700_000_000_000,
     validators: [{ name: 'v0', publicKey: generateKeyPair().publicKey }],
     accounts: opts.accounts.map((a) => ({ address: a.who.address, balance: a.balance })),
-    params: { maxBlockTxs: 1000, maxBlockBytes: 1 << 20, maxClockDriftMs: 10_000 },
+    params: {
+      maxBlockTxs: 1000,
+      maxBlockBytes: 1 << 20,
+      maxClockDriftMs: 10_000,
+      validatorChangeSpacing: 64,
+    },
     ...(opts.app === undefined ? {} : { app: opts.app }),
   };
 }

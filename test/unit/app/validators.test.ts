@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CHANGE_SPACING } from '../../../src/app/validators/index.ts';
 import { entriesCodec, SET_KEY } from '../../../src/app/validators/state.ts';
 import type { Receipt } from '../../../src/chain/receipt.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { AppChain, genesisWith, op, type Party, party } from './harness.ts';
+
+/** The chain parameter validatorChangeSpacing of genesisWith's chains. */
+const CHANGE_SPACING = 64;
 
 const ok = (r: Receipt, what = ''): void => assert.equal(r.code, 'OK', `${what}: ${r.code}`);
 

@@ -48,6 +48,8 @@ export interface TestNetworkOptions {
   faultInjection?: boolean;
   /** Per-node extras (environment), by index. */
   nodes?: LocalNetworkManifest['nodes'];
+  /** Chain parameters written into the genesis. */
+  genesis?: LocalNetworkManifest['genesis'];
 }
 
 const HTTP_TIMEOUT_MS = 10_000;
@@ -88,6 +90,7 @@ export class TestNetwork {
           env: { CIVITAS_DEBUG: '' },
           ...(opts.faultInjection ? { faultInjection: true } : {}),
           ...(opts.nodes ? { nodes: opts.nodes } : {}),
+          ...(opts.genesis ? { genesis: opts.genesis } : {}),
         },
         { nodes: opts.start },
       );
