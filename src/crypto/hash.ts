@@ -154,6 +154,22 @@ export function taggedHash(tag: string, ...parts: Uint8Array[]): Uint8Array {
   return digestNative(nodeHash, assemble(tag, parts));
 }
 
+/**
+ * taggedHash into the 32 bytes of `out` instead of a new array: for a hash that only feeds
+ * the next one (a state leaf's value hash), so the hot path allocates no array for it.
+ * `out` must be HASH_LENGTH bytes long.
+ */
+export function taggedHashInto(out: Uint8Array, tag: string, ...parts: Uint8Array[]): void {
+  if (nodeHash === undefined) {
+    out.set(taggedHashNoble(tag, ...parts));
+    return;
+  }
+  const input = assemble(tag, parts);
+  const sodium = input.length <= SODIUM_SHA256_MAX_INPUT ? activeSodium() : undefined;
+  if (sodium === undefined) out.set(nodeHash('sha256', input, 'buffer'));
+  else sodium.sha256Into(out, input);
+}
+
 /** The portable backend of taggedHash (the one browsers use); exported for cross-checks. */
 export function taggedHashNoble(tag: string, ...parts: Uint8Array[]): Uint8Array {
   const h = nobleTaggedHasher(tag);

@@ -15,7 +15,7 @@
  * attack, so no real subtree can pass as empty. A fixed all-zero value also makes "this sibling
  * is empty" a one-bit fact in compact proof encodings.
  */
-import { DomainTag, HASH_LENGTH, taggedHash } from '../../crypto/hash.ts';
+import { DomainTag, HASH_LENGTH, taggedHash, taggedHashInto } from '../../crypto/hash.ts';
 
 export const KEY_HASH_LENGTH = HASH_LENGTH;
 
@@ -36,6 +36,15 @@ export function stateValueHash(value: Uint8Array): Uint8Array {
 
 export function stateLeafHash(keyHash: Uint8Array, valueHash: Uint8Array): Uint8Array {
   return taggedHash(DomainTag.stateLeaf, keyHash, valueHash);
+}
+
+// The value hash of stateLeafHashOf, consumed at once: one buffer for every call.
+const valueHashScratch = new Uint8Array(HASH_LENGTH);
+
+/** stateLeafHash(keyHash, stateValueHash(value)), with no array made for the value hash. */
+export function stateLeafHashOf(keyHash: Uint8Array, value: Uint8Array): Uint8Array {
+  taggedHashInto(valueHashScratch, DomainTag.stateValue, value);
+  return taggedHash(DomainTag.stateLeaf, keyHash, valueHashScratch);
 }
 
 export function stateInnerHash(left: Uint8Array, right: Uint8Array): Uint8Array {

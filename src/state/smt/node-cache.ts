@@ -35,6 +35,12 @@ export interface CachedNode {
   node: TreeNode | undefined;
   /** For internal nodes: the binary hashes inside the node, when known. */
   inner: InnerHashes | undefined;
+  /**
+   * The kind its parent announced when an update last checked it (stored-node.ts): the other
+   * inputs of that check (version, depth, path) are the entry's own, so a later read expecting
+   * the same kind need not check it again.
+   */
+  checkedAs?: 'root' | 'leaf' | 'internal';
   /** No longer held (dropped or evicted); its slot in the insertion order is skipped. */
   gone: boolean;
 }
@@ -94,6 +100,28 @@ function pathKeyOf(key: Uint8Array): number | string {
   return (depth << 24) | (path << (8 * (3 - (end - VERSION_BYTES - 1))));
 }
 
+/**
+ * pathKeyOf for the node at `depth` on the path of `pathSource` (a key hash under it), from the
+ * key hash itself: the update's walk asks this for every node it loads, and only the misses
+ * need a node key built for LevelDB.
+ */
+function pathKeyAt(pathSource: Uint8Array, depth: number): number | string {
+  const pathBytes = (depth + 1) >> 1;
+  if (depth > MAX_INT_PATH_DEPTH) {
+    const chars = new Array<number>(pathBytes + 1);
+    chars[0] = depth;
+    for (let i = 0; i < pathBytes; i++) chars[i + 1] = pathSource[i]!;
+    if ((depth & 1) === 1) chars[pathBytes] = chars[pathBytes]! & 0xf0;
+    return String.fromCharCode.apply(null, chars);
+  }
+  let path = 0;
+  for (let i = 0; i < pathBytes; i++) path = (path << 8) | pathSource[i]!;
+  if ((depth & 1) === 1) path &= ~0x0f;
+  return (depth << 24) | (path << (8 * (3 - pathBytes)));
+}
+
+const TWO_32 = 0x1_0000_0000;
+
 function versionHighOf(key: Uint8Array): number {
   return ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
 }
@@ -125,6 +153,24 @@ export class CommittedNodeCache {
     const entry = this.find(key);
     if (entry === undefined) this.misses++;
     else this.hits++;
+    return entry;
+  }
+
+  /**
+   * get() of the node key `encodeNodeKey(version, pathSource, depth)`, without the key: the
+   * version and path are compared directly.
+   */
+  getAt(version: number, pathSource: Uint8Array, depth: number): CachedNode | undefined {
+    const entry = this.entries.get(pathKeyAt(pathSource, depth));
+    if (
+      entry === undefined ||
+      entry.versionLow !== version % TWO_32 ||
+      entry.versionHigh !== Math.floor(version / TWO_32)
+    ) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     return entry;
   }
 

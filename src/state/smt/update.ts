@@ -20,7 +20,7 @@
 import { compareBytes, equalBytes, toHex } from '../../crypto/bytes.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { ByteSlab } from './byte-slab.ts';
-import { EMPTY_SUBTREE_HASH, keyNibble, stateLeafHash, stateValueHash } from './hashes.ts';
+import { EMPTY_SUBTREE_HASH, keyNibble, stateLeafHashOf } from './hashes.ts';
 import {
   decodeNode,
   encodeEmptyNode,
@@ -85,8 +85,9 @@ const ROOT_PATH = new Uint8Array(0);
 const PENDING_COPY = new Uint8Array(0);
 
 interface Frontier {
-  readonly key: Uint8Array;
   readonly version: number;
+  /** A key hash under the node: with depth, the node's path. */
+  readonly pathSource: Uint8Array;
   readonly depth: number;
   readonly lo: number;
   readonly hi: number;
@@ -113,6 +114,8 @@ interface FoundNode {
   readonly bytes: Uint8Array;
   readonly node: TreeNode | undefined;
   readonly inner: InnerHashes | undefined;
+  /** Set on a committed-node cache entry once checked (node-cache.ts). */
+  checkedAs?: ExpectedKind;
 }
 
 export class TreeUpdate {
@@ -174,6 +177,37 @@ export class TreeUpdate {
 
   // ---- phase 1: load -------------------------------------------------------------------
 
+  /**
+   * The nodes of a frontier (the node at `depth` on the path of `pathSource` at `version`),
+   * from the committed-node cache where it has them, else one batched read.
+   */
+  private async findAt(items: readonly Frontier[]): Promise<Array<FoundNode | undefined>> {
+    const cache = this.cache;
+    const out = new Array<FoundNode | undefined>(items.length);
+    const missing: number[] = [];
+    const missingKeys: Uint8Array[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const entry = cache?.getAt(item.version, item.pathSource, item.depth);
+      if (entry === undefined) {
+        missing.push(i);
+        missingKeys.push(encodeNodeKey(item.version, item.pathSource, item.depth));
+        continue;
+      }
+      out[i] = this.hit(entry);
+    }
+    this.counters.nodeReads += items.length;
+    this.counters.nodeCacheHits += items.length - missing.length;
+    if (missing.length > 0) {
+      const found = await readNodes(this.reader, missingKeys);
+      for (let j = 0; j < missing.length; j++) {
+        const bytes = found[j];
+        if (bytes !== undefined) out[missing[j]!] = { bytes, node: undefined, inner: undefined };
+      }
+    }
+    return out;
+  }
+
   /** Nodes by key, from the committed-node cache where it has them, else one batched read. */
   private async find(keys: readonly Uint8Array[]): Promise<Array<FoundNode | undefined>> {
     this.counters.nodeReads += keys.length;
@@ -186,10 +220,7 @@ export class TreeUpdate {
         missing.push(i);
         continue;
       }
-      // Added by its bytes only (e.g. a moved leaf): decoded once, then kept decoded.
-      if (entry.node === undefined) cache!.noteDecoded(entry, decodeNode(entry.bytes));
-      this.superseded.push(entry);
-      out[i] = entry;
+      out[i] = this.hit(entry);
     }
     this.counters.nodeCacheHits += keys.length - missing.length;
     if (missing.length > 0) {
@@ -205,6 +236,14 @@ export class TreeUpdate {
     return out;
   }
 
+  /** A cache entry this update reads: decoded if it was not yet, and superseded on commit. */
+  private hit(entry: CachedNode): CachedNode {
+    // Added by its bytes only (e.g. a moved leaf): decoded once, then kept decoded.
+    if (entry.node === undefined) this.cache!.noteDecoded(entry, decodeNode(entry.bytes));
+    this.superseded.push(entry);
+    return entry;
+  }
+
   /** Decodes (unless memory already had it) and checks a found node. */
   private checked(
     found: FoundNode | undefined,
@@ -216,15 +255,19 @@ export class TreeUpdate {
     if (found?.node === undefined) {
       return checkStoredNode(found?.bytes, version, depth, pathSource, expected);
     }
-    return checkNode(found.node, version, depth, pathSource, expected);
+    // A cache entry is found by its own version and path: only the expected kind can differ.
+    if (found.checkedAs === expected) return found.node;
+    const node = checkNode(found.node, version, depth, pathSource, expected);
+    found.checkedAs = expected;
+    return node;
   }
 
   private async load(prevVersion: number): Promise<LoadedNode> {
     let root: LoadedNode | undefined;
     let frontier: Frontier[] = [
       {
-        key: encodeNodeKey(prevVersion, ROOT_PATH, 0),
         version: prevVersion,
+        pathSource: ROOT_PATH,
         depth: 0,
         lo: 0,
         hi: this.changes.length,
@@ -234,7 +277,7 @@ export class TreeUpdate {
       },
     ];
     while (frontier.length > 0) {
-      const found = await this.find(frontier.map((f) => f.key));
+      const found = await this.findAt(frontier);
       const next: Frontier[] = [];
       for (let f = 0; f < frontier.length; f++) {
         const item = frontier[f]!;
@@ -263,8 +306,8 @@ export class TreeUpdate {
       if ((node.childMask & bit) !== 0) {
         const version = node.versions[nibble]!;
         next.push({
-          key: encodeNodeKey(version, this.changes[i]!.key, depth + 1),
           version,
+          pathSource: this.changes[i]!.key,
           depth: depth + 1,
           lo: i,
           hi: j,
@@ -288,7 +331,7 @@ export class TreeUpdate {
     if (root.node.kind === NodeKind.leaf) {
       const leaf = root.node;
       this.counters.hashes += 2;
-      const hash = stateLeafHash(leaf.keyHash, stateValueHash(leaf.value));
+      const hash = stateLeafHashOf(leaf.keyHash, leaf.value);
       const entries = this.mergeLeaf(leaf, root.bytes, prevVersion!, 0, hash, 0, n);
       return this.build(entries, 0, entries.length, 0);
     }
@@ -308,7 +351,7 @@ export class TreeUpdate {
     return {
       leaf: true,
       key,
-      hash: stateLeafHash(key, stateValueHash(value)),
+      hash: stateLeafHashOf(key, value),
       bytes,
       // Views into the encoded bytes: the cache then holds no second copy of key and value.
       node: {
@@ -582,7 +625,7 @@ export class TreeUpdate {
       this.counters.hashes += 2;
       if (
         node.kind !== NodeKind.leaf ||
-        !equalBytes(stateLeafHash(node.keyHash, stateValueHash(node.value)), hash)
+        !equalBytes(stateLeafHashOf(node.keyHash, node.value), hash)
       ) {
         throw new CivitasError('STATE_BAD_NODE', 'moved leaf does not match its parent hash', {
           nodeKey: toHex(fromKey),

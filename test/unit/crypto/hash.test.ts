@@ -13,6 +13,7 @@ import {
   sha256,
   sha256With,
   taggedHash,
+  taggedHashInto,
   taggedHashNoble,
   taggedHashWith,
 } from '../../../src/crypto/hash.ts';
@@ -259,4 +260,30 @@ test('a libsodium digest is a fresh array of its own', () => {
   assert.equal(toHex(a), before);
   assert.notEqual(a.buffer, b.buffer);
   assert.equal(Object.getPrototypeOf(a), Uint8Array.prototype);
+});
+
+test('taggedHashInto writes what taggedHash returns, on either native choice', () => {
+  for (const choice of ['auto', 'node'] as const) {
+    const previous = setNativeCrypto(choice);
+    try {
+      for (const length of EDGE_LENGTHS) {
+        const data = Uint8Array.from({ length }, (_, i) => (i * 31 + length) & 0xff);
+        const out = new Uint8Array(HASH_LENGTH).fill(0xaa);
+        taggedHashInto(
+          out,
+          DomainTag.stateValue,
+          data.subarray(0, length >> 1),
+          data.subarray(length >> 1),
+        );
+        assert.equal(
+          toHex(out),
+          referenceTaggedHash(DomainTag.stateValue, data),
+          `${length} (${choice})`,
+        );
+        assert.equal(toHex(out), toHex(taggedHash(DomainTag.stateValue, data)));
+      }
+    } finally {
+      setNativeCrypto(previous);
+    }
+  }
 });

@@ -13,6 +13,7 @@ import { Level } from 'level';
 import { encode } from '../../../src/codec/index.ts';
 import { equalBytes } from '../../../src/crypto/bytes.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
+import { stateLeafHash, stateLeafHashOf, stateValueHash } from '../../../src/state/smt/hashes.ts';
 import {
   CommittedNodeCache,
   decodeNode,
@@ -483,6 +484,16 @@ describe('state tree node encoding and inner hashes', () => {
     for (let i = 4_990; i < 5_000; i++) assert.ok(many.peek(keyOf(i)));
   });
 
+  test('stateLeafHashOf is the leaf hash over the value hash', () => {
+    for (const length of [0, 1, 20, 23, 24, 87, 88, 200, 1_000]) {
+      const v = Uint8Array.from({ length }, (_, i) => (i * 7 + length) & 0xff);
+      assert.deepEqual(
+        stateLeafHashOf(key(length), v),
+        stateLeafHash(key(length), stateValueHash(v)),
+      );
+    }
+  });
+
   test('the committed-node cache holds the newest version of each path', () => {
     const cache = new CommittedNodeCache();
     for (const depth of [0, 1, 2, 5, 6, 7, 12]) {
@@ -517,6 +528,19 @@ describe('state tree node encoding and inner hashes', () => {
     assert.equal(paths.stats.entries, keys.length);
     for (let i = 0; i < keys.length; i++) {
       assert.deepEqual(paths.peek(keys[i]!)!.bytes, encodeLeafNode(key(i + 1), value(i + 1)));
+    }
+    // getAt (no node key built) finds exactly what the node key finds, at every depth.
+    for (let depth = 0; depth <= 9; depth++) {
+      const source = Uint8Array.of(0x9c, 0x3d, 0x71, 0xe5, 0x2b, 0xff);
+      const other = Uint8Array.of(0x9c, 0x3d, 0x71, 0xe5, 0x2b, 0xff);
+      other[depth >> 1] ^= depth % 2 === 0 ? 0x10 : 0x01; // differs at nibble depth: same path
+      const version = depth % 2 === 0 ? 7 : 2 ** 33 + 7;
+      paths.add(encodeNodeKey(version, source, depth), encodeLeafNode(key(100 + depth), value(1)));
+      const entry = paths.peek(encodeNodeKey(version, source, depth));
+      assert.ok(entry);
+      assert.equal(paths.getAt(version, source, depth), entry);
+      assert.equal(paths.getAt(version, other, depth), entry);
+      assert.equal(paths.getAt(version + 1, source, depth), undefined);
     }
   });
 
