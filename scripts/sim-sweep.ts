@@ -5,7 +5,9 @@
  * command, and a JSON summary (stdout, or --out FILE).
  *
  *   node scripts/sim-sweep.ts --validators 4,7,10 --seeds 200 [--first 1]
- *     [--ed25519-every 50] [--duration-ms N] [--out sweep.json]
+ *     [--ed25519-every 50] [--duration-ms N] [--mixes 'a,b;c,d' | reconfig] [--out sweep.json]
+ *
+ * `--mixes reconfig` runs the validator-set change mixes (RECONFIG_MIXES) only.
  *
  * Exit code 1 if any violation was found.
  */
@@ -34,6 +36,20 @@ export const SWEEP_MIXES: readonly (readonly FaultName[])[] = [
   ['twins', 'delay', 'partition', 'crash'],
   ['skew', 'drift', 'delay', 'crash'],
   ['skew', 'drift', 'equivocate', 'double-vote', 'partition'],
+];
+
+/** Validator-set changes (a seeded scenario per run, reconfig.ts) under each kind of fault. */
+export const RECONFIG_MIXES: readonly (readonly FaultName[])[] = [
+  ['reconfig', 'delay', 'loss', 'reorder', 'duplicate'],
+  ['reconfig', 'partition', 'crash', 'delay'],
+  ['reconfig', 'equivocate', 'double-vote', 'partition', 'crash'],
+  ['reconfig', 'twins', 'silent', 'invalid-block', 'crash'],
+  ['reconfig', 'skew', 'drift', 'replay', 'forge', 'loss'],
+];
+
+export const ALL_SWEEP_MIXES: readonly (readonly FaultName[])[] = [
+  ...SWEEP_MIXES,
+  ...RECONFIG_MIXES,
 ];
 
 function fail(message: string): never {
@@ -70,12 +86,14 @@ const durationMs =
     : positiveInt(values['duration-ms'], 'duration-ms', 0);
 const mixes: readonly (readonly FaultName[])[] =
   values.mixes === undefined
-    ? SWEEP_MIXES
-    : values.mixes.split(';').map((mix) => {
-        const names = mix === 'all' ? [...FAULTS] : mix.split(',');
-        for (const name of names) if (!isFaultName(name)) fail(`unknown fault ${name}`);
-        return names as FaultName[];
-      });
+    ? ALL_SWEEP_MIXES
+    : values.mixes === 'reconfig'
+      ? RECONFIG_MIXES
+      : values.mixes.split(';').map((mix) => {
+          const names = mix === 'all' ? [...FAULTS] : mix.split(',');
+          for (const name of names) if (!isFaultName(name)) fail(`unknown fault ${name}`);
+          return names as FaultName[];
+        });
 
 const groups: Array<SweepGroup & { cpuMs: number; durationMs: number }> = [];
 const violations: Array<SweepViolation & { replay: string }> = [];
@@ -86,7 +104,7 @@ process.stdout.write(
   `sim-sweep: validators ${validators.join(',')}, seeds ${first}..${first + seeds - 1} per mix, ${mixes.length} mixes, ed25519 every ${ed25519Every || '-'} seeds\n`,
 );
 process.stdout.write(
-  'n   mix                                          runs  blocks    min  viewchg  crashes  syncs  evidence  rejected  recovery  viol  cpu-s\n',
+  'n   mix                                          runs  blocks    min  viewchg  crashes  syncs  evidence  rejected  recovery  setchg  viol  cpu-s\n',
 );
 for (const n of validators) {
   for (const mix of mixes) {
@@ -115,7 +133,7 @@ for (const n of validators) {
     });
     const mixName = mix.length === FAULTS.length ? 'all' : mix.join(',');
     process.stdout.write(
-      `${String(n).padEnd(4)}${mixName.padEnd(45)}${String(g.runs).padStart(5)}${String(g.committedBlocks).padStart(8)}${String(g.minCommitted).padStart(7)}${String(g.viewChanges).padStart(9)}${String(g.crashes).padStart(9)}${String(g.syncs).padStart(7)}${String(g.evidence).padStart(10)}${String(g.rejected).padStart(10)}${(g.maxRecoveryAfterGstMs === null ? '-' : `${Math.round(g.maxRecoveryAfterGstMs)}ms`).padStart(10)}${String(g.violations).padStart(6)}${((cpu.user + cpu.system) / 1e6).toFixed(0).padStart(7)}\n`,
+      `${String(n).padEnd(4)}${mixName.padEnd(45)}${String(g.runs).padStart(5)}${String(g.committedBlocks).padStart(8)}${String(g.minCommitted).padStart(7)}${String(g.viewChanges).padStart(9)}${String(g.crashes).padStart(9)}${String(g.syncs).padStart(7)}${String(g.evidence).padStart(10)}${String(g.rejected).padStart(10)}${(g.maxRecoveryAfterGstMs === null ? '-' : `${Math.round(g.maxRecoveryAfterGstMs)}ms`).padStart(10)}${String(g.setChanges).padStart(8)}${String(g.violations).padStart(6)}${((cpu.user + cpu.system) / 1e6).toFixed(0).padStart(7)}\n`,
     );
     for (const v of report.violations) {
       const replay = `civitas sim --validators ${n} --seed ${v.seed} --faults ${mixName} --duration ${v.durationMs}ms${v.signatures === 'ed25519' ? ' --signatures ed25519' : ''} --trace`;
@@ -138,6 +156,11 @@ const summary = {
   viewChanges: groups.reduce((s, g) => s + g.viewChanges, 0),
   crashes: groups.reduce((s, g) => s + g.crashes, 0),
   evidence: groups.reduce((s, g) => s + g.evidence, 0),
+  setChanges: groups.reduce((s, g) => s + g.setChanges, 0),
+  reconfigRuns: groups.reduce(
+    (s, g) => s + Object.values(g.scenarios).reduce((a, b) => a + b, 0),
+    0,
+  ),
   maxRecoveryAfterGstMs: Math.max(...groups.map((g) => g.maxRecoveryAfterGstMs ?? 0)),
   violations: violations.length,
   cpuSeconds: Math.round((cpu.user + cpu.system) / 1e6),
@@ -146,7 +169,7 @@ const summary = {
   violationList: violations,
 };
 process.stdout.write(
-  `total: ${summary.runs} runs (${summary.ed25519Runs} with ed25519), ${summary.committedBlocks} blocks, ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.evidence} evidence records, slowest recovery after GST ${Math.round(summary.maxRecoveryAfterGstMs)} ms, ${summary.violations} violations, ${summary.cpuSeconds} s CPU\n`,
+  `total: ${summary.runs} runs (${summary.ed25519Runs} with ed25519), ${summary.committedBlocks} blocks, ${summary.viewChanges} view changes, ${summary.crashes} crashes, ${summary.evidence} evidence records, ${summary.reconfigRuns} runs with set changes (${summary.setChanges} executed), slowest recovery after GST ${Math.round(summary.maxRecoveryAfterGstMs)} ms, ${summary.violations} violations, ${summary.cpuSeconds} s CPU\n`,
 );
 const json = `${JSON.stringify(summary, null, 2)}\n`;
 if (values.out !== undefined) writeFileSync(values.out, json);

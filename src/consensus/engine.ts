@@ -128,6 +128,8 @@ export class ConsensusEngine {
   private restored = new PendingWal([], 0);
   private syncTarget = 0;
   private syncAnnounced = 0;
+  /** The height at which a later certificate failed against a guessed set (askPeers). */
+  private askedPeersAt = 0;
   private viewChangesTotal = 0;
   private readonly rejectCounts: Record<RejectReason, number>;
   private readonly preverified = new WeakSet<ConsensusMessage>();
@@ -317,7 +319,7 @@ export class ConsensusEngine {
 
   /** Re-asks for sync on every timer while behind: the first request may have failed. */
   private retrySync(): void {
-    const behind = this.syncTarget >= this.height;
+    const behind = this.syncTarget >= this.height || this.askedPeersAt === this.height;
     const stuck = this.round.decided !== null;
     if (behind || stuck) {
       this.emit({ type: 'need-sync', targetHeight: Math.max(this.syncTarget, this.height) });
@@ -770,13 +772,14 @@ export class ConsensusEngine {
       this.reject('unknown-validator', m.validatorIndex, `no validator set for ${m.height}`);
       return;
     }
+    const cert = certificateCarried(m);
+    const hint = cert !== null && cert.height >= this.height && cert.height > this.syncTarget;
     const key = validators.validators[m.validatorIndex];
     if (key === undefined) {
+      this.observeGuessFailure(cert, hint);
       this.reject('unknown-validator', m.validatorIndex, () => describeMessage(m));
       return;
     }
-    const cert = certificateCarried(m);
-    const hint = cert !== null && cert.height >= this.height && cert.height > this.syncTarget;
     const inWindow = m.height <= this.height + this.cfg.windows.heights;
     if (!inWindow && !hint) {
       this.reject('future-height', m.validatorIndex, () => describeMessage(m));
@@ -784,6 +787,7 @@ export class ConsensusEngine {
     }
     const problem = checkSignature(m, key, this.admissionContext());
     if (problem !== null) {
+      if (problem.reason === 'bad-signature') this.observeGuessFailure(cert, hint);
       this.rejectMessage(m, problem);
       return;
     }
@@ -803,6 +807,33 @@ export class ConsensusEngine {
     if (result !== 'buffered') {
       this.reject(result, m.validatorIndex, () => describeMessage(m));
     }
+  }
+
+  /**
+   * A later height's message failed against the set guessed for its height (index unknown or
+   * signature wrong). The guess is wrong whenever a set change was executed at a height not
+   * yet committed here, and then every message of the next height looks forged: if the
+   * certificate it carries were dropped with it, a replica that missed this height's COMMITs
+   * would never learn it is behind (the long sweep with reconfiguration found that stall). A
+   * certificate needs no trust in its carrier — q signatures checked against the set of its
+   * own height, exact for the current one — so it is still observed; the message is not.
+   */
+  private observeGuessFailure(cert: CommitCertificate | null, hint: boolean): void {
+    if (!hint) return;
+    // Exact for the current height; for a later one checked against a guess, once a height.
+    if (cert!.height === this.height || this.askedPeersAt !== this.height) {
+      this.observeCertificate(cert!);
+    }
+  }
+
+  /**
+   * need-sync of this very height: "see whether peers are ahead", claiming nothing an
+   * unverified certificate says (syncTarget stays). Repeated on every timer at this height.
+   */
+  private askPeers(): void {
+    if (this.askedPeersAt === this.height) return;
+    this.askedPeersAt = this.height;
+    this.emit({ type: 'need-sync', targetHeight: this.height });
   }
 
   /**
@@ -827,6 +858,12 @@ export class ConsensusEngine {
       );
     } catch (err) {
       this.reject('bad-certificate', null, err instanceof Error ? err.message : String(err));
+      // The set of a later height is a guess: a change executed in between (not yet known
+      // here) makes a genuine certificate fail. Let the node ask its peers how far they are
+      // (need-sync of this very height claims nothing the certificate says): block sync
+      // checks each block's certificate against the set its chain names, and gets past the
+      // change (the long sweep with reconfiguration found replicas stuck behind one).
+      if (cert.height > this.height) this.askPeers();
       return;
     }
     if (cert.height === this.height) {

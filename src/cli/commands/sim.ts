@@ -8,7 +8,10 @@ import {
   FAULTS,
   type FaultName,
   isFaultName,
+  isReconfigScenario,
   livenessBound,
+  RECONFIG_SCENARIOS,
+  type ReconfigScenario,
   runSimulation,
   runSweep,
   SIM_TIMEOUTS,
@@ -29,6 +32,14 @@ interface SimFlags {
   signatures: 'fake' | 'ed25519';
   json?: boolean;
   trace?: boolean;
+  reconfig?: ReconfigScenario;
+}
+
+function scenarioOption(value: string): ReconfigScenario {
+  if (!isReconfigScenario(value)) {
+    throw new InvalidArgumentError(`choose from ${RECONFIG_SCENARIOS.join(', ')}`);
+  }
+  return value;
 }
 
 function faultList(value: string): FaultName[] {
@@ -76,6 +87,7 @@ function replayCommand(flags: SimFlags, seed: number, durationMs: number): strin
     `--duration ${durationMs}ms`,
   ];
   if (flags.byzantine !== undefined) parts.push(`--byzantine ${flags.byzantine}`);
+  if (flags.reconfig !== undefined) parts.push(`--reconfig ${flags.reconfig}`);
   if (flags.signatures !== 'fake') parts.push(`--signatures ${flags.signatures}`);
   parts.push('--trace');
   return parts.join(' ');
@@ -101,6 +113,7 @@ function runOne(flags: SimFlags, seed: number): void {
     faults: flags.faults,
     signatures: flags.signatures,
     trace: flags.trace === true,
+    ...(flags.reconfig !== undefined ? { reconfig: flags.reconfig } : {}),
     ...(flags.byzantine !== undefined ? { byzantine: flags.byzantine } : {}),
     ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
   });
@@ -114,6 +127,11 @@ function runOne(flags: SimFlags, seed: number): void {
       `  ${seconds(report.durationMs)} virtual, GST at ${seconds(report.gstMs)}, liveness window ${seconds(report.livenessBoundMs)}`,
       `  committed heights ${report.committedMin}..${report.committedMax}, view changes ${report.viewChanges}, crashes ${report.crashes}, syncs ${report.syncs}, evidence ${report.evidence}`,
       `  messages sent ${report.messages.sent}, delivered ${report.messages.delivered}, lost ${report.messages.lost}`,
+      ...(report.reconfiguration === null
+        ? []
+        : [
+            `  reconfig ${report.reconfiguration.scenario}: planned ${report.reconfiguration.planned.join(', ') || 'nothing'}${report.reconfiguration.refused === null ? '' : ` (refused: ${report.reconfiguration.refused})`}; executed ${report.reconfiguration.executed.map((c) => `h=${c.height} → ${c.validators} validators`).join(', ') || 'none'}`,
+          ]),
       `  recovery after GST ${report.recoveryAfterGstMs === null ? '-' : `${report.recoveryAfterGstMs.toFixed(0)} ms`}`,
       `violations: ${report.violations.length}`,
       ...report.violations.flatMap((v) =>
@@ -132,6 +150,7 @@ function runMany(flags: SimFlags): void {
     faultMixes: [flags.faults],
     ed25519Every: flags.signatures === 'ed25519' ? 1 : 0,
     clock: () => performance.now(),
+    ...(flags.reconfig !== undefined ? { extra: { reconfig: flags.reconfig } } : {}),
     ...(flags.byzantine !== undefined ? { byzantine: flags.byzantine } : {}),
     ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
   });
@@ -152,6 +171,15 @@ function runMany(flags: SimFlags): void {
     printLines([
       `civitas sim: ${flags.validators} validators, faults ${flags.faults.join(',') || 'none'}, seeds 1..${flags.seeds}, ${seconds(durationMs)} virtual per run (liveness window ${seconds(livenessBound(flags.validators, SIM_TIMEOUTS))})`,
       `runs ${g.runs}, committed blocks ${g.committedBlocks} (fewest in one run ${g.minCommitted}), view changes ${g.viewChanges}, crashes ${g.crashes}, syncs ${g.syncs}, evidence ${g.evidence}, rejected messages ${g.rejected}`,
+      ...(flags.faults.includes('reconfig')
+        ? [
+            `validator-set changes executed ${g.setChanges}, scenarios ${Object.entries(g.scenarios)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(
+                ', ',
+              )}${g.refusedChanges > 0 ? `, refused by the guard in ${g.refusedChanges} runs` : ''}`,
+          ]
+        : []),
       `slowest recovery after GST ${g.maxRecoveryAfterGstMs === null ? '-' : `${g.maxRecoveryAfterGstMs.toFixed(0)} ms`}, wall time ${((performance.now() - started) / 1000).toFixed(1)} s`,
       `violations: ${report.violations.length}`,
       ...report.violations.flatMap((v) => violationLines(v, replay(v))),
@@ -186,6 +214,11 @@ export function registerSimCommand(program: Command): void {
       durationOption,
     )
     .option('--signatures <scheme>', 'fake (fast, default) or ed25519', signaturesOption, 'fake')
+    .option(
+      '--reconfig <scenario>',
+      `with the reconfig fault, this validator-set change instead of a seeded one (${RECONFIG_SCENARIOS.join(', ')})`,
+      scenarioOption,
+    )
     .option('--json', 'print JSON')
     .option('--trace', 'with --seed: print the run as an event log');
   cmd.action((flags: SimFlags) => {
@@ -195,6 +228,9 @@ export function registerSimCommand(program: Command): void {
     if (flags.seed !== undefined && explicit('seeds'))
       bad('use --seed to replay one run or --seeds for a sweep, not both');
     if (flags.trace && flags.seed === undefined) bad('--trace replays one run: give it --seed');
+    if (flags.reconfig !== undefined && !flags.faults.includes('reconfig')) {
+      bad('--reconfig needs the reconfig fault (--faults ...,reconfig or all)');
+    }
     if (flags.byzantine !== undefined && flags.byzantine >= flags.validators) {
       bad(`--byzantine must be below --validators (${flags.validators})`);
     }

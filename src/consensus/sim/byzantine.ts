@@ -36,8 +36,10 @@ export interface Outgoing {
 export interface ByzantineContext {
   readonly rng: Prng;
   readonly chainId: string;
-  readonly validatorIndex: number;
-  readonly validatorCount: number;
+  /** Its index in the set of `height` (−1: not a member), from its own chain. */
+  indexAt(height: number): number;
+  /** The size of the set of `height`. */
+  countAt(height: number): number;
   sign(hash: Uint8Array): Uint8Array;
   /** A different valid block at the same height on the same parent. */
   buildAlternative(original: SealedBlock): SealedBlock;
@@ -77,6 +79,9 @@ export class ByzantineFilter {
     }
     if (m === null || !this.has('double-vote') || this.has('silent')) return [];
     if (m.type === 'view-change') return [];
+    // Outside the height's set its votes would count for nothing: not worth signing.
+    const validatorIndex = this.ctx.indexAt(m.height);
+    if (validatorIndex < 0) return [];
     const blockHash = m.type === 'pre-prepare' ? m.block.hash : m.blockHash;
     const key = `${m.height}:${m.view}:${toHex(blockHash)}`;
     if (this.endorsed.has(key)) return [];
@@ -90,7 +95,7 @@ export class ByzantineFilter {
           height: m.height,
           view: m.view,
           blockHash,
-          validatorIndex: this.ctx.validatorIndex,
+          validatorIndex,
           signature: new Uint8Array(64),
           timestamp: m.type === 'commit' ? m.timestamp : 0,
         },
@@ -183,7 +188,7 @@ export class ByzantineFilter {
         height: m.height,
         view: m.view,
         blockHash: rng.bytes(32),
-        validatorIndex: this.ctx.validatorIndex,
+        validatorIndex: m.validatorIndex,
         signature: new Uint8Array(64),
         timestamp: 0,
       };
@@ -226,9 +231,8 @@ export class ByzantineFilter {
       case 3: {
         // A vote that claims another validator, signed with this one's key.
         if (m.type !== 'prepare' && m.type !== 'commit') return [];
-        const victim =
-          (this.ctx.validatorIndex + 1 + rng.int(0, this.ctx.validatorCount - 1)) %
-          this.ctx.validatorCount;
+        const count = this.ctx.countAt(m.height);
+        const victim = (m.validatorIndex + 1 + rng.int(0, count - 1)) % count;
         return [
           { to, bytes: encodeMessage(this.vote(m, rng.bytes(32), { validatorIndex: victim })) },
         ];

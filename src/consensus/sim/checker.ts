@@ -11,16 +11,31 @@
  * - block time (chain/block-time.ts): every committed block's time is after its parent's and
  *   within the correct clocks — no later than the moment it commits, no earlier than the
  *   moment its parent was first built — whatever the skewed, drifting and Byzantine clocks
- *   signed.
+ *   signed;
+ * - validator sets (issue #14): the set of each height is the one the committed chain names
+ *   (the canonical chain, first committed at each height); every honest replica's
+ *   `validatorsAt` answers it for the height it committed and the next one, and its engine
+ *   enters each height with its index in that set (−1: an observer); every commit
+ *   certificate verifies against the set of its own height; an honest replica signs a
+ *   message only at a height whose set holds its key, at its index (`outside-set`).
  * Each violation names the seed that replays it.
  */
 
 import type { SealedBlock } from '../../chain/block.ts';
-import type { CommitCertificate } from '../../chain/certificate.ts';
-import { toHex } from '../../crypto/bytes.ts';
+import { type CommitCertificate, verifyCertificate } from '../../chain/certificate.ts';
+import type { ValidatorSet } from '../../chain/validator-set.ts';
+import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import type { EngineMemory } from '../engine.ts';
 import { type ConsensusMessage, describeMessage, digestOf } from '../messages.ts';
-import { type ParentInfo, type SimChainContext, validateSimBlock } from './sim-chain.ts';
+import {
+  childInfo,
+  genesisParent,
+  type ParentInfo,
+  quorumOf,
+  type SimChainContext,
+  setAfter,
+  validateSimBlock,
+} from './sim-chain.ts';
 
 export type ViolationKind =
   | 'agreement'
@@ -28,7 +43,9 @@ export type ViolationKind =
   | 'honest-equivocation'
   | 'liveness'
   | 'memory'
-  | 'block-time';
+  | 'block-time'
+  | 'validator-set'
+  | 'outside-set';
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -51,10 +68,33 @@ export class Checker {
   /** Block hash → virtual time it was first built (any replica). */
   private readonly builtAt = new Map<string, number>();
   private readonly perKind = new Map<ViolationKind, number>();
+  /** The chain as first committed, by height (0: genesis): its sets are the canonical ones. */
+  private readonly canonical: ParentInfo[];
+  /** Certificates already verified, with the hash of the set they verified against. */
+  private readonly certified = new WeakMap<CommitCertificate, string>();
 
   constructor(seed: number, ctx: SimChainContext) {
     this.seed = seed;
     this.ctx = ctx;
+    this.canonical = [genesisParent(ctx)];
+  }
+
+  /** The set that signs `height` on the committed chain, once height − 1 is committed. */
+  setAt(height: number): ValidatorSet | undefined {
+    const parent = this.canonical[height - 1];
+    return parent === undefined ? undefined : setAfter(this.ctx, parent);
+  }
+
+  /** Set changes executed on the committed chain: (height executed, next set's size). */
+  changesCommitted(): Array<{ height: number; validators: number }> {
+    const out: Array<{ height: number; validators: number }> = [];
+    for (let h = 1; h < this.canonical.length; h++) {
+      const info = this.canonical[h]!;
+      if (info.lastChangeHeight === h) {
+        out.push({ height: h, validators: setAfter(this.ctx, info).validators.length });
+      }
+    }
+    return out;
   }
 
   get violations(): readonly Violation[] {
@@ -80,12 +120,20 @@ export class Checker {
     block: SealedBlock,
     certificate: CommitCertificate,
     parent: ParentInfo,
+    sets: { readonly current: ValidatorSet; readonly next: ValidatorSet },
   ): void {
     const height = block.header.height;
     const hash = toHex(block.hash);
     const first = this.committed.get(height);
+    // Judge the block on the canonical parent when the replica's is the same block: the
+    // sets then come from the committed chain, not from the replica's own bookkeeping.
+    const canonicalParent = this.canonical[height - 1];
+    if (canonicalParent !== undefined && equalBytes(canonicalParent.hash, parent.hash)) {
+      parent = canonicalParent;
+    }
     if (first === undefined) {
       this.committed.set(height, { hash, replica });
+      if (this.canonical.length === height) this.canonical.push(childInfo(this.ctx, parent, block));
     } else if (first.hash !== hash) {
       this.report(
         'agreement',
@@ -102,7 +150,99 @@ export class Checker {
     if (certificate.height !== height || toHex(certificate.blockHash) !== hash) {
       this.report('validity', atMs, replica, height, 'certificate is for another block');
     }
+    this.checkCertificate(atMs, replica, certificate, setAfter(this.ctx, parent));
     this.checkTime(atMs, replica, block, parent);
+    this.checkSets(atMs, replica, height, sets);
+  }
+
+  /** A commit certificate is valid against the set of its own height (and only needs that). */
+  private checkCertificate(
+    atMs: number,
+    replica: number,
+    certificate: CommitCertificate,
+    set: ValidatorSet,
+  ): void {
+    const setHash = toHex(set.hash);
+    if (this.certified.get(certificate) === setHash) return;
+    try {
+      verifyCertificate(
+        certificate,
+        {
+          chainId: this.ctx.chainId,
+          height: certificate.height,
+          blockHash: certificate.blockHash,
+          validators: { ...set, quorum: quorumOf(this.ctx, set) },
+        },
+        this.ctx.verify,
+      );
+      this.certified.set(certificate, setHash);
+    } catch (err) {
+      this.report(
+        'validity',
+        atMs,
+        replica,
+        certificate.height,
+        `certificate does not verify against the set of its height: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  /** The replica's own answer for the set of the height it committed and of the next. */
+  private checkSets(
+    atMs: number,
+    replica: number,
+    height: number,
+    sets: { readonly current: ValidatorSet; readonly next: ValidatorSet },
+  ): void {
+    for (const [h, set] of [
+      [height, sets.current],
+      [height + 1, sets.next],
+    ] as const) {
+      const expected = this.setAt(h);
+      if (expected !== undefined && !equalBytes(expected.hash, set.hash)) {
+        this.report(
+          'validator-set',
+          atMs,
+          replica,
+          h,
+          `replica ${replica} has a set of ${set.validators.length} (${toHex(set.hash).slice(0, 8)}) for height ${h}, the chain names ${expected.validators.length} (${toHex(expected.hash).slice(0, 8)})`,
+        );
+      }
+    }
+  }
+
+  /** A replica's engine entered `height` as `index` in its set (−1: observer). */
+  onEnterHeight(
+    atMs: number,
+    replica: number,
+    height: number,
+    key: Uint8Array,
+    index: number,
+  ): void {
+    const set = this.setAt(height);
+    if (set === undefined) return;
+    const expected = set.indexOf(key);
+    if (expected !== index) {
+      this.report(
+        'validator-set',
+        atMs,
+        replica,
+        height,
+        `replica ${replica} entered height ${height} as index ${index}, the chain's set makes it ${expected}`,
+      );
+    }
+  }
+
+  /** A failure the engine raised (e.g. CONSENSUS_SET_MISMATCH): the replica stops, as a node would. */
+  onEngineError(atMs: number, replica: number, height: number | null, err: unknown): void {
+    const code = (err as { code?: string }).code ?? 'ERROR';
+    this.report(
+      'validator-set',
+      atMs,
+      replica,
+      height,
+      `engine stopped: ${code}: ${(err as Error).message}`,
+    );
   }
 
   noteBuilt(block: SealedBlock, atMs: number): void {
@@ -127,8 +267,28 @@ export class Checker {
   }
 
   /** Every message an honest replica sends (first sends and retransmissions alike). */
-  onHonestSend(atMs: number, replica: number, m: ConsensusMessage): void {
-    const key = `${m.validatorIndex}:${m.type}:${m.height}:${m.view}`;
+  onHonestSend(atMs: number, replica: number, publicKey: Uint8Array, m: ConsensusMessage): void {
+    // Only a member of the height's set signs, and only as its own index there.
+    const set = this.setAt(m.height);
+    if (set === undefined) {
+      this.report(
+        'outside-set',
+        atMs,
+        replica,
+        m.height,
+        `signed ${describeMessage(m)} at a height whose set is not yet committed`,
+      );
+    } else if (set.indexOf(publicKey) !== m.validatorIndex) {
+      const index = set.indexOf(publicKey);
+      this.report(
+        'outside-set',
+        atMs,
+        replica,
+        m.height,
+        `signed ${describeMessage(m)} ${index < 0 ? 'outside the set' : `as index ${m.validatorIndex}, its index is ${index}`} of height ${m.height}`,
+      );
+    }
+    const key = `${toHex(publicKey)}:${m.type}:${m.height}:${m.view}`;
     const digest = toHex(digestOf(m));
     const previous = this.signed.get(key);
     if (previous === undefined) {

@@ -4,6 +4,8 @@ export const NETWORK_FAULTS = ['delay', 'loss', 'reorder', 'duplicate', 'partiti
 export const CRASH_FAULTS = ['crash'] as const;
 /** Replicas whose clocks are off: a constant offset (skew), a rate error (drift). */
 export const CLOCK_FAULTS = ['skew', 'drift'] as const;
+/** Validator-set changes by governance (reconfig.ts: one seeded scenario per run). */
+export const RECONFIG_FAULTS = ['reconfig'] as const;
 export const BYZANTINE_FAULTS = [
   'equivocate',
   'double-vote',
@@ -18,6 +20,7 @@ export const FAULTS = [
   ...CRASH_FAULTS,
   ...CLOCK_FAULTS,
   ...BYZANTINE_FAULTS,
+  ...RECONFIG_FAULTS,
 ] as const;
 
 export type FaultName = (typeof FAULTS)[number];

@@ -2,6 +2,7 @@ export * from './byzantine.ts';
 export * from './checker.ts';
 export * from './faults.ts';
 export * from './prng.ts';
+export * from './reconfig.ts';
 export * from './signatures.ts';
 export * from './sim-chain.ts';
 export * from './simulation.ts';

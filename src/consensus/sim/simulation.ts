@@ -33,13 +33,23 @@ import { EventQueue } from './event-queue.ts';
 import { BYZANTINE_FAULTS, type ByzantineBehaviour, FAULTS, type FaultName } from './faults.ts';
 import { deliveryDelays, type NetworkPlan, partitioned, planNetwork } from './network.ts';
 import { Prng } from './prng.ts';
+import {
+  describeChange,
+  plannedSets,
+  planReconfiguration,
+  RECONFIG_SCENARIOS,
+  type ReconfigPlan,
+  type ReconfigScenario,
+  spareKeysFor,
+} from './reconfig.ts';
 import { type SignatureSchemeName, type SimKey, signatureScheme } from './signatures.ts';
 import {
   buildSimBlock,
+  childInfo,
   genesisParent,
   type ParentInfo,
-  parentOf,
   type SimChainContext,
+  setAfter,
   validateSimBlock,
 } from './sim-chain.ts';
 
@@ -101,6 +111,26 @@ export interface SimulationOptions {
   readonly gstMs?: number;
   readonly trace?: boolean;
   readonly hooks?: SimHooks;
+  /** With the `reconfig` fault: this scenario instead of a seeded choice. */
+  readonly reconfig?: ReconfigScenario;
+  /**
+   * Broken variants of a replica's `validatorsAt`, for the checker's tests: `ignore-decided`
+   * ignores the block the engine just decided (answers from the committed chain only);
+   * `late` applies a change one height late unless asked with the decided block.
+   */
+  readonly brokenSets?: 'ignore-decided' | 'late';
+}
+
+/** What the `reconfig` fault planned and what the committed chain executed. */
+export interface ReconfigReport {
+  readonly scenario: ReconfigScenario;
+  /** The planned changes: "add 1a2b3c4d from h≥7". */
+  readonly planned: readonly string[];
+  readonly refused: string | null;
+  /** Set changes on the committed chain: the height executing it and the next set's size. */
+  readonly executed: ReadonlyArray<{ height: number; validators: number }>;
+  /** Replicas in all (validators and observers, twins apart). */
+  readonly replicas: number;
 }
 
 export interface SimulationReport {
@@ -126,6 +156,8 @@ export interface SimulationReport {
   readonly evidence: number;
   /** Longest wait, over honest replicas, from GST to committing past the GST frontier. */
   readonly recoveryAfterGstMs: number | null;
+  /** Null unless the `reconfig` fault is on. */
+  readonly reconfiguration: ReconfigReport | null;
   readonly violations: readonly Violation[];
   readonly trace?: readonly string[];
 }
@@ -180,10 +212,17 @@ export interface ClockFault {
 
 const CORRECT_CLOCK: ClockFault = { offsetMs: 0, drift: 0 };
 
+/** A committed block, its certificate, and the chain's sets after it. */
+interface ChainEntry {
+  readonly block: SealedBlock;
+  readonly certificate: CommitCertificate;
+  readonly info: ParentInfo;
+}
+
 interface Replica {
   readonly id: number;
-  /** Index in the validator set; twins share one. */
-  readonly validatorIndex: number;
+  /** Index of its key in the run's key pool (the genesis set first, then spare keys); twins share one. */
+  readonly keyIndex: number;
   readonly key: SimKey;
   /** Byzantine (filtered) or one of a pair of twins: excluded from the honest checks. */
   readonly faulty: boolean;
@@ -200,7 +239,11 @@ interface Replica {
    * through the codec on restart, so replay still exercises the real encoding.
    */
   wal: WalEntry[];
-  readonly chain: Array<{ block: SealedBlock; certificate: CommitCertificate }>;
+  readonly chain: ChainEntry[];
+  /** The height its engine last entered (checked against the chain's set). */
+  enteredHeight: number;
+  /** Its engine threw (as a node's driver would, it stops for good). */
+  halted: boolean;
   readonly timerGen: Record<TimerKind, number>;
   crashAfterActions: number | null;
   pendingForgetWal: boolean;
@@ -230,6 +273,11 @@ class Simulation {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly replicas: Replica[] = [];
   private readonly validators: ValidatorSet;
+  private readonly reconfig: ReconfigPlan | null;
+  /** Keys in the run: the genesis set's, then spare ones that start as observers. */
+  private readonly poolSize: number;
+  private readonly maxSetSize: number;
+  private caps: ReturnType<ConsensusEngine['memoryCaps']> | null = null;
   private readonly chainCtx: SimChainContext;
   private readonly checker: Checker;
   private readonly plan: NetworkPlan;
@@ -253,7 +301,36 @@ class Simulation {
     }
     this.faults = new Set(opts.faults ?? FAULTS);
     this.timeouts = { ...SIM_TIMEOUTS, ...opts.timeouts };
-    this.boundMs = livenessBound(this.n, this.timeouts);
+    this.rng = new Prng(opts.seed);
+    const scheme = signatureScheme(opts.signatures ?? 'fake');
+    const keys = Array.from({ length: this.n }, (_, i) => scheme.key(opts.seed, i));
+    this.validators = makeValidatorSet(keys.map((k) => k.publicKey));
+    const planRng = this.rng.fork('plan');
+    const byzantine = this.assignByzantine(planRng.fork('byzantine'));
+    const clocks = this.assignClocks(planRng.fork('clocks'), byzantine);
+    this.reconfig = null;
+    if (this.faults.has('reconfig')) {
+      const rng = planRng.fork('reconfig');
+      const scenario = opts.reconfig ?? rng.pick(RECONFIG_SCENARIOS);
+      for (let i = 0; i < spareKeysFor(scenario); i++) keys.push(scheme.key(opts.seed, this.n + i));
+      const faulty = new Set(
+        [...byzantine.keys(), ...clocks.keys()].map((id) => toHex(keys[id]!.publicKey)),
+      );
+      this.reconfig = planReconfiguration(rng, {
+        scenario,
+        initial: this.validators.validators,
+        spare: keys.slice(this.n).map((k) => k.publicKey),
+        faulty,
+      });
+    }
+    this.poolSize = keys.length;
+    this.maxSetSize = Math.max(
+      this.n,
+      ...(this.reconfig === null
+        ? []
+        : plannedSets(this.validators, this.reconfig).map((set) => set.validators.length)),
+    );
+    this.boundMs = livenessBound(this.maxSetSize, this.timeouts);
     this.durationMs = opts.durationMs ?? DEFAULT_FAULT_PERIOD_MS + this.boundMs;
     this.gstMs = opts.gstMs ?? this.durationMs - this.boundMs;
     if (this.gstMs < 0 || this.gstMs > this.durationMs) {
@@ -262,34 +339,30 @@ class Simulation {
         `duration ${this.durationMs} ms leaves no room for the ${this.boundMs} ms liveness window`,
       );
     }
-    this.rng = new Prng(opts.seed);
     this.netRng = this.rng.fork('network');
     this.nodeRng = this.rng.fork('nodes');
     this.trace = opts.trace ? [] : null;
-    const scheme = signatureScheme(opts.signatures ?? 'fake');
-    const keys = Array.from({ length: this.n }, (_, i) => scheme.key(opts.seed, i));
-    this.validators = makeValidatorSet(keys.map((k) => k.publicKey));
     this.chainCtx = {
       chainId: CHAIN_ID,
       genesisHash: sha256(utf8.encode(`civitas-sim-genesis/${opts.seed}`)),
       genesisTime: GENESIS_TIME,
       validators: this.validators,
-      quorum: opts.unsafe?.quorum ?? this.validators.quorum,
+      plan: this.reconfig?.changes ?? [],
+      ...(opts.unsafe?.quorum !== undefined ? { quorum: opts.unsafe.quorum } : {}),
       verify: scheme.verify,
     };
     this.checker = new Checker(opts.seed, this.chainCtx);
-    const planRng = this.rng.fork('plan');
-    const byzantine = this.assignByzantine(planRng.fork('byzantine'));
     const twinsOf = [...byzantine.entries()]
       .filter(([, behaviours]) => behaviours.includes('twins'))
       .map(([id]) => id);
     this.plan = planNetwork(
       planRng.fork('links'),
-      this.n + twinsOf.length,
+      this.poolSize + twinsOf.length,
       this.faults,
       this.gstMs,
     );
-    for (let id = 0; id < this.n; id++) {
+    // Every key runs a replica from the start; those outside a height's set observe it.
+    for (let id = 0; id < this.poolSize; id++) {
       const behaviours = byzantine.get(id)?.filter((b) => b !== 'twins');
       const twin = twinsOf.includes(id);
       this.replicas.push(this.makeReplica(id, id, keys[id]!, behaviours, twin));
@@ -297,7 +370,6 @@ class Simulation {
     // Twins (Bano et al.): a second, unmodified instance of a validator with the same key.
     // Before GST each instance reaches a different half of the others, so the pair signs
     // what two honest replicas in two partitions would: conflicting proposals and votes.
-    const clocks = this.assignClocks(planRng.fork('clocks'), byzantine);
     for (const [id, clock] of clocks) {
       const r = this.replicas[id];
       if (r !== undefined) this.replicas[id] = { ...r, clock };
@@ -308,7 +380,7 @@ class Simulation {
       this.replicas.push(clone);
       const original = this.replicas[v]!;
       const others = twinRng.shuffle(
-        this.replicas.filter((r) => r.validatorIndex !== v).map((r) => r.id),
+        this.replicas.filter((r) => r.keyIndex !== v).map((r) => r.id),
       );
       const half = Math.ceil(others.length / 2);
       original.reach = new Set(others.slice(0, half));
@@ -321,11 +393,19 @@ class Simulation {
     for (const r of this.replicas)
       this.queue.push(startRng.int(0, 20), { kind: 'start', replica: r.id });
     this.queue.push(this.gstMs, { kind: 'gst' });
+    if (this.reconfig !== null) {
+      const changes = this.reconfig.changes.map(
+        (c) => `${describeChange(c.change)} from h≥${c.notBefore}`,
+      );
+      this.log(
+        `reconfig ${this.reconfig.scenario}: ${changes.join(', ') || 'none'}${this.reconfig.refused !== null ? ` (refused: ${this.reconfig.refused})` : ''}; ${this.poolSize} keys`,
+      );
+    }
   }
 
   private makeReplica(
     id: number,
-    validatorIndex: number,
+    keyIndex: number,
     key: SimKey,
     behaviours: readonly ByzantineBehaviour[] | undefined,
     twin: boolean,
@@ -337,8 +417,9 @@ class Simulation {
             {
               rng: this.rng.fork(`byzantine-${id}`),
               chainId: CHAIN_ID,
-              validatorIndex,
-              validatorCount: this.n,
+              indexAt: (height) =>
+                this.validatorsOf(this.replicas[id]!, height).indexOf(key.publicKey),
+              countAt: (height) => this.validatorsOf(this.replicas[id]!, height).validators.length,
               sign: key.sign,
               buildAlternative: (original) => this.alternativeBlock(id, original),
             },
@@ -346,17 +427,19 @@ class Simulation {
           );
     return {
       id,
-      validatorIndex,
+      keyIndex,
       key,
       faulty: twin || behaviours !== undefined,
       clock: CORRECT_CLOCK,
       byzantine: filter,
       reach: null,
-      label: twin ? `twin of validator ${validatorIndex}` : (filter?.describe() ?? ''),
+      label: twin ? `twin of validator ${keyIndex}` : (filter?.describe() ?? ''),
       engine: null,
       incarnation: 0,
       wal: [],
       chain: [],
+      enteredHeight: 0,
+      halted: false,
       timerGen: { view: 0, retransmit: 0 },
       crashAfterActions: null,
       pendingForgetWal: false,
@@ -536,8 +619,29 @@ class Simulation {
   }
 
   private parent(r: Replica): ParentInfo {
-    const tip = r.chain.at(-1);
-    return tip === undefined ? genesisParent(this.chainCtx) : parentOf(tip.block);
+    return r.chain.at(-1)?.info ?? genesisParent(this.chainCtx);
+  }
+
+  /**
+   * The replica's `validatorsAt`, from its own committed chain: the set of h is the one block
+   * h − 1 names. `decided`, the block of h − 1 the engine just decided but the replica has not
+   * committed yet, names it too. Above the next height: the latest known set, a guess.
+   */
+  private validatorsOf(r: Replica, height: number, decided?: SealedBlock): ValidatorSet {
+    const tip = r.chain.length;
+    const broken = this.opts.brokenSets;
+    if (
+      decided !== undefined &&
+      broken !== 'ignore-decided' &&
+      decided.header.height === height - 1 &&
+      height - 1 === tip + 1
+    ) {
+      return setAfter(this.chainCtx, childInfo(this.chainCtx, this.parent(r), decided));
+    }
+    if (broken === 'late' && decided === undefined) height--;
+    if (height <= 1) return this.chainCtx.validators;
+    if (height > tip + 1) return setAfter(this.chainCtx, this.parent(r));
+    return setAfter(this.chainCtx, r.chain[height - 2]!.info);
   }
 
   private validate(block: SealedBlock, parent: ParentInfo): string | null {
@@ -559,7 +663,7 @@ class Simulation {
     return new ConsensusEngine({
       chainId: CHAIN_ID,
       publicKey: r.key.publicKey,
-      validatorsAt: () => this.validators,
+      validatorsAt: (height, decided) => this.validatorsOf(r, height, decided),
       sign: r.key.sign,
       verify: this.chainCtx.verify,
       clock: () => this.clockOf(r),
@@ -570,7 +674,9 @@ class Simulation {
   }
 
   private boot(r: Replica, forgetWal: boolean): void {
+    if (r.halted) return;
     if (forgetWal) r.wal = [];
+    r.enteredHeight = 0;
     const wal = r.wal.map((entry) => decodeWalEntry(encodeWalEntry(entry)));
     r.engine = this.makeEngine(r);
     const tip = r.chain.at(-1);
@@ -611,15 +717,56 @@ class Simulation {
   private step(r: Replica, event: ConsensusEvent): void {
     const engine = r.engine!;
     const before = this.trace !== null ? engine.status() : null;
-    const actions = engine.step(event);
-    this.checker.checkMemory(this.now, r.id, engine.memory(), engine.memoryCaps(this.n));
+    let actions: ConsensusAction[];
+    try {
+      actions = engine.step(event);
+    } catch (err) {
+      // A node's driver stops on an engine error; so does this replica, for good.
+      this.checker.onEngineError(this.now, r.id, engine.status().height, err);
+      this.log(`r${r.id} HALTS: ${(err as Error).message}`);
+      r.viewChanges += engine.status().viewChanges;
+      this.addRejections(r, engine);
+      r.engine = null;
+      r.halted = true;
+      r.incarnation++;
+      return;
+    }
+    this.checker.checkMemory(this.now, r.id, engine.memory(), this.memoryCaps(engine));
     if (before !== null) {
       const after = engine.status();
       if (after.view !== before.view || after.phase !== before.phase) {
         this.log(`r${r.id} now h=${after.height} v=${after.view} ${after.phase}`);
       }
     }
+    const incarnation = r.incarnation;
     this.execute(r, actions);
+    if (r.incarnation !== incarnation || r.faulty) return;
+    // The engine entered a height: with its index in the chain's set of that height.
+    const status = engine.status();
+    if (status.started && status.height !== r.enteredHeight) {
+      r.enteredHeight = status.height;
+      this.checker.onEnterHeight(
+        this.now,
+        r.id,
+        status.height,
+        r.key.publicKey,
+        status.validatorIndex,
+      );
+    }
+  }
+
+  /**
+   * Caps for the largest set of the run; the future buffer, keyed by validator key, may hold
+   * messages checked against a guessed set, so up to every key of the run.
+   */
+  private memoryCaps(engine: ConsensusEngine): ReturnType<ConsensusEngine['memoryCaps']> {
+    if (this.caps === null) {
+      this.caps = {
+        ...engine.memoryCaps(this.maxSetSize),
+        futureTotal: engine.memoryCaps(this.poolSize).futureTotal,
+      };
+    }
+    return this.caps;
   }
 
   private execute(r: Replica, actions: readonly ConsensusAction[]): void {
@@ -725,7 +872,7 @@ class Simulation {
     const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
     this.log(`r${r.id} sends ${describeMessage(message)}`);
     if (r.byzantine === null) {
-      if (!r.faulty) this.checker.onHonestSend(this.now, r.id, message);
+      if (!r.faulty) this.checker.onHonestSend(this.now, r.id, r.key.publicKey, message);
       for (const to of others) this.send(r.id, to, bytes);
       return;
     }
@@ -818,6 +965,8 @@ class Simulation {
       proposer: r.key.publicKey,
       lastCommit: original.lastCommit,
       salt: this.nodeRng.int(0, 1_000_000_000),
+      // The other block may leave a due set change out: two forks, two next sets.
+      skipChange: (this.chainCtx.plan?.length ?? 0) > 0 && this.nodeRng.chance(0.5),
     });
     this.checker.noteBuilt(block, this.now);
     return block;
@@ -840,8 +989,12 @@ class Simulation {
       );
       return;
     }
-    if (!r.faulty) this.checker.onCommit(this.now, r.id, block, certificate, parent);
-    r.chain.push({ block, certificate });
+    const current = this.validatorsOf(r, block.header.height);
+    r.chain.push({ block, certificate, info: childInfo(this.chainCtx, parent, block) });
+    if (!r.faulty) {
+      const next = this.validatorsOf(r, block.header.height + 1);
+      this.checker.onCommit(this.now, r.id, block, certificate, parent, { current, next });
+    }
     // The driver truncates the WAL below the committed height after each commit.
     r.wal = r.wal.filter((entry) => walEntryHeight(entry) > block.header.height);
     if (
@@ -944,6 +1097,18 @@ class Simulation {
       rejections,
       evidence,
       recoveryAfterGstMs: recovery,
+      reconfiguration:
+        this.reconfig === null
+          ? null
+          : {
+              scenario: this.reconfig.scenario,
+              planned: this.reconfig.changes.map(
+                (c) => `${describeChange(c.change)} from h≥${c.notBefore}`,
+              ),
+              refused: this.reconfig.refused,
+              executed: this.checker.changesCommitted(),
+              replicas: this.poolSize,
+            },
       violations: [...this.checker.violations],
       ...(this.trace !== null ? { trace: this.trace } : {}),
     };

@@ -45,6 +45,12 @@ export interface SweepGroup {
   readonly maxRecoveryAfterGstMs: number | null;
   readonly violations: number;
   readonly wallMs: number | null;
+  /** With the `reconfig` fault: set changes executed on the committed chains (Σ runs). */
+  readonly setChanges: number;
+  /** Runs whose planned change the guard refused. */
+  readonly refusedChanges: number;
+  /** Runs per reconfiguration scenario. */
+  readonly scenarios: Readonly<Record<string, number>>;
 }
 
 export interface SweepReport {
@@ -73,6 +79,9 @@ export function runSweep(opts: SweepOptions): SweepReport {
         rejected: 0,
         maxRecovery: null as number | null,
         violations: 0,
+        setChanges: 0,
+        refusedChanges: 0,
+        scenarios: {} as Record<string, number>,
       };
       for (let seed = opts.seeds.first; seed < opts.seeds.first + opts.seeds.count; seed++) {
         const ed25519 = (opts.ed25519Every ?? 0) > 0 && seed % opts.ed25519Every! === 0;
@@ -99,6 +108,12 @@ export function runSweep(opts: SweepOptions): SweepReport {
           g.maxRecovery = Math.max(g.maxRecovery ?? 0, report.recoveryAfterGstMs);
         }
         g.violations += report.violations.length;
+        const rc = report.reconfiguration;
+        if (rc !== null) {
+          g.setChanges += rc.executed.length;
+          if (rc.refused !== null) g.refusedChanges++;
+          g.scenarios[rc.scenario] = (g.scenarios[rc.scenario] ?? 0) + 1;
+        }
         for (const v of report.violations) {
           violations.push({
             ...v,
@@ -125,6 +140,9 @@ export function runSweep(opts: SweepOptions): SweepReport {
         rejected: g.rejected,
         maxRecoveryAfterGstMs: g.maxRecovery,
         violations: g.violations,
+        setChanges: g.setChanges,
+        refusedChanges: g.refusedChanges,
+        scenarios: g.scenarios,
         wallMs: started === null ? null : opts.clock!() - started,
       });
     }
