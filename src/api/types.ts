@@ -42,6 +42,9 @@ export interface StatusResponse {
   peers: string[];
   uptimeMs: number;
   clock: ClockJson;
+  /** The running build: package version, and the git commit (`-dirty` if modified) or `unknown`. */
+  version: string;
+  commit: string;
 }
 
 /**

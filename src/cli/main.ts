@@ -1,5 +1,6 @@
 /** The `civitas` command line. */
 import { Command, CommanderError } from 'commander';
+import { buildInfo } from '../node/build-info.ts';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerBenchClusterCommand } from './commands/bench-cluster.ts';
 import {
@@ -22,7 +23,15 @@ program
   .description(
     'Civitas: a PBFT consortium blockchain node — run validators, send and verify transactions',
   )
+  .option('-V, --version', 'print the version and the git commit of this build')
   .exitOverride();
+
+// Read only when asked: finding the commit runs git, which no other command needs.
+program.on('option:version', () => {
+  const { version, commit } = buildInfo();
+  console.log(`civitas ${version} (commit ${commit}, node ${process.version})`);
+  process.exit(0);
+});
 
 registerKeysCommand(program);
 registerInitCommand(program);

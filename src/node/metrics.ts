@@ -13,6 +13,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { RejectReason } from '../consensus/events.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { txRejectLabelOf } from '../errors/index.ts';
+import { buildInfo } from './build-info.ts';
 import { VERIFY_PATHS, type VerificationStats } from './verification.ts';
 
 /** Timed steps of the validation and commit path. */
@@ -120,6 +121,13 @@ export class NodeMetrics {
     this.maxTrackedTxs = opts.maxTrackedTxs ?? 100_000;
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
+    const build = buildInfo();
+    new Gauge({
+      name: 'civitas_build_info',
+      help: 'The running build (value 1): package version, git commit (or unknown), Node.js version',
+      labelNames: ['version', 'commit', 'node'] as const,
+      registers,
+    }).set({ version: build.version, commit: build.commit, node: process.version }, 1);
     new Gauge({
       name: 'civitas_chain_height',
       help: 'Height of the last committed block',

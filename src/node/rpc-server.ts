@@ -75,6 +75,7 @@ import type { Ledger } from '../state/ledger.ts';
 import { encodeStateProof, stateProofToJson } from '../state/smt/index.ts';
 import type { ChainStore } from '../state/store.ts';
 import type { CommittedBlockEvent, NodeEvents } from './block-committer.ts';
+import { buildInfo } from './build-info.ts';
 import type { ClockHealthReport } from './clock-health.ts';
 import type { ConsensusStatus } from './consensus-service.ts';
 import type { FaultInjector } from './fault-injection.ts';
@@ -379,6 +380,7 @@ export class RpcServer {
       peers: info.peers(),
       uptimeMs: Date.now() - info.startedAt,
       clock: clockJson(info.clock()),
+      ...buildInfo(),
     };
   }
 
