@@ -55,8 +55,8 @@ export function event(r: Committed, type: string): Record<string, string> | unde
  */
 export class Consortium {
   readonly network: TestNetwork;
-  /** The node txs are sent to. */
-  via = 0;
+  /** The node txs are sent to: a node of the network by index, or any node's API URL. */
+  via: number | string = 0;
   private admins: KeyPair[] = [];
 
   private constructor(network: TestNetwork) {
@@ -72,7 +72,8 @@ export class Consortium {
   }
 
   client(): CivitasClient {
-    return new CivitasClient(this.network.local.rpc(this.via), {
+    const url = typeof this.via === 'string' ? this.via : this.network.local.rpc(this.via);
+    return new CivitasClient(url, {
       timeoutMs: TX_TIMEOUT_MS + 10_000,
     });
   }
@@ -145,9 +146,18 @@ export class Consortium {
     return from;
   }
 
-  /** validators.ready signed by `keys`, naming the node's latest block. */
+  /**
+   * validators.ready signed by `keys`, naming the latest block of the running network node
+   * furthest ahead (a lagging node's tip could be more than S blocks old when the tx runs).
+   */
   async ready(keys: KeyPair): Promise<Committed> {
-    const status = await this.client().status();
+    const running = Array.from({ length: this.network.size }, (_, i) => i).filter((i) =>
+      this.network.isRunning(i),
+    );
+    const statuses = (await Promise.all(running.map((i) => this.network.status(i)))).filter(
+      (s) => s !== undefined,
+    );
+    const status = statuses.reduce((a, b) => (b.height > a.height ? b : a));
     const r = await this.tx(keys, [
       {
         call: 'validators.ready',
@@ -380,4 +390,24 @@ export async function assertSameBlocks(
       `block ${h}: ${extra.name} vs node${i}`,
     );
   }
+}
+
+/** The sum of a Prometheus counter on node i, over the series whose labels contain `labels`. */
+export async function counter(
+  network: TestNetwork,
+  i: number,
+  name: string,
+  labels = '',
+): Promise<number> {
+  const res = await fetch(`${network.local.rpc(i)}/metrics`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(res.status, 200, `node${i} /metrics`);
+  let sum = 0;
+  for (const line of (await res.text()).split('\n')) {
+    if (!line.startsWith(name) || !line.includes(labels)) continue;
+    const [series, value] = line.split(' ');
+    if (series === name || series!.startsWith(`${name}{`)) sum += Number(value);
+  }
+  return sum;
 }
