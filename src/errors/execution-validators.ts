@@ -21,7 +21,8 @@ export const VALIDATORS_ERRORS = {
   },
   VALIDATORS_NOT_READY: {
     ...CONFLICT,
-    description: 'the joining validator sent no readiness proof in the last validatorChangeSpacing blocks',
+    description:
+      'the joining validator sent no readiness proof in the last validatorChangeSpacing blocks',
   },
   VALIDATORS_SET_SIZE: {
     ...CONFLICT,
