@@ -54,6 +54,8 @@ export interface ClusterBenchOptions {
   sweepBlockSizes: readonly number[];
   viewTimeoutMs: number;
   blockIntervalMs: number;
+  /** Nodes send compact proposals (the default); false: full blocks, for comparison. */
+  compactProposals?: boolean;
   /** Load senders; default scales with the rate. */
   senders?: number;
   /**
@@ -173,6 +175,7 @@ function benchManifest(
       timeoutMs: opts.viewTimeoutMs,
       blockIntervalMs: opts.blockIntervalMs,
       emptyBlockIntervalMs: 10_000,
+      compactProposals: opts.compactProposals !== false,
     },
     mempool: { maxTxs: 100_000, maxTxsPerSender: 1_000, maxNonceGap: 1_000 },
     genesis: { maxBlockTxs: blockSize },
@@ -490,6 +493,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
           : null,
         viewTimeoutMs: opts.viewTimeoutMs,
         blockIntervalMs: opts.blockIntervalMs,
+        compactProposals: opts.compactProposals !== false,
         probeDurationS: opts.probeDurationS,
         maxP99Ms: opts.maxP99Ms,
         drainS: opts.drainS,

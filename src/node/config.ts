@@ -45,6 +45,11 @@ export interface NodeConfig {
      * the primary proposes within timeoutMs / 2 at most, so idle views do not time out.
      */
     emptyBlockIntervalMs: number;
+    /**
+     * Send this node's block-carrying consensus messages in compact form (txs named by hash,
+     * docs/CONSENSUS.md "Compact proposals"); false sends full blocks. Receiving accepts both.
+     */
+    compactProposals: boolean;
   };
   mempool: MempoolOptions;
   verify: {
@@ -61,7 +66,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
   dataDir: 'data',
   rpc: { listen: '127.0.0.1:26657', maxBodyBytes: 1024 * 1024 },
   p2p: { listen: ['/ip4/127.0.0.1/tcp/26656'], bootstrap: [], pskFile: null },
-  consensus: { timeoutMs: 2_000, blockIntervalMs: 50, emptyBlockIntervalMs: 10_000 },
+  consensus: {
+    timeoutMs: 2_000,
+    blockIntervalMs: 50,
+    emptyBlockIntervalMs: 10_000,
+    compactProposals: true,
+  },
   mempool: { ...DEFAULT_MEMPOOL },
   verify: { workers: null },
   log: { level: 'info', format: 'json' },
@@ -131,6 +141,9 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
     ['mempool.backlogBlocks', config.mempool.backlogBlocks],
   ] as const) {
     if (!Number.isSafeInteger(v) || v < 0) bad(path, `"${name}" must be a non-negative integer`);
+  }
+  if (typeof config.consensus.compactProposals !== 'boolean') {
+    bad(path, '"consensus.compactProposals" must be true or false');
   }
   const workers = config.verify.workers;
   if (workers !== null && (!Number.isSafeInteger(workers) || workers < 0 || workers > 64)) {

@@ -40,7 +40,11 @@ export interface InitOptions {
   /** Only members of organisations may transact (`app.params.permissioned`); default true. */
   permissioned?: boolean;
   /** Extra config applied to every node (e.g. faster timeouts for tests). */
-  configOverrides?: Partial<Pick<NodeConfig, 'consensus' | 'log' | 'mempool'>>;
+  configOverrides?: {
+    consensus?: Partial<NodeConfig['consensus']>;
+    log?: Partial<NodeConfig['log']>;
+    mempool?: Partial<NodeConfig['mempool']>;
+  };
 }
 
 export interface InitNodeSummary {

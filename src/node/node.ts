@@ -517,6 +517,7 @@ export class CivitasNode {
         secretKey: keys.secretKey,
         timeoutMs: config.consensus.timeoutMs,
         validatorsAt: (h, decided) => ledger.validatorsAt(h, decided),
+        compact: config.consensus.compactProposals,
       },
       {
         app: this.producer,

@@ -33,6 +33,7 @@ interface ClusterCommandOptions {
   sweepValidators: number[];
   sweepBlockSizes: number[];
   viewTimeout: number;
+  compact: boolean;
   blockInterval: number;
   senders?: number;
   open?: boolean;
@@ -141,6 +142,7 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
       intOption(100, 600_000),
       CLUSTER_DEFAULTS.viewTimeoutMs,
     )
+    .option('--no-compact', 'nodes send full blocks, not compact proposals (for comparison)')
     .option(
       '--block-interval <ms>',
       'minimum time between blocks',
@@ -243,6 +245,7 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
           sweepBlockSizes: opts.sweepBlockSizes,
           viewTimeoutMs: opts.viewTimeout,
           blockIntervalMs: opts.blockInterval,
+          compactProposals: opts.compact,
           senders: opts.senders,
           open: opts.open,
           probeDurationS: opts.probeDuration,

@@ -1,4 +1,4 @@
-/** config.json's `verify` section: the signature worker threads a node starts. */
+/** config.json: the `verify` section (signature worker threads) and consensus.compactProposals. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../../src/node/config.ts';
@@ -19,5 +19,18 @@ test('verify.workers: null (one per core) by default, 0..64 accepted, anything e
     () => parseConfig({ verify: { threads: 2 } }),
     (err: Error & { code?: string }) =>
       err.code === 'CONFIG_INVALID' && /verify\.threads/.test(err.message),
+  );
+});
+
+test('consensus.compactProposals: true by default, a boolean or refused', () => {
+  assert.equal(parseConfig({}).consensus.compactProposals, true);
+  assert.equal(
+    parseConfig({ consensus: { compactProposals: false } }).consensus.compactProposals,
+    false,
+  );
+  assert.throws(
+    () => parseConfig({ consensus: { compactProposals: 'no' } }),
+    (err: Error & { code?: string }) =>
+      err.code === 'CONFIG_INVALID' && /consensus\.compactProposals/.test(err.message),
   );
 });
