@@ -55,9 +55,23 @@ export interface NodeCacheStats {
 
 /** A rough per-entry cost beyond the node's bytes: the map entry, the key string, objects. */
 const ENTRY_OVERHEAD = 160;
-/** A decoded internal node with its inner hashes: two 16-arrays and up to 31 hash views. */
-const DECODED_INTERNAL_COST = 2_600;
+/**
+ * A decoded internal node with its inner hashes: three 16-arrays and the node object, then per
+ * child its hash and about one inner hash (a 32-byte array each, ~220 bytes with its buffer).
+ * Charged by the child count: a flat 2,600 bytes overcharged the many two- and three-child
+ * nodes of the lower levels (the tree of 10,000 accounts then no longer fit and its live leaves
+ * were evicted and read back block after block) and undercharged the full upper nodes.
+ */
+const DECODED_INTERNAL_BASE = 600;
+const DECODED_INTERNAL_PER_CHILD = 440;
 const DECODED_LEAF_COST = 200;
+
+/** Bits set in a 16-bit child mask. */
+function childCount(mask: number): number {
+  let n = 0;
+  for (let m = mask; m !== 0; m &= m - 1) n++;
+  return n;
+}
 
 /**
  * 16 MiB by the estimate above, which undercounts: the validation benchmark's peak RSS grew by
@@ -76,8 +90,11 @@ function isShared(bytes: Uint8Array): boolean {
 function costOf(bytes: Uint8Array, decoded: boolean): number {
   const own = ENTRY_OVERHEAD + (isShared(bytes) ? 0 : bytes.length);
   if (!decoded) return own;
-  // Kind byte 1 = internal (node.ts); leaves hold views into their bytes.
-  return own + (bytes[0] === 1 ? DECODED_INTERNAL_COST : DECODED_LEAF_COST);
+  // Kind byte 1 = internal, its child mask in bytes 1-2 (node.ts); leaves hold views into
+  // their bytes.
+  if (bytes[0] !== 1) return own + DECODED_LEAF_COST;
+  const children = childCount((bytes[1]! << 8) | bytes[2]!);
+  return own + DECODED_INTERNAL_BASE + DECODED_INTERNAL_PER_CHILD * children;
 }
 
 /** Paths this deep or shallower get a small-integer key: depth in bits 24..27, nibbles below. */
