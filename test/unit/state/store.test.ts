@@ -122,5 +122,16 @@ describe('chain store', () => {
     assert.deepEqual(await direct.history(gone), [
       { rev: 3, height: 1, txIndex: 1, opIndex: 0, action: null, txHash: block.txHashes[1] },
     ]);
+    // The tx-index check (root hasMany with the bucket prefix) sees exactly the committed txs,
+    // not a key of the same bytes in another bucket.
+    const stranger = new Uint8Array(32).fill(9);
+    await direct.values.put(stranger, utf8.encode('not a tx'));
+    assert.deepEqual(await direct.hasTxs([block.txHashes[1]!, stranger, block.txHashes[0]!]), [
+      true,
+      false,
+      true,
+    ]);
+    assert.deepEqual(await direct.hasTxs([]), []);
+    assert.deepEqual(await reference.hasTxs([stranger, block.txHashes[0]!]), [false, true]);
   });
 });
