@@ -55,7 +55,6 @@ export const NODE_ERRORS = {
     ...SERVER_ERROR,
     description: 'the database holds a chain of an earlier block format this build cannot extend',
   },
-  NODE_NOT_A_VALIDATOR: { ...SERVER_ERROR, description: 'the node key is not in the genesis set' },
 
   RPC_BAD_HASH: { ...BAD_REQUEST, description: 'not a 32-byte hex hash' },
   RPC_BAD_HEIGHT: { ...BAD_REQUEST, description: 'not a block height' },
