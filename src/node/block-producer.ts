@@ -27,10 +27,11 @@ export interface BlockProducerOptions {
   emptyBlockIntervalMs: number;
   timeoutMs: number;
   /**
-   * Whether to wait for txs before building (several validators). A solo validator's own
-   * timer already spaces its blocks, so it builds at once.
+   * Whether to wait for txs before building (several validators), asked per block: a solo
+   * validator's own timer already spaces its blocks, so it builds at once — until the set
+   * grows and PBFT asks for the blocks.
    */
-  waitForTxs: boolean;
+  waitForTxs: () => boolean;
 }
 
 export interface BlockProducerModules {
@@ -89,7 +90,7 @@ export class BlockProducer implements ConsensusApp {
   }
 
   private async build(): Promise<SealedBlock> {
-    if (this.opts.waitForTxs) {
+    if (this.opts.waitForTxs()) {
       const { emptyBlockIntervalMs, timeoutMs } = this.opts;
       const idleLimit =
         emptyBlockIntervalMs === 0 ? timeoutMs / 2 : Math.min(emptyBlockIntervalMs, timeoutMs / 2);

@@ -62,6 +62,8 @@ interface NetworkParts {
   p2p: P2PNode;
   sync: BlockSync;
   txGossip: TxGossip;
+  /** PBFT, built with the network; the consensus whenever the set is more than this node. */
+  pbft: PbftConsensus;
   faults: FaultInjector | undefined;
 }
 
@@ -214,7 +216,7 @@ export class CivitasNode {
         blockIntervalMs: config.consensus.blockIntervalMs,
         emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
         timeoutMs: config.consensus.timeoutMs,
-        waitForTxs: genesis.validators.length > 1,
+        waitForTxs: () => !(this.consensus instanceof SoloConsensus),
       },
       {
         ledger,
@@ -273,13 +275,14 @@ export class CivitasNode {
     if (clock.offsetMs !== 0)
       log.warn('clock skewed by fault injection', { offsetMs: clock.offsetMs });
     try {
-      // A chain of one validator run by this very node needs no network (solo.ts); every
-      // other node joins the network, as a validator or, with a key outside the set, an
-      // observer that follows the chain and signs nothing.
+      // Every node joins the network: as a validator, or with a key outside the set as an
+      // observer that follows the chain and signs nothing. A chain whose only validator is
+      // this node decides alone (solo-consensus.ts) — still serving observers, one of which
+      // governance may add: the set then grows, and consensus moves to PBFT (leaveSolo).
       const set = ledger.validatorsAt(ledger.height + 1);
+      const network = await node.startNetwork();
       const solo = set.validators.length === 1 && set.indexOf(keys.publicKey) === 0;
-      if (solo) node.consensus = node.soloConsensus();
-      else await node.startNetwork();
+      node.consensus = solo ? node.soloConsensus() : network.pbft;
       if (set.indexOf(keys.publicKey) === -1) {
         log.info('running as an observer: this key is not in the validator set', {
           key: toHex(keys.publicKey),
@@ -411,6 +414,25 @@ export class CivitasNode {
     return this.consensus!.status();
   }
 
+  /**
+   * The set grew beyond this node (a validators.add executed by the solo chain): from the
+   * next height PBFT decides, with the new validators (Besu halted growing from 1 to 2).
+   */
+  private async leaveSolo(): Promise<void> {
+    const solo = this.consensus;
+    const pbft = this.network?.pbft;
+    if (!(solo instanceof SoloConsensus) || pbft === undefined) return;
+    const next = this.ledger.validatorsAt(this.ledger.height + 1);
+    if (next.validators.length === 1) return;
+    this.consensus = pbft;
+    await solo.stop();
+    await pbft.start();
+    this.log.info('the validator set grew: consensus moves from solo to PBFT', {
+      height: this.ledger.height + 1,
+      validators: next.validators.length,
+    });
+  }
+
   private soloConsensus(): SoloConsensus {
     const { config, genesis, keys } = this;
     return new SoloConsensus(
@@ -420,13 +442,18 @@ export class CivitasNode {
         blockIntervalMs: config.consensus.blockIntervalMs,
         emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
         now: () => this.clock.now(),
+        // Alone only while the set of the height is this node (leaveSolo takes over after).
+        decidesAlone: (height) => {
+          const set = this.ledger.validatorsAt(height);
+          return set.validators.length === 1 && set.indexOf(keys.publicKey) === 0;
+        },
       },
       { app: this.producer, logger: this.log.child('consensus') },
     );
   }
 
   /** Multi-validator wiring: libp2p host gated to the genesis members, sync, tx gossip, PBFT. */
-  private async startNetwork(): Promise<void> {
+  private async startNetwork(): Promise<NetworkParts> {
     const { config, genesis, keys, log, ledger } = this;
     const validators = genesis.validators.map((v) => v.publicKey);
     const psk =
@@ -503,13 +530,6 @@ export class CivitasNode {
       (data) => txGossip.receive(data),
       () => {},
     );
-    this.network = { p2p, sync, txGossip, faults };
-    this.membersFingerprint = (await this.networkMembers()).map(toHex).sort().join(',');
-    this.events.on('block', () => {
-      this.refreshMembers().catch((err: unknown) =>
-        log.warn('could not update the network members', { err: (err as Error).message }),
-      );
-    });
     const pbft = new PbftConsensus(
       {
         chainId: genesis.chainId,
@@ -538,10 +558,21 @@ export class CivitasNode {
         onDecided: (certificate) => this.checkClock(certificate),
       },
     );
-    this.consensus = pbft;
+    this.network = { p2p, sync, txGossip, faults, pbft };
+    this.membersFingerprint = (await this.networkMembers()).map(toHex).sort().join(',');
+    this.events.on('block', () => {
+      this.refreshMembers().catch((err: unknown) =>
+        log.warn('could not update the network members', { err: (err as Error).message }),
+      );
+      this.leaveSolo().catch((err: unknown) => {
+        log.error('could not move consensus from solo to PBFT', { err: (err as Error).message });
+        this.events.emit('fatal', err);
+      });
+    });
     // Peers fetch our committed blocks, and the txs and blocks of our compact proposals.
     sync.serve(pbft.proposals);
     await p2p.start();
+    return this.network;
   }
 
   private rpcServer(listen: string): RpcServer {

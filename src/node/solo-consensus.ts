@@ -1,7 +1,9 @@
 /**
  * Consensus for a chain with exactly one validator: the validator's own COMMIT vote is a
  * quorum (⌊2·1/3⌋+1 = 1), so it proposes, signs the certificate and commits. It drives the
- * same ConsensusApp callbacks as the PBFT driver, which replaces it whenever n > 1.
+ * same ConsensusApp callbacks as the PBFT driver, which replaces it whenever n > 1 — from the
+ * start, or from the height a validators.add takes effect (the node's leaveSolo); it never
+ * decides a height whose set is more than this validator.
  */
 
 import { type CommitCertificate, commitVoteTime, voteSigningHash } from '../chain/index.ts';
@@ -16,6 +18,8 @@ export interface SoloOptions {
   emptyBlockIntervalMs: number;
   /** The node's clock (ms since epoch): times the validator's COMMIT vote. */
   now: () => number;
+  /** Whether this validator alone is the set of `height` (after a set change it is not). */
+  decidesAlone: (height: number) => boolean;
 }
 
 export class SoloConsensus implements ConsensusService {
@@ -60,6 +64,8 @@ export class SoloConsensus implements ConsensusService {
       this.opts.emptyBlockIntervalMs > 0 && idleFor >= this.opts.emptyBlockIntervalMs;
     if (!this.app.hasPendingTxs() && !emptyDue) return;
     const height = this.app.height() + 1;
+    // Rule: a one-signature certificate is a quorum only of a one-validator set.
+    if (!this.opts.decidesAlone(height)) return;
     const block = await this.app.buildProposal(height, 0);
     const timestamp = commitVoteTime(this.opts.now(), block.header.timestamp);
     const signature = sign(
