@@ -1,5 +1,5 @@
 /** CLI output: human text by default, JSON with --json; errors are one line on stderr. */
-import { isCivitasError } from '../errors/index.ts';
+import { CivitasError, isCivitasError } from '../errors/index.ts';
 
 export function printJson(value: unknown): void {
   process.stdout.write(
@@ -11,14 +11,33 @@ export function printLines(lines: string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** One clear line and a non-zero exit for user mistakes; a stack only with CIVITAS_DEBUG. */
+/** Node's codes for a file or folder it could not use. */
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ENOSPC']);
+
+/** Every error as a coded one: a file problem is CLI_FILE_ERROR, anything else INTERNAL. */
+function coded(err: unknown): CivitasError {
+  if (isCivitasError(err)) return err;
+  const e = err as NodeJS.ErrnoException;
+  const message = e?.message ?? String(err);
+  if (e?.code !== undefined && FILE_ERRORS.has(e.code)) {
+    return new CivitasError('CLI_FILE_ERROR', message, { path: e.path });
+  }
+  return new CivitasError('INTERNAL', message);
+}
+
+/**
+ * One clear line with its code and a non-zero exit; under --json the same as
+ * {"error": {"code", "message"}} on stdout, for scripts. A stack only with CIVITAS_DEBUG.
+ */
 export function reportError(err: unknown): void {
-  if (isCivitasError(err)) {
-    process.stderr.write(`civitas: ${err.message} [${err.code}]\n`);
+  const e = coded(err);
+  if (process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message } })}\n`);
   } else {
-    const e = err as Error;
-    process.stderr.write(`civitas: unexpected error: ${e?.message ?? String(err)}\n`);
-    if (process.env.CIVITAS_DEBUG) process.stderr.write(`${e?.stack}\n`);
+    process.stderr.write(`civitas: ${e.message} [${e.code}]\n`);
+  }
+  if (!isCivitasError(err) && process.env.CIVITAS_DEBUG) {
+    process.stderr.write(`${(err as Error)?.stack}\n`);
   }
   process.exitCode = 1;
 }

@@ -86,6 +86,12 @@ export class CivitasClient {
         // is safe to send again; a POST is not retried (the caller cannot tell whether the
         // first one arrived, and a second submission would answer "duplicate").
         if (method === 'GET' && attempt === 1 && STALE_SOCKET_CODES.has(cause)) continue;
+        if ((err as Error).name === 'TimeoutError') {
+          throw new CivitasError(
+            'CLIENT_TIMEOUT',
+            `no answer from the node at ${this.rpcUrl} within ${this.timeoutMs / 1000} s`,
+          );
+        }
         throw new CivitasError(
           'CLIENT_UNREACHABLE',
           `cannot reach node at ${this.rpcUrl} (${cause})`,

@@ -3,8 +3,10 @@
  * mode 0600 through a temp file and rename so a crash never leaves half a key. Loading checks
  * that the public key matches the secret key, which catches hand-edited or mixed-up files.
  */
+
 import { chmod, link, open, readFile, rename, rm } from 'node:fs/promises';
 import { CivitasError } from '../errors/index.ts';
+import { parseJsonText } from '../errors/json-text.ts';
 import { equalBytes, fromHex, toHex } from './bytes.ts';
 import {
   type KeyPair,
@@ -54,13 +56,7 @@ export async function saveKeyFile(path: string, keys: KeyPair, overwrite = false
 }
 
 export function parseKeyFile(text: string, path = '<input>'): KeyPair {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new CivitasError('KEYS_BAD_FILE', `${path}: not valid JSON`, { path });
-  }
-  const j = json as Partial<KeyFileJson>;
+  const j = parseJsonText(text, path, 'KEYS_BAD_FILE') as Partial<KeyFileJson>;
   if (j === null || typeof j !== 'object' || j.type !== 'ed25519') {
     throw new CivitasError('KEYS_BAD_FILE', `${path}: expected {"type":"ed25519",...}`, { path });
   }

@@ -13,6 +13,10 @@ export const CLI_ERRORS = {
     description: 'a step of civitas demo did not end as the use case expects',
   },
   CLI_FILE_EXISTS: { ...SERVER_ERROR, description: 'an output file exists (never overwritten)' },
+  CLI_FILE_ERROR: {
+    ...SERVER_ERROR,
+    description: 'a file or folder cannot be read or written (missing, not allowed, full)',
+  },
   CLI_FILE_NOT_FOUND: { ...SERVER_ERROR, description: 'a file named by an option cannot be read' },
 
   INIT_BAD_ARGS: { ...SERVER_ERROR, description: 'an init option is out of range' },

@@ -5,6 +5,7 @@ export const CLIENT_ERRORS = {
   CLIENT_BAD_RESPONSE: { ...SERVER_ERROR, description: 'the node answered without JSON or proof' },
   CLIENT_BAD_URL: { ...SERVER_ERROR, description: 'the node URL is not an http(s) URL' },
   CLIENT_HTTP_ERROR: { ...SERVER_ERROR, description: 'the node answered an HTTP error, no code' },
+  CLIENT_TIMEOUT: { ...SERVER_ERROR, description: 'the node did not answer in time' },
   CLIENT_UNREACHABLE: { ...SERVER_ERROR, description: 'the node cannot be reached' },
   CLIENT_WRONG_KEY: { ...SERVER_ERROR, description: 'a signing key is not the one the tx names' },
 

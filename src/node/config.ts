@@ -3,9 +3,11 @@
  * sane default; relative paths are relative to the home. README "Configuration" documents
  * each field; keep the two in step.
  */
+
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { CivitasError } from '../errors/index.ts';
+import { parseJsonText } from '../errors/json-text.ts';
 import type { LogFormat, LogLevel } from './logger.ts';
 import { DEFAULT_MEMPOOL, type MempoolOptions } from './mempool.ts';
 
@@ -178,13 +180,7 @@ export async function loadConfig(home: string): Promise<NodeConfig> {
       path,
     });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    bad(path, 'not valid JSON');
-  }
-  return parseConfig(json, path);
+  return parseConfig(parseJsonText(text, path, 'CONFIG_INVALID'), path);
 }
 
 /** A pnet pre-shared key file: 32 bytes as 64 hex characters (optionally in libp2p's swarm.key format). */

@@ -18,6 +18,7 @@
  * The same consortium as `civitas init` (src/node/consortium.ts): a member's name is its
  * validator's name, its organisation's id and its home's folder.
  */
+
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -34,6 +35,7 @@ import { makeValidatorSet } from '../chain/validator-set.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
 import { isAcceptablePublicKey, PUBLIC_KEY_LENGTH } from '../crypto/ed25519.ts';
 import { CivitasError, type ErrorCode, isCivitasError } from '../errors/index.ts';
+import { parseJsonText } from '../errors/json-text.ts';
 import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import { checkGenesisState, consortiumGenesis, memberMultiaddr } from './consortium.ts';
 import { DEFAULT_ACCOUNT_BALANCE, homeConfig, writeStaged } from './home.ts';
@@ -316,18 +318,7 @@ export async function loadMembersManifest(path: string): Promise<MembersManifest
       path,
     });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new CivitasError(
-      'MEMBERS_BAD_JSON',
-      `${path}: not valid JSON (${(err as Error).message})`,
-      {
-        path,
-      },
-    );
-  }
+  const json = parseJsonText(text, path, 'MEMBERS_BAD_JSON');
   return parseMembersManifest(json, path);
 }
 

@@ -1,4 +1,5 @@
 /** Client commands: tx, query, verify. They use the SDK in src/client only. */
+
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ValidatorSet } from '../../chain/validator-set.ts';
@@ -39,19 +40,31 @@ import {
   verifyValidatorChanges,
 } from '../../client/index.ts';
 import { CivitasError } from '../../errors/index.ts';
+import { parseJsonText } from '../../errors/json-text.ts';
 import { loadGenesisFile } from '../../node/genesis-file.ts';
 import { amountOption, DEFAULT_RPC, intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
 
-interface RpcOpts {
+/** How long a node waits for a submitted tx's block under --wait (its default). */
+const COMMIT_WAIT_MS = 30_000;
+
+export interface RpcOpts {
   rpc: string;
   json?: boolean;
+  /** Seconds to wait for each answer of the node. */
+  timeout: number;
 }
 
 export function withRpc(cmd: Command): Command {
   return cmd
     .option('--rpc <url>', 'node API URL (env CIVITAS_RPC)', DEFAULT_RPC)
-    .option('--json', 'print JSON');
+    .option('--timeout <s>', 'seconds to wait for each answer of the node', intOption(1, 3_600), 10)
+    .option('--json', 'print JSON (errors too, as {"error": {"code", "message"}})');
+}
+
+/** The node's client; `extraMs` for a request that waits on the node by design (--wait). */
+export function rpcClient(opts: RpcOpts, extraMs = 0): CivitasClient {
+  return new CivitasClient(opts.rpc, { timeoutMs: opts.timeout * 1000 + extraMs });
 }
 
 function parseTxHash(hash: string): string {
@@ -68,12 +81,7 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    const reason = (err as Error).message.replace(/\s+/g, ' ');
-    throw new CivitasError('CLI_BAD_JSON', `${what} is not valid JSON: ${reason}`);
-  }
+  return parseJsonText(text, what, 'CLI_BAD_JSON');
 }
 
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
@@ -103,9 +111,7 @@ async function readyArgs(args: unknown, opts: SendOpts): Promise<unknown> {
   const given = args as Record<string, unknown>;
   const keys = await loadKeyFile(opts.key);
   const latest =
-    given.recentBlockHash === undefined
-      ? (await new CivitasClient(opts.rpc).block('latest')).hash
-      : undefined;
+    given.recentBlockHash === undefined ? (await rpcClient(opts).block('latest')).hash : undefined;
   return {
     publicKey: given.publicKey ?? toHex(keys.publicKey),
     recentBlockHash: given.recentBlockHash ?? latest,
@@ -122,7 +128,7 @@ async function sendOps(ops: TxOpInput[], opts: SendOpts): Promise<void> {
     loadKeyFile(opts.key),
     Promise.all((opts.cosign ?? []).map((file) => loadKeyFile(file))),
   ]);
-  const client = new CivitasClient(opts.rpc);
+  const client = rpcClient(opts);
   const status = await client.status();
   const nonce = opts.nonce ?? (await client.account(toHex(senderAddress(keys)))).nonce;
   const unsigned = unsignedTx({
@@ -133,7 +139,10 @@ async function sendOps(ops: TxOpInput[], opts: SendOpts): Promise<void> {
     ops,
     cosigners: cosigners.map((c: KeyPair) => c.publicKey),
   });
-  const res = await client.submit(sign(unsigned, keys, cosigners), { wait: opts.wait });
+  const res = await rpcClient(opts, opts.wait ? COMMIT_WAIT_MS : 0).submit(
+    sign(unsigned, keys, cosigners),
+    { wait: opts.wait },
+  );
   const failed = res.status === 'committed' && res.receipt?.status === 'failed';
   if (failed) process.exitCode = 3;
   if (opts.json) return printJson(res);
@@ -238,7 +247,7 @@ export function registerTxCommand(program: Command): void {
       ) => {
         const to = parseAddress(opts.to);
         const keys = await loadKeyFile(opts.key);
-        const client = new CivitasClient(opts.rpc);
+        const client = rpcClient(opts);
         const status = await client.status();
         const nonce = opts.nonce ?? (await client.account(toHex(senderAddress(keys)))).nonce;
         const signed = transfer({
@@ -249,7 +258,9 @@ export function registerTxCommand(program: Command): void {
           nonce,
           expiryHeight: status.height + DEFAULT_EXPIRY_BLOCKS,
         });
-        const res = await client.submit(signed, { wait: opts.wait });
+        const res = await rpcClient(opts, opts.wait ? COMMIT_WAIT_MS : 0).submit(signed, {
+          wait: opts.wait,
+        });
         if (opts.json) return printJson(res);
         if (res.status === 'pending') return printLines([`submitted ${res.hash}`]);
         printLines([
@@ -315,7 +326,7 @@ export function registerQueryCommand(program: Command): void {
     query.command('status').description('chain height, consensus view and primary, peers'),
   ).action(
     action(async (opts: RpcOpts) => {
-      const s = await new CivitasClient(opts.rpc).status();
+      const s = await rpcClient(opts).status();
       if (opts.json) return printJson(s);
       printLines([
         `chain      ${s.chainId}`,
@@ -329,7 +340,7 @@ export function registerQueryCommand(program: Command): void {
   );
   withRpc(query.command('validators').description('the validator set')).action(
     action(async (opts: RpcOpts) => {
-      const v = await new CivitasClient(opts.rpc).validators();
+      const v = await rpcClient(opts).validators();
       if (opts.json) return printJson(v);
       printLines([
         `${v.validators.length} validators, quorum ${v.quorum}, set hash ${v.hash}`,
@@ -343,9 +354,7 @@ export function registerQueryCommand(program: Command): void {
     action(async (height: string, opts: RpcOpts) => {
       if (height !== 'latest' && !/^[0-9]+$/.test(height))
         throw new CivitasError('CLI_BAD_HEIGHT', `not a height: ${height}`);
-      const b = (await new CivitasClient(opts.rpc).block(
-        height === 'latest' ? 'latest' : Number(height),
-      )) as {
+      const b = (await rpcClient(opts).block(height === 'latest' ? 'latest' : Number(height))) as {
         hash: string;
         header: { height: number; timestamp: number; proposer: string; stateRoot: string };
         txHashes: string[];
@@ -364,7 +373,7 @@ export function registerQueryCommand(program: Command): void {
     query.command('tx').description('a tx with its receipt and proof').argument('<hash>'),
   ).action(
     action(async (hash: string, opts: RpcOpts) => {
-      const t = (await new CivitasClient(opts.rpc).tx(parseTxHash(hash))) as {
+      const t = (await rpcClient(opts).tx(parseTxHash(hash))) as {
         status: string;
         height?: number;
         index?: number;
@@ -385,7 +394,7 @@ export function registerQueryCommand(program: Command): void {
   ).action(
     action(async (address: string, opts: RpcOpts) => {
       parseAddress(address);
-      const a = (await new CivitasClient(opts.rpc).account(address)) as {
+      const a = (await rpcClient(opts).account(address)) as {
         balance: string;
         nonce: number;
         height: number;
@@ -408,7 +417,7 @@ export function registerQueryCommand(program: Command): void {
       .addHelpText('after', `\n${OBJECT_IDS_HELP}`),
   ).action(
     action(async (module: string, id: string, opts: RpcOpts) => {
-      const s = await new CivitasClient(opts.rpc).state(module, id);
+      const s = await rpcClient(opts).state(module, id);
       if (opts.json) return printJson(s);
       printLines(stateLines(module, id, s.height, s.value));
     }),
@@ -429,7 +438,7 @@ export function registerQueryCommand(program: Command): void {
     action(async (module: string, id: string, opts: RpcOpts & { from: number; limit: number }) => {
       // Our own copy of the module checks the module and id before anything is asked.
       appModule(module).objects.key(id);
-      const client = new CivitasClient(opts.rpc);
+      const client = rpcClient(opts);
       const h = await client.history(module, id, { from: opts.from, limit: opts.limit });
       if (opts.json) return printJson(h);
       const calls = await entryCalls(client, h.entries);
@@ -454,7 +463,7 @@ export function registerQueryCommand(program: Command): void {
       .argument('[id]'),
   ).action(
     action(async (id: string | undefined, opts: RpcOpts) => {
-      const client = new CivitasClient(opts.rpc);
+      const client = rpcClient(opts);
       if (id !== undefined) {
         if (!/^[1-9][0-9]{0,15}$/.test(id)) {
           throw new CivitasError('GOV_BAD_ID', `a proposal id is a positive integer: ${id}`);
@@ -615,7 +624,7 @@ export function registerVerifyCommand(program: Command): void {
       ),
   ).action(
     action(async (hash: string, opts: RpcOpts & { genesis?: string }) => {
-      const client = new CivitasClient(opts.rpc);
+      const client = rpcClient(opts);
       const trusted = await trustedSet(client, opts.genesis);
       const response = await client.tx(parseTxHash(hash));
       if (response.status !== 'committed')
@@ -640,7 +649,7 @@ export function registerVerifyCommand(program: Command): void {
       .option('--genesis <file>', 'trusted genesis file'),
   ).action(
     action(async (address: string, opts: RpcOpts & { genesis?: string }) => {
-      const client = new CivitasClient(opts.rpc);
+      const client = rpcClient(opts);
       const trusted = await trustedSet(client, opts.genesis);
       const addr = parseAddress(address);
       const { proof } = await client.account(address, { proof: true });
@@ -676,7 +685,7 @@ export function registerVerifyCommand(program: Command): void {
       async (module: string, id: string, opts: RpcOpts & { genesis?: string; height?: number }) => {
         // The key comes from our own copy of the module: a bad module or id stops here.
         appModule(module).objects.key(id);
-        const client = new CivitasClient(opts.rpc);
+        const client = rpcClient(opts);
         const trusted = await trustedSet(client, opts.genesis);
         const response = await client.state(module, id, { proof: true, height: opts.height });
         const verified = verifyStateProof(module, id, response, trusted);
@@ -727,7 +736,7 @@ export function registerVerifyCommand(program: Command): void {
   ).action(
     action(async (module: string, id: string, opts: RpcOpts & { genesis?: string }) => {
       appModule(module).objects.key(id);
-      const client = new CivitasClient(opts.rpc);
+      const client = rpcClient(opts);
       const trusted = await trustedSet(client, opts.genesis);
       const onEntry = opts.json
         ? undefined

@@ -22,7 +22,7 @@ import {
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { action, printJson, printLines } from '../output.ts';
-import { readJsonFile, trustedSet, withRpc } from './client.ts';
+import { type RpcOpts, readJsonFile, rpcClient, trustedSet, withRpc } from './client.ts';
 
 /** What `doc root` writes: the holder's private copy (salts included: keep it private). */
 interface RecordFile {
@@ -127,36 +127,31 @@ export function registerDocCommand(program: Command): void {
       .requiredOption('--doc <id>', 'the anchored document id')
       .option('--genesis <file>', 'trusted genesis file'),
   ).action(
-    action(
-      async (
-        path: string,
-        opts: { rpc: string; json?: boolean; doc: string; genesis?: string },
-      ) => {
-        const disclosure = (await readJsonFile(path, 'disclosure file')) as Disclosure;
-        const client = new CivitasClient(opts.rpc);
-        const trusted = await trustedSet(client, opts.genesis);
-        const response = await client.state('doc', opts.doc, { proof: true });
-        const verified = verifyDocumentDisclosure(disclosure, opts.doc, response, trusted);
-        const hash = toHex(disclosureHash(disclosure));
-        if (opts.json) {
-          return printJson({
-            verified: true,
-            doc: opts.doc,
-            height: verified.height,
-            fields: verified.fields,
-            disclosureHash: hash,
-            document: verified.document,
-            validatorsFrom: trusted.source,
-          });
-        }
-        printLines([
-          `verified: ${Object.keys(verified.fields).length} field(s) of document ${opts.doc} at height ${verified.height}`,
-          ...Object.entries(verified.fields).map(([n, v]) => `  ${n} = ${v}`),
-          `  root ${String(verified.document.root)} anchored by ${String(verified.document.org)}, status ${String(verified.document.status)}`,
-          `  disclosureHash ${hash} (log it with doc.logAccess)`,
-          `  validator set from ${trusted.source}`,
-        ]);
-      },
-    ),
+    action(async (path: string, opts: RpcOpts & { doc: string; genesis?: string }) => {
+      const disclosure = (await readJsonFile(path, 'disclosure file')) as Disclosure;
+      const client = rpcClient(opts);
+      const trusted = await trustedSet(client, opts.genesis);
+      const response = await client.state('doc', opts.doc, { proof: true });
+      const verified = verifyDocumentDisclosure(disclosure, opts.doc, response, trusted);
+      const hash = toHex(disclosureHash(disclosure));
+      if (opts.json) {
+        return printJson({
+          verified: true,
+          doc: opts.doc,
+          height: verified.height,
+          fields: verified.fields,
+          disclosureHash: hash,
+          document: verified.document,
+          validatorsFrom: trusted.source,
+        });
+      }
+      printLines([
+        `verified: ${Object.keys(verified.fields).length} field(s) of document ${opts.doc} at height ${verified.height}`,
+        ...Object.entries(verified.fields).map(([n, v]) => `  ${n} = ${v}`),
+        `  root ${String(verified.document.root)} anchored by ${String(verified.document.org)}, status ${String(verified.document.status)}`,
+        `  disclosureHash ${hash} (log it with doc.logAccess)`,
+        `  validator set from ${trusted.source}`,
+      ]);
+    }),
   );
 }

@@ -637,7 +637,7 @@ describe('civitas CLI on a one-validator network', () => {
         [
           'bad --args JSON',
           call('bank.transfer', '{"to": '),
-          /--args is not valid JSON.*\[CLI_BAD_JSON\]$/,
+          /--args:\d+:\d+: not valid JSON.*\[CLI_BAD_JSON\]$/,
         ],
         ['unknown method', call('bank.mint', '{}'), /no method bank\.mint \[APP_UNKNOWN_METHOD\]$/],
         ['not module.method', call('bank', '{}'), /\[APP_UNKNOWN_METHOD\]$/],
