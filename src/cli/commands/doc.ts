@@ -11,7 +11,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CivitasClient } from '../../client/client.ts';
 import {
   type Disclosure,
   discloseFields,

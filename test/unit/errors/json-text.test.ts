@@ -25,7 +25,10 @@ test('a syntax error names the file, the line and the column, and what was expec
     'config.json:3:8: not valid JSON: expected a value (object, array, string, number, true, false or null), found ","',
   );
   assert.match(where('{\n  "a": 1,\n}'), /^config\.json:3:1: .*no trailing commas/);
-  assert.match(where('{"a": 1'), /^config\.json:1:8: .*expected "," or "}", found the end of the file/);
+  assert.match(
+    where('{"a": 1'),
+    /^config\.json:1:8: .*expected "," or "}", found the end of the file/,
+  );
   assert.match(where('{"a": tru}'), /^config\.json:1:10: .*expected "true"/);
   assert.match(where('{"a": 01}'), /^config\.json:1:8: .*expected "," or "}"/);
   assert.match(where('{"a": "\\q"}'), /^config\.json:1:9: .*an escape/);
