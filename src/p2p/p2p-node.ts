@@ -35,6 +35,7 @@ import {
   resolveP2POptions,
 } from './options.ts';
 import { type DialCounters, PeerKeeper } from './peer-keeper.ts';
+import { PeerLog } from './peer-log.ts';
 import { type SyncCounters, type SyncHandler, SyncService } from './sync-protocol.ts';
 import { type GossipTopic, syncProtocolName } from './topics.ts';
 
@@ -56,6 +57,8 @@ export interface P2PStats {
 /** Bounded so a stalled peer cannot grow our memory; large enough for bursts of messages. */
 const GOSSIP_OUTBOUND_BUFFER_BYTES = 32 * 1024 * 1024;
 const KEEPER_TICK_MS = 250;
+/** A node with members to reach and no peer for this long says so in its log. */
+const NO_PEERS_WARN_MS = 30_000;
 /** A new connection gets its gossip stream within this many watchdog intervals, or is deaf. */
 const GOSSIP_STREAM_GRACE_INTERVALS = 2.5;
 
@@ -81,6 +84,7 @@ export class P2PNode {
   readonly #gossip: GossipRouter;
   readonly #sync: SyncService;
   readonly #keeper: PeerKeeper;
+  readonly #peerLog: PeerLog;
   readonly #logger: Logger;
   readonly #gaterCounters: GaterCounters;
   #started = false;
@@ -128,6 +132,21 @@ export class P2PNode {
       },
     );
     this.#keeper.addBootstrap(parts.opts.bootstrap);
+    this.#peerLog = new PeerLog(
+      { lonelyAfterMs: NO_PEERS_WARN_MS, checkEveryMs: 5_000 },
+      {
+        logger: parts.logger,
+        connectedPeers: () => this.connectedPeers().length,
+        otherMembers: () => this.#members.peerIds().filter((id) => id !== this.peerId).length,
+        isMember: (id) => this.#members.has(id),
+      },
+    );
+    this.#libp2p.addEventListener('peer:connect', (e) =>
+      this.#peerLog.connected(e.detail.toString()),
+    );
+    this.#libp2p.addEventListener('peer:disconnect', (e) =>
+      this.#peerLog.disconnected(e.detail.toString()),
+    );
   }
 
   static async create(options: P2POptions, deps: { logger?: Logger } = {}): Promise<P2PNode> {
@@ -237,11 +256,13 @@ export class P2PNode {
     this.#keeper.start();
     this.#watchdog = setInterval(() => this.#repairDeafGossipLinks(), this.#opts.gossipWatchdogMs);
     this.#watchdog.unref();
+    this.#peerLog.start();
     this.#logger.info('p2p started', { peerId: this.peerId, listen: this.multiaddrs() });
   }
 
   async stop(): Promise<void> {
     this.#keeper.stop();
+    this.#peerLog.stop();
     clearInterval(this.#watchdog);
     this.#gossip.detach();
     const wasStarted = this.#started;

@@ -30,7 +30,16 @@ interface DialState {
   backoffMs: number;
   nextAttemptAt: number;
   dialing: boolean;
+  /** Dials that failed since the last success. */
+  failures: number;
+  /** When the operator was last told this member cannot be reached (0: never). */
+  warnedAt: number;
 }
+
+/** Failed dials in a row after which the operator is told (a debug line before that). */
+const WARN_AFTER_FAILURES = 3;
+/** While a member stays unreachable, its warning repeats at most this often. */
+const WARN_EVERY_MS = 60_000;
 
 export interface DialCounters {
   attempts: number;
@@ -108,10 +117,17 @@ export class PeerKeeper {
     const now = Date.now();
     for (const peerId of this.#deps.members()) {
       if (peerId === this.#deps.selfId || this.#deps.isBlocked(peerId)) continue;
-      const state = this.#state.get(peerId) ?? { backoffMs: 0, nextAttemptAt: 0, dialing: false };
+      const state = this.#state.get(peerId) ?? {
+        backoffMs: 0,
+        nextAttemptAt: 0,
+        dialing: false,
+        failures: 0,
+        warnedAt: 0,
+      };
       this.#state.set(peerId, state);
       if (this.#deps.isConnected(peerId)) {
         state.backoffMs = 0;
+        state.failures = 0;
         continue;
       }
       if (state.dialing || now < state.nextAttemptAt) continue;
@@ -144,11 +160,21 @@ export class PeerKeeper {
       await this.#deps.dial(addresses);
     } catch (err) {
       this.#counters.failures++;
-      this.#deps.logger.debug('dial to member failed', {
-        peerId,
-        retryInMs: state.nextAttemptAt - Date.now(),
-        error: String(err),
-      });
+      state.failures++;
+      const fields = { peerId, retryInMs: state.nextAttemptAt - Date.now(), error: String(err) };
+      const now = Date.now();
+      // A member that stays unreachable is the operator's problem: a wrong address, a
+      // firewall, or a pre-shared key that differs (the handshake then fails).
+      if (state.failures >= WARN_AFTER_FAILURES && now - state.warnedAt >= WARN_EVERY_MS) {
+        state.warnedAt = now;
+        this.#deps.logger.warn('cannot connect to a member', {
+          ...fields,
+          failures: state.failures,
+          hint: 'check its address, firewalls, and that both use the same p2p.pskFile',
+        });
+      } else {
+        this.#deps.logger.debug('dial to member failed', fields);
+      }
     }
   }
 
