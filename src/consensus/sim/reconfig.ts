@@ -182,10 +182,9 @@ export function spareKeysFor(scenario: ReconfigScenario): number {
 export function planReconfiguration(rng: Prng, input: PlanInput): ReconfigPlan {
   const { scenario, faulty } = input;
   let keys = [...input.initial];
-  let spare = [...input.spare];
+  const spare = [...input.spare];
   const changes: PlannedChange[] = [];
   let next = rng.int(3, 13);
-  const refuse = (why: string): ReconfigPlan => ({ scenario, changes, refused: why });
   const push = (change: SetChange, notBefore = next): void => {
     const set = applyChange(makeValidatorSet(keys), change) as ValidatorSet;
     keys = [...set.validators];
@@ -259,8 +258,7 @@ export function planReconfiguration(rng: Prng, input: PlanInput): ReconfigPlan {
       why = add() ?? add() ?? add();
       break;
   }
-  spare = [];
-  return why === null ? { scenario, changes, refused: null } : refuse(why);
+  return { scenario, changes, refused: why };
 }
 
 /** Every set the plan goes through, the genesis one first. */
