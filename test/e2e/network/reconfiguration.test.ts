@@ -47,8 +47,15 @@ test('a fifth member joins as observer, is voted in and signs; a validator is vo
     (await httpJson<ValidatorsResponse>(`${url}/validators`)).body.validators.map(
       (v) => v.publicKey,
     );
-  /** Proposes `action`, three of four organisations approve; returns the deciding output. */
-  const decide = async (action: unknown): Promise<string> => {
+  /**
+   * Proposes `action`, three of four organisations approve; returns the deciding output.
+   * `beforeDeciding` runs just before the deciding vote (a readiness proof must be at most
+   * validatorChangeSpacing blocks old when the change executes).
+   */
+  const decide = async (
+    action: unknown,
+    beforeDeciding: () => Promise<unknown> = async () => {},
+  ): Promise<string> => {
     const expiresAtHeight = (await height()) + 500;
     const out = ok(
       await call('gov.propose', { actions: [action], expiresAtHeight }, admins[0]!),
@@ -57,6 +64,7 @@ test('a fifth member joins as observer, is voted in and signs; a validator is vo
     const id = Number(/event {5}gov\.proposed id=(\d+) /.exec(out)?.[1]);
     ok(await call('gov.vote', { id }, admins[1]!), 'vote');
     ok(await call('gov.vote', { id }, admins[2]!), 'vote');
+    await beforeDeciding();
     const deciding = ok(await call('gov.vote', { id }, admins[3]!), 'deciding vote');
     assert.match(deciding, /event {5}gov\.passed id=/, deciding);
     return deciding;
@@ -122,11 +130,10 @@ test('a fifth member joins as observer, is voted in and signs; a validator is vo
     assert.match(observer.stdout() + observer.stderr(), /observer/);
 
     // It proves it holds its key and follows the chain (the CLI fills in the args), is voted in.
-    ok(await call('validators.ready', {}, keyFile), 'ready');
-    const added = await decide({
-      call: 'validators.add',
-      args: { publicKey: key.publicKey, name: 'newcomer' },
-    });
+    const added = await decide(
+      { call: 'validators.add', args: { publicKey: key.publicKey, name: 'newcomer' } },
+      async () => ok(await call('validators.ready', {}, keyFile), 'ready'),
+    );
     const fromHeight = Number(/event {5}validators\.added .*fromHeight=(\d+)/.exec(added)?.[1]);
     assert.ok(fromHeight > 0, added);
     await network.waitForHeight([0], fromHeight + 2, 60_000);
