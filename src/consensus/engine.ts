@@ -85,7 +85,19 @@ export interface EngineStatus {
   readonly viewChanges: number;
   /** Highest height a checked certificate shows committed (≥ height means behind). */
   readonly syncTarget: number;
+  /** The last view this replica moved to, and why (null before any). */
+  readonly lastViewChange: {
+    readonly height: number;
+    readonly view: number;
+    readonly reason: ViewChangeReason;
+  } | null;
 }
+
+/**
+ * Why a replica left a view: its timer expired, the node found the proposal invalid (N3),
+ * f + 1 others had moved on (V3), or a valid NEW-VIEW for a later view arrived.
+ */
+export type ViewChangeReason = 'timeout' | 'invalid-proposal' | 'joined' | 'new-view';
 
 /** Sizes of every network-fed buffer, and their caps (the simulator checks size ≤ cap). */
 export interface EngineMemory {
@@ -131,6 +143,7 @@ export class ConsensusEngine {
   /** The height at which a later certificate failed against a guessed set (askPeers). */
   private askedPeersAt = 0;
   private viewChangesTotal = 0;
+  private lastViewChange: EngineStatus['lastViewChange'] = null;
   private readonly rejectCounts: Record<RejectReason, number>;
   private readonly preverified = new WeakSet<ConsensusMessage>();
   /**
@@ -194,6 +207,7 @@ export class ConsensusEngine {
       primary: primaryIndex(this.height, this.view, n),
       validatorIndex: this.myIndex,
       viewChanges: this.viewChangesTotal,
+      lastViewChange: this.lastViewChange,
       syncTarget: this.syncTarget,
     };
   }
@@ -423,7 +437,7 @@ export class ConsensusEngine {
     if (height !== this.height || view !== this.view) return;
     if (kind === 'view') {
       this.retrySync();
-      this.startViewChange(this.view + 1);
+      this.startViewChange(this.view + 1, 'timeout');
     } else {
       this.resendOwn();
       this.retrySync();
@@ -512,7 +526,7 @@ export class ConsensusEngine {
         this.requestValidation(entry);
         return;
       case 'invalid':
-        this.startViewChange(view + 1);
+        this.startViewChange(view + 1, 'invalid-proposal');
         return;
       case 'pending':
         return;
@@ -537,7 +551,7 @@ export class ConsensusEngine {
       if (!valid) {
         // Rule N3: an invalid proposal is the primary's fault; do not wait for the timeout.
         this.reject('bad-block', this.primaryOf(this.view), 'the node rejected the proposal');
-        this.startViewChange(this.view + 1);
+        this.startViewChange(this.view + 1, 'invalid-proposal');
       } else {
         this.sendPrepare(this.view);
         if (this.round === round) this.tryPrepared(this.view);
@@ -629,12 +643,13 @@ export class ConsensusEngine {
   // -------------------------------------------------------------------------------------------
   // View change
 
-  private startViewChange(newView: number): void {
+  private startViewChange(newView: number, reason: ViewChangeReason): void {
     if (newView <= this.view) return;
     const round = this.round;
     this.view = newView;
     this.phase = 'view-change';
     this.viewChangesTotal++;
+    this.lastViewChange = { height: this.height, view: newView, reason };
     this.prune();
     if (this.myIndex >= 0) {
       const vc = signViewChange(this.signer(), newView, this.lastCommit, round.prepared);
@@ -659,7 +674,7 @@ export class ConsensusEngine {
     }
     if (highest.size < this.maxFaulty + 1) return;
     const views = [...highest.values()].sort((a, b) => b - a);
-    this.startViewChange(views[this.maxFaulty]!);
+    this.startViewChange(views[this.maxFaulty]!, 'joined');
   }
 
   /** Rule V4: the new primary, with a quorum of VIEW-CHANGEs, sends NEW-VIEW. */
@@ -972,6 +987,7 @@ export class ConsensusEngine {
     if (m.view > this.view) {
       this.view = m.view;
       this.viewChangesTotal++;
+      this.lastViewChange = { height: this.height, view: m.view, reason: 'new-view' };
     }
     this.installView(
       m.view,

@@ -7,8 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, SealedBlock, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
+import type { EngineStatus } from '../consensus/engine.ts';
 import type { RejectReason } from '../consensus/events.ts';
 import { type ConsensusMessage, decodeMessage, signingHashOf } from '../consensus/messages.ts';
+import { primaryIndex } from '../consensus/proofs.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import { peerIdFromValidatorKey } from '../p2p/identity.ts';
@@ -95,9 +97,13 @@ export class PbftConsensus implements ConsensusService {
   readonly publishedBytes = { wire: 0, v1: 0 };
   private watchTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
+  private readonly validatorsAt: PbftOptions['validatorsAt'];
+  /** The last view change logged (logViewChange). */
+  private loggedViewChange: EngineStatus['lastViewChange'] = null;
 
   constructor(opts: PbftOptions, m: PbftModules) {
     this.m = m;
+    this.validatorsAt = opts.validatorsAt;
     const log = m.logger;
     const compact = opts.compact ?? true;
     const resolver = new ProposalResolver(opts.resolver ?? {}, {
@@ -161,6 +167,8 @@ export class PbftConsensus implements ConsensusService {
         },
         timers: {
           set: (ms, fn) => {
+            // Timers are armed as a view or a height starts: say so when it is a new view.
+            this.logViewChange();
             const t = setTimeout(fn, ms);
             // A timer is set when a round starts: look at its primary without waiting a tick.
             setImmediate(() => this.checkPrimary());
@@ -257,6 +265,20 @@ export class PbftConsensus implements ConsensusService {
   private checkPrimary(): void {
     if (this.stopped) return;
     this.watch.check();
+  }
+
+  /** One info line per view this replica moves to, with why (EngineStatus.lastViewChange). */
+  private logViewChange(): void {
+    const change = this.driver.status().lastViewChange;
+    if (change === null || change === this.loggedViewChange) return;
+    this.loggedViewChange = change;
+    const n = this.validatorsAt(change.height).validators.length;
+    this.m.logger.info('view change', {
+      height: change.height,
+      view: change.view,
+      reason: change.reason,
+      primary: primaryIndex(change.height, change.view, n),
+    });
   }
 
   status(): ConsensusStatus {

@@ -129,6 +129,14 @@ describe('engine: view change', () => {
     assert.ok(equalBytes(block.header.proposer, c.keys[primaryIndex(1, 1, 4)]!.publicKey));
     allSameChain(c, honest, 1);
     assert.ok(c.engines[honest[0]!]!.status().viewChanges >= 1);
+    // Each timed out itself: the reason the node logs.
+    for (const i of honest) {
+      assert.deepEqual(c.engines[i]!.status().lastViewChange, {
+        height: 1,
+        view: 1,
+        reason: 'timeout',
+      });
+    }
   });
 
   it('joins a view change after f+1 VIEW-CHANGEs for higher views (without its own timeout)', () => {
@@ -144,6 +152,8 @@ describe('engine: view change', () => {
     c.run();
     const third = [0, 2, 3].find((i) => !late.slice(0, 2).includes(i))!;
     assert.ok(c.engines[third]!.status().viewChanges >= 1, 'the third replica joined');
+    assert.equal(c.engines[third]!.status().lastViewChange?.reason, 'joined');
+    assert.equal(c.engines[late[0]!]!.status().lastViewChange?.reason, 'timeout');
     assert.equal(
       c.actions[third]!.filter((a) => a.type === 'set-timer' && a.view === 0 && a.height === 1)
         .length,
