@@ -26,4 +26,8 @@ export const STATE_ERRORS = {
   STATE_VALUE_TOO_LARGE: { ...SERVER_ERROR, description: 'a state value exceeds its limit' },
 
   STORE_OPEN_FAILED: { ...SERVER_ERROR, description: 'the database cannot be opened' },
+  STORE_IN_USE: {
+    ...SERVER_ERROR,
+    description: 'another process holds the database (a node already runs this home)',
+  },
 } as const satisfies Record<string, CodeSpec>;

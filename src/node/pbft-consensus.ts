@@ -190,6 +190,8 @@ export class PbftConsensus implements ConsensusService {
               kind: e.kind,
               height: e.height,
             });
+            const key = opts.validatorsAt(e.height).validators[e.validatorIndex];
+            if (key !== undefined && equalBytes(key, opts.publicKey)) this.stopSigning(e);
           },
           onReject: (reason, validatorIndex, detail) => {
             m.metrics.consensusRejected(reason);
@@ -284,6 +286,23 @@ export class PbftConsensus implements ConsensusService {
   status(): ConsensusStatus {
     const s = this.driver.status();
     return { engine: 'pbft', view: s.view, primary: s.primary, viewChanges: s.viewChanges };
+  }
+
+  /**
+   * The double-sign guard: two conflicting messages signed with this node's own key, one of
+   * which it did not make, mean another process runs this validator key (a copied home, a
+   * restored backup started twice). Signing on would make the validator equivocate: this node
+   * stops taking part in consensus at once (it keeps syncing and serving) and says why.
+   */
+  private stopSigning(e: { height: number; kind: string }): void {
+    if (this.stopped) return;
+    this.m.logger.error(
+      'this validator key signed two conflicting messages: another process runs it; consensus stops here',
+      { height: e.height, kind: e.kind, hint: 'stop the other copy, then restart this node' },
+    );
+    this.stop().catch((err: unknown) =>
+      this.m.logger.warn('consensus stop failed', { err: (err as Error).message }),
+    );
   }
 
   async stop(): Promise<void> {

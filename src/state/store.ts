@@ -202,10 +202,22 @@ export class ChainStore {
     try {
       await db.open();
     } catch (err) {
-      const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
-      throw new CivitasError('STORE_OPEN_FAILED', `cannot open database at ${dir}: ${cause}`, {
-        dir,
-      });
+      const cause = (err as { cause?: Error & { code?: string } }).cause;
+      // Rule: one process per database — LevelDB's lock says another holds it.
+      if (cause?.code === 'LEVEL_LOCKED') {
+        throw new CivitasError(
+          'STORE_IN_USE',
+          `the database at ${dir} is in use by another process (is this node already running? a second copy would sign with the same key)`,
+          { dir },
+        );
+      }
+      throw new CivitasError(
+        'STORE_OPEN_FAILED',
+        `cannot open database at ${dir}: ${cause?.message ?? (err as Error).message}`,
+        {
+          dir,
+        },
+      );
     }
     return new ChainStore(db);
   }

@@ -20,6 +20,7 @@ import {
   unsignedTxV1,
 } from '../../../src/chain/tx.ts';
 import { makeValidatorSet } from '../../../src/chain/validator-set.ts';
+import { voteSigningHash } from '../../../src/chain/vote.ts';
 import { encode } from '../../../src/codec/writer.ts';
 import {
   type ConsensusMessage,
@@ -35,7 +36,7 @@ import {
   validateSimBlock,
 } from '../../../src/consensus/sim/sim-chain.ts';
 import { equalBytes, toHex, utf8 } from '../../../src/crypto/bytes.ts';
-import { generateKeyPair, verifyNative } from '../../../src/crypto/ed25519.ts';
+import { generateKeyPair, sign, verifyNative } from '../../../src/crypto/ed25519.ts';
 import { sha256 } from '../../../src/crypto/hash.ts';
 import { CivitasError } from '../../../src/errors/index.ts';
 import {
@@ -58,7 +59,7 @@ import {
 import type { ConsensusApp } from '../../../src/node/consensus-service.ts';
 import { silentLogger } from '../../../src/node/logger.ts';
 import { NodeMetrics } from '../../../src/node/metrics.ts';
-import { openEnvelope, PbftConsensus } from '../../../src/node/pbft-consensus.ts';
+import { openEnvelope, PbftConsensus, sealEnvelope } from '../../../src/node/pbft-consensus.ts';
 import { ProposalResolver } from '../../../src/node/proposal-resolver.ts';
 import type { GossipHandler, GossipValidator } from '../../../src/p2p/gossip.ts';
 import { peerIdFromValidatorKey, type SyncHandler } from '../../../src/p2p/index.ts';
@@ -258,6 +259,9 @@ interface TestNode {
   gossip?: { validator: GossipValidator; handler: GossipHandler };
   serve?: SyncHandler;
   pbft?: PbftConsensus;
+  /** The error lines its consensus logged. */
+  errors?: string[];
+  secretKey?: Uint8Array;
 }
 
 interface NetOptions {
@@ -376,6 +380,10 @@ class TestNet {
 
   private makeConsensus(node: TestNode, index: number, secretKey: Uint8Array): PbftConsensus {
     const others = () => this.nodes.filter((o) => o !== node);
+    node.secretKey = secretKey;
+    node.errors = [];
+    const errors = node.errors;
+    const logger = { ...silentLogger, error: (msg: string) => void errors.push(msg) };
     const pbft = new PbftConsensus(
       {
         chainId: CHAIN,
@@ -422,7 +430,7 @@ class TestNet {
         wal: { append: async () => {}, load: async () => [], truncateBelow: async () => {} },
         requestSync: () => {},
         metrics: { consensusRejected: () => {}, evidenceRecorded: () => {} },
-        logger: silentLogger,
+        logger,
         onFatal: (err) => {
           throw err;
         },
@@ -704,5 +712,50 @@ describe('compact proposal metrics', () => {
     assert.equal(timings.compactProposals?.txs_fetched, 10);
     assert.equal(timings.compactProposals?.local, 4);
     assert.deepEqual(timings.consensusBytes, { wire: 1_000, v1: 4_500 });
+  });
+});
+
+describe('the double-sign guard', () => {
+  it('a node that sees two conflicting votes signed with its own key stops consensus and says why', async () => {
+    const net = new TestNet(4);
+    await net.start();
+    try {
+      await net.until(1, [0, 1, 2, 3]);
+      const node = net.nodes[2]!;
+      const height = node.chain.length + 1;
+      const vote = (blockHash: Uint8Array) => {
+        const signature = sign(
+          voteSigningHash('prepare', CHAIN, height, 0, blockHash),
+          node.secretKey!,
+        );
+        const m: ConsensusMessage = {
+          type: 'prepare',
+          height,
+          view: 0,
+          blockHash,
+          validatorIndex: 2,
+          signature,
+          timestamp: 0,
+        };
+        return sealEnvelope(encodeMessage(m));
+      };
+      // Another process with this key signed two different PREPAREs, relayed by node 0.
+      const from = { peerId: net.nodes[0]!.peerId, publicKey: net.nodes[0]!.key };
+      for (const hash of [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)]) {
+        const data = vote(hash);
+        if ((await node.gossip!.validator(data, from)) === 'accept') {
+          await node.gossip!.handler(data, from);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(
+        node.errors!.some((l) => l.includes('signed two conflicting messages')),
+        JSON.stringify(node.errors),
+      );
+      // The others go on without it (three of four are a quorum).
+      await net.until(height + 2, [0, 1, 3]);
+    } finally {
+      await net.stop();
+    }
   });
 });

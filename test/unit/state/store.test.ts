@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { civitasStateMachine } from '../../../src/app/index.ts';
 import { encodeCertificate } from '../../../src/chain/index.ts';
 import { toHex, utf8 } from '../../../src/crypto/bytes.ts';
+import { isCivitasError } from '../../../src/errors/index.ts';
 import { heightKey, historyKey, txLocationKey } from '../../../src/state/keys.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { type BlockCommit, ChainStore } from '../../../src/state/store.ts';
@@ -133,5 +134,16 @@ describe('chain store', () => {
     ]);
     assert.deepEqual(await direct.hasTxs([]), []);
     assert.deepEqual(await reference.hasTxs([stranger, block.txHashes[0]!]), [false, true]);
+  });
+});
+
+test('a database held by another open store is STORE_IN_USE, one line, not a LevelDB error', async (t) => {
+  const dir = join(await tempDir(t), 'db');
+  const first = await ChainStore.open(dir);
+  t.after(() => first.close());
+  await assert.rejects(ChainStore.open(dir), (err: unknown) => {
+    assert.ok(isCivitasError(err, 'STORE_IN_USE'), String(err));
+    assert.match((err as Error).message, /in use by another process/);
+    return true;
   });
 });
