@@ -32,7 +32,15 @@ export {
 export { makeValidatorSet } from '../chain/validator-set.ts';
 export { fromHex, toHex } from '../crypto/bytes.ts';
 export { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
-export { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
+// loadKeyFile and saveKeyFile import node:fs only when called (Node); parseKeyFile and
+// keyFileJson work anywhere.
+export {
+  type KeyFileJson,
+  keyFileJson,
+  loadKeyFile,
+  parseKeyFile,
+  saveKeyFile,
+} from '../crypto/keyfile.ts';
 export { stateKeyHash } from '../state/smt/index.ts';
 export {
   appModule,

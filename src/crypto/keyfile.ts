@@ -2,9 +2,12 @@
  * Key files: JSON `{ "type": "ed25519", "publicKey": hex, "secretKey": hex }`, written with
  * mode 0600 through a temp file and rename so a crash never leaves half a key. Loading checks
  * that the public key matches the secret key, which catches hand-edited or mixed-up files.
+ *
+ * node:fs/promises is imported inside the two functions that touch files, not at the top: the
+ * client SDK (src/client/index.ts) exports them, and its entry must load where there is no
+ * file system (a browser). parseKeyFile and keyFileJson need none at all.
  */
 
-import { chmod, link, open, readFile, rename, rm } from 'node:fs/promises';
 import { CivitasError } from '../errors/index.ts';
 import { parseJsonText } from '../errors/json-text.ts';
 import { equalBytes, fromHex, toHex } from './bytes.ts';
@@ -27,6 +30,7 @@ export function keyFileJson(keys: KeyPair): KeyFileJson {
 
 /** Writes a key file with mode 0600. Refuses to overwrite unless `overwrite` is set. */
 export async function saveKeyFile(path: string, keys: KeyPair, overwrite = false): Promise<void> {
+  const { chmod, link, open, rename, rm } = await import('node:fs/promises');
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const handle = await open(tmp, 'w', 0o600);
@@ -80,6 +84,7 @@ export function parseKeyFile(text: string, path = '<input>'): KeyPair {
 }
 
 export async function loadKeyFile(path: string): Promise<KeyPair> {
+  const { readFile } = await import('node:fs/promises');
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -1,0 +1,342 @@
+/**
+ * The SDK as people install it: `npm pack` (whose prepack compiles src/client to dist/),
+ * the tarball installed in a scratch project with `npm install`, and the README's "Client
+ * SDK" example run as it stands from that project, on the machine's own Node (20 here) and
+ * on the pinned Node 24, against a real one-validator node: a transfer submitted, waited for,
+ * fetched and its proof verified against the genesis file. The same example, with checks
+ * that nothing it touches is `any`, is type-checked by this repository's tsc against the
+ * installed `.d.ts`. Also: `import 'civitas'` is refused, and the entry loads without
+ * importing node:fs (loadKeyFile imports it when called).
+ *
+ * The package is packed from a copy of its files, not from the checkout: the build-identity
+ * test packs the checkout at the same time, and two prepacks writing one dist/ would race.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { delimiter, join, sep } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { httpJson } from '../../helpers/http.ts';
+import {
+  type Child,
+  CLI_MAIN,
+  NODE_BIN,
+  REPO_ROOT,
+  randomBasePort,
+  runCli,
+  startChild,
+} from '../../helpers/process.ts';
+import { type CleanupScope, tempDir } from '../../helpers/temp.ts';
+
+const run = promisify(execFile);
+
+/** The README example's node URL and recipient, which the test swaps for its own. */
+const README_RPC = 'http://127.0.0.1:26601';
+const README_RECIPIENT = 'd3067aa4cb46efe27ea3721c6d1e4c8c53e224fe';
+
+const PATH_WITH_REPO_BIN = `${join(REPO_ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
+
+interface InitSummary {
+  dir: string;
+  genesis: string;
+  nodes: Array<{ home: string; rpc: string }>;
+  accounts: Array<{ file: string; address: string; balance: string }>;
+}
+
+/** The machine's own `node`: the first on PATH outside any node_modules/.bin (npm puts the
+ * pinned Node 24 first), else /usr/bin/node. */
+function systemNode(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '' || dir.includes(`${sep}node_modules${sep}`)) continue;
+    const candidate = join(dir, 'node');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return '/usr/bin/node';
+}
+
+/** The ```ts block of the README's "Client SDK" section that imports from civitas/client. */
+async function readmeExample(): Promise<string> {
+  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Client SDK'));
+  const start = section.indexOf("```ts\nimport { readFile } from 'node:fs/promises';");
+  assert.ok(start >= 0, 'the README has the SDK example');
+  const body = section.slice(start + '```ts\n'.length);
+  const code = body.slice(0, body.indexOf('```'));
+  assert.match(code, /from 'civitas\/client'/);
+  return code;
+}
+
+function replaceOnce(text: string, from: string, to: string): string {
+  const parts = text.split(from);
+  assert.equal(parts.length, 2, `the README example has ${from} exactly once`);
+  return parts.join(to);
+}
+
+/** Cleanups registered from suite hooks, run last-first. */
+function suiteScope(): CleanupScope & { run(): Promise<void> } {
+  const fns: Array<() => unknown> = [];
+  return {
+    after: (fn) => {
+      fns.push(fn);
+    },
+    run: async () => {
+      for (const fn of fns.reverse()) await fn();
+    },
+  };
+}
+
+/** npm pack of a copy of the package's files; returns the tarball and its file list. */
+async function pack(scope: CleanupScope): Promise<{ tarball: string; files: string[] }> {
+  const dir = await tempDir(scope, 'civitas-sdk-pack-');
+  const stage = join(dir, 'package');
+  await mkdir(stage);
+  const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    files: string[];
+  };
+  const copied = ['package.json', 'tsconfig.json', 'tsconfig.build.json', ...pkg.files].filter(
+    (f) => f !== 'dist/' && f !== 'build-info.json', // both made by prepack
+  );
+  await Promise.all(copied.map((f) => cp(join(REPO_ROOT, f), join(stage, f), { recursive: true })));
+  await symlink(join(REPO_ROOT, 'node_modules'), join(stage, 'node_modules'));
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], {
+    cwd: stage,
+    env: { ...process.env, PATH: PATH_WITH_REPO_BIN },
+    timeout: 120_000,
+  });
+  const [info] = JSON.parse(packed.stdout) as Array<{
+    filename: string;
+    files: { path: string }[];
+  }>;
+  return { tarball: join(dir, info!.filename), files: info!.files.map((f) => f.path) };
+}
+
+/** A scratch ESM project with the tarball installed (from npm's cache when it has it all). */
+async function install(scope: CleanupScope, tarball: string): Promise<string> {
+  const project = await tempDir(scope, 'civitas-sdk-consumer-');
+  await writeFile(
+    join(project, 'package.json'),
+    `${JSON.stringify({ name: 'sdk-consumer', private: true, type: 'module' }, null, 2)}\n`,
+  );
+  const args = ['install', tarball, '--omit=dev', '--no-audit', '--no-fund'];
+  const opts = { cwd: project, timeout: 180_000 };
+  try {
+    await run('npm', [...args, '--offline'], opts);
+  } catch {
+    // Not everything cached yet (a fresh machine): the registry fills the gaps.
+    await run('npm', [...args, '--prefer-offline'], opts);
+  }
+  return project;
+}
+
+/** `civitas init` (one validator, two accounts) and `node start`; retries a taken port. */
+async function startNetwork(
+  scope: CleanupScope,
+): Promise<{ summary: InitSummary; rpc: string; node: Child }> {
+  const parent = await tempDir(scope, 'civitas-sdk-net-');
+  for (let attempt = 0; ; attempt++) {
+    const dir = join(parent, `net${attempt}`);
+    const init = await runCli([
+      'init',
+      '--validators',
+      '1',
+      '--accounts',
+      '2',
+      '--dir',
+      dir,
+      '--base-port',
+      String(randomBasePort()),
+      '--json',
+    ]);
+    assert.equal(init.code, 0, init.stderr);
+    const summary = JSON.parse(init.stdout) as InitSummary;
+    const node = startChild(scope, CLI_MAIN, ['node', 'start', '--home', summary.nodes[0]!.home]);
+    try {
+      await node.waitFor((_out, err) => err.includes('"node started"'), 'the node to start');
+      return { summary, rpc: summary.nodes[0]!.rpc, node };
+    } catch (err) {
+      await node.kill();
+      if (attempt < 4 && /RPC_LISTEN_FAILED/.test(String(err))) continue;
+      throw err;
+    }
+  }
+}
+
+describe('the SDK package: packed, installed, run on Node 20 and 24, type-checked', () => {
+  const scope = suiteScope();
+  let files: string[];
+  let project: string;
+  let summary: InitSummary;
+  let rpc: string;
+  let example: string;
+
+  before(async () => {
+    example = await readmeExample();
+    const [packed, network] = await Promise.all([
+      pack(scope).then(async (p) => ({ ...p, project: await install(scope, p.tarball) })),
+      startNetwork(scope),
+    ]);
+    files = packed.files;
+    project = packed.project;
+    ({ summary, rpc } = network);
+    await writeFile(
+      join(project, 'consumer.mjs'),
+      replaceOnce(
+        replaceOnce(example, README_RPC, rpc),
+        README_RECIPIENT,
+        summary.accounts[1]!.address,
+      ),
+    );
+  });
+  after(() => scope.run());
+
+  test('the tarball ships the compiled client with declarations; exports point there', async () => {
+    for (const f of ['dist/client/index.js', 'dist/client/index.d.ts', 'dist/api/types.d.ts']) {
+      assert.ok(files.includes(f), `the package has ${f}`);
+    }
+    assert.ok(!files.some((f) => /^dist\/(node|cli|consensus|p2p)\//.test(f)), 'only the SDK');
+    const installed = JSON.parse(
+      await readFile(join(project, 'node_modules/civitas/package.json'), 'utf8'),
+    ) as { exports: Record<string, unknown> };
+    assert.deepEqual(installed.exports['./client'], {
+      types: './dist/client/index.d.ts',
+      default: './dist/client/index.js',
+    });
+  });
+
+  /** Runs the README example from the scratch project, in the init dir; returns its line. */
+  async function runExample(nodeBinary: string): Promise<string> {
+    const { stdout } = await run(nodeBinary, [join(project, 'consumer.mjs')], {
+      cwd: summary.dir,
+      timeout: 30_000,
+    });
+    const line = stdout.trim();
+    assert.match(line, /^tx [0-9a-f]{64}: ok at height \d+$/);
+    return line;
+  }
+
+  async function balanceOf(address: string): Promise<bigint> {
+    const res = await httpJson<{ balance: string }>(`${rpc}/accounts/${address}`);
+    return BigInt(res.body.balance);
+  }
+
+  // One after the other: each run reads the sender's nonce the previous one left.
+  test("the README example on the machine's Node (20) and on Node 24: transfer, commit, proof verified", async (t) => {
+    const recipient = summary.accounts[1]!.address;
+    const before = await balanceOf(recipient);
+    for (const binary of [systemNode(), NODE_BIN]) {
+      const { stdout: version } = await run(binary, ['--version']);
+      const line = await runExample(binary);
+      t.diagnostic(`${binary} ${version.trim()}: ${line}`);
+    }
+    assert.equal(await balanceOf(recipient), before + 20n, 'both transfers of 10 committed');
+  });
+
+  test("the machine's Node is older than the sources need (the point of compiling)", async () => {
+    const { stdout } = await run(systemNode(), ['-p', 'process.versions.node']);
+    const [major, minor] = stdout.trim().split('.').map(Number) as [number, number];
+    if (major > 22 || (major === 22 && minor >= 18)) {
+      return; // a machine whose Node runs TypeScript: nothing more to show here
+    }
+    // The checkout's own sources cannot run there; the installed package can (test above).
+    const direct = await run(systemNode(), [join(REPO_ROOT, 'src/client/index.ts')]).then(
+      () => 'ran',
+      (err: { stderr?: string; message: string }) => err.stderr || err.message,
+    );
+    assert.match(direct, /ERR_UNKNOWN_FILE_EXTENSION/);
+  });
+
+  test("the entry loads without node:fs, and 'civitas' alone is not an entry", async () => {
+    const probe = `
+      import { registerHooks } from 'node:module';
+      const loaded = [];
+      registerHooks({ resolve(specifier, context, next) { loaded.push(specifier); return next(specifier, context); } });
+      const sdk = await import('civitas/client');
+      const fsAtLoad = loaded.filter((s) => /^(node:)?fs/.test(s));
+      const keys = sdk.parseKeyFile(JSON.stringify(sdk.keyFileJson(sdk.generateKeyPair())));
+      let root;
+      try { await import('civitas'); root = 'imported'; } catch (err) { root = err.code; }
+      console.log(JSON.stringify({ fsAtLoad, keyBytes: keys.secretKey.length, root }));
+    `;
+    await writeFile(join(project, 'probe.mjs'), probe);
+    const { stdout } = await run(NODE_BIN, [join(project, 'probe.mjs')], { cwd: project });
+    assert.deepEqual(JSON.parse(stdout), {
+      fsAtLoad: [],
+      keyBytes: 32,
+      root: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    });
+  });
+
+  test('the example type-checks against the installed .d.ts, and nothing it gets is any', async () => {
+    const checks = `
+// Nothing the SDK hands back is \`any\`.
+type IsAny<T> = 0 extends 1 & T ? true : false;
+const notAny: [
+  IsAny<typeof genesis>,
+  IsAny<typeof trusted>,
+  IsAny<typeof keys>,
+  IsAny<typeof height>,
+  IsAny<typeof nonce>,
+  IsAny<typeof tx>,
+  IsAny<typeof hash>,
+  IsAny<typeof answer>,
+  IsAny<typeof verified>,
+  IsAny<Awaited<ReturnType<typeof client.status>>>,
+  IsAny<Awaited<ReturnType<typeof client.tx>>>,
+  IsAny<Awaited<ReturnType<typeof client.block>>>,
+  IsAny<Awaited<ReturnType<typeof client.account>>>,
+  IsAny<Awaited<ReturnType<typeof client.state>>>,
+  IsAny<Awaited<ReturnType<typeof client.history>>>,
+  IsAny<Awaited<ReturnType<typeof client.validators>>>,
+  IsAny<Awaited<ReturnType<typeof client.validatorChanges>>>,
+  IsAny<Awaited<ReturnType<typeof client.submit>>>,
+] = [
+  false, false, false, false, false, false, false, false, false,
+  false, false, false, false, false, false, false, false, false,
+];
+const committedHeight: number = answer.height;
+const txBytes: string = answer.txBytes;
+// @ts-expect-error not a field of a committed tx's answer
+answer.notAField;
+// @ts-expect-error a pending tx has no proof: the answer must be narrowed first
+(await client.tx(hash)).proof;
+import type { CommittedTxResponse, StatusResponse, TxResponse } from 'civitas/client';
+const answers: [TxResponse, CommittedTxResponse, StatusResponse] = [answer, answer, await client.status()];
+console.log(notAny, committedHeight, txBytes, answers);
+`;
+    await writeFile(join(project, 'consumer.ts'), `${example}${checks}`);
+    await writeFile(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2022',
+          lib: ['es2022'],
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(REPO_ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    const tsc = await run(
+      NODE_BIN,
+      [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project],
+      {
+        cwd: project,
+        timeout: 60_000,
+      },
+    ).then(
+      () => '',
+      (err: { stdout?: string; message: string }) => err.stdout || err.message,
+    );
+    assert.equal(tsc, '', 'tsc found no errors');
+  });
+});
