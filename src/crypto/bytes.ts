@@ -3,16 +3,34 @@ import { CivitasError } from '../errors/index.ts';
 
 const HEX_RE = /^(0x)?([0-9a-fA-F]{2})*$/;
 
+/**
+ * Node's Buffer when there is one (the node; the SDK on Node), else undefined (the SDK in a
+ * browser): the helpers below use Buffer's native codecs where they can, plain code elsewhere.
+ */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+type Slice = (this: Uint8Array, start: number, end: number) => string;
+
+const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 // Buffer's own hex encoder, called on a plain Uint8Array: no Buffer view per call (receipts
 // carry hex addresses, so a block's execution calls this for every transfer).
-const hexSlice = (
-  Buffer.prototype as unknown as {
-    hexSlice(this: Uint8Array, start: number, end: number): string;
-  }
-).hexSlice;
+const hexSlice: Slice =
+  (NodeBuffer?.prototype as unknown as { hexSlice?: Slice } | undefined)?.hexSlice ??
+  function (this: Uint8Array, start: number, end: number): string {
+    let out = '';
+    for (let i = start; i < end; i++) out += HEX_DIGITS[this[i]!];
+    return out;
+  };
 
 export function toHex(bytes: Uint8Array): string {
   return hexSlice.call(bytes, 0, bytes.length);
+}
+
+function decodeHex(body: string): Uint8Array {
+  if (NodeBuffer !== undefined) return new Uint8Array(NodeBuffer.from(body, 'hex'));
+  const out = new Uint8Array(body.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(body.slice(2 * i, 2 * i + 2), 16);
+  return out;
 }
 
 /** Parses hex (optional 0x prefix). Throws BYTES_BAD_HEX; with `length`, BYTES_BAD_LENGTH. */
@@ -21,7 +39,7 @@ export function fromHex(hex: string, length?: number): Uint8Array {
     throw new CivitasError('BYTES_BAD_HEX', 'expected an even-length hex string');
   }
   const body = hex.startsWith('0x') ? hex.slice(2) : hex;
-  const out = new Uint8Array(Buffer.from(body, 'hex'));
+  const out = decodeHex(body);
   if (length !== undefined && out.length !== length) {
     throw new CivitasError('BYTES_BAD_LENGTH', `expected ${length} bytes, got ${out.length}`, {
       expected: length,
@@ -65,11 +83,13 @@ export const utf8 = {
 
 // Buffer's own latin1 decoder, called on a plain Uint8Array: no Buffer view is allocated
 // (2.5× faster than Buffer.from(…).toString('latin1') on 25-byte keys).
-const latin1Slice = (
-  Buffer.prototype as unknown as {
-    latin1Slice(this: Uint8Array, start: number, end: number): string;
-  }
-).latin1Slice;
+const latin1Slice: Slice =
+  (NodeBuffer?.prototype as unknown as { latin1Slice?: Slice } | undefined)?.latin1Slice ??
+  function (this: Uint8Array, start: number, end: number): string {
+    let out = '';
+    for (let i = start; i < end; i++) out += String.fromCharCode(this[i]!);
+    return out;
+  };
 
 /** A map key for bytes: latin1 maps each byte to one char, cheaper than hex. */
 export function latin1Key(bytes: Uint8Array): string {

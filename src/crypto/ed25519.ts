@@ -38,6 +38,7 @@ import type * as NodeCrypto from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
 import { CivitasError } from '../errors/index.ts';
+import { fromHex, latin1Key } from './bytes.ts';
 import { loadSodium, nativeCryptoChoice, onNativeCryptoChange, requireSodium } from './sodium.ts';
 
 export const PUBLIC_KEY_LENGTH = 32;
@@ -116,9 +117,7 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
 }
 
 function keyId(publicKey: Uint8Array): string {
-  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString(
-    'latin1',
-  );
+  return latin1Key(publicKey);
 }
 
 /** Rule 3: canonical encoding, on the curve, not small order. */
@@ -174,9 +173,7 @@ const SMALL_ORDER_HEX = [
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
 ];
-const SMALL_ORDER_ENCODINGS = SMALL_ORDER_HEX.map((hex) =>
-  Uint8Array.from(Buffer.from(hex, 'hex')),
-);
+const SMALL_ORDER_ENCODINGS = SMALL_ORDER_HEX.map((hex) => fromHex(hex));
 // First bytes of the list: a random point's first byte rules it out 249 times in 256 without
 // touching the other 31 bytes (this runs twice per signature: for R and for the key).
 const SMALL_ORDER_FIRST_BYTES = new Set(SMALL_ORDER_ENCODINGS.map((e) => e[0]!));
