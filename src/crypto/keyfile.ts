@@ -83,8 +83,13 @@ export function parseKeyFile(text: string, path = '<input>'): KeyPair {
   return keys;
 }
 
+/**
+ * Reads a key file. One that other users may read (group or other permission bits) is still
+ * used, with a process warning (CIVITAS_KEY_FILE_MODE) saying how to fix it: a secret key
+ * anyone on the machine can copy is the first step to the double-sign accident.
+ */
 export async function loadKeyFile(path: string): Promise<KeyPair> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile, stat } = await import('node:fs/promises');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -92,5 +97,13 @@ export async function loadKeyFile(path: string): Promise<KeyPair> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CivitasError('KEYS_NOT_FOUND', `cannot read key file ${path} (${code})`, { path });
   }
-  return parseKeyFile(text, path);
+  const keys = parseKeyFile(text, path);
+  const mode = (await stat(path)).mode & 0o777;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    process.emitWarning(
+      `key file ${path} is readable by other users (mode 0${mode.toString(8)}): chmod 600 ${path}`,
+      { code: 'CIVITAS_KEY_FILE_MODE' },
+    );
+  }
+  return keys;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,6 +12,7 @@ import {
   saveKeyFile,
 } from '../../../src/crypto/keyfile.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
+import { tempDir } from '../../helpers/temp.ts';
 
 let dir: string;
 before(async () => {
@@ -90,4 +91,24 @@ test('malformed files are KEYS_BAD_FILE', () => {
 
 test('a missing file is KEYS_NOT_FOUND', async () => {
   await assert.rejects(loadKeyFile(join(dir, 'absent.json')), hasCode('KEYS_NOT_FOUND'));
+});
+
+test('a key file others may read is used, with a warning naming the fix; a 0600 one without', async (t) => {
+  const dir = await tempDir(t, 'civitas-keymode-');
+  const path = join(dir, 'key.json');
+  await saveKeyFile(path, generateKeyPair());
+  const warnings: string[] = [];
+  const listen = (w: Error & { code?: string }) => {
+    if (w.code === 'CIVITAS_KEY_FILE_MODE') warnings.push(w.message);
+  };
+  process.on('warning', listen);
+  t.after(() => process.off('warning', listen));
+  await loadKeyFile(path);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(warnings, [], 'mode 0600: no warning');
+  await chmod(path, 0o644);
+  await loadKeyFile(path);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /readable by other users \(mode 0644\): chmod 600/);
 });
