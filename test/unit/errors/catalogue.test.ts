@@ -230,6 +230,7 @@ describe('error catalogue', () => {
       'CIVITAS_ENABLE_FAULT_INJECTION', // an environment variable
       'CIVITAS_FAULT_CLOCK_OFFSET_MS', // an environment variable
       'LEVEL_LOCKED', // abstract-level's code for a database another process holds
+      'CIVITAS_KEY_FILE_MODE', // a process warning's code, not an error
       'UND_ERR_SOCKET', // undici's code for a socket the server closed
       'CLK_TCK', // a getconf name
       'CODEC_ERROR', // consensus engine's reject reason for a decode failure of unknown kind
