@@ -144,9 +144,13 @@ export function startChild(
   };
 }
 
-/** A random even base port in 30000..59998 (node i uses base+2i and base+2i+1). */
+/**
+ * A random even base port in 20000..31998 (node i uses base+2i and base+2i+1): below Linux's
+ * ephemeral range (32768+), where outgoing connections take their ports and once took one a
+ * test had picked (EADDRINUSE at start).
+ */
 export function randomBasePort(): number {
-  return 30_000 + 2 * Math.floor(Math.random() * 14_999);
+  return 20_000 + 2 * Math.floor(Math.random() * 6_000);
 }
 
 /** A TCP port nothing listens on (bound, then released). */

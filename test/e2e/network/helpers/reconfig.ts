@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -30,9 +31,9 @@ import {
   toHex,
   verifyValidatorChanges,
 } from '../../../../src/client/index.ts';
+import { randomBasePort } from '../../../../src/localnet/manifest.ts';
 import { FAULT_INJECTION_ENV } from '../../../../src/node/fault-injection.ts';
 import { initObserver } from '../../../../src/node/home.ts';
-import { randomBasePort } from '../../../helpers/process.ts';
 import { type TestNetwork, waitFor } from './test-network.ts';
 
 const CLI_MAIN = fileURLToPath(new URL('../../../../src/cli/main.ts', import.meta.url));
@@ -257,7 +258,7 @@ export class ExtraNode {
     const keys = generateKeyPair();
     const keyFile = join(network.summary.dir, `${opts.name}-key.json`);
     await saveKeyFile(keyFile, keys);
-    const port = opts.port ?? randomBasePort();
+    const port = opts.port ?? (await freePortPair());
     const home = join(network.summary.dir, opts.name);
     const made = await initObserver({
       dir: home,
@@ -410,4 +411,24 @@ export async function counter(
     if (series === name || series!.startsWith(`${name}{`)) sum += Number(value);
   }
   return sum;
+}
+
+/** Whether nothing listens on `port` of 127.0.0.1 now (bound, then released). */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Two free ports (p2p, API) below Linux's ephemeral range, where outgoing connections take
+ * theirs (a random port above 32768 once collided with one: EADDRINUSE at start).
+ */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = randomBasePort(2);
+    if ((await isFree(port)) && (await isFree(port + 1))) return port;
+  }
 }
