@@ -57,6 +57,16 @@ export interface EngineConfig {
    */
   readonly clock: () => number;
   readonly timeouts?: Partial<TimeoutConfig>;
+  /**
+   * Quiet when idle. Unset: the primary proposes at once and every view times out after
+   * viewTimeout(view). Set: in view 0, while the node has not reported pending txs (event
+   * `txs`), the primary may wait up to this long before proposing an empty block, so view 0's
+   * timer allows `emptyBlockIntervalMs + viewTimeout(0)`; 0 means no empty blocks, and an idle
+   * view 0 has no view timer at all. Once txs are pending or the proposal arrives, the
+   * ordinary timeout runs from that moment. The primary's waiting is the node's (it builds
+   * the proposal); the engine only times the others' patience to match.
+   */
+  readonly emptyBlockIntervalMs?: number;
   readonly windows?: Partial<WindowConfig>;
   readonly unsafe?: UnsafeTestHooks;
 }
@@ -96,6 +106,9 @@ export function resolveConfig(config: EngineConfig): ResolvedConfig {
     throw new CivitasError('CONSENSUS_BAD_CONFIG', 'timeouts.maxMs must be ≥ timeouts.baseMs');
   }
   for (const [k, v] of Object.entries(windows)) positive(v, `windows.${k}`);
+  if (config.emptyBlockIntervalMs !== undefined) {
+    positive(config.emptyBlockIntervalMs, 'emptyBlockIntervalMs', true);
+  }
   return { ...config, timeouts, windows };
 }
 

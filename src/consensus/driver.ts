@@ -146,6 +146,11 @@ export class ConsensusDriver {
     );
   }
 
+  /** Whether the node holds txs ready for a block; call on change (engine event `txs`). */
+  txsPending(pending: boolean): void {
+    this.enqueue({ type: 'txs', pending });
+  }
+
   /** Block sync committed `height` with `certificate`. */
   onBlockSynced(height: number, certificate: CommitCertificate): void {
     this.enqueue({ type: 'synced', height, certificate });
@@ -246,6 +251,10 @@ export class ConsensusDriver {
           this.timers.set(kind, pending);
           break;
         }
+        case 'clear-timer':
+          this.timers.get(action.kind)?.cancel();
+          this.timers.delete(action.kind);
+          break;
         case 'build-proposal': {
           const { height, view } = action;
           app.buildProposal(height, view, action.lastCommit).then(

@@ -85,6 +85,11 @@ export interface EngineStatus {
   readonly viewChanges: number;
   /** Highest height a checked certificate shows committed (≥ height means behind). */
   readonly syncTarget: number;
+  /**
+   * View 0 of this height is idle: no txs reported pending and no proposal yet, so its primary
+   * may still be waiting to propose an empty block (EngineConfig.emptyBlockIntervalMs).
+   */
+  readonly idle: boolean;
   /** The last view this replica moved to, and why (null before any). */
   readonly lastViewChange: {
     readonly height: number;
@@ -140,6 +145,10 @@ export class ConsensusEngine {
   private restored = new PendingWal([], 0);
   private syncTarget = 0;
   private syncAnnounced = 0;
+  /** The node's last report: txs are ready for a block (event `txs`). */
+  private txsPending = false;
+  /** View 0 of this height waits for txs or the proposal (see EngineStatus.idle). */
+  private idle = false;
   /** The height at which a later certificate failed against a guessed set (askPeers). */
   private askedPeersAt = 0;
   private viewChangesTotal = 0;
@@ -190,6 +199,12 @@ export class ConsensusEngine {
         case 'synced':
           if (event.height >= this.height) this.enterHeight(event.height + 1, event.certificate);
           break;
+        case 'txs':
+          if (event.pending === this.txsPending) break;
+          this.txsPending = event.pending;
+          if (event.pending) this.endIdle();
+          else this.resumeIdle();
+          break;
       }
     }
     const out = this.out;
@@ -209,6 +224,7 @@ export class ConsensusEngine {
       viewChanges: this.viewChangesTotal,
       lastViewChange: this.lastViewChange,
       syncTarget: this.syncTarget,
+      idle: this.idle && this.view === 0 && this.phase === 'normal',
     };
   }
 
@@ -313,14 +329,45 @@ export class ConsensusEngine {
     ) {
       return;
     }
+    let ms = viewTimeout(this.cfg.timeouts, this.view);
+    if (this.idle && this.view === 0) {
+      const wait = this.cfg.emptyBlockIntervalMs ?? 0;
+      if (wait === 0) {
+        // No empty blocks: an idle view has nothing to time (endIdle arms the timer).
+        this.emit({ type: 'clear-timer', kind: 'view' });
+        return;
+      }
+      ms += wait;
+    }
     round.viewTimerFor = this.view;
-    this.emit({
-      type: 'set-timer',
-      kind: 'view',
-      height: this.height,
-      view: this.view,
-      ms: viewTimeout(this.cfg.timeouts, this.view),
-    });
+    this.emit({ type: 'set-timer', kind: 'view', height: this.height, view: this.view, ms });
+  }
+
+  /**
+   * Txs are pending or the proposal is here: the primary has no reason left to wait, so view
+   * 0's timer restarts with the ordinary timeout from now.
+   */
+  private endIdle(): void {
+    if (!this.idle) return;
+    this.idle = false;
+    if (this.view !== 0 || this.phase !== 'normal') return;
+    this.round.viewTimerFor = -1;
+    this.armViewTimer();
+  }
+
+  /**
+   * The txs the node held went into the block just committed (it reports after the engine
+   * entered the next height): view 0 of that height becomes idle again if nothing happened in
+   * it yet, and its timer allows for the primary's wait from now.
+   */
+  private resumeIdle(): void {
+    if (this.cfg.emptyBlockIntervalMs === undefined || this.idle) return;
+    const round = this.round;
+    if (this.view !== 0 || this.phase !== 'normal') return;
+    if (round.proposals.size > 0 || round.own.prePrepare !== null) return;
+    this.idle = true;
+    round.viewTimerFor = -1;
+    this.armViewTimer();
   }
 
   private requestSync(target: number): void {
@@ -404,8 +451,10 @@ export class ConsensusEngine {
     this.quorum = this.quorumOf(this.validators);
     this.maxFaulty = this.validators.maxFaulty;
     this.round = new Round(this.cfg.windows.views);
+    this.idle = this.cfg.emptyBlockIntervalMs !== undefined && !this.txsPending;
     const entries = this.restored.take(height);
     if (entries !== undefined) this.restore(entries);
+    if (this.view > 0 || this.round.proposals.size > 0) this.idle = false;
     this.armTimers();
     if (entries !== undefined) this.resendOwn();
     const round = this.round;
@@ -505,6 +554,7 @@ export class ConsensusEngine {
       round.proposals.set(0, proposalOf(0, block.hash, m.signature));
       this.putBlock(block, 'valid');
       this.sendSigned(m);
+      this.endIdle();
       this.tryPrepared(0);
     } else {
       this.tryNewView(block);
@@ -910,6 +960,8 @@ export class ConsensusEngine {
     }
     if (!this.putBlock(m.block, 'unchecked')) return;
     round.proposals.set(0, proposalOf(0, m.block.hash, m.signature));
+    this.endIdle();
+    if (this.round !== round) return;
     this.onProposalReady(0);
   }
 

@@ -43,6 +43,11 @@ export type ConsensusEvent =
       readonly blockHash: Uint8Array;
       readonly valid: boolean;
     }
+  /**
+   * Whether the node holds txs ready for a block (reported on change). While none are, an
+   * idle view 0 waits longer for its proposal (EngineConfig.emptyBlockIntervalMs).
+   */
+  | { readonly type: 'txs'; readonly pending: boolean }
   /** The node committed `height` by block sync (certificate checked, block re-executed). */
   | { readonly type: 'synced'; readonly height: number; readonly certificate: CommitCertificate };
 
@@ -58,6 +63,8 @@ export type ConsensusAction =
       readonly view: number;
       readonly ms: number;
     }
+  /** Cancels the pending timer of this kind (an idle view with no empty blocks to wait for). */
+  | { readonly type: 'clear-timer'; readonly kind: TimerKind }
   | {
       readonly type: 'build-proposal';
       readonly height: number;

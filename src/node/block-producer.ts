@@ -69,8 +69,8 @@ export class BlockProducer implements ConsensusApp {
     return this.m.mempool.readyCount > 0;
   }
 
-  buildProposal(_height: number, _view: number): Promise<SealedBlock> {
-    return this.inFlight(this.build());
+  buildProposal(_height: number, view: number): Promise<SealedBlock> {
+    return this.inFlight(this.build(view));
   }
 
   validateProposal(block: SealedBlock): Promise<boolean> {
@@ -89,12 +89,23 @@ export class BlockProducer implements ConsensusApp {
     await Promise.allSettled([...this.pendingWork]);
   }
 
-  private async build(): Promise<SealedBlock> {
+  /**
+   * In view 0 an idle primary waits for txs up to emptyBlockIntervalMs after the last commit
+   * (0: until txs come), which the others' view timers allow for (the engine's
+   * emptyBlockIntervalMs). After a view change nothing is allowed for: the new primary proposes
+   * within half its timeout, txs or not.
+   */
+  private async build(view: number): Promise<SealedBlock> {
     if (this.opts.waitForTxs()) {
       const { emptyBlockIntervalMs, timeoutMs } = this.opts;
-      const idleLimit =
-        emptyBlockIntervalMs === 0 ? timeoutMs / 2 : Math.min(emptyBlockIntervalMs, timeoutMs / 2);
-      await this.waitForTxs(idleLimit);
+      const lastCommitAt = this.m.committer.lastCommitAt;
+      const idleUntil =
+        view > 0
+          ? Date.now() + timeoutMs / 2
+          : emptyBlockIntervalMs === 0
+            ? Number.POSITIVE_INFINITY
+            : Math.max(lastCommitAt, Date.now() - emptyBlockIntervalMs) + emptyBlockIntervalMs;
+      await this.waitForTxs(idleUntil);
     }
     const { ledger, mempool, metrics } = this.m;
     const { block } = await this.m.gate.run(async () => {
@@ -113,13 +124,13 @@ export class BlockProducer implements ConsensusApp {
   /**
    * Resolves when a block is worth proposing: at once when a full block (the sizer's cap) is
    * waiting, when some txs wait and the minimum block spacing since the last commit has
-   * passed, or (empty block) after `maxWaitMs`, always well within the view timeout. The
-   * spacing batches txs at low rates; under load it would only delay full blocks.
+   * passed, or (empty block) at `idleUntil`. The spacing batches txs at low rates; under load
+   * it would only delay full blocks.
    */
-  private async waitForTxs(maxWaitMs: number): Promise<void> {
+  private async waitForTxs(idleUntil: number): Promise<void> {
     const fullBlock = this.m.blockSizer.maxTxs;
     const spacingEnd = this.m.committer.lastCommitAt + this.opts.blockIntervalMs;
-    const deadline = Math.max(spacingEnd, Date.now() + maxWaitMs);
+    const deadline = Math.max(spacingEnd, idleUntil);
     while (!this.stopping) {
       const waiting = this.m.mempool.readyCount;
       const now = Date.now();

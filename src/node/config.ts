@@ -43,8 +43,9 @@ export interface NodeConfig {
      */
     blockIntervalMs: number;
     /**
-     * Propose an empty block after this long without txs (0 = never). With several validators
-     * the primary proposes within timeoutMs / 2 at most, so idle views do not time out.
+     * Propose an empty block after this long without txs (0 = never: blocks only when there
+     * are txs). With several validators the others' view timers allow for the wait (an idle
+     * view does not time out), so it must be the same on every validator.
      */
     emptyBlockIntervalMs: number;
     /**

@@ -536,6 +536,7 @@ export class CivitasNode {
         publicKey: keys.publicKey,
         secretKey: keys.secretKey,
         timeoutMs: config.consensus.timeoutMs,
+        emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
         validatorsAt: (h, decided) => ledger.validatorsAt(h, decided),
         compact: config.consensus.compactProposals,
       },

@@ -52,6 +52,12 @@ export interface PbftOptions {
   secretKey: Uint8Array;
   timeoutMs: number;
   /**
+   * Quiet when idle: with no txs, a primary proposes an empty block after this long (0: never)
+   * and the others' view timers allow for it (EngineConfig.emptyBlockIntervalMs). Unset: the
+   * engine's plain timeouts.
+   */
+  emptyBlockIntervalMs?: number;
+  /**
    * A primary silent this long (no consensus message authored by it heard) is taken for
    * crashed: its round's view timer expires at once. Default: defaultSilenceMs(timeoutMs).
    */
@@ -100,6 +106,8 @@ export class PbftConsensus implements ConsensusService {
   private readonly validatorsAt: PbftOptions['validatorsAt'];
   /** The last view change logged (logViewChange). */
   private loggedViewChange: EngineStatus['lastViewChange'] = null;
+  /** What the engine was last told about the mempool (reportTxs). */
+  private reportedTxs = false;
 
   constructor(opts: PbftOptions, m: PbftModules) {
     this.m = m;
@@ -146,6 +154,7 @@ export class PbftConsensus implements ConsensusService {
           verify: verifyNative,
           clock: m.clock,
           timeouts: { baseMs: opts.timeoutMs },
+          emptyBlockIntervalMs: opts.emptyBlockIntervalMs,
         },
       },
       {
@@ -180,7 +189,7 @@ export class PbftConsensus implements ConsensusService {
           validateProposal: (block) => m.app.validateProposal(block),
           commit: (block, certificate) => {
             m.onDecided?.(certificate);
-            return fatal(m.app.commit(block, certificate));
+            return fatal(m.app.commit(block, certificate)).then(() => this.reportTxs());
           },
           requestSync: (target) => m.requestSync(target),
           onEvidence: (e) => {
@@ -258,10 +267,21 @@ export class PbftConsensus implements ConsensusService {
     }
   }
 
-  onTxsAvailable(): void {}
+  onTxsAvailable(): void {
+    this.reportTxs();
+  }
 
   onBlockSynced(height: number, certificate: CommitCertificate): void {
     this.driver.onBlockSynced(height, certificate);
+    this.reportTxs();
+  }
+
+  /** Tells the engine when the mempool gains or loses ready txs (idle views wait longer). */
+  private reportTxs(): void {
+    const pending = this.m.app.hasPendingTxs();
+    if (pending === this.reportedTxs || this.stopped) return;
+    this.reportedTxs = pending;
+    this.driver.txsPending(pending);
   }
 
   private checkPrimary(): void {

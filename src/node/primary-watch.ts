@@ -21,6 +21,8 @@ export interface WatchedRound {
   readonly primary: number;
   /** This node's index at this height (−1: observer). */
   readonly validatorIndex: number;
+  /** The round's primary may be waiting for txs before proposing an empty block. */
+  readonly idle?: boolean;
 }
 
 export interface WatchedDriver {
@@ -53,9 +55,10 @@ export interface PrimaryWatchOptions {
 const MAX_PROPOSALS = 64;
 
 /**
- * The default silence: above the longest gap a live primary leaves between its last message
- * and its proposal. An idle primary waits up to timeoutMs / 2 for txs before proposing an empty
- * block, so the threshold sits at 3/4 of the view timeout (and at least 1 s).
+ * The default silence: above the longest gap a live, busy primary leaves between its last
+ * message and its proposal (after a view change it proposes within timeoutMs / 2), so the
+ * threshold sits at 3/4 of the view timeout (and at least 1 s). An idle primary may wait far
+ * longer (emptyBlockIntervalMs): idle rounds are left alone (WatchedRound.idle).
  */
 export function defaultSilenceMs(timeoutMs: number): number {
   return Math.max(1_000, Math.round((timeoutMs * 3) / 4));
@@ -72,6 +75,9 @@ export class PrimaryWatch {
   private readonly proposals = new Set<string>();
   private expired = '';
   private expiries = 0;
+  /** The last round seen idle, and when it was first seen busy after that. */
+  private idleRound = '';
+  private busySince = 0;
 
   constructor(driver: WatchedDriver, opts: PrimaryWatchOptions) {
     this.driver = driver;
@@ -118,7 +124,18 @@ export class PrimaryWatch {
     if (!s.started || s.primary === s.validatorIndex) return false;
     const round = `${s.height}:${s.view}`;
     if (round === this.expired || this.proposals.has(round)) return false;
-    if (this.silenceOf(s.height, s.primary) < this.opts.silenceMs) return false;
+    // An idle primary is silent on purpose; once txs are pending it has silenceMs to propose.
+    if (s.idle === true) {
+      if (this.idleRound !== round) this.busySince = 0;
+      this.idleRound = round;
+      return false;
+    }
+    let silence = this.silenceOf(s.height, s.primary);
+    if (this.idleRound === round) {
+      if (this.busySince === 0) this.busySince = this.now();
+      silence = Math.min(silence, this.now() - this.busySince);
+    }
+    if (silence < this.opts.silenceMs) return false;
     // The timer may not be armed yet (a view change waits for a quorum of VIEW-CHANGEs before
     // arming it); then a later check tries again.
     if (!this.driver.expireViewTimer(s.height, s.view)) return false;

@@ -97,4 +97,47 @@ export function registerBenchCommand(program: Command): void {
         else printLines(formatValidateReport(report));
       }),
     );
+  bench
+    .command('idle')
+    .description(
+      'leave a local validator network without txs and count its blocks, view changes and disk growth; then time txs sent at random moments from submission to commit (docs/BENCHMARKS.md, "Idle")',
+    )
+    .option('--validators <n>', 'validator processes', intOption(1, 16), 4)
+    .option('--duration <s>', 'idle period, seconds', intOption(1, 86_400), 600)
+    .option(
+      '--empty-block-interval <ms>',
+      "consensus.emptyBlockIntervalMs (default: the node's)",
+      intOption(0, 3_600_000),
+    )
+    .option('--txs <n>', 'txs sent after the idle period, one at a time', intOption(1, 1_000), 10)
+    .option('--dir <dir>', 'network directory (reset)', 'bench-idle')
+    .option('--json', 'print JSON')
+    .option('--progress', 'print progress to stderr')
+    .action(
+      action(
+        async (opts: {
+          validators: number;
+          duration: number;
+          emptyBlockInterval?: number;
+          txs: number;
+          dir: string;
+          json?: boolean;
+          progress?: boolean;
+        }) => {
+          const { formatIdleReport, runIdleBench } = await import('../../../bench/idle.ts');
+          const { DEFAULT_CONFIG } = await import('../../node/config.ts');
+          const report = await runIdleBench({
+            dir: opts.dir,
+            validators: opts.validators,
+            idleS: opts.duration,
+            emptyBlockIntervalMs:
+              opts.emptyBlockInterval ?? DEFAULT_CONFIG.consensus.emptyBlockIntervalMs,
+            txs: opts.txs,
+            progress: opts.progress ? (line) => process.stderr.write(`${line}\n`) : undefined,
+          });
+          if (opts.json) printJson(report);
+          else printLines(formatIdleReport(report));
+        },
+      ),
+    );
 }

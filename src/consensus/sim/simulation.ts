@@ -819,6 +819,9 @@ class Simulation {
         });
         return;
       }
+      case 'clear-timer':
+        ++r.timerGen[action.kind];
+        return;
       case 'build-proposal':
         // Building a block takes the node 50–150 ms (batching txs, executing them).
         this.queue.push(this.now + this.nodeRng.int(50, 150), {

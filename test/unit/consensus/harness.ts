@@ -173,6 +173,9 @@ export class Cluster {
       case 'set-timer':
         this.timers[i]!.set(a.kind, { height: a.height, view: a.view, ms: a.ms });
         return;
+      case 'clear-timer':
+        this.timers[i]!.delete(a.kind);
+        return;
       case 'build-proposal':
         if (this.opts.silent?.has(i)) return;
         this.queue.push({

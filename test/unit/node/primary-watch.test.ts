@@ -132,4 +132,28 @@ describe('primary watch', () => {
     assert.equal(defaultSilenceMs(400), 1_000);
     for (const t of [100, 1_000, 2_000, 10_000, 60_000]) assert.ok(defaultSilenceMs(t) > t / 2);
   });
+  it('leaves an idle round alone, and gives its primary silenceMs from when txs are pending', () => {
+    const { driver, watch, advance } = setup();
+    driver.round = { ...driver.round, idle: true };
+    advance(60_000);
+    assert.equal(watch.check(), false, 'an idle primary is silent on purpose');
+    driver.round = { ...driver.round, idle: false };
+    assert.equal(watch.check(), false, 'txs just came: the primary gets its time');
+    advance(999);
+    assert.equal(watch.check(), false);
+    advance(1);
+    assert.equal(watch.check(), true);
+    assert.deepEqual(driver.expired, [{ height: 1, view: 0 }]);
+  });
+
+  it('a crashed primary of a busy round is still caught at once', () => {
+    const { driver, watch, advance } = setup();
+    driver.round = { ...driver.round, idle: true };
+    assert.equal(watch.check(), false);
+    // The next height is busy from its start: silence counts from the primary's last message.
+    advance(5_000);
+    driver.enter(2, 0, 1);
+    driver.round = { ...driver.round, idle: false };
+    assert.equal(watch.check(), true);
+  });
 });

@@ -27,8 +27,8 @@ export interface ConsensusSettings {
 }
 
 /**
- * Fast enough for tests, slow enough for a loaded 2-core machine: an idle primary proposes
- * an empty block after min(emptyBlockIntervalMs, timeoutMs / 2), well inside the view timeout.
+ * Fast enough for tests, slow enough for a loaded 2-core machine: an idle chain makes an
+ * empty block every 200 ms, so tests that wait for heights need no txs.
  */
 export const TEST_CONSENSUS: ConsensusSettings = {
   timeoutMs: 1_000,
