@@ -13,6 +13,16 @@ import type {
 } from '../chain/json.ts';
 import type { StateProofJson } from '../state/smt/proof.ts';
 
+export type {
+  CertificateJson,
+  HeaderJson,
+  MerkleProofJson,
+  ReceiptJson,
+  TxJson,
+  TxOpJson,
+} from '../chain/json.ts';
+export type { StateProofJson } from '../state/smt/proof.ts';
+
 /** Every non-2xx answer. */
 export interface ApiErrorBody {
   error: { code: string; message: string };
@@ -58,6 +68,11 @@ export interface ClockJson {
   ok: boolean;
   /** The genesis parameter maxClockDriftMs. */
   maxDriftMs: number;
+}
+
+/** GET /health: the process answers. */
+export interface HealthResponse {
+  status: 'ok';
 }
 
 /**
@@ -261,10 +276,57 @@ export interface ProposalResponse {
   proposal: ProposalJson;
 }
 
-/** One committed block, as announced on GET /events (`event: block`). */
+/**
+ * GET /admin/faults (and POST's answer): the faults a node started with
+ * CIVITAS_ENABLE_FAULT_INJECTION=1 applies now (src/node/fault-injection.ts).
+ */
+export interface FaultsResponse {
+  enabled: true;
+  /** Link faults keyed by the remote validator index (or peer id if not a validator). */
+  links: Record<string, { delayMs?: number; lossRate?: number; blocked?: boolean }>;
+  byzantine: 'none' | 'equivocate' | 'silent';
+  /** This node's clock offset now, ms. */
+  clockOffsetMs: number;
+  /** Outgoing consensus messages dropped while silent. */
+  silenced: number;
+  /** Conflicting PRE-PREPAREs sent while equivocating. */
+  equivocations: number;
+}
+
+/**
+ * One committed block, as announced on GET /events: `event: block`, `id: <height>`.
+ */
 export interface BlockEvent {
   height: number;
   hash: string;
   timestamp: number;
   txs: number;
+}
+
+/**
+ * One committed tx on GET /events?tx=<hash> or ?address=<address>: `event: tx`,
+ * `id: <height>:<index>`. A summary of its receipt; GET /txs/:hash has the rest and the proofs.
+ */
+export interface TxEvent {
+  hash: string;
+  height: number;
+  /** The tx's index in its block. */
+  index: number;
+  /** The sender's address. */
+  senderAddress: string;
+  status: 'ok' | 'failed';
+  /** The receipt code: OK, or why the tx failed. */
+  code: string;
+  /** The index of the op that failed the tx; null when it succeeded or no op failed it. */
+  failedOp: number | null;
+}
+
+/**
+ * GET /events resumed from further back than the node replays (1,000 blocks): `event: gap`,
+ * `id: <to>`, first on the stream. Blocks `from`..`to` were not replayed (read them with
+ * GET /blocks/:height); the stream goes on with block `to` + 1.
+ */
+export interface GapEvent {
+  from: number;
+  to: number;
 }

@@ -7,12 +7,14 @@ import type {
   AccountResponse,
   BlockEvent,
   BlockResponse,
+  GapEvent,
   HistoryResponse,
   ProposalResponse,
   ProposalsResponse,
   StateResponse,
   StatusResponse,
   SubmitTxResponse,
+  TxEvent,
   TxResponse,
   ValidatorChangesResponse,
   ValidatorsResponse,
@@ -21,19 +23,121 @@ import { encodeTx, type Tx } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors/index.ts';
 
-/** Parses the server-sent events of GET /events into block events. */
-async function* readBlockEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<BlockEvent> {
+/** One server-sent event as it came: a frame without data only moves the last event id. */
+interface SseFrame {
+  id: string | undefined;
+  event: string | undefined;
+  data: string | undefined;
+}
+
+/** The chunks of a fetch body, through a reader (browsers without async iteration too). */
+async function* bodyChunks(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    // The caller stopped early (or the stream failed): close the connection.
+    await reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Frames of an event stream, as the HTML standard reads them: lines end with LF, CRLF or CR;
+ * `field: value` (one space after the colon dropped), comments (`:`) and other fields skipped;
+ * a blank line ends a frame.
+ */
+async function* readFrames(body: ReadableStream<Uint8Array>): AsyncGenerator<SseFrame> {
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end = buffer.indexOf('\n\n');
-    while (end !== -1) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = event.split('\n').find((l) => l.startsWith('data: '));
-      if (data !== undefined) yield JSON.parse(data.slice(6)) as BlockEvent;
-      end = buffer.indexOf('\n\n');
+  let frame: SseFrame = { id: undefined, event: undefined, data: undefined };
+  for await (const chunk of bodyChunks(body)) {
+    let text = buffer + decoder.decode(chunk, { stream: true });
+    // A CR at the very end may be the first half of a CRLF: it waits for the next chunk.
+    const held = text.endsWith('\r') ? '\r' : '';
+    if (held !== '') text = text.slice(0, -1);
+    const lines = text.split(/\r\n|\n|\r/);
+    // The last piece has no line end yet.
+    buffer = lines.pop()! + held;
+    for (const line of lines) {
+      if (line === '') {
+        if (frame.id !== undefined || frame.data !== undefined) yield frame;
+        frame = { id: undefined, event: undefined, data: undefined };
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      let value = colon === -1 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'id') frame.id = value;
+      else if (field === 'event') frame.event = value;
+      else if (field === 'data')
+        frame.data = frame.data === undefined ? value : `${frame.data}\n${value}`;
+    }
+  }
+}
+
+/**
+ * A stream of one kind of event from GET /events. `lastEventId` is the id of the last event
+ * read (or of the last bare id a filtered stream sends after each block): open a stream with
+ * `from: lastEventId` to go on right after it.
+ */
+export interface EventStream<T> extends AsyncIterable<T> {
+  readonly lastEventId: string | undefined;
+}
+
+export interface EventStreamOptions {
+  /**
+   * Resume after this event id (a height, or `<height>:<index>` of a tx event): what committed
+   * after it comes first, read from the node's store, then the live stream.
+   */
+  from?: number | string;
+  signal?: AbortSignal;
+  /**
+   * The node replays at most 1,000 blocks: resumed from further back, it names the blocks it
+   * skipped. Without this callback the stream then throws CLIENT_EVENTS_GAP (its context holds
+   * `from` and `to`; `lastEventId` is then `to`, so a stream opened from it goes on after them).
+   */
+  onGap?: (gap: GapEvent) => void;
+}
+
+class EventStreamReader<T> implements EventStream<T> {
+  lastEventId: string | undefined;
+  private readonly body: ReadableStream<Uint8Array>;
+  private readonly event: 'block' | 'tx';
+  private readonly onGap: ((gap: GapEvent) => void) | undefined;
+
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    event: 'block' | 'tx',
+    onGap: ((gap: GapEvent) => void) | undefined,
+  ) {
+    this.body = body;
+    this.event = event;
+    this.onGap = onGap;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for await (const frame of readFrames(this.body)) {
+      if (frame.id !== undefined) this.lastEventId = frame.id;
+      if (frame.data === undefined) continue;
+      if (frame.event === 'gap') {
+        const gap = JSON.parse(frame.data) as GapEvent;
+        if (this.onGap === undefined) {
+          throw new CivitasError(
+            'CLIENT_EVENTS_GAP',
+            `the node did not replay blocks ${gap.from}..${gap.to} (read them with block(height))`,
+            { from: gap.from, to: gap.to },
+          );
+        }
+        this.onGap(gap);
+      } else if (frame.event === this.event) {
+        yield JSON.parse(frame.data) as T;
+      }
     }
   }
 }
@@ -190,14 +294,44 @@ export class CivitasClient {
   }
 
   /**
-   * Opens the node's stream of committed blocks. Resolves once the stream is open (so a
-   * caller can then catch up on what committed before it), to an iterable of block events
-   * that ends when the node closes the stream or `signal` aborts.
+   * Opens the node's stream of committed blocks (`signal` alone, as before, or options).
+   * Resolves once the stream is open (so a caller can then catch up on what committed before
+   * it), to an iterable of block events that ends when the node closes the stream or `signal`
+   * aborts. With `from`, the blocks after that height come first, then the live ones, none
+   * missed and none twice.
    */
-  async openBlockEvents(signal?: AbortSignal): Promise<AsyncIterable<BlockEvent>> {
+  openBlockEvents(opts?: AbortSignal | EventStreamOptions): Promise<EventStream<BlockEvent>> {
+    const options = opts instanceof AbortSignal ? { signal: opts } : (opts ?? {});
+    return this.openEvents('block', new URLSearchParams(), options);
+  }
+
+  /**
+   * Opens a stream of committed txs: the one with hash `tx` (once, at once if it is already
+   * committed), or every tx `address` sends. Each event names the tx's place and its
+   * receipt's status and code; `tx(hash)` has the rest and the proofs.
+   */
+  openTxEvents(
+    filter: { tx: string } | { address: string },
+    opts: EventStreamOptions = {},
+  ): Promise<EventStream<TxEvent>> {
+    const query = new URLSearchParams(
+      'tx' in filter ? { tx: filter.tx } : { address: filter.address },
+    );
+    return this.openEvents('tx', query, opts);
+  }
+
+  private async openEvents<T>(
+    event: 'block' | 'tx',
+    query: URLSearchParams,
+    opts: EventStreamOptions,
+  ): Promise<EventStream<T>> {
+    if (opts.from !== undefined) query.set('from', String(opts.from));
     let res: Response;
     try {
-      res = await fetch(`${this.rpcUrl}/events`, { signal });
+      res = await fetch(`${this.rpcUrl}/events${queryString(query)}`, {
+        headers: { accept: 'text/event-stream' },
+        signal: opts.signal,
+      });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
       throw new CivitasError(
@@ -206,11 +340,19 @@ export class CivitasClient {
       );
     }
     if (!res.ok || res.body === null) {
-      throw new CivitasError('CLIENT_HTTP_ERROR', `events: HTTP ${res.status}`, {
-        status: res.status,
+      let error: { code?: string; message?: string } | undefined;
+      try {
+        error = ((await res.json()) as { error?: { code?: string; message?: string } }).error;
+      } catch {
+        // not JSON: the status says it
+      }
+      throw CivitasError.fromJSON({
+        code: error?.code ?? 'CLIENT_HTTP_ERROR',
+        message: error?.message ?? `events: HTTP ${res.status}`,
+        context: { status: res.status },
       });
     }
-    return readBlockEvents(res.body as AsyncIterable<Uint8Array>);
+    return new EventStreamReader<T>(res.body, event, opts.onGap);
   }
 
   /** Submits a signed tx; with `wait`, resolves once it is committed (or the wait times out). */

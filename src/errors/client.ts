@@ -4,6 +4,10 @@ import { type CodeSpec, SERVER_ERROR } from './spec.ts';
 export const CLIENT_ERRORS = {
   CLIENT_BAD_RESPONSE: { ...SERVER_ERROR, description: 'the node answered without JSON or proof' },
   CLIENT_BAD_URL: { ...SERVER_ERROR, description: 'the node URL is not an http(s) URL' },
+  CLIENT_EVENTS_GAP: {
+    ...SERVER_ERROR,
+    description: 'a resumed event stream skipped blocks the node would not replay',
+  },
   CLIENT_HTTP_ERROR: { ...SERVER_ERROR, description: 'the node answered an HTTP error, no code' },
   CLIENT_TIMEOUT: { ...SERVER_ERROR, description: 'the node did not answer in time' },
   CLIENT_UNREACHABLE: { ...SERVER_ERROR, description: 'the node cannot be reached' },

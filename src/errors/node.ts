@@ -56,6 +56,14 @@ export const NODE_ERRORS = {
     description: 'the database holds a chain of an earlier block format this build cannot extend',
   },
 
+  RPC_BAD_EVENT_ID: {
+    ...BAD_REQUEST,
+    description: 'Last-Event-ID or from is not an event id (<height> or <height>:<index>)',
+  },
+  RPC_BAD_FILTER: {
+    ...BAD_REQUEST,
+    description: 'an event stream parameter is unknown, repeated or combined with one it excludes',
+  },
   RPC_BAD_HASH: { ...BAD_REQUEST, description: 'not a 32-byte hex hash' },
   RPC_BAD_HEIGHT: { ...BAD_REQUEST, description: 'not a block height' },
   RPC_BAD_JSON: { ...BAD_REQUEST, description: 'the request body is not JSON' },

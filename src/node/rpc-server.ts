@@ -1,14 +1,16 @@
 /**
  * The HTTP API. Built on node:http — the platform's own, well-kept server — with a small
- * route table: the API is a dozen fixed routes, and a framework would add more surface
- * than it removes. JSON in and out, bytes as hex. Every client mistake is a 4xx with
- * `{"error": {"code", "message"}}`; only a fault of the node itself is a 500.
+ * route table (routes.ts): the API is a couple of dozen fixed routes, and a framework would
+ * add more surface than it removes. JSON in and out, bytes as hex. Every client mistake is a
+ * 4xx with `{"error": {"code", "message"}}`; only a fault of the node itself is a 500. The
+ * OpenAPI document (src/api/openapi.ts) describes every route and answer.
  *
  *   GET  /status                    chain and node status (clock health included)
  *   GET  /ready                     200 when the node is fit to serve and vote (peers for a
  *                                   quorum, in step with the chain, clock within the allowed
  *                                   drift), else 503 with the same body naming the failed check
  *   GET  /health                    200 {"status":"ok"} while the process answers
+ *   GET  /openapi.json              the OpenAPI 3.1 description of this API
  *   GET  /validators[?height=H]     the validator set of the next height (or of height H)
  *   GET  /validators/changes        every validator-set change with its header and certificate
  *   POST /txs[?wait=commit&timeoutMs=N]  submit {"tx": "<hex>"} (or raw bytes)
@@ -24,7 +26,9 @@
  *                                   unproven, a client proves each tx (src/client/history.ts)
  *   GET  /gov/proposals             the last 100 governance proposals, newest first
  *   GET  /gov/proposals/:id         one proposal (status read at the current height)
- *   GET  /events                    server-sent events, one per committed block
+ *   GET  /events[?from=ID][&tx=H|&address=A]  server-sent events, one per committed block
+ *                                   (`id: <height>`), or per committed tx a filter selects
+ *                                   (`id: <height>:<index>`); resumable (event-streams.ts)
  *   GET  /metrics                   Prometheus text (src/node/metrics.ts)
  *   GET|POST /admin/faults          fault injection (src/node/fault-injection.ts); 403 unless
  *                                   the node runs with CIVITAS_ENABLE_FAULT_INJECTION=1
@@ -32,12 +36,14 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type OpenApiDocument, openApiDocument } from '../api/openapi.ts';
 import type {
   AccountProof,
   AccountResponse,
-  BlockEvent,
   BlockResponse,
   ClockJson,
+  FaultsResponse,
+  HealthResponse,
   HistoryResponse,
   ProposalJson,
   ProposalResponse,
@@ -74,17 +80,26 @@ import { CivitasError, httpStatusOf, isCivitasError } from '../errors/index.ts';
 import type { Ledger } from '../state/ledger.ts';
 import { encodeStateProof, stateProofToJson } from '../state/smt/index.ts';
 import type { ChainStore } from '../state/store.ts';
-import type { CommittedBlockEvent, NodeEvents } from './block-committer.ts';
+import type { NodeEvents } from './block-committer.ts';
 import { buildInfo } from './build-info.ts';
 import type { ClockHealthReport } from './clock-health.ts';
 import type { ConsensusStatus } from './consensus-service.ts';
+import {
+  EVENT_STREAM_LIMITS,
+  type EventStreamLimits,
+  EventStreams,
+  parseEventStreamRequest,
+} from './event-streams.ts';
 import type { FaultInjector } from './fault-injection.ts';
 import type { Logger } from './logger.ts';
 import type { NodeMetrics } from './metrics.ts';
+import { matchRoute } from './routes.ts';
 
 export interface RpcOptions {
   listen: string;
   maxBodyBytes: number;
+  /** GET /events' bounds; EVENT_STREAM_LIMITS unless a test sets smaller ones. */
+  eventStreams?: Partial<EventStreamLimits>;
 }
 
 /** What the API reads of the chain: the tip, the validator sets, blocks, txs, receipts, state. */
@@ -144,7 +159,6 @@ export interface RpcModules {
 
 const DEFAULT_WAIT_MS = 30_000;
 const MAX_WAIT_MS = 120_000;
-const MAX_SSE_CLIENTS = 256;
 /** Retry-After (seconds) on a 503 for a node with a backlog: about a few heights. */
 const BUSY_RETRY_AFTER_S = 1;
 /** GET /gov/proposals answers at most this many, the newest. */
@@ -162,37 +176,31 @@ function clockJson(r: ClockHealthReport): ClockJson {
   return { offsetMs: r.offsetMs, ok: r.ok, maxDriftMs: r.maxDriftMs };
 }
 
-/** First path segments that name a route (another method there is 405, not 404). */
-const ROUTE_ROOTS: ReadonlySet<string> = new Set([
-  'status',
-  'ready',
-  'health',
-  'validators',
-  'txs',
-  'blocks',
-  'accounts',
-  'state',
-  'history',
-  'gov',
-  'events',
-  'metrics',
-  'admin',
-]);
-
 export class RpcServer {
   private readonly opts: RpcOptions;
   private readonly m: RpcModules;
   private readonly chain: RpcChain;
   private readonly log: Logger;
   private readonly server: Server;
-  private readonly sseClients = new Set<ServerResponse>();
+  private readonly streams: EventStreams;
   private address: AddressInfo | undefined;
+  /** GET /openapi.json, serialised once. */
+  private openApiText: string | undefined;
 
   constructor(opts: RpcOptions, modules: RpcModules) {
     this.opts = opts;
     this.m = modules;
     this.chain = modules.chain;
     this.log = modules.logger;
+    this.streams = new EventStreams(
+      { ...EVENT_STREAM_LIMITS, ...opts.eventStreams },
+      {
+        chain: modules.chain,
+        info: modules.info,
+        events: modules.events,
+        logger: modules.logger,
+      },
+    );
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => this.sendError(res, err));
     });
@@ -221,7 +229,12 @@ export class RpcServer {
       });
     });
     this.address = this.server.address() as AddressInfo;
-    this.m.events.on('block', this.broadcastBlock);
+    this.streams.start();
+  }
+
+  /** GET /events streams open now. */
+  get openEventStreams(): number {
+    return this.streams.size;
   }
 
   get url(): string {
@@ -232,23 +245,10 @@ export class RpcServer {
   }
 
   async stop(): Promise<void> {
-    this.m.events.off('block', this.broadcastBlock);
-    for (const c of this.sseClients) c.end();
-    this.sseClients.clear();
+    this.streams.stop();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
-
-  private readonly broadcastBlock = ({ block }: CommittedBlockEvent): void => {
-    const event: BlockEvent = {
-      height: block.header.height,
-      hash: toHex(block.hash),
-      timestamp: block.header.timestamp,
-      txs: block.txHashes.length,
-    };
-    const data = JSON.stringify(event);
-    for (const c of this.sseClients) c.write(`event: block\ndata: ${data}\n\n`);
-  };
 
   private send(res: ServerResponse, status: number, body: unknown): void {
     const text = JSON.stringify(body);
@@ -278,10 +278,17 @@ export class RpcServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const parts = url.pathname.split('/').filter((p) => p.length > 0);
     const method = req.method ?? 'GET';
-    const route = routeOf(method, parts);
-    switch (route) {
+    const match = matchRoute(method, url.pathname);
+    if (!('key' in match)) {
+      if (match.allowed.length > 0) {
+        res.setHeader('allow', match.allowed.join(', '));
+        throw new CivitasError('RPC_METHOD_NOT_ALLOWED', `no route ${method} ${url.pathname}`);
+      }
+      throw new CivitasError('RPC_NOT_FOUND', `no route ${method} ${url.pathname}`);
+    }
+    const { params } = match;
+    switch (match.key) {
       case 'GET /status':
         return this.send(res, 200, this.status());
       case 'GET /ready': {
@@ -289,7 +296,9 @@ export class RpcServer {
         return this.send(res, ready.ready ? 200 : 503, ready);
       }
       case 'GET /health':
-        return this.send(res, 200, { status: 'ok' });
+        return this.send(res, 200, { status: 'ok' } satisfies HealthResponse);
+      case 'GET /openapi.json':
+        return this.sendText(res, 200, 'application/json', this.openApi());
       case 'GET /validators': {
         const height = url.searchParams.get('height');
         return this.send(
@@ -298,24 +307,21 @@ export class RpcServer {
           await this.validators(height === null ? undefined : parseHeight(height)),
         );
       }
-      case 'GET /validators/:':
-        if (parts[1] !== 'changes') {
-          throw new CivitasError('RPC_NOT_FOUND', `no route GET ${url.pathname}`);
-        }
+      case 'GET /validators/changes':
         return this.send(res, 200, await this.validatorChanges());
       case 'POST /txs':
         return this.send(res, 200, await this.submitTx(req, url));
-      case 'GET /txs/:':
-        return this.send(res, 200, await this.getTx(parts[1]!));
-      case 'GET /blocks/:':
-        return this.send(res, 200, await this.getBlock(parts[1]!));
-      case 'GET /accounts/:':
+      case 'GET /txs/{hash}':
+        return this.send(res, 200, await this.getTx(params.hash!));
+      case 'GET /blocks/{id}':
+        return this.send(res, 200, await this.getBlock(params.id!));
+      case 'GET /accounts/{address}':
         return this.send(
           res,
           200,
-          await this.account(parts[1]!, url.searchParams.get('proof') === 'true'),
+          await this.account(params.address!, url.searchParams.get('proof') === 'true'),
         );
-      case 'GET /state/:/*': {
+      case 'GET /state/{module}/{id}': {
         const { module, id } = objectTarget('state', url.pathname);
         const height = url.searchParams.get('height');
         return this.send(
@@ -329,34 +335,49 @@ export class RpcServer {
           ),
         );
       }
-      case 'GET /history/:/*': {
+      case 'GET /history/{module}/{id}': {
         const { module, id } = objectTarget('history', url.pathname);
         return this.send(res, 200, await this.history(module, id, url.searchParams));
       }
       case 'GET /gov/proposals':
         return this.send(res, 200, await this.proposals());
-      case 'GET /gov/proposals/:':
-        return this.send(res, 200, await this.proposal(parts[2]!));
-      case 'GET /events':
-        return this.openEvents(req, res);
-      case 'GET /metrics': {
-        const text = await this.m.metrics.text();
-        res.writeHead(200, {
-          'content-type': this.m.metrics.contentType,
-          'content-length': Buffer.byteLength(text),
-        });
-        res.end(text);
-        return;
+      case 'GET /gov/proposals/{id}':
+        return this.send(res, 200, await this.proposal(params.id!));
+      case 'GET /events': {
+        const lastEventId = req.headers['last-event-id'];
+        const request = parseEventStreamRequest(
+          url.searchParams,
+          typeof lastEventId === 'string' ? lastEventId.trim() : undefined,
+        );
+        return this.streams.open(req, res, request);
       }
-      case 'GET /admin/:':
-      case 'POST /admin/:':
-        return this.send(res, 200, await this.admin(req, method, parts[1]!));
+      case 'GET /metrics':
+        return this.sendText(res, 200, this.m.metrics.contentType, await this.m.metrics.text());
+      case 'GET /admin/faults':
+        return this.send(res, 200, this.faults().status());
+      case 'POST /admin/faults':
+        return this.send(res, 200, await this.setFaults(req));
       default:
-        if (route !== '' && ROUTE_ROOTS.has(parts[0] ?? '')) {
-          throw new CivitasError('RPC_METHOD_NOT_ALLOWED', `no route ${method} ${url.pathname}`);
-        }
-        throw new CivitasError('RPC_NOT_FOUND', `no route ${method} ${url.pathname}`);
+        return unreachable(match.key);
     }
+  }
+
+  private sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
+    res.writeHead(status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+
+  /** The OpenAPI document, its version the one GET /status reports. */
+  openApiDocument(): OpenApiDocument {
+    return openApiDocument(buildInfo().version);
+  }
+
+  private openApi(): string {
+    this.openApiText ??= JSON.stringify(this.openApiDocument());
+    return this.openApiText;
   }
 
   status(): StatusResponse {
@@ -757,12 +778,7 @@ export class RpcServer {
   }
 
   /** Fault injection; refused unless the node was started with it enabled. */
-  private async admin(
-    req: IncomingMessage,
-    method: string,
-    what: string,
-  ): Promise<Record<string, unknown>> {
-    if (what !== 'faults') throw new CivitasError('RPC_NOT_FOUND', `no route /admin/${what}`);
+  private faults(): NonNullable<RpcModules['faults']> {
     const faults = this.m.faults;
     if (faults === undefined) {
       throw new CivitasError(
@@ -770,7 +786,11 @@ export class RpcServer {
         'fault injection is disabled (start the node with CIVITAS_ENABLE_FAULT_INJECTION=1)',
       );
     }
-    if (method === 'GET') return { ...faults.status() };
+    return faults;
+  }
+
+  private async setFaults(req: IncomingMessage): Promise<FaultsResponse> {
+    const faults = this.faults();
     const body = await this.readBody(req);
     let json: unknown;
     try {
@@ -778,46 +798,19 @@ export class RpcServer {
     } catch {
       throw new CivitasError('RPC_BAD_JSON', 'body must be JSON');
     }
-    return { ...(await faults.apply(json)) };
+    return faults.apply(json);
   }
+}
 
-  private openEvents(req: IncomingMessage, res: ServerResponse): void {
-    if (this.sseClients.size >= MAX_SSE_CLIENTS) {
-      throw new CivitasError('RPC_TOO_MANY_STREAMS', 'too many event streams open');
-    }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
-    res.write(`: civitas ${this.m.info.chainId} height ${this.chain.height}\n\n`);
-    this.sseClients.add(res);
-    req.on('close', () => this.sseClients.delete(res));
-  }
+/** Exhaustiveness: every route of the table has a case. */
+function unreachable(key: never): never {
+  throw new CivitasError('INTERNAL', `route ${String(key)} has no handler`);
 }
 
 /** A stored proposal as the API shows it, its status read at `height`. */
 function proposalView(app: App, value: Uint8Array, height: number): ProposalJson {
   // proposalToJson builds exactly ProposalJson (src/api/types.ts); src/app types it loosely.
   return proposalToJson(app, proposalCodec.decode(value), height) as unknown as ProposalJson;
-}
-
-/**
- * The route a request asks for, as `METHOD /root[/:…]`: `:` for a parameter segment, `*` for
- * the rest of the path; '' matches no route. Most routes have one or two segments and anything
- * deeper is no route (404); a state object's id is the whole rest of the path.
- */
-function routeOf(method: string, parts: readonly string[]): string {
-  const [root = '', ...rest] = parts;
-  if (root === 'state' || root === 'history') {
-    return rest.length >= 2 ? `${method} /${root}/:/*` : '';
-  }
-  if (root === 'gov') {
-    if (rest[0] !== 'proposals' || rest.length > 2) return '';
-    return `${method} /gov/proposals${rest.length === 2 ? '/:' : ''}`;
-  }
-  if (parts.length > 2) return '';
-  return `${method} /${root}${rest.length > 0 ? '/:' : ''}`;
 }
 
 /** The module and id of /<root>/<module>/<id>: the id is all that follows, URL-decoded. */
