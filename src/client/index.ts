@@ -55,7 +55,7 @@ export {
   sign,
   type TxEnvelope,
 } from './calls.ts';
-export { CivitasClient } from './client.ts';
+export { CivitasClient, type EventStream, type EventStreamOptions } from './client.ts';
 export {
   type DisclosedField,
   type Disclosure,
