@@ -12,6 +12,10 @@ export const P2P_ERRORS = {
   P2P_FRAME_TOO_LARGE: { ...SERVER_ERROR, description: 'a frame exceeds its size limit' },
   P2P_FRAME_TRUNCATED: { ...SERVER_ERROR, description: 'a stream ended inside a frame' },
   P2P_LINK_BLOCKED: { ...SERVER_ERROR, description: 'fault injection blocks the link to the peer' },
+  P2P_LISTEN_FAILED: {
+    ...SERVER_ERROR,
+    description: 'a p2p listen address cannot be bound (its port is taken, or it is not this host)',
+  },
   P2P_MESSAGE_TOO_LARGE: {
     ...SERVER_ERROR,
     description: 'a gossip message exceeds its topic limit',

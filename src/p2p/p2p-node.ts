@@ -26,6 +26,7 @@ import {
 import { findDeafGossipPeers } from './gossip-watchdog.ts';
 import { libp2pKeyFromSeed } from './identity.ts';
 import { type LinkFault, type LinkFaultMap, LinkFaults } from './link-faults.ts';
+import { listenError, listenFailures } from './listen-error.ts';
 import { type Logger, noopLogger, silentLibp2pLogger } from './logger.ts';
 import { type GaterCounters, MemberSet, membershipGater } from './membership.ts';
 import {
@@ -242,6 +243,9 @@ export class P2PNode {
     try {
       await this.#libp2p.start();
     } catch (err) {
+      // A taken port is an operator's everyday mistake: one line, not libp2p's stacks.
+      const failures = listenFailures(err);
+      if (failures.length > 0) throw listenError(failures);
       throw new CivitasError('P2P_START_FAILED', `could not start libp2p: ${err}`, {
         listen: this.#opts.listen,
       });
