@@ -8,6 +8,8 @@
 # Run from the package root (the image's WORKDIR). Paths:
 #   CIVITAS_HOMES  the validators' homes, one folder (volume) per node  (default /homes)
 #   CIVITAS_KEYS   the admin keys, genesis.json and network.json       (default /keys)
+# With CIVITAS_PASSPHRASE set the key files are encrypted with it (the nodes open theirs with
+# the same variable); without, they are written plaintext on purpose: a demo's throwaway keys.
 # A home that already holds a genesis is left alone: running it again changes nothing.
 set -eu
 
@@ -27,13 +29,19 @@ for n in $NODES; do
   fi
 done
 
+protect=
+if [ -z "${CIVITAS_PASSPHRASE:-}" ]; then
+  protect=--plaintext
+  echo "init-network: no CIVITAS_PASSPHRASE: key files are plaintext (a demo network)"
+fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 077
 mkdir -p "$KEYS"
 for n in $NODES; do
-  civitas keys generate --out "$work/$n-validator.json" >/dev/null
-  civitas keys generate --out "$KEYS/$n-admin.json" >/dev/null
+  civitas keys generate --out "$work/$n-validator.json" $protect >/dev/null
+  civitas keys generate --out "$KEYS/$n-admin.json" $protect >/dev/null
 done
 
 # The manifest: every member on its own host (the compose service), the same ports each.

@@ -1,41 +1,111 @@
 /**
- * Key files: JSON `{ "type": "ed25519", "publicKey": hex, "secretKey": hex }`, written with
- * mode 0600 through a temp file and rename so a crash never leaves half a key. Loading checks
- * that the public key matches the secret key, which catches hand-edited or mixed-up files.
+ * Key files: JSON holding an ed25519 key pair, the secret either encrypted under a passphrase
+ * (scrypt + AES-256-GCM) or in plaintext (keyfile-format.ts has the three shapes). Written
+ * with mode 0600 through a temp file and rename, so a crash never leaves half a key. Loading
+ * checks that the secret key is the public key's, which catches hand-edited or mixed-up files.
  *
- * node:fs/promises is imported inside the two functions that touch files, not at the top: the
- * client SDK (src/client/index.ts) exports them, and its entry must load where there is no
- * file system (a browser). parseKeyFile and keyFileJson need none at all.
+ * node:fs/promises and the cipher (keyfile-crypto.ts) are imported inside the functions that
+ * need them, not at the top: the client SDK (src/client/index.ts) exports these, and its entry
+ * must load where there is no file system (a browser). parseKeyFile and keyFileJson need none.
+ *
+ * Nothing here warns: the SDK never prints. The CLI and the node read key files through
+ * keyfile-checked.ts, which says when a file is unencrypted or readable by others.
  */
 
 import { CivitasError } from '../errors/index.ts';
-import { parseJsonText } from '../errors/json-text.ts';
-import { equalBytes, fromHex, toHex } from './bytes.ts';
+import type { KeyPair } from './ed25519.ts';
+import type { KeyFileSealer } from './keyfile-crypto.ts';
 import {
-  type KeyPair,
-  keyPairFromSecret,
-  PUBLIC_KEY_LENGTH,
-  SECRET_KEY_LENGTH,
-} from './ed25519.ts';
+  decodeKeyFile,
+  type EncryptedKeyFileJson,
+  type KeyFileContent,
+  type KeyFileJson,
+  keyFileJson,
+} from './keyfile-format.ts';
 
-export interface KeyFileJson {
-  type: 'ed25519';
-  publicKey: string;
-  secretKey: string;
+export type { KeyFileSealer } from './keyfile-crypto.ts';
+export {
+  DEFAULT_SCRYPT,
+  decodeKeyFile,
+  type EncryptedKeyFileJson,
+  type KeyFileContent,
+  type KeyFileJson,
+  keyFileJson,
+} from './keyfile-format.ts';
+
+/**
+ * A passphrase, or a function asked for one (with the file's path) only when a file turns
+ * out to be encrypted: a plaintext file never makes anyone type a passphrase.
+ */
+export type PassphraseInput = string | ((path: string) => string | Promise<string>);
+
+/** How a key file's secret is written. */
+export interface KeyFileProtection {
+  /** Encrypt the secret with this passphrase (Node only). */
+  passphrase?: string;
+  /** Or with this sealer's key (`keyFileSealer`: one scrypt run for many files). */
+  sealer?: KeyFileSealer;
+  /**
+   * Plaintext, saying so (`"encryption": "none"`): on purpose, so the CLI and the node read it
+   * without a warning. Without a passphrase, a sealer or this, the file is plaintext in the
+   * older shape, which they warn about.
+   */
+  declaredPlaintext?: boolean;
 }
 
-export function keyFileJson(keys: KeyPair): KeyFileJson {
-  return { type: 'ed25519', publicKey: toHex(keys.publicKey), secretKey: toHex(keys.secretKey) };
+export interface SaveKeyFileOptions extends KeyFileProtection {
+  /** Replace an existing file (default: refuse with KEYS_FILE_EXISTS). */
+  overwrite?: boolean;
 }
 
-/** Writes a key file with mode 0600. Refuses to overwrite unless `overwrite` is set. */
-export async function saveKeyFile(path: string, keys: KeyPair, overwrite = false): Promise<void> {
+/** A loaded key file: the key pair and how the file kept it. */
+export interface LoadedKeyFile {
+  readonly keys: KeyPair;
+  readonly encrypted: boolean;
+  /** Plaintext that says so (`"encryption": "none"`). */
+  readonly declaredPlaintext: boolean;
+  /** The file's permission bits (e.g. 0o600). */
+  readonly mode: number;
+}
+
+/** A sealer for `passphrase` with a fresh salt (Node only): see keyfile-crypto.ts. */
+export async function keyFileSealer(passphrase: string): Promise<KeyFileSealer> {
+  const crypto = await import('./keyfile-crypto.ts');
+  return crypto.keyFileSealer(passphrase);
+}
+
+/** The JSON a key pair is written as, given how it is protected. */
+export async function keyFileText(
+  keys: KeyPair,
+  protection: KeyFileProtection = {},
+): Promise<string> {
+  let json: KeyFileJson | EncryptedKeyFileJson;
+  if (protection.sealer !== undefined) {
+    json = protection.sealer.seal(keys);
+  } else if (protection.passphrase !== undefined) {
+    json = (await keyFileSealer(protection.passphrase)).seal(keys);
+  } else {
+    json = keyFileJson(keys, { declaredPlaintext: protection.declaredPlaintext === true });
+  }
+  return `${JSON.stringify(json, null, 2)}\n`;
+}
+
+/**
+ * Writes `text` as a key file with mode 0600, atomically: a temp file, synced, then renamed
+ * (overwrite) or hard-linked into place (else: link fails if `path` exists, so the check and
+ * the write are one step). The temp file is gone afterwards either way.
+ */
+export async function writeKeyFileText(
+  path: string,
+  text: string,
+  overwrite = false,
+): Promise<void> {
   const { chmod, link, open, rename, rm } = await import('node:fs/promises');
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const handle = await open(tmp, 'w', 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify(keyFileJson(keys), null, 2)}\n`);
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();
@@ -44,7 +114,6 @@ export async function saveKeyFile(path: string, keys: KeyPair, overwrite = false
     if (overwrite) {
       await rename(tmp, path);
     } else {
-      // link() fails if `path` exists: the check and the write are one atomic step.
       try {
         await link(tmp, path);
       } catch (err) {
@@ -59,51 +128,99 @@ export async function saveKeyFile(path: string, keys: KeyPair, overwrite = false
   }
 }
 
-export function parseKeyFile(text: string, path = '<input>'): KeyPair {
-  const j = parseJsonText(text, path, 'KEYS_BAD_FILE') as Partial<KeyFileJson>;
-  if (j === null || typeof j !== 'object' || j.type !== 'ed25519') {
-    throw new CivitasError('KEYS_BAD_FILE', `${path}: expected {"type":"ed25519",...}`, { path });
-  }
-  let secretKey: Uint8Array;
-  let publicKey: Uint8Array;
-  try {
-    secretKey = fromHex(String(j.secretKey), SECRET_KEY_LENGTH);
-    publicKey = fromHex(String(j.publicKey), PUBLIC_KEY_LENGTH);
-  } catch {
-    throw new CivitasError('KEYS_BAD_FILE', `${path}: publicKey/secretKey must be 32-byte hex`, {
-      path,
-    });
-  }
-  const keys = keyPairFromSecret(secretKey);
-  if (!equalBytes(keys.publicKey, publicKey)) {
-    throw new CivitasError('KEYS_MISMATCH', `${path}: publicKey does not match secretKey`, {
-      path,
-    });
-  }
-  return keys;
+/**
+ * Writes a key file with mode 0600: encrypted when given a passphrase or a sealer, else
+ * plaintext. Refuses to overwrite unless `overwrite` is set (a boolean is `{overwrite}`).
+ */
+export async function saveKeyFile(
+  path: string,
+  keys: KeyPair,
+  options: SaveKeyFileOptions | boolean = {},
+): Promise<void> {
+  const opts = typeof options === 'boolean' ? { overwrite: options } : options;
+  await writeKeyFileText(path, await keyFileText(keys, opts), opts.overwrite === true);
 }
 
 /**
- * Reads a key file. One that other users may read (group or other permission bits) is still
- * used, with a process warning (CIVITAS_KEY_FILE_MODE) saying how to fix it: a secret key
- * anyone on the machine can copy is the first step to the double-sign accident.
+ * A plaintext key file's key pair, from its text. An encrypted one needs its passphrase and
+ * Node's cipher: loadKeyFile(path, {passphrase}) (KEYS_PASSPHRASE_NEEDED here).
  */
-export async function loadKeyFile(path: string): Promise<KeyPair> {
+export function parseKeyFile(text: string, path = '<input>'): KeyPair {
+  const content = decodeKeyFile(text, path);
+  if (content.encrypted) {
+    throw new CivitasError(
+      'KEYS_PASSPHRASE_NEEDED',
+      `${path} is encrypted: open it with loadKeyFile(path, { passphrase })`,
+      { path },
+    );
+  }
+  return content.keys;
+}
+
+/** Reads a key file's text and what it holds, without opening a sealed secret. */
+export async function readKeyFileContent(
+  path: string,
+): Promise<{ text: string; content: KeyFileContent; mode: number }> {
   const { readFile, stat } = await import('node:fs/promises');
   let text: string;
+  let mode: number;
   try {
     text = await readFile(path, 'utf8');
+    mode = (await stat(path)).mode & 0o777;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CivitasError('KEYS_NOT_FOUND', `cannot read key file ${path} (${code})`, { path });
   }
-  const keys = parseKeyFile(text, path);
-  const mode = (await stat(path)).mode & 0o777;
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    process.emitWarning(
-      `key file ${path} is readable by other users (mode 0${mode.toString(8)}): chmod 600 ${path}`,
-      { code: 'CIVITAS_KEY_FILE_MODE' },
-    );
+  return { text, content: decodeKeyFile(text, path), mode };
+}
+
+/**
+ * The key pair of an encrypted key file, given its passphrase (asked for only now when it is
+ * a function): KEYS_PASSPHRASE_NEEDED without one, KEYS_BAD_PASSPHRASE when it does not open.
+ */
+export async function openKeyFileContent(
+  content: KeyFileContent,
+  path: string,
+  passphrase: PassphraseInput | undefined,
+): Promise<KeyPair> {
+  if (!content.encrypted) return content.keys;
+  if (passphrase === undefined) {
+    throw new CivitasError('KEYS_PASSPHRASE_NEEDED', `${path} is encrypted: give its passphrase`, {
+      path,
+    });
   }
-  return keys;
+  const phrase = typeof passphrase === 'function' ? await passphrase(path) : passphrase;
+  const { openSealedKey } = await import('./keyfile-crypto.ts');
+  return openSealedKey(content.publicKey, content.encryption, phrase, path);
+}
+
+/** Reads a key file, opening an encrypted one with `passphrase`; says how the file kept it. */
+export async function readKeyFile(
+  path: string,
+  opts: { passphrase?: PassphraseInput } = {},
+): Promise<LoadedKeyFile> {
+  const { content, mode } = await readKeyFileContent(path);
+  const keys = await openKeyFileContent(content, path, opts.passphrase);
+  return {
+    keys,
+    encrypted: content.encrypted,
+    declaredPlaintext: !content.encrypted && content.declaredPlaintext,
+    mode,
+  };
+}
+
+/**
+ * Reads a key file (Node only): plaintext as it is, an encrypted one with `passphrase`
+ * (KEYS_PASSPHRASE_NEEDED without one, KEYS_BAD_PASSPHRASE when it does not open it).
+ */
+export async function loadKeyFile(
+  path: string,
+  opts: { passphrase?: PassphraseInput } = {},
+): Promise<KeyPair> {
+  return (await readKeyFile(path, opts)).keys;
+}
+
+/** The public key of a key file, read without its passphrase (it is stored in clear). */
+export async function loadKeyFilePublicKey(path: string): Promise<Uint8Array> {
+  return (await readKeyFileContent(path)).content.publicKey;
 }

@@ -29,10 +29,40 @@ export const CLI_ERRORS = {
     description: 'the init or genesis target dir is not empty (or not a dir)',
   },
 
+  KEYS_ALREADY_ENCRYPTED: {
+    ...SERVER_ERROR,
+    description: 'keys encrypt was given a key file that is encrypted already',
+  },
   KEYS_BAD_FILE: { ...SERVER_ERROR, description: 'a key file is not a valid ed25519 key file' },
+  KEYS_BAD_PASSPHRASE: {
+    ...SERVER_ERROR,
+    description:
+      'the passphrase does not open an encrypted key file (wrong, or the file was altered)',
+  },
   KEYS_FILE_EXISTS: { ...SERVER_ERROR, description: 'a key file would be overwritten' },
   KEYS_MISMATCH: { ...SERVER_ERROR, description: "a key file's public key is not its secret's" },
+  KEYS_NOT_ENCRYPTED: {
+    ...SERVER_ERROR,
+    description: 'keys decrypt was given a key file that is not encrypted',
+  },
   KEYS_NOT_FOUND: { ...SERVER_ERROR, description: 'a key file cannot be read' },
+  KEYS_OUT_NEEDED: {
+    ...SERVER_ERROR,
+    description: 'keys generate without --out (the secret key is never printed unless asked)',
+  },
+  KEYS_PASSPHRASE_EMPTY: {
+    ...SERVER_ERROR,
+    description: 'a passphrase (file, environment variable or prompt) is empty',
+  },
+  KEYS_PASSPHRASE_MISMATCH: {
+    ...SERVER_ERROR,
+    description: 'the two passphrases typed for a new key file differ',
+  },
+  KEYS_PASSPHRASE_NEEDED: {
+    ...SERVER_ERROR,
+    description:
+      'an encrypted key file and no passphrase (--passphrase-file, CIVITAS_PASSPHRASE or a terminal)',
+  },
 
   MEMBERS_BAD_FIELD: {
     ...SERVER_ERROR,

@@ -21,7 +21,13 @@ import { addressOf } from '../chain/address.ts';
 import { checkChainId, genesisToJson } from '../chain/genesis.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
-import { loadKeyFile, saveKeyFile } from '../crypto/keyfile.ts';
+import {
+  type KeyFileProtection,
+  keyFileSealer,
+  readKeyFileContent,
+  saveKeyFile,
+  writeKeyFileText,
+} from '../crypto/keyfile.ts';
 import { CivitasError, isCivitasError } from '../errors/index.ts';
 import { peerIdFromValidatorKey, validatorKeyFromPeerId } from '../p2p/identity.ts';
 import { DEFAULT_CONFIG, type NodeConfig } from './config.ts';
@@ -39,6 +45,12 @@ export interface InitOptions {
   balance?: bigint;
   /** Only members of organisations may transact (`app.params.permissioned`); default true. */
   permissioned?: boolean;
+  /**
+   * How the key files are written: encrypted under `passphrase` (one scrypt run for all of
+   * them), or plaintext. The default is plaintext marked as such (`"encryption": "none"`):
+   * the devnet's and the tests' throwaway local keys. `civitas init` always says which.
+   */
+  keyFiles?: KeyFileProtection;
   /** Extra config applied to every node (e.g. faster timeouts for tests). */
   configOverrides?: {
     consensus?: Partial<NodeConfig['consensus']>;
@@ -84,6 +96,8 @@ export interface InitSummary {
   genesis: string;
   /** Whether only members of organisations may transact. */
   permissioned: boolean;
+  /** Whether the key files' secrets are encrypted under a passphrase. */
+  encryptedKeys: boolean;
   nodes: InitNodeSummary[];
   organisations: InitOrganisationSummary[];
   regulator: InitRegulatorSummary;
@@ -171,6 +185,12 @@ export function homeConfig(opts: {
   };
 }
 
+/** A protection with a passphrase becomes one with a sealer: scrypt runs once, not per file. */
+async function sealOnce(protection: KeyFileProtection): Promise<KeyFileProtection> {
+  if (protection.passphrase === undefined || protection.sealer !== undefined) return protection;
+  return { sealer: await keyFileSealer(protection.passphrase) };
+}
+
 /** Writes the network into `stage`; paths in configs are relative, summaries name `dir`. */
 async function writeNetwork(opts: InitOptions, dir: string, stage: string): Promise<InitSummary> {
   const { validators: n, accounts: k } = opts;
@@ -179,6 +199,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
   const chainId = opts.chainId ?? 'civitas-devnet';
   const balance = opts.balance ?? DEFAULT_ACCOUNT_BALANCE;
   const permissioned = opts.permissioned ?? true;
+  const keyFiles = await sealOnce(opts.keyFiles ?? { declaredPlaintext: true });
 
   const validatorKeys = Array.from({ length: n }, () => generateKeyPair());
   const accountKeys = Array.from({ length: k }, () => generateKeyPair());
@@ -222,7 +243,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
     const home = join(dir, name);
     const stagedHome = join(stage, name);
     await mkdir(stagedHome, { recursive: true });
-    await saveKeyFile(join(stagedHome, 'validator-key.json'), validatorKeys[i]!);
+    await saveKeyFile(join(stagedHome, 'validator-key.json'), validatorKeys[i]!, keyFiles);
     await copyFile(join(stage, 'genesis.json'), join(stagedHome, 'genesis.json'));
     const config = homeConfig({
       moniker: name,
@@ -245,7 +266,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
   }
 
   const saveKey = async (path: string, kp: KeyPair): Promise<InitKeySummary> => {
-    await saveKeyFile(join(stage, path), kp);
+    await saveKeyFile(join(stage, path), kp, keyFiles);
     return { file: join(dir, path), address: hexAddress(kp), balance: balance.toString() };
   };
   if (k > 0) await mkdir(join(stage, 'accounts'), { recursive: true });
@@ -275,6 +296,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
     dir,
     genesis: genesisPath,
     permissioned,
+    encryptedKeys: keyFiles.sealer !== undefined,
     nodes,
     organisations,
     regulator,
@@ -288,8 +310,13 @@ export interface ObserverInitOptions {
   dir: string;
   /** The chain's genesis file, copied byte for byte into the home. */
   genesis: string;
-  /** The node's ed25519 key file, copied into the home with mode 0600. */
+  /**
+   * The node's ed25519 key file, copied into the home with mode 0600: an encrypted one as it
+   * is (no passphrase needed), a plaintext one as `keyFiles` says (encrypted when it has a
+   * passphrase; by default kept as the source has it).
+   */
   key: string;
+  keyFiles?: KeyFileProtection;
   /** Multiaddrs of nodes to dial, each ending in `/p2p/<peer id>`. */
   bootstrap: string[];
   rpcPort?: number;
@@ -304,6 +331,8 @@ export interface ObserverInitSummary {
   config: string;
   genesis: string;
   keyFile: string;
+  /** Whether the home's key file is encrypted. */
+  encryptedKey: boolean;
   publicKey: string;
   address: string;
   peerId: string;
@@ -350,7 +379,8 @@ export async function initObserver(opts: ObserverInitOptions): Promise<ObserverI
     }
     throw err;
   });
-  const key = await loadKeyFile(opts.key);
+  const source = await readKeyFileContent(opts.key);
+  const key = { publicKey: source.content.publicKey };
   const peerId = peerIdFromValidatorKey(key.publicKey);
   if (opts.bootstrap.length === 0) {
     throw new CivitasError('INIT_BAD_MULTIADDR', '--bootstrap needs at least one multiaddr');
@@ -372,7 +402,19 @@ export async function initObserver(opts: ObserverInitOptions): Promise<ObserverI
   });
   return writeStaged(opts.dir, '--dir', async (stage, dir) => {
     await copyFile(opts.genesis, join(stage, config.genesisFile));
-    await saveKeyFile(join(stage, config.keyFile), key);
+    const keyFile = join(stage, config.keyFile);
+    const { content } = source;
+    let encryptedKey = content.encrypted;
+    if (content.encrypted) {
+      await writeKeyFileText(keyFile, source.text);
+    } else {
+      const protection = opts.keyFiles ?? {};
+      await saveKeyFile(keyFile, content.keys, {
+        ...protection,
+        declaredPlaintext: protection.declaredPlaintext || content.declaredPlaintext,
+      });
+      encryptedKey = protection.passphrase !== undefined || protection.sealer !== undefined;
+    }
     await writeFile(join(stage, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     return {
       chainId: genesis.chainId,
@@ -380,6 +422,7 @@ export async function initObserver(opts: ObserverInitOptions): Promise<ObserverI
       config: join(dir, 'config.json'),
       genesis: join(dir, config.genesisFile),
       keyFile: join(dir, config.keyFile),
+      encryptedKey,
       publicKey: toHex(key.publicKey),
       address: toHex(addressOf(key.publicKey)),
       peerId,

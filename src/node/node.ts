@@ -15,7 +15,8 @@ import { addressOf } from '../chain/address.ts';
 import type { CommitCertificate, Genesis, Tx } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
-import { loadKeyFile } from '../crypto/keyfile.ts';
+import type { PassphraseInput } from '../crypto/keyfile.ts';
+import { loadCheckedKeyFile } from '../crypto/keyfile-checked.ts';
 import { CivitasError, type ReceiptFailureCode } from '../errors/index.ts';
 import { P2PNode, validatorKeyFromPeerId } from '../p2p/index.ts';
 import { Ledger, RECENT_BLOCKS } from '../state/ledger.ts';
@@ -55,6 +56,8 @@ export interface NodeStartOptions {
   rpcListen?: string;
   /** Signature verification worker threads (default: one per core; 0 = the event loop). */
   verifyWorkers?: number;
+  /** The validator key's passphrase, asked for only if the key file is encrypted. */
+  keyPassphrase?: PassphraseInput;
 }
 
 /** The parts that exist only on a chain of several validators. */
@@ -235,7 +238,9 @@ export class CivitasNode {
     const config = await loadConfig(home);
     const log = opts.logger ?? createLogger({ ...config.log, module: config.moniker });
     const genesis = await loadGenesisFile(resolveHomePath(home, config.genesisFile));
-    const keys = await loadKeyFile(resolveHomePath(home, config.keyFile));
+    const keys = await loadCheckedKeyFile(resolveHomePath(home, config.keyFile), {
+      passphrase: opts.keyPassphrase,
+    });
     const clock = new NodeClock(clockOffsetFromEnv());
     const app = civitasApp();
     const ledger = await Ledger.open(

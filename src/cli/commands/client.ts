@@ -1,4 +1,4 @@
-/** Client commands: tx, query, verify. They use the SDK in src/client only. */
+/** Client commands: tx, query, verify. They use the SDK in src/client, and read key files as the CLI does (../passphrase.ts). */
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -17,7 +17,6 @@ import {
   genesisValidatorSet,
   type HistoryEntryJson,
   type KeyPair,
-  loadKeyFile,
   makeValidatorSet,
   type ProposalJson,
   parseAddress,
@@ -39,11 +38,13 @@ import {
   verifyTxProof,
   verifyValidatorChanges,
 } from '../../client/index.ts';
+import { loadKeyFilePublicKey } from '../../crypto/keyfile.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { parseJsonText } from '../../errors/json-text.ts';
 import { loadGenesisFile } from '../../node/genesis-file.ts';
 import { amountOption, DEFAULT_RPC, intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
+import { loadKey, loadKeys, type PassphraseOpts, passphraseFileOption } from '../passphrase.ts';
 
 /** How long a node waits for a submitted tx's block under --wait (its default). */
 const COMMIT_WAIT_MS = 30_000;
@@ -95,7 +96,7 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   return parseJson(text, `${what} ${path}`);
 }
 
-interface SendOpts extends RpcOpts {
+interface SendOpts extends RpcOpts, PassphraseOpts {
   key: string;
   cosign?: string[];
   nonce?: number;
@@ -109,11 +110,12 @@ interface SendOpts extends RpcOpts {
 async function readyArgs(args: unknown, opts: SendOpts): Promise<unknown> {
   if (args === null || typeof args !== 'object' || Array.isArray(args)) return args;
   const given = args as Record<string, unknown>;
-  const keys = await loadKeyFile(opts.key);
+  // The public key is in clear even in an encrypted file: no passphrase asked here.
+  const publicKey = await loadKeyFilePublicKey(opts.key);
   const latest =
     given.recentBlockHash === undefined ? (await rpcClient(opts).block('latest')).hash : undefined;
   return {
-    publicKey: given.publicKey ?? toHex(keys.publicKey),
+    publicKey: given.publicKey ?? toHex(publicKey),
     recentBlockHash: given.recentBlockHash ?? latest,
     ...given,
   };
@@ -124,10 +126,11 @@ async function readyArgs(args: unknown, opts: SendOpts): Promise<unknown> {
  * prints the outcome. A committed tx that failed exits 3 and names the op that failed it.
  */
 async function sendOps(ops: TxOpInput[], opts: SendOpts): Promise<void> {
-  const [keys, cosigners] = await Promise.all([
-    loadKeyFile(opts.key),
-    Promise.all((opts.cosign ?? []).map((file) => loadKeyFile(file))),
-  ]);
+  // One after another: a terminal asks for one passphrase at a time.
+  const [keys, ...cosigners] = (await loadKeys([opts.key, ...(opts.cosign ?? [])], opts)) as [
+    KeyPair,
+    ...KeyPair[],
+  ];
   const client = rpcClient(opts);
   const status = await client.status();
   const nonce = opts.nonce ?? (await client.account(toHex(senderAddress(keys)))).nonce;
@@ -213,6 +216,7 @@ function withSigning(cmd: Command): Command {
         'a cosigner key file, signing here too (repeat for each cosigner, in order)',
         collect,
       )
+      .addOption(passphraseFileOption())
       .option(
         '--nonce <n>',
         "sender nonce (default: the account's next nonce)",
@@ -234,6 +238,7 @@ export function registerTxCommand(program: Command): void {
       .requiredOption('--to <address>', 'recipient address (40 hex chars)')
       .requiredOption('--amount <n>', 'whole amount to send', amountOption)
       .requiredOption('--key <file>', 'sender key file')
+      .addOption(passphraseFileOption())
       .option(
         '--nonce <n>',
         "sender nonce (default: the account's next nonce)",
@@ -243,10 +248,17 @@ export function registerTxCommand(program: Command): void {
   ).action(
     action(
       async (
-        opts: RpcOpts & { to: string; amount: bigint; key: string; nonce?: number; wait?: boolean },
+        opts: RpcOpts &
+          PassphraseOpts & {
+            to: string;
+            amount: bigint;
+            key: string;
+            nonce?: number;
+            wait?: boolean;
+          },
       ) => {
         const to = parseAddress(opts.to);
-        const keys = await loadKeyFile(opts.key);
+        const keys = await loadKey(opts.key, opts);
         const client = rpcClient(opts);
         const status = await client.status();
         const nonce = opts.nonce ?? (await client.account(toHex(senderAddress(keys)))).nonce;

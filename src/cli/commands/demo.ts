@@ -25,11 +25,11 @@ import { verifyStateProof } from '../../client/verify.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import type { KeyPair } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
-import { loadKeyFile } from '../../crypto/keyfile.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { LocalNetwork, readNetworkSummary } from '../../localnet/index.ts';
 import type { InitSummary } from '../../node/home.ts';
 import { action, printLines } from '../output.ts';
+import { loadKey } from '../passphrase.ts';
 import { trustedSet } from './client.ts';
 
 /** Blocks a lease lasts: the lessee ends it early, so the owner's early end is refused. */
@@ -42,7 +42,8 @@ interface Party {
 }
 
 async function party(name: string, file: string): Promise<Party> {
-  const keys = await loadKeyFile(file);
+  // The devnet's keys are plaintext; an encrypted one takes CIVITAS_PASSPHRASE or a prompt.
+  const keys = await loadKey(file);
   return { name, keys, address: toHex(addressOf(keys.publicKey)) };
 }
 

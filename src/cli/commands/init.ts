@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readKeyFileContent } from '../../crypto/keyfile.ts';
 import { CivitasError } from '../../errors/index.ts';
 import {
   DEFAULT_OBSERVER_P2P_PORT,
@@ -8,9 +9,16 @@ import {
 } from '../../node/home.ts';
 import { basePortOption, intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
+import {
+  keyProtection,
+  type NewKeyOpts,
+  passphraseFileOption,
+  plaintextOption,
+  warnUnencrypted,
+} from '../passphrase.ts';
 import { genesisFromMembers, printGenesisSummary } from './genesis.ts';
 
-interface InitOpts {
+interface InitOpts extends NewKeyOpts {
   dir: string;
   validators: number;
   accounts: number;
@@ -31,6 +39,8 @@ interface InitOpts {
 /** Options that belong to one way of running init only (the others' are refused with them). */
 const NETWORK_OPTIONS = ['validators', 'accounts', 'chainId', 'basePort', 'open'] as const;
 const OBSERVER_OPTIONS = ['genesis', 'key', 'bootstrap', 'rpcPort', 'p2pPort', 'p2pHost'] as const;
+/** Options about the key files init writes (a members manifest writes none). */
+const KEY_OPTIONS = ['passphraseFile', 'plaintext'] as const;
 
 const flag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -39,6 +49,7 @@ export function registerInitCommand(program: Command): void {
     .command('init')
     .description(
       'create a consortium on this machine: a genesis, one home and one organisation (with an admin key) per validator, a regulator key and funded member account keys. ' +
+        'Key files are encrypted with one passphrase from --passphrase-file, env CIVITAS_PASSPHRASE or a terminal prompt (asked twice); with none of them (a script) they are written unencrypted with a warning, and --plaintext writes them unencrypted on purpose. ' +
         'With --observer: the home of a node that is not a validator, from an existing genesis and key. ' +
         'With --from-members: what "civitas genesis --members FILE --out DIR" does (members hold their own keys)',
     )
@@ -71,6 +82,8 @@ export function registerInitCommand(program: Command): void {
       DEFAULT_OBSERVER_P2P_PORT,
     )
     .option('--p2p-host <ip>', '--observer: address p2p listens on', '0.0.0.0')
+    .addOption(passphraseFileOption())
+    .addOption(plaintextOption())
     .option(
       '--from-members <file>',
       'build the consortium from a members manifest of public keys (see civitas genesis --help)',
@@ -106,18 +119,28 @@ export function registerInitCommand(program: Command): void {
               `--observer needs ${missing.map(flag).join(', ')}`,
             );
           }
+          // An encrypted key is copied as it is; a plaintext one is encrypted if it can be.
+          const source = await readKeyFileContent(opts.key!);
+          const { protection, unprotected } = source.content.encrypted
+            ? { protection: {}, unprotected: false }
+            : await keyProtection(opts, `the key file copied into ${opts.dir}`);
           const summary = await initObserver({
             dir: opts.dir,
             genesis: opts.genesis!,
             key: opts.key!,
+            keyFiles: protection,
             bootstrap: opts.bootstrap!,
             rpcPort: opts.rpcPort,
             p2pPort: opts.p2pPort,
             p2pHost: opts.p2pHost,
           });
+          if (unprotected && !source.content.encrypted && !source.content.declaredPlaintext) {
+            warnUnencrypted(summary.keyFile, `civitas keys encrypt --key ${summary.keyFile}`);
+          }
           if (opts.json) return printJson(summary);
           return printLines([
             `initialised an observer home of chain ${summary.chainId} in ${summary.dir}`,
+            `  key ${summary.keyFile} (${summary.encryptedKey ? 'encrypted' : 'unencrypted'})`,
             `  peer id ${summary.peerId}  address ${summary.address}`,
             `  rpc ${summary.rpc}  p2p ${summary.p2p.join(' ')}`,
             ...summary.bootstrap.map((b) => `  bootstrap ${b}`),
@@ -129,11 +152,15 @@ export function registerInitCommand(program: Command): void {
         }
         refuse(opts.fromMembers === undefined ? 'init' : '--from-members', OBSERVER_OPTIONS);
         if (opts.fromMembers !== undefined) {
-          refuse('--from-members', NETWORK_OPTIONS);
+          refuse('--from-members', [...NETWORK_OPTIONS, ...KEY_OPTIONS]);
           const summary = await genesisFromMembers(opts.fromMembers, opts.dir, '--dir');
           if (opts.json) return printJson(summary);
           return printGenesisSummary(summary);
         }
+        const { protection, unprotected } = await keyProtection(
+          opts,
+          `the key files in ${opts.dir}`,
+        );
         const summary = await initNetwork({
           dir: opts.dir,
           validators: opts.validators,
@@ -141,7 +168,14 @@ export function registerInitCommand(program: Command): void {
           chainId: opts.chainId,
           basePort: opts.basePort,
           permissioned: opts.open !== true,
+          keyFiles: protection,
         });
+        if (unprotected) {
+          warnUnencrypted(
+            `the key files in ${summary.dir}`,
+            'civitas keys encrypt --key FILE for each',
+          );
+        }
         if (opts.json) return printJson(summary);
         const { regulator } = summary;
         printLines([
@@ -152,6 +186,7 @@ export function registerInitCommand(program: Command): void {
           ),
           `  organisation ${regulator.org}  regulator ${regulator.address}  ${regulator.file}`,
           ...summary.accounts.map((a) => `  account ${a.address}  member of ${a.org}  ${a.file}`),
+          `  key files ${summary.encryptedKeys ? 'encrypted (scrypt, aes-256-gcm): node start and tx ask for the passphrase, or take --passphrase-file / CIVITAS_PASSPHRASE' : 'unencrypted'}`,
           `start a node: civitas node start --home ${summary.nodes[0]!.home}`,
         ]);
       }),

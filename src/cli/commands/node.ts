@@ -1,18 +1,25 @@
 import type { Command } from 'commander';
 import { action } from '../output.ts';
+import { keyPassphrase, type PassphraseOpts, passphraseFileOption } from '../passphrase.ts';
 
 /** Runs a node until SIGINT/SIGTERM; a second signal forces exit. */
 export function registerNodeCommand(program: Command): void {
   const node = program.command('node').description('run a validator node');
   node
     .command('start')
-    .description('start the node whose home is --home (config.json, genesis.json, validator key)')
+    .description(
+      'start the node whose home is --home (config.json, genesis.json, validator key). ' +
+        'An encrypted validator key is opened with --passphrase-file, env CIVITAS_PASSPHRASE or a terminal prompt (a service uses one of the first two)',
+    )
     .requiredOption('--home <dir>', 'node home directory created by "civitas init"')
+    .addOption(passphraseFileOption())
     .action(
-      action(async (opts: { home: string }) => {
+      action(async (opts: PassphraseOpts & { home: string }) => {
         // Loaded on demand: the node pulls in libp2p and the engine, which other commands never need.
         const { CivitasNode } = await import('../../node/node.ts');
-        const running = await CivitasNode.start(opts.home);
+        const running = await CivitasNode.start(opts.home, {
+          keyPassphrase: keyPassphrase(opts),
+        });
         let signals = 0;
         const shutdown = (signal: string): void => {
           signals++;

@@ -76,6 +76,8 @@ async function initAndStart(
       '--base-port',
       String(randomBasePort()),
       '--json',
+      // Throwaway keys, plaintext on purpose: the one-line error checks below see no warning.
+      '--plaintext',
     ]);
     assert.equal(init.code, 0, init.stderr);
     const summary = JSON.parse(init.stdout) as InitSummary;
@@ -119,21 +121,27 @@ describe('civitas CLI on a one-validator network', () => {
   });
   after(() => scope.run());
 
-  test('keys generate: --out writes a 0600 key file; --json; refuses to overwrite', async () => {
+  test('keys generate: --out writes a 0600 key file; --json; no secret on stdout unless asked; refuses to overwrite', async () => {
     const out = join(dir, 'k1.json');
     const existing = join(dir, 'existing.json');
     await saveKeyFile(existing, generateKeyPair());
     const before = await readFile(existing, 'utf8');
-    const [human, json, printed, again] = await Promise.all([
+    const [human, json, bare, printed, again] = await Promise.all([
       runCli(['keys', 'generate', '--out', out]),
-      runCli(['keys', 'generate', '--out', join(dir, 'k2.json'), '--json']),
+      runCli(['keys', 'generate', '--out', join(dir, 'k2.json'), '--json', '--plaintext']),
       runCli(['keys', 'generate']),
+      runCli(['keys', 'generate', '--print-secret']),
       runCli(['keys', 'generate', '--out', existing]),
     ]);
     assert.equal(human.code, 0, human.stderr);
     assert.match(
       human.stdout,
-      /^wrote .*k1\.json\npublic key [0-9a-f]{64}\naddress {4}[0-9a-f]{40}\npeer id {4}12D3KooW\w+\n$/,
+      /^wrote .*k1\.json, unencrypted\npublic key [0-9a-f]{64}\naddress {4}[0-9a-f]{40}\npeer id {4}12D3KooW\w+\n$/,
+    );
+    // No passphrase here (no option, no CIVITAS_PASSPHRASE, no terminal): one warning line.
+    assert.match(
+      human.stderr,
+      /^civitas: warning: .*k1\.json written unencrypted .*civitas keys encrypt --key .*\[CIVITAS_KEY_FILE_PLAINTEXT\]\n$/,
     );
     assert.equal((await stat(out)).mode & 0o777, 0o600);
     const keys = await loadKeyFile(out);
@@ -141,16 +149,28 @@ describe('civitas CLI on a one-validator network', () => {
     assert.ok(human.stdout.includes(toHex(addressOf(keys.publicKey))));
 
     assert.equal(json.code, 0, json.stderr);
-    const j = JSON.parse(json.stdout) as { publicKey: string; address: string; file: string };
+    assert.equal(json.stderr, '', '--plaintext: unencrypted on purpose, no warning');
+    const j = JSON.parse(json.stdout) as {
+      publicKey: string;
+      address: string;
+      file: string;
+      encrypted: boolean;
+    };
     assert.equal(j.file, join(dir, 'k2.json'));
+    assert.equal(j.encrypted, false);
     assert.equal(j.address, toHex(addressOf((await loadKeyFile(j.file)).publicKey)));
     assert.equal((await stat(j.file)).mode & 0o777, 0o600);
     assert.equal('secretKey' in j, false, 'the secret stays in the file');
+    assert.equal(JSON.parse(await readFile(j.file, 'utf8')).encryption, 'none');
+
+    assertOneLineError(bare, /--out FILE.*\[KEYS_OUT_NEEDED\]$/, 'keys generate without --out');
+    assert.equal(stderrLines(bare.stderr).length, 1);
 
     assert.equal(printed.code, 0, printed.stderr);
     const p = JSON.parse(printed.stdout) as { type: string; publicKey: string; secretKey: string };
     assert.equal(p.type, 'ed25519');
     assert.match(p.secretKey, /^[0-9a-f]{64}$/);
+    assert.ok(printed.stderr.includes(`public key ${p.publicKey}`), 'the summary on stderr');
 
     assertOneLineError(again, /KEYS_FILE_EXISTS/, 'overwrite');
     assert.equal(stderrLines(again.stderr).length, 1);
@@ -298,7 +318,7 @@ describe('civitas CLI on a one-validator network', () => {
     assertOneLineError(vForeign, /VERIFY_VALIDATOR_SET/, 'verify tx against a foreign genesis');
   });
 
-  test('keys show: public key, address and libp2p peer id, never the secret', async () => {
+  test('keys show: public key, address, libp2p peer id and how the file keeps the secret, never the secret', async () => {
     const account = summary.accounts[0]!;
     const validatorKey = join(summary.nodes[0]!.home, 'validator-key.json');
     const [human, json] = await Promise.all([
@@ -310,12 +330,18 @@ describe('civitas CLI on a one-validator network', () => {
     assert.match(
       human.stdout,
       new RegExp(
-        `^public key ${toHex(keys.publicKey)}\\naddress {4}${account.address}\\npeer id {4}12D3KooW[1-9A-HJ-NP-Za-km-z]+\\n$`,
+        `^public key ${toHex(keys.publicKey)}\\naddress {4}${account.address}\\npeer id {4}12D3KooW[1-9A-HJ-NP-Za-km-z]+\\nfile {7}unencrypted on purpose \\("encryption": "none"\\)\\n$`,
       ),
     );
     assert.equal(json.code, 0, json.stderr);
-    const j = JSON.parse(json.stdout) as { publicKey: string; address: string; peerId: string };
-    assert.deepEqual(Object.keys(j).sort(), ['address', 'peerId', 'publicKey']);
+    const j = JSON.parse(json.stdout) as {
+      publicKey: string;
+      address: string;
+      peerId: string;
+      encrypted: boolean;
+    };
+    assert.deepEqual(Object.keys(j).sort(), ['address', 'encrypted', 'peerId', 'publicKey']);
+    assert.equal(j.encrypted, false);
     assert.equal(j.publicKey, summary.nodes[0]!.publicKey);
     // The peer id the node's p2p address names.
     assert.ok(summary.nodes[0]!.p2p.endsWith(`/p2p/${j.peerId}`), summary.nodes[0]!.p2p);

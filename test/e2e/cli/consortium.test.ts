@@ -52,6 +52,8 @@ async function init(dir: string, extra: string[] = []): Promise<InitSummary> {
     '--base-port',
     String(randomBasePort()),
     '--json',
+    // Throwaway keys, plaintext on purpose: the refusal below must be the only stderr line.
+    '--plaintext',
     ...extra,
   ]);
   assert.equal(r.code, 0, r.stderr);
@@ -200,7 +202,7 @@ describe('civitas tx transfer on a permissioned chain', () => {
 
   test('a funded non-member is refused with one line naming ORG_NOT_A_MEMBER; members transact', async () => {
     const keyFile = join(summary.dir, 'stranger.json');
-    const generated = await runCli(['keys', 'generate', '--out', keyFile, '--json']);
+    const generated = await runCli(['keys', 'generate', '--out', keyFile, '--json', '--plaintext']);
     assert.equal(generated.code, 0, generated.stderr);
     const stranger = (JSON.parse(generated.stdout) as { address: string }).address;
 

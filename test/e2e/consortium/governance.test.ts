@@ -43,7 +43,11 @@ test('a consortium of four governs itself through the CLI', { timeout: 240_000 }
   // A stranger with funds (a member paid it) is refused at admission, before any block.
   const keyFile = join(summary.dir, 'newcomer.json');
   const generated = JSON.parse(
-    ok(await runCli(['keys', 'generate', '--out', keyFile, '--json']), 'keys generate'),
+    // Plaintext on purpose (a throwaway key): the refusal below must be the only stderr line.
+    ok(
+      await runCli(['keys', 'generate', '--out', keyFile, '--json', '--plaintext']),
+      'keys generate',
+    ),
   ) as { address: string };
   const newcomer = generated.address;
   ok(

@@ -11,6 +11,7 @@ import {
   parseKeyFile,
   saveKeyFile,
 } from '../../../src/crypto/keyfile.ts';
+import { loadCheckedKeyFile } from '../../../src/crypto/keyfile-checked.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
 import { tempDir } from '../../helpers/temp.ts';
 
@@ -93,22 +94,65 @@ test('a missing file is KEYS_NOT_FOUND', async () => {
   await assert.rejects(loadKeyFile(join(dir, 'absent.json')), hasCode('KEYS_NOT_FOUND'));
 });
 
-test('a key file others may read is used, with a warning naming the fix; a 0600 one without', async (t) => {
-  const dir = await tempDir(t, 'civitas-keymode-');
-  const path = join(dir, 'key.json');
-  await saveKeyFile(path, generateKeyPair());
+/** Collects the process warnings with these codes while a test runs. */
+function collectWarnings(t: { after(fn: () => void): void }, codes: string[]): string[] {
   const warnings: string[] = [];
   const listen = (w: Error & { code?: string }) => {
-    if (w.code === 'CIVITAS_KEY_FILE_MODE') warnings.push(w.message);
+    if (w.code !== undefined && codes.includes(w.code)) warnings.push(`${w.code} ${w.message}`);
   };
   process.on('warning', listen);
   t.after(() => process.off('warning', listen));
-  await loadKeyFile(path);
-  await new Promise((r) => setImmediate(r));
+  return warnings;
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('a key file others may read is used, with a warning naming the fix; a 0600 one without', async (t) => {
+  const dir = await tempDir(t, 'civitas-keymode-');
+  const path = join(dir, 'key.json');
+  await saveKeyFile(path, generateKeyPair(), { declaredPlaintext: true });
+  const warnings = collectWarnings(t, ['CIVITAS_KEY_FILE_MODE']);
+  await loadCheckedKeyFile(path);
+  await tick();
   assert.deepEqual(warnings, [], 'mode 0600: no warning');
   await chmod(path, 0o644);
-  await loadKeyFile(path);
-  await new Promise((r) => setImmediate(r));
-  assert.equal(warnings.length, 1);
+  await loadCheckedKeyFile(path);
+  await loadCheckedKeyFile(path);
+  await tick();
+  assert.equal(warnings.length, 1, 'once per file in a process');
   assert.match(warnings[0]!, /readable by other users \(mode 0644\): chmod 600/);
+});
+
+test('plaintext that does not say so is used with a warning; "encryption": "none" and encrypted files without', async (t) => {
+  const dir = await tempDir(t, 'civitas-keyplain-');
+  const [older, declared, encrypted] = ['older.json', 'declared.json', 'encrypted.json'].map((f) =>
+    join(dir, f),
+  ) as [string, string, string];
+  await saveKeyFile(older, generateKeyPair());
+  await saveKeyFile(declared, generateKeyPair(), { declaredPlaintext: true });
+  await saveKeyFile(encrypted, generateKeyPair(), { passphrase: 'pass' });
+  const warnings = collectWarnings(t, ['CIVITAS_KEY_FILE_PLAINTEXT']);
+  await loadCheckedKeyFile(declared);
+  await loadCheckedKeyFile(encrypted, { passphrase: 'pass' });
+  await tick();
+  assert.deepEqual(warnings, []);
+  await loadCheckedKeyFile(older);
+  await loadCheckedKeyFile(older);
+  await tick();
+  assert.equal(warnings.length, 1, 'once per file in a process');
+  assert.match(
+    warnings[0]!,
+    /older\.json holds its secret key unencrypted: civitas keys encrypt --key /,
+  );
+});
+
+test('the SDK loader never warns (careless mode, undeclared plaintext)', async (t) => {
+  const dir = await tempDir(t, 'civitas-keysdk-');
+  const path = join(dir, 'key.json');
+  await saveKeyFile(path, generateKeyPair());
+  await chmod(path, 0o644);
+  const warnings = collectWarnings(t, ['CIVITAS_KEY_FILE_MODE', 'CIVITAS_KEY_FILE_PLAINTEXT']);
+  await loadKeyFile(path);
+  await tick();
+  assert.deepEqual(warnings, []);
 });

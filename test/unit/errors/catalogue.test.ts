@@ -231,6 +231,8 @@ describe('error catalogue', () => {
       'CIVITAS_FAULT_CLOCK_OFFSET_MS', // an environment variable
       'LEVEL_LOCKED', // abstract-level's code for a database another process holds
       'CIVITAS_KEY_FILE_MODE', // a process warning's code, not an error
+      'CIVITAS_KEY_FILE_PLAINTEXT', // a process warning's code, not an error
+      'CIVITAS_PASSPHRASE', // an environment variable
       'UND_ERR_SOCKET', // undici's code for a socket the server closed
       'CLK_TCK', // a getconf name
       'CODEC_ERROR', // consensus engine's reject reason for a decode failure of unknown kind
