@@ -1,7 +1,15 @@
 /** Authenticated state and storage (src/state): the store, the sparse Merkle tree, the ledger. */
 import { type CodeSpec, SERVER_ERROR } from './spec.ts';
 
+/** Was kept once and deliberately removed (pruned): 410 Gone, not a 404 that never was. */
+const PRUNED = { status: 410, gossip: 'ignore' } as const;
+
 export const STATE_ERRORS = {
+  LEDGER_BLOCK_PRUNED: {
+    ...PRUNED,
+    description:
+      "that height's block, certificate and receipts are pruned here (state.retainBlocks)",
+  },
   LEDGER_BAD_COMMIT_HEIGHT: {
     ...SERVER_ERROR,
     description: 'a block or its execution result is not for the next height',
@@ -15,6 +23,7 @@ export const STATE_ERRORS = {
 
   PIPELINE_BAD_OPTION: { ...SERVER_ERROR, description: 'a block pipeline option is out of range' },
   PIPELINE_BUSY: { ...SERVER_ERROR, description: 'the block pipeline is already running' },
+  PRUNER_BAD_OPTION: { ...SERVER_ERROR, description: 'a pruning setting is out of range' },
 
   STATE_BAD_KEY: { ...SERVER_ERROR, description: 'a state key hash of the wrong length' },
   STATE_BAD_NODE: { ...SERVER_ERROR, description: 'a stored tree node is malformed' },
@@ -24,6 +33,11 @@ export const STATE_ERRORS = {
   STATE_BAD_VERSION: { ...SERVER_ERROR, description: 'a tree version is invalid or not newer' },
   STATE_MISSING_NODE: { ...SERVER_ERROR, description: 'a tree node or root is not in the store' },
   STATE_VALUE_TOO_LARGE: { ...SERVER_ERROR, description: 'a state value exceeds its limit' },
+  STATE_VERSION_PRUNED: {
+    ...PRUNED,
+    description:
+      'the state of that height is pruned here (state.keepVersions): ask an archive node',
+  },
 
   STORE_OPEN_FAILED: { ...SERVER_ERROR, description: 'the database cannot be opened' },
   STORE_IN_USE: {

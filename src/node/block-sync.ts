@@ -8,6 +8,10 @@
  * only as it has room, so at most two responses are held. Nothing a peer sends is trusted: a
  * wrong block or certificate fails validation and the peer is skipped.
  *
+ * A node that prunes blocks (state.retainBlocks) answers a range starting below its window with
+ * no frames, and the asker tries its next peer: a node further behind than the pruned peers'
+ * windows needs one peer that keeps those blocks (an archive node).
+ *
  * Wire format (request/response frames over the p2p sync protocol):
  *   request  u8 version | u8 kind | kind 1 (status): nothing |
  *            kind 2 (blocks): varuint from | varuint count |
@@ -170,10 +174,19 @@ export class BlockSync {
       const frames: Uint8Array[] = [];
       const last = Math.min(r.from + r.count - 1, this.chain.height());
       for (let h = r.from; h <= last; h++) {
-        const [block, certificate] = await Promise.all([
-          this.chain.blockBytes(h),
-          this.chain.certificateBytes(h),
-        ]);
+        let block: Uint8Array | undefined;
+        let certificate: Uint8Array | undefined;
+        try {
+          [block, certificate] = await Promise.all([
+            this.chain.blockBytes(h),
+            this.chain.certificateBytes(h),
+          ]);
+        } catch (err) {
+          // A pruned node serves what it has: none below its window, and the asker moves on
+          // to another peer (catchUp).
+          if (codeOf(err) === 'LEDGER_BLOCK_PRUNED') break;
+          throw err;
+        }
         if (block === undefined || certificate === undefined) break;
         frames.push(
           encode((w) => w.bytes(block).bytes(certificate), block.length + certificate.length + 8),
@@ -262,7 +275,13 @@ export class BlockSync {
     let pending = next <= peerHeight ? this.requestBlocks(peerId, next, peerHeight) : undefined;
     while (pending !== undefined && !this.stopped) {
       const frames = await pending;
-      if (frames.length === 0) throw new CivitasError('SYNC_BAD_RESPONSE', 'peer sent no blocks');
+      if (frames.length === 0) {
+        throw new CivitasError(
+          'SYNC_BAD_RESPONSE',
+          `peer sent no blocks from height ${next} (a pruned node keeps only recent blocks)`,
+          { from: next },
+        );
+      }
       next += frames.length;
       pending =
         next <= peerHeight && !this.stopped

@@ -6,8 +6,10 @@
 
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { Limits } from '../chain/index.ts';
 import { CivitasError } from '../errors/index.ts';
 import { parseJsonText } from '../errors/json-text.ts';
+import { DEFAULT_KEEP_VERSIONS, pruningOptionsProblem } from '../state/pruner.ts';
 import type { LogFormat, LogLevel } from './logger.ts';
 import { DEFAULT_MEMPOOL, type MempoolOptions } from './mempool.ts';
 
@@ -59,6 +61,13 @@ export interface NodeConfig {
     /** Signature worker threads; null: one per core; 0: on the event loop. */
     workers: number | null;
   };
+  /** What the node keeps (src/state/pruner.ts; docs/OPERATIONS.md, "Pruning"). */
+  state: {
+    /** State versions (heights) kept for proofs; null: every version (an archive node). */
+    keepVersions: number | null;
+    /** Heights whose blocks, certificates and receipts are kept; null: all (not pruned). */
+    retainBlocks: number | null;
+  };
   log: { level: LogLevel; format: LogFormat };
 }
 
@@ -77,6 +86,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   },
   mempool: { ...DEFAULT_MEMPOOL },
   verify: { workers: null },
+  state: { keepVersions: DEFAULT_KEEP_VERSIONS, retainBlocks: null },
   log: { level: 'info', format: 'json' },
 };
 
@@ -117,6 +127,7 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
     consensus: mergeSection(DEFAULT_CONFIG.consensus, j.consensus, path, 'consensus'),
     mempool: mergeSection(DEFAULT_CONFIG.mempool, j.mempool, path, 'mempool'),
     verify: mergeSection(DEFAULT_CONFIG.verify, j.verify, path, 'verify'),
+    state: mergeSection(DEFAULT_CONFIG.state, j.state, path, 'state'),
     log: mergeSection(DEFAULT_CONFIG.log, j.log, path, 'log'),
   };
   for (const f of ['moniker', 'genesisFile', 'keyFile', 'dataDir'] as const) {
@@ -152,6 +163,8 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
   if (workers !== null && (!Number.isSafeInteger(workers) || workers < 0 || workers > 64)) {
     bad(path, '"verify.workers" must be null (one per core) or an integer from 0 to 64');
   }
+  const pruning = pruningOptionsProblem(config.state, Limits.recentBlocks);
+  if (pruning !== undefined) bad(path, pruning);
   if (!Array.isArray(config.p2p.listen) || !config.p2p.listen.every((a) => typeof a === 'string')) {
     bad(path, '"p2p.listen" must be a list of multiaddrs');
   }

@@ -13,6 +13,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { RejectReason } from '../consensus/events.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { txRejectLabelOf } from '../errors/index.ts';
+import type { PruningStats } from '../state/pruner.ts';
 import { buildInfo } from './build-info.ts';
 import { VERIFY_PATHS, type VerificationStats } from './verification.ts';
 
@@ -64,6 +65,8 @@ export interface MetricsSource {
   consensusBytes?(): { readonly wire: number; readonly v1: number } | undefined;
   /** This clock minus the validators' median vote time, ms (clock-health.ts); null: unknown. */
   clockOffsetMs?(): number | null;
+  /** What pruning keeps and has deleted (src/state/pruner.ts). */
+  pruning?(): PruningStats;
 }
 
 export interface NodeMetricsOptions {
@@ -200,6 +203,46 @@ export class NodeMetrics {
         if (bytes === undefined) return;
         for (const form of ['wire', 'v1'] as const) {
           bytesMirror.advance(form, bytes[form], (d) => this.inc({ form }, d));
+        }
+      },
+    });
+    const prunedMirror = new CumulativeMirror();
+    new Gauge({
+      name: 'civitas_state_retained_from_height',
+      help: 'The lowest height whose state this node keeps for proofs (state.keepVersions; 0: all)',
+      registers,
+      collect() {
+        const stats = source.pruning?.();
+        if (stats !== undefined) this.set(stats.stateFrom);
+      },
+    });
+    new Counter({
+      name: 'civitas_state_pruned_nodes_total',
+      help: 'State-tree nodes of versions below the kept window deleted since the node started',
+      registers,
+      collect() {
+        const stats = source.pruning?.();
+        if (stats !== undefined)
+          prunedMirror.advance('nodes', stats.prunedNodes, (d) => this.inc(d));
+      },
+    });
+    new Gauge({
+      name: 'civitas_blocks_retained_from_height',
+      help: 'The lowest height whose block this node keeps (state.retainBlocks; 0: all)',
+      registers,
+      collect() {
+        const stats = source.pruning?.();
+        if (stats !== undefined) this.set(stats.blocksFrom);
+      },
+    });
+    new Counter({
+      name: 'civitas_blocks_pruned_total',
+      help: 'Heights whose block, certificate and receipts were deleted since the node started',
+      registers,
+      collect() {
+        const stats = source.pruning?.();
+        if (stats !== undefined) {
+          prunedMirror.advance('blocks', stats.prunedBlocks, (d) => this.inc(d));
         }
       },
     });

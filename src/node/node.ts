@@ -157,6 +157,7 @@ export class CivitasNode {
           : undefined,
       consensusBytes: () =>
         this.consensus instanceof PbftConsensus ? { ...this.consensus.publishedBytes } : undefined,
+      pruning: () => ledger.pruningStats(),
     });
     const maxBlockTxs = genesis.params.maxBlockTxs;
     this.blockSizer = new BlockSizer({
@@ -247,6 +248,11 @@ export class CivitasNode {
       resolveHomePath(home, config.dataDir),
       genesis,
       civitasStateMachine(app),
+      {
+        pruning: config.state,
+        onPruneError: (err) =>
+          log.warn('pruning failed; retrying later', { err: (err as Error).message }),
+      },
     );
     // Rule (docs/CONSENSUS.md, Time): a block carries a v2 certificate of its parent. A chain
     // whose tip was certified by an earlier build (untimed COMMITs) cannot be extended.

@@ -8,6 +8,10 @@
  * time), so execution reads the flat `values` bucket and the tree's committed nodes.
  * Executed-but-uncommitted results are kept by block hash (bounded) so a block validated
  * during consensus is committed without running it twice.
+ *
+ * Opened with pruning options, it lists each block's stale tree nodes in the commit batch and
+ * hands the pruner (pruner.ts) every commit; proofs below the kept state versions answer
+ * STATE_VERSION_PRUNED, reads of pruned blocks LEDGER_BLOCK_PRUNED (store.ts).
  */
 
 import {
@@ -41,7 +45,8 @@ import {
   validateTxsNotCommitted,
 } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
-import { CivitasError } from '../errors/index.ts';
+import { CivitasError, codeOf } from '../errors/index.ts';
+import { Pruner, type PruningOptions, type PruningStats } from './pruner.ts';
 import {
   CommittedNodeCache,
   LevelNodeReader,
@@ -137,6 +142,8 @@ export interface ExecutedBlock {
   readonly receiptRoot: Uint8Array;
   readonly stateRoot: Uint8Array;
   readonly treeNodes: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+  /** Keys of older tree nodes this block's state no longer references (empty: not pruning). */
+  readonly staleNodes: readonly Uint8Array[];
   readonly values: ReadonlyArray<readonly [Uint8Array, Uint8Array | null]>;
   /** The history index's entries for this block (tracked objects by key hash). */
   readonly history: readonly HistoryLink[];
@@ -163,6 +170,13 @@ export interface CommittedTip {
 
 const EXECUTED_CACHE_MAX = 16;
 
+export interface LedgerOptions {
+  /** What to keep (pruner.ts); absent: everything, and no stale-node index is written. */
+  readonly pruning?: PruningOptions & { readonly chunkKeys?: number };
+  /** A background pruning round failed (it is retried later). */
+  readonly onPruneError?: (err: unknown) => void;
+}
+
 export class Ledger {
   readonly store: ChainStore;
   readonly genesis: Genesis;
@@ -178,6 +192,7 @@ export class Ledger {
   private readonly recent: RecentBlock[];
   private readonly values = new CommittedValueCache();
   private committing: Promise<void> = Promise.resolve();
+  private readonly pruner: Pruner | undefined;
 
   private constructor(
     store: ChainStore,
@@ -186,6 +201,7 @@ export class Ledger {
     tip: CommittedTip,
     validatorLog: ValidatorLog,
     recent: RecentBlock[],
+    opts: LedgerOptions,
   ) {
     this.validatorLog = validatorLog;
     this.recent = recent;
@@ -195,15 +211,36 @@ export class Ledger {
     this.chainId = genesis.chainId;
     this.params = genesis.params;
     this.genesisHash = genesisHash(genesis);
+    const pruning = opts.pruning;
     // The next block walks mostly the nodes the last blocks wrote: keep those in memory.
     this.tree = new StateTree(new LevelNodeReader(store.tree), {
       cache: new CommittedNodeCache(),
+      staleIndex: pruning !== undefined && pruning.keepVersions !== null,
     });
     this.tipState = tip;
+    this.pruner =
+      pruning === undefined
+        ? undefined
+        : new Pruner(
+            { ...pruning, minRetainBlocks: RECENT_BLOCKS },
+            {
+              store,
+              keepHeights: () => this.validatorChangeHeights(),
+              ...(opts.onPruneError !== undefined ? { onError: opts.onPruneError } : {}),
+            },
+          );
   }
 
-  /** Opens (and on first use initialises) the ledger in `dir` for `genesis`. */
-  static async open(dir: string, genesis: Genesis, machine: StateMachine): Promise<Ledger> {
+  /**
+   * Opens (and on first use initialises) the ledger in `dir` for `genesis`; with
+   * `opts.pruning`, pruning resumes in the background at once.
+   */
+  static async open(
+    dir: string,
+    genesis: Genesis,
+    machine: StateMachine,
+    opts: LedgerOptions = {},
+  ): Promise<Ledger> {
     const store = await ChainStore.open(dir);
     try {
       const expectedGenesis = genesisHash(genesis);
@@ -231,7 +268,9 @@ export class Ledger {
         if (block === undefined) throw new CivitasError('LEDGER_CORRUPT', `block ${h} missing`);
         recent.push(recentOf(block, log));
       }
-      return new Ledger(store, genesis, machine, tip, log, recent);
+      const ledger = new Ledger(store, genesis, machine, tip, log, recent, opts);
+      ledger.pruner?.noteCommitted(height);
+      return ledger;
     } catch (err) {
       await store.close();
       throw err;
@@ -376,7 +415,7 @@ export class Ledger {
     );
     const encodedReceipts = receipts.map(encodeReceipt);
     const treeStart = performance.now();
-    const { rootHash, nodes } = await this.tree.update(height - 1, height, values);
+    const { rootHash, nodes, staleNodes } = await this.tree.update(height - 1, height, values);
     if (stages !== undefined) stages.stateTreeMs += performance.now() - treeStart;
     if (this.tipState.height !== height - 1) {
       throw new CivitasError('LEDGER_TIP_MOVED', 'the chain advanced while executing; retry');
@@ -388,6 +427,7 @@ export class Ledger {
       receiptRoot: merkleRoot(encodedReceipts),
       stateRoot: rootHash,
       treeNodes: nodes,
+      staleNodes,
       values,
       history: links,
       nextValidatorSetHash: (validatorChange ?? current).hash,
@@ -520,6 +560,7 @@ export class Ledger {
           certificate,
           encodedReceipts: executed.encodedReceipts,
           treeNodes: executed.treeNodes,
+          staleNodes: executed.staleNodes,
           values: executed.values,
           history: executed.history,
           ...(executed.validatorChange !== undefined
@@ -552,9 +593,26 @@ export class Ledger {
         certificate,
       };
       this.executed.clear();
+      this.pruner?.noteCommitted(height);
     });
     this.committing = run.catch(() => {});
     return run;
+  }
+
+  /** The heights whose blocks carry a validator-set change: kept by block pruning. */
+  private validatorChangeHeights(): ReadonlySet<number> {
+    return new Set(this.validatorLog.changes().map((c) => c.fromHeight - 1));
+  }
+
+  /** Resolves once the background pruning due so far is done (tests, benchmarks). */
+  async pruningSettled(): Promise<void> {
+    await this.pruner?.settled();
+  }
+
+  /** What pruning keeps and has deleted (all kept and nothing deleted on an archive node). */
+  pruningStats(): PruningStats {
+    const { stateFrom, blocksFrom } = this.store.retainedFrom();
+    return this.pruner?.stats() ?? { stateFrom, blocksFrom, prunedNodes: 0, prunedBlocks: 0 };
   }
 
   /** The latest committed value of a raw state key (undefined: absent). */
@@ -581,15 +639,35 @@ export class Ledger {
     return this.values.stats();
   }
 
-  /** A raw state key's value with a proof against the state root of `height` (default: the tip). */
+  /**
+   * A raw state key's value with a proof against the state root of `height` (default: the
+   * tip). Below the kept state versions: STATE_VERSION_PRUNED.
+   */
   async prove(key: Uint8Array, height = this.tipState.height): Promise<ProvenValue> {
     const keyHash = stateKeyHash(key);
-    const [stateRoot, value, proof] = await Promise.all([
-      this.tree.rootHash(height),
-      this.tree.get(height, keyHash),
-      this.tree.prove(height, keyHash),
-    ]);
-    return { height, stateRoot, value, proof, keyHash };
+    this.checkStateKept(height);
+    try {
+      const [stateRoot, { value, proof }] = await Promise.all([
+        this.tree.rootHash(height),
+        this.tree.getWithProof(height, keyHash),
+      ]);
+      return { height, stateRoot, value, proof, keyHash };
+    } catch (err) {
+      // The window moved past `height` during the walk, and its nodes went.
+      if (codeOf(err) === 'STATE_MISSING_NODE') this.checkStateKept(height);
+      throw err;
+    }
+  }
+
+  private checkStateKept(height: number): void {
+    const { stateFrom } = this.store.retainedFrom();
+    if (height < stateFrom) {
+      throw new CivitasError(
+        'STATE_VERSION_PRUNED',
+        `the state of height ${height} is pruned: this node keeps heights ${stateFrom} to ${this.tipState.height} (an archive node keeps them all)`,
+        { height, retainedFrom: stateFrom, tip: this.tipState.height },
+      );
+    }
   }
 
   /**
@@ -606,6 +684,7 @@ export class Ledger {
 
   async close(): Promise<void> {
     await this.committing;
+    await this.pruner?.close();
     await this.store.close();
   }
 }

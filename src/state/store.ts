@@ -8,9 +8,15 @@
  *   txs       tx hash → (height, index)
  *   receipts  (height, index) → encoded receipt
  *   tree      state-tree nodes, keyed by (version, path) — written once
+ *   stale     u64 version ‖ tree node key → nothing: the stale-node index. A node listed under
+ *             version v is not part of v or any later version (v's update replaced, moved or
+ *             removed it), so it can go once no version below v is kept (pruner.ts). Written
+ *             only by a ledger that prunes state.
  *   values    state key hash → latest value (a flat copy of the tree's leaves for fast reads)
  *   meta      'height' → last committed height; 'genesis' → genesis hash; 'vset/' ‖ height →
- *             the validator set from that height on (written with the block that changed it)
+ *             the validator set from that height on (written with the block that changed it);
+ *             'state-from' → the lowest state version kept whole; 'blocks-from' → the lowest
+ *             height whose block, certificate and receipts are kept (both absent: all kept)
  *   wal       consensus write-ahead log
  *   history   (state key hash, u32 rev) → which tx made that revision of a tracked object:
  *             (height, tx index, op index, governance action or none, tx hash). An index for
@@ -22,6 +28,12 @@
  * (txs and history), receipts, tree nodes, flat values and the new height land together or
  * not at all, so a `kill -9` at any moment reopens to exactly the last committed block, its
  * state and its index.
+ *
+ * Pruning (pruner.ts) deletes in batches of its own, each with the new lowest kept version or
+ * height, so a crash between two leaves the store consistent and the next run goes on. Kept
+ * whatever the settings: the tx index and block hashes (a committed tx must stay committed
+ * for block validity on every node alike), the history index, the blocks that changed the
+ * validator set (light clients follow that chain of certificates) and the flat values.
  */
 
 import type { AbstractSublevel } from 'abstract-level';
@@ -67,6 +79,11 @@ const META_HEIGHT = utf8.encode('height');
 const META_GENESIS = utf8.encode('genesis');
 /** `vset/` ‖ height: the validator set from that height on (validator-log.ts). */
 const META_VSET = utf8.encode('vset/');
+/** The lowest state version whose tree is whole (versions below it are pruned). */
+const META_STATE_FROM = utf8.encode('state-from');
+/** The lowest height whose block, certificate and receipts are kept (but validator changes). */
+const META_BLOCKS_FROM = utf8.encode('blocks-from');
+const NOTHING = new Uint8Array(0);
 
 export interface BlockCommit {
   readonly block: SealedBlock;
@@ -75,6 +92,8 @@ export interface BlockCommit {
   readonly encodedReceipts: readonly Bytes[];
   /** State-tree nodes created by this block's execution. */
   readonly treeNodes: ReadonlyArray<readonly [Bytes, Bytes]>;
+  /** Keys of older tree nodes this block's state no longer references (the stale index). */
+  readonly staleNodes?: readonly Bytes[];
   /** Flat state values changed by this block (null = deleted). */
   readonly values: ReadonlyArray<readonly [Bytes, Bytes | null]>;
   /** Each change of a tracked object by a tx that succeeded (the history index's entries). */
@@ -137,6 +156,7 @@ interface BucketPrefixes {
   readonly txs: Bytes;
   readonly receipts: Bytes;
   readonly tree: Bytes;
+  readonly stale: Bytes;
   readonly values: Bytes;
   readonly meta: Bytes;
   readonly historyIndex: Bytes;
@@ -163,12 +183,19 @@ export class ChainStore {
   readonly txs: Bucket;
   readonly receipts: Bucket;
   readonly tree: Bucket;
+  readonly stale: Bucket;
   readonly values: Bucket;
   readonly meta: Bucket;
   readonly wal: Bucket;
   readonly historyIndex: Bucket;
   /** Each bucket's key prefix in the root database, for the block commit's batch. */
   private readonly prefixes: BucketPrefixes;
+  /**
+   * The lowest state version and block height kept (see `meta`). Raised here before the
+   * deletions they announce are written, so a read never finds a pruned entry missing
+   * without knowing why.
+   */
+  private retained = { stateFrom: 0, blocksFrom: 0 };
 
   private constructor(db: Level<Bytes, Bytes>) {
     this.db = db;
@@ -179,6 +206,7 @@ export class ChainStore {
     this.txs = bucket('txs');
     this.receipts = bucket('receipts');
     this.tree = bucket('tree');
+    this.stale = bucket('stale');
     this.values = bucket('values');
     this.meta = bucket('meta');
     this.wal = bucket('wal');
@@ -191,6 +219,7 @@ export class ChainStore {
       txs: prefix(this.txs),
       receipts: prefix(this.receipts),
       tree: prefix(this.tree),
+      stale: prefix(this.stale),
       values: prefix(this.values),
       meta: prefix(this.meta),
       historyIndex: prefix(this.historyIndex),
@@ -219,7 +248,18 @@ export class ChainStore {
         },
       );
     }
-    return new ChainStore(db);
+    const store = new ChainStore(db);
+    try {
+      const [stateFrom, blocksFrom] = await store.meta.getMany([META_STATE_FROM, META_BLOCKS_FROM]);
+      store.retained = {
+        stateFrom: stateFrom === undefined ? 0 : readHeightKey(stateFrom),
+        blocksFrom: blocksFrom === undefined ? 0 : readHeightKey(blocksFrom),
+      };
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return store;
   }
 
   async close(): Promise<void> {
@@ -275,6 +315,9 @@ export class ChainStore {
       batch.put(prefixed(p.receipts, loc), encodedReceipts[i]!);
     }
     for (const [k, v] of commit.treeNodes) batch.put(prefixed(p.tree, k), v);
+    if (commit.staleNodes !== undefined) {
+      for (const k of commit.staleNodes) batch.put(prefixed(p.stale, concatBytes(hk, k)), NOTHING);
+    }
     for (const [k, v] of commit.values) {
       if (v === null) batch.del(prefixed(p.values, k));
       else batch.put(prefixed(p.values, k), v);
@@ -294,12 +337,13 @@ export class ChainStore {
   }
 
   async getBlock(height: number): Promise<SealedBlock | undefined> {
-    const bytes = await this.blocks.get(heightKey(height));
+    const bytes = await this.getBlockBytes(height);
     return bytes === undefined ? undefined : decodeBlock(bytes);
   }
 
+  /** The block's bytes; LEDGER_BLOCK_PRUNED below the kept heights (undefined above the tip). */
   async getBlockBytes(height: number): Promise<Bytes | undefined> {
-    return this.blocks.get(heightKey(height));
+    return this.unlessPruned(height, await this.blocks.get(heightKey(height)));
   }
 
   async getHeightOfHash(hash: Bytes): Promise<number | undefined> {
@@ -308,12 +352,12 @@ export class ChainStore {
   }
 
   async getCertificate(height: number): Promise<CommitCertificate | undefined> {
-    const bytes = await this.certs.get(heightKey(height));
+    const bytes = await this.getCertificateBytes(height);
     return bytes === undefined ? undefined : decodeCertificate(bytes);
   }
 
   async getCertificateBytes(height: number): Promise<Bytes | undefined> {
-    return this.certs.get(heightKey(height));
+    return this.unlessPruned(height, await this.certs.get(heightKey(height)));
   }
 
   async getTxLocation(txHash: Bytes): Promise<TxLocation | undefined> {
@@ -336,7 +380,10 @@ export class ChainStore {
   }
 
   async getReceipt(location: TxLocation): Promise<Receipt | undefined> {
-    const bytes = await this.receipts.get(txLocationKey(location.height, location.index));
+    const bytes = this.unlessPruned(
+      location.height,
+      await this.receipts.get(txLocationKey(location.height, location.index)),
+    );
     return bytes === undefined ? undefined : decodeReceipt(bytes);
   }
 
@@ -353,7 +400,84 @@ export class ChainStore {
     })) {
       out.push(value);
     }
+    if (out.length === 0 && count > 0) this.unlessPruned(height, undefined);
     return out;
+  }
+
+  /** The lowest state version whose tree is whole, and the lowest height whose block is kept. */
+  retainedFrom(): { readonly stateFrom: number; readonly blocksFrom: number } {
+    return this.retained;
+  }
+
+  /**
+   * A block-bucket read, as found; missing below the kept heights it was pruned, and that is
+   * LEDGER_BLOCK_PRUNED (410), not a block that never was.
+   */
+  private unlessPruned(height: number, bytes: Bytes | undefined): Bytes | undefined {
+    if (bytes === undefined && height >= 1 && height < this.retained.blocksFrom) {
+      throw new CivitasError(
+        'LEDGER_BLOCK_PRUNED',
+        `block ${height} is pruned: this node keeps blocks, certificates and receipts from height ${this.retained.blocksFrom} on (an archive node keeps them all)`,
+        { height, retainedFrom: this.retained.blocksFrom },
+      );
+    }
+    return bytes;
+  }
+
+  /**
+   * One chunk of state pruning, in one batch: deletes up to `maxKeys` tree nodes stale since a
+   * version ≤ `stateFrom` (no version from `stateFrom` on reaches them) with their index
+   * entries, and records `stateFrom` as the lowest whole version. Returns the nodes deleted.
+   */
+  async pruneStateChunk(stateFrom: number, maxKeys: number): Promise<number> {
+    const p = this.prefixes;
+    if (stateFrom > this.retained.stateFrom) this.retained = { ...this.retained, stateFrom };
+    const batch = this.db.batch();
+    let deleted = 0;
+    for await (const key of this.stale.keys({ lt: heightKey(stateFrom + 1), limit: maxKeys })) {
+      batch.del(prefixed(p.tree, key.subarray(8)));
+      batch.del(prefixed(p.stale, key));
+      deleted++;
+    }
+    batch.put(prefixed(p.meta, META_STATE_FROM), heightKey(this.retained.stateFrom));
+    await batch.write();
+    return deleted;
+  }
+
+  /**
+   * One chunk of block pruning, in one batch: deletes the blocks, certificates and receipts of
+   * the heights from the lowest kept one up to `below` (exclusive), but those in `keep`,
+   * stopping after the height where `maxKeys` deletions are reached, and records the next
+   * height as the lowest kept. Returns the heights pruned.
+   */
+  async pruneBlocksChunk(
+    below: number,
+    keep: ReadonlySet<number>,
+    maxKeys: number,
+  ): Promise<number> {
+    const p = this.prefixes;
+    let height = Math.max(1, this.retained.blocksFrom);
+    if (height >= below) return 0;
+    const deletes: Bytes[] = [];
+    let heights = 0;
+    for (; height < below && deletes.length < maxKeys; height++) {
+      if (keep.has(height)) continue;
+      const hk = heightKey(height);
+      deletes.push(prefixed(p.blocks, hk), prefixed(p.certs, hk));
+      for await (const key of this.receipts.keys({
+        gte: txLocationKey(height, 0),
+        lt: txLocationKey(height + 1, 0),
+      })) {
+        deletes.push(prefixed(p.receipts, key));
+      }
+      heights++;
+    }
+    this.retained = { ...this.retained, blocksFrom: height };
+    const batch = this.db.batch();
+    for (const key of deletes) batch.del(key);
+    batch.put(prefixed(p.meta, META_BLOCKS_FROM), heightKey(height));
+    await batch.write();
+    return heights;
   }
 
   async getValue(keyHash: Bytes): Promise<Bytes | undefined> {

@@ -40,6 +40,12 @@ export interface StateUpdateResult {
   readonly rootHash: Uint8Array;
   /** New nodes of this version, for the caller's atomic batch. */
   readonly nodes: NodeWrite[];
+  /**
+   * Keys of the previous version's nodes this version no longer references: stale from this
+   * version on, so deletable once no retained version is older (pruner.ts). Listed only by
+   * a tree made with `staleIndex`; empty otherwise.
+   */
+  readonly staleNodes: Uint8Array[];
 }
 
 /** Running totals, for benchmarks and metrics. */
@@ -55,6 +61,8 @@ export interface StateTreeStats {
 export interface StateTreeOptions {
   /** Committed nodes kept in memory; without it every read goes to the reader. */
   readonly cache?: CommittedNodeCache;
+  /** List each update's stale nodes (StateUpdateResult.staleNodes), for pruning. */
+  readonly staleIndex?: boolean;
 }
 
 const ROOT_PATH = new Uint8Array(0);
@@ -104,6 +112,7 @@ function normalizeChanges(
 export class StateTree {
   private readonly reader: TreeNodeReader;
   private readonly cache: CommittedNodeCache | undefined;
+  private readonly staleIndex: boolean;
   /**
    * By an update's `nodes` array, until the caller commits it (noteCommitted) or drops it
    * (then the entry goes with it): the decoded form of each node, by index, and the cache
@@ -118,6 +127,7 @@ export class StateTree {
   constructor(reader: TreeNodeReader, opts: StateTreeOptions = {}) {
     this.reader = reader;
     this.cache = opts.cache;
+    this.staleIndex = opts.staleIndex ?? false;
   }
 
   /**
@@ -166,17 +176,18 @@ export class StateTree {
       normalizeChanges(changes),
       counters,
       this.cache,
+      { trackStale: this.staleIndex },
     );
     try {
-      const result = await update.run(prevVersion);
-      this.stats.nodesWritten += result.nodes.length;
+      const { rootHash, nodes, stale } = await update.run(prevVersion);
+      this.stats.nodesWritten += nodes.length;
       if (this.cache !== undefined) {
-        this.pending.set(result.nodes, {
+        this.pending.set(nodes, {
           written: update.written,
           superseded: update.superseded,
         });
       }
-      return result;
+      return { rootHash, nodes, staleNodes: stale };
     } finally {
       this.stats.hashes += counters.hashes;
       this.stats.nodeReads += counters.nodeReads;

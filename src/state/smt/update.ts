@@ -13,6 +13,10 @@
  *  3. Copy: a leaf pulled up without being loaded is re-read in one batch and re-written
  *     under its new, shorter path (a leaf's bytes do not depend on where it is stored).
  *
+ * Asked to (`trackStale`), it also lists the nodes of `prev` that `next` no longer references
+ * (the stale-node index pruning works from, pruner.ts): every node it replaced, moved or
+ * removed is one it loaded (or a leaf it copied), so that list costs no extra read.
+ *
  * Cost for k changed keys in a tree of N: O(k · log16 N) node reads, O(k · log N) hashes
  * (≤ 4 per changed child of a rewritten 16-ary node whose inner hashes are known, else ≤ 15
  * for the node), O(k · log16 N) node writes. Nothing is O(N).
@@ -36,7 +40,7 @@ import {
   type TreeNode,
 } from './node.ts';
 import type { CachedNode, CommittedNodeCache } from './node-cache.ts';
-import { encodeNodeKey } from './node-key.ts';
+import { encodeNodeKey, nodeKeyString } from './node-key.ts';
 import { type NodeWrite, readNodes, type TreeNodeReader } from './node-reader.ts';
 import { checkNode, checkStoredNode, type ExpectedKind } from './stored-node.ts';
 
@@ -47,6 +51,9 @@ export interface KeyChange {
 }
 
 interface LoadedNode {
+  /** Where the node is stored: its version and its key (version, depth, path). */
+  readonly version: number;
+  readonly key: Uint8Array | undefined;
   readonly bytes: Uint8Array;
   readonly node: TreeNode;
   /** For internal nodes: the inner hashes, when the cache knew them. */
@@ -136,6 +143,8 @@ export class TreeUpdate {
   private readonly slab = new ByteSlab();
   private readonly allocBytes = (length: number): Uint8Array => this.slab.take(length);
   private readonly copies: Array<{ index: number; fromKey: Uint8Array; hash: Uint8Array }> = [];
+  /** Whether to list the nodes of the previous version this one no longer references. */
+  private readonly trackStale: boolean;
 
   /** `changes` must be sorted by key and free of duplicates. */
   constructor(
@@ -144,15 +153,19 @@ export class TreeUpdate {
     changes: readonly KeyChange[],
     counters: UpdateCounters,
     cache?: CommittedNodeCache,
+    opts: { trackStale?: boolean } = {},
   ) {
     this.reader = reader;
     this.version = version;
     this.changes = changes;
     this.counters = counters;
     this.cache = cache;
+    this.trackStale = opts.trackStale ?? false;
   }
 
-  async run(prevVersion: number | null): Promise<{ rootHash: Uint8Array; nodes: NodeWrite[] }> {
+  async run(
+    prevVersion: number | null,
+  ): Promise<{ rootHash: Uint8Array; nodes: NodeWrite[]; stale: Uint8Array[] }> {
     const root = prevVersion === null ? null : await this.load(prevVersion);
     const result = this.computeRoot(root, prevVersion);
     const rootKey = encodeNodeKey(this.version, ROOT_PATH, 0);
@@ -172,7 +185,8 @@ export class TreeUpdate {
       rootHash = result.hash;
     }
     await this.fillCopies();
-    return { rootHash, nodes: this.writes };
+    const stale = this.trackStale && root !== null ? this.staleNodes(root) : [];
+    return { rootHash, nodes: this.writes, stale };
   }
 
   // ---- phase 1: load -------------------------------------------------------------------
@@ -284,7 +298,14 @@ export class TreeUpdate {
         const pathSource = item.lo < item.hi ? this.changes[item.lo]!.key : ROOT_PATH;
         const hit = found[f];
         const node = this.checked(hit, item.version, item.depth, pathSource, item.expected);
-        const loaded: LoadedNode = { bytes: hit!.bytes, node, inner: hit!.inner, children: [] };
+        const loaded: LoadedNode = {
+          version: item.version,
+          key: this.trackStale ? encodeNodeKey(item.version, pathSource, item.depth) : undefined,
+          bytes: hit!.bytes,
+          node,
+          inner: hit!.inner,
+          children: [],
+        };
         if (item.parent === null) root = loaded;
         else item.parent.children[item.nibble] = loaded;
         if (node.kind === NodeKind.internal) this.expand(loaded, node, item, next);
@@ -605,6 +626,45 @@ export class TreeUpdate {
     const inner = internalNodeHashes(node, this.counters, previousInner, dirty);
     this.write(encodeNodeKey(this.version, source, depth), bytes, { node, inner });
     return { leaf: false, hash: inner[1]!, version: this.version };
+  }
+
+  // ---- the stale-node index -------------------------------------------------------------
+
+  /**
+   * The keys of the previous version's nodes that this version no longer references: the
+   * old root (every version has its own), each loaded node whose path now holds another node
+   * or none, and each leaf copied up. A loaded node stays only where the new version's node
+   * at its parent's path still points at it (same version), or where its parent stays: a
+   * stored node never changes, so an old node that stays keeps all its children. Nothing
+   * outside the changed paths can go stale (the new version reuses it by reference).
+   */
+  private staleNodes(root: LoadedNode): Uint8Array[] {
+    // The new internal nodes by path (a node key without its 8-byte version).
+    const byPath = new Map<string, InternalNode>();
+    for (let i = 0; i < this.writes.length; i++) {
+      const node = this.written[i]?.node;
+      if (node?.kind === NodeKind.internal) {
+        byPath.set(nodeKeyString(this.writes[i]![0].subarray(8)), node);
+      }
+    }
+    const stale: Uint8Array[] = [root.key!];
+    const walk = (parent: LoadedNode, parentStays: boolean): void => {
+      const now = parentStays ? undefined : byPath.get(nodeKeyString(parent.key!.subarray(8)));
+      for (let nibble = 0; nibble < 16; nibble++) {
+        const child = parent.children[nibble];
+        if (child === undefined) continue;
+        const stays =
+          parentStays ||
+          (now !== undefined &&
+            (now.childMask & (1 << nibble)) !== 0 &&
+            now.versions[nibble] === child.version);
+        if (!stays) stale.push(child.key!);
+        if (child.node.kind === NodeKind.internal) walk(child, stays);
+      }
+    };
+    if (root.node.kind === NodeKind.internal) walk(root, false);
+    for (const copy of this.copies) stale.push(copy.fromKey);
+    return stale;
   }
 
   // ---- phase 3: copy leaves that moved without being loaded -----------------------------

@@ -110,6 +110,8 @@ const DELIBERATE_CHANGES: Record<
     status: 405,
     why: 'a known route asked with another method: 405 was answered as RPC_NOT_FOUND before',
   },
+  LEDGER_BLOCK_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
+  STATE_VERSION_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
   // Tx v2's shape rules: newer than the tables, whose TX_ regex answered 'ignore' for them.
   ...Object.fromEntries(
     [

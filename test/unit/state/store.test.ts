@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { civitasStateMachine } from '../../../src/app/index.ts';
 import { encodeCertificate } from '../../../src/chain/index.ts';
-import { toHex, utf8 } from '../../../src/crypto/bytes.ts';
+import { concatBytes, toHex, utf8 } from '../../../src/crypto/bytes.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
 import { heightKey, historyKey, txLocationKey } from '../../../src/state/keys.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
@@ -39,6 +39,9 @@ async function commitThroughSublevels(store: ChainStore, commit: BlockCommit): P
     batch.put(loc, commit.encodedReceipts[i]!, { sublevel: store.receipts });
   }
   for (const [k, v] of commit.treeNodes) batch.put(k, v, { sublevel: store.tree });
+  for (const k of commit.staleNodes ?? []) {
+    batch.put(concatBytes(hk, k), new Uint8Array(0), { sublevel: store.stale });
+  }
   for (const [k, v] of commit.values) {
     if (v === null) batch.del(k, { sublevel: store.values });
     else batch.put(k, v, { sublevel: store.values });
@@ -75,6 +78,8 @@ describe('chain store', () => {
       certificate,
       encodedReceipts: executed.encodedReceipts,
       treeNodes: executed.treeNodes,
+      // A stale-index entry, which a ledger that does not prune does not write.
+      staleNodes: [executed.treeNodes[0]![0]],
       values: [...executed.values, [gone, null]],
       history: [{ keyHash: gone, rev: 3, txIndex: 1, opIndex: 0, action: null }],
     };
@@ -120,6 +125,9 @@ describe('chain store', () => {
     assert.equal(await direct.getValue(gone), undefined);
     const [nodeKey, nodeBytes] = executed.treeNodes[0]!;
     assert.equal(toHex((await direct.tree.get(nodeKey))!), toHex(nodeBytes));
+    assert.deepEqual((await direct.stale.keys().all()).map(toHex), [
+      toHex(concatBytes(heightKey(1), nodeKey)),
+    ]);
     assert.deepEqual(await direct.history(gone), [
       { rev: 3, height: 1, txIndex: 1, opIndex: 0, action: null, txHash: block.txHashes[1] },
     ]);
