@@ -6,44 +6,28 @@
  * fetched and its proof verified against the genesis file. The same example, with checks
  * that nothing it touches is `any`, is type-checked by this repository's tsc against the
  * installed `.d.ts`. Also: `import 'civitas'` is refused, and the entry loads without
- * importing node:fs (loadKeyFile imports it when called).
- *
- * The package is packed from a copy of its files, not from the checkout: the build-identity
- * test packs the checkout at the same time, and two prepacks writing one dist/ would race.
+ * importing node:fs (loadKeyFile imports it when called). Packing, installing and the node:
+ * helpers/package.ts (shared with browser.test.ts, which runs the same logic in Chromium).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { httpJson } from '../../helpers/http.ts';
+import { NODE_BIN, REPO_ROOT } from '../../helpers/process.ts';
 import {
-  type Child,
-  CLI_MAIN,
-  NODE_BIN,
-  REPO_ROOT,
-  randomBasePort,
-  runCli,
-  startChild,
-} from '../../helpers/process.ts';
-import { type CleanupScope, tempDir } from '../../helpers/temp.ts';
-
-const run = promisify(execFile);
+  type InitSummary,
+  install,
+  pack,
+  run,
+  startNetwork,
+  suiteScope,
+} from './helpers/package.ts';
 
 /** The README example's node URL and recipient, which the test swaps for its own. */
 const README_RPC = 'http://127.0.0.1:26601';
 const README_RECIPIENT = 'd3067aa4cb46efe27ea3721c6d1e4c8c53e224fe';
-
-const PATH_WITH_REPO_BIN = `${join(REPO_ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
-
-interface InitSummary {
-  dir: string;
-  genesis: string;
-  nodes: Array<{ home: string; rpc: string }>;
-  accounts: Array<{ file: string; address: string; balance: string }>;
-}
 
 /** The machine's own `node`: the first on PATH outside any node_modules/.bin (npm puts the
  * pinned Node 24 first), else /usr/bin/node. */
@@ -75,95 +59,6 @@ function replaceOnce(text: string, from: string, to: string): string {
   const parts = text.split(from);
   assert.equal(parts.length, 2, `the README example has ${from} exactly once`);
   return parts.join(to);
-}
-
-/** Cleanups registered from suite hooks, run last-first. */
-function suiteScope(): CleanupScope & { run(): Promise<void> } {
-  const fns: Array<() => unknown> = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    run: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-}
-
-/** npm pack of a copy of the package's files; returns the tarball and its file list. */
-async function pack(scope: CleanupScope): Promise<{ tarball: string; files: string[] }> {
-  const dir = await tempDir(scope, 'civitas-sdk-pack-');
-  const stage = join(dir, 'package');
-  await mkdir(stage);
-  const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
-    files: string[];
-  };
-  const copied = ['package.json', 'tsconfig.json', 'tsconfig.build.json', ...pkg.files].filter(
-    (f) => f !== 'dist/' && f !== 'build-info.json', // both made by prepack
-  );
-  await Promise.all(copied.map((f) => cp(join(REPO_ROOT, f), join(stage, f), { recursive: true })));
-  await symlink(join(REPO_ROOT, 'node_modules'), join(stage, 'node_modules'));
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], {
-    cwd: stage,
-    env: { ...process.env, PATH: PATH_WITH_REPO_BIN },
-    timeout: 120_000,
-  });
-  const [info] = JSON.parse(packed.stdout) as Array<{
-    filename: string;
-    files: { path: string }[];
-  }>;
-  return { tarball: join(dir, info!.filename), files: info!.files.map((f) => f.path) };
-}
-
-/** A scratch ESM project with the tarball installed (from npm's cache when it has it all). */
-async function install(scope: CleanupScope, tarball: string): Promise<string> {
-  const project = await tempDir(scope, 'civitas-sdk-consumer-');
-  await writeFile(
-    join(project, 'package.json'),
-    `${JSON.stringify({ name: 'sdk-consumer', private: true, type: 'module' }, null, 2)}\n`,
-  );
-  const args = ['install', tarball, '--omit=dev', '--no-audit', '--no-fund'];
-  const opts = { cwd: project, timeout: 180_000 };
-  try {
-    await run('npm', [...args, '--offline'], opts);
-  } catch {
-    // Not everything cached yet (a fresh machine): the registry fills the gaps.
-    await run('npm', [...args, '--prefer-offline'], opts);
-  }
-  return project;
-}
-
-/** `civitas init` (one validator, two accounts) and `node start`; retries a taken port. */
-async function startNetwork(
-  scope: CleanupScope,
-): Promise<{ summary: InitSummary; rpc: string; node: Child }> {
-  const parent = await tempDir(scope, 'civitas-sdk-net-');
-  for (let attempt = 0; ; attempt++) {
-    const dir = join(parent, `net${attempt}`);
-    const init = await runCli([
-      'init',
-      '--validators',
-      '1',
-      '--accounts',
-      '2',
-      '--dir',
-      dir,
-      '--base-port',
-      String(randomBasePort()),
-      '--json',
-    ]);
-    assert.equal(init.code, 0, init.stderr);
-    const summary = JSON.parse(init.stdout) as InitSummary;
-    const node = startChild(scope, CLI_MAIN, ['node', 'start', '--home', summary.nodes[0]!.home]);
-    try {
-      await node.waitFor((_out, err) => err.includes('"node started"'), 'the node to start');
-      return { summary, rpc: summary.nodes[0]!.rpc, node };
-    } catch (err) {
-      await node.kill();
-      if (attempt < 4 && /RPC_LISTEN_FAILED/.test(String(err))) continue;
-      throw err;
-    }
-  }
 }
 
 describe('the SDK package: packed, installed, run on Node 20 and 24, type-checked', () => {
