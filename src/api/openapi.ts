@@ -452,7 +452,7 @@ const ERROR_RESPONSES: Record<number, string> = {
   400: 'a client mistake: a malformed parameter, body or tx (the code says which)',
   403: 'refused for who asks or what is asked of the node',
   404: 'no such thing (the code says what)',
-  409: 'a conflict: the tx or its nonce is already taken',
+  409: "a conflict: another tx holds the sender's nonce",
   413: 'the body exceeds rpc.maxBodyBytes',
   429: 'the mempool is full (overall or for this sender)',
   500: 'a fault of the node itself',
@@ -572,7 +572,10 @@ const PATHS: OpenApiDocument['paths'] = {
         },
       },
       responses: {
-        200: ok('admitted (pending), or committed with ?wait=commit', ref('SubmitTxResponse')),
+        200: ok(
+          'admitted (pending), or committed with ?wait=commit. Idempotent: the same tx again answers where it is (pending, or committed with or without a wait), never "duplicate", so a client may resend it after a lost answer',
+          ref('SubmitTxResponse'),
+        ),
         400: err(400),
         403: err(403),
         409: err(409),

@@ -155,11 +155,45 @@ function queryString(query: URLSearchParams): string {
 /** Errors of a connection that died under a request, as opposed to a node that is down. */
 const STALE_SOCKET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
+/**
+ * Answers after which submit() sends the same tx again: no answer at all (the connection
+ * failed or the node is restarting), or a node that is busy or full for now. Safe because
+ * submission is idempotent: the node answers a tx it already holds or committed with where
+ * it is, never with a second copy.
+ */
+const RETRY_SUBMIT_CODES = new Set([
+  'CLIENT_UNREACHABLE',
+  'MEMPOOL_BUSY',
+  'MEMPOOL_FULL',
+  'MEMPOOL_SENDER_FULL',
+]);
+/** submit()'s back-off: the first wait, doubling up to the cap, each with ±50% jitter. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2_000;
+
+export interface ClientOptions {
+  /** Longest wait for any one answer, ms (default 130 s: above the longest commit wait). */
+  timeoutMs?: number;
+  /** How long submit() keeps sending a tx again after no answer or a busy node, ms (default 30 s; 0: never). */
+  submitRetryMs?: number;
+}
+
+export interface SubmitOptions {
+  /** Answer once the tx is committed (the node waits up to `timeoutMs`, its default 30 s). */
+  wait?: boolean;
+  timeoutMs?: number;
+  /** This call's retry window (ClientOptions.submitRetryMs). */
+  retryMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export class CivitasClient {
   readonly rpcUrl: string;
   private readonly timeoutMs: number;
+  private readonly submitRetryMs: number;
 
-  constructor(rpcUrl: string, opts: { timeoutMs?: number } = {}) {
+  constructor(rpcUrl: string, opts: ClientOptions = {}) {
     let url: URL;
     try {
       url = new URL(rpcUrl);
@@ -171,6 +205,7 @@ export class CivitasClient {
     }
     this.rpcUrl = url.toString().replace(/\/$/, '');
     this.timeoutMs = opts.timeoutMs ?? 130_000;
+    this.submitRetryMs = opts.submitRetryMs ?? 30_000;
   }
 
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -199,6 +234,9 @@ export class CivitasClient {
         throw new CivitasError(
           'CLIENT_UNREACHABLE',
           `cannot reach node at ${this.rpcUrl} (${cause})`,
+          {
+            cause,
+          },
         );
       }
     }
@@ -212,10 +250,13 @@ export class CivitasClient {
     if (!res.ok) {
       const e = (json as { error?: { code?: string; message?: string } }).error;
       // The node's own code, as sent: a node of another version may send one not in our catalogue.
+      const retryAfterS = Number(res.headers.get('retry-after') ?? Number.NaN);
       throw CivitasError.fromJSON({
         code: e?.code ?? 'CLIENT_HTTP_ERROR',
         message: e?.message ?? `HTTP ${res.status}`,
-        context: { status: res.status },
+        context: Number.isFinite(retryAfterS)
+          ? { status: res.status, retryAfterMs: retryAfterS * 1000 }
+          : { status: res.status },
       });
     }
     return json as T;
@@ -356,14 +397,30 @@ export class CivitasClient {
   }
 
   /** Submits a signed tx; with `wait`, resolves once it is committed (or the wait times out). */
-  submit(
-    tx: Tx | Uint8Array,
-    opts: { wait?: boolean; timeoutMs?: number } = {},
-  ): Promise<SubmitTxResponse> {
+  /**
+   * Submits a signed tx. Idempotent, so it is sent again (with back-off, for up to
+   * `retryMs`) when no answer came back or the node was busy or full: a tx the node already
+   * holds answers `pending`, one it committed answers `committed`, as the first submission
+   * would have. Any other refusal, or the window running out, throws.
+   */
+  async submit(tx: Tx | Uint8Array, opts: SubmitOptions = {}): Promise<SubmitTxResponse> {
     const bytes = tx instanceof Uint8Array ? tx : encodeTx(tx);
     const query = opts.wait
       ? `?wait=commit${opts.timeoutMs ? `&timeoutMs=${opts.timeoutMs}` : ''}`
       : '';
-    return this.request('POST', `/txs${query}`, { tx: toHex(bytes) });
+    const body = { tx: toHex(bytes) };
+    const deadline = Date.now() + (opts.retryMs ?? this.submitRetryMs);
+    for (let backoff = RETRY_FIRST_MS; ; backoff = Math.min(2 * backoff, RETRY_MAX_MS)) {
+      try {
+        return await this.request<SubmitTxResponse>('POST', `/txs${query}`, body);
+      } catch (err) {
+        if (!(err instanceof CivitasError) || !RETRY_SUBMIT_CODES.has(err.code)) throw err;
+        const hinted = err.context.retryAfterMs;
+        const jittered = backoff * (0.5 + Math.random());
+        const pause = typeof hinted === 'number' ? Math.max(hinted, jittered) : jittered;
+        if (Date.now() + pause > deadline) throw err;
+        await sleep(pause);
+      }
+    }
   }
 }

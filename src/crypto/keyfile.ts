@@ -4,9 +4,11 @@
  * with mode 0600 through a temp file and rename, so a crash never leaves half a key. Loading
  * checks that the secret key is the public key's, which catches hand-edited or mixed-up files.
  *
- * node:fs/promises and the cipher (keyfile-crypto.ts) are imported inside the functions that
- * need them, not at the top: the client SDK (src/client/index.ts) exports these, and its entry
- * must load where there is no file system (a browser). parseKeyFile and keyFileJson need none.
+ * The client SDK (src/client/index.ts) exports these, and its entry must load and bundle where
+ * there is no file system (a browser): node:fs/promises is reached through
+ * process.getBuiltinModule inside the functions that touch files, and the cipher
+ * (keyfile-crypto.ts) is imported only when a sealed key is opened or made. parseKeyFile and
+ * keyFileJson need neither.
  *
  * Nothing here warns: the SDK never prints. The CLI and the node read key files through
  * keyfile-checked.ts, which says when a file is unencrypted or readable by others.
@@ -91,6 +93,24 @@ export async function keyFileText(
 }
 
 /**
+ * Node's file system, reached through `process.getBuiltinModule` rather than an import, so a
+ * bundler building the SDK for a browser finds nothing to resolve (as ed25519.ts does with
+ * node:crypto). Only the functions that read or write key files call it.
+ */
+function nodeFs(): typeof import('node:fs/promises') {
+  const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises') as
+    | typeof import('node:fs/promises')
+    | undefined;
+  if (fs === undefined) {
+    throw new CivitasError(
+      'KEYS_NO_FILE_SYSTEM',
+      "key files are read and written with Node's file system; in a browser use parseKeyFile",
+    );
+  }
+  return fs;
+}
+
+/**
  * Writes `text` as a key file with mode 0600, atomically: a temp file, synced, then renamed
  * (overwrite) or hard-linked into place (else: link fails if `path` exists, so the check and
  * the write are one step). The temp file is gone afterwards either way.
@@ -100,7 +120,7 @@ export async function writeKeyFileText(
   text: string,
   overwrite = false,
 ): Promise<void> {
-  const { chmod, link, open, rename, rm } = await import('node:fs/promises');
+  const { chmod, link, open, rename, rm } = nodeFs();
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     const handle = await open(tmp, 'w', 0o600);
@@ -161,7 +181,7 @@ export function parseKeyFile(text: string, path = '<input>'): KeyPair {
 export async function readKeyFileContent(
   path: string,
 ): Promise<{ text: string; content: KeyFileContent; mode: number }> {
-  const { readFile, stat } = await import('node:fs/promises');
+  const { readFile, stat } = nodeFs();
   let text: string;
   let mode: number;
   try {

@@ -40,6 +40,10 @@ export const CLI_ERRORS = {
       'the passphrase does not open an encrypted key file (wrong, or the file was altered)',
   },
   KEYS_FILE_EXISTS: { ...SERVER_ERROR, description: 'a key file would be overwritten' },
+  KEYS_NO_FILE_SYSTEM: {
+    ...SERVER_ERROR,
+    description: 'a key file was to be read or written where there is no file system (a browser)',
+  },
   KEYS_MISMATCH: { ...SERVER_ERROR, description: "a key file's public key is not its secret's" },
   KEYS_NOT_ENCRYPTED: {
     ...SERVER_ERROR,

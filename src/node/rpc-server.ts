@@ -13,7 +13,8 @@
  *   GET  /openapi.json              the OpenAPI 3.1 description of this API
  *   GET  /validators[?height=H]     the validator set of the next height (or of height H)
  *   GET  /validators/changes        every validator-set change with its header and certificate
- *   POST /txs[?wait=commit&timeoutMs=N]  submit {"tx": "<hex>"} (or raw bytes)
+ *   POST /txs[?wait=commit&timeoutMs=N]  submit {"tx": "<hex>"} (or raw bytes); idempotent:
+ *                                  the same tx again answers where it is (pending/committed)
  *   GET  /txs/:hash                 tx, receipt, Merkle proofs, header and certificate
  *   GET  /blocks/:height|latest     a block (JSON view + canonical bytes)
  *   GET  /accounts/:address[?proof=true]  balance and nonce (+ state proof)
@@ -72,6 +73,7 @@ import {
   merkleProofToJson,
   parseAddress,
   receiptToJson,
+  txHashOfBytes,
   txToJson,
 } from '../chain/index.ts';
 import { fromHex, toHex } from '../crypto/bytes.ts';
@@ -169,6 +171,11 @@ const MAX_HISTORY_PAGE = 1_000;
 /** Revisions are u32 in the history index. */
 const MAX_REV = 0xffff_ffff;
 
+/** How long an idle kept-alive connection stays open. */
+const KEEP_ALIVE_MS = 30_000;
+/** Open connections the API accepts at once; more are closed as they arrive. */
+const MAX_CONNECTIONS = 1_024;
+
 /** /ready: a node this many heights behind what it heard is still in step (blocks in flight). */
 const READY_MAX_BEHIND = 2;
 
@@ -204,8 +211,13 @@ export class RpcServer {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => this.sendError(res, err));
     });
-    this.server.keepAliveTimeout = 5_000;
+    // Idle kept-alive sockets are closed after KEEP_ALIVE_MS (Node advertises it in a
+    // Keep-Alive: timeout=… header). Far above what clients keep an idle socket (undici: 4 s,
+    // or the hint minus its margin), so the client always closes first: a socket the server
+    // closes just as a client reuses it would fail that request (UND_ERR_SOCKET).
+    this.server.keepAliveTimeout = KEEP_ALIVE_MS;
     this.server.headersTimeout = 10_000;
+    this.server.maxConnections = MAX_CONNECTIONS;
     this.server.requestTimeout = MAX_WAIT_MS + 10_000;
   }
 
@@ -516,8 +528,18 @@ export class RpcServer {
     if (wait !== null && wait !== 'commit')
       throw new CivitasError('RPC_BAD_REQUEST', 'wait must be "commit"');
     const timeoutMs = parseTimeout(url.searchParams.get('timeoutMs'));
-    const hash = await this.m.txs.submit(encoded);
-    if (wait !== 'commit') return { hash: toHex(hash), status: 'pending' };
+    let hash: Uint8Array;
+    let committed = false;
+    try {
+      hash = await this.m.txs.submit(encoded);
+    } catch (err) {
+      // Submission is idempotent: the same bytes are the same tx (its hash is theirs), so a
+      // client retrying after a lost answer learns where its tx is, not that it was "known".
+      committed = isCivitasError(err, 'TX_ALREADY_COMMITTED');
+      if (!committed && !isCivitasError(err, 'MEMPOOL_DUPLICATE')) throw err;
+      hash = txHashOfBytes(encoded);
+    }
+    if (wait !== 'commit' && !committed) return { hash: toHex(hash), status: 'pending' };
     const height = await this.m.txs.waitFor(hash, timeoutMs);
     const location = await this.chain.store.getTxLocation(hash);
     const receipt = location && (await this.chain.store.getReceipt(location));

@@ -59,13 +59,21 @@ export interface RpcOpts {
 export function withRpc(cmd: Command): Command {
   return cmd
     .option('--rpc <url>', 'node API URL (env CIVITAS_RPC)', DEFAULT_RPC)
-    .option('--timeout <s>', 'seconds to wait for each answer of the node', intOption(1, 3_600), 10)
+    .option(
+      '--timeout <s>',
+      'seconds to wait for each answer of the node (a tx is also sent again within this time when no answer came or the node was busy: submission is idempotent)',
+      intOption(1, 3_600),
+      10,
+    )
     .option('--json', 'print JSON (errors too, as {"error": {"code", "message"}})');
 }
 
 /** The node's client; `extraMs` for a request that waits on the node by design (--wait). */
 export function rpcClient(opts: RpcOpts, extraMs = 0): CivitasClient {
-  return new CivitasClient(opts.rpc, { timeoutMs: opts.timeout * 1000 + extraMs });
+  return new CivitasClient(opts.rpc, {
+    timeoutMs: opts.timeout * 1000 + extraMs,
+    submitRetryMs: opts.timeout * 1000,
+  });
 }
 
 function parseTxHash(hash: string): string {

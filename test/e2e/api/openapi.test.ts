@@ -188,12 +188,31 @@ describe('the OpenAPI document against a running node', () => {
     const answer = done.body as Extract<SubmitTxResponse, { status: 'committed' }>;
     assert.equal(answer.status, 'committed');
     committed = { hash: answer.hash, height: answer.height };
-    // The same tx again: 409, documented, ApiErrorBody.
+    // The same tx again: where it is (idempotent submission), the same answer.
     const again = await call('POST', '/txs', '/txs', {
       body: body(tx(nonce + 1)),
       headers: { 'content-type': 'application/json' },
     });
-    assert.equal(again.status, 409);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, answer);
+    // Another tx with a pending tx's nonce: 409, documented, ApiErrorBody. The pending one
+    // waits behind a nonce gap (so it cannot commit in between), filled afterwards.
+    const json = { 'content-type': 'application/json' };
+    await call('POST', '/txs', '/txs', { body: body(tx(nonce + 3)), headers: json });
+    const other = transfer({
+      chainId: summary.chainId,
+      keys,
+      to: parseAddress(summary.accounts[1]!.address),
+      amount: 6n,
+      nonce: nonce + 3,
+      expiryHeight: height + 1_000,
+    });
+    const taken = await call('POST', '/txs', '/txs', { body: body(other), headers: json });
+    assert.equal(taken.status, 409);
+    await call('POST', '/txs', '/txs?wait=commit&timeoutMs=20000', {
+      body: body(tx(nonce + 2)),
+      headers: json,
+    });
   });
 
   test('a governance proposal, so that /gov and /history have one to show', async () => {

@@ -709,14 +709,6 @@ describe('HTTP API', () => {
         code: 'TX_BAD_SIGNATURE',
       },
       {
-        what: 'already committed',
-        method: 'POST',
-        path: '/txs',
-        body: txJson(encodeTx(committed)),
-        status: 409,
-        code: 'TX_ALREADY_COMMITTED',
-      },
-      {
         what: 'nonce too low',
         method: 'POST',
         path: '/txs',
@@ -850,19 +842,32 @@ describe('HTTP API', () => {
     nonces[0]!++;
   });
 
-  test('a duplicate tx is 409, also when submitted concurrently', async () => {
-    // A nonce gap keeps the tx pending, so the duplicate meets it in the mempool.
+  test('submission is idempotent: the same tx again answers where it is, also concurrently', async () => {
+    // A nonce gap keeps the tx pending, so the second submission meets it in the mempool.
     const gapped = makeTx(1, addr(0), 1n, { nonce: nonces[1]! + 3 });
     const first = await post(gapped);
     assert.equal(first.status, 200);
     const again = await post(gapped);
-    assert.equal(again.status, 409);
-    assert.equal((again.body as unknown as ErrorBody).error.code, 'MEMPOOL_DUPLICATE');
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, { hash: first.body.hash, status: 'pending' });
     const pending = await get(`/txs/${first.body.hash}`);
     assert.deepEqual(pending.body, { hash: first.body.hash, status: 'pending' });
     const another = makeTx(1, addr(0), 2n, { nonce: nonces[1]! + 4 });
     const racing = await Promise.all([post(another), post(another), post(another)]);
-    assert.deepEqual(racing.map((r) => r.status).sort(), [200, 409, 409]);
+    assert.deepEqual(
+      racing.map((r) => [r.status, r.body.hash, r.body.status]),
+      Array(3).fill([200, toHex(txHash(another)), 'pending']),
+    );
+    // A committed tx sent again answers committed, where it is, with or without a wait.
+    const done = makeTx(0, addr(1), 1n);
+    const committed = await post(done, '?wait=commit');
+    assert.equal(committed.body.status, 'committed');
+    for (const query of ['', '?wait=commit']) {
+      const resent = await post(done, query);
+      assert.equal(resent.status, 200);
+      assert.deepEqual(resent.body, committed.body);
+    }
+    // Another tx with a pending tx's nonce is still refused.
     const sameNonce = makeTx(1, addr(0), 3n, { nonce: nonces[1]! + 3 });
     const taken = await post(sameNonce);
     assert.equal(taken.status, 409);
