@@ -133,6 +133,11 @@ export class TxVerifier {
     return verdicts;
   }
 
+  /** Tx hashes remembered as verified. */
+  get cached(): number {
+    return this.verified.size;
+  }
+
   private remember(key: string): void {
     if (this.verified.size >= this.maxEntries)
       this.verified.delete(this.verified.values().next().value!);

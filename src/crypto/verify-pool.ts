@@ -65,6 +65,9 @@ export interface VerifyPoolStats {
   itemsMalformed: number;
 }
 
+/** Heap limits of each verify worker, MB (see the Piscina options). */
+const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
+
 /** What a worker is told at start (see verify-worker.ts). */
 export interface VerifyWorkerData {
   readonly backend: NativeVerifier;
@@ -143,6 +146,10 @@ export class VerifyPool {
         // Our own slot bound keeps piscina's queue below this; it is a safety net only.
         maxQueue: this.maxQueuedJobs,
         workerData: { backend: this.backend } satisfies VerifyWorkerData,
+        // A worker holds one chunk of hashes, keys and signatures at a time (a few tens of
+        // KB): V8's defaults, sized from the machine's memory, would let each worker's heap
+        // grow to hundreds of MB of garbage before collecting it.
+        resourceLimits: WORKER_HEAP_LIMITS,
       });
     }
   }

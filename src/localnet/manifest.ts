@@ -5,6 +5,7 @@
  * it turn a resolved manifest into `initNetwork` options and per-node command lines, so the
  * launcher holds no policy of its own and all of it can be tested without processes.
  */
+
 import { join } from 'node:path';
 import type { ChainParams } from '../chain/genesis.ts';
 import { CivitasError } from '../errors/index.ts';
@@ -12,6 +13,7 @@ import { DEFAULT_CONFIG, type NodeConfig } from '../node/config.ts';
 import { FAULT_INJECTION_ENV } from '../node/fault-injection.ts';
 import type { InitOptions, InitSummary } from '../node/home.ts';
 import type { LogLevel } from '../node/logger.ts';
+import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags } from '../node/memory-budget.ts';
 import type { MempoolOptions } from '../node/mempool.ts';
 
 /**
@@ -142,7 +144,10 @@ export function reuseMismatch(
 }
 
 export interface NodeCommand {
-  /** Arguments for the Node binary: V8 flags, the CLI script, `node start --home <home>`. */
+  /**
+   * Arguments for the Node binary: V8 flags (the heap sized to the default memory budget, the
+   * profiler), the CLI script, `node start --home <home>`.
+   */
   readonly args: readonly string[];
   /** Environment added to this process's. */
   readonly env: Readonly<Record<string, string>>;
@@ -158,7 +163,15 @@ export function nodeCommand(
   const extras = manifest.nodes?.[index];
   const profile = extras?.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', join(home, 'profile')] : [];
   return {
-    args: [...profile, cliMain, 'node', 'start', '--home', home],
+    args: [
+      ...heapFlags(DEFAULT_MEMORY_BUDGET_MIB),
+      ...profile,
+      cliMain,
+      'node',
+      'start',
+      '--home',
+      home,
+    ],
     env: {
       ...(manifest.faultInjection ? { [FAULT_INJECTION_ENV]: '1' } : {}),
       ...manifest.env,

@@ -23,6 +23,7 @@ import type { SealedBlock } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
 import type { ExecutedBlock } from '../state/ledger.ts';
 import { stateKeyHash } from '../state/smt/index.ts';
+import { type CacheSize, HEX_HASH_ENTRY_BYTES, SENDER_ENTRY_BYTES } from './memory-budget.ts';
 
 export interface CommitCacheOptions {
   /** Senders whose committed nonce is kept (the first cached is dropped first). */
@@ -69,6 +70,17 @@ export class CommitCache {
     }
     this.misses++;
     return this.readAndRemember(sender, senderHex);
+  }
+
+  /** Entries held, with estimated bytes (memory-budget.ts's per-entry sizes). */
+  stats(): { senders: CacheSize; recentTxs: CacheSize } {
+    return {
+      senders: { entries: this.senders.size, bytes: this.senders.size * SENDER_ENTRY_BYTES },
+      recentTxs: {
+        entries: this.recentTxs.size,
+        bytes: this.recentTxs.size * HEX_HASH_ENTRY_BYTES,
+      },
+    };
   }
 
   isRecentlyCommitted(txHashHex: string): boolean {

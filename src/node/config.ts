@@ -11,6 +11,7 @@ import { CivitasError } from '../errors/index.ts';
 import { parseJsonText } from '../errors/json-text.ts';
 import { DEFAULT_KEEP_VERSIONS, pruningOptionsProblem } from '../state/pruner.ts';
 import type { LogFormat, LogLevel } from './logger.ts';
+import { DEFAULT_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts';
 import { DEFAULT_MEMPOOL, type MempoolOptions } from './mempool.ts';
 
 export interface NodeConfig {
@@ -68,6 +69,11 @@ export interface NodeConfig {
     /** Heights whose blocks, certificates and receipts are kept; null: all (not pruned). */
     retainBlocks: number | null;
   };
+  /** src/node/memory-budget.ts; docs/OPERATIONS.md, "Memory". */
+  memory: {
+    /** What the node's resident memory should stay near, MiB; sizes its heap and caches. */
+    budgetMiB: number;
+  };
   log: { level: LogLevel; format: LogFormat };
 }
 
@@ -87,6 +93,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   mempool: { ...DEFAULT_MEMPOOL },
   verify: { workers: null },
   state: { keepVersions: DEFAULT_KEEP_VERSIONS, retainBlocks: null },
+  memory: { budgetMiB: DEFAULT_MEMORY_BUDGET_MIB },
   log: { level: 'info', format: 'json' },
 };
 
@@ -128,6 +135,7 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
     mempool: mergeSection(DEFAULT_CONFIG.mempool, j.mempool, path, 'mempool'),
     verify: mergeSection(DEFAULT_CONFIG.verify, j.verify, path, 'verify'),
     state: mergeSection(DEFAULT_CONFIG.state, j.state, path, 'state'),
+    memory: mergeSection(DEFAULT_CONFIG.memory, j.memory, path, 'memory'),
     log: mergeSection(DEFAULT_CONFIG.log, j.log, path, 'log'),
   };
   for (const f of ['moniker', 'genesisFile', 'keyFile', 'dataDir'] as const) {
@@ -162,6 +170,10 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
   const workers = config.verify.workers;
   if (workers !== null && (!Number.isSafeInteger(workers) || workers < 0 || workers > 64)) {
     bad(path, '"verify.workers" must be null (one per core) or an integer from 0 to 64');
+  }
+  const budget = config.memory.budgetMiB;
+  if (!Number.isSafeInteger(budget) || budget < MIN_MEMORY_BUDGET_MIB || budget > 1_048_576) {
+    bad(path, `"memory.budgetMiB" must be an integer from ${MIN_MEMORY_BUDGET_MIB} to 1048576`);
   }
   const pruning = pruningOptionsProblem(config.state, Limits.recentBlocks);
   if (pruning !== undefined) bad(path, pruning);

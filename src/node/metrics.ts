@@ -9,12 +9,14 @@
  * when scraped instead of being pushed on every change: nothing on the hot path pays for
  * them.
  */
+
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RejectReason } from '../consensus/events.ts';
 import { toHex } from '../crypto/bytes.ts';
 import { txRejectLabelOf } from '../errors/index.ts';
 import type { PruningStats } from '../state/pruner.ts';
 import { buildInfo } from './build-info.ts';
+import type { CacheSize } from './memory-budget.ts';
 import { VERIFY_PATHS, type VerificationStats } from './verification.ts';
 
 /** Timed steps of the validation and commit path. */
@@ -67,6 +69,14 @@ export interface MetricsSource {
   clockOffsetMs?(): number | null;
   /** What pruning keeps and has deleted (src/state/pruner.ts). */
   pruning?(): PruningStats;
+  /** The memory budget, the V8 heap limit and what each cache holds (memory-budget.ts). */
+  memory?(): MemoryReport;
+}
+
+export interface MemoryReport {
+  readonly budgetBytes: number;
+  readonly heapLimitBytes: number;
+  readonly caches: Readonly<Record<string, CacheSize>>;
 }
 
 export interface NodeMetricsOptions {
@@ -244,6 +254,44 @@ export class NodeMetrics {
         if (stats !== undefined) {
           prunedMirror.advance('blocks', stats.prunedBlocks, (d) => this.inc(d));
         }
+      },
+    });
+    new Gauge({
+      name: 'civitas_memory_budget_bytes',
+      help: 'memory.budgetMiB in bytes: what the resident memory should stay near',
+      registers,
+      collect() {
+        const report = source.memory?.();
+        if (report !== undefined) this.set(report.budgetBytes);
+      },
+    });
+    new Gauge({
+      name: 'civitas_heap_limit_bytes',
+      help: 'The most the V8 heap may grow to (set by node flags at start; see memory.budgetMiB)',
+      registers,
+      collect() {
+        const report = source.memory?.();
+        if (report !== undefined) this.set(report.heapLimitBytes);
+      },
+    });
+    new Gauge({
+      name: 'civitas_cache_entries',
+      help: "Entries held by each of the node's caches (sized from memory.budgetMiB)",
+      labelNames: ['cache'] as const,
+      registers,
+      collect() {
+        const caches = source.memory?.().caches ?? {};
+        for (const [cache, size] of Object.entries(caches)) this.set({ cache }, size.entries);
+      },
+    });
+    new Gauge({
+      name: 'civitas_cache_bytes',
+      help: 'Bytes held by each cache: measured for state_nodes, entries x a per-entry estimate for the others',
+      labelNames: ['cache'] as const,
+      registers,
+      collect() {
+        const caches = source.memory?.().caches ?? {};
+        for (const [cache, size] of Object.entries(caches)) this.set({ cache }, size.bytes);
       },
     });
     new Gauge({

@@ -6,7 +6,9 @@
  * it uses, and stops them in reverse. No part reaches for another on its own, and none gets
  * the node.
  */
+
 import { EventEmitter } from 'node:events';
+import { getHeapStatistics } from 'node:v8';
 import { getAccount } from '../app/bank/account.ts';
 import { type App, civitasApp, civitasStateMachine } from '../app/index.ts';
 import type { ValueCodec } from '../app/state-view.ts';
@@ -35,6 +37,7 @@ import { clockOffsetFromEnv, FaultInjector, faultInjectionEnabled } from './faul
 import { loadGenesisFile } from './genesis-file.ts';
 import { LevelWal } from './level-wal.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { heapLimitWarning, memoryPlan, VALUE_ENTRY_BYTES } from './memory-budget.ts';
 import { Mempool } from './mempool.ts';
 import { NodeMetrics } from './metrics.ts';
 import { PbftConsensus } from './pbft-consensus.ts';
@@ -158,6 +161,20 @@ export class CivitasNode {
       consensusBytes: () =>
         this.consensus instanceof PbftConsensus ? { ...this.consensus.publishedBytes } : undefined,
       pruning: () => ledger.pruningStats(),
+      memory: () => ({
+        budgetBytes: memoryPlan(config.memory.budgetMiB).budgetBytes,
+        heapLimitBytes: getHeapStatistics().heap_size_limit,
+        caches: {
+          verified_txs: this.verification.cacheStats(),
+          recent_txs: this.commitCache.stats().recentTxs,
+          senders: this.commitCache.stats().senders,
+          state_nodes: ledger.cacheStats().nodes,
+          state_values: {
+            entries: ledger.cacheStats().values.entries,
+            bytes: ledger.cacheStats().values.entries * VALUE_ENTRY_BYTES,
+          },
+        },
+      }),
     });
     const maxBlockTxs = genesis.params.maxBlockTxs;
     this.blockSizer = new BlockSizer({
@@ -165,8 +182,9 @@ export class CivitasNode {
       minTxs: Math.min(MIN_PROPOSAL_TXS, maxBlockTxs),
       targetMs: config.consensus.timeoutMs / 2,
     });
+    const memory = memoryPlan(config.memory.budgetMiB);
     this.commitCache = new CommitCache(
-      {},
+      { maxSenders: memory.senders, maxRecentTxs: memory.recentTxs },
       { readNonce: async (sender) => (await getAccount(ledger, addressOf(sender))).nonce },
     );
     this.admission = new AdmissionPolicy({}, { readValue: (key) => ledger.getValue(key) });
@@ -244,11 +262,22 @@ export class CivitasNode {
     });
     const clock = new NodeClock(clockOffsetFromEnv());
     const app = civitasApp();
+    const memory = memoryPlan(config.memory.budgetMiB);
+    const heapWarning = heapLimitWarning(
+      config.memory.budgetMiB,
+      getHeapStatistics().heap_size_limit,
+    );
+    if (heapWarning !== undefined) log.warn(heapWarning);
     const ledger = await Ledger.open(
       resolveHomePath(home, config.dataDir),
       genesis,
       civitasStateMachine(app),
       {
+        caches: { nodeBytes: memory.stateNodeBytes, valueEntries: memory.stateValues },
+        store: {
+          writeBufferBytes: memory.leveldbWriteBufferBytes,
+          cacheBytes: memory.leveldbCacheBytes,
+        },
         pruning: config.state,
         onPruneError: (err) =>
           log.warn('pruning failed; retrying later', { err: (err as Error).message }),
@@ -267,6 +296,7 @@ export class CivitasNode {
     try {
       verification = Verification.create({
         workers: opts.verifyWorkers ?? config.verify.workers ?? undefined,
+        cacheEntries: memory.verifiedTxs,
       });
     } catch (err) {
       await ledger.close();

@@ -25,6 +25,7 @@
  * checked on the calling thread by `checkSignature`, on the same backend, and are not in the
  * tallies, which count tx signatures.
  */
+
 import { availableParallelism } from 'node:os';
 import {
   type BatchSignatureVerifier,
@@ -44,6 +45,7 @@ import {
   type PipelineTxVerifier,
 } from '../state/block-pipeline.ts';
 import type { Ledger } from '../state/ledger.ts';
+import { type CacheSize, HEX_HASH_ENTRY_BYTES } from './memory-budget.ts';
 
 /** How a block is checked before it is committed (signatures through the node's verifier). */
 export type ValidationOptions = Parameters<Ledger['validateBlock']>[1];
@@ -237,6 +239,12 @@ export class Verification {
   /** The ed25519 and SHA-256 backends in use on this thread. */
   crypto(): CryptoInUse {
     return { ed25519: this.backend, sha256: hashBackend() };
+  }
+
+  /** The verified-tx cache: entries, with estimated bytes. */
+  cacheStats(): CacheSize {
+    const entries = this.txVerifier.cached;
+    return { entries, bytes: entries * HEX_HASH_ENTRY_BYTES };
   }
 
   stats(): VerificationStats {

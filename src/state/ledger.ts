@@ -171,6 +171,10 @@ export interface CommittedTip {
 const EXECUTED_CACHE_MAX = 16;
 
 export interface LedgerOptions {
+  /** Sizes of the committed-node cache (bytes) and committed-value cache (entries). */
+  readonly caches?: { readonly nodeBytes?: number; readonly valueEntries?: number };
+  /** LevelDB's memory (ChainStore.open). */
+  readonly store?: { readonly writeBufferBytes?: number; readonly cacheBytes?: number };
   /** What to keep (pruner.ts); absent: everything, and no stale-node index is written. */
   readonly pruning?: PruningOptions & { readonly chunkKeys?: number };
   /** A background pruning round failed (it is retried later). */
@@ -190,7 +194,8 @@ export class Ledger {
   private readonly validatorLog: ValidatorLog;
   /** The last RECENT_BLOCKS committed blocks: hash and who signed the certificate each carries. */
   private readonly recent: RecentBlock[];
-  private readonly values = new CommittedValueCache();
+  private readonly values: CommittedValueCache;
+  private readonly nodeCache: CommittedNodeCache;
   private committing: Promise<void> = Promise.resolve();
   private readonly pruner: Pruner | undefined;
 
@@ -213,8 +218,10 @@ export class Ledger {
     this.genesisHash = genesisHash(genesis);
     const pruning = opts.pruning;
     // The next block walks mostly the nodes the last blocks wrote: keep those in memory.
+    this.values = new CommittedValueCache(opts.caches?.valueEntries);
+    this.nodeCache = new CommittedNodeCache({ maxBytes: opts.caches?.nodeBytes });
     this.tree = new StateTree(new LevelNodeReader(store.tree), {
-      cache: new CommittedNodeCache(),
+      cache: this.nodeCache,
       staleIndex: pruning !== undefined && pruning.keepVersions !== null,
     });
     this.tipState = tip;
@@ -241,7 +248,7 @@ export class Ledger {
     machine: StateMachine,
     opts: LedgerOptions = {},
   ): Promise<Ledger> {
-    const store = await ChainStore.open(dir);
+    const store = await ChainStore.open(dir, opts.store);
     try {
       const expectedGenesis = genesisHash(genesis);
       const storedGenesis = await store.genesisHash();
@@ -637,6 +644,12 @@ export class Ledger {
   /** Hits and misses of the committed-value cache (for metrics and tests). */
   valueCacheStats(): ValueCacheStats {
     return this.values.stats();
+  }
+
+  /** What the state caches hold: the node cache's entries and bytes, the value cache's entries. */
+  cacheStats(): { nodes: { entries: number; bytes: number }; values: { entries: number } } {
+    const { entries, bytes } = this.nodeCache.stats;
+    return { nodes: { entries, bytes }, values: { entries: this.values.stats().entries } };
   }
 
   /**

@@ -226,8 +226,19 @@ export class ChainStore {
     };
   }
 
-  static async open(dir: string): Promise<ChainStore> {
-    const db = new Level<Bytes, Bytes>(dir, { ...BYTES, writeBufferSize: WRITE_BUFFER_BYTES });
+  /**
+   * `writeBufferBytes` (default WRITE_BUFFER_BYTES) and `cacheBytes` (LevelDB's block cache,
+   * default its own 8 MiB) come from the node's memory budget (node/memory-budget.ts).
+   */
+  static async open(
+    dir: string,
+    opts: { writeBufferBytes?: number; cacheBytes?: number } = {},
+  ): Promise<ChainStore> {
+    const db = new Level<Bytes, Bytes>(dir, {
+      ...BYTES,
+      writeBufferSize: opts.writeBufferBytes ?? WRITE_BUFFER_BYTES,
+      ...(opts.cacheBytes === undefined ? {} : { cacheSize: opts.cacheBytes }),
+    });
     try {
       await db.open();
     } catch (err) {

@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags } from '../../../src/node/memory-budget.ts';
 import { httpJson, waitUntil } from '../../helpers/http.ts';
 import { NODE_BIN, REPO_ROOT, randomBasePort, runCli } from '../../helpers/process.ts';
 import { tempDir } from '../../helpers/temp.ts';
@@ -43,12 +44,17 @@ const cmd = execForm(finalStage(docker, 'CMD')!.args, 'CMD');
 const healthcheck = finalStage(docker, 'HEALTHCHECK')!.args;
 const healthcheckCmd = execForm(/\bCMD\s+(\[.*\])$/s.exec(healthcheck)![1]!, 'HEALTHCHECK CMD');
 
-/** The command after the Node binary, its script relative to the package root, home as HOME. */
+/**
+ * The command after the Node binary: its flags, its script relative to the package root, the
+ * rest with the home as HOME.
+ */
 function normalise(argv: readonly string[], cwd: string, root: string, home: string): string[] {
-  const [, script, ...rest] = argv;
+  const first = argv.slice(1).findIndex((a) => !a.startsWith('--'));
+  const flags = argv.slice(1, 1 + first);
+  const [script, ...rest] = argv.slice(1 + flags.length);
   const abs = posix.resolve(cwd, script!);
   assert.ok(abs.startsWith(`${root}/`), `${abs} is inside ${root}`);
-  return [posix.relative(root, abs), ...rest.map((a) => (a === home ? 'HOME' : a))];
+  return [...flags, posix.relative(root, abs), ...rest.map((a) => (a === home ? 'HOME' : a))];
 }
 
 /** An argv of the image run on this machine: the pinned node, the home at `home`. */
@@ -98,7 +104,15 @@ test('the Dockerfile: pinned multi-stage Node image, non-root, volume, healthche
 
   assert.equal(finalStage(docker, 'ENTRYPOINT'), undefined, 'no ENTRYPOINT wraps the CMD');
   assert.ok(!cmd.includes('npm') && !cmd.includes('npx'), 'the node runs without npm');
-  assert.deepEqual(cmd.slice(1), ['src/cli/main.ts', 'node', 'start', '--home', imageHome]);
+  // The V8 heap sized to the default memory budget (node/memory-budget.ts).
+  assert.deepEqual(cmd.slice(1), [
+    ...heapFlags(DEFAULT_MEMORY_BUDGET_MIB),
+    'src/cli/main.ts',
+    'node',
+    'start',
+    '--home',
+    imageHome,
+  ]);
   const stop = finalStage(docker, 'STOPSIGNAL');
   assert.ok(stop === undefined || stop.args === 'SIGTERM', 'stopped with SIGTERM');
 

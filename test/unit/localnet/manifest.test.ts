@@ -3,6 +3,7 @@
  * initNetwork and for each node's command line, when a network found on disk may be reused,
  * and the port choices.
  */
+
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isCivitasError } from '../../../src/errors/index.ts';
@@ -16,6 +17,7 @@ import {
 } from '../../../src/localnet/manifest.ts';
 import { DEFAULT_CONFIG } from '../../../src/node/config.ts';
 import { FAULT_INJECTION_ENV } from '../../../src/node/fault-injection.ts';
+import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags } from '../../../src/node/memory-budget.ts';
 
 const base = { dir: '/tmp/net', validators: 4 };
 
@@ -69,7 +71,7 @@ test('initNetwork options: config sections merged over the defaults, ports from 
   assert.deepEqual(plain.configOverrides?.log, DEFAULT_CONFIG.log);
 });
 
-test('node command: node start on its home, profiling and env only where asked', () => {
+test('node command: node start on its home with the heap flags, profiling and env only where asked', () => {
   const m = resolveManifest({
     ...base,
     faultInjection: true,
@@ -77,10 +79,12 @@ test('node command: node start on its home, profiling and env only where asked',
     nodes: { 2: { cpuProfile: true, env: { A: 'node2' } } },
   });
   const plain = nodeCommand(m, 0, '/tmp/net/node0', 'main.ts');
-  assert.deepEqual(plain.args, ['main.ts', 'node', 'start', '--home', '/tmp/net/node0']);
+  const heap = heapFlags(DEFAULT_MEMORY_BUDGET_MIB);
+  assert.deepEqual(plain.args, [...heap, 'main.ts', 'node', 'start', '--home', '/tmp/net/node0']);
   assert.deepEqual(plain.env, { [FAULT_INJECTION_ENV]: '1', CIVITAS_DEBUG: '', A: 'network' });
   const profiled = nodeCommand(m, 2, '/tmp/net/node2', 'main.ts');
   assert.deepEqual(profiled.args, [
+    ...heap,
     '--cpu-prof',
     '--cpu-prof-dir',
     '/tmp/net/node2/profile',
