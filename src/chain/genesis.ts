@@ -41,6 +41,14 @@ export interface ChainParams {
    * 1..Limits.recentBlocks.
    */
   readonly validatorChangeSpacing: number;
+  /**
+   * Heights a tx may live: a tx in block h must expire at or below h + maxTxLifetime. Bounds
+   * the tx index a node needs to refuse a committed tx again (a failed tx changes no nonce),
+   * which is what lets a node join from a state snapshot (docs/STATE-SYNC.md). Absent:
+   * unbounded (every genesis written before this parameter), and such a chain cannot
+   * state-sync.
+   */
+  readonly maxTxLifetime?: number;
 }
 
 export interface Genesis {
@@ -63,6 +71,12 @@ export const DEFAULT_PARAMS: ChainParams = {
   maxClockDriftMs: 10_000,
   validatorChangeSpacing: Limits.recentBlocks,
 };
+
+/** Every chain parameter a genesis may set: DEFAULT_PARAMS's and the optional ones. */
+export const CHAIN_PARAM_NAMES: readonly string[] = [
+  ...Object.keys(DEFAULT_PARAMS),
+  'maxTxLifetime',
+];
 
 export interface GenesisJson {
   chainId: string;
@@ -148,7 +162,7 @@ export function genesisFromJson(json: unknown): Genesis {
     // genesisHash commits to the known params only: an unknown key (a typo such as
     // "maxBlockTx") would be ignored by every node yet leave the hash unchanged.
     for (const k of Object.keys(j.params)) {
-      if (!(k in DEFAULT_PARAMS)) bad(`params.${k} is not a chain parameter`);
+      if (!CHAIN_PARAM_NAMES.includes(k)) bad(`params.${k} is not a chain parameter`);
     }
   }
   const params = { ...DEFAULT_PARAMS, ...(j.params ?? {}) };
@@ -197,6 +211,10 @@ export function genesisHash(g: Genesis): Uint8Array {
         .varuint(g.params.validatorChangeSpacing);
       // The app sections, when there are any (a genesis without them hashes as before).
       if (g.app !== undefined) w.string(canonicalJson(g.app));
+      // Only when set, so a genesis without it hashes as before. The 0 byte cannot start the
+      // app section (a string of at least "{}": its length byte is ≥ 2), so neither can pass
+      // for the other.
+      if (g.params.maxTxLifetime !== undefined) w.u8(0).varuint(g.params.maxTxLifetime);
     }),
   );
 }

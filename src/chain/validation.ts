@@ -46,7 +46,12 @@ function fail(code: ErrorCode, message: string, context: Record<string, unknown>
  * That every one of those signatures verifies is validateBlockStateless's last check (and the
  * mempool's), through the TxVerifier.
  */
-export function validateTxStateless(tx: Tx, chainId: string, height?: number): void {
+export function validateTxStateless(
+  tx: Tx,
+  chainId: string,
+  height?: number,
+  maxTxLifetime?: number,
+): void {
   // Rule: a tx is for exactly one chain.
   if (tx.chainId !== chainId) {
     fail('TX_WRONG_CHAIN', `tx is for chain "${tx.chainId}", this is "${chainId}"`);
@@ -57,6 +62,20 @@ export function validateTxStateless(tx: Tx, chainId: string, height?: number): v
       expiryHeight: tx.expiryHeight,
       height,
     });
+  }
+  // Rule (params.maxTxLifetime, when the genesis sets it): a tx in block h expires at or below
+  // h + maxTxLifetime, so a committed tx can come back only within that many heights, and
+  // the tx index of the last maxTxLifetime heights is all a node needs (docs/STATE-SYNC.md).
+  if (
+    height !== undefined &&
+    maxTxLifetime !== undefined &&
+    tx.expiryHeight - height > maxTxLifetime
+  ) {
+    fail(
+      'TX_LIFETIME_TOO_LONG',
+      `tx expires at height ${tx.expiryHeight}, more than ${maxTxLifetime} heights after ${height}`,
+      { expiryHeight: tx.expiryHeight, height, maxTxLifetime },
+    );
   }
 }
 
@@ -85,8 +104,10 @@ export async function validateBlockStateless(
     if (seen.has(hex)) fail('BLOCK_DUPLICATE_TX', `tx ${hex} appears twice`, { txHash: hex });
     seen.add(hex);
   }
-  // Rule: every tx is for this chain and unexpired at this height.
-  for (const tx of txs) validateTxStateless(tx, ctx.chainId, header.height);
+  // Rule: every tx is for this chain, unexpired at this height, and within its lifetime.
+  for (const tx of txs) {
+    validateTxStateless(tx, ctx.chainId, header.height, ctx.params.maxTxLifetime);
+  }
   // Rule: txRoot is the Merkle root of the tx hashes, in order.
   if (!equalBytes(computeTxRoot(txHashes), header.txRoot)) {
     fail('BLOCK_BAD_TX_ROOT', 'txRoot does not match the txs');

@@ -85,6 +85,12 @@ export const CHAIN_ERRORS = {
     txReject: 'expired',
     description: 'the tx expired below this height',
   },
+  TX_LIFETIME_TOO_LONG: {
+    status: 400,
+    gossip: 'ignore',
+    txReject: 'expired',
+    description: 'the tx expires more than params.maxTxLifetime heights above the block',
+  },
   TX_NONCE_TOO_HIGH: {
     status: 400,
     gossip: 'ignore',

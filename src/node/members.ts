@@ -25,6 +25,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { addressOf } from '../chain/address.ts';
 import {
+  CHAIN_PARAM_NAMES,
   type ChainParams,
   checkChainId,
   DEFAULT_PARAMS,
@@ -183,7 +184,7 @@ export function parseMembersManifest(json: unknown, source = 'members manifest')
   }
   const params: Record<string, number> = { ...DEFAULT_PARAMS };
   if (top.params !== undefined) {
-    const given = object(top.params, 'params', Object.keys(DEFAULT_PARAMS));
+    const given = object(top.params, 'params', [...CHAIN_PARAM_NAMES]);
     for (const [k, v] of Object.entries(given)) {
       if (!Number.isSafeInteger(v) || (v as number) <= 0) {
         fail('MEMBERS_BAD_FIELD', `params.${k}`, 'must be a positive integer');

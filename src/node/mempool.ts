@@ -80,6 +80,8 @@ export interface MempoolEntry {
 
 export interface MempoolChain {
   readonly chainId: string;
+  /** The genesis's params.maxTxLifetime (undefined: unbounded). */
+  readonly maxTxLifetime?: number | undefined;
   /** The height the next block will have. */
   nextHeight(): number;
   /** Committed nonce of an account (by sender public key); a number when known in memory. */
@@ -189,7 +191,8 @@ export class Mempool {
     const tx = decodeTx(encoded);
     const hash = txHashOfBytes(encoded);
     const hashHex = toHex(hash);
-    validateTxStateless(tx, this.chain.chainId, this.chain.nextHeight());
+    // At the next height: a later block only widens the window, so what is admitted stays valid.
+    validateTxStateless(tx, this.chain.chainId, this.chain.nextHeight(), this.chain.maxTxLifetime);
     if (this.byHash.has(hashHex))
       throw new CivitasError('MEMPOOL_DUPLICATE', 'tx is already in the mempool');
     if (this.chain.recentlyCommitted(hashHex))

@@ -190,6 +190,7 @@ export class CivitasNode {
     this.admission = new AdmissionPolicy({}, { readValue: (key) => ledger.getValue(key) });
     this.mempool = new Mempool(config.mempool, {
       chainId: genesis.chainId,
+      maxTxLifetime: genesis.params.maxTxLifetime,
       nextHeight: () => ledger.height + 1,
       accountNonce: (sender) => this.commitCache.nonceOf(sender),
       recentlyCommitted: (hashHex) => this.commitCache.isRecentlyCommitted(hashHex),

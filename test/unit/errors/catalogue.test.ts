@@ -112,6 +112,10 @@ const DELIBERATE_CHANGES: Record<
   },
   LEDGER_BLOCK_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
   STATE_VERSION_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
+  TX_LIFETIME_TOO_LONG: {
+    label: 'expired',
+    why: 'newer than the tables: an expiry too far ahead is counted with the expired ones',
+  },
   // Tx v2's shape rules: newer than the tables, whose TX_ regex answered 'ignore' for them.
   ...Object.fromEntries(
     [
