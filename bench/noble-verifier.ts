@@ -17,7 +17,11 @@ export class NobleBatchVerifier implements BatchSignatureVerifier {
     this.piscina =
       workers > 0
         ? new Piscina({
-            filename: new URL('./noble-verify-worker.ts', import.meta.url).href,
+            // .ts in a checkout, .js when installed (compiled).
+            filename: new URL(
+              `./noble-verify-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+              import.meta.url,
+            ).href,
             minThreads: workers,
             maxThreads: workers,
             concurrentTasksPerWorker: 2,

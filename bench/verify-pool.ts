@@ -89,7 +89,10 @@ class HandWrittenPool {
   private nextId = 0;
 
   constructor(count: number) {
-    const chunkModule = new URL('../src/crypto/verify-chunk.ts', import.meta.url).href;
+    const chunkModule = new URL(
+      `../src/crypto/verify-chunk.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+      import.meta.url,
+    ).href;
     const source = `
       const { parentPort } = require('node:worker_threads');
       import(${JSON.stringify(chunkModule)}).then(({ verifyPackedChunk }) => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `civitas` command. The sources are TypeScript run by Node's type stripping, so this
-// shim only checks the Node version and hands over to the CLI.
+// The `civitas` command: checks the Node version and hands over to the CLI. In a checkout the
+// TypeScript sources run through Node's type stripping; installed (under node_modules, where
+// Node strips no types) the JavaScript that `npm pack` compiled into dist/node runs.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   process.stderr.write(
@@ -8,4 +9,5 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
-await import('../src/cli/main.ts');
+const installed = import.meta.url.includes('/node_modules/');
+await import(installed ? '../dist/node/src/cli/main.js' : '../src/cli/main.ts');

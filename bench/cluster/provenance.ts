@@ -6,14 +6,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, freemem, loadavg, totalmem } from 'node:os';
-import { resolve } from 'node:path';
 import {
   type CryptoBackends as ProcessBackends,
   cryptoBackends as processBackends,
 } from '../../src/crypto/backends.ts';
+import { PACKAGE_ROOT } from '../../src/node/build-info.ts';
 
-/** The repository the harness runs from (bench/cluster/ → the root). */
-export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+/** The repository (or installed package) the harness runs from. */
+export const REPO_ROOT = PACKAGE_ROOT;
 
 /** Paths of a dirty tree listed in the results; the count is always complete. */
 const LISTED_CHANGES = 50;

@@ -73,7 +73,11 @@ export interface VerifyWorkerData {
   readonly backend: NativeVerifier;
 }
 
-const WORKER_FILE = new URL('./verify-worker.ts', import.meta.url).href;
+/** The worker module beside this one: .ts in a checkout, .js when installed (compiled). */
+const WORKER_FILE = new URL(
+  `./verify-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+  import.meta.url,
+).href;
 
 function positiveInt(value: number | undefined, fallback: number, name: string, min = 1): number {
   const v = value ?? fallback;

@@ -27,7 +27,12 @@ import {
 } from './manifest.ts';
 import { guardChild } from './orphan-guard.ts';
 
-const CLI_MAIN = fileURLToPath(new URL('../cli/main.ts', import.meta.url));
+/** The CLI's entry beside this module: .ts in a checkout, .js when installed (compiled). */
+const CLI_MAIN = fileURLToPath(new URL(`../cli/main.${moduleExtension()}`, import.meta.url));
+
+function moduleExtension(): 'ts' | 'js' {
+  return import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+}
 
 /** Start-up attempts on new random ports after another process took one of ours. */
 const PORT_RETRIES = 4;

@@ -15,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface BuildInfo {
@@ -29,8 +29,18 @@ export interface BuildInfo {
 export const BUILD_INFO_FILE = 'build-info.json';
 export const UNKNOWN = 'unknown';
 
-/** The package root: two levels above src/node. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The package root: the nearest folder holding a package.json, from two levels above this
+ * file up (src/node/ in a checkout; dist/node/src/node/ when installed, compiled).
+ */
+export const PACKAGE_ROOT = packageRoot(fileURLToPath(new URL('../../', import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
+}
 
 const GIT_TIMEOUT_MS = 3_000;
 

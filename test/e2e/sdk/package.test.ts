@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { accessSync, constants } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { delimiter, join, sep } from 'node:path';
+import { delimiter, dirname, join, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { httpJson } from '../../helpers/http.ts';
 import { NODE_BIN, REPO_ROOT } from '../../helpers/process.ts';
@@ -93,7 +93,18 @@ describe('the SDK package: packed, installed, run on Node 20 and 24, type-checke
     for (const f of ['dist/client/index.js', 'dist/client/index.d.ts', 'dist/api/types.d.ts']) {
       assert.ok(files.includes(f), `the package has ${f}`);
     }
-    assert.ok(!files.some((f) => /^dist\/(node|cli|consensus|p2p)\//.test(f)), 'only the SDK');
+    // dist/ holds the SDK (with declarations) and the compiled CLI the installed bin runs.
+    assert.ok(
+      !files.some((f) => /^dist\/(cli|consensus|p2p)\//.test(f)),
+      'the SDK at the top of dist/',
+    );
+    assert.ok(
+      files.every((f) => !f.startsWith('dist/node/') || /^dist\/node\/(src|bench)\//.test(f)),
+      "no module of the node's src/node/ in the SDK",
+    );
+    assert.ok(files.includes('dist/node/src/cli/main.js'), 'the compiled CLI');
+    assert.ok(files.includes('dist/node/src/crypto/verify-worker.js'), 'its worker');
+    assert.ok(!files.some((f) => f.startsWith('dist/node/') && f.endsWith('.d.ts')));
     const installed = JSON.parse(
       await readFile(join(project, 'node_modules/civitas/package.json'), 'utf8'),
     ) as { exports: Record<string, unknown> };
@@ -101,6 +112,15 @@ describe('the SDK package: packed, installed, run on Node 20 and 24, type-checke
       types: './dist/client/index.d.ts',
       default: './dist/client/index.js',
     });
+  });
+
+  test('the installed civitas command runs the compiled CLI (Node strips no types under node_modules)', async () => {
+    const bin = join(project, 'node_modules/.bin/civitas');
+    const env = { ...process.env, PATH: `${dirname(NODE_BIN)}${delimiter}${process.env.PATH}` };
+    const version = await run(bin, ['--version'], { env });
+    assert.match(version.stdout, /^civitas \d+\.\d+\.\d+ \(commit /);
+    const status = await run(bin, ['query', 'status', '--rpc', rpc, '--json'], { env });
+    assert.match(status.stdout, /"chainId"/);
   });
 
   /** Runs the README example from the scratch project, in the init dir; returns its line. */

@@ -66,7 +66,13 @@ export async function pack(scope: CleanupScope): Promise<{ tarball: string; file
   const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
     files: string[];
   };
-  const copied = ['package.json', 'tsconfig.json', 'tsconfig.build.json', ...pkg.files].filter(
+  const copied = [
+    'package.json',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'tsconfig.cli.json',
+    ...pkg.files,
+  ].filter(
     (f) => f !== 'dist/' && f !== 'build-info.json', // both made by prepack
   );
   await Promise.all(copied.map((f) => cp(join(REPO_ROOT, f), join(stage, f), { recursive: true })));
