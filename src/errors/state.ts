@@ -25,6 +25,28 @@ export const STATE_ERRORS = {
   PIPELINE_BUSY: { ...SERVER_ERROR, description: 'the block pipeline is already running' },
   PRUNER_BAD_OPTION: { ...SERVER_ERROR, description: 'a pruning setting is out of range' },
 
+  SNAPSHOT_BAD_CHUNK: {
+    ...SERVER_ERROR,
+    description: 'a state snapshot chunk does not decode or does not match its pieces',
+  },
+  SNAPSHOT_BAD_MANIFEST: {
+    ...SERVER_ERROR,
+    description: 'a state snapshot manifest does not decode or does not make the trusted root',
+  },
+  SNAPSHOT_IMPORT_INCOMPLETE: {
+    ...SERVER_ERROR,
+    description: 'the database holds a state import that did not finish: sync again or start empty',
+  },
+  SNAPSHOT_NOT_EMPTY: {
+    ...SERVER_ERROR,
+    description: 'a state import needs a database without committed blocks',
+  },
+  SNAPSHOT_NOT_FOUND: {
+    status: 404,
+    gossip: 'ignore',
+    description: 'no stored snapshot of that height',
+  },
+
   STATE_BAD_KEY: { ...SERVER_ERROR, description: 'a state key hash of the wrong length' },
   STATE_BAD_NODE: { ...SERVER_ERROR, description: 'a stored tree node is malformed' },
   STATE_BAD_NODE_KEY: { ...SERVER_ERROR, description: 'a tree node key is malformed' },
@@ -33,6 +55,11 @@ export const STATE_ERRORS = {
   STATE_BAD_VERSION: { ...SERVER_ERROR, description: 'a tree version is invalid or not newer' },
   STATE_MISSING_NODE: { ...SERVER_ERROR, description: 'a tree node or root is not in the store' },
   STATE_VALUE_TOO_LARGE: { ...SERVER_ERROR, description: 'a state value exceeds its limit' },
+  STATE_SYNC_UNSUPPORTED: {
+    ...SERVER_ERROR,
+    description:
+      'the genesis sets no params.maxTxLifetime, so the chain cannot state-sync: join by replay',
+  },
   STATE_VERSION_PRUNED: {
     ...PRUNED,
     description:

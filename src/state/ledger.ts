@@ -46,6 +46,7 @@ import {
 } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { CivitasError, codeOf } from '../errors/index.ts';
+import { readHeightKey } from './keys.ts';
 import { Pruner, type PruningOptions, type PruningStats } from './pruner.ts';
 import {
   CommittedNodeCache,
@@ -250,6 +251,14 @@ export class Ledger {
   ): Promise<Ledger> {
     const store = await ChainStore.open(dir, opts.store);
     try {
+      // A state import that did not finish is no chain (snapshot-import.ts).
+      const importing = await store.importMarker();
+      if (importing !== undefined) {
+        throw new CivitasError(
+          'SNAPSHOT_IMPORT_INCOMPLETE',
+          `the database at ${dir} holds an unfinished state import (height ${readHeightKey(importing)}): run the state sync again, or start from an empty data dir`,
+        );
+      }
       const expectedGenesis = genesisHash(genesis);
       const storedGenesis = await store.genesisHash();
       if (storedGenesis === undefined) {

@@ -16,13 +16,17 @@
  *   meta      'height' → last committed height; 'genesis' → genesis hash; 'vset/' ‖ height →
  *             the validator set from that height on (written with the block that changed it);
  *             'state-from' → the lowest state version kept whole; 'blocks-from' → the lowest
- *             height whose block, certificate and receipts are kept (both absent: all kept)
+ *             height whose block, certificate and receipts are kept (both absent: all kept);
+ *             'sync-import' → u64 height ‖ state root while a state import (snapshot-import.ts)
+ *             is unfinished: the ledger refuses to open such a database
  *   wal       consensus write-ahead log
  *   history   (state key hash, u32 rev) → which tx made that revision of a tracked object:
  *             (height, tx index, op index, governance action or none, tx hash). An index for
  *             GET /history, not consensus data: nothing proves it, and a client proves the
  *             txs it points at (src/client/history.ts). Written by block commits only, so a
  *             database that predates the bucket has no entries for its older blocks.
+ *   snapshots u64 height ‖ 0x00 → a state snapshot's manifest; u64 height ‖ 0x01 ‖ u32 index →
+ *             its chunk (snapshot.ts, snapshot-store.ts). Chunks first, the manifest last.
  *
  * A block commit is ONE batch written with `sync: true`: the block, its certificate, indexes
  * (txs and history), receipts, tree nodes, flat values and the new height land together or
@@ -83,6 +87,8 @@ const META_VSET = utf8.encode('vset/');
 const META_STATE_FROM = utf8.encode('state-from');
 /** The lowest height whose block, certificate and receipts are kept (but validator changes). */
 const META_BLOCKS_FROM = utf8.encode('blocks-from');
+/** An unfinished state import: u64 height ‖ state root (snapshot-import.ts). */
+const META_IMPORT = utf8.encode('sync-import');
 const NOTHING = new Uint8Array(0);
 
 export interface BlockCommit {
@@ -160,6 +166,7 @@ interface BucketPrefixes {
   readonly values: Bytes;
   readonly meta: Bytes;
   readonly historyIndex: Bytes;
+  readonly snapshots: Bytes;
 }
 
 /** `prefix || key` in one new array: a bucket's key as the root database holds it. */
@@ -188,6 +195,7 @@ export class ChainStore {
   readonly meta: Bucket;
   readonly wal: Bucket;
   readonly historyIndex: Bucket;
+  readonly snapshots: Bucket;
   /** Each bucket's key prefix in the root database, for the block commit's batch. */
   private readonly prefixes: BucketPrefixes;
   /**
@@ -211,6 +219,7 @@ export class ChainStore {
     this.meta = bucket('meta');
     this.wal = bucket('wal');
     this.historyIndex = bucket('history');
+    this.snapshots = bucket('snapshots');
     const prefix = (b: Bucket): Bytes => utf8.encode(b.prefix);
     this.prefixes = {
       blocks: prefix(this.blocks),
@@ -223,6 +232,7 @@ export class ChainStore {
       values: prefix(this.values),
       meta: prefix(this.meta),
       historyIndex: prefix(this.historyIndex),
+      snapshots: prefix(this.snapshots),
     };
   }
 
@@ -523,6 +533,94 @@ export class ChainStore {
       out.push(decodeHistoryValue(readHistoryRev(key), value));
     }
     return out;
+  }
+
+  /** The marker of an unfinished state import (u64 height ‖ state root), if any. */
+  async importMarker(): Promise<Bytes | undefined> {
+    return this.meta.get(META_IMPORT);
+  }
+
+  /** Starts a state import: from now on the ledger refuses this database until it completes. */
+  async beginImport(marker: Bytes): Promise<void> {
+    const batch = this.db.batch();
+    batch.put(prefixed(this.prefixes.meta, META_IMPORT), marker);
+    await batch.write({ sync: true });
+  }
+
+  /**
+   * Deletes up to `maxKeys` keys of the `tree` and `values` buckets (what an import replaces)
+   * in one batch; returns how many. Only while an import marker is set.
+   */
+  async clearStateChunk(maxKeys: number): Promise<number> {
+    const p = this.prefixes;
+    const batch = this.db.batch();
+    let deleted = 0;
+    for (const [bucket, prefix] of [
+      [this.tree, p.tree],
+      [this.values, p.values],
+      [this.stale, p.stale],
+    ] as const) {
+      for await (const key of bucket.keys({ limit: maxKeys - deleted })) {
+        batch.del(prefixed(prefix, key));
+        deleted++;
+      }
+      if (deleted >= maxKeys) break;
+    }
+    await batch.write();
+    return deleted;
+  }
+
+  /** One imported chunk: its tree nodes and flat values, in one batch. */
+  async writeImportedState(
+    treeNodes: ReadonlyArray<readonly [Bytes, Bytes]>,
+    values: ReadonlyArray<readonly [Bytes, Bytes]>,
+  ): Promise<void> {
+    const p = this.prefixes;
+    const batch = this.db.batch();
+    for (const [k, v] of treeNodes) batch.put(prefixed(p.tree, k), v);
+    for (const [k, v] of values) batch.put(prefixed(p.values, k), v);
+    await batch.write();
+  }
+
+  /**
+   * The last batch of a state import at `height`: the blocks a synced node keeps (with their
+   * certificates, hashes and tx index, no receipts), the tx index of the lifetime window, the
+   * validator changes, the genesis hash, the kept ranges (state from `height`, blocks with
+   * receipts from `height` + 1) and the height; the marker goes. Synced.
+   */
+  async completeImport(done: {
+    readonly genesisHash: Bytes;
+    readonly height: number;
+    readonly blocks: ReadonlyArray<{ block: SealedBlock; certificate: CommitCertificate }>;
+    readonly txIndex: ReadonlyArray<{ height: number; txHashes: readonly Bytes[] }>;
+    readonly validatorChanges: ReadonlyArray<{ fromHeight: number; encoded: Bytes }>;
+  }): Promise<void> {
+    const p = this.prefixes;
+    const batch = this.db.batch();
+    for (const { height, txHashes } of done.txIndex) {
+      for (let i = 0; i < txHashes.length; i++) {
+        batch.put(prefixed(p.txs, txHashes[i]!), txLocationKey(height, i));
+      }
+    }
+    for (const { block, certificate } of done.blocks) {
+      const hk = heightKey(block.header.height);
+      batch.put(prefixed(p.blocks, hk), block.encoded);
+      batch.put(prefixed(p.hashes, block.hash), hk);
+      batch.put(prefixed(p.certs, hk), encodeCertificate(certificate));
+      for (let i = 0; i < block.txHashes.length; i++) {
+        batch.put(prefixed(p.txs, block.txHashes[i]!), txLocationKey(block.header.height, i));
+      }
+    }
+    for (const { fromHeight, encoded } of done.validatorChanges) {
+      batch.put(prefixed(p.meta, concatBytes(META_VSET, heightKey(fromHeight))), encoded);
+    }
+    batch.put(prefixed(p.meta, META_GENESIS), done.genesisHash);
+    batch.put(prefixed(p.meta, META_STATE_FROM), heightKey(done.height));
+    batch.put(prefixed(p.meta, META_BLOCKS_FROM), heightKey(done.height + 1));
+    batch.put(prefixed(p.meta, META_HEIGHT), heightKey(done.height));
+    batch.del(prefixed(p.meta, META_IMPORT));
+    await batch.write({ sync: true });
+    this.retained = { stateFrom: done.height, blocksFrom: done.height + 1 };
   }
 
   /** Every validator-set change (validator-log.ts), oldest first: (first height, encoded set). */

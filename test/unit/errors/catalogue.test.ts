@@ -112,6 +112,10 @@ const DELIBERATE_CHANGES: Record<
   },
   LEDGER_BLOCK_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
   STATE_VERSION_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
+  SNAPSHOT_NOT_FOUND: {
+    status: 404,
+    why: 'newer than the tables: no stored snapshot of that height',
+  },
   TX_LIFETIME_TOO_LONG: {
     label: 'expired',
     why: 'newer than the tables: an expiry too far ahead is counted with the expired ones',
