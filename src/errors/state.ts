@@ -33,6 +33,7 @@ export const STATE_ERRORS = {
     ...SERVER_ERROR,
     description: 'a state snapshot manifest does not decode or does not make the trusted root',
   },
+  SNAPSHOT_BAD_OPTION: { ...SERVER_ERROR, description: 'a snapshot setting is out of range' },
   SNAPSHOT_IMPORT_INCOMPLETE: {
     ...SERVER_ERROR,
     description: 'the database holds a state import that did not finish: sync again or start empty',
@@ -40,6 +41,10 @@ export const STATE_ERRORS = {
   SNAPSHOT_NOT_EMPTY: {
     ...SERVER_ERROR,
     description: 'a state import needs a database without committed blocks',
+  },
+  SNAPSHOT_STOPPED: {
+    ...SERVER_ERROR,
+    description: 'a snapshot was cut short by the node stopping',
   },
   SNAPSHOT_NOT_FOUND: {
     status: 404,

@@ -10,6 +10,11 @@ import { Limits } from '../chain/index.ts';
 import { CivitasError } from '../errors/index.ts';
 import { parseJsonText } from '../errors/json-text.ts';
 import { DEFAULT_KEEP_VERSIONS, pruningOptionsProblem } from '../state/pruner.ts';
+import {
+  DEFAULT_SNAPSHOT_INTERVAL,
+  DEFAULT_SNAPSHOTS_KEPT,
+  snapshotOptionsProblem,
+} from '../state/snapshot-store.ts';
 import type { LogFormat, LogLevel } from './logger.ts';
 import { DEFAULT_MEMORY_BUDGET_MIB, MIN_MEMORY_BUDGET_MIB } from './memory-budget.ts';
 import { DEFAULT_MEMPOOL, type MempoolOptions } from './mempool.ts';
@@ -68,6 +73,10 @@ export interface NodeConfig {
     keepVersions: number | null;
     /** Heights whose blocks, certificates and receipts are kept; null: all (not pruned). */
     retainBlocks: number | null;
+    /** A state snapshot every this many heights (docs/STATE-SYNC.md); 0: none. */
+    snapshotInterval: number;
+    /** Snapshots kept (the newest). */
+    snapshotsKept: number;
   };
   /** src/node/memory-budget.ts; docs/OPERATIONS.md, "Memory". */
   memory: {
@@ -92,7 +101,12 @@ export const DEFAULT_CONFIG: NodeConfig = {
   },
   mempool: { ...DEFAULT_MEMPOOL },
   verify: { workers: null },
-  state: { keepVersions: DEFAULT_KEEP_VERSIONS, retainBlocks: null },
+  state: {
+    keepVersions: DEFAULT_KEEP_VERSIONS,
+    retainBlocks: null,
+    snapshotInterval: DEFAULT_SNAPSHOT_INTERVAL,
+    snapshotsKept: DEFAULT_SNAPSHOTS_KEPT,
+  },
   memory: { budgetMiB: DEFAULT_MEMORY_BUDGET_MIB },
   log: { level: 'info', format: 'json' },
 };
@@ -177,6 +191,11 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
   }
   const pruning = pruningOptionsProblem(config.state, Limits.recentBlocks);
   if (pruning !== undefined) bad(path, pruning);
+  const snapshots = snapshotOptionsProblem({
+    interval: config.state.snapshotInterval,
+    kept: config.state.snapshotsKept,
+  });
+  if (snapshots !== undefined) bad(path, snapshots);
   if (!Array.isArray(config.p2p.listen) || !config.p2p.listen.every((a) => typeof a === 'string')) {
     bad(path, '"p2p.listen" must be a list of multiaddrs');
   }

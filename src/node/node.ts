@@ -282,6 +282,9 @@ export class CivitasNode {
         pruning: config.state,
         onPruneError: (err) =>
           log.warn('pruning failed; retrying later', { err: (err as Error).message }),
+        snapshots: { interval: config.state.snapshotInterval, kept: config.state.snapshotsKept },
+        onSnapshotError: (err) =>
+          log.warn('state snapshot failed', { err: (err as Error).message }),
       },
     );
     // Rule (docs/CONSENSUS.md, Time): a block carries a v2 certificate of its parent. A chain

@@ -55,6 +55,7 @@ import {
   StateTree,
   stateKeyHash,
 } from './smt/index.ts';
+import { type SnapshotOptions, Snapshotter } from './snapshot-store.ts';
 import { ChainStore, type HistoryEntry, type HistoryLink } from './store.ts';
 import {
   decodeValidatorKeys,
@@ -180,6 +181,10 @@ export interface LedgerOptions {
   readonly pruning?: PruningOptions & { readonly chunkKeys?: number };
   /** A background pruning round failed (it is retried later). */
   readonly onPruneError?: (err: unknown) => void;
+  /** State snapshots (snapshot-store.ts); absent or interval 0: none are taken. */
+  readonly snapshots?: SnapshotOptions;
+  /** A background snapshot failed (the next is taken at its height). */
+  readonly onSnapshotError?: (err: unknown) => void;
 }
 
 export class Ledger {
@@ -199,6 +204,7 @@ export class Ledger {
   private readonly nodeCache: CommittedNodeCache;
   private committing: Promise<void> = Promise.resolve();
   private readonly pruner: Pruner | undefined;
+  private readonly snapshotter: Snapshotter | undefined;
 
   private constructor(
     store: ChainStore,
@@ -226,6 +232,14 @@ export class Ledger {
       staleIndex: pruning !== undefined && pruning.keepVersions !== null,
     });
     this.tipState = tip;
+    this.snapshotter =
+      opts.snapshots === undefined || opts.snapshots.interval === 0
+        ? undefined
+        : new Snapshotter(opts.snapshots, {
+            store,
+            chainId: genesis.chainId,
+            ...(opts.onSnapshotError !== undefined ? { onError: opts.onSnapshotError } : {}),
+          });
     this.pruner =
       pruning === undefined
         ? undefined
@@ -234,6 +248,7 @@ export class Ledger {
             {
               store,
               keepHeights: () => this.validatorChangeHeights(),
+              holdVersion: () => this.snapshotter?.holdVersion(),
               ...(opts.onPruneError !== undefined ? { onError: opts.onPruneError } : {}),
             },
           );
@@ -286,6 +301,7 @@ export class Ledger {
       }
       const ledger = new Ledger(store, genesis, machine, tip, log, recent, opts);
       ledger.pruner?.noteCommitted(height);
+      ledger.snapshotter?.noteCommitted(0, tip.stateRoot); // removes what a stop cut short
       return ledger;
     } catch (err) {
       await store.close();
@@ -610,6 +626,7 @@ export class Ledger {
       };
       this.executed.clear();
       this.pruner?.noteCommitted(height);
+      this.snapshotter?.noteCommitted(height, executed.stateRoot);
     });
     this.committing = run.catch(() => {});
     return run;
@@ -618,6 +635,11 @@ export class Ledger {
   /** The heights whose blocks carry a validator-set change: kept by block pruning. */
   private validatorChangeHeights(): ReadonlySet<number> {
     return new Set(this.validatorLog.changes().map((c) => c.fromHeight - 1));
+  }
+
+  /** Resolves once the snapshot being written, if any, is done (tests, benchmarks). */
+  async snapshotsSettled(): Promise<void> {
+    await this.snapshotter?.settled();
   }
 
   /** Resolves once the background pruning due so far is done (tests, benchmarks). */
@@ -706,6 +728,7 @@ export class Ledger {
 
   async close(): Promise<void> {
     await this.committing;
+    await this.snapshotter?.close();
     await this.pruner?.close();
     await this.store.close();
   }

@@ -88,6 +88,7 @@ export class Pruner {
   private readonly store: ChainStore;
   /** Heights whose blocks stay whatever the window (the validator-set changes). */
   private readonly keepHeights: () => ReadonlySet<number>;
+  private readonly holdVersion: () => number | undefined;
   private readonly onError: (err: unknown) => void;
   private tip = 0;
   /** The tip the last step worked for. */
@@ -106,6 +107,8 @@ export class Pruner {
     deps: {
       store: ChainStore;
       keepHeights: () => ReadonlySet<number>;
+      /** The lowest version something still reads (a snapshot being written): kept. */
+      holdVersion?: () => number | undefined;
       onError?: (err: unknown) => void;
     },
   ) {
@@ -118,6 +121,7 @@ export class Pruner {
     }
     this.store = deps.store;
     this.keepHeights = deps.keepHeights;
+    this.holdVersion = deps.holdVersion ?? (() => undefined);
     this.onError = deps.onError ?? (() => {});
   }
 
@@ -152,8 +156,11 @@ export class Pruner {
     this.steppedTip = tip;
     const { keepVersions, retainBlocks } = this.opts;
     const { stateFrom, blocksFrom } = this.store.retainedFrom();
+    const held = this.holdVersion();
     const stateTarget =
-      keepVersions === null ? stateFrom : Math.max(stateFrom, tip - keepVersions + 1);
+      keepVersions === null
+        ? stateFrom
+        : Math.max(stateFrom, Math.min(tip - keepVersions + 1, held ?? Number.POSITIVE_INFINITY));
     if (stateTarget > stateFrom || this.stateLeft) {
       const deleted = await this.store.pruneStateChunk(stateTarget, this.chunkKeys);
       this.prunedNodes += deleted;

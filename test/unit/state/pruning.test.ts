@@ -352,15 +352,28 @@ describe('pruning', () => {
   });
 
   test("the node config's state section: defaults, archive, pruned, and what is refused", () => {
-    assert.deepEqual(DEFAULT_CONFIG.state, { keepVersions: 10_000, retainBlocks: null });
+    const snapshots = { snapshotInterval: 1_000, snapshotsKept: 2 };
+    assert.deepEqual(DEFAULT_CONFIG.state, {
+      keepVersions: 10_000,
+      retainBlocks: null,
+      ...snapshots,
+    });
     assert.deepEqual(parseConfig({}).state, DEFAULT_CONFIG.state);
     assert.deepEqual(parseConfig({ state: { keepVersions: null } }).state, {
       keepVersions: null,
       retainBlocks: null,
+      ...snapshots,
     });
     assert.deepEqual(parseConfig({ state: { keepVersions: 100, retainBlocks: 100 } }).state, {
       keepVersions: 100,
       retainBlocks: 100,
+      ...snapshots,
+    });
+    assert.deepEqual(parseConfig({ state: { snapshotInterval: 0, snapshotsKept: 5 } }).state, {
+      keepVersions: 10_000,
+      retainBlocks: null,
+      snapshotInterval: 0,
+      snapshotsKept: 5,
     });
     for (const [state, message] of [
       [{ keepVersions: 1 }, /state\.keepVersions.*≥ 2/],
@@ -369,6 +382,8 @@ describe('pruning', () => {
       [{ retainBlocks: 5_000 }, /at least "state\.keepVersions"/],
       [{ keepVersions: null, retainBlocks: 100 }, /must then not be null/],
       [{ archive: true }, /unknown field "state\.archive"/],
+      [{ snapshotInterval: -1 }, /state\.snapshotInterval/],
+      [{ snapshotsKept: 0 }, /state\.snapshotsKept/],
     ] as const) {
       assert.throws(
         () => parseConfig({ state }),
