@@ -13,7 +13,7 @@ import { DEFAULT_CONFIG, type NodeConfig } from '../node/config.ts';
 import { FAULT_INJECTION_ENV } from '../node/fault-injection.ts';
 import type { InitOptions, InitSummary } from '../node/home.ts';
 import type { LogLevel } from '../node/logger.ts';
-import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags } from '../node/memory-budget.ts';
+import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags, NODE_ENV } from '../node/memory-budget.ts';
 import type { MempoolOptions } from '../node/mempool.ts';
 
 /**
@@ -173,6 +173,7 @@ export function nodeCommand(
       home,
     ],
     env: {
+      ...NODE_ENV,
       ...(manifest.faultInjection ? { [FAULT_INJECTION_ENV]: '1' } : {}),
       ...manifest.env,
       ...extras?.env,

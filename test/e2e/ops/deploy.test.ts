@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags } from '../../../src/node/memory-budget.ts';
+import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags, NODE_ENV } from '../../../src/node/memory-budget.ts';
 import { httpJson, waitUntil } from '../../helpers/http.ts';
 import { NODE_BIN, REPO_ROOT, randomBasePort, runCli } from '../../helpers/process.ts';
 import { tempDir } from '../../helpers/temp.ts';
@@ -104,7 +104,15 @@ test('the Dockerfile: pinned multi-stage Node image, non-root, volume, healthche
 
   assert.equal(finalStage(docker, 'ENTRYPOINT'), undefined, 'no ENTRYPOINT wraps the CMD');
   assert.ok(!cmd.includes('npm') && !cmd.includes('npx'), 'the node runs without npm');
-  // The V8 heap sized to the default memory budget (node/memory-budget.ts).
+  // The node's environment and its V8 heap sized to the default memory budget
+  // (node/memory-budget.ts), in the image and in the systemd unit.
+  for (const [k, v] of Object.entries(NODE_ENV)) {
+    assert.equal(imageEnv()[k], v, `the image sets ${k}`);
+    const unitEnv = (readUnit().get('Service') ?? [])
+      .filter(([key]) => key === 'Environment')
+      .map(([, value]) => value);
+    assert.ok(unitEnv.includes(`${k}=${v}`), `the unit sets ${k}`);
+  }
   assert.deepEqual(cmd.slice(1), [
     ...heapFlags(DEFAULT_MEMORY_BUDGET_MIB),
     'src/cli/main.ts',

@@ -81,7 +81,12 @@ test('node command: node start on its home with the heap flags, profiling and en
   const plain = nodeCommand(m, 0, '/tmp/net/node0', 'main.ts');
   const heap = heapFlags(DEFAULT_MEMORY_BUDGET_MIB);
   assert.deepEqual(plain.args, [...heap, 'main.ts', 'node', 'start', '--home', '/tmp/net/node0']);
-  assert.deepEqual(plain.env, { [FAULT_INJECTION_ENV]: '1', CIVITAS_DEBUG: '', A: 'network' });
+  assert.deepEqual(plain.env, {
+    MALLOC_ARENA_MAX: '2',
+    [FAULT_INJECTION_ENV]: '1',
+    CIVITAS_DEBUG: '',
+    A: 'network',
+  });
   const profiled = nodeCommand(m, 2, '/tmp/net/node2', 'main.ts');
   assert.deepEqual(profiled.args, [
     ...heap,
@@ -96,7 +101,7 @@ test('node command: node start on its home with the heap flags, profiling and en
   ]);
   assert.equal(profiled.env.A, 'node2', 'per-node env wins over the network env');
   const quiet = nodeCommand(resolveManifest(base), 0, '/h', 'main.ts');
-  assert.deepEqual(quiet.env, {}, 'no fault injection unless asked for');
+  assert.deepEqual(quiet.env, { MALLOC_ARENA_MAX: '2' }, 'no fault injection unless asked for');
 });
 
 test('reuse: only the validator count and an explicit chain id must match', () => {
