@@ -20,8 +20,15 @@
  *   blocks   one frame per block: bytes block | bytes certificate
  *   txs      one frame: list of (bytes tx), the named txs the peer holds (mempool or a recent
  *            proposal), in request order
+ *            kind 5 (snapshot): varuint atOrBelow (0: the newest) |
+ *            kind 6 (chunk): varuint height | varuint index
  *   block    one frame, the raw bytes of a recent proposal with that hash, or no frame
- * Kinds 3 and 4 serve compact proposals (src/node/proposal-resolver.ts).
+ *   snapshot one frame, the manifest of the newest stored state snapshot at or below the
+ *            height, or no frame
+ *   chunk    one frame, that chunk of the stored snapshot of that height (≤ 1 MiB + 16), or
+ *            no frame
+ * Kinds 3 and 4 serve compact proposals (src/node/proposal-resolver.ts), kinds 5 and 6 state
+ * sync (docs/STATE-SYNC.md; src/node/snapshot-fetch.ts).
  */
 
 import { Limits } from '../chain/index.ts';
@@ -37,6 +44,8 @@ const KIND_STATUS = 1;
 const KIND_BLOCKS = 2;
 const KIND_TXS = 3;
 const KIND_BLOCK = 4;
+const KIND_SNAPSHOT = 5;
+const KIND_CHUNK = 6;
 /**
  * Most txs asked for in one request: 16 KiB of hashes (under the 24 KiB request limit), and an
  * answer of at most 512 × the tx size limit fits one response frame.
@@ -50,7 +59,9 @@ export type SyncRequest =
   | { kind: 'status' }
   | { kind: 'blocks'; from: number; count: number }
   | { kind: 'txs'; hashes: readonly Uint8Array[] }
-  | { kind: 'block'; hash: Uint8Array };
+  | { kind: 'block'; hash: Uint8Array }
+  | { kind: 'snapshot'; atOrBelow: number }
+  | { kind: 'chunk'; height: number; index: number };
 
 export function encodeSyncRequest(r: SyncRequest): Uint8Array {
   return encode((w) => {
@@ -58,7 +69,9 @@ export function encodeSyncRequest(r: SyncRequest): Uint8Array {
     if (r.kind === 'status') w.u8(KIND_STATUS);
     else if (r.kind === 'blocks') w.u8(KIND_BLOCKS).varuint(r.from).varuint(r.count);
     else if (r.kind === 'txs') w.u8(KIND_TXS).list(r.hashes, (ww, h) => ww.fixed(h, HASH_LENGTH));
-    else w.u8(KIND_BLOCK).fixed(r.hash, HASH_LENGTH);
+    else if (r.kind === 'block') w.u8(KIND_BLOCK).fixed(r.hash, HASH_LENGTH);
+    else if (r.kind === 'snapshot') w.u8(KIND_SNAPSHOT).varuint(r.atOrBelow);
+    else w.u8(KIND_CHUNK).varuint(r.height).varuint(r.index);
   });
 }
 
@@ -80,6 +93,10 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
       return { kind: 'txs', hashes };
     }
     if (kind === KIND_BLOCK) return { kind: 'block', hash: r.fixed(HASH_LENGTH) };
+    if (kind === KIND_SNAPSHOT) return { kind: 'snapshot', atOrBelow: r.varuint() };
+    if (kind === KIND_CHUNK) {
+      return { kind: 'chunk', height: r.varuint(), index: r.varuint(0xffff_ffff) };
+    }
     throw new CivitasError('SYNC_BAD_REQUEST', `unknown sync request kind ${kind}`);
   });
 }
@@ -114,6 +131,13 @@ export interface SyncChain {
 export interface ProposalSource {
   txs(hashes: readonly Uint8Array[]): Uint8Array[];
   block(hash: Uint8Array): Uint8Array | undefined;
+}
+
+/** Serves stored state snapshots (kinds 5 and 6): undefined when there is none. */
+export interface SnapshotSource {
+  /** The encoded manifest of the newest stored snapshot at or below `atOrBelow` (0: any). */
+  manifest(atOrBelow: number): Promise<Uint8Array | undefined>;
+  chunk(height: number, index: number): Promise<Uint8Array | undefined>;
 }
 
 export type SyncNetwork = Pick<
@@ -156,8 +180,11 @@ export class BlockSync {
     this.log = deps.logger;
   }
 
-  /** Serves our committed blocks to members, and with `proposals` compact proposals' parts. */
-  serve(proposals?: ProposalSource): void {
+  /**
+   * Serves our committed blocks to members, with `proposals` compact proposals' parts, and
+   * with `snapshots` the stored state snapshots.
+   */
+  serve(proposals?: ProposalSource, snapshots?: SnapshotSource): void {
     this.p2p.onSyncRequest(async (request) => {
       const r = decodeSyncRequest(request);
       if (r.kind === 'status') return [encode((w) => w.varuint(this.chain.height()))];
@@ -170,6 +197,13 @@ export class BlockSync {
       if (r.kind === 'block') {
         const block = proposals?.block(r.hash);
         return block === undefined ? [] : [block];
+      }
+      if (r.kind === 'snapshot' || r.kind === 'chunk') {
+        const bytes =
+          r.kind === 'snapshot'
+            ? await snapshots?.manifest(r.atOrBelow)
+            : await snapshots?.chunk(r.height, r.index);
+        return bytes === undefined ? [] : [bytes];
       }
       const frames: Uint8Array[] = [];
       const last = Math.min(r.from + r.count - 1, this.chain.height());

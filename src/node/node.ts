@@ -22,6 +22,7 @@ import { loadCheckedKeyFile } from '../crypto/keyfile-checked.ts';
 import { CivitasError, type ReceiptFailureCode } from '../errors/index.ts';
 import { P2PNode, validatorKeyFromPeerId } from '../p2p/index.ts';
 import { Ledger, RECENT_BLOCKS } from '../state/ledger.ts';
+import { servedChunk, servedManifest } from '../state/snapshot-store.ts';
 import { AdmissionPolicy } from './admission-policy.ts';
 import { BlockCommitter, type NodeEvents } from './block-committer.ts';
 import { BlockProducer } from './block-producer.ts';
@@ -615,8 +616,13 @@ export class CivitasNode {
         this.events.emit('fatal', err);
       });
     });
-    // Peers fetch our committed blocks, and the txs and blocks of our compact proposals.
-    sync.serve(pbft.proposals);
+    // Peers fetch our committed blocks, the txs and blocks of our compact proposals, and our
+    // state snapshots (docs/STATE-SYNC.md).
+    const store = this.ledger.store;
+    sync.serve(pbft.proposals, {
+      manifest: (atOrBelow) => servedManifest(store, atOrBelow),
+      chunk: (height, index) => servedChunk(store, height, index),
+    });
     await p2p.start();
     return this.network;
   }

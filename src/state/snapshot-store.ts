@@ -104,6 +104,31 @@ export async function readSnapshotChunk(
   return bytes;
 }
 
+/**
+ * What this store serves to a joining node (the sync protocol's kinds 5 and 6): the newest
+ * complete snapshot at or below a height (0: any), and its chunks; undefined where none.
+ */
+export async function servedManifest(
+  store: ChainStore,
+  atOrBelow: number,
+): Promise<Uint8Array | undefined> {
+  const heights = (await storedSnapshots(store)).filter((h) => atOrBelow === 0 || h <= atOrBelow);
+  const newest = heights.at(-1);
+  return newest === undefined ? undefined : store.snapshots.get(manifestKey(newest));
+}
+
+export async function servedChunk(
+  store: ChainStore,
+  height: number,
+  index: number,
+): Promise<Uint8Array | undefined> {
+  try {
+    return await readSnapshotChunk(store, height, index);
+  } catch {
+    return undefined; // SNAPSHOT_NOT_FOUND: removed meanwhile, or never was
+  }
+}
+
 export class Snapshotter {
   private readonly opts: SnapshotOptions;
   private readonly store: ChainStore;
