@@ -632,9 +632,17 @@ export class Ledger {
     return run;
   }
 
-  /** The heights whose blocks carry a validator-set change: kept by block pruning. */
+  /**
+   * The heights block pruning keeps: those whose blocks carry a validator-set change (light
+   * clients and joining nodes follow them), and the RECENT_BLOCKS blocks up to each kept
+   * snapshot's height (a node joining from that snapshot fetches them).
+   */
   private validatorChangeHeights(): ReadonlySet<number> {
-    return new Set(this.validatorLog.changes().map((c) => c.fromHeight - 1));
+    const keep = new Set(this.validatorLog.changes().map((c) => c.fromHeight - 1));
+    for (const s of this.snapshotter?.heights() ?? []) {
+      for (let h = Math.max(1, s - RECENT_BLOCKS + 1); h <= s; h++) keep.add(h);
+    }
+    return keep;
   }
 
   /** Resolves once the snapshot being written, if any, is done (tests, benchmarks). */

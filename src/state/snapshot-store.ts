@@ -140,6 +140,8 @@ export class Snapshotter {
   private closed = false;
   private cleaned = false;
   private taken = 0;
+  /** Heights of the complete snapshots kept, oldest first (known after the first cleanup). */
+  private keptHeights: readonly number[] = [];
 
   constructor(
     opts: SnapshotOptions,
@@ -156,6 +158,11 @@ export class Snapshotter {
   /** The lowest version a snapshot in progress reads (pruning keeps it), if any. */
   holdVersion(): number | undefined {
     return this.writing;
+  }
+
+  /** Heights of the complete snapshots kept, oldest first. */
+  heights(): readonly number[] {
+    return this.keptHeights;
   }
 
   /** Snapshots written since this process started. */
@@ -207,6 +214,7 @@ export class Snapshotter {
     const heights = new Set<number>();
     for await (const key of this.store.snapshots.keys()) heights.add(readHeightKey(key));
     for (const h of heights) if (!keep.has(h) && h !== this.writing) await this.deleteSnapshot(h);
+    this.keptHeights = [...keep];
     this.cleaned = true;
   }
 

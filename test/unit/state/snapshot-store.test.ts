@@ -78,6 +78,30 @@ describe('snapshots taken by the ledger', () => {
     assert.deepEqual([...heights].sort(), [4, 6]);
   });
 
+  test('a pruned node keeps the blocks a joiner fetches below its snapshots', async (t) => {
+    const dir = join(await tempDir(t, 'civitas-snapshots-'), 'db');
+    const chain = makeTestChain({ accounts: 2 });
+    const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine(), {
+      snapshots: { interval: 80, kept: 1 },
+      pruning: { keepVersions: 64, retainBlocks: 64 },
+    });
+    t.after(() => ledger.close());
+    for (let h = 1; h <= 150; h++) {
+      await commitNext(ledger, chain, []);
+      await ledger.snapshotsSettled();
+    }
+    await ledger.pruningSettled();
+    assert.deepEqual(await storedSnapshots(ledger.store), [80]);
+    for (const h of [17, 50, 80, 87, 150]) assert.ok(await ledger.store.getBlock(h), `block ${h}`);
+    for (const h of [16, 81, 86]) {
+      assert.equal(
+        codeOf(await ledger.store.getBlock(h).catch((e) => e)),
+        'LEDGER_BLOCK_PRUNED',
+        `${h}`,
+      );
+    }
+  });
+
   test('the pruner keeps the version a snapshot reads', async (t) => {
     const store = await ChainStore.open(join(await tempDir(t, 'civitas-snapshots-'), 'db'));
     t.after(() => store.close());
