@@ -65,6 +65,11 @@ export const STATE_ERRORS = {
     description:
       'the genesis sets no params.maxTxLifetime, so the chain cannot state-sync: join by replay',
   },
+  STATE_SYNC_UNVERIFIED: {
+    ...SERVER_ERROR,
+    description:
+      "a peer's blocks, certificates or validator changes do not follow from the genesis",
+  },
   STATE_VERSION_PRUNED: {
     ...PRUNED,
     description:

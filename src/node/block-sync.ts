@@ -21,14 +21,21 @@
  *   txs      one frame: list of (bytes tx), the named txs the peer holds (mempool or a recent
  *            proposal), in request order
  *            kind 5 (snapshot): varuint atOrBelow (0: the newest) |
- *            kind 6 (chunk): varuint height | varuint index
+ *            kind 6 (chunk): varuint height | varuint index |
+ *            kind 7 (validator changes): varuint first (index of the first change wanted) |
+ *            kind 8 (tx hashes): varuint from | varuint count (≤ MAX_HEIGHTS_PER_REQUEST)
  *   block    one frame, the raw bytes of a recent proposal with that hash, or no frame
  *   snapshot one frame, the manifest of the newest stored state snapshot at or below the
  *            height, or no frame
  *   chunk    one frame, that chunk of the stored snapshot of that height (≤ 1 MiB + 16), or
  *            no frame
- * Kinds 3 and 4 serve compact proposals (src/node/proposal-resolver.ts), kinds 5 and 6 state
- * sync (docs/STATE-SYNC.md; src/node/snapshot-fetch.ts).
+ *   changes  one frame per validator-set change from `first` on (≤ MAX_CHANGES_PER_REQUEST):
+ *            varuint fromHeight | bytes keys | bytes header | bytes certificate (of the block
+ *            at fromHeight − 1, which made the change)
+ *   hashes   one frame per height from `from` on while the peer has its block: bytes header |
+ *            list of 32 txHash
+ * Kinds 3 and 4 serve compact proposals (src/node/proposal-resolver.ts), kinds 5 to 8 state
+ * sync (docs/STATE-SYNC.md; src/node/snapshot-fetch.ts, src/node/state-sync.ts).
  */
 
 import { Limits } from '../chain/index.ts';
@@ -46,6 +53,12 @@ const KIND_TXS = 3;
 const KIND_BLOCK = 4;
 const KIND_SNAPSHOT = 5;
 const KIND_CHUNK = 6;
+const KIND_CHANGES = 7;
+const KIND_HASHES = 8;
+/** Validator changes per answer (kind 7): under the response frame count limit. */
+export const MAX_CHANGES_PER_REQUEST = 128;
+/** Heights of tx hashes per answer (kind 8): ≤ 128 × (a header + 5,000 hashes) ≈ 20 MiB. */
+export const MAX_HEIGHTS_PER_REQUEST = 128;
 /**
  * Most txs asked for in one request: 16 KiB of hashes (under the 24 KiB request limit), and an
  * answer of at most 512 × the tx size limit fits one response frame.
@@ -61,7 +74,9 @@ export type SyncRequest =
   | { kind: 'txs'; hashes: readonly Uint8Array[] }
   | { kind: 'block'; hash: Uint8Array }
   | { kind: 'snapshot'; atOrBelow: number }
-  | { kind: 'chunk'; height: number; index: number };
+  | { kind: 'chunk'; height: number; index: number }
+  | { kind: 'changes'; first: number }
+  | { kind: 'hashes'; from: number; count: number };
 
 export function encodeSyncRequest(r: SyncRequest): Uint8Array {
   return encode((w) => {
@@ -71,7 +86,9 @@ export function encodeSyncRequest(r: SyncRequest): Uint8Array {
     else if (r.kind === 'txs') w.u8(KIND_TXS).list(r.hashes, (ww, h) => ww.fixed(h, HASH_LENGTH));
     else if (r.kind === 'block') w.u8(KIND_BLOCK).fixed(r.hash, HASH_LENGTH);
     else if (r.kind === 'snapshot') w.u8(KIND_SNAPSHOT).varuint(r.atOrBelow);
-    else w.u8(KIND_CHUNK).varuint(r.height).varuint(r.index);
+    else if (r.kind === 'chunk') w.u8(KIND_CHUNK).varuint(r.height).varuint(r.index);
+    else if (r.kind === 'changes') w.u8(KIND_CHANGES).varuint(r.first);
+    else w.u8(KIND_HASHES).varuint(r.from).varuint(r.count);
   });
 }
 
@@ -96,6 +113,14 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
     if (kind === KIND_SNAPSHOT) return { kind: 'snapshot', atOrBelow: r.varuint() };
     if (kind === KIND_CHUNK) {
       return { kind: 'chunk', height: r.varuint(), index: r.varuint(0xffff_ffff) };
+    }
+    if (kind === KIND_CHANGES) return { kind: 'changes', first: r.varuint() };
+    if (kind === KIND_HASHES) {
+      const from = r.varuint();
+      const count = r.varuint(MAX_HEIGHTS_PER_REQUEST);
+      if (from < 1 || count < 1)
+        throw new CivitasError('SYNC_BAD_REQUEST', 'hashes request needs from ≥ 1 and count ≥ 1');
+      return { kind: 'hashes', from, count };
     }
     throw new CivitasError('SYNC_BAD_REQUEST', `unknown sync request kind ${kind}`);
   });
@@ -133,11 +158,15 @@ export interface ProposalSource {
   block(hash: Uint8Array): Uint8Array | undefined;
 }
 
-/** Serves stored state snapshots (kinds 5 and 6): undefined when there is none. */
+/** Serves what state sync asks (kinds 5 to 8): undefined or no frames where there is none. */
 export interface SnapshotSource {
   /** The encoded manifest of the newest stored snapshot at or below `atOrBelow` (0: any). */
   manifest(atOrBelow: number): Promise<Uint8Array | undefined>;
   chunk(height: number, index: number): Promise<Uint8Array | undefined>;
+  /** Kind 7's frames, from change `first` on (at most MAX_CHANGES_PER_REQUEST). */
+  validatorChanges?(first: number): Promise<Uint8Array[]>;
+  /** Kind 8's frames for heights from `from`, at most `count`, stopping at a missing block. */
+  txHashes?(from: number, count: number): Promise<Uint8Array[]>;
 }
 
 export type SyncNetwork = Pick<
@@ -198,6 +227,8 @@ export class BlockSync {
         const block = proposals?.block(r.hash);
         return block === undefined ? [] : [block];
       }
+      if (r.kind === 'changes') return (await snapshots?.validatorChanges?.(r.first)) ?? [];
+      if (r.kind === 'hashes') return (await snapshots?.txHashes?.(r.from, r.count)) ?? [];
       if (r.kind === 'snapshot' || r.kind === 'chunk') {
         const bytes =
           r.kind === 'snapshot'

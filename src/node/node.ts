@@ -22,7 +22,6 @@ import { loadCheckedKeyFile } from '../crypto/keyfile-checked.ts';
 import { CivitasError, type ReceiptFailureCode } from '../errors/index.ts';
 import { P2PNode, validatorKeyFromPeerId } from '../p2p/index.ts';
 import { Ledger, RECENT_BLOCKS } from '../state/ledger.ts';
-import { servedChunk, servedManifest } from '../state/snapshot-store.ts';
 import { AdmissionPolicy } from './admission-policy.ts';
 import { BlockCommitter, type NodeEvents } from './block-committer.ts';
 import { BlockProducer } from './block-producer.ts';
@@ -44,6 +43,7 @@ import { NodeMetrics } from './metrics.ts';
 import { PbftConsensus } from './pbft-consensus.ts';
 import { RpcServer } from './rpc-server.ts';
 import { SoloConsensus } from './solo-consensus.ts';
+import { stateSyncSource } from './state-sync.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { TxIntake } from './tx-intake.ts';
 import { TxWaiters } from './tx-waiters.ts';
@@ -618,11 +618,7 @@ export class CivitasNode {
     });
     // Peers fetch our committed blocks, the txs and blocks of our compact proposals, and our
     // state snapshots (docs/STATE-SYNC.md).
-    const store = this.ledger.store;
-    sync.serve(pbft.proposals, {
-      manifest: (atOrBelow) => servedManifest(store, atOrBelow),
-      chunk: (height, index) => servedChunk(store, height, index),
-    });
+    sync.serve(pbft.proposals, stateSyncSource(this.ledger));
     await p2p.start();
     return this.network;
   }

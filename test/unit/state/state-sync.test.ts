@@ -1,0 +1,189 @@
+/**
+ * A node joining by state sync (src/node/state-sync.ts) from real ledgers served by real
+ * BlockSync handlers over an in-memory link: 4 validators, maxTxLifetime 100, a snapshot at
+ * 120 of 150 heights. A forger on the same genesis offers a higher snapshot whose blocks are
+ * certified by keys that are not the validators': refused (STATE_SYNC_UNVERIFIED), and its
+ * chunks of the honest snapshot are refused too. The joiner lands at 120 with the certified
+ * root, proves state there, refuses a tx of the lifetime window again, and follows the chain
+ * to 150 with the source's roots. A chain without maxTxLifetime cannot state-sync.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { accountStateKey } from '../../../src/app/bank/account.ts';
+import { civitasStateMachine } from '../../../src/app/index.ts';
+import { type Tx, TxVerifier } from '../../../src/chain/index.ts';
+import { toHex } from '../../../src/crypto/bytes.ts';
+import { generateKeyPair, verifyNative } from '../../../src/crypto/ed25519.ts';
+import { codeOf } from '../../../src/errors/index.ts';
+import { BlockSync, type SyncChain, type SyncNetwork } from '../../../src/node/block-sync.ts';
+import { silentLogger } from '../../../src/node/logger.ts';
+import { stateSync, stateSyncSource } from '../../../src/node/state-sync.ts';
+import { Ledger } from '../../../src/state/ledger.ts';
+import { verifyStateProof } from '../../../src/state/smt/index.ts';
+import { ChainStore } from '../../../src/state/store.ts';
+import {
+  accountAddress,
+  commitNext,
+  makeTestChain,
+  type TestChain,
+  transferTx,
+} from '../../helpers/chain.ts';
+import { tempDir } from '../../helpers/temp.ts';
+
+type Handler = Parameters<SyncNetwork['onSyncRequest']>[0];
+
+function network(ledgers: Record<string, Ledger>): Pick<SyncNetwork, 'requestSync'> {
+  const handlers = new Map<string, Handler>();
+  for (const [name, ledger] of Object.entries(ledgers)) {
+    const chain: SyncChain = {
+      height: () => ledger.height,
+      blockBytes: (h) => ledger.store.getBlockBytes(h),
+      certificateBytes: (h) => ledger.store.getCertificateBytes(h),
+      commitSynced: async () => ({ blocks: 0 }),
+    };
+    const side = {
+      onSyncRequest: (h: Handler) => handlers.set(name, h),
+      requestSync: () => Promise.reject(new Error('servers never ask')),
+      connectedPeers: () => [],
+      isMember: () => true,
+    } as unknown as SyncNetwork;
+    new BlockSync(
+      { intervalMs: 1_000, requestTimeoutMs: 1_000 },
+      { chain, p2p: side, logger: silentLogger },
+    ).serve(undefined, stateSyncSource(ledger));
+  }
+  return {
+    requestSync: async (peer: string, request: Uint8Array) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return handlers.get(peer)!(request, { peerId: peer } as never);
+    },
+  } as Pick<SyncNetwork, 'requestSync'>;
+}
+
+const ACCOUNTS = 40;
+
+/** Commits up to `height` on `ledger`, one transfer a block, certified by `chain`'s keys. */
+async function grow(ledger: Ledger, chain: TestChain, height: number, txsOf: Tx[][]) {
+  while (ledger.height < height) {
+    const h = ledger.height + 1;
+    const from = h % ACCOUNTS;
+    const nonce = Math.floor((h - 1) / ACCOUNTS);
+    const tx = transferTx(chain, from, accountAddress(chain, (from + 1) % ACCOUNTS), 1n, nonce, {
+      expiryHeight: h + 50,
+    });
+    txsOf[h] = [tx];
+    await commitNext(ledger, chain, [tx]);
+    await ledger.snapshotsSettled();
+  }
+}
+
+describe('state sync from peers', () => {
+  test('joins at the certified snapshot, refuses a forger, follows the chain', async (t) => {
+    const dir = await tempDir(t, 'civitas-state-sync-');
+    const chain = makeTestChain({
+      validators: 4,
+      accounts: ACCOUNTS,
+      params: { maxTxLifetime: 100 },
+    });
+    const snapshots = { interval: 120, kept: 1, maxChunkBytes: 512 };
+    const source = await Ledger.open(join(dir, 'source'), chain.genesis, civitasStateMachine(), {
+      snapshots,
+    });
+    t.after(() => source.close());
+    const txsOf: Tx[][] = [];
+    await grow(source, chain, 150, txsOf);
+    // Same genesis, but its "certificates" are signed by four strangers' keys.
+    const forgerChain = {
+      ...chain,
+      validatorKeys: chain.validatorKeys.map(() => generateKeyPair()),
+    };
+    const forger = await Ledger.open(join(dir, 'forger'), chain.genesis, civitasStateMachine(), {
+      snapshots: { ...snapshots, interval: 130 },
+    });
+    t.after(() => forger.close());
+    await grow(forger, forgerChain, 131, []);
+
+    const p2p = network({ source, forger });
+    const store = await ChainStore.open(join(dir, 'joiner'));
+    const result = await stateSync(
+      { p2p, store, check: verifyNative },
+      chain.genesis,
+      ['forger', 'source'],
+      { timeoutMs: 2_000 },
+    );
+    await store.close();
+    assert.equal(result.height, 120);
+    assert.equal(result.peer, 'source');
+    assert.ok(result.bytes > 0);
+
+    const synced = await Ledger.open(join(dir, 'joiner'), chain.genesis, civitasStateMachine());
+    t.after(() => synced.close());
+    const block120 = (await source.store.getBlock(120))!;
+    assert.equal(toHex(synced.tip.stateRoot), toHex(block120.header.stateRoot));
+    const key = accountStateKey(accountAddress(chain, 3));
+    const proven = await synced.prove(key);
+    assert.ok(
+      verifyStateProof(block120.header.stateRoot, proven.keyHash, proven.value, proven.proof),
+    );
+
+    // The lifetime window's index came along: a tx of block 30 (expiry 80) is refused again
+    // in a block at 121 on the synced node, as on a full node. (Below the window it would
+    // have expired.)
+    const replayed = txsOf[30]!;
+    assert.equal(
+      codeOf(
+        await synced
+          .buildBlock({
+            txs: replayed,
+            proposer: chain.validatorKeys[0]!.publicKey,
+            lastCommit: synced.tip.certificate,
+          })
+          .catch((e) => e),
+      ),
+      'BLOCK_TX_ALREADY_COMMITTED',
+    );
+
+    // Block sync from 121: every block validates and commits to the source's root.
+    const verifier = new TxVerifier();
+    for (let h = 121; h <= 150; h++) {
+      const block = (await source.store.getBlock(h))!;
+      const executed = await synced.validateBlock(block, {
+        verifySignatures: (x, hashes) => verifier.verify(x, hashes),
+        checkSignature: verifyNative,
+      });
+      await synced.commit(block, (await source.store.getCertificate(h))!, executed);
+      assert.equal(toHex(synced.tip.stateRoot), toHex(block.header.stateRoot), `root at ${h}`);
+    }
+  });
+
+  test('only the forger: STATE_SYNC_UNVERIFIED; no lifetime: STATE_SYNC_UNSUPPORTED', async (t) => {
+    const dir = await tempDir(t, 'civitas-state-sync-');
+    const chain = makeTestChain({
+      validators: 4,
+      accounts: ACCOUNTS,
+      params: { maxTxLifetime: 100 },
+    });
+    const forgerChain = {
+      ...chain,
+      validatorKeys: chain.validatorKeys.map(() => generateKeyPair()),
+    };
+    const forger = await Ledger.open(join(dir, 'forger'), chain.genesis, civitasStateMachine(), {
+      snapshots: { interval: 10, kept: 1 },
+    });
+    t.after(() => forger.close());
+    await grow(forger, forgerChain, 10, []);
+    const store = await ChainStore.open(join(dir, 'joiner'));
+    t.after(() => store.close());
+    const deps = { p2p: network({ forger }), store, check: verifyNative };
+    const failure = await stateSync(deps, chain.genesis, ['forger'], { timeoutMs: 2_000 }).catch(
+      (e) => e,
+    );
+    assert.equal(codeOf(failure), 'STATE_SYNC_UNVERIFIED');
+    const unbounded = makeTestChain();
+    const refused = await stateSync(deps, unbounded.genesis, ['forger'], {
+      timeoutMs: 2_000,
+    }).catch((e) => e);
+    assert.equal(codeOf(refused), 'STATE_SYNC_UNSUPPORTED');
+  });
+});
