@@ -47,6 +47,8 @@ export interface MemoryPlan {
   readonly verifiedTxs: number;
   /** Recently committed tx hashes that admission refuses from memory (entries). */
   readonly recentTxs: number;
+  /** Admitted txs whose admission time the metrics keep, for the commit latency (entries). */
+  readonly trackedTxs: number;
   /** Senders whose committed nonce admission reads from memory (entries). */
   readonly senders: number;
   /** The committed state-tree node cache (bytes). */
@@ -77,12 +79,13 @@ export function memoryPlan(budgetMiB: number): MemoryPlan {
   return {
     budgetBytes: budgetMiB * MiB,
     heapFlags: heapFlags(budgetMiB),
-    verifiedTxs: Math.floor((caches * 0.2) / HEX_HASH_ENTRY_BYTES),
-    recentTxs: Math.floor((caches * 0.2) / HEX_HASH_ENTRY_BYTES),
+    verifiedTxs: Math.floor((caches * 0.15) / HEX_HASH_ENTRY_BYTES),
+    recentTxs: Math.floor((caches * 0.15) / HEX_HASH_ENTRY_BYTES),
+    trackedTxs: Math.floor((caches * 0.1) / HEX_HASH_ENTRY_BYTES),
     senders: Math.floor((caches * 0.1) / SENDER_ENTRY_BYTES),
     stateNodeBytes: Math.floor(caches * 0.4),
     stateValues: Math.floor((caches * 0.1) / VALUE_ENTRY_BYTES),
-    leveldbWriteBufferBytes: Math.max(4 * MiB, Math.floor(budgetMiB / 32) * MiB),
+    leveldbWriteBufferBytes: Math.max(4 * MiB, Math.floor(budgetMiB / 64) * MiB),
     leveldbCacheBytes: Math.max(8 * MiB, Math.floor(budgetMiB / 32) * MiB),
   };
 }

@@ -16,7 +16,7 @@ import { toHex } from '../crypto/bytes.ts';
 import { txRejectLabelOf } from '../errors/index.ts';
 import type { PruningStats } from '../state/pruner.ts';
 import { buildInfo } from './build-info.ts';
-import type { CacheSize } from './memory-budget.ts';
+import { type CacheSize, HEX_HASH_ENTRY_BYTES } from './memory-budget.ts';
 import { VERIFY_PATHS, type VerificationStats } from './verification.ts';
 
 /** Timed steps of the validation and commit path. */
@@ -509,6 +509,11 @@ export class NodeMetrics {
     } finally {
       end();
     }
+  }
+
+  /** Admitted txs whose admission time is kept (for civitas_tx_commit_latency_seconds), estimated bytes. */
+  trackedTxs(): CacheSize {
+    return { entries: this.admitted.size, bytes: this.admitted.size * HEX_HASH_ENTRY_BYTES };
   }
 
   /** A tx entered this node's mempool (submitted or gossiped). */

@@ -145,45 +145,51 @@ export class CivitasNode {
       maxDriftMs: genesis.params.maxClockDriftMs,
       self: parts.keys.publicKey,
     });
-    this.metrics = new NodeMetrics({
-      clockOffsetMs: () => this.clockHealth.report().offsetMs,
-      height: () => ledger.height,
-      view: () => this.consensus?.status().view ?? 0,
-      viewChanges: () => this.consensus?.status().viewChanges ?? 0,
-      mempoolSize: () => this.mempool.size,
-      mempoolQueued: () => this.mempool.queuedCount,
-      peers: () => this.network?.p2p.connectedPeers().length ?? 0,
-      gossip: () => this.network?.p2p.stats().gossip,
-      verification: () => this.verification.stats(),
-      compactProposals: () =>
-        this.consensus instanceof PbftConsensus
-          ? { ...this.consensus.proposals.counters }
-          : undefined,
-      consensusBytes: () =>
-        this.consensus instanceof PbftConsensus ? { ...this.consensus.publishedBytes } : undefined,
-      pruning: () => ledger.pruningStats(),
-      memory: () => ({
-        budgetBytes: memoryPlan(config.memory.budgetMiB).budgetBytes,
-        heapLimitBytes: getHeapStatistics().heap_size_limit,
-        caches: {
-          verified_txs: this.verification.cacheStats(),
-          recent_txs: this.commitCache.stats().recentTxs,
-          senders: this.commitCache.stats().senders,
-          state_nodes: ledger.cacheStats().nodes,
-          state_values: {
-            entries: ledger.cacheStats().values.entries,
-            bytes: ledger.cacheStats().values.entries * VALUE_ENTRY_BYTES,
+    const memory = memoryPlan(config.memory.budgetMiB);
+    this.metrics = new NodeMetrics(
+      {
+        clockOffsetMs: () => this.clockHealth.report().offsetMs,
+        height: () => ledger.height,
+        view: () => this.consensus?.status().view ?? 0,
+        viewChanges: () => this.consensus?.status().viewChanges ?? 0,
+        mempoolSize: () => this.mempool.size,
+        mempoolQueued: () => this.mempool.queuedCount,
+        peers: () => this.network?.p2p.connectedPeers().length ?? 0,
+        gossip: () => this.network?.p2p.stats().gossip,
+        verification: () => this.verification.stats(),
+        compactProposals: () =>
+          this.consensus instanceof PbftConsensus
+            ? { ...this.consensus.proposals.counters }
+            : undefined,
+        consensusBytes: () =>
+          this.consensus instanceof PbftConsensus
+            ? { ...this.consensus.publishedBytes }
+            : undefined,
+        pruning: () => ledger.pruningStats(),
+        memory: () => ({
+          budgetBytes: memory.budgetBytes,
+          heapLimitBytes: getHeapStatistics().heap_size_limit,
+          caches: {
+            verified_txs: this.verification.cacheStats(),
+            recent_txs: this.commitCache.stats().recentTxs,
+            senders: this.commitCache.stats().senders,
+            state_nodes: ledger.cacheStats().nodes,
+            state_values: {
+              entries: ledger.cacheStats().values.entries,
+              bytes: ledger.cacheStats().values.entries * VALUE_ENTRY_BYTES,
+            },
+            tracked_txs: this.metrics.trackedTxs(),
           },
-        },
-      }),
-    });
+        }),
+      },
+      { maxTrackedTxs: memory.trackedTxs },
+    );
     const maxBlockTxs = genesis.params.maxBlockTxs;
     this.blockSizer = new BlockSizer({
       maxTxs: maxBlockTxs,
       minTxs: Math.min(MIN_PROPOSAL_TXS, maxBlockTxs),
       targetMs: config.consensus.timeoutMs / 2,
     });
-    const memory = memoryPlan(config.memory.budgetMiB);
     this.commitCache = new CommitCache(
       { maxSenders: memory.senders, maxRecentTxs: memory.recentTxs },
       { readNonce: async (sender) => (await getAccount(ledger, addressOf(sender))).nonce },
@@ -344,6 +350,8 @@ export class CivitasNode {
       throw err;
     }
     log.info('node started', {
+      // The process to signal: a wrapper (npm exec / npx) does not pass SIGTERM on.
+      pid: process.pid,
       chainId: genesis.chainId,
       height: ledger.height,
       rpc: node.rpcUrl,

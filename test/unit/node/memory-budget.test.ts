@@ -34,12 +34,12 @@ test('the default budget: 256 MiB, an eighth of it for the caches, split as docu
   assert.equal(plan.budgetBytes, 256 * MiB);
   assert.deepEqual(plan.heapFlags, ['--max-old-space-size=256', '--max-semi-space-size=4']);
   const cacheBytes =
-    (plan.verifiedTxs + plan.recentTxs) * 128 +
+    (plan.verifiedTxs + plan.recentTxs + plan.trackedTxs) * 128 +
     plan.senders * 192 +
     plan.stateNodeBytes +
     plan.stateValues * 256;
   assert.ok(cacheBytes <= 32 * MiB && cacheBytes > 31 * MiB, `${cacheBytes / MiB} MiB`);
-  assert.equal(plan.leveldbWriteBufferBytes, 8 * MiB);
+  assert.equal(plan.leveldbWriteBufferBytes, 4 * MiB);
   // Twice the budget, twice every cache.
   const double = memoryPlan(512);
   assert.ok(Math.abs(double.stateNodeBytes - 2 * plan.stateNodeBytes) <= 1);
