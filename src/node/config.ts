@@ -77,6 +77,8 @@ export interface NodeConfig {
     snapshotInterval: number;
     /** Snapshots kept (the newest). */
     snapshotsKept: number;
+    /** With a database holding no block, join from peers' newest snapshot (state-sync-start.ts). */
+    sync: boolean;
   };
   /** src/node/memory-budget.ts; docs/OPERATIONS.md, "Memory". */
   memory: {
@@ -106,6 +108,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
     retainBlocks: null,
     snapshotInterval: DEFAULT_SNAPSHOT_INTERVAL,
     snapshotsKept: DEFAULT_SNAPSHOTS_KEPT,
+    sync: false,
   },
   memory: { budgetMiB: DEFAULT_MEMORY_BUDGET_MIB },
   log: { level: 'info', format: 'json' },
@@ -196,6 +199,7 @@ export function parseConfig(json: unknown, path = 'config.json'): NodeConfig {
     kept: config.state.snapshotsKept,
   });
   if (snapshots !== undefined) bad(path, snapshots);
+  if (typeof config.state.sync !== 'boolean') bad(path, '"state.sync" must be true or false');
   if (!Array.isArray(config.p2p.listen) || !config.p2p.listen.every((a) => typeof a === 'string')) {
     bad(path, '"p2p.listen" must be a list of multiaddrs');
   }

@@ -44,6 +44,7 @@ import { PbftConsensus } from './pbft-consensus.ts';
 import { RpcServer } from './rpc-server.ts';
 import { SoloConsensus } from './solo-consensus.ts';
 import { stateSyncSource } from './state-sync.ts';
+import { joinByStateSync } from './state-sync-start.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { TxIntake } from './tx-intake.ts';
 import { TxWaiters } from './tx-waiters.ts';
@@ -276,6 +277,22 @@ export class CivitasNode {
       getHeapStatistics().heap_size_limit,
     );
     if (heapWarning !== undefined) log.warn(heapWarning);
+    if (config.state.sync) {
+      await joinByStateSync(
+        {
+          dataDir: resolveHomePath(home, config.dataDir),
+          genesis,
+          secretKey: keys.secretKey,
+          listen: config.p2p.listen,
+          bootstrap: config.p2p.bootstrap,
+          psk:
+            config.p2p.pskFile === null
+              ? undefined
+              : await loadPsk(resolveHomePath(home, config.p2p.pskFile)),
+        },
+        log.child('state-sync'),
+      );
+    }
     const ledger = await Ledger.open(
       resolveHomePath(home, config.dataDir),
       genesis,

@@ -44,6 +44,9 @@ export async function snapshotOffers(
     .sort((a, b) => b.manifest.height - a.manifest.height);
 }
 
+/** BUSY answers tolerated over a whole fetch before a busy peer counts as failing. */
+const MAX_BUSY_RETRIES = 1_000;
+
 export interface ChunkFetchStats {
   /** Bytes of chunks received, the refused ones included. */
   bytes: number;
@@ -68,6 +71,7 @@ export async function fetchSnapshotChunks(
   const good = [...peers];
   const queue = importing.missing();
   let turn = 0;
+  let busy = 0;
   const drop = (peer: string, err: unknown): void => {
     const at = good.indexOf(peer);
     if (at !== -1) {
@@ -94,6 +98,11 @@ export async function fetchSnapshotChunks(
             { timeoutMs: opts.timeoutMs },
           );
         } catch (err) {
+          // A busy peer (it serves two requests per peer at a time) is asked again shortly.
+          if (codeOf(err) === 'P2P_SYNC_REMOTE_BUSY' && busy++ < MAX_BUSY_RETRIES) {
+            await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+            continue;
+          }
           stats.refused++;
           drop(peer, err);
           continue;
@@ -116,6 +125,8 @@ export async function fetchSnapshotChunks(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.parallel ?? 4) }, worker));
+  // Two requests in flight per peer: what a peer serves to one asker at a time.
+  const parallel = Math.max(1, opts.parallel ?? Math.min(8, 2 * peers.length));
+  await Promise.all(Array.from({ length: parallel }, worker));
   return stats;
 }

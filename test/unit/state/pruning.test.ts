@@ -352,7 +352,7 @@ describe('pruning', () => {
   });
 
   test("the node config's state section: defaults, archive, pruned, and what is refused", () => {
-    const snapshots = { snapshotInterval: 1_000, snapshotsKept: 2 };
+    const snapshots = { snapshotInterval: 1_000, snapshotsKept: 2, sync: false };
     assert.deepEqual(DEFAULT_CONFIG.state, {
       keepVersions: 10_000,
       retainBlocks: null,
@@ -374,6 +374,7 @@ describe('pruning', () => {
       retainBlocks: null,
       snapshotInterval: 0,
       snapshotsKept: 5,
+      sync: false,
     });
     for (const [state, message] of [
       [{ keepVersions: 1 }, /state\.keepVersions.*≥ 2/],
@@ -384,6 +385,7 @@ describe('pruning', () => {
       [{ archive: true }, /unknown field "state\.archive"/],
       [{ snapshotInterval: -1 }, /state\.snapshotInterval/],
       [{ snapshotsKept: 0 }, /state\.snapshotsKept/],
+      [{ sync: 'yes' }, /state\.sync/],
     ] as const) {
       assert.throws(
         () => parseConfig({ state }),
