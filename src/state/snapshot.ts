@@ -25,13 +25,14 @@ import {
   encodeEmptyNode,
   encodeInternalNode,
   encodeLeafNode,
+  type InternalNode,
   internalNodeHash,
   MAX_STATE_VALUE_BYTES,
   NodeKind,
   type TreeNode,
 } from './smt/node.ts';
 import { encodeNodeKey } from './smt/node-key.ts';
-import type { NodeWrite, TreeNodeReader } from './smt/node-reader.ts';
+import { type NodeWrite, readNodes, type TreeNodeReader } from './smt/node-reader.ts';
 
 type Bytes = Uint8Array;
 
@@ -358,14 +359,34 @@ async function leavesUnder(
     out.push(leaf);
     return budget.left >= 0;
   }
-  for (let n = 0; n < 16; n++) {
-    if ((node.childMask & (1 << n)) === 0) continue;
-    const child = childAt(at, n, node.versions[n]!);
-    if (!(await leavesUnder(reader, child, await readNode(reader, keyOf(child)), budget, out))) {
-      return false;
-    }
+  for (const [child, childNode] of await childrenOf(reader, at, node)) {
+    if (!(await leavesUnder(reader, child, childNode, budget, out))) return false;
   }
   return true;
+}
+
+/** The children of an internal node, read in one batch (one LevelDB round trip), in order. */
+async function childrenOf(
+  reader: TreeNodeReader,
+  at: At,
+  node: InternalNode,
+): Promise<Array<[At, TreeNode]>> {
+  const children: At[] = [];
+  for (let n = 0; n < 16; n++) {
+    if ((node.childMask & (1 << n)) !== 0) children.push(childAt(at, n, node.versions[n]!));
+  }
+  const keys = children.map(keyOf);
+  const bytes = await readNodes(reader, keys);
+  return children.map((child, i) => {
+    const b = bytes[i];
+    if (b === undefined) {
+      throw new CivitasError(
+        'STATE_MISSING_NODE',
+        `tree node ${toHex(keys[i]!)} is not in the store`,
+      );
+    }
+    return [child, decodeNode(b)];
+  });
 }
 
 function pieceOf(at: At, leaves: readonly SnapshotLeaf[]): SnapshotPiece {
@@ -397,10 +418,8 @@ async function* piecesOf(
     if (leaves.length > 0) yield { piece: pieceOf(at, leaves), leaves };
     return;
   }
-  for (let n = 0; n < 16; n++) {
-    if ((node.childMask & (1 << n)) === 0) continue;
-    const child = childAt(at, n, node.versions[n]!);
-    yield* piecesOf(reader, child, await readNode(reader, keyOf(child)), maxBytes);
+  for (const [child, childNode] of await childrenOf(reader, at, node)) {
+    yield* piecesOf(reader, child, childNode, maxBytes);
   }
 }
 
