@@ -13,6 +13,12 @@ export const NODE_ERRORS = {
     description: 'fault injection needs a multi-validator network',
   },
 
+  EXPLORER_NOT_BUILT: {
+    status: 404,
+    gossip: 'ignore',
+    description: 'explorer/dist is missing: run npm run build:explorer',
+  },
+
   /** What the API names an error that is not a CivitasError. */
   INTERNAL: { ...SERVER_ERROR, description: 'an unexpected error inside the node' },
 

@@ -33,6 +33,9 @@
  *   GET  /metrics                   Prometheus text (src/node/metrics.ts)
  *   GET|POST /admin/faults          fault injection (src/node/fault-injection.ts); 403 unless
  *                                   the node runs with CIVITAS_ENABLE_FAULT_INJECTION=1
+ *
+ * Beside the API, GET /explorer/ serves the explorer's static files (explorer-files.ts): a
+ * web page, not an API route, so neither in the route table nor in the OpenAPI document.
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -92,6 +95,7 @@ import {
   EventStreams,
   parseEventStreamRequest,
 } from './event-streams.ts';
+import { ExplorerFiles, isExplorerPath } from './explorer-files.ts';
 import type { FaultInjector } from './fault-injection.ts';
 import type { Logger } from './logger.ts';
 import type { NodeMetrics } from './metrics.ts';
@@ -102,6 +106,8 @@ export interface RpcOptions {
   maxBodyBytes: number;
   /** GET /events' bounds; EVENT_STREAM_LIMITS unless a test sets smaller ones. */
   eventStreams?: Partial<EventStreamLimits>;
+  /** The explorer's built files; explorer/dist of the package unless a test sets another. */
+  explorerDir?: string;
 }
 
 /** What the API reads of the chain: the tip, the validator sets, blocks, txs, receipts, state. */
@@ -190,6 +196,7 @@ export class RpcServer {
   private readonly log: Logger;
   private readonly server: Server;
   private readonly streams: EventStreams;
+  private readonly explorer: ExplorerFiles;
   private address: AddressInfo | undefined;
   /** GET /openapi.json, serialised once. */
   private openApiText: string | undefined;
@@ -208,6 +215,7 @@ export class RpcServer {
         logger: modules.logger,
       },
     );
+    this.explorer = new ExplorerFiles(opts.explorerDir);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => this.sendError(res, err));
     });
@@ -291,6 +299,7 @@ export class RpcServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
+    if (isExplorerPath(url.pathname)) return this.explorer.serve(method, url.pathname, res);
     const match = matchRoute(method, url.pathname);
     if (!('key' in match)) {
       if (match.allowed.length > 0) {
