@@ -81,11 +81,11 @@ export function startChild(
   t: Pick<TestContext, 'after'>,
   script: string,
   args: readonly string[],
-  opts: { timeoutMs?: number } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Child {
   const child = spawn(NODE_BIN, [script, ...args], {
     cwd: REPO_ROOT,
-    env: CHILD_ENV,
+    env: { ...CHILD_ENV, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

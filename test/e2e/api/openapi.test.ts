@@ -8,10 +8,6 @@
  * route was seen answering 200.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type {
   JsonSchema,
@@ -32,45 +28,12 @@ import {
 } from '../../../src/client/index.ts';
 import { ROUTES, routeKey } from '../../../src/node/routes.ts';
 import { assertMatchesSchema, resolvePointer } from '../../helpers/json-schema.ts';
-import { CLI_MAIN, NODE_BIN, REPO_ROOT, randomBasePort, runCli } from '../../helpers/process.ts';
-
-interface InitSummary {
-  chainId: string;
-  nodes: Array<{ home: string; rpc: string }>;
-  accounts: Array<{ file: string; address: string }>;
-  organisations: Array<{ id: string; admin: { file: string; address: string } }>;
-}
-
-/** `civitas node start` with fault injection on; resolves once the node says it started. */
-function startNode(home: string): Promise<ChildProcess> {
-  const child = spawn(NODE_BIN, [CLI_MAIN, 'node', 'start', '--home', home], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, CIVITAS_DEBUG: '', CIVITAS_ENABLE_FAULT_INJECTION: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the node did not start:\n${stderr}`));
-    }, 30_000);
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (stderr.includes('"node started"')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.on('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`the node exited:\n${stderr}`));
-    });
-  });
-}
+import { runCli } from '../../helpers/process.ts';
+import { type InitSummary, startSingleNode } from '../../helpers/single-node.ts';
+import { suiteScope } from '../../helpers/temp.ts';
 
 describe('the OpenAPI document against a running node', () => {
-  let dir: string | undefined;
-  let node: ChildProcess | undefined;
+  const scope = suiteScope();
   let rpc: string;
   let summary: InitSummary;
   let doc: OpenApiDocument;
@@ -120,40 +83,16 @@ describe('the OpenAPI document against a running node', () => {
   const get = (path: string, url = path) => call('GET', path, url);
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'civitas-openapi-'));
-    for (let attempt = 0; ; attempt++) {
-      const init = await runCli([
-        'init',
-        '--validators',
-        '1',
-        '--accounts',
-        '2',
-        '--dir',
-        `${dir}/net${attempt}`,
-        '--base-port',
-        String(randomBasePort()),
-        '--json',
-      ]);
-      assert.equal(init.code, 0, init.stderr);
-      summary = JSON.parse(init.stdout) as InitSummary;
-      try {
-        node = await startNode(summary.nodes[0]!.home);
-        break;
-      } catch (err) {
-        if (attempt < 3 && /RPC_LISTEN_FAILED|EADDRINUSE/.test(String(err))) continue;
-        throw err;
-      }
-    }
-    rpc = summary.nodes[0]!.rpc;
+    ({ rpc, summary } = await startSingleNode(scope, {
+      faultInjection: true,
+      prefix: 'civitas-openapi-',
+    }));
     client = new CivitasClient(rpc);
     const status = await client.status();
     doc = openApiDocument(status.version);
   });
 
-  after(async () => {
-    node?.kill('SIGKILL');
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => scope.run());
 
   test('GET /openapi.json is this document, its version the one /status reports', async () => {
     const served = await get('/openapi.json');

@@ -8,22 +8,16 @@
  * util-linux `script`) the passphrase is asked for, hidden, twice for a new key.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadKeyFile, saveKeyFile, toHex } from '../../../src/client/index.ts';
 import { generateKeyPair } from '../../../src/crypto/ed25519.ts';
 import type { InitSummary, ObserverInitSummary } from '../../../src/node/home.ts';
-import {
-  CLI_MAIN,
-  closedPort,
-  NODE_BIN,
-  REPO_ROOT,
-  randomBasePort,
-  runCli,
-} from '../../helpers/process.ts';
-import { type CleanupScope, tempDir } from '../../helpers/temp.ts';
+import { CLI_MAIN, closedPort, NODE_BIN, REPO_ROOT, runCli } from '../../helpers/process.ts';
+import { startSingleNode } from '../../helpers/single-node.ts';
+import { suiteScope, tempDir } from '../../helpers/temp.ts';
 
 const PASSPHRASE = 'a long passphrase, not hunter2';
 
@@ -34,46 +28,6 @@ function envWith(extra: Record<string, string> = {}): Record<string, string> {
 
 function stderrLines(stderr: string): string[] {
   return stderr.split('\n').filter((l) => l.trim().length > 0);
-}
-
-/** Cleanups registered from suite hooks, run last-first. */
-function suiteScope(): CleanupScope & { run(): Promise<void> } {
-  const fns: Array<() => unknown> = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    run: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-}
-
-/** `civitas node start` with `env` added, killed when the scope ends; resolves once started. */
-async function startNode(
-  scope: CleanupScope,
-  home: string,
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(NODE_BIN, [CLI_MAIN, 'node', 'start', '--home', home], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, CIVITAS_DEBUG: '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  scope.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (stderr.includes('"node started"')) resolve();
-    });
-    child.on('exit', (code) =>
-      reject(new Error(`node exited (${code}) before starting:\n${stderr}`)),
-    );
-  });
-  return { child, stderr: () => stderr };
 }
 
 /**
@@ -276,43 +230,20 @@ describe('encrypted key files through the CLI', () => {
   test('an encrypted init home: the node starts with CIVITAS_PASSPHRASE, tx transfer signs with --passphrase-file', {
     timeout: 120_000,
   }, async () => {
-    let summary: InitSummary | undefined;
-    let node: Awaited<ReturnType<typeof startNode>> | undefined;
-    for (let attempt = 0; node === undefined; attempt++) {
-      const init = await runCli(
-        [
-          'init',
-          '--validators',
-          '1',
-          '--accounts',
-          '2',
-          '--dir',
-          join(dir, `net${attempt}`),
-          '--base-port',
-          String(randomBasePort()),
-          '--json',
-        ],
-        { env: envWith({ CIVITAS_PASSPHRASE: PASSPHRASE }) },
-      );
-      assert.equal(init.code, 0, init.stderr);
-      assert.equal(init.stderr, '', 'encrypted: no warning');
-      summary = JSON.parse(init.stdout) as InitSummary;
-      assert.equal(summary.encryptedKeys, true);
-      try {
-        node = await startNode(scope, summary.nodes[0]!.home, { CIVITAS_PASSPHRASE: PASSPHRASE });
-      } catch (err) {
-        if (attempt < 3 && /RPC_LISTEN_FAILED|EADDRINUSE/.test(String(err))) continue;
-        throw err;
-      }
-    }
-    const net = summary!;
+    const {
+      summary: net,
+      init,
+      node,
+    } = await startSingleNode(scope, { env: envWith({ CIVITAS_PASSPHRASE: PASSPHRASE }) });
+    assert.equal(init.stderr, '', 'encrypted: no warning');
+    assert.equal(net.encryptedKeys, true);
     const validatorKey = join(net.nodes[0]!.home, 'validator-key.json');
     for (const file of [validatorKey, net.accounts[0]!.file, net.regulator.file]) {
       const text = await readFile(file, 'utf8');
       assert.equal(typeof JSON.parse(text).encryption, 'object', file);
       assert.ok(!text.includes('secretKey'), file);
     }
-    assert.doesNotMatch(node!.stderr(), /CIVITAS_KEY_FILE/, 'no key warning from the node');
+    assert.doesNotMatch(node.stderr(), /CIVITAS_KEY_FILE/, 'no key warning from the node');
 
     // Without the passphrase, or with a wrong one, the same home does not start.
     const [without, wrong] = await Promise.all([

@@ -14,14 +14,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import type { StatusResponse } from '../../../src/api/types.ts';
 import { httpJson, waitUntil } from '../../helpers/http.ts';
-import {
-  CLI_MAIN,
-  NODE_BIN,
-  REPO_ROOT,
-  randomBasePort,
-  runCli,
-  startChild,
-} from '../../helpers/process.ts';
+import { NODE_BIN, REPO_ROOT, runCli } from '../../helpers/process.ts';
+import { startSingleNode } from '../../helpers/single-node.ts';
 import { tempDir } from '../../helpers/temp.ts';
 
 const run = promisify(execFile);
@@ -53,22 +47,7 @@ test('civitas --version, GET /status and civitas_build_info agree with git', asy
   assert.match(commit, /^[0-9a-f]{40}(-dirty)?$/);
   assert.equal((await runCli(['-V'])).stdout, version.stdout);
 
-  const dir = await tempDir(t);
-  const base = randomBasePort();
-  const init = await runCli([
-    'init',
-    '--validators',
-    '1',
-    '--accounts',
-    '0',
-    '--dir',
-    dir,
-    '--base-port',
-    String(base),
-  ]);
-  assert.equal(init.code, 0, init.stderr);
-  const api = `http://127.0.0.1:${base + 1}`;
-  startChild(t, CLI_MAIN, ['node', 'start', '--home', join(dir, 'node0')]);
+  const { rpc: api } = await startSingleNode(t, { accounts: 0 });
   const status = await waitUntil(
     async () => (await httpJson<StatusResponse>(`${api}/status`).catch(() => undefined))?.body,
     'GET /status',

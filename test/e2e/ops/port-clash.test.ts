@@ -9,13 +9,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { isCivitasError } from '../../../src/errors/index.ts';
 import { P2PNode } from '../../../src/p2p/index.ts';
-import { waitUntil } from '../../helpers/http.ts';
-import { CLI_MAIN, randomBasePort, runCli, startChild } from '../../helpers/process.ts';
-import { tempDir } from '../../helpers/temp.ts';
+import { randomBasePort, runCli } from '../../helpers/process.ts';
+import { initNet, startNode } from '../../helpers/single-node.ts';
 
 /** A plain TCP server on the port, standing in for whatever else took it (closed at the end). */
 async function hold(t: Pick<TestContext, 'after'>, port: number): Promise<Server> {
@@ -31,24 +29,6 @@ async function hold(t: Pick<TestContext, 'after'>, port: number): Promise<Server
 function release(server: Server): Promise<void> {
   if (!server.listening) return Promise.resolve();
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-async function initHome(t: Parameters<typeof tempDir>[0]): Promise<{ home: string; base: number }> {
-  const dir = await tempDir(t);
-  const base = randomBasePort();
-  const init = await runCli([
-    'init',
-    '--validators',
-    '1',
-    '--accounts',
-    '0',
-    '--dir',
-    dir,
-    '--base-port',
-    String(base),
-  ]);
-  assert.equal(init.code, 0, init.stderr);
-  return { home: join(dir, 'node0'), base };
 }
 
 /**
@@ -78,7 +58,7 @@ function assertNoInternals(output: string): void {
 }
 
 test('the API port taken: exit 1, one line naming RPC_LISTEN_FAILED and the address', async (t) => {
-  const { home, base } = await initHome(t);
+  const { home, base } = await initNet(t, { accounts: 0 });
   await hold(t, base + 1);
 
   const r = await runCli(['node', 'start', '--home', home]);
@@ -90,7 +70,7 @@ test('the API port taken: exit 1, one line naming RPC_LISTEN_FAILED and the addr
 });
 
 test('the p2p port taken: exit 1, one line naming P2P_LISTEN_FAILED and the multiaddr; the home starts once the port is free', async (t) => {
-  const { home, base } = await initHome(t);
+  const { home, base } = await initNet(t, { accounts: 0 });
   const blocker = await hold(t, base);
 
   const r = await runCli(['node', 'start', '--home', home]);
@@ -102,12 +82,7 @@ test('the p2p port taken: exit 1, one line naming P2P_LISTEN_FAILED and the mult
 
   // Nothing of the failed start is left holding the store or a port.
   await release(blocker);
-  const node = startChild(t, CLI_MAIN, ['node', 'start', '--home', home]);
-  await waitUntil(
-    async () => (await fetch(`http://127.0.0.1:${base + 1}/health`).catch(() => undefined))?.ok,
-    'the node to start once the p2p port is free',
-    20_000,
-  );
+  const node = await startNode(t, home);
   await node.kill('SIGTERM');
 });
 

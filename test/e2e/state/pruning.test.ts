@@ -8,13 +8,11 @@
  * LEDGER_BLOCK_PRUNED; the metrics report the kept window.
  */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusResponse } from '../../../src/api/types.ts';
 import { httpJson, waitUntil } from '../../helpers/http.ts';
-import { CLI_MAIN, randomBasePort, runCli, startChild } from '../../helpers/process.ts';
-import { tempDir } from '../../helpers/temp.ts';
+import { runCli } from '../../helpers/process.ts';
+import { editConfig, initNet, startNode, stopNode, transfer } from '../../helpers/single-node.ts';
 
 const KEEP_VERSIONS = 4;
 const RETAIN_BLOCKS = 64;
@@ -31,80 +29,32 @@ function metric(text: string, name: string): number | undefined {
 test('a pruned node proves its kept heights and answers a clear code below them', {
   timeout: 180_000,
 }, async (t) => {
-  const dir = await tempDir(t);
-  const base = randomBasePort();
-  const api = `http://127.0.0.1:${base + 1}`;
-  const init = await runCli([
-    'init',
-    '--validators',
-    '1',
-    '--accounts',
-    '2',
-    '--dir',
-    dir,
-    '--base-port',
-    String(base),
-  ]);
-  assert.equal(init.code, 0, init.stderr);
-  const home = join(dir, 'node0');
-  const configFile = join(home, 'config.json');
-  const configure = async (emptyBlockIntervalMs: number) => {
-    const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown> & {
-      consensus: Record<string, unknown>;
-    };
-    config.consensus.emptyBlockIntervalMs = emptyBlockIntervalMs;
-    config.state = { keepVersions: KEEP_VERSIONS, retainBlocks: RETAIN_BLOCKS };
-    await writeFile(configFile, JSON.stringify(config, null, 2));
-  };
-  const network = JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as {
-    accounts: Array<{ address: string; file: string }>;
-  };
+  const { home, rpc: api, summary: network } = await initNet(t);
+  const configure = (emptyBlockIntervalMs: number) =>
+    editConfig(home, (config) => {
+      config.consensus.emptyBlockIntervalMs = emptyBlockIntervalMs;
+      config.state = { keepVersions: KEEP_VERSIONS, retainBlocks: RETAIN_BLOCKS };
+    });
   const to = network.accounts[1]!.address;
-  const start = async () => {
-    const child = startChild(t, CLI_MAIN, ['node', 'start', '--home', home]);
-    await waitUntil(
-      async () => (await fetch(`${api}/health`).catch(() => undefined))?.status === 200,
-      'the node to answer',
-      30_000,
-    );
-    return child;
-  };
-  const transfer = async (amount: string) => {
-    const r = await runCli([
-      'tx',
-      'transfer',
-      '--to',
-      to,
-      '--amount',
-      amount,
-      '--key',
-      network.accounts[0]!.file,
-      '--wait',
-      '--rpc',
-      api,
-    ]);
-    assert.equal(r.code, 0, r.stderr);
-    const [, hash, height] = /^committed ([0-9a-f]{64}) at height (\d+)/m.exec(r.stdout)!;
-    return { hash: hash!, height: Number(height) };
-  };
+  const start = () => startNode(t, home);
+  const send = (amount: string) => transfer(api, network.accounts[0]!.file, to, amount);
   const height = async () => (await httpJson<StatusResponse>(`${api}/status`)).body.height;
 
   // Many blocks quickly: one transfer, then an empty block every 20 ms.
   await configure(20);
   let node = await start();
-  const first = await transfer('500');
+  const first = await send('500');
   await waitUntil(
     async () => (await height()) >= first.height + RETAIN_BLOCKS + 8,
     'blocks past the block window',
     60_000,
   );
-  node.process.kill('SIGTERM');
-  assert.deepEqual(await node.exited, { code: 0, signal: null }, node.stderr());
+  await stopNode(node);
 
   // Still from now on: the tip moves only with this test's transfer.
   await configure(0);
   node = await start();
-  const last = await transfer('7');
+  const last = await send('7');
   const tip = await height();
   assert.equal(tip, last.height);
   const stateFrom = tip - KEEP_VERSIONS + 1;
@@ -160,6 +110,5 @@ test('a pruned node proves its kept heights and answers a clear code below them'
   assert.equal((await httpJson(`${api}/blocks/${tip}`)).status, 200);
   assert.equal((await httpJson(`${api}/txs/${last.hash}`)).status, 200);
 
-  node.process.kill('SIGTERM');
-  assert.deepEqual(await node.exited, { code: 0, signal: null }, node.stderr());
+  await stopNode(node);
 });

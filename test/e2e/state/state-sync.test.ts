@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { StatusResponse } from '../../../src/api/types.ts';
 import { httpJson, waitUntil } from '../../helpers/http.ts';
-import { CLI_MAIN, randomBasePort, runCli, startChild } from '../../helpers/process.ts';
-import { tempDir } from '../../helpers/temp.ts';
+import { CLI_MAIN, runCli, startChild } from '../../helpers/process.ts';
+import { editJson, initNet, startNode, transfer } from '../../helpers/single-node.ts';
 
 type Json = Record<string, unknown> & {
   consensus: Record<string, unknown>;
@@ -24,35 +24,15 @@ type Json = Record<string, unknown> & {
 };
 
 test('a new node joins by state sync and follows the chain', { timeout: 240_000 }, async (t) => {
-  const dir = await tempDir(t);
-  const base = randomBasePort();
-  const init = await runCli([
-    'init',
-    '--validators',
-    '1',
-    '--accounts',
-    '2',
-    '--dir',
-    dir,
-    '--base-port',
-    String(base),
-  ]);
-  assert.equal(init.code, 0, init.stderr);
-  const network = JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as {
-    nodes: Array<{ p2p: string; rpc: string }>;
-    accounts: Array<{ address: string; file: string }>;
-  };
-  const validatorHome = join(dir, 'node0');
+  const { dir, base, home: validatorHome, summary: network } = await initNet(t);
   const joinerHome = join(dir, 'joiner');
   await mkdir(joinerHome);
 
   // The genesis bounds tx lifetimes (the CLI's txs expire 1,000 heights ahead).
   const genesisFile = join(validatorHome, 'genesis.json');
-  const genesis = JSON.parse(await readFile(genesisFile, 'utf8')) as {
-    params: Record<string, unknown>;
-  };
-  genesis.params.maxTxLifetime = 2_000;
-  await writeFile(genesisFile, JSON.stringify(genesis, null, 2));
+  await editJson<{ params: Record<string, unknown> }>(genesisFile, (genesis) => {
+    genesis.params.maxTxLifetime = 2_000;
+  });
   await copyFile(genesisFile, join(joinerHome, 'genesis.json'));
 
   const key = JSON.parse(
@@ -77,30 +57,9 @@ test('a new node joins by state sync and follows the chain', { timeout: 240_000 
 
   const api = network.nodes[0]!.rpc;
   const joinerApi = `http://127.0.0.1:${base + 3}`;
-  startChild(t, CLI_MAIN, ['node', 'start', '--home', validatorHome], { timeoutMs: 60_000 });
-  await waitUntil(
-    async () => (await fetch(`${api}/health`).catch(() => undefined))?.status === 200,
-    'the validator to answer',
-    30_000,
-  );
+  await startNode(t, validatorHome);
   const to = network.accounts[1]!.address;
-  const sent = await runCli(
-    [
-      'tx',
-      'transfer',
-      '--to',
-      to,
-      '--amount',
-      '7',
-      '--key',
-      network.accounts[0]!.file,
-      '--rpc',
-      api,
-      '--wait',
-    ],
-    { timeoutMs: 60_000 },
-  );
-  assert.equal(sent.code, 0, sent.stderr);
+  await transfer(api, network.accounts[0]!.file, to, '7', { timeoutMs: 60_000 });
   await waitUntil(
     async () =>
       (await httpJson<StatusResponse>(`${api}/status`)).body.height >= 65 ? true : undefined,
