@@ -15,21 +15,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { httpJson, waitUntil } from '../../helpers/http.ts';
-import { CLI_MAIN, REPO_ROOT, randomBasePort, runCli, startChild } from '../../helpers/process.ts';
-import { tempDir } from '../../helpers/temp.ts';
+import { REPO_ROOT } from '../../helpers/process.ts';
+import { editConfig, startSingleNode, transfer } from '../../helpers/single-node.ts';
 import { DEPLOY_DIR, readCompose } from './helpers/deploy-files.ts';
-import {
-  exprProblems,
-  type MetricFamily,
-  metricRefs,
-  parseExposition,
-  readYaml,
-  type Yaml,
-} from './helpers/promql.ts';
+import { exprProblems, type MetricFamily, metricRefs, parseExposition } from './helpers/promql.ts';
+import { readYaml, type Yaml } from './helpers/yaml.ts';
 
 // ---- the files ----
 
@@ -392,53 +385,14 @@ test('the PromQL reader finds metric names, functions and labels, and flags misu
 // ---- against a running node ----
 
 test("every metric the dashboard and the alerts ask for is in a running node's /metrics, with a type that fits", async (t) => {
-  const dir = await tempDir(t);
-  const base = randomBasePort();
-  const init = await runCli([
-    'init',
-    '--validators',
-    '1',
-    '--accounts',
-    '2',
-    '--dir',
-    dir,
-    '--base-port',
-    String(base),
-  ]);
-  assert.equal(init.code, 0, init.stderr);
-  const home = join(dir, 'node0');
   // Empty blocks often, so a few blocks come without waiting long.
-  const configFile = join(home, 'config.json');
-  const config = JSON.parse(await readFile(configFile, 'utf8')) as {
-    consensus: Record<string, number>;
-  };
-  config.consensus.emptyBlockIntervalMs = 200;
-  await writeFile(configFile, JSON.stringify(config, null, 2));
-  const network = JSON.parse(await readFile(join(dir, 'network.json'), 'utf8')) as {
-    accounts: Array<{ address: string; file: string }>;
-  };
-  const api = `http://127.0.0.1:${base + 1}`;
-
-  startChild(t, CLI_MAIN, ['node', 'start', '--home', home]);
-  await waitUntil(
-    async () => (await fetch(`${api}/health`).catch(() => undefined))?.ok,
-    'the node to answer',
-    20_000,
-  );
-  const tx = await runCli([
-    'tx',
-    'transfer',
-    '--to',
-    network.accounts[1]!.address,
-    '--amount',
-    '5',
-    '--key',
-    network.accounts[0]!.file,
-    '--wait',
-    '--rpc',
-    api,
-  ]);
-  assert.equal(tx.code, 0, tx.stderr);
+  const { rpc: api, summary: network } = await startSingleNode(t, {
+    configure: ({ home }) =>
+      editConfig(home, (config) => {
+        config.consensus.emptyBlockIntervalMs = 200;
+      }),
+  });
+  await transfer(api, network.accounts[0]!.file, network.accounts[1]!.address, '5');
   await waitUntil(
     async () => (await httpJson<{ height: number }>(`${api}/status`)).body.height >= 3,
     'three blocks',

@@ -1,12 +1,15 @@
 /**
- * Readers for the files in deploy/: the Dockerfile's instructions, the compose file (a YAML
- * subset: block maps and lists, quoted and plain scalars, flow lists, anchors and merge keys;
- * anything else is an error, never a silent misreading) and the systemd unit's directives.
+ * Readers for the files in deploy/: the Dockerfile's instructions, the compose file (through
+ * ./yaml.ts's reader: anything outside its YAML subset is an error, never a silent
+ * misreading) and the systemd unit's directives.
  * No Docker engine or systemd runs the tests, so these are what the tests compare and run.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../../helpers/process.ts';
+import { readYaml, type Yaml } from './yaml.ts';
+
+export type { Yaml };
 
 export const DEPLOY_DIR = join(REPO_ROOT, 'deploy');
 
@@ -63,135 +66,10 @@ export function finalStage(instructions: readonly DockerInstruction[], op: strin
   return instructions.filter((i) => i.stage === last && i.op === op).at(-1);
 }
 
-// ---- compose (YAML subset) ----
-
-export type Yaml = string | null | Yaml[] | { [key: string]: Yaml };
-
-interface Line {
-  readonly indent: number;
-  readonly text: string;
-  readonly no: number;
-}
-
-function stripComment(s: string): string {
-  let quote: string | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote !== undefined) {
-      if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '#' && (i === 0 || s[i - 1] === ' ')) return s.slice(0, i);
-  }
-  return s;
-}
-
-function scalar(raw: string, no: number): Yaml {
-  const s = raw.trim();
-  if (s === '' || s === '~' || s === 'null') return null;
-  if (s.startsWith('"')) {
-    if (!s.endsWith('"') || s.length < 2) throw new Error(`compose line ${no}: bad quotes`);
-    return JSON.parse(s) as string;
-  }
-  if (s.startsWith("'")) {
-    if (!s.endsWith("'") || s.length < 2) throw new Error(`compose line ${no}: bad quotes`);
-    return s.slice(1, -1).replaceAll("''", "'");
-  }
-  if (s.startsWith('[')) {
-    if (!s.endsWith(']')) throw new Error(`compose line ${no}: a flow list must end on its line`);
-    const inner = s.slice(1, -1).trim();
-    if (inner === '') return [];
-    const items: string[] = [];
-    let cur = '';
-    let quote: string | undefined;
-    for (const c of inner) {
-      if (quote !== undefined) {
-        cur += c;
-        if (c === quote) quote = undefined;
-      } else if (c === '"' || c === "'") {
-        quote = c;
-        cur += c;
-      } else if (c === ',') {
-        items.push(cur);
-        cur = '';
-      } else cur += c;
-    }
-    items.push(cur);
-    return items.map((i) => scalar(i, no));
-  }
-  if (/^[|>{&*!%@`]/.test(s)) throw new Error(`compose line ${no}: unsupported YAML: ${s}`);
-  return s;
-}
-
-/** Parses the compose file's YAML subset (see the file comment); merge keys are applied. */
-export function parseYaml(text: string): Yaml {
-  const lines: Line[] = [];
-  text.split('\n').forEach((raw, i) => {
-    if (raw.includes('\t')) throw new Error(`compose line ${i + 1}: tab`);
-    const body = stripComment(raw).trimEnd();
-    if (body.trim() === '') return;
-    lines.push({ indent: body.length - body.trimStart().length, text: body.trim(), no: i + 1 });
-  });
-  const anchors = new Map<string, Yaml>();
-  let pos = 0;
-
-  const block = (indent: number): Yaml => {
-    const first = lines[pos];
-    if (first === undefined || first.indent < indent) return null;
-    if (first.text.startsWith('- ') || first.text === '-') {
-      const list: Yaml[] = [];
-      while (pos < lines.length && lines[pos]!.indent === first.indent) {
-        const l = lines[pos]!;
-        if (!l.text.startsWith('-')) throw new Error(`compose line ${l.no}: expected a list item`);
-        if (/^-\s+[\w.-]+:(\s|$)/.test(l.text))
-          throw new Error(`compose line ${l.no}: maps in lists are not supported`);
-        list.push(scalar(l.text.slice(1), l.no));
-        pos++;
-      }
-      return list;
-    }
-    const map: Record<string, Yaml> = {};
-    while (pos < lines.length && lines[pos]!.indent === first.indent) {
-      const l = lines[pos]!;
-      const m = /^("[^"]*"|'[^']*'|[^:\s][^:]*?):(?:\s+(.*))?$/.exec(l.text);
-      if (m === null) throw new Error(`compose line ${l.no}: expected key: value`);
-      const key = scalar(m[1]!, l.no) as string;
-      let rest = (m[2] ?? '').trim();
-      pos++;
-      let anchor: string | undefined;
-      const a = /^&([\w-]+)\s*(.*)$/.exec(rest);
-      if (a !== null) {
-        anchor = a[1];
-        rest = a[2]!;
-      }
-      let value: Yaml;
-      if (rest.startsWith('*')) {
-        const name = rest.slice(1);
-        if (!anchors.has(name)) throw new Error(`compose line ${l.no}: unknown alias ${name}`);
-        value = anchors.get(name)!;
-      } else if (rest === '') {
-        const next = lines[pos];
-        value = next !== undefined && next.indent > l.indent ? block(next.indent) : null;
-      } else value = scalar(rest, l.no);
-      if (anchor !== undefined) anchors.set(anchor, value);
-      if (key === '<<') {
-        if (value === null || typeof value !== 'object' || Array.isArray(value))
-          throw new Error(`compose line ${l.no}: << needs a map`);
-        for (const [k, v] of Object.entries(value)) if (!(k in map)) map[k] = v;
-        continue;
-      }
-      if (key in map) throw new Error(`compose line ${l.no}: duplicate key ${key}`);
-      map[key] = value;
-    }
-    return map;
-  };
-
-  const doc = block(0);
-  if (pos !== lines.length) throw new Error(`compose line ${lines[pos]!.no}: bad indentation`);
-  return doc;
-}
+// ---- compose ----
 
 export function readCompose(path = join(DEPLOY_DIR, 'compose.yaml')): Record<string, Yaml> {
-  const doc = parseYaml(readFileSync(path, 'utf8'));
+  const doc = readYaml(readFileSync(path, 'utf8'));
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
     throw new Error('compose: not a map');
   return doc;

@@ -5,7 +5,7 @@
  * /metrics) with their types and labels. Not a PromQL parser: a tokenizer that knows which
  * identifiers are functions, aggregations, keywords, label names or Grafana variables, so
  * that what is left is a metric name. An expression it cannot read is an error, never a
- * silent pass. Also a reader for the YAML that Prometheus's own files use (see readYaml).
+ * silent pass. Prometheus's own files are read with ./yaml.ts.
  */
 
 // ---- the exposition (GET /metrics) ----
@@ -418,112 +418,4 @@ export function exprProblems(
     }
   }
   return problems;
-}
-
-// ---- YAML, as Prometheus's configuration and rule files use it ----
-
-export type Yaml = string | null | Yaml[] | { [key: string]: Yaml };
-
-interface Line {
-  indent: number;
-  text: string;
-  readonly no: number;
-}
-
-function stripComment(s: string): string {
-  let quote: string | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote !== undefined) {
-      if (c === '\\' && quote === '"') i++;
-      else if (c === quote) quote = undefined;
-    } else if ((c === '"' || c === "'") && (i === 0 || /[\s:[,]/.test(s[i - 1]!))) quote = c;
-    else if (c === '#' && (i === 0 || s[i - 1] === ' ')) return s.slice(0, i);
-  }
-  return s;
-}
-
-function scalar(raw: string, no: number): Yaml {
-  const s = raw.trim();
-  if (s === '' || s === '~' || s === 'null') return null;
-  if (s.startsWith('"')) {
-    if (!s.endsWith('"') || s.length < 2) throw new Error(`yaml line ${no}: bad quotes`);
-    return JSON.parse(s) as string;
-  }
-  if (s.startsWith("'")) {
-    if (!s.endsWith("'") || s.length < 2) throw new Error(`yaml line ${no}: bad quotes`);
-    return s.slice(1, -1).replaceAll("''", "'");
-  }
-  if (s.startsWith('[')) {
-    if (!s.endsWith(']')) throw new Error(`yaml line ${no}: a flow list must end on its line`);
-    const inner = s.slice(1, -1).trim();
-    if (inner === '') return [];
-    return inner.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).map((item) => scalar(item, no));
-  }
-  if (/^[|>{&*!%@`]/.test(s)) throw new Error(`yaml line ${no}: unsupported YAML: ${s}`);
-  return s;
-}
-
-/**
- * Block maps and lists (a list item may be a map: `- key: value` and its keys below), quoted
- * and plain one-line scalars, flow lists of scalars. Anything else (block scalars, anchors,
- * flow maps) is an error, so a file this reader cannot read fails the test that reads it.
- */
-export function readYaml(text: string): Yaml {
-  const lines: Line[] = [];
-  text.split('\n').forEach((raw, i) => {
-    if (raw.includes('\t')) throw new Error(`yaml line ${i + 1}: tab`);
-    const body = stripComment(raw).trimEnd();
-    if (body.trim() === '') return;
-    lines.push({ indent: body.length - body.trimStart().length, text: body.trim(), no: i + 1 });
-  });
-  let pos = 0;
-
-  const block = (indent: number): Yaml => {
-    const first = lines[pos]!;
-    if (first.text === '-' || first.text.startsWith('- ')) {
-      const list: Yaml[] = [];
-      while (pos < lines.length && lines[pos]!.indent === indent) {
-        const l = lines[pos]!;
-        if (l.text !== '-' && !l.text.startsWith('- '))
-          throw new Error(`yaml line ${l.no}: expected a list item`);
-        const rest = l.text.slice(1).trimStart();
-        if (/^("[^"]*"|'[^']*'|[^:\s"'[][^:]*?):(\s|$)/.test(rest)) {
-          // A map as the item: its first key on this line, the others below at its indent.
-          l.indent += l.text.length - rest.length;
-          l.text = rest;
-          list.push(block(l.indent));
-        } else {
-          list.push(scalar(rest, l.no));
-          pos++;
-        }
-      }
-      return list;
-    }
-    const map: Record<string, Yaml> = {};
-    while (pos < lines.length && lines[pos]!.indent === indent) {
-      const l = lines[pos]!;
-      const m = /^("[^"]*"|'[^']*'|[^:\s][^:]*?):(?:\s+(.*))?$/.exec(l.text);
-      if (m === null) throw new Error(`yaml line ${l.no}: expected key: value`);
-      const key = scalar(m[1]!, l.no) as string;
-      const rest = (m[2] ?? '').trim();
-      pos++;
-      let value: Yaml;
-      if (rest === '') {
-        const next = lines[pos];
-        const nested =
-          next !== undefined &&
-          (next.indent > indent || (next.indent === indent && next.text.startsWith('- ')));
-        value = nested ? block(next.indent) : null;
-      } else value = scalar(rest, l.no);
-      if (key in map) throw new Error(`yaml line ${l.no}: duplicate key ${key}`);
-      map[key] = value;
-    }
-    return map;
-  };
-
-  if (lines.length === 0) return null;
-  const doc = block(lines[0]!.indent);
-  if (pos !== lines.length) throw new Error(`yaml line ${lines[pos]!.no}: bad indentation`);
-  return doc;
 }
