@@ -16,24 +16,23 @@ import { httpJson } from '../../helpers/http.ts';
 import { NODE_BIN, REPO_ROOT } from '../../helpers/process.ts';
 import {
   CLIENT_PACKAGE_DIR,
-  type InitSummary,
   importsUnder,
   installedPackages,
-  installTarball,
   type PackedClient,
   packClient,
+  treeSize,
+} from './helpers/client-package.ts';
+import {
+  type InitSummary,
+  install,
   readmeExample,
   replaceOnce,
   run,
   startNetwork,
   suiteScope,
   systemNode,
-  treeSize,
-} from './helpers/client-package.ts';
-
-/** The README example's node URL and recipient, which the test swaps for its own. */
-const README_RPC = 'http://127.0.0.1:26601';
-const README_RECIPIENT = 'd3067aa4cb46efe27ea3721c6d1e4c8c53e224fe';
+  writeConsumer,
+} from './helpers/package.ts';
 
 interface Manifest {
   name: string;
@@ -61,21 +60,14 @@ describe('@civitas/client: packed alone, installed, run on Node 20 and 24, type-
     const [client, network] = await Promise.all([
       packClient(scope).then(async (p) => ({
         packed: p,
-        project: await installTarball(scope, p.tarball),
+        project: await install(scope, p.tarball, { name: 'client-consumer', omitDev: false }),
       })),
       startNetwork(scope),
     ]);
     ({ packed, project } = client);
     installed = join(project, 'node_modules/@civitas/client');
     ({ summary, rpc } = network);
-    await writeFile(
-      join(project, 'consumer.mjs'),
-      replaceOnce(
-        replaceOnce(example, README_RPC, rpc),
-        README_RECIPIENT,
-        summary.accounts[1]!.address,
-      ),
-    );
+    await writeConsumer(project, example, rpc, summary.accounts[1]!.address);
   });
   after(() => scope.run());
 

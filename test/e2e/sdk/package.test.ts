@@ -10,9 +10,8 @@
  * helpers/package.ts (shared with browser.test.ts, which runs the same logic in Chromium).
  */
 import assert from 'node:assert/strict';
-import { accessSync, constants } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, join, sep } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { httpJson } from '../../helpers/http.ts';
 import { NODE_BIN, REPO_ROOT } from '../../helpers/process.ts';
@@ -20,46 +19,13 @@ import {
   type InitSummary,
   install,
   pack,
+  readmeExample,
   run,
   startNetwork,
   suiteScope,
+  systemNode,
+  writeConsumer,
 } from './helpers/package.ts';
-
-/** The README example's node URL and recipient, which the test swaps for its own. */
-const README_RPC = 'http://127.0.0.1:26601';
-const README_RECIPIENT = 'd3067aa4cb46efe27ea3721c6d1e4c8c53e224fe';
-
-/** The machine's own `node`: the first on PATH outside any node_modules/.bin (npm puts the
- * pinned Node 24 first), else /usr/bin/node. */
-function systemNode(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '' || dir.includes(`${sep}node_modules${sep}`)) continue;
-    const candidate = join(dir, 'node');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return '/usr/bin/node';
-}
-
-/** The ```ts block of the README's "Client SDK" section that imports from civitas/client. */
-async function readmeExample(): Promise<string> {
-  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Client SDK'));
-  const start = section.indexOf("```ts\nimport { readFile } from 'node:fs/promises';");
-  assert.ok(start >= 0, 'the README has the SDK example');
-  const body = section.slice(start + '```ts\n'.length);
-  const code = body.slice(0, body.indexOf('```'));
-  assert.match(code, /from 'civitas\/client'/);
-  return code;
-}
-
-function replaceOnce(text: string, from: string, to: string): string {
-  const parts = text.split(from);
-  assert.equal(parts.length, 2, `the README example has ${from} exactly once`);
-  return parts.join(to);
-}
 
 describe('the SDK package: packed, installed, run on Node 20 and 24, type-checked', () => {
   const scope = suiteScope();
@@ -78,14 +44,7 @@ describe('the SDK package: packed, installed, run on Node 20 and 24, type-checke
     files = packed.files;
     project = packed.project;
     ({ summary, rpc } = network);
-    await writeFile(
-      join(project, 'consumer.mjs'),
-      replaceOnce(
-        replaceOnce(example, README_RPC, rpc),
-        README_RECIPIENT,
-        summary.accounts[1]!.address,
-      ),
-    );
+    await writeConsumer(project, example, rpc, summary.accounts[1]!.address);
   });
   after(() => scope.run());
 

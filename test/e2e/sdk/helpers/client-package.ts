@@ -1,86 +1,22 @@
 /**
  * The client-only package, @civitas/client, as people get it, for
  * test/e2e/sdk/client-package.test.ts: `npm pack` of packages/client from a copy of what its
- * build reads (src/, the tsconfigs, LICENSE), the tarball installed in a scratch project, what
- * that install holds, and a real one-validator node to point it at.
+ * build reads (src/, the tsconfigs, LICENSE), and what an install of the tarball holds. The
+ * install, the README example, the system `node` and the node to point it at are
+ * test/e2e/sdk/helpers/package.ts's.
  *
  * The copy keeps the checkout's layout (packages/client next to ../../src) so the package's
  * tsconfig works unchanged, and lets tests pack at the same time without two prepacks
  * writing one dist/.
  */
-import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { cp, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { delimiter, join, relative, sep } from 'node:path';
-import { promisify } from 'node:util';
+import { cp, lstat, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
 import ts from 'typescript';
-import {
-  type Child,
-  CLI_MAIN,
-  REPO_ROOT,
-  randomBasePort,
-  runCli,
-  startChild,
-} from '../../../helpers/process.ts';
+import { REPO_ROOT } from '../../../helpers/process.ts';
 import { type CleanupScope, tempDir } from '../../../helpers/temp.ts';
-
-export const run = promisify(execFile);
+import { npmPack } from './package.ts';
 
 export const CLIENT_PACKAGE_DIR = join(REPO_ROOT, 'packages/client');
-
-/** What `civitas init --json` prints. */
-export interface InitSummary {
-  dir: string;
-  genesis: string;
-  nodes: Array<{ home: string; rpc: string }>;
-  accounts: Array<{ file: string; address: string; balance: string }>;
-}
-
-/** Cleanups registered from suite hooks, run last-first. */
-export function suiteScope(): CleanupScope & { run(): Promise<void> } {
-  const fns: Array<() => unknown> = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    run: async () => {
-      for (const fn of fns.reverse()) await fn();
-    },
-  };
-}
-
-/** The machine's own `node`: the first on PATH outside any node_modules/.bin (npm puts the
- * pinned Node 24 first), else /usr/bin/node. */
-export function systemNode(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '' || dir.includes(`${sep}node_modules${sep}`)) continue;
-    const candidate = join(dir, 'node');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return '/usr/bin/node';
-}
-
-/** The ```ts block of the README's "Client SDK" section that imports from civitas/client. */
-export async function readmeExample(): Promise<string> {
-  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Client SDK'));
-  const start = section.indexOf("```ts\nimport { readFile } from 'node:fs/promises';");
-  assert.ok(start >= 0, 'the README has the SDK example');
-  const body = section.slice(start + '```ts\n'.length);
-  const code = body.slice(0, body.indexOf('```'));
-  assert.match(code, /from 'civitas\/client'/);
-  return code;
-}
-
-export function replaceOnce(text: string, from: string, to: string): string {
-  const parts = text.split(from);
-  assert.equal(parts.length, 2, `the text has ${from} exactly once`);
-  return parts.join(to);
-}
 
 export interface PackedClient {
   tarball: string;
@@ -114,41 +50,14 @@ export async function packClient(scope: CleanupScope): Promise<PackedClient> {
     }),
     symlink(join(REPO_ROOT, 'node_modules'), join(stage, 'node_modules')),
   ]);
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], {
-    cwd: packageDir,
-    timeout: 120_000,
-  });
-  const [info] = JSON.parse(packed.stdout) as Array<{
-    filename: string;
-    size: number;
-    unpackedSize: number;
-    files: { path: string }[];
-  }>;
+  const { info, tarball, stderr } = await npmPack(packageDir, dir);
   return {
-    tarball: join(dir, info!.filename),
-    files: info!.files.map((f) => f.path),
-    size: info!.size,
-    unpackedSize: info!.unpackedSize,
-    buildLog: packed.stderr,
+    tarball,
+    files: info.files.map((f) => f.path),
+    size: info.size,
+    unpackedSize: info.unpackedSize,
+    buildLog: stderr,
   };
-}
-
-/** A scratch ESM project with the tarball installed (from npm's cache when it has it all). */
-export async function installTarball(scope: CleanupScope, tarball: string): Promise<string> {
-  const project = await tempDir(scope, 'civitas-client-consumer-');
-  await writeFile(
-    join(project, 'package.json'),
-    `${JSON.stringify({ name: 'client-consumer', private: true, type: 'module' }, null, 2)}\n`,
-  );
-  const args = ['install', tarball, '--no-audit', '--no-fund'];
-  const opts = { cwd: project, timeout: 180_000 };
-  try {
-    await run('npm', [...args, '--offline'], opts);
-  } catch {
-    // Not everything cached yet (a fresh machine): the registry fills the gaps.
-    await run('npm', [...args, '--prefer-offline'], opts);
-  }
-  return project;
 }
 
 /** Every package under `nodeModules` (nested ones too), as `name@version`, sorted. */
@@ -225,37 +134,4 @@ export async function importsUnder(
       return found;
     }),
   );
-}
-
-/** `civitas init` (one validator, two accounts) and `node start`; retries a taken port. */
-export async function startNetwork(
-  scope: CleanupScope,
-): Promise<{ summary: InitSummary; rpc: string; node: Child }> {
-  const parent = await tempDir(scope, 'civitas-client-net-');
-  for (let attempt = 0; ; attempt++) {
-    const dir = join(parent, `net${attempt}`);
-    const init = await runCli([
-      'init',
-      '--validators',
-      '1',
-      '--accounts',
-      '2',
-      '--dir',
-      dir,
-      '--base-port',
-      String(randomBasePort()),
-      '--json',
-    ]);
-    assert.equal(init.code, 0, init.stderr);
-    const summary = JSON.parse(init.stdout) as InitSummary;
-    const node = startChild(scope, CLI_MAIN, ['node', 'start', '--home', summary.nodes[0]!.home]);
-    try {
-      await node.waitFor((_out, err) => err.includes('"node started"'), 'the node to start');
-      return { summary, rpc: summary.nodes[0]!.rpc, node };
-    } catch (err) {
-      await node.kill();
-      if (attempt < 4 && /RPC_LISTEN_FAILED/.test(String(err))) continue;
-      throw err;
-    }
-  }
 }

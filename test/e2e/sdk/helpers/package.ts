@@ -1,61 +1,104 @@
 /**
- * The SDK package as people get it, for the tests in test/e2e/sdk/: `npm pack` of a copy of
+ * The SDK packages as people get them, for the tests in test/e2e/sdk/: `npm pack` of a copy of
  * the package's files (prepack compiles src/client to dist/), the tarball installed in a
- * scratch project, and a real one-validator node to point it at.
+ * scratch project, the README's example to run there, the machine's own `node` to run it on,
+ * and a real one-validator node to point it at. test/e2e/sdk/helpers/client-package.ts packs
+ * the client-only package with the same pieces.
  *
  * The package is packed from a copy of its files, not from the checkout: the build-identity
  * test packs the checkout at the same time, and two prepacks writing one dist/ would race.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  type Child,
-  CLI_MAIN,
-  REPO_ROOT,
-  randomBasePort,
-  runCli,
-  startChild,
-} from '../../../helpers/process.ts';
-import { type CleanupScope, tempDir } from '../../../helpers/temp.ts';
+import { REPO_ROOT } from '../../../helpers/process.ts';
+import { type InitSummary, startSingleNode } from '../../../helpers/single-node.ts';
+import { type CleanupScope, suiteScope, tempDir } from '../../../helpers/temp.ts';
+
+export { type InitSummary, suiteScope };
 
 export const run = promisify(execFile);
 
 const PATH_WITH_REPO_BIN = `${join(REPO_ROOT, 'node_modules/.bin')}${delimiter}${process.env.PATH}`;
 
-/** What `civitas init --json` prints. */
-export interface InitSummary {
-  dir: string;
-  genesis: string;
-  nodes: Array<{ home: string; rpc: string }>;
-  accounts: Array<{ file: string; address: string; balance: string }>;
+/** The README example's node URL and recipient, which the tests swap for their own. */
+const README_RPC = 'http://127.0.0.1:26601';
+const README_RECIPIENT = 'd3067aa4cb46efe27ea3721c6d1e4c8c53e224fe';
+
+/** The machine's own `node`: the first on PATH outside any node_modules/.bin (npm puts the
+ * pinned Node 24 first), else /usr/bin/node. */
+export function systemNode(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '' || dir.includes(`${sep}node_modules${sep}`)) continue;
+    const candidate = join(dir, 'node');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return '/usr/bin/node';
+}
+
+/** The ```ts block of the README's "Client SDK" section that imports from civitas/client. */
+export async function readmeExample(): Promise<string> {
+  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Client SDK'));
+  const start = section.indexOf("```ts\nimport { readFile } from 'node:fs/promises';");
+  assert.ok(start >= 0, 'the README has the SDK example');
+  const body = section.slice(start + '```ts\n'.length);
+  const code = body.slice(0, body.indexOf('```'));
+  assert.match(code, /from 'civitas\/client'/);
+  return code;
+}
+
+export function replaceOnce(text: string, from: string, to: string): string {
+  const parts = text.split(from);
+  assert.equal(parts.length, 2, `the text has ${from} exactly once`);
+  return parts.join(to);
 }
 
 /**
- * Cleanups registered from suite hooks, run last-first. Every one runs even when another
- * throws (a node left running would keep the test process alive); then the errors are thrown.
+ * Writes `example` (the README's) to `project`/consumer.mjs, pointed at `rpc` and sending to
+ * `recipient`; returns the file.
  */
-export function suiteScope(): CleanupScope & { run(): Promise<void> } {
-  const fns: Array<() => unknown> = [];
-  return {
-    after: (fn) => {
-      fns.push(fn);
-    },
-    run: async () => {
-      const errors: unknown[] = [];
-      for (const fn of fns.reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          errors.push(err);
-        }
-      }
-      if (errors.length === 1) throw errors[0];
-      if (errors.length > 1) throw new AggregateError(errors, 'suite cleanups failed');
-    },
-  };
+export async function writeConsumer(
+  project: string,
+  example: string,
+  rpc: string,
+  recipient: string,
+): Promise<string> {
+  const file = join(project, 'consumer.mjs');
+  await writeFile(
+    file,
+    replaceOnce(replaceOnce(example, README_RPC, rpc), README_RECIPIENT, recipient),
+  );
+  return file;
+}
+
+/** What `npm pack --json` says of the one tarball it made. */
+export interface PackInfo {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: { path: string }[];
+}
+
+/** `npm pack --json` in `cwd`, the tarball written to `destination`; and what prepack printed. */
+export async function npmPack(
+  cwd: string,
+  destination: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ info: PackInfo; tarball: string; stderr: string }> {
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', destination], {
+    cwd,
+    env,
+    timeout: 120_000,
+  });
+  const [info] = JSON.parse(packed.stdout) as PackInfo[];
+  return { info: info!, tarball: join(destination, info!.filename), stderr: packed.stderr };
 }
 
 /** npm pack of a copy of the package's files; returns the tarball and its file list. */
@@ -77,26 +120,25 @@ export async function pack(scope: CleanupScope): Promise<{ tarball: string; file
   );
   await Promise.all(copied.map((f) => cp(join(REPO_ROOT, f), join(stage, f), { recursive: true })));
   await symlink(join(REPO_ROOT, 'node_modules'), join(stage, 'node_modules'));
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], {
-    cwd: stage,
-    env: { ...process.env, PATH: PATH_WITH_REPO_BIN },
-    timeout: 120_000,
-  });
-  const [info] = JSON.parse(packed.stdout) as Array<{
-    filename: string;
-    files: { path: string }[];
-  }>;
-  return { tarball: join(dir, info!.filename), files: info!.files.map((f) => f.path) };
+  const { info, tarball } = await npmPack(stage, dir, { ...process.env, PATH: PATH_WITH_REPO_BIN });
+  return { tarball, files: info.files.map((f) => f.path) };
 }
 
-/** A scratch ESM project with the tarball installed (from npm's cache when it has it all). */
-export async function install(scope: CleanupScope, tarball: string): Promise<string> {
-  const project = await tempDir(scope, 'civitas-sdk-consumer-');
+/**
+ * A scratch ESM project named `name` with the tarball installed (from npm's cache when it has
+ * it all); without the package's dev dependencies unless `omitDev` is false.
+ */
+export async function install(
+  scope: CleanupScope,
+  tarball: string,
+  { name = 'sdk-consumer', omitDev = true }: { name?: string; omitDev?: boolean } = {},
+): Promise<string> {
+  const project = await tempDir(scope, `civitas-${name}-`);
   await writeFile(
     join(project, 'package.json'),
-    `${JSON.stringify({ name: 'sdk-consumer', private: true, type: 'module' }, null, 2)}\n`,
+    `${JSON.stringify({ name, private: true, type: 'module' }, null, 2)}\n`,
   );
-  const args = ['install', tarball, '--omit=dev', '--no-audit', '--no-fund'];
+  const args = ['install', tarball, ...(omitDev ? ['--omit=dev'] : []), '--no-audit', '--no-fund'];
   const opts = { cwd: project, timeout: 180_000 };
   try {
     await run('npm', [...args, '--offline'], opts);
@@ -108,34 +150,5 @@ export async function install(scope: CleanupScope, tarball: string): Promise<str
 }
 
 /** `civitas init` (one validator, two accounts) and `node start`; retries a taken port. */
-export async function startNetwork(
-  scope: CleanupScope,
-): Promise<{ summary: InitSummary; rpc: string; node: Child }> {
-  const parent = await tempDir(scope, 'civitas-sdk-net-');
-  for (let attempt = 0; ; attempt++) {
-    const dir = join(parent, `net${attempt}`);
-    const init = await runCli([
-      'init',
-      '--validators',
-      '1',
-      '--accounts',
-      '2',
-      '--dir',
-      dir,
-      '--base-port',
-      String(randomBasePort()),
-      '--json',
-    ]);
-    assert.equal(init.code, 0, init.stderr);
-    const summary = JSON.parse(init.stdout) as InitSummary;
-    const node = startChild(scope, CLI_MAIN, ['node', 'start', '--home', summary.nodes[0]!.home]);
-    try {
-      await node.waitFor((_out, err) => err.includes('"node started"'), 'the node to start');
-      return { summary, rpc: summary.nodes[0]!.rpc, node };
-    } catch (err) {
-      await node.kill();
-      if (attempt < 4 && /RPC_LISTEN_FAILED/.test(String(err))) continue;
-      throw err;
-    }
-  }
-}
+export const startNetwork = (scope: CleanupScope) =>
+  startSingleNode(scope, { prefix: 'civitas-sdk-net-' });
