@@ -4,14 +4,22 @@
  * against a certified block, its history replayed here from the proven txs (verifyHistory),
  * and for what a regulator can freeze, the freeze order with its legal basis.
  */
-import { verifyHistory, verifyStateProof } from '../../../src/client/index.ts';
+import {
+  type VerifiedHistory,
+  verifyHistory,
+  verifyStateProof,
+} from '../../../src/client/index.ts';
 import { client } from '../api.ts';
 import { badge } from '../badge.ts';
 import { append, h, json, link, short, table } from '../dom.ts';
 import { trustedChain } from '../trust.ts';
 
 /** Modules whose objects a freeze order can name, and the order's kind for them. */
-const FREEZE_KIND: Readonly<Record<string, string>> = { bank: 'account', asset: 'asset' };
+const FREEZE_KIND: Readonly<Record<string, string>> = {
+  bank: 'account',
+  asset: 'asset',
+  recv: 'recv',
+};
 
 export async function objectPage(main: HTMLElement, module: string, id: string): Promise<void> {
   const status = await client.status();
@@ -43,7 +51,16 @@ export async function objectPage(main: HTMLElement, module: string, id: string):
     h('h2', {}, 'History'),
     badge('history', async () => {
       const trusted = await trustedChain(client, status.height + 1);
-      const verified = await verifyHistory(client, module, id, trusted);
+      let verified: VerifiedHistory;
+      try {
+        verified = await verifyHistory(client, module, id, trusted);
+      } catch (err) {
+        // The proven value has no rev and hist: this kind of object keeps no history (an
+        // account). Proven, so not a failure.
+        if ((err as { code?: string }).code !== 'VERIFY_NOT_TRACKED') throw err;
+        history.replaceChildren(h('p', {}, 'This kind of object keeps no revision history.'));
+        return { summary: 'the proven value carries no revision history' };
+      }
       history.replaceChildren(
         verified.entries.length === 0
           ? h('p', {}, 'No change recorded.')
