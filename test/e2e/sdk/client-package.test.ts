@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { httpJson } from '../../helpers/http.ts';
 import { NODE_BIN, REPO_ROOT } from '../../helpers/process.ts';
 import {
   CLIENT_PACKAGE_DIR,
@@ -28,9 +27,10 @@ import {
   readmeExample,
   replaceOnce,
   run,
+  runConsumerOnEachNode,
   startNetwork,
   suiteScope,
-  systemNode,
+  typecheckConsumer,
   writeConsumer,
 } from './helpers/package.ts';
 
@@ -181,56 +181,19 @@ describe('@civitas/client: packed alone, installed, run on Node 20 and 24, type-
     assert.deepEqual(result.names, Object.keys(sources).sort(), 'the same exports');
   });
 
-  async function balanceOf(address: string): Promise<bigint> {
-    const res = await httpJson<{ balance: string }>(`${rpc}/accounts/${address}`);
-    return BigInt(res.body.balance);
-  }
-
   // One after the other: each run reads the sender's nonce the previous one left.
   test("the README example from '@civitas/client' on the machine's Node and on Node 24: proof verified", async (t) => {
-    const recipient = summary.accounts[1]!.address;
-    const before = await balanceOf(recipient);
-    for (const binary of [systemNode(), NODE_BIN]) {
-      const { stdout: version } = await run(binary, ['--version']);
-      const { stdout } = await run(binary, [join(project, 'consumer.mjs')], {
-        cwd: summary.dir,
-        timeout: 30_000,
-      });
-      const line = stdout.trim();
-      assert.match(line, /^tx [0-9a-f]{64}: ok at height \d+$/);
-      t.diagnostic(`${binary} ${version.trim()}: ${line}`);
-    }
-    assert.equal(await balanceOf(recipient), before + 20n, 'both transfers of 10 committed');
+    await runConsumerOnEachNode(t, {
+      project,
+      cwd: summary.dir,
+      rpc,
+      recipient: summary.accounts[1]!.address,
+    });
   });
 
   /** tsc (the repository's) on `code` as consumer.ts in the scratch project; its output. */
-  async function typecheck(code: string, skipLibCheck: boolean): Promise<string> {
-    await writeFile(join(project, 'consumer.ts'), code);
-    await writeFile(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'es2022',
-          lib: ['es2022'],
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          strict: true,
-          noEmit: true,
-          skipLibCheck,
-          types: ['node'],
-          typeRoots: [join(REPO_ROOT, 'node_modules/@types')],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    return run(NODE_BIN, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], {
-      cwd: project,
-      timeout: 60_000,
-    }).then(
-      () => '',
-      (err: { stdout?: string; message: string }) => err.stdout || err.message,
-    );
-  }
+  const typecheck = (code: string, skipLibCheck: boolean): Promise<string> =>
+    typecheckConsumer(project, code, skipLibCheck);
 
   test('the example type-checks against the installed .d.ts, and what it gets is not any', async () => {
     const checks = `

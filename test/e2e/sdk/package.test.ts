@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { httpJson } from '../../helpers/http.ts';
 import { NODE_BIN, REPO_ROOT } from '../../helpers/process.ts';
 import {
   type InitSummary,
@@ -21,9 +20,11 @@ import {
   pack,
   readmeExample,
   run,
+  runConsumerOnEachNode,
   startNetwork,
   suiteScope,
   systemNode,
+  typecheckConsumer,
   writeConsumer,
 } from './helpers/package.ts';
 
@@ -82,32 +83,14 @@ describe('the SDK package: packed, installed, run on Node 20 and 24, type-checke
     assert.match(status.stdout, /"chainId"/);
   });
 
-  /** Runs the README example from the scratch project, in the init dir; returns its line. */
-  async function runExample(nodeBinary: string): Promise<string> {
-    const { stdout } = await run(nodeBinary, [join(project, 'consumer.mjs')], {
-      cwd: summary.dir,
-      timeout: 30_000,
-    });
-    const line = stdout.trim();
-    assert.match(line, /^tx [0-9a-f]{64}: ok at height \d+$/);
-    return line;
-  }
-
-  async function balanceOf(address: string): Promise<bigint> {
-    const res = await httpJson<{ balance: string }>(`${rpc}/accounts/${address}`);
-    return BigInt(res.body.balance);
-  }
-
   // One after the other: each run reads the sender's nonce the previous one left.
   test("the README example on the machine's Node (20) and on Node 24: transfer, commit, proof verified", async (t) => {
-    const recipient = summary.accounts[1]!.address;
-    const before = await balanceOf(recipient);
-    for (const binary of [systemNode(), NODE_BIN]) {
-      const { stdout: version } = await run(binary, ['--version']);
-      const line = await runExample(binary);
-      t.diagnostic(`${binary} ${version.trim()}: ${line}`);
-    }
-    assert.equal(await balanceOf(recipient), before + 20n, 'both transfers of 10 committed');
+    await runConsumerOnEachNode(t, {
+      project,
+      cwd: summary.dir,
+      rpc,
+      recipient: summary.accounts[1]!.address,
+    });
   });
 
   test("the machine's Node is older than the sources need (the point of compiling)", async () => {
@@ -182,35 +165,7 @@ import type { CommittedTxResponse, StatusResponse, TxResponse } from 'civitas/cl
 const answers: [TxResponse, CommittedTxResponse, StatusResponse] = [answer, answer, await client.status()];
 console.log(notAny, committedHeight, txBytes, answers);
 `;
-    await writeFile(join(project, 'consumer.ts'), `${example}${checks}`);
-    await writeFile(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'es2022',
-          lib: ['es2022'],
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          types: ['node'],
-          typeRoots: [join(REPO_ROOT, 'node_modules/@types')],
-        },
-        files: ['consumer.ts'],
-      }),
-    );
-    const tsc = await run(
-      NODE_BIN,
-      [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project],
-      {
-        cwd: project,
-        timeout: 60_000,
-      },
-    ).then(
-      () => '',
-      (err: { stdout?: string; message: string }) => err.stdout || err.message,
-    );
+    const tsc = await typecheckConsumer(project, `${example}${checks}`, false);
     assert.equal(tsc, '', 'tsc found no errors');
   });
 });

@@ -13,8 +13,10 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { delimiter, join, sep } from 'node:path';
+import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from '../../../helpers/process.ts';
+import { httpJson } from '../../../helpers/http.ts';
+import { NODE_BIN, REPO_ROOT } from '../../../helpers/process.ts';
 import { type InitSummary, startSingleNode } from '../../../helpers/single-node.ts';
 import { type CleanupScope, suiteScope, tempDir } from '../../../helpers/temp.ts';
 
@@ -76,6 +78,70 @@ export async function writeConsumer(
     replaceOnce(replaceOnce(example, README_RPC, rpc), README_RECIPIENT, recipient),
   );
   return file;
+}
+
+/**
+ * Runs `project`/consumer.mjs (see writeConsumer) in `cwd` (the init dir, where the genesis
+ * file it reads is) on the machine's Node, then on Node 24: one after the other, as each run
+ * reads the sender's nonce the previous one left. Each prints its tx's line; both transfers
+ * of 10 reach the recipient.
+ */
+export async function runConsumerOnEachNode(
+  t: Pick<TestContext, 'diagnostic'>,
+  opts: { project: string; cwd: string; rpc: string; recipient: string },
+): Promise<void> {
+  const balance = async (): Promise<bigint> =>
+    BigInt(
+      (await httpJson<{ balance: string }>(`${opts.rpc}/accounts/${opts.recipient}`)).body.balance,
+    );
+  const before = await balance();
+  for (const binary of [systemNode(), NODE_BIN]) {
+    const { stdout: version } = await run(binary, ['--version']);
+    const { stdout } = await run(binary, [join(opts.project, 'consumer.mjs')], {
+      cwd: opts.cwd,
+      timeout: 30_000,
+    });
+    const line = stdout.trim();
+    assert.match(line, /^tx [0-9a-f]{64}: ok at height \d+$/);
+    t.diagnostic(`${binary} ${version.trim()}: ${line}`);
+  }
+  assert.equal(await balance(), before + 20n, 'both transfers of 10 committed');
+}
+
+/**
+ * tsc (the repository's) on `code` as consumer.ts in the scratch project `project`, strict,
+ * against what is installed there; its output ('' when it found no errors).
+ */
+export async function typecheckConsumer(
+  project: string,
+  code: string,
+  skipLibCheck: boolean,
+): Promise<string> {
+  await writeFile(join(project, 'consumer.ts'), code);
+  await writeFile(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2022',
+        lib: ['es2022'],
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        noEmit: true,
+        skipLibCheck,
+        types: ['node'],
+        typeRoots: [join(REPO_ROOT, 'node_modules/@types')],
+      },
+      files: ['consumer.ts'],
+    }),
+  );
+  return run(NODE_BIN, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], {
+    cwd: project,
+    timeout: 60_000,
+  }).then(
+    () => '',
+    (err: { stdout?: string; message: string }) => err.stdout || err.message,
+  );
 }
 
 /** What `npm pack --json` says of the one tarball it made. */
