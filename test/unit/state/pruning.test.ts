@@ -21,13 +21,7 @@ import { DEFAULT_CONFIG, parseConfig } from '../../../src/node/config.ts';
 import { heightKey, readHeightKey } from '../../../src/state/keys.ts';
 import { Ledger, type LedgerOptions, type StateMachine } from '../../../src/state/ledger.ts';
 import { Pruner } from '../../../src/state/pruner.ts';
-import {
-  decodeNode,
-  decodeNodeKey,
-  encodeNodeKey,
-  LevelNodeReader,
-  verifyStateProof,
-} from '../../../src/state/smt/index.ts';
+import { LevelNodeReader, verifyStateProof } from '../../../src/state/smt/index.ts';
 import { ChainStore } from '../../../src/state/store.ts';
 import {
   accountAddress,
@@ -38,6 +32,7 @@ import {
   transferTx,
 } from '../../helpers/chain.ts';
 import { tempDir } from '../../helpers/temp.ts';
+import { reachableNodes } from '../../helpers/tree-nodes.ts';
 
 const POOL = Array.from({ length: 16 }, (_, i) => utf8.encode(`churn/${i}`));
 
@@ -96,27 +91,8 @@ async function grow(
 }
 
 /** Every tree node key reachable from the roots of `versions`, as hex. */
-async function reachable(store: ChainStore, versions: Iterable<number>): Promise<Set<string>> {
-  const reader = new LevelNodeReader(store.tree);
-  const out = new Set<string>();
-  const visit = async (key: Uint8Array): Promise<void> => {
-    if (out.has(toHex(key))) return;
-    const bytes = await reader.getNode(key);
-    assert.ok(bytes, `node ${toHex(key)} stored`);
-    out.add(toHex(key));
-    const node = decodeNode(bytes);
-    if (node.kind !== 1) return;
-    const { depth } = decodeNodeKey(key);
-    const source = new Uint8Array(32);
-    source.set(key.subarray(9));
-    for (let n = 0; n < 16; n++) {
-      if ((node.childMask & (1 << n)) !== 0) {
-        await visit(encodeNodeKey(node.versions[n]!, source, depth + 1, n));
-      }
-    }
-  };
-  for (const v of versions) await visit(encodeNodeKey(v, new Uint8Array(0), 0));
-  return out;
+function reachable(store: ChainStore, versions: Iterable<number>): Promise<Set<string>> {
+  return reachableNodes(new LevelNodeReader(store.tree), versions);
 }
 
 async function treeKeys(store: ChainStore): Promise<Set<string>> {

@@ -15,15 +15,11 @@ import fc from 'fast-check';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import {
   CommittedNodeCache,
-  decodeNode,
-  decodeNodeKey,
-  encodeNodeKey,
   StateTree,
   type TreeNodeReader,
   verifyStateProof,
 } from '../../../src/state/smt/index.ts';
-
-const ROOT_PATH = new Uint8Array(0);
+import { reachableNodes } from '../../helpers/tree-nodes.ts';
 
 /** A reader over a Map that can also delete (what the pruner does to LevelDB). */
 class PrunableReader implements TreeNodeReader {
@@ -43,25 +39,8 @@ class PrunableReader implements TreeNodeReader {
 }
 
 /** Every node key reachable from `version`'s root, as hex. */
-async function reachable(reader: TreeNodeReader, version: number): Promise<Set<string>> {
-  const out = new Set<string>();
-  const visit = async (key: Uint8Array): Promise<void> => {
-    const bytes = await reader.getNode(key);
-    assert.ok(bytes, `node ${toHex(key)} of version ${version} stored`);
-    out.add(toHex(key));
-    const node = decodeNode(bytes);
-    if (node.kind !== 1) return;
-    const { depth } = decodeNodeKey(key);
-    const source = new Uint8Array(32);
-    source.set(key.subarray(9));
-    for (let n = 0; n < 16; n++) {
-      if ((node.childMask & (1 << n)) !== 0) {
-        await visit(encodeNodeKey(node.versions[n]!, source, depth + 1, n));
-      }
-    }
-  };
-  await visit(encodeNodeKey(version, ROOT_PATH, 0));
-  return out;
+function reachable(reader: TreeNodeReader, version: number): Promise<Set<string>> {
+  return reachableNodes(reader, [version]);
 }
 
 const randomKey = fc.uint8Array({ minLength: 32, maxLength: 32 });

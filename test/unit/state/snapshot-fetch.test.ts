@@ -12,13 +12,7 @@ import { describe, test } from 'node:test';
 import { civitasStateMachine } from '../../../src/app/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { codeOf } from '../../../src/errors/index.ts';
-import {
-  BlockSync,
-  type SnapshotSource,
-  type SyncChain,
-  type SyncNetwork,
-} from '../../../src/node/block-sync.ts';
-import { silentLogger } from '../../../src/node/logger.ts';
+import type { SnapshotSource, SyncNetwork } from '../../../src/node/block-sync.ts';
 import { fetchSnapshotChunks, snapshotOffers } from '../../../src/node/snapshot-fetch.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { verifyManifest } from '../../../src/state/snapshot.ts';
@@ -26,38 +20,17 @@ import { SnapshotImport } from '../../../src/state/snapshot-import.ts';
 import { servedChunk, servedManifest } from '../../../src/state/snapshot-store.ts';
 import { ChainStore } from '../../../src/state/store.ts';
 import { accountAddress, commitNext, makeTestChain, transferTx } from '../../helpers/chain.ts';
+import { NO_CHAIN, syncServers } from '../../helpers/sync-servers.ts';
 import { tempDir } from '../../helpers/temp.ts';
-
-type Handler = Parameters<SyncNetwork['onSyncRequest']>[0];
-
-const noChain: SyncChain = {
-  height: () => 0,
-  blockBytes: async () => undefined,
-  certificateBytes: async () => undefined,
-  commitSynced: async () => ({ blocks: 0 }),
-};
 
 /** Peers by name, each a real BlockSync serving `source`; requests reach them in a later turn. */
 function network(sources: Record<string, SnapshotSource>): Pick<SyncNetwork, 'requestSync'> {
-  const handlers = new Map<string, Handler>();
-  for (const [name, source] of Object.entries(sources)) {
-    const side = {
-      onSyncRequest: (h: Handler) => handlers.set(name, h),
-      requestSync: () => Promise.reject(new Error('servers never ask')),
-      connectedPeers: () => [],
-      isMember: () => true,
-    } as unknown as SyncNetwork;
-    new BlockSync(
-      { intervalMs: 1_000, requestTimeoutMs: 1_000 },
-      { chain: noChain, p2p: side, logger: silentLogger },
-    ).serve(undefined, source);
-  }
-  return {
-    requestSync: async (peer: string, request: Uint8Array) => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      return handlers.get(peer)!(request, { peerId: peer } as never);
-    },
-  } as Pick<SyncNetwork, 'requestSync'>;
+  return syncServers(
+    Object.fromEntries(
+      Object.entries(sources).map(([name, snapshots]) => [name, { chain: NO_CHAIN, snapshots }]),
+    ),
+    () => new Promise((resolve) => setTimeout(resolve, 1)),
+  );
 }
 
 describe('state snapshots over the sync protocol', () => {

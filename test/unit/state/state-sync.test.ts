@@ -16,8 +16,7 @@ import { type Tx, TxVerifier } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair, verifyNative } from '../../../src/crypto/ed25519.ts';
 import { codeOf } from '../../../src/errors/index.ts';
-import { BlockSync, type SyncChain, type SyncNetwork } from '../../../src/node/block-sync.ts';
-import { silentLogger } from '../../../src/node/logger.ts';
+import type { SyncChain, SyncNetwork } from '../../../src/node/block-sync.ts';
 import { stateSync, stateSyncSource } from '../../../src/node/state-sync.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { verifyStateProof } from '../../../src/state/smt/index.ts';
@@ -29,36 +28,23 @@ import {
   type TestChain,
   transferTx,
 } from '../../helpers/chain.ts';
+import { syncServers } from '../../helpers/sync-servers.ts';
 import { tempDir } from '../../helpers/temp.ts';
 
-type Handler = Parameters<SyncNetwork['onSyncRequest']>[0];
-
 function network(ledgers: Record<string, Ledger>): Pick<SyncNetwork, 'requestSync'> {
-  const handlers = new Map<string, Handler>();
-  for (const [name, ledger] of Object.entries(ledgers)) {
+  const peers = Object.entries(ledgers).map(([name, ledger]) => {
     const chain: SyncChain = {
       height: () => ledger.height,
       blockBytes: (h) => ledger.store.getBlockBytes(h),
       certificateBytes: (h) => ledger.store.getCertificateBytes(h),
       commitSynced: async () => ({ blocks: 0 }),
     };
-    const side = {
-      onSyncRequest: (h: Handler) => handlers.set(name, h),
-      requestSync: () => Promise.reject(new Error('servers never ask')),
-      connectedPeers: () => [],
-      isMember: () => true,
-    } as unknown as SyncNetwork;
-    new BlockSync(
-      { intervalMs: 1_000, requestTimeoutMs: 1_000 },
-      { chain, p2p: side, logger: silentLogger },
-    ).serve(undefined, stateSyncSource(ledger));
-  }
-  return {
-    requestSync: async (peer: string, request: Uint8Array) => {
-      await new Promise((resolve) => setImmediate(resolve));
-      return handlers.get(peer)!(request, { peerId: peer } as never);
-    },
-  } as Pick<SyncNetwork, 'requestSync'>;
+    return [name, { chain, snapshots: stateSyncSource(ledger) }] as const;
+  });
+  return syncServers(
+    Object.fromEntries(peers),
+    () => new Promise((resolve) => setImmediate(resolve)),
+  );
 }
 
 const ACCOUNTS = 40;
