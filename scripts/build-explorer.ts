@@ -4,7 +4,8 @@
  * browser into one minified ES module, its CSS (the page's and uPlot's) into one file, and
  * index.html copied. Nothing is fetched at run time from anywhere but the node, so the
  * explorer works offline. Run by `npm install` in a checkout (prepare), before `npm pack`,
- * and by `npm run build:explorer`; prints the files and their sizes. A production install
+ * and by `npm run build:explorer`; prints the files and their sizes on stderr (`npm pack
+ * --json` passes a lifecycle script's stdout on as its own). A production install
  * (`npm ci --omit=dev`) has no esbuild: it says so and builds nothing, and the node then
  * answers /explorer/ with EXPLORER_NOT_BUILT.
  */
@@ -17,7 +18,7 @@ const DIST = join(EXPLORER, 'dist');
 
 const esbuild = await import('esbuild').catch(() => undefined);
 if (esbuild === undefined) {
-  process.stdout.write('explorer: esbuild is not installed (a production install): not built\n');
+  process.stderr.write('explorer: esbuild is not installed (a production install): not built\n');
   process.exit(0);
 }
 
@@ -32,6 +33,8 @@ await esbuild.build({
   target: 'es2022',
   minify: true,
   sourcemap: 'linked',
+  // The map names the sources (src/ and explorer/ ship in the package) without copying them.
+  sourcesContent: false,
   legalComments: 'linked',
   logLevel: 'warning',
 });
@@ -42,6 +45,6 @@ let total = 0;
 for (const file of files) {
   const { size } = await stat(join(DIST, file));
   total += size;
-  process.stdout.write(`explorer/dist/${file} ${(size / 1024).toFixed(1)} KiB\n`);
+  process.stderr.write(`explorer/dist/${file} ${(size / 1024).toFixed(1)} KiB\n`);
 }
-process.stdout.write(`explorer: ${(total / 1024).toFixed(1)} KiB served (source maps aside)\n`);
+process.stderr.write(`explorer: ${(total / 1024).toFixed(1)} KiB served (source maps aside)\n`);

@@ -1,9 +1,9 @@
 /**
- * A block: its header, certificate and txs, and a badge computed here. The header is taken
- * from a state proof at the block's height (GET /state/…?proof=true&height=H answers the
- * block's header bytes and its certificate's), checked against a quorum of the validator set
- * trusted at that height; then the block's own bytes must hash to that header and its txs to
- * the header's txRoot. The JSON views are shown, the bytes are what is checked.
+ * A block: its header, certificate and txs, and a badge computed here. The header's hash is
+ * taken from a proof that carries the certificate (certifiedHeader), checked against a
+ * quorum of the validator set trusted at that height; then the block's own bytes must hash
+ * to that header and its txs to the header's tx root. The JSON views are shown, the bytes
+ * are what is checked.
  */
 
 import {
@@ -13,7 +13,14 @@ import {
   decodeHeader,
   headerHash,
 } from '../../../src/chain/index.ts';
-import { type BlockResponse, fromHex, toHex, verifyStateProof } from '../../../src/client/index.ts';
+import {
+  type BlockResponse,
+  fromHex,
+  type TrustedChain,
+  toHex,
+  verifyStateProof,
+  verifyTxProof,
+} from '../../../src/client/index.ts';
 import { equalBytes } from '../../../src/crypto/bytes.ts';
 import { CivitasError } from '../../../src/errors/index.ts';
 import { block, client, validatorName, validatorsOf } from '../api.ts';
@@ -77,9 +84,26 @@ export async function blockPage(main: HTMLElement, height: number): Promise<void
   );
 }
 
-async function verifyBlock(b: BlockResponse): Promise<{ summary: string }> {
+/**
+ * The block's header hash as a quorum of the trusted set certified it, and how many signed.
+ * A block with txs: through its first tx's proof (verifyTxProof checks the certificate on
+ * that header). An empty block: through the state proof at its height, which carries the
+ * header and certificate bytes (a node that pruned that height's state cannot answer it).
+ */
+async function certifiedHeader(
+  b: BlockResponse,
+  trusted: TrustedChain,
+): Promise<{ hash: Uint8Array; signers: number }> {
   const height = b.header.height;
-  const trusted = await trustedChain(client, height);
+  const first = b.txHashes[0];
+  if (first !== undefined) {
+    const answer = await client.tx(first);
+    if (answer.status !== 'committed' || answer.height !== height) {
+      throw new CivitasError('VERIFY_HEIGHT', `tx ${first} is not committed in block ${height}`);
+    }
+    const v = verifyTxProof(fromHex(first), answer, trusted);
+    return { hash: fromHex(v.blockHash), signers: v.signers };
+  }
   const anchor = await client.state('bank', ANCHOR_ACCOUNT, { proof: true, height });
   const proven = verifyStateProof('bank', ANCHOR_ACCOUNT, anchor, trusted);
   const proof = anchor.proof;
@@ -89,7 +113,16 @@ async function verifyBlock(b: BlockResponse): Promise<{ summary: string }> {
       `the node proved height ${proven.height}, not ${height}`,
     );
   }
-  const certified = headerHash(decodeHeader(fromHex(proof.headerBytes)));
+  return {
+    hash: headerHash(decodeHeader(fromHex(proof.headerBytes))),
+    signers: decodeCertificate(fromHex(proof.certificateBytes)).signatures.length,
+  };
+}
+
+async function verifyBlock(b: BlockResponse): Promise<{ summary: string }> {
+  const height = b.header.height;
+  const trusted = await trustedChain(client, height);
+  const { hash: certified, signers } = await certifiedHeader(b, trusted);
   let sealed: ReturnType<typeof decodeBlock>;
   try {
     sealed = decodeBlock(fromHex(b.blockBytes));
@@ -108,7 +141,6 @@ async function verifyBlock(b: BlockResponse): Promise<{ summary: string }> {
   if (sealed.txHashes.map(toHex).join() !== b.txHashes.join()) {
     throw new CivitasError('VERIFY_TX_PROOF', 'the tx list shown is not the block’s');
   }
-  const signers = decodeCertificate(fromHex(proof.certificateBytes)).signatures.length;
   return {
     summary: `header certified by ${signers} validators of the set trusted at height ${height}; the ${sealed.txHashes.length} txs match its tx root`,
   };

@@ -167,7 +167,7 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
   if (await explorerStale()) {
     const build = await runScript(join(REPO_ROOT, 'scripts/build-explorer.ts'), []);
     assert.equal(build.code, 0, build.stderr);
-    t.diagnostic(build.stdout.trim().split('\n').at(-1)!);
+    t.diagnostic(build.stderr.trim().split('\n').at(-1)!);
   }
 
   const network = await TestNetwork.start(t, { validators: 4, accounts: 4 });
@@ -270,6 +270,20 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       assert.ok(await block.page.$(`a[href="#/tx/${mint.txHash}"]`), 'the block lists the tx');
       await block.screenshot('explorer-block');
       block.assertNoErrors();
+
+      // An empty block: its header proven through the state proof at its height.
+      let empty = mint.height + 1;
+      for (; ; empty++) {
+        const b = (await (await fetch(`${rpc}/blocks/${empty}`)).json()) as {
+          txHashes: string[];
+        };
+        if (b.txHashes.length === 0) break;
+      }
+      const emptyBlock = await browser.open(`${explorer}#/block/${empty}`);
+      const [emptyBadge] = await badges(emptyBlock);
+      assert.equal(emptyBadge!.verify, 'ok', emptyBadge!.text);
+      assert.match(emptyBadge!.text, /the 0 txs match/);
+      emptyBlock.assertNoErrors();
     },
   );
 
