@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InitSummary } from '../../src/node/home.ts';
+import { httpJson } from './http.ts';
 import {
   type Child,
   CLI_MAIN,
@@ -171,4 +172,34 @@ export async function transfer(
   const [, hash, height] = /^committed ([0-9a-f]{64}) at height (\d+)/m.exec(tx.stdout) ?? [];
   assert.ok(hash, tx.stdout);
   return { hash, height: Number(height) };
+}
+
+/**
+ * `civitas tx call gov.propose --wait` with `adminKey`: a proposal that sets `params`,
+ * expiring 1,000 heights after the tip; fails the test unless it exits 0. Returns what the
+ * CLI printed.
+ */
+export async function proposeParams(
+  rpc: string,
+  adminKey: string,
+  params: Record<string, unknown>,
+): Promise<CliResult> {
+  const { height } = (await httpJson<{ height: number }>(`${rpc}/status`)).body;
+  const proposed = await runCli([
+    'tx',
+    'call',
+    'gov.propose',
+    '--args',
+    JSON.stringify({
+      actions: [{ call: 'params.set', args: params }],
+      expiresAtHeight: height + 1_000,
+    }),
+    '--key',
+    adminKey,
+    '--wait',
+    '--rpc',
+    rpc,
+  ]);
+  assert.equal(proposed.code, 0, proposed.stderr);
+  return proposed;
 }

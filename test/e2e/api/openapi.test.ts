@@ -28,8 +28,7 @@ import {
 } from '../../../src/client/index.ts';
 import { ROUTES, routeKey } from '../../../src/node/routes.ts';
 import { assertMatchesSchema, resolvePointer } from '../../helpers/json-schema.ts';
-import { runCli } from '../../helpers/process.ts';
-import { type InitSummary, startSingleNode } from '../../helpers/single-node.ts';
+import { type InitSummary, proposeParams, startSingleNode } from '../../helpers/single-node.ts';
 import { suiteScope } from '../../helpers/temp.ts';
 
 describe('the OpenAPI document against a running node', () => {
@@ -156,23 +155,7 @@ describe('the OpenAPI document against a running node', () => {
 
   test('a governance proposal, so that /gov and /history have one to show', async () => {
     const admin = summary.organisations[0]!.admin.file;
-    const { height } = await client.status();
-    const proposed = await runCli([
-      'tx',
-      'call',
-      'gov.propose',
-      '--args',
-      JSON.stringify({
-        actions: [{ call: 'params.set', args: { freezeThreshold: 2 } }],
-        expiresAtHeight: height + 1_000,
-      }),
-      '--key',
-      admin,
-      '--wait',
-      '--rpc',
-      rpc,
-    ]);
-    assert.equal(proposed.code, 0, proposed.stderr);
+    await proposeParams(rpc, admin, { freezeThreshold: 2 });
   });
 
   test('every GET route answers what the document says', async () => {

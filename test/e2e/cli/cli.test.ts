@@ -27,6 +27,7 @@ import {
   runCli,
   startChild,
 } from '../../helpers/process.ts';
+import { proposeParams } from '../../helpers/single-node.ts';
 import { type CleanupScope, tempDir } from '../../helpers/temp.ts';
 
 interface InitSummary {
@@ -512,23 +513,7 @@ describe('civitas CLI on a one-validator network', () => {
   test('governance through the CLI: propose, query proposals, vote, verify the changed params', async () => {
     // One validator, so one committee organisation: its admin's approval is the threshold.
     const admin = summary.organisations[0]!.admin.file;
-    const height = (await httpJson<{ height: number }>(`${rpc}/status`)).body.height;
-    const proposed = await runCli([
-      'tx',
-      'call',
-      'gov.propose',
-      '--args',
-      JSON.stringify({
-        actions: [{ call: 'params.set', args: { freezeThreshold: 2 } }],
-        expiresAtHeight: height + 1_000,
-      }),
-      '--key',
-      admin,
-      '--wait',
-      '--rpc',
-      rpc,
-    ]);
-    assert.equal(proposed.code, 0, proposed.stderr);
+    const proposed = await proposeParams(rpc, admin, { freezeThreshold: 2 });
     const id = /event {5}gov\.proposed id=(\d+) /.exec(proposed.stdout)?.[1];
     assert.ok(id, proposed.stdout);
     const [list, open] = await Promise.all([
