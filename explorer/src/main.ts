@@ -5,6 +5,7 @@
  *   #/block/<height>        a block
  *   #/tx/<hash>             a tx
  *   #/object/<module>/<id>  a state object with its history
+ *   #/gov                   governance proposals with their votes and outcomes
  *   #/search/<text>         a height, tx hash, address or module/id, sent to its page
  *   #/trust                 what the explorer trusts; paste a genesis file
  */
@@ -13,6 +14,7 @@ import { client } from './api.ts';
 import { h } from './dom.ts';
 import { blockPage } from './pages/block.ts';
 import { chainPage } from './pages/chain.ts';
+import { govPage } from './pages/gov.ts';
 import { objectPage } from './pages/object.ts';
 import { trustPage } from './pages/trust.ts';
 import { txPage } from './pages/tx.ts';
@@ -69,6 +71,7 @@ async function route(): Promise<void> {
     else if (page === 'tx' && rest[0] !== undefined) await txPage(main, rest[0]);
     else if (page === 'object' && rest.length >= 2)
       await objectPage(main, rest[0]!, rest.slice(1).join('/'));
+    else if (page === 'gov') await govPage(main);
     else if (page === 'search') location.hash = await search(rest.join('/'));
     else if (page === 'trust') trustPage(main, showTrust);
     else main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, `No page ${location.hash}.`));

@@ -331,6 +331,34 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
     account.assertNoErrors();
   });
 
+  await t.test('search finds the battery; the governance page lists proposals', async () => {
+    const page = await browser.open(explorer);
+    await page.page.fill('#search-input', `asset/${asset}`);
+    await page.page.press('#search-input', 'Enter');
+    await page.page.waitForFunction(`location.hash === '#/object/asset/${asset}'`, undefined, {
+      timeout: PAGE_TIMEOUT_MS,
+    });
+    assert.deepEqual(
+      (await badges(page)).map((b) => b.verify),
+      ['ok', 'ok', 'ok'],
+    );
+    await page.page.fill('#search-input', mint.txHash);
+    await page.page.press('#search-input', 'Enter');
+    await page.page.waitForFunction(`location.hash === '#/tx/${mint.txHash}'`, undefined, {
+      timeout: PAGE_TIMEOUT_MS,
+    });
+    const { total } = (await (await fetch(`${rpc}/gov/proposals`)).json()) as { total: number };
+    await page.page.click('nav a[href="#/gov"]');
+    await page.page.waitForFunction(
+      `document.querySelector('main h1')?.textContent === 'Governance'`,
+      undefined,
+      { timeout: PAGE_TIMEOUT_MS },
+    );
+    assert.match((await page.page.textContent('main'))!, new RegExp(`${total} proposals made`));
+    await page.screenshot('explorer-governance');
+    page.assertNoErrors();
+  });
+
   await t.test('a node that lies (one byte) is refused in red with the code', async () => {
     const proxy = await lyingProxy(t, rpc);
     proxy.tamper = 'tx-certificate';
