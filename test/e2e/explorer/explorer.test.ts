@@ -193,63 +193,66 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       // An idle chain makes no blocks: txs keep it going while the page watches.
       const stop = new AbortController();
       const load = keepCommitting(rpc, network.summary, stop.signal);
-      // However the test ends, the load stops before the nodes do.
-      t.after(() => stop.abort());
-      load.catch(() => undefined);
-      await page.page.waitForSelector(`${rows} td:nth-child(5):not(:empty)`, {
-        timeout: PAGE_TIMEOUT_MS,
-      });
-      const first = Number(await page.page.getAttribute(rows, 'data-height'));
-      // A block committed after the page loaded shows up on top, over the stream.
-      await page.page.waitForFunction(
-        `Number(document.querySelector('${rows}').dataset.height) > ${first + 2}`,
-        undefined,
-        { timeout: PAGE_TIMEOUT_MS },
-      );
-      const set = (await (await fetch(`${rpc}/validators`)).json()) as {
-        validators: Array<{ name: string }>;
-      };
-      const names = set.validators.map((v) => v.name);
-      await page.page.waitForFunction(
-        `[...document.querySelectorAll('${rows} td:nth-child(5)')].slice(0, 3).every((td) => td.textContent !== '…')`,
-        undefined,
-        { timeout: PAGE_TIMEOUT_MS },
-      );
-      const top: string[][] = await page.page.$$eval(`${rows}`, (trs) =>
-        trs
-          .slice(0, 3)
-          .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
-      );
-      for (const [height, , , proposer, signers] of top) {
-        assert.match(height!, /^[0-9]+$/);
-        assert.ok(names.includes(proposer!), `block ${height} names its proposer: ${proposer}`);
-        // A quorum of 4 is 3: at least three of the validators' names.
-        const signed = signers!.split(', ');
-        assert.ok(
-          signed.length >= 3 && signed.every((n) => names.includes(n)),
-          `block ${height}: ${signers}`,
-        );
-      }
-      assert.equal(await page.page.getAttribute('.live', 'data-live'), 'open');
-      const validators = await page.page.$$eval(
-        'section[aria-labelledby="set-title"] tbody tr',
-        (trs) => trs.length,
-      );
-      assert.equal(validators, 4);
-      await page.page.waitForFunction(
-        `/blocks/.test(document.querySelector('.chart-summary').textContent)`,
-        undefined,
-        {
+      try {
+        await page.page.waitForSelector(`${rows} td:nth-child(5):not(:empty)`, {
           timeout: PAGE_TIMEOUT_MS,
-        },
-      );
-      assert.match((await page.page.textContent('#trust-note'))!, /trusted on first use/);
-      stop.abort();
-      assert.ok((await load) > 0);
-      await page.screenshot('explorer-chain');
-      page.assertNoErrors();
-      // Before the nodes stop: an event stream cut under an open page is a console error.
-      await page.page.close();
+        });
+        const first = Number(await page.page.getAttribute(rows, 'data-height'));
+        // A block committed after the page loaded shows up on top, over the stream.
+        await page.page.waitForFunction(
+          `Number(document.querySelector('${rows}').dataset.height) > ${first + 2}`,
+          undefined,
+          { timeout: PAGE_TIMEOUT_MS },
+        );
+        const set = (await (await fetch(`${rpc}/validators`)).json()) as {
+          validators: Array<{ name: string }>;
+        };
+        const names = set.validators.map((v) => v.name);
+        await page.page.waitForFunction(
+          `[...document.querySelectorAll('${rows} td:nth-child(5)')].slice(0, 3).every((td) => td.textContent !== '…')`,
+          undefined,
+          { timeout: PAGE_TIMEOUT_MS },
+        );
+        const top: string[][] = await page.page.$$eval(`${rows}`, (trs) =>
+          trs
+            .slice(0, 3)
+            .map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+        );
+        for (const [height, , , proposer, signers] of top) {
+          assert.match(height!, /^[0-9]+$/);
+          assert.ok(names.includes(proposer!), `block ${height} names its proposer: ${proposer}`);
+          // A quorum of 4 is 3: at least three of the validators' names.
+          const signed = signers!.split(', ');
+          assert.ok(
+            signed.length >= 3 && signed.every((n) => names.includes(n)),
+            `block ${height}: ${signers}`,
+          );
+        }
+        assert.equal(await page.page.getAttribute('.live', 'data-live'), 'open');
+        const validators = await page.page.$$eval(
+          'section[aria-labelledby="set-title"] tbody tr',
+          (trs) => trs.length,
+        );
+        assert.equal(validators, 4);
+        await page.page.waitForFunction(
+          `/blocks/.test(document.querySelector('.chart-summary').textContent)`,
+          undefined,
+          {
+            timeout: PAGE_TIMEOUT_MS,
+          },
+        );
+        assert.match((await page.page.textContent('#trust-note'))!, /trusted on first use/);
+        await page.screenshot('explorer-chain');
+        page.assertNoErrors();
+        stop.abort();
+        assert.ok((await load) > 0);
+      } finally {
+        // However the test ends: the load stops, and the page closes before the nodes stop
+        // (an event stream cut under an open page is a console error).
+        stop.abort();
+        await load.catch(() => 0);
+        await page.page.close();
+      }
     },
   );
 
