@@ -32,7 +32,7 @@ export function badge(label: string, check: () => Promise<BadgeResult>): HTMLEle
         h('strong', {}, '✗ Not verified'),
         ` ${label}: `,
         h('code', {}, code),
-        ` — ${err.message}`,
+        ` — ${err.message}. What the page shows here is only what the node says.`,
       );
     },
   );
