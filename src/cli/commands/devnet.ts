@@ -123,6 +123,7 @@ export function registerDevnetCommand(program: Command): void {
             .slice(0, 4)
             .map((a) => `  funded account ${a.address}  member of ${a.org}  key ${a.file}`),
           `try: npx civitas tx transfer --rpc ${summary.nodes[0]!.rpc} --key ${summary.accounts[0]?.file ?? '<key>'} --to <address> --amount 10 --wait`,
+          `explorer: ${summary.nodes[0]!.rpc}/explorer/ (every node serves it; it verifies what it shows)`,
         ]);
         await followBlocks(network, abort.signal);
       }),
