@@ -91,7 +91,8 @@ async function compacted(dataDir: string) {
     const buckets: Record<string, { entries: number; bytes: number }> = {};
     for await (const [key, value] of store.db.iterator()) {
       const name = new TextDecoder().decode(key.subarray(1, key.indexOf(0x21, 1)));
-      const b = (buckets[name] ??= { entries: 0, bytes: 0 });
+      buckets[name] ??= { entries: 0, bytes: 0 };
+      const b = buckets[name];
       b.entries++;
       b.bytes += key.length + value.length;
     }
