@@ -689,7 +689,7 @@ export class RpcServer {
 
   /**
    * An object of a module: its key from the module (which checks the id), its JSON view, at
-   * the tip or at `atHeight` (read from the versioned tree, which keeps every height).
+   * the tip or at `atHeight` (read from the versioned tree: every height in the kept window, state.keepVersions).
    */
   private async stateObject(
     moduleName: string,
