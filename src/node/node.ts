@@ -167,21 +167,25 @@ export class CivitasNode {
             ? { ...this.consensus.publishedBytes }
             : undefined,
         pruning: () => ledger.pruningStats(),
-        memory: () => ({
-          budgetBytes: memory.budgetBytes,
-          heapLimitBytes: getHeapStatistics().heap_size_limit,
-          caches: {
-            verified_txs: this.verification.cacheStats(),
-            recent_txs: this.commitCache.stats().recentTxs,
-            senders: this.commitCache.stats().senders,
-            state_nodes: ledger.cacheStats().nodes,
-            state_values: {
-              entries: ledger.cacheStats().values.entries,
-              bytes: ledger.cacheStats().values.entries * VALUE_ENTRY_BYTES,
+        memory: () => {
+          const admission = this.commitCache.stats();
+          const state = ledger.cacheStats();
+          return {
+            budgetBytes: memory.budgetBytes,
+            heapLimitBytes: getHeapStatistics().heap_size_limit,
+            caches: {
+              verified_txs: this.verification.cacheStats(),
+              recent_txs: admission.recentTxs,
+              senders: admission.senders,
+              state_nodes: state.nodes,
+              state_values: {
+                entries: state.values.entries,
+                bytes: state.values.entries * VALUE_ENTRY_BYTES,
+              },
+              tracked_txs: this.metrics.trackedTxs(),
             },
-            tracked_txs: this.metrics.trackedTxs(),
-          },
-        }),
+          };
+        },
       },
       { maxTrackedTxs: memory.trackedTxs },
     );
