@@ -20,11 +20,13 @@ import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign } f
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { transferOp } from '../src/app/bank/transfer.ts';
 import { civitasStateMachine } from '../src/app/index.ts';
 import {
   addressOf,
   assembleTx,
+  type ChainParams,
   type CommitCertificate,
   DEFAULT_PARAMS,
   encodeCertificate,
@@ -42,6 +44,7 @@ import {
 import { equalBytes } from '../src/crypto/bytes.ts';
 import { sign as nobleSign } from '../src/crypto/ed25519.ts';
 import { Ledger } from '../src/state/ledger.ts';
+import { readSnapshotManifest } from '../src/state/snapshot-store.ts';
 import {
   assertReceiptsOk,
   type ChainKind,
@@ -76,6 +79,18 @@ export interface ChainSpec {
   readonly senderBalance?: bigint;
   /** Called after each produced block. */
   readonly onBlock?: (height: number, blocks: number) => void;
+  /** The validators' signing seeds (32 bytes each); default deterministic bench keys. */
+  readonly validatorSeeds?: readonly Uint8Array[];
+  /** Chain parameters over the generator's (e.g. maxTxLifetime). */
+  readonly params?: Partial<ChainParams>;
+  /** Each tx expires this many heights above its block; default never (height 10^9). */
+  readonly txLifetime?: number;
+  /** Produce the chain in this (empty) directory and keep it; default a temp dir, removed. */
+  readonly dir?: string;
+  /** Return the encoded blocks (default true); false for a chain only kept in `dir`. */
+  readonly keepBlocks?: boolean;
+  /** After the last block, take a state snapshot of the tip into the store (needs `dir`). */
+  readonly snapshotAtTip?: boolean;
 }
 
 export interface EncodedChainBlock {
@@ -101,6 +116,18 @@ export interface GeneratedChain {
   readonly validatorKeys: readonly SignerKey[];
   /** Bytes of all encoded blocks. */
   readonly chainBytes: number;
+  /** The snapshot of the tip (`snapshotAtTip`). */
+  readonly snapshot?: TipSnapshot;
+}
+
+/** A snapshot taken the way a node takes it (Snapshotter), alone on the event loop. */
+export interface TipSnapshot {
+  readonly height: number;
+  readonly chunks: number;
+  readonly bytes: number;
+  readonly ms: number;
+  /** The longest the event loop waited while it ran (what a node's commits would wait). */
+  readonly maxEventLoopDelayMs: number;
 }
 
 const PKCS8_ED25519_PREFIX = Uint8Array.from([
@@ -114,6 +141,11 @@ export function benchKey(domain: number, index: number): SignerKey {
   view.setUint32(0, 0x63697669); // "civi"
   view.setUint32(4, domain);
   view.setUint32(8, index);
+  return signerKey(seed);
+}
+
+/** The signer of a 32-byte ed25519 seed. */
+export function signerKey(seed: Uint8Array): SignerKey {
   const privateKey = createPrivateKey({
     key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
     format: 'der',
@@ -184,7 +216,7 @@ export function benchGenesis(
   validatorKeys: readonly SignerKey[],
   senderKeys: readonly SignerKey[],
   blockSize: number,
-  opts: { consortium?: ConsortiumKeys; senderBalance?: bigint } = {},
+  opts: { consortium?: ConsortiumKeys; senderBalance?: bigint; params?: Partial<ChainParams> } = {},
 ): Genesis {
   const balance = opts.senderBalance ?? 10n ** 15n;
   const consortium = opts.consortium;
@@ -205,6 +237,7 @@ export function benchGenesis(
       ...DEFAULT_PARAMS,
       maxBlockTxs: Math.max(DEFAULT_PARAMS.maxBlockTxs, Math.min(blockSize, Limits.blockTxs)),
       maxBlockBytes: Limits.blockBytes,
+      ...opts.params,
     },
     ...(consortium === undefined
       ? {}
@@ -231,7 +264,9 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
   const chain = chainKindFor([workload], spec.chain);
   const chainId = spec.chainId ?? 'civitas-bench';
   const senders = Math.max(1, Math.ceil(txCount / (spec.txsPerSender ?? 10)));
-  const validatorKeys = Array.from({ length: spec.validators ?? 4 }, (_, i) => benchKey(1, i));
+  const validatorKeys =
+    spec.validatorSeeds?.map(signerKey) ??
+    Array.from({ length: spec.validators ?? 4 }, (_, i) => benchKey(1, i));
   const senderKeys = Array.from({ length: senders }, (_, i) => benchKey(2, i));
   assertSameSignatures([...validatorKeys, ...senderKeys.slice(0, 4)]);
   const addresses = senderKeys.map((k) => addressOf(k.publicKey));
@@ -248,6 +283,7 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
   const genesis = benchGenesis(chainId, validatorKeys, senderKeys, blockSize, {
     consortium,
     senderBalance: spec.senderBalance,
+    params: spec.params,
   });
   const random = prng(spec.seed ?? 1);
   const ops = new OpBuilder();
@@ -255,12 +291,19 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
   const transfer = () =>
     transferOp(addresses[Math.floor(random() * senders)]!, BigInt(1 + Math.floor(random() * 1000)));
 
-  const dir = await mkdtemp(join(tmpdir(), 'civitas-bench-producer-'));
-  const producer = await Ledger.open(dir, genesis, civitasStateMachine());
+  if (spec.snapshotAtTip && spec.dir === undefined) throw new Error('snapshotAtTip needs dir');
+  const dir = spec.dir ?? (await mkdtemp(join(tmpdir(), 'civitas-bench-producer-')));
+  const blockCount = Math.ceil(txCount / blockSize);
+  const producer = await Ledger.open(
+    dir,
+    genesis,
+    civitasStateMachine(),
+    spec.snapshotAtTip ? { snapshots: { interval: blockCount, kept: 1 } } : {},
+  );
   const blocks: EncodedChainBlock[] = [];
   let chainBytes = 0;
+  let snapshot: TipSnapshot | undefined;
   try {
-    const blockCount = Math.ceil(txCount / blockSize);
     for (let b = 0; b < blockCount; b++) {
       const first = b * blockSize;
       const last = Math.min(txCount, first + blockSize);
@@ -271,7 +314,7 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
           chainId,
           sender: senderKeys[s]!.publicKey,
           nonce: Math.floor(i / senders),
-          expiryHeight: 1_000_000_000,
+          expiryHeight: spec.txLifetime === undefined ? 1_000_000_000 : b + 1 + spec.txLifetime,
         };
         const kind = txKindOf(workload, random);
         mix[kind]++;
@@ -291,13 +334,16 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
       assertReceiptsOk(block.header.height, txs, executed.receipts);
       const certificate = certifyFast(genesis, validatorKeys, block);
       await producer.commit(block, certificate, executed);
-      blocks.push({ block: block.encoded, certificate: encodeCertificate(certificate) });
+      if (spec.keepBlocks ?? true) {
+        blocks.push({ block: block.encoded, certificate: encodeCertificate(certificate) });
+      }
       chainBytes += block.encoded.length;
       spec.onBlock?.(block.header.height, blockCount);
     }
+    if (spec.snapshotAtTip) snapshot = await snapshotTip(producer);
   } finally {
     await producer.close();
-    await rm(dir, { recursive: true, force: true });
+    if (spec.dir === undefined) await rm(dir, { recursive: true, force: true });
   }
   return {
     genesis,
@@ -309,5 +355,28 @@ export async function generateChain(spec: ChainSpec): Promise<GeneratedChain> {
     mix,
     validatorKeys,
     chainBytes,
+    ...(snapshot === undefined ? {} : { snapshot }),
+  };
+}
+
+/**
+ * Waits for the snapshot the ledger started after its last commit (its interval is the tip's
+ * height), timing it and the event loop's longest wait meanwhile, and reads its manifest.
+ */
+async function snapshotTip(ledger: Ledger): Promise<TipSnapshot> {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const started = performance.now();
+  await ledger.snapshotsSettled();
+  const ms = performance.now() - started;
+  delay.disable();
+  const height = ledger.tip.height;
+  const { manifest } = await readSnapshotManifest(ledger.store, height);
+  return {
+    height,
+    chunks: manifest.chunks.length,
+    bytes: manifest.chunks.reduce((sum, c) => sum + c.byteLength, 0),
+    ms,
+    maxEventLoopDelayMs: delay.max / 1e6,
   };
 }
