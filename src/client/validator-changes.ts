@@ -4,8 +4,8 @@
  * accepted only if the block that made it — at height fromHeight − 1 — carries a certificate
  * from the set trusted at that height, and its header names the new set (nextValidatorSetHash).
  * A node cannot forge a change without a quorum of the previous set's keys; one that hides a
- * change is caught when a header's validatorSetHash is not the set the client expects there
- * (verify.ts).
+ * change is caught at the next change, whose block names the hidden set as its own, or when a
+ * header's validatorSetHash is not the set the client expects there (verify.ts).
  */
 import type { ValidatorChangesResponse } from '../api/types.ts';
 import {
@@ -72,6 +72,11 @@ export function verifyValidatorChanges(
     if (header.chainId !== trusted.chainId) fail(`change at ${c.fromHeight}: another chain`);
     if (header.height !== at) fail(`change at ${c.fromHeight}: the header is not of height ${at}`);
     const signers = trustedSetAt(trusted.validators, { changes, upTo: at }, at);
+    // A change left out before this one: the block names the set it made, whose quorum may
+    // still pass for one of the set before it (when it only added a member).
+    if (!equalBytes(header.validatorSetHash, signers.hash)) {
+      fail(`change at ${c.fromHeight}: block ${at} names another validator set than the client's`);
+    }
     try {
       verifyCertificate(
         certificate,

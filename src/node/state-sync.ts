@@ -5,10 +5,12 @@
  *
  *   1. the snapshots peers offer (kind 5): the highest height S first;
  *   2. every validator-set change up to S (kind 7): each change block's certificate carries a
- *      quorum of the set trusted before it, and its header names the new set — as a light
- *      client follows them (src/client/validator-changes.ts);
+ *      quorum of the set trusted before it, and its header names that set as its own (a change
+ *      left out before it shows there) and the new set as the next — as a light client
+ *      follows them (src/client/validator-changes.ts);
  *   3. blocks S−63..S (kind 2): block S's certificate carries a quorum of the set at S; each
- *      block's hash is the next one's parentHash; each names the set of its height, its txs
+ *      block's hash is the next one's parentHash; each names the set of its height and of the
+ *      next (for S, the only check that a change made by S itself was not left out), its txs
  *      make its txRoot and its last commit its lastCommitHash. Only S's certificate is taken
  *      from the peer: the others are the lastCommit of the block above (hash-bound);
  *   4. the tx hashes of the rest of the lifetime window, heights S − maxTxLifetime + 1 … S−64
@@ -18,8 +20,8 @@
  *      peer that has them, each checked on arrival (snapshot-fetch.ts), imported with a
  *      marker so a crash restarts cleanly (state/snapshot-import.ts).
  *
- * A peer whose answers fail a check is left for the next offer. After the import the node
- * opens its ledger at S and block sync takes it on from S+1.
+ * A peer whose answers fail a check is left for the next offer (the result lists the refused
+ * ones). After the import the node opens its ledger at S and block sync takes it on from S+1.
  */
 import {
   type CommitCertificate,
@@ -123,6 +125,8 @@ export interface StateSyncResult {
   readonly chunks: number;
   readonly peer: string;
   readonly ms: number;
+  /** The offers tried before it and refused, in order, with why (STATE_SYNC_UNVERIFIED, …). */
+  readonly refused: ReadonlyArray<{ readonly peer: string; readonly error: unknown }>;
 }
 
 interface Fetched {
@@ -176,6 +180,13 @@ async function trustedChanges(
       const at = fromHeight - 1;
       if (header.height !== at || header.chainId !== genesis.chainId) {
         unverified(`validator change at ${fromHeight}: the header is not block ${at}`);
+      }
+      // A change left out before this one: the block names the set the hidden change made,
+      // whose quorum may still pass for one of the set before it (an added member's).
+      if (!equalBytes(header.validatorSetHash, setAt(at).hash)) {
+        unverified(
+          `validator change at ${fromHeight}: block ${at} names another validator set than the changes before it put in force`,
+        );
       }
       try {
         verifyCertificate(
@@ -261,6 +272,11 @@ async function trustedBlocks(
     if (!equalBytes(block.header.validatorSetHash, setAt(h).hash)) {
       unverified(`block ${h} names another validator set than the changes put in force`);
     }
+    // Below S the block above checks this too; for S it is the only check of the set of S+1
+    // (a change made by block S itself, left out, would leave the node trusting the old set).
+    if (!equalBytes(block.header.nextValidatorSetHash, setAt(h + 1).hash)) {
+      unverified(`block ${h} names another next validator set than the changes put in force`);
+    }
     if (!equalBytes(computeTxRoot(block.txHashes), block.header.txRoot)) {
       unverified(`block ${h}: its txs do not make its txRoot`);
     }
@@ -345,7 +361,7 @@ export async function stateSync(
   if (offers.length === 0) {
     throw new CivitasError('SNAPSHOT_NOT_FOUND', 'no peer offers a state snapshot');
   }
-  let lastError: unknown;
+  const refused: Array<{ peer: string; error: unknown }> = [];
   for (const offer of offers) {
     const S = offer.manifest.height;
     const ctx = { timeoutMs: opts.timeoutMs, check: deps.check, fetched };
@@ -405,10 +421,11 @@ export async function stateSync(
         chunks: offer.manifest.chunks.length,
         peer: offer.peer,
         ms: now() - started,
+        refused,
       };
     } catch (err) {
-      lastError = err;
+      refused.push({ peer: offer.peer, error: err });
     }
   }
-  throw lastError;
+  throw refused.at(-1)!.error;
 }

@@ -1,6 +1,7 @@
 /**
  * Peers that answer the sync protocol in process: each a real BlockSync serving its chain and
- * snapshots, reached through a stand-in network whose requests arrive in a later turn.
+ * snapshots (or a real ledger's), reached through a stand-in network whose requests arrive in
+ * a later turn.
  */
 import {
   BlockSync,
@@ -9,6 +10,8 @@ import {
   type SyncNetwork,
 } from '../../src/node/block-sync.ts';
 import { silentLogger } from '../../src/node/logger.ts';
+import { stateSyncSource } from '../../src/node/state-sync.ts';
+import { Ledger } from '../../src/state/ledger.ts';
 
 type Handler = Parameters<SyncNetwork['onSyncRequest']>[0];
 
@@ -47,4 +50,29 @@ export function syncServers(
       return handlers.get(peer)!(request, { peerId: peer } as never);
     },
   } as Pick<SyncNetwork, 'requestSync'>;
+}
+
+/**
+ * Real ledgers as sync peers, by name: each serves its blocks and certificates (kind 2) and,
+ * through stateSyncSource, its snapshots, validator changes and tx hashes; a peer given as
+ * `{ ledger, snapshots }` serves `snapshots` instead (an attacker rewriting some answers).
+ */
+export function ledgerSyncServers(
+  peers: Record<string, Ledger | { ledger: Ledger; snapshots: SnapshotSource }>,
+): Pick<SyncNetwork, 'requestSync'> {
+  const served = Object.entries(peers).map(([name, peer]) => {
+    const { ledger, snapshots } =
+      peer instanceof Ledger ? { ledger: peer, snapshots: stateSyncSource(peer) } : peer;
+    const chain: SyncChain = {
+      height: () => ledger.height,
+      blockBytes: (h) => ledger.store.getBlockBytes(h),
+      certificateBytes: (h) => ledger.store.getCertificateBytes(h),
+      commitSynced: async () => ({ blocks: 0 }),
+    };
+    return [name, { chain, snapshots }] as const;
+  });
+  return syncServers(
+    Object.fromEntries(served),
+    () => new Promise((resolve) => setImmediate(resolve)),
+  );
 }

@@ -1,7 +1,8 @@
 /**
  * A light client following validator-set changes: a change is trusted only when the block
  * that made it is certified by the set before it and names the new set; a client that was
- * not told of a change notices at the first header signed by the new set.
+ * not told of a change notices at the next change, whose block names the hidden set, or at
+ * the first header signed by the new set.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -43,13 +44,13 @@ function header(height: number, next: Uint8Array): Header {
   };
 }
 
-function certify(h: Header, signers: readonly KeyPair[]): CommitCertificate {
+function certify(h: Header, signers: readonly KeyPair[], count = 3): CommitCertificate {
   const blockHash = headerHash(h);
   return {
     height: h.height,
     view: 0,
     blockHash,
-    signatures: signers.slice(0, 3).map((k, validatorIndex) => {
+    signatures: signers.slice(0, count).map((k, validatorIndex) => {
       const timestamp = h.timestamp + 1;
       const message = voteSigningHash('commit', CHAIN, h.height, 0, blockHash, timestamp);
       return { validatorIndex, signature: sign(message, k.secretKey), timestamp };
@@ -101,6 +102,26 @@ describe('validator changes, as a light client follows them', () => {
         { ...r, changes: [{ ...r.changes[0]!, fromHeight: 12 }] },
         verifyNative,
       ),
+    );
+  });
+
+  test('a change left out is caught at the next one, whose block names the hidden set', () => {
+    // A → C adds a member at 10; C → D at 20 is certified by C's first four: A's own keys.
+    const keysC = [...keysA, generateKeyPair()];
+    const setC = makeValidatorSet(keysC.map((k) => k.publicKey));
+    const setD = makeValidatorSet(keysC.slice(1).map((k) => k.publicKey));
+    const first = header(9, setC.hash);
+    const second = { ...header(19, setD.hash), validatorSetHash: setC.hash };
+    const both: ValidatorChangesResponse = {
+      height: 25,
+      changes: [
+        response(first, certify(first, keysA), setC).changes[0]!,
+        response(second, certify(second, keysC, 4), setD).changes[0]!,
+      ],
+    };
+    assert.equal(verifyValidatorChanges(trusted, both, verifyNative).changes.length, 2);
+    refused(() =>
+      verifyValidatorChanges(trusted, { ...both, changes: [both.changes[1]!] }, verifyNative),
     );
   });
 });

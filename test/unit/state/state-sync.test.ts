@@ -16,8 +16,7 @@ import { type Tx, TxVerifier } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair, verifyNative } from '../../../src/crypto/ed25519.ts';
 import { codeOf } from '../../../src/errors/index.ts';
-import type { SyncChain, SyncNetwork } from '../../../src/node/block-sync.ts';
-import { stateSync, stateSyncSource } from '../../../src/node/state-sync.ts';
+import { stateSync } from '../../../src/node/state-sync.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { verifyStateProof } from '../../../src/state/smt/index.ts';
 import { ChainStore } from '../../../src/state/store.ts';
@@ -28,24 +27,8 @@ import {
   type TestChain,
   transferTx,
 } from '../../helpers/chain.ts';
-import { syncServers } from '../../helpers/sync-servers.ts';
+import { ledgerSyncServers } from '../../helpers/sync-servers.ts';
 import { tempDir } from '../../helpers/temp.ts';
-
-function network(ledgers: Record<string, Ledger>): Pick<SyncNetwork, 'requestSync'> {
-  const peers = Object.entries(ledgers).map(([name, ledger]) => {
-    const chain: SyncChain = {
-      height: () => ledger.height,
-      blockBytes: (h) => ledger.store.getBlockBytes(h),
-      certificateBytes: (h) => ledger.store.getCertificateBytes(h),
-      commitSynced: async () => ({ blocks: 0 }),
-    };
-    return [name, { chain, snapshots: stateSyncSource(ledger) }] as const;
-  });
-  return syncServers(
-    Object.fromEntries(peers),
-    () => new Promise((resolve) => setImmediate(resolve)),
-  );
-}
 
 const ACCOUNTS = 40;
 
@@ -90,7 +73,7 @@ describe('state sync from peers', () => {
     t.after(() => forger.close());
     await grow(forger, forgerChain, 131, []);
 
-    const p2p = network({ source, forger });
+    const p2p = ledgerSyncServers({ source, forger });
     const store = await ChainStore.open(join(dir, 'joiner'));
     const result = await stateSync(
       { p2p, store, check: verifyNative },
@@ -101,6 +84,10 @@ describe('state sync from peers', () => {
     await store.close();
     assert.equal(result.height, 120);
     assert.equal(result.peer, 'source');
+    assert.deepEqual(
+      result.refused.map((r) => [r.peer, codeOf(r.error)]),
+      [['forger', 'STATE_SYNC_UNVERIFIED']],
+    );
     assert.ok(result.bytes > 0);
 
     const synced = await Ledger.open(join(dir, 'joiner'), chain.genesis, civitasStateMachine());
@@ -161,7 +148,7 @@ describe('state sync from peers', () => {
     await grow(forger, forgerChain, 10, []);
     const store = await ChainStore.open(join(dir, 'joiner'));
     t.after(() => store.close());
-    const deps = { p2p: network({ forger }), store, check: verifyNative };
+    const deps = { p2p: ledgerSyncServers({ forger }), store, check: verifyNative };
     const failure = await stateSync(deps, chain.genesis, ['forger'], { timeoutMs: 2_000 }).catch(
       (e) => e,
     );
