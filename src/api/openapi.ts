@@ -253,6 +253,22 @@ const SCHEMAS: Record<string, JsonSchema> = {
     }),
   }),
   ClockJson: clock,
+  RetainedJson: object(
+    {
+      stateFrom: int('the lowest height whose state is kept for reads and proofs'),
+      blocksFrom: int('the lowest height whose block, certificate and receipts are kept'),
+      txsFrom: int('the lowest height whose txs GET /txs/{hash} finds'),
+      historyFrom: int('the lowest height whose changes GET /history lists'),
+    },
+    {
+      description:
+        'where what the node holds starts, per kind (0: at the genesis); below: 410 STATE_VERSION_PRUNED, LEDGER_BLOCK_PRUNED, HISTORY_NOT_INDEXED, or a 404 whose message names txsFrom',
+    },
+  ),
+  StateSyncJson: object(
+    { height: int('the height of the snapshot it joined from', 1) },
+    { description: 'the node joined by state sync (null instead: it replayed from the genesis)' },
+  ),
   StatusResponse: object({
     chainId: str(),
     moniker: str(),
@@ -272,6 +288,8 @@ const SCHEMAS: Record<string, JsonSchema> = {
     peers: arrayOf(str(), 'connected peer ids'),
     uptimeMs: int(),
     clock: ref('ClockJson'),
+    retained: ref('RetainedJson'),
+    stateSync: nullable(ref('StateSyncJson')),
     version: str('the package version'),
     commit: str('the git commit (-dirty if modified) or unknown'),
   }),
@@ -453,6 +471,7 @@ const ERROR_RESPONSES: Record<number, string> = {
   403: 'refused for who asks or what is asked of the node',
   404: 'no such thing (the code says what)',
   409: "a conflict: another tx holds the sender's nonce",
+  410: 'gone from this node: pruned (STATE_VERSION_PRUNED, LEDGER_BLOCK_PRUNED), or made before the height it joined by state sync at (HISTORY_NOT_INDEXED); an archive node has it',
   413: 'the body exceeds rpc.maxBodyBytes',
   429: 'the mempool is full (overall or for this sender)',
   500: 'a fault of the node itself',
@@ -541,7 +560,13 @@ const PATHS: OpenApiDocument['paths'] = {
     get: {
       operationId: 'validatorChanges',
       summary: 'every validator-set change, with the header and certificate that prove it',
-      responses: { 200: ok('the changes', ref('ValidatorChangesResponse')), 500: err(500) },
+      description:
+        '410 LEDGER_BLOCK_PRUNED for a change whose block this node does not hold: one that joined by state sync at S holds no block below S − 63',
+      responses: {
+        200: ok('the changes', ref('ValidatorChangesResponse')),
+        410: err(410),
+        500: err(500),
+      },
     },
   },
   '/txs': {
@@ -591,11 +616,14 @@ const PATHS: OpenApiDocument['paths'] = {
     get: {
       operationId: 'tx',
       summary: 'a tx with its receipt, Merkle proofs, header and certificate',
+      description:
+        '404 RPC_TX_NOT_FOUND: neither committed as far as the tx index reaches nor pending (a node that joined by state sync indexes txs from retained.txsFrom of GET /status on, and its message says so); 410 LEDGER_BLOCK_PRUNED: committed in a block this node no longer keeps',
       parameters: [pathParam('hash', 'the tx hash', hex(HASH))],
       responses: {
         200: ok('committed, or pending in this node’s mempool', ref('TxResponse')),
         400: err(400),
         404: err(404),
+        410: err(410),
         500: err(500),
       },
     },
@@ -604,6 +632,8 @@ const PATHS: OpenApiDocument['paths'] = {
     get: {
       operationId: 'block',
       summary: 'a block: its JSON view, certificate and canonical bytes',
+      description:
+        '410 LEDGER_BLOCK_PRUNED below the blocks this node keeps (retained.blocksFrom of GET /status)',
       parameters: [
         pathParam('id', 'a height, or latest', {
           type: 'string',
@@ -614,6 +644,7 @@ const PATHS: OpenApiDocument['paths'] = {
         200: ok('the block', ref('BlockResponse')),
         400: err(400),
         404: err(404),
+        410: err(410),
         500: err(500),
       },
     },
@@ -634,6 +665,8 @@ const PATHS: OpenApiDocument['paths'] = {
     get: {
       operationId: 'state',
       summary: 'a module’s object as JSON (+ state proof), at the tip or a past height',
+      description:
+        '410 STATE_VERSION_PRUNED for a height below the state this node keeps (retained.stateFrom of GET /status), LEDGER_BLOCK_PRUNED with a proof whose block it no longer keeps',
       parameters: [
         moduleParam,
         objectIdParam,
@@ -644,6 +677,7 @@ const PATHS: OpenApiDocument['paths'] = {
         200: ok('the object (present: false when absent)', ref('StateResponse')),
         400: err(400),
         404: err(404),
+        410: err(410),
         500: err(500),
       },
     },
@@ -652,6 +686,8 @@ const PATHS: OpenApiDocument['paths'] = {
     get: {
       operationId: 'history',
       summary: 'an object’s history index: which tx made each revision (unproven)',
+      description:
+        '410 HISTORY_NOT_INDEXED when the page would start with revisions made below retained.historyFrom of GET /status (a node that joined by state sync): never a short list that looks complete',
       parameters: [
         moduleParam,
         objectIdParam,
@@ -672,6 +708,7 @@ const PATHS: OpenApiDocument['paths'] = {
         200: ok('one page of the index', ref('HistoryResponse')),
         400: err(400),
         404: err(404),
+        410: err(410),
         500: err(500),
       },
     },

@@ -52,9 +52,32 @@ export interface StatusResponse {
   peers: string[];
   uptimeMs: number;
   clock: ClockJson;
+  /** The lowest height of what this node holds, per kind (0: everything from the genesis). */
+  retained: RetainedJson;
+  /** The snapshot this node joined from by state sync (nothing below it replayed), or null. */
+  stateSync: StateSyncJson | null;
   /** The running build: package version, and the git commit (`-dirty` if modified) or `unknown`. */
   version: string;
   commit: string;
+}
+
+/**
+ * Where what a node holds starts (0: at the genesis). A pruned node raises the first two
+ * (state.keepVersions, state.retainBlocks; reads below answer 410 STATE_VERSION_PRUNED and
+ * LEDGER_BLOCK_PRUNED); a node that joined by state sync at S holds state from S, blocks with
+ * receipts from S + 1, the tx index from S − maxTxLifetime + 1 and the history index from
+ * S + 1 (410 HISTORY_NOT_INDEXED below).
+ */
+export interface RetainedJson {
+  stateFrom: number;
+  blocksFrom: number;
+  txsFrom: number;
+  historyFrom: number;
+}
+
+/** How a node joined by state sync: the height of the snapshot it imported. */
+export interface StateSyncJson {
+  height: number;
 }
 
 /**

@@ -10,6 +10,11 @@ export const STATE_ERRORS = {
     description:
       "that height's block, certificate and receipts are pruned here (state.retainBlocks)",
   },
+  HISTORY_NOT_INDEXED: {
+    status: 410,
+    gossip: 'ignore',
+    description: 'revisions made before this node joined by state sync: ask an archive node',
+  },
   LEDGER_BAD_COMMIT_HEIGHT: {
     ...SERVER_ERROR,
     description: 'a block or its execution result is not for the next height',

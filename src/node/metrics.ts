@@ -71,6 +71,10 @@ export interface MetricsSource {
   pruning?(): PruningStats;
   /** The memory budget, the V8 heap limit and what each cache holds (memory-budget.ts). */
   memory?(): MemoryReport;
+  /** The state sync this process joined by (state-sync-start.ts), if it did. */
+  stateSync?(): { readonly bytes: number; readonly ms: number } | undefined;
+  /** Snapshots taken since the start and the newest kept (snapshot-store.ts). */
+  snapshots?(): { readonly taken: number; readonly newestHeight: number };
 }
 
 export interface MemoryReport {
@@ -254,6 +258,42 @@ export class NodeMetrics {
         if (stats !== undefined) {
           prunedMirror.advance('blocks', stats.prunedBlocks, (d) => this.inc(d));
         }
+      },
+    });
+    const syncMirror = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_state_sync_bytes_total',
+      help: 'Bytes this node fetched to join by state sync at its start (0: it did not)',
+      registers,
+      collect() {
+        const sync = source.stateSync?.();
+        syncMirror.advance('bytes', sync?.bytes ?? 0, (d) => this.inc(d));
+      },
+    });
+    new Gauge({
+      name: 'civitas_state_sync_seconds',
+      help: 'How long the state sync this node joined by at its start took (0: it did not)',
+      registers,
+      collect() {
+        this.set((source.stateSync?.()?.ms ?? 0) / 1000);
+      },
+    });
+    const snapshotMirror = new CumulativeMirror();
+    new Counter({
+      name: 'civitas_snapshots_taken_total',
+      help: 'State snapshots this node wrote since it started (state.snapshotInterval)',
+      registers,
+      collect() {
+        const stats = source.snapshots?.();
+        if (stats !== undefined) snapshotMirror.advance('', stats.taken, (d) => this.inc(d));
+      },
+    });
+    new Gauge({
+      name: 'civitas_snapshot_height',
+      help: 'The height of the newest state snapshot this node keeps and serves (0: none)',
+      registers,
+      collect() {
+        this.set(source.snapshots?.().newestHeight ?? 0);
       },
     });
     new Gauge({

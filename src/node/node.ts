@@ -43,7 +43,7 @@ import { NodeMetrics } from './metrics.ts';
 import { PbftConsensus } from './pbft-consensus.ts';
 import { RpcServer } from './rpc-server.ts';
 import { SoloConsensus } from './solo-consensus.ts';
-import { stateSyncSource } from './state-sync.ts';
+import { type StateSyncResult, stateSyncSource } from './state-sync.ts';
 import { joinByStateSync } from './state-sync-start.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { TxIntake } from './tx-intake.ts';
@@ -63,6 +63,8 @@ export interface NodeStartOptions {
   verifyWorkers?: number;
   /** The validator key's passphrase, asked for only if the key file is encrypted. */
   keyPassphrase?: PassphraseInput;
+  /** Join by state sync if the data dir holds no block, whatever `state.sync` says (--state-sync). */
+  stateSync?: boolean;
 }
 
 /** The parts that exist only on a chain of several validators. */
@@ -130,6 +132,7 @@ export class CivitasNode {
     log: Logger;
     verification: Verification;
     clock: NodeClock;
+    stateSync: StateSyncResult | undefined;
   }) {
     this.app = parts.app;
     this.clock = parts.clock;
@@ -167,6 +170,8 @@ export class CivitasNode {
             ? { ...this.consensus.publishedBytes }
             : undefined,
         pruning: () => ledger.pruningStats(),
+        stateSync: () => parts.stateSync,
+        snapshots: () => ledger.snapshotStats(),
         memory: () => {
           const admission = this.commitCache.stats();
           const state = ledger.cacheStats();
@@ -281,8 +286,9 @@ export class CivitasNode {
       getHeapStatistics().heap_size_limit,
     );
     if (heapWarning !== undefined) log.warn(heapWarning);
-    if (config.state.sync) {
-      await joinByStateSync(
+    let stateSync: StateSyncResult | undefined;
+    if (opts.stateSync === true || config.state.sync) {
+      stateSync = await joinByStateSync(
         {
           dataDir: resolveHomePath(home, config.dataDir),
           genesis,
@@ -344,6 +350,7 @@ export class CivitasNode {
       log,
       verification,
       clock,
+      stateSync,
     });
     if (clock.offsetMs !== 0)
       log.warn('clock skewed by fault injection', { offsetMs: clock.offsetMs });

@@ -5,7 +5,8 @@
  * 4xx with `{"error": {"code", "message"}}`; only a fault of the node itself is a 500. The
  * OpenAPI document (src/api/openapi.ts) describes every route and answer.
  *
- *   GET  /status                    chain and node status (clock health included)
+ *   GET  /status                    chain and node status (clock health, the lowest heights
+ *                                   the node holds, the snapshot it joined from if it did)
  *   GET  /ready                     200 when the node is fit to serve and vote (peers for a
  *                                   quorum, in step with the chain, clock within the allowed
  *                                   drift), else 503 with the same body naming the failed check
@@ -24,7 +25,9 @@
  *   GET  /history/:module/:id[?from=R&limit=N]  the object's history index: which tx (and op,
  *                                   and governance action) made each revision from R (default
  *                                   1) on, N entries (default 100, at most 1000) and `next`;
- *                                   unproven, a client proves each tx (src/client/history.ts)
+ *                                   unproven, a client proves each tx (src/client/history.ts);
+ *                                   410 HISTORY_NOT_INDEXED for revisions made below the
+ *                                   index's first height (a node that joined by state sync)
  *   GET  /gov/proposals             the last 100 governance proposals, newest first
  *   GET  /gov/proposals/:id         one proposal (status read at the current height)
  *   GET  /events[?from=ID][&tx=H|&address=A]  server-sent events, one per committed block
@@ -123,6 +126,8 @@ export type RpcChain = Pick<
     | 'getBlock'
     | 'getCertificate'
     | 'getCertificateBytes'
+    | 'retainedFrom'
+    | 'syncedFrom'
   >;
 };
 
@@ -422,8 +427,16 @@ export class RpcServer {
       peers: info.peers(),
       uptimeMs: Date.now() - info.startedAt,
       clock: clockJson(info.clock()),
+      retained: { ...this.chain.store.retainedFrom() },
+      stateSync: this.stateSyncJson(),
       ...buildInfo(),
     };
+  }
+
+  /** The snapshot height this node joined at (it did not replay below it), or null. */
+  private stateSyncJson(): StatusResponse['stateSync'] {
+    const height = this.chain.store.syncedFrom();
+    return height === undefined ? null : { height };
   }
 
   /** Rules: peers for a quorum besides this node; at most READY_MAX_BEHIND heights behind; clock ok. */
@@ -567,7 +580,16 @@ export class RpcServer {
     const location = await store.getTxLocation(hash);
     if (location === undefined) {
       if (this.m.txs.isPending(hash)) return { hash: toHex(hash), status: 'pending' };
-      throw new CivitasError('RPC_TX_NOT_FOUND', `tx ${toHex(hash)} not found`);
+      const { txsFrom } = store.retainedFrom();
+      // A synced node never indexed the txs below its lifetime window: not found here is
+      // not "never committed".
+      const why =
+        txsFrom > 0
+          ? `: this node's tx index starts at height ${txsFrom} (it joined by state sync at ${store.syncedFrom()}), so it may be an older tx; ask an archive node`
+          : '';
+      throw new CivitasError('RPC_TX_NOT_FOUND', `tx ${toHex(hash)} not found${why}`, {
+        txsFrom,
+      });
     }
     const [block, certificate] = await Promise.all([
       store.getBlock(location.height),
@@ -729,14 +751,17 @@ export class RpcServer {
 
   /**
    * An object's history index page: the entries from rev `from` (default 1), `limit` of them
-   * (default 100, at most 1000), and the rev the next page starts at.
+   * (default 100, at most 1000), and the rev the next page starts at. A page that would start
+   * with revisions made below the lowest height the index holds (a node that joined by state
+   * sync) is 410 HISTORY_NOT_INDEXED, never a short list that looks complete.
    */
   private async history(
     moduleName: string,
     id: string,
     query: URLSearchParams,
   ): Promise<HistoryResponse> {
-    const key = this.appModule(moduleName).objects.key(id);
+    const module = this.appModule(moduleName);
+    const key = module.objects.key(id);
     const from = parseCount(query.get('from'), 'from', 0, MAX_REV, 1);
     const limit = parseCount(
       query.get('limit'),
@@ -745,10 +770,27 @@ export class RpcServer {
       MAX_HISTORY_PAGE,
       DEFAULT_HISTORY_PAGE,
     );
+    const { historyFrom } = this.chain.store.retainedFrom();
     // One more than asked for: whether there is a next page.
-    const { height, value: read } = await this.atOneHeight(() =>
-      this.chain.history(key, { fromRev: from, limit: limit + 1 }),
-    );
+    const { height, value } = await this.atOneHeight(async () => {
+      const read = await this.chain.history(key, { fromRev: from, limit: limit + 1 });
+      if (historyFrom === 0) return { read, unindexed: 0 };
+      // Revisions are 1..rev, each indexed if made from historyFrom on: those below the first
+      // entry (or, with none, up to the object's current rev) were made before.
+      const first = read[0]?.rev;
+      const unindexed =
+        first !== undefined ? first - 1 : currentRev(module, id, await this.chain.getValue(key));
+      return { read, unindexed };
+    });
+    const { read, unindexed } = value;
+    const start = Math.max(1, from);
+    if (unindexed >= start) {
+      throw new CivitasError(
+        'HISTORY_NOT_INDEXED',
+        `revisions ${start}..${unindexed} of ${moduleName} ${id} were made before height ${historyFrom}, where this node's history index starts (it joined by state sync at ${this.chain.store.syncedFrom()}); ask an archive node${read.length > 0 ? `, or from=${unindexed + 1} for the rest` : ''}`,
+        { historyFrom, unindexedTo: unindexed },
+      );
+    }
     const page = read.slice(0, limit);
     return {
       module: moduleName,
@@ -842,6 +884,14 @@ function unreachable(key: never): never {
 function proposalView(app: App, value: Uint8Array, height: number): ProposalJson {
   // proposalToJson builds exactly ProposalJson (src/api/types.ts); src/app types it loosely.
   return proposalToJson(app, proposalCodec.decode(value), height) as unknown as ProposalJson;
+}
+
+/** A tracked object's current revision from its JSON view (0: absent, or keeps no history). */
+function currentRev(module: AppModule, id: string, value: Uint8Array | undefined): number {
+  if (value === undefined) return 0;
+  const view = module.objects.toJson(value, id) as { rev?: unknown } | null;
+  const rev = view?.rev;
+  return typeof rev === 'number' && Number.isSafeInteger(rev) && rev > 0 ? rev : 0;
 }
 
 /** The module and id of /<root>/<module>/<id>: the id is all that follows, URL-decoded. */

@@ -645,6 +645,14 @@ export class Ledger {
     return keep;
   }
 
+  /** Snapshots written since the node started, and the newest kept (0: none). */
+  snapshotStats(): { readonly taken: number; readonly newestHeight: number } {
+    return {
+      taken: this.snapshotter?.snapshotsTaken ?? 0,
+      newestHeight: this.snapshotter?.heights().at(-1) ?? 0,
+    };
+  }
+
   /** Resolves once the snapshot being written, if any, is done (tests, benchmarks). */
   async snapshotsSettled(): Promise<void> {
     await this.snapshotter?.settled();

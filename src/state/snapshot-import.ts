@@ -8,7 +8,9 @@
  *      tree nodes and its values in one batch; chunks may come in any order;
  *   3. `complete` writes the nodes above the pieces, reads the root of the snapshot's version
  *      back and compares it with the trusted root, then writes in one synced batch the blocks
- *      and indexes the caller fetched and verified, the height, and removes the marker.
+ *      and indexes the caller fetched and verified, the height, `synced-from` (the snapshot's
+ *      height: GET /status's `stateSync` after any restart) and `txs-from` (where the tx index
+ *      starts), and removes the marker.
  *
  * A crash before the last batch leaves the marker, and the next import starts over; tree
  * nodes are deterministic per key, so a node written twice is written the same.

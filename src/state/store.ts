@@ -18,7 +18,11 @@
  *             'state-from' → the lowest state version kept whole; 'blocks-from' → the lowest
  *             height whose block, certificate and receipts are kept (both absent: all kept);
  *             'sync-import' → u64 height ‖ state root while a state import (snapshot-import.ts)
- *             is unfinished: the ledger refuses to open such a database
+ *             is unfinished: the ledger refuses to open such a database; 'synced-from' → u64
+ *             height S of the snapshot a state import made this database from (absent: it
+ *             replayed from the genesis), and 'txs-from' → the lowest height whose txs the tx
+ *             index holds (absent: all), both written by the import's last batch: the history
+ *             index then starts at S + 1, the tx index at the lifetime window's first height
  *   wal       consensus write-ahead log
  *   history   (state key hash, u32 rev) → which tx made that revision of a tracked object:
  *             (height, tx index, op index, governance action or none, tx hash). An index for
@@ -89,6 +93,10 @@ const META_STATE_FROM = utf8.encode('state-from');
 const META_BLOCKS_FROM = utf8.encode('blocks-from');
 /** An unfinished state import: u64 height ‖ state root (snapshot-import.ts). */
 const META_IMPORT = utf8.encode('sync-import');
+/** The height of the snapshot a state import started this database from (absent: replayed). */
+const META_SYNCED_FROM = utf8.encode('synced-from');
+/** The lowest height whose txs the tx index holds (absent: every height). */
+const META_TXS_FROM = utf8.encode('txs-from');
 const NOTHING = new Uint8Array(0);
 
 export interface BlockCommit {
@@ -177,6 +185,22 @@ function prefixed(prefix: Bytes, key: Bytes): Bytes {
   return out;
 }
 
+/**
+ * The lowest height of what this node holds, per kind (0: from the genesis). A pruner raises
+ * the first two; a state import at S sets them all: state from S, blocks (with receipts) from
+ * S + 1, the tx index from the lifetime window's first height, the history index from S + 1.
+ */
+export interface RetainedFrom {
+  /** The lowest state version whose tree is whole. */
+  readonly stateFrom: number;
+  /** The lowest height whose block, certificate and receipts are kept. */
+  readonly blocksFrom: number;
+  /** The lowest height whose txs the tx index holds (GET /txs/:hash). */
+  readonly txsFrom: number;
+  /** The lowest height whose changes the history index holds (GET /history). */
+  readonly historyFrom: number;
+}
+
 export interface TxLocation {
   readonly height: number;
   readonly index: number;
@@ -203,7 +227,9 @@ export class ChainStore {
    * deletions they announce are written, so a read never finds a pruned entry missing
    * without knowing why.
    */
-  private retained = { stateFrom: 0, blocksFrom: 0 };
+  private retained: RetainedFrom = { stateFrom: 0, blocksFrom: 0, txsFrom: 0, historyFrom: 0 };
+  /** The height of the snapshot this database was imported from; undefined: it replayed. */
+  private synced: number | undefined;
 
   private constructor(db: Level<Bytes, Bytes>) {
     this.db = db;
@@ -271,10 +297,19 @@ export class ChainStore {
     }
     const store = new ChainStore(db);
     try {
-      const [stateFrom, blocksFrom] = await store.meta.getMany([META_STATE_FROM, META_BLOCKS_FROM]);
+      const [stateFrom, blocksFrom, txsFrom, syncedFrom] = await store.meta.getMany([
+        META_STATE_FROM,
+        META_BLOCKS_FROM,
+        META_TXS_FROM,
+        META_SYNCED_FROM,
+      ]);
+      const height = (v: Bytes | undefined) => (v === undefined ? 0 : readHeightKey(v));
+      store.synced = syncedFrom === undefined ? undefined : readHeightKey(syncedFrom);
       store.retained = {
-        stateFrom: stateFrom === undefined ? 0 : readHeightKey(stateFrom),
-        blocksFrom: blocksFrom === undefined ? 0 : readHeightKey(blocksFrom),
+        stateFrom: height(stateFrom),
+        blocksFrom: height(blocksFrom),
+        txsFrom: height(txsFrom),
+        historyFrom: store.synced === undefined ? 0 : store.synced + 1,
       };
     } catch (err) {
       await db.close();
@@ -425,9 +460,14 @@ export class ChainStore {
     return out;
   }
 
-  /** The lowest state version whose tree is whole, and the lowest height whose block is kept. */
-  retainedFrom(): { readonly stateFrom: number; readonly blocksFrom: number } {
+  /** The lowest height of the state, blocks, tx index and history index this node holds. */
+  retainedFrom(): RetainedFrom {
     return this.retained;
+  }
+
+  /** The height of the snapshot a state import made this database from; undefined: replayed. */
+  syncedFrom(): number | undefined {
+    return this.synced;
   }
 
   /**
@@ -586,7 +626,8 @@ export class ChainStore {
    * The last batch of a state import at `height`: the blocks a synced node keeps (with their
    * certificates, hashes and tx index, no receipts), the tx index of the lifetime window, the
    * validator changes, the genesis hash, the kept ranges (state from `height`, blocks with
-   * receipts from `height` + 1) and the height; the marker goes. Synced.
+   * receipts from `height` + 1, the tx index from the lowest height handed to it), that the
+   * database was synced from `height`, and the height; the marker goes. Synced.
    */
   async completeImport(done: {
     readonly genesisHash: Bytes;
@@ -614,13 +655,26 @@ export class ChainStore {
     for (const { fromHeight, encoded } of done.validatorChanges) {
       batch.put(prefixed(p.meta, concatBytes(META_VSET, heightKey(fromHeight))), encoded);
     }
+    // The window handed over reaches down to here; from height 1 the index is whole.
+    let txsFrom = done.height + 1;
+    for (const { height } of done.txIndex) txsFrom = Math.min(txsFrom, height);
+    for (const { block } of done.blocks) txsFrom = Math.min(txsFrom, block.header.height);
+    if (txsFrom <= 1) txsFrom = 0;
     batch.put(prefixed(p.meta, META_GENESIS), done.genesisHash);
     batch.put(prefixed(p.meta, META_STATE_FROM), heightKey(done.height));
     batch.put(prefixed(p.meta, META_BLOCKS_FROM), heightKey(done.height + 1));
+    if (txsFrom > 0) batch.put(prefixed(p.meta, META_TXS_FROM), heightKey(txsFrom));
+    batch.put(prefixed(p.meta, META_SYNCED_FROM), heightKey(done.height));
     batch.put(prefixed(p.meta, META_HEIGHT), heightKey(done.height));
     batch.del(prefixed(p.meta, META_IMPORT));
     await batch.write({ sync: true });
-    this.retained = { stateFrom: done.height, blocksFrom: done.height + 1 };
+    this.synced = done.height;
+    this.retained = {
+      stateFrom: done.height,
+      blocksFrom: done.height + 1,
+      txsFrom,
+      historyFrom: done.height + 1,
+    };
   }
 
   /** Every validator-set change (validator-log.ts), oldest first: (first height, encoded set). */

@@ -2,6 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { StatusResponse } from '../../api/types.ts';
 import type { ValidatorSet } from '../../chain/validator-set.ts';
 import {
   accountStateKey,
@@ -340,6 +341,15 @@ export function registerTxCommand(program: Command): void {
   );
 }
 
+/** What a node holds, for `query status`: from the genesis, or from which heights and why. */
+function heldFrom(s: StatusResponse): string {
+  const { stateFrom, blocksFrom, txsFrom, historyFrom } = s.retained;
+  const joined = s.stateSync === null ? '' : `  (joined by state sync at ${s.stateSync.height})`;
+  if (stateFrom + blocksFrom + txsFrom + historyFrom === 0) return 'everything from the genesis';
+  const from = (h: number) => (h === 0 ? 'the genesis' : String(h));
+  return `state from ${from(stateFrom)}, blocks from ${from(blocksFrom)}, tx index from ${from(txsFrom)}, history from ${from(historyFrom)}${joined}`;
+}
+
 export function registerQueryCommand(program: Command): void {
   const query = program.command('query').description('query a node');
   withRpc(
@@ -355,6 +365,7 @@ export function registerQueryCommand(program: Command): void {
         `consensus  ${s.consensus.engine} view ${s.consensus.view} primary ${s.consensus.primary}  view changes ${s.consensus.viewChanges}`,
         `mempool    ${s.mempool.size} txs`,
         `peers      ${s.peers.length}`,
+        `holds      ${heldFrom(s)}`,
       ]);
     }),
   );

@@ -13,12 +13,18 @@ export function registerNodeCommand(program: Command): void {
     )
     .requiredOption('--home <dir>', 'node home directory created by "civitas init"')
     .addOption(passphraseFileOption())
+    .option(
+      '--state-sync',
+      'join from the newest state snapshot the members serve if the data dir holds no block ' +
+        '(this start only, whatever state.sync says; the genesis must set maxTxLifetime); a data dir with blocks catches up by block sync',
+    )
     .action(
-      action(async (opts: PassphraseOpts & { home: string }) => {
+      action(async (opts: PassphraseOpts & { home: string; stateSync?: boolean }) => {
         // Loaded on demand: the node pulls in libp2p and the engine, which other commands never need.
         const { CivitasNode } = await import('../../node/node.ts');
         const running = await CivitasNode.start(opts.home, {
           keyPassphrase: keyPassphrase(opts),
+          stateSync: opts.stateSync === true,
         });
         let signals = 0;
         const shutdown = (signal: string): void => {

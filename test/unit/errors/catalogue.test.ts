@@ -112,6 +112,10 @@ const DELIBERATE_CHANGES: Record<
   },
   LEDGER_BLOCK_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
   STATE_VERSION_PRUNED: { status: 410, why: 'newer than the tables: pruned on purpose, Gone' },
+  HISTORY_NOT_INDEXED: {
+    status: 410,
+    why: 'newer than the tables: history made before a state-synced node joined, Gone here',
+  },
   EXPLORER_NOT_BUILT: {
     status: 404,
     why: 'newer than the tables: /explorer/ of a node whose explorer was not built',

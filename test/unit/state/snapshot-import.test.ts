@@ -4,7 +4,9 @@
  * proves state there, and validates and commits the next block to the same root as the
  * source. An import interrupted between chunks leaves a database the ledger refuses
  * (SNAPSHOT_IMPORT_INCOMPLETE) and that a new import completes; a bad chunk is refused and
- * the import goes on with a good one; a database with blocks is refused.
+ * the import goes on with a good one; a database with blocks is refused. The import records
+ * the snapshot's height (`synced-from`) and where the tx index starts (`txs-from`): what
+ * GET /status reports, read back after a restart and after the next commit.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -146,6 +148,15 @@ describe('state snapshot import on LevelDB', () => {
     });
     await synced.commit(block, certificate, executed);
     assert.equal(toHex(synced.tip.stateRoot), toHex(source.tip.stateRoot));
+    // Where it joined stays recorded as it follows the chain (every block from height 1 was
+    // handed over: the tx index is whole).
+    assert.equal(synced.store.syncedFrom(), source.height - 1);
+    assert.deepEqual(synced.store.retainedFrom(), {
+      stateFrom: source.height - 1,
+      blocksFrom: source.height,
+      txsFrom: 0,
+      historyFrom: source.height,
+    });
     // A tx the window's index holds is refused again, as on the source.
     const replay = (await source.store.getBlock(3))!.txs;
     await rejects(
@@ -157,6 +168,58 @@ describe('state snapshot import on LevelDB', () => {
         }),
       'BLOCK_TX_ALREADY_COMMITTED',
     );
+  });
+
+  test('the import records where the node joined and its indexes start; a reopen reads it', async (t) => {
+    const dir = await tempDir(t, 'civitas-snapshot-');
+    const chain = makeTestChain({ accounts: ACCOUNTS, params: { maxTxLifetime: 1000 } });
+    const { source, manifest, chunks, fetched } = await sourceChain(dir, chain);
+    t.after(() => source.close());
+    const S = source.height;
+    // A node that replayed holds everything and joined by nothing.
+    assert.equal(source.store.syncedFrom(), undefined);
+    assert.deepEqual(source.store.retainedFrom(), {
+      stateFrom: 0,
+      blocksFrom: 0,
+      txsFrom: 0,
+      historyFrom: 0,
+    });
+
+    const joinDir = join(dir, 'joiner');
+    const store = await ChainStore.open(joinDir);
+    const importing = await SnapshotImport.begin(
+      store,
+      verifyManifest(manifest, {
+        chainId: chain.genesis.chainId,
+        height: S,
+        stateRoot: source.tip.stateRoot,
+      }),
+    );
+    for (let i = 0; i < chunks.length; i++) await importing.addChunk(i, chunks[i]!);
+    assert.equal(store.syncedFrom(), undefined, 'nothing recorded before the last batch');
+    // As a joiner fetches them: blocks 3..S whole, and the tx hashes of height 2 alone.
+    await importing.complete({
+      ...fetched,
+      blocks: fetched.blocks.slice(2),
+      txIndex: [{ height: 2, txHashes: fetched.blocks[1]!.block.txHashes }],
+    });
+    const expected = { stateFrom: S, blocksFrom: S + 1, txsFrom: 2, historyFrom: S + 1 };
+    assert.equal(store.syncedFrom(), S);
+    assert.deepEqual(store.retainedFrom(), expected);
+    await store.close();
+
+    // What GET /status reads after a restart.
+    const reopened = await ChainStore.open(joinDir);
+    t.after(() => reopened.close());
+    assert.equal(await reopened.height(), S);
+    assert.equal(reopened.syncedFrom(), S);
+    assert.deepEqual(reopened.retainedFrom(), expected);
+    // The tx index holds heights 2..S, not height 1.
+    assert.deepEqual(await reopened.getTxLocation(fetched.blocks[1]!.block.txHashes[3]!), {
+      height: 2,
+      index: 3,
+    });
+    assert.equal(await reopened.getTxLocation(fetched.blocks[0]!.block.txHashes[0]!), undefined);
   });
 
   test('a database with blocks is not imported into', async (t) => {
