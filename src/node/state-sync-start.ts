@@ -6,12 +6,12 @@
  * A database with blocks is left alone (the node catches up by block sync, as without it).
  */
 import type { Genesis } from '../chain/index.ts';
-import { toHex } from '../crypto/bytes.ts';
 import { verifyNative } from '../crypto/ed25519.ts';
-import { P2PNode, validatorKeyFromPeerId } from '../p2p/index.ts';
+import { P2PNode } from '../p2p/index.ts';
 import { ChainStore } from '../state/store.ts';
 import type { Logger } from './logger.ts';
 import { type StateSyncResult, stateSync } from './state-sync.ts';
+import { stateSyncMembers } from './state-sync-members.ts';
 
 export interface StateSyncStartOptions {
   readonly dataDir: string;
@@ -40,20 +40,13 @@ export async function joinByStateSync(
       log.info('state sync not needed: the database holds blocks', { height });
       return undefined;
     }
-    const members = new Map<string, Uint8Array>();
-    for (const v of opts.genesis.validators) members.set(toHex(v.publicKey), v.publicKey);
-    for (const address of opts.bootstrap) {
-      const peerId = /\/p2p\/([^/]+)$/.exec(address)?.[1];
-      const key = peerId === undefined ? undefined : validatorKeyFromPeerId(peerId);
-      if (key !== undefined) members.set(toHex(key), key);
-    }
     const p2p = await P2PNode.create(
       {
         chainId: opts.genesis.chainId,
         secretKey: opts.secretKey,
         listen: [...opts.listen],
         bootstrap: [...opts.bootstrap],
-        members: [...members.values()],
+        members: stateSyncMembers(opts.genesis, opts.bootstrap),
         psk: opts.psk,
       },
       { logger: log.child('p2p') },

@@ -12,6 +12,9 @@
  * removed validator among the signers) offering a higher snapshot; three peers that each
  * hide one change from kind 7; a peer forging the rotation with a minority of the set
  * before it; a peer forging the last change with strangers' keys.
+ *
+ * Whom the joiner lets in on such a chain (state-sync-members.ts): the genesis validators
+ * and the keys in its bootstrap peers' ids.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -41,9 +44,12 @@ import { generateKeyPair, type KeyPair, sign, verifyNative } from '../../../src/
 import { CivitasError, codeOf } from '../../../src/errors/index.ts';
 import { MAX_CHANGES_PER_REQUEST } from '../../../src/node/block-sync.ts';
 import { stateSync, stateSyncSource } from '../../../src/node/state-sync.ts';
+import { stateSyncMembers } from '../../../src/node/state-sync-members.ts';
+import { peerIdFromValidatorKey } from '../../../src/p2p/index.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { ChainStore } from '../../../src/state/store.ts';
 import { encodeValidatorKeys } from '../../../src/state/validator-log.ts';
+import { makeTestChain } from '../../helpers/chain.ts';
 import { ledgerSyncServers } from '../../helpers/sync-servers.ts';
 import { tempDir } from '../../helpers/temp.ts';
 import { op, type Party, party } from '../app/harness.ts';
@@ -407,5 +413,22 @@ describe('state sync across validator-set changes', () => {
       await synced.commit(block, (await source.store.getCertificate(h))!, executed);
       assert.equal(toHex(synced.tip.stateRoot), toHex(block.header.stateRoot), `root at ${h}`);
     }
+  });
+
+  test("the joiner's members: the genesis validators and the keys of its bootstrap peers", () => {
+    const { genesis, validatorKeys } = makeTestChain({ validators: 2 });
+    const current = generateKeyPair().publicKey;
+    const address = (key: Uint8Array) =>
+      `/ip4/127.0.0.1/tcp/7000/p2p/${peerIdFromValidatorKey(key)}`;
+    const members = stateSyncMembers(genesis, [
+      address(current),
+      address(validatorKeys[1]!.publicKey),
+      '/ip4/127.0.0.1/tcp/7001',
+      '/ip4/127.0.0.1/tcp/7002/p2p/not-a-peer-id',
+    ]);
+    assert.deepEqual(
+      members.map(toHex),
+      [...validatorKeys.map((k) => k.publicKey), current].map(toHex),
+    );
   });
 });
