@@ -2,8 +2,9 @@
  * State sync at node start (`state.sync`, or `node start --state-sync` for one start;
  * docs/STATE-SYNC.md): before the ledger opens, a node whose database holds no block (or an
  * import that did not finish) brings up a p2p host of its own, waits for members to connect,
- * joins from their newest snapshot (state-sync.ts) and stops the host; the node then starts as usual at height S and block sync goes on from S+1.
- * A database with blocks is left alone (the node catches up by block sync, as without it).
+ * joins from their newest snapshot (state-sync.ts) and stops the host; the node then starts
+ * as usual at height S and block sync goes on from S+1. A database with blocks is left alone
+ * (the node catches up by block sync, as without it).
  */
 import type { Genesis } from '../chain/index.ts';
 import { verifyNative } from '../crypto/ed25519.ts';
