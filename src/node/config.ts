@@ -64,7 +64,7 @@ export interface NodeConfig {
   };
   mempool: MempoolOptions;
   verify: {
-    /** Signature worker threads; null: one per core; 0: on the event loop. */
+    /** Signature worker threads; null: one per core but one (at least one); 0: on the event loop. */
     workers: number | null;
   };
   /** What the node keeps (src/state/pruner.ts; docs/OPERATIONS.md, "Pruning"). */

@@ -8,7 +8,7 @@
  * the process held 400-500 MiB. What brings it to the budget:
  * - **The V8 heap**, capped at start by Node flags (they cannot be changed once running):
  *   `--max-old-space-size=<budget>` (V8 also grows a small heap by a smaller factor before
- *   collecting it) and `--max-semi-space-size=<budget/64>`. Every launcher this project ships
+ *   collecting it) and `--max-semi-space-size=<budget/128>`. Every launcher this project ships
  *   passes them (`heapFlags`: localnet, the npm scripts, deploy/); a node started without them
  *   logs a warning naming them (`heapLimitWarning`).
  * - **The caches** get an eighth of the budget, split below; each reports its entries and
@@ -60,17 +60,24 @@ export interface MemoryPlan {
 }
 
 /**
- * The environment a node should start with: glibc's malloc gives each thread that allocates
- * its own arena (libuv's pool, the verify workers, V8's and LevelDB's threads), and their
- * fragments added ~35 MiB of resident memory at 150 tx/s; two arenas hold the same work.
+ * The environment a node should start with (glibc's malloc):
+ * - `MALLOC_ARENA_MAX=2`: malloc gives each thread that allocates its own arena (libuv's
+ *   pool, the verify workers, V8's and LevelDB's threads), and their fragments added ~35 MiB
+ *   of resident memory at 150 tx/s; two arenas hold the same work.
+ * - `MALLOC_TRIM_THRESHOLD_=131072`: a fixed threshold turns off glibc's dynamic one, which
+ *   rises after every large block freed (LevelDB's memtables, network buffers), so that ever
+ *   more memory stays in the arenas after a free instead of going back to the system.
  */
-export const NODE_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const NODE_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_TRIM_THRESHOLD_: '131072',
+};
 
 /** The Node flags that cap the V8 heap to a budget of `budgetMiB`. */
 export function heapFlags(budgetMiB: number): string[] {
   return [
     `--max-old-space-size=${budgetMiB}`,
-    `--max-semi-space-size=${Math.max(1, Math.floor(budgetMiB / 64))}`,
+    `--max-semi-space-size=${Math.max(1, Math.floor(budgetMiB / 128))}`,
   ];
 }
 

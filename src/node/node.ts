@@ -48,7 +48,7 @@ import { joinByStateSync } from './state-sync-start.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { TxIntake } from './tx-intake.ts';
 import { TxWaiters } from './tx-waiters.ts';
-import { Verification } from './verification.ts';
+import { defaultNodeVerifyWorkers, Verification } from './verification.ts';
 
 export type { CommittedBlockEvent } from './block-committer.ts';
 
@@ -333,7 +333,7 @@ export class CivitasNode {
     let verification: Verification;
     try {
       verification = Verification.create({
-        workers: opts.verifyWorkers ?? config.verify.workers ?? undefined,
+        workers: opts.verifyWorkers ?? config.verify.workers ?? defaultNodeVerifyWorkers(),
         cacheEntries: memory.verifiedTxs,
       });
     } catch (err) {

@@ -53,6 +53,16 @@ export type ValidationOptions = Parameters<Ledger['validateBlock']>[1];
 export const VERIFY_PATHS = ['admission', 'proposal', 'sync'] as const;
 export type VerifyPath = (typeof VERIFY_PATHS)[number];
 
+/**
+ * A node's verify workers when its config leaves them to it (`verify.workers: null`): one per
+ * core but one, at least one. The event loop verifies small batches itself (at 150 tx/s on
+ * 4 validators, 95% of the signatures: docs/BENCHMARKS.md, "Memory"), and each worker is a V8
+ * isolate of its own, several MiB of a node's memory budget.
+ */
+export function defaultNodeVerifyWorkers(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
 /** Batch verifier the factory may be handed instead of its own pool (the noble benchmark). */
 export interface ClosableBatchVerifier extends BatchSignatureVerifier {
   close(): Promise<void>;

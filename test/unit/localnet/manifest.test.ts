@@ -83,6 +83,7 @@ test('node command: node start on its home with the heap flags, profiling and en
   assert.deepEqual(plain.args, [...heap, 'main.ts', 'node', 'start', '--home', '/tmp/net/node0']);
   assert.deepEqual(plain.env, {
     MALLOC_ARENA_MAX: '2',
+    MALLOC_TRIM_THRESHOLD_: '131072',
     [FAULT_INJECTION_ENV]: '1',
     CIVITAS_DEBUG: '',
     A: 'network',
@@ -101,7 +102,11 @@ test('node command: node start on its home with the heap flags, profiling and en
   ]);
   assert.equal(profiled.env.A, 'node2', 'per-node env wins over the network env');
   const quiet = nodeCommand(resolveManifest(base), 0, '/h', 'main.ts');
-  assert.deepEqual(quiet.env, { MALLOC_ARENA_MAX: '2' }, 'no fault injection unless asked for');
+  assert.deepEqual(
+    quiet.env,
+    { MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' },
+    'no fault injection unless asked for',
+  );
 });
 
 test('reuse: only the validator count and an explicit chain id must match', () => {

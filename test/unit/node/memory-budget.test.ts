@@ -32,7 +32,7 @@ test('the default budget: 256 MiB, an eighth of it for the caches, split as docu
   assert.equal(DEFAULT_MEMORY_BUDGET_MIB, 256);
   const plan = memoryPlan(256);
   assert.equal(plan.budgetBytes, 256 * MiB);
-  assert.deepEqual(plan.heapFlags, ['--max-old-space-size=256', '--max-semi-space-size=4']);
+  assert.deepEqual(plan.heapFlags, ['--max-old-space-size=256', '--max-semi-space-size=2']);
   const cacheBytes =
     (plan.verifiedTxs + plan.recentTxs + plan.trackedTxs) * 128 +
     plan.senders * 192 +
@@ -54,7 +54,7 @@ test('a Node started with the flags has a heap limit near the budget; without, t
   const unsized = await heapLimitWith([]);
   const warning = heapLimitWarning(256, unsized);
   assert.ok(unsized > 1.5 * 256 * MiB, 'this machine gives Node a larger default heap');
-  assert.match(warning!, /--max-old-space-size=256 --max-semi-space-size=4/);
+  assert.match(warning!, /--max-old-space-size=256 --max-semi-space-size=2/);
 });
 
 test('config: memory.budgetMiB defaults to 256, at least 128, an integer', () => {

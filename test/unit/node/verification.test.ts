@@ -21,7 +21,7 @@ import {
 } from '../../../src/crypto/ed25519.ts';
 import { sodiumStatus } from '../../../src/crypto/sodium.ts';
 import { isCivitasError } from '../../../src/errors/index.ts';
-import { Verification } from '../../../src/node/verification.ts';
+import { defaultNodeVerifyWorkers, Verification } from '../../../src/node/verification.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 
 const CHAIN_ID = 'verification-test';
@@ -272,4 +272,8 @@ test("the factory's pipeline validates and commits on the sync path, its look-ah
     await verification.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a node verifies with one worker per core but one, at least one', () => {
+  assert.deepEqual([1, 2, 4, 16].map(defaultNodeVerifyWorkers), [1, 1, 3, 15]);
 });
