@@ -1,7 +1,9 @@
 /**
  * The chain page's chart: transactions per second and block time over the last minutes, one
- * point per block, drawn with uPlot (small, canvas, no dependencies). A table with the same
- * numbers summarised sits under it for readers who cannot see the chart.
+ * point per block, drawn with uPlot (small, canvas, no dependencies). A sentence with the
+ * same numbers summarised sits under it for readers who cannot see the chart. Nothing in it
+ * answers only the mouse: the legend is a key, not a series toggle, and there is no drag to
+ * zoom (hovering shows a point's values, which the summary gives in words).
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
@@ -33,6 +35,24 @@ export class ThroughputChart {
       h('div', { class: 'chart-canvas', role: 'img', 'aria-label': 'tx/s and block time chart' }),
       h('figcaption', {}, this.summary),
     );
+    // A narrower window (a phone turned, a sidebar opened) narrows the chart too, blocks or not.
+    new ResizeObserver(() => this.fit()).observe(this.canvas());
+  }
+
+  private canvas(): HTMLElement {
+    return this.element.querySelector<HTMLElement>('.chart-canvas')!;
+  }
+
+  /** The chart's width: its box's, at least 280 px. */
+  private width(): number {
+    return Math.max(this.canvas().clientWidth, 280);
+  }
+
+  private fit(): void {
+    const width = this.width();
+    if (this.plot !== undefined && Math.abs(this.plot.width - width) > 4) {
+      this.plot.setSize({ width, height: 220 });
+    }
   }
 
   /** A block, in height order. */
@@ -60,13 +80,13 @@ export class ThroughputChart {
       this.points.map((p) => p.txPerS),
       this.points.map((p) => p.blockTimeMs),
     ];
-    const canvas = this.element.querySelector<HTMLElement>('.chart-canvas')!;
-    const width = Math.max(canvas.clientWidth, 280);
+    const width = this.width();
     if (this.plot === undefined) {
       this.plot = new uPlot(
         {
           width,
           height: 220,
+          cursor: { drag: { x: false, y: false, setScale: false }, bind: { click: () => null } },
           series: [
             {},
             { label: 'tx/s', stroke: '#0b5cad', width: 2, scale: 'tx' },
@@ -79,10 +99,10 @@ export class ThroughputChart {
           ],
         },
         data,
-        canvas,
+        this.canvas(),
       );
     } else {
-      if (Math.abs(this.plot.width - width) > 4) this.plot.setSize({ width, height: 220 });
+      this.fit();
       this.plot.setData(data);
     }
     const n = this.points.length;

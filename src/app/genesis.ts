@@ -5,6 +5,7 @@
  * root to check a height-0 state proof without trusting any node.
  */
 import type { Genesis } from '../chain/genesis.ts';
+import { compareBytes } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors/index.ts';
 import { MemoryNodeReader, StateTree, stateKeyHash } from '../state/smt/index.ts';
 import type { App } from './app.ts';
@@ -31,9 +32,10 @@ export function genesisValues(app: App, genesis: Genesis): Array<[Uint8Array, Ui
   for (const module of app.modules.values()) {
     module.genesis?.({ genesis, section: sections[module.name], state });
   }
+  // compareBytes, not Buffer.compare: a client computes this in a browser too (the explorer).
   return [...values.values()]
     .map((e): [Uint8Array, Uint8Array] => [e.key, e.codec.encode(e.value)])
-    .sort(([a], [b]) => Buffer.compare(a, b));
+    .sort(([a], [b]) => compareBytes(a, b));
 }
 
 /** The state root at height 0, computed in memory from the genesis file alone. */

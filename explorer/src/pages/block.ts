@@ -3,15 +3,19 @@
  * taken from a proof that carries the certificate (certifiedHeader), checked against a
  * quorum of the validator set trusted at that height; then the block's own bytes must hash
  * to that header and its txs to the header's tx root. The JSON views are shown, the bytes
- * are what is checked.
+ * are what is checked — and the JSON shown must be the checked bytes' own view, so a node
+ * cannot show another time, proposer or signer list beside a block that verifies.
  */
 
 import {
+  type CommitCertificate,
+  certificateToJson,
   computeTxRoot,
   decodeBlock,
   decodeCertificate,
   decodeHeader,
   headerHash,
+  headerToJson,
 } from '../../../src/chain/index.ts';
 import {
   type BlockResponse,
@@ -93,7 +97,7 @@ export async function blockPage(main: HTMLElement, height: number): Promise<void
 async function certifiedHeader(
   b: BlockResponse,
   trusted: TrustedChain,
-): Promise<{ hash: Uint8Array; signers: number }> {
+): Promise<{ hash: Uint8Array; certificate: CommitCertificate }> {
   const height = b.header.height;
   const first = b.txHashes[0];
   if (first !== undefined) {
@@ -102,7 +106,10 @@ async function certifiedHeader(
       throw new CivitasError('VERIFY_HEIGHT', `tx ${first} is not committed in block ${height}`);
     }
     const v = verifyTxProof(fromHex(first), answer, trusted);
-    return { hash: fromHex(v.blockHash), signers: v.signers };
+    return {
+      hash: fromHex(v.blockHash),
+      certificate: decodeCertificate(fromHex(answer.certificateBytes)),
+    };
   }
   const anchor = await client.state('bank', ANCHOR_ACCOUNT, { proof: true, height });
   const proven = verifyStateProof('bank', ANCHOR_ACCOUNT, anchor, trusted);
@@ -115,14 +122,14 @@ async function certifiedHeader(
   }
   return {
     hash: headerHash(decodeHeader(fromHex(proof.headerBytes))),
-    signers: decodeCertificate(fromHex(proof.certificateBytes)).signatures.length,
+    certificate: decodeCertificate(fromHex(proof.certificateBytes)),
   };
 }
 
 async function verifyBlock(b: BlockResponse): Promise<{ summary: string }> {
   const height = b.header.height;
   const trusted = await trustedChain(client, height);
-  const { hash: certified, signers } = await certifiedHeader(b, trusted);
+  const { hash: certified, certificate } = await certifiedHeader(b, trusted);
   let sealed: ReturnType<typeof decodeBlock>;
   try {
     sealed = decodeBlock(fromHex(b.blockBytes));
@@ -141,7 +148,29 @@ async function verifyBlock(b: BlockResponse): Promise<{ summary: string }> {
   if (sealed.txHashes.map(toHex).join() !== b.txHashes.join()) {
     throw new CivitasError('VERIFY_TX_PROOF', 'the tx list shown is not the block’s');
   }
+  const shown = sameJson(headerToJson(sealed.header), b.header);
+  if (shown !== undefined) {
+    throw new CivitasError('VERIFY_HEADER', `the header shown is not the certified one (${shown})`);
+  }
+  const signed = sameJson(certificateToJson(certificate), b.certificate ?? {});
+  if (signed !== undefined) {
+    throw new CivitasError(
+      'VERIFY_CERTIFICATE',
+      `the certificate shown is not the one checked (${signed})`,
+    );
+  }
+  const signers = certificate.signatures.length;
   return {
     summary: `header certified by ${signers} validators of the set trusted at height ${height}; the ${sealed.txHashes.length} txs match its tx root`,
   };
+}
+
+/** The first field in which `shown` differs from `proven`, or undefined when none does. */
+function sameJson(proven: object, shown: object): string | undefined {
+  const a = proven as Record<string, unknown>;
+  const b = shown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) return key;
+  }
+  return undefined;
 }

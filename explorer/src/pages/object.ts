@@ -1,7 +1,8 @@
 /**
  * A state object (#/object/<module>/<id>: an account bank/<address>, an asset
  * asset/<class>/<id>, a document, a receivable, an organisation…): its current value proven
- * against a certified block, its history replayed here from the proven txs (verifyHistory),
+ * against a certified block — with an asset's lease and the grants of an asset or a document
+ * spelt out (object-view.ts) — its history replayed here from the proven txs (verifyHistory),
  * and for what a regulator can freeze, the freeze order with its legal basis.
  */
 import {
@@ -12,12 +13,14 @@ import {
 import { client } from '../api.ts';
 import { badge } from '../badge.ts';
 import { append, h, json, link, short, table } from '../dom.ts';
+import { freezeView, objectView } from '../object-view.ts';
 import { trustedChain } from '../trust.ts';
 
-/** Modules whose objects a freeze order can name, and the order's kind for them. */
+/** Modules whose objects a freeze order can name, and the order's kind for them (freeze/state.ts). */
 const FREEZE_KIND: Readonly<Record<string, string>> = {
   bank: 'account',
   asset: 'asset',
+  doc: 'doc',
   recv: 'recv',
 };
 
@@ -41,7 +44,9 @@ export async function objectPage(main: HTMLElement, module: string, id: string):
         trusted,
       );
       value.replaceChildren(
-        state.present ? json(state.json) : h('p', {}, 'No such object (proven absent).'),
+        state.present && state.json !== null
+          ? objectView(module, state.json, state.height)
+          : h('p', {}, 'No such object (proven absent).'),
       );
       return {
         summary: `${state.present ? 'the value' : 'its absence'} proven by the state root of certified block ${state.height}`,
@@ -93,11 +98,7 @@ export async function objectPage(main: HTMLElement, module: string, id: string):
             await client.state('freeze', `${kind}/${id}`, { proof: true }),
             trusted,
           );
-          freeze.replaceChildren(
-            order.present
-              ? json(order.json)
-              : h('p', {}, 'Never frozen (proven: no freeze order names it).'),
-          );
+          freeze.replaceChildren(freezeView(order.json, order.height));
           return {
             summary: `freeze order ${order.present ? 'proven' : 'proven absent'} at block ${order.height}`,
           };
