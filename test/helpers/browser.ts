@@ -40,8 +40,8 @@ export interface BrowserPage {
 }
 
 export interface TestBrowser {
-  /** A new tab at `url`, watched from before it starts loading. */
-  open(url: string): Promise<BrowserPage>;
+  /** A new tab at `url`, watched from before it starts loading; `viewport` in CSS pixels. */
+  open(url: string, opts?: { viewport?: { width: number; height: number } }): Promise<BrowserPage>;
   /** Closes Chromium (once); then throws if any page had errors. */
   close(): Promise<void>;
 }
@@ -84,8 +84,9 @@ export async function launchBrowser(scope: CleanupScope): Promise<TestBrowser> {
 
   return {
     close,
-    open: async (url) => {
+    open: async (url, opts = {}) => {
       const page = await context.newPage();
+      if (opts.viewport !== undefined) await page.setViewportSize(opts.viewport);
       const errors: string[] = [];
       page.on('console', (message) => {
         if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);

@@ -4,163 +4,82 @@
  * demo`) runs on the chain first. Then: the chain page shows blocks arriving live, with who
  * proposed and who signed each; a committed tx of the battery and its block are "Verified" by
  * the page itself; the battery's state, full history (every change replayed from proven txs)
- * and freeze status are verified. Through a proxy that flips one byte of one answer, the tx
- * page and the battery's state page refuse with the VERIFY_* code of the lie. Each page is
- * saved as a screenshot (test-results/screenshots/explorer-*.png).
+ * and freeze order are verified; a battery leased with a grant, and a document with a grant
+ * and a freeze order, show them spelt out under their proofs; the chain and object pages fit
+ * a phone's width. Through a proxy that changes one answer, the tx page, the battery's state
+ * and a block page refuse with the VERIFY_* code of the lie. The Trust page takes the chain's
+ * genesis.json, and a foreign consortium's genesis turns every badge red. Every page is
+ * checked for accessibility (helpers.ts: landmarks, names, text alternatives, the keyboard,
+ * the badge's words) and saved as a screenshot (test-results/screenshots/explorer-*.png).
  */
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import {
+  type BatchOp,
+  batch,
   CivitasClient,
   formatAddress,
+  type KeyPair,
   loadKeyFile,
-  parseAddress,
   senderAddress,
-  transfer,
+  sign,
+  toHex,
 } from '../../../src/client/index.ts';
-import type { InitSummary } from '../../../src/node/home.ts';
+import { utf8 } from '../../../src/crypto/bytes.ts';
+import { sha256 } from '../../../src/crypto/hash.ts';
 import { assertChromium, type BrowserPage, launchBrowser } from '../../helpers/browser.ts';
 import { REPO_ROOT, runCli, runScript } from '../../helpers/process.ts';
+import { tempDir } from '../../helpers/temp.ts';
 import { TestNetwork } from '../network/helpers/test-network.ts';
-
-const PAGE_TIMEOUT_MS = 60_000;
-
-/** Which answer the proxy falsifies (every time, until told otherwise), and how. */
-type Tamper = 'tx-certificate' | 'state-value' | undefined;
-
-function flipLastByte(hex: string): string {
-  const last = Number.parseInt(hex.slice(-2), 16) ^ 1;
-  return `${hex.slice(0, -2)}${last.toString(16).padStart(2, '0')}`;
-}
-
-/** A proxy in front of node 0's API (explorer included) that can lie about one kind of answer. */
-async function lyingProxy(
-  t: { after(fn: () => unknown): void },
-  rpc: string,
-): Promise<{ origin: string; tamper: Tamper; tampered: string[] }> {
-  const state = { origin: '', tamper: undefined as Tamper, tampered: [] as string[] };
-  const falsify = (pathname: string, body: string): string => {
-    if (state.tamper === 'tx-certificate' && /^\/txs\/[0-9a-f]{64}$/.test(pathname)) {
-      const json = JSON.parse(body);
-      if (json.status !== 'committed') return body;
-      // The last byte of the last COMMIT signature: the certificate still decodes.
-      json.certificateBytes = flipLastByte(json.certificateBytes);
-      state.tampered.push(pathname);
-      return JSON.stringify(json);
-    }
-    if (state.tamper === 'state-value' && pathname.startsWith('/state/asset/')) {
-      const json = JSON.parse(body);
-      if (typeof json.proof?.value !== 'string') return body;
-      // The battery's stored bytes: the node claims another holder, revision or record count.
-      json.proof.value = flipLastByte(json.proof.value);
-      state.tampered.push(pathname);
-      return JSON.stringify(json);
-    }
-    return body;
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://proxy');
-    const upstream = await fetch(`${rpc}${url.pathname}${url.search}`, {
-      method: req.method,
-      headers: req.headers['last-event-id']
-        ? { 'last-event-id': String(req.headers['last-event-id']) }
-        : {},
-    });
-    const type = upstream.headers.get('content-type') ?? 'application/octet-stream';
-    if (!type.startsWith('application/json')) {
-      // Pages and event streams pass through as they come.
-      res.writeHead(upstream.status, { 'content-type': type });
-      if (upstream.body === null) res.end();
-      else Readable.fromWeb(upstream.body as never).pipe(res);
-      return;
-    }
-    const body = await upstream.text();
-    res
-      .writeHead(upstream.status, { 'content-type': type })
-      .end(upstream.ok ? falsify(url.pathname, body) : body);
-  };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: Error) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(err.message);
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  t.after(() => {
-    server.closeAllConnections();
-    return new Promise((done) => server.close(done));
-  });
-  state.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return state;
-}
+import {
+  accessibilityProblems,
+  badges,
+  explorerStale,
+  horizontalOverflow,
+  keepCommitting,
+  lyingProxy,
+  PAGE_TIMEOUT_MS,
+  unreachedByTab,
+} from './helpers.ts';
 
 /**
- * Whether explorer/dist is missing or older than the explorer's sources. `npm install` (CI:
- * `npm ci`) builds it; rebuilding only when stale keeps this test from replacing the files
- * while another test (the SDK's npm pack) copies them.
+ * The page against the accessibility rules (helpers.ts): its DOM, then the keyboard — every
+ * link, button and field shown is reached by Tab.
  */
-async function explorerStale(): Promise<boolean> {
-  const explorer = join(REPO_ROOT, 'explorer');
-  const built = await stat(join(explorer, 'dist/app.js')).catch(() => undefined);
-  if (built === undefined) return true;
-  const sources = [
-    'index.html',
-    'style.css',
-    ...(await readdir(join(explorer, 'src'), { recursive: true })).map((f) => join('src', f)),
-  ];
-  for (const file of sources) {
-    if ((await stat(join(explorer, file))).mtimeMs > built.mtimeMs) return true;
-  }
-  return false;
+async function assertAccessible(page: BrowserPage, what: string): Promise<void> {
+  assert.deepEqual(await accessibilityProblems(page), [], `${what}: accessibility`);
+  assert.deepEqual(await unreachedByTab(page), [], `${what}: reached by Tab`);
 }
 
-/** Commits transfers one after another until `signal` aborts, so blocks keep coming. */
-async function keepCommitting(
-  rpc: string,
-  summary: InitSummary,
-  signal: AbortSignal,
+/** Signs one tx of `ops` by `from` (and `cosigners`), submits it and waits: every op applied. */
+async function commit(
+  client: CivitasClient,
+  chainId: string,
+  from: KeyPair,
+  ops: BatchOp[],
+  cosigners: KeyPair[] = [],
 ): Promise<number> {
-  const client = new CivitasClient(rpc);
-  const keys = await loadKeyFile(resolve(summary.dir, summary.accounts[0]!.file));
-  const to = parseAddress(summary.accounts[1]!.address);
-  let committed = 0;
-  while (!signal.aborted) {
-    const [{ height }, { nonce }] = await Promise.all([
-      client.status(),
-      client.account(formatAddress(senderAddress(keys))),
-    ]);
-    const tx = transfer({
-      chainId: summary.chainId,
-      keys,
-      to,
-      amount: 1n,
-      nonce,
-      expiryHeight: height + 100,
-    });
-    await client.submit(tx, { wait: true });
-    committed++;
-  }
-  return committed;
+  const [status, account] = await Promise.all([
+    client.status(),
+    client.account(formatAddress(senderAddress(from))),
+  ]);
+  const unsigned = batch({
+    chainId,
+    keys: from,
+    nonce: account.nonce,
+    expiryHeight: status.height + 100,
+    cosigners: cosigners.map((c) => c.publicKey),
+    ops,
+  });
+  const res = await client.submit(sign(unsigned, from, cosigners), { wait: true });
+  assert.ok(res.status === 'committed', JSON.stringify(res));
+  assert.equal(res.receipt?.code, 'OK', JSON.stringify(res.receipt));
+  return res.height;
 }
 
-/** Waits for the page's badge(s) to settle and returns their states and codes. */
-async function badges(
-  page: BrowserPage,
-): Promise<Array<{ verify: string; code: string | null; text: string }>> {
-  await page.page.waitForFunction(
-    `document.querySelectorAll('.badge').length > 0 && document.querySelectorAll('.badge[data-verify="pending"]').length === 0`,
-    undefined,
-    { timeout: PAGE_TIMEOUT_MS },
-  );
-  return page.page.evaluate(
-    `[...document.querySelectorAll('.badge')].map((b) => ({ verify: b.dataset.verify, code: b.dataset.code ?? null, text: b.textContent }))`,
-  );
-}
+const hashOf = (text: string): string => toHex(sha256(utf8.encode(text)));
 
 test('the explorer, served by a node, verifies what it shows in headless Chromium', async (t) => {
   assertChromium();
@@ -242,6 +161,7 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
           },
         );
         assert.match((await page.page.textContent('#trust-note'))!, /trusted on first use/);
+        await assertAccessible(page, 'chain page');
         await page.screenshot('explorer-chain');
         page.assertNoErrors();
         stop.abort();
@@ -264,6 +184,7 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       assert.equal(txBadge!.verify, 'ok', txBadge!.text);
       assert.match(txBadge!.text, /Verified/);
       assert.match((await tx.page.textContent('main'))!, /asset\.mint/);
+      await assertAccessible(tx, 'tx page');
       await tx.screenshot('explorer-tx');
       tx.assertNoErrors();
 
@@ -271,6 +192,7 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       const [blockBadge] = await badges(block);
       assert.equal(blockBadge!.verify, 'ok', blockBadge!.text);
       assert.ok(await block.page.$(`a[href="#/tx/${mint.txHash}"]`), 'the block lists the tx');
+      await assertAccessible(block, 'block page');
       await block.screenshot('explorer-block');
       block.assertNoErrors();
 
@@ -317,7 +239,14 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       assert.ok(calls.includes(method), `${method} in the history`);
     }
     // The freeze order the regulator imposed and lifted, with its legal basis.
-    assert.match((await page.page.textContent('main'))!, /legalBasis/);
+    const order = (await page.page.textContent('[data-freeze="lifted"]'))!;
+    assert.match(order, /Not frozen: the order was lifted at height \d+/);
+    assert.match(order, /Legal basis.*hash of the order document [0-9a-f]{16}…/);
+    assert.match(order, /illegal trade inquiry/);
+    // The lease ended, and the grant its lessee gave with it.
+    assert.match((await page.page.textContent('[data-lease]'))!, /Not leased/);
+    assert.equal(await page.page.getAttribute('[data-grants]', 'data-grants'), 'none');
+    await assertAccessible(page, 'object page');
     await page.screenshot('explorer-battery');
     page.assertNoErrors();
 
@@ -330,7 +259,7 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       ['ok', 'ok', 'ok'],
       accountBadges.map((b) => b.text).join('\n'),
     );
-    assert.match((await account.page.textContent('main'))!, /"balance"/);
+    assert.match((await account.page.textContent('[data-object="bank"] dl'))!, /Balance\d+/);
     account.assertNoErrors();
   });
 
@@ -358,9 +287,154 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       { timeout: PAGE_TIMEOUT_MS },
     );
     assert.match((await page.page.textContent('main'))!, new RegExp(`${total} proposals made`));
+    await assertAccessible(page, 'governance page');
     await page.screenshot('explorer-governance');
     page.assertNoErrors();
   });
+
+  await t.test(
+    "an asset's lease and grants, a document's grants and freeze order, proven",
+    async () => {
+      const { summary } = network;
+      const [orgA, orgB] = summary.organisations;
+      const gateway = summary.accounts.find((a) => a.org === orgB!.id)!;
+      const keyOf = (file: string) => loadKeyFile(resolve(summary.dir, file));
+      const [makerA, carmakerB, regulator] = await Promise.all([
+        keyOf(orgA!.admin.file),
+        keyOf(orgB!.admin.file),
+        keyOf(summary.regulator.file),
+      ]);
+      const client = new CivitasClient(rpc);
+      const { height } = await client.status();
+      const endHeight = height + 500;
+      const untilHeight = height + 400;
+      const leased = { class: 'battery', id: 'BAT-LEASED' };
+      const doc = 'police-report-17';
+      // A mints a battery and leases it to B (both sign), and grants B's gateway two record
+      // kinds; A's organisation anchors a document and grants B's two of its fields.
+      await commit(
+        client,
+        summary.chainId,
+        makerA,
+        [
+          { call: 'asset.mint', args: { ...leased, metaHash: hashOf('BAT-LEASED 75 kWh') } },
+          {
+            call: 'asset.leaseStart',
+            args: { ...leased, lessee: orgB!.admin.address, endHeight, termsHash: hashOf('terms') },
+          },
+          {
+            call: 'asset.grant',
+            args: {
+              ...leased,
+              grantee: gateway.address,
+              kinds: ['soc', 'inspection'],
+              untilHeight,
+            },
+          },
+          {
+            call: 'doc.anchor',
+            args: { id: doc, root: hashOf('report root'), schemaHash: hashOf('report schema') },
+          },
+          {
+            call: 'doc.grant',
+            args: {
+              id: doc,
+              org: orgB!.id,
+              fields: ['name', 'plate'],
+              purposeHash: hashOf('insurance claim'),
+              untilHeight,
+            },
+          },
+        ],
+        [carmakerB],
+      );
+      const legalBasis = hashOf('court order 2026-18');
+      await commit(client, summary.chainId, regulator, [
+        {
+          call: 'freeze.impose',
+          args: { kind: 'doc', id: doc, legalBasis, reason: 'evidence in a trial' },
+        },
+      ]);
+
+      const asset = await browser.open(`${explorer}#/object/asset/battery/BAT-LEASED`);
+      assert.deepEqual(
+        (await badges(asset)).map((b) => b.verify),
+        ['ok', 'ok', 'ok'],
+      );
+      const lease = (await asset.page.textContent('[data-lease="leased"]'))!;
+      assert.match(lease, new RegExp(`Lessee${orgB!.admin.address.slice(0, 12)}…`));
+      assert.match(lease, new RegExp(`the owner alone from height ${endHeight} on`));
+      assert.ok(
+        await asset.page.$(`[data-lease] a[href="#/object/bank/${orgB!.admin.address}"]`),
+        'the lessee links to its account',
+      );
+      const grants = await asset.page.$$eval('table[data-grants="asset"] tbody tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+      );
+      assert.deepEqual(grants, [
+        [
+          `${gateway.address.slice(0, 12)}…${gateway.address.slice(-4)}`,
+          'soc, inspection',
+          `${orgA!.admin.address.slice(0, 12)}…${orgA!.admin.address.slice(-4)}`,
+          `valid to height ${untilHeight}`,
+        ],
+      ]);
+      await assertAccessible(asset, 'leased asset page');
+      await asset.screenshot('explorer-asset-leased');
+      asset.assertNoErrors();
+
+      const document = await browser.open(`${explorer}#/object/doc/${doc}`);
+      assert.deepEqual(
+        (await badges(document)).map((b) => b.verify),
+        ['ok', 'ok', 'ok'],
+      );
+      const docGrants = await document.page.$$eval('table[data-grants="doc"] tbody tr', (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')),
+      );
+      assert.equal(docGrants.length, 1);
+      assert.deepEqual(
+        [docGrants[0]![0], docGrants[0]![1], docGrants[0]![4]],
+        [orgB!.id, 'name, plate', `valid to height ${untilHeight}`],
+      );
+      const order = (await document.page.textContent('[data-freeze="active"]'))!;
+      assert.match(order, /Frozen since height \d+: it cannot be disposed of/);
+      assert.ok(order.includes(legalBasis.slice(0, 16)), order);
+      assert.match(order, /evidence in a trial/);
+      await assertAccessible(document, 'document page');
+      await document.screenshot('explorer-document');
+      document.assertNoErrors();
+    },
+  );
+
+  await t.test(
+    'a narrow screen (390×844): chain and object pages without sideways scrolling',
+    async () => {
+      const viewport = { width: 390, height: 844 };
+      for (const [path, name] of [
+        ['', 'explorer-chain-narrow'],
+        [`#/object/asset/${asset}`, 'explorer-battery-narrow'],
+        ['#/object/asset/battery/BAT-LEASED', 'explorer-asset-leased-narrow'],
+      ] as const) {
+        const page = await browser.open(`${explorer}${path}`, { viewport });
+        if (path === '') {
+          await page.page.waitForSelector('#latest-blocks tr td:nth-child(5):not(:empty)', {
+            timeout: PAGE_TIMEOUT_MS,
+          });
+          await page.page.waitForSelector('.chart-canvas canvas', { timeout: PAGE_TIMEOUT_MS });
+        } else {
+          await badges(page);
+        }
+        const overflow = await horizontalOverflow(page);
+        assert.ok(
+          overflow.scrollWidth <= overflow.innerWidth,
+          `${name}: ${overflow.scrollWidth} px wide in ${overflow.innerWidth}: ${overflow.outside.join(' ')}`,
+        );
+        await page.screenshot(name);
+        page.assertNoErrors();
+        await page.page.close();
+      }
+    },
+  );
 
   await t.test('a node that lies (one byte) is refused in red with the code', async () => {
     const proxy = await lyingProxy(t, rpc);
@@ -383,5 +457,90 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
     assert.deepEqual([state!.verify, state!.code], ['failed', 'VERIFY_STATE_PROOF'], state!.text);
     await battery.screenshot('explorer-battery-tampered');
     battery.assertNoErrors();
+
+    // The block's bytes as they are, the time shown beside them another.
+    proxy.tamper = 'block-header';
+    const block = await browser.open(`${proxy.origin}/explorer/#/block/${mint.height}`);
+    const [blockBadge] = await badges(block);
+    assert.deepEqual(
+      [blockBadge!.verify, blockBadge!.code],
+      ['failed', 'VERIFY_HEADER'],
+      blockBadge!.text,
+    );
+    assert.match(blockBadge!.text, /the header shown is not the certified one \(timestamp\)/);
+    assert.ok(proxy.tampered.includes(`/blocks/${mint.height}`), 'the proxy lied');
+    await block.screenshot('explorer-block-tampered');
+    block.assertNoErrors();
   });
+
+  await t.test(
+    'the Trust page: a pasted genesis is trusted; a foreign one turns pages red',
+    async () => {
+      const genesis = await readFile(resolve(network.summary.dir, network.summary.genesis), 'utf8');
+      const trustWith = async (text: string): Promise<BrowserPage> => {
+        const page = await browser.open(`${explorer}#/trust`);
+        await page.page.waitForSelector('#genesis-input', { timeout: PAGE_TIMEOUT_MS });
+        await page.page.fill('#genesis-input', text);
+        await page.page.click('main form button[type="submit"]');
+        await page.page.waitForFunction(
+          `/^Trusted: chain /.test(document.querySelector('main form [role="status"]').textContent)`,
+          undefined,
+          { timeout: PAGE_TIMEOUT_MS },
+        );
+        return page;
+      };
+
+      const trust = await trustWith(genesis);
+      assert.equal(await trust.page.getAttribute('#trust-note', 'data-source'), 'genesis');
+      assert.match((await trust.page.textContent('#trust-note'))!, /the genesis file you gave/);
+      await assertAccessible(trust, 'trust page');
+      await trust.page.reload();
+      await trust.page.waitForSelector('main h1', { timeout: PAGE_TIMEOUT_MS });
+      assert.match((await trust.page.textContent('main dl'))!, /a genesis file pasted here/);
+      await trust.screenshot('explorer-trust');
+      trust.assertNoErrors();
+      const tx = await browser.open(`${explorer}#/tx/${mint.txHash}`);
+      const [txBadge] = await badges(tx);
+      assert.equal(txBadge!.verify, 'ok', `verified against the pasted genesis: ${txBadge!.text}`);
+
+      // Another consortium's genesis under the same chain id: its validators signed nothing here.
+      const foreignDir = join(await tempDir(t), 'foreign');
+      const init = await runCli([
+        'init',
+        '--validators',
+        '4',
+        '--accounts',
+        '0',
+        '--chain-id',
+        network.summary.chainId,
+        '--dir',
+        foreignDir,
+        '--plaintext',
+        '--json',
+      ]);
+      assert.equal(init.code, 0, init.stderr);
+      const foreign = await readFile(resolve(foreignDir, JSON.parse(init.stdout).genesis), 'utf8');
+      try {
+        (await trustWith(foreign)).assertNoErrors();
+        for (const path of [
+          `#/tx/${mint.txHash}`,
+          `#/block/${mint.height}`,
+          `#/object/asset/${asset}`,
+        ]) {
+          const page = await browser.open(`${explorer}${path}`);
+          const results = await badges(page);
+          assert.ok(results.length > 0);
+          for (const b of results) {
+            assert.equal(b.verify, 'failed', `${path}: ${b.text}`);
+            assert.match(b.code!, /^VERIFY_/, `${path}: ${b.text}`);
+          }
+          if (path.startsWith('#/tx/')) await page.screenshot('explorer-tx-foreign-genesis');
+          page.assertNoErrors();
+        }
+      } finally {
+        // The rest of the run trusts the chain's own genesis again.
+        (await trustWith(genesis)).assertNoErrors();
+      }
+    },
+  );
 });

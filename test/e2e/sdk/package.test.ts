@@ -6,7 +6,9 @@
  * fetched and its proof verified against the genesis file. The same example, with checks
  * that nothing it touches is `any`, is type-checked by this repository's tsc against the
  * installed `.d.ts`. Also: `import 'civitas'` is refused, and the entry loads without
- * importing node:fs (loadKeyFile imports it when called). Packing, installing and the node:
+ * importing node:fs (loadKeyFile imports it when called). The tarball carries the built
+ * explorer, and a node the installed package runs serves it at /explorer/. Packing,
+ * installing and the node:
  * helpers/package.ts (shared with browser.test.ts, which runs the same logic in Chromium).
  */
 import assert from 'node:assert/strict';
@@ -21,6 +23,7 @@ import {
   readmeExample,
   run,
   runConsumerOnEachNode,
+  startInstalledNode,
   startNetwork,
   suiteScope,
   systemNode,
@@ -72,6 +75,24 @@ describe('the SDK package: packed, installed, run on Node 20 and 24, type-checke
       types: './dist/client/index.d.ts',
       default: './dist/client/index.js',
     });
+  });
+
+  test('the tarball carries the built explorer; a node the installed package runs serves it', async (t) => {
+    for (const f of ['explorer/dist/index.html', 'explorer/dist/app.js', 'explorer/dist/app.css']) {
+      assert.ok(files.includes(f), `the package has ${f}`);
+    }
+    const installed = join(project, 'node_modules/civitas/explorer/dist');
+    const { rpc: served } = await startInstalledNode(t, project);
+    const index = await fetch(`${served}/explorer/`);
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(await index.text(), await readFile(join(installed, 'index.html'), 'utf8'));
+    const app = await fetch(`${served}/explorer/app.js`);
+    assert.equal(app.headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.ok(
+      Buffer.from(await app.arrayBuffer()).equals(await readFile(join(installed, 'app.js'))),
+      'the bundle as installed',
+    );
   });
 
   test('the installed civitas command runs the compiled CLI (Node strips no types under node_modules)', async () => {

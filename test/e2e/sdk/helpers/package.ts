@@ -2,7 +2,8 @@
  * The SDK packages as people get them, for the tests in test/e2e/sdk/: `npm pack` of a copy of
  * the package's files (prepack compiles src/client to dist/), the tarball installed in a
  * scratch project, the README's example to run there, the machine's own `node` to run it on,
- * and a real one-validator node to point it at. test/e2e/sdk/helpers/client-package.ts packs
+ * and a real one-validator node to point it at (and one the installed package runs itself, to
+ * serve its explorer). test/e2e/sdk/helpers/client-package.ts packs
  * the client-only package with the same pieces.
  *
  * The package is packed from a copy of its files, not from the checkout: the build-identity
@@ -16,7 +17,7 @@ import { delimiter, join, sep } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { httpJson } from '../../../helpers/http.ts';
-import { NODE_BIN, REPO_ROOT } from '../../../helpers/process.ts';
+import { NODE_BIN, REPO_ROOT, randomBasePort, startChild } from '../../../helpers/process.ts';
 import { type InitSummary, startSingleNode } from '../../../helpers/single-node.ts';
 import { type CleanupScope, suiteScope, tempDir } from '../../../helpers/temp.ts';
 
@@ -218,3 +219,44 @@ export async function install(
 /** `civitas init` (one validator, two accounts) and `node start`; retries a taken port. */
 export const startNetwork = (scope: CleanupScope) =>
   startSingleNode(scope, { prefix: 'civitas-sdk-net-' });
+
+/**
+ * A one-validator node of the installed package's own compiled CLI (`civitas init` and
+ * `civitas node start` from node_modules/civitas), so what it serves — the explorer too — is
+ * the installed copy's; killed when `scope` ends. Retries a port taken meanwhile.
+ */
+export async function startInstalledNode(
+  scope: CleanupScope,
+  project: string,
+): Promise<{ rpc: string }> {
+  const main = join(project, 'node_modules/civitas/dist/node/src/cli/main.js');
+  const dir = await tempDir(scope, 'civitas-installed-net-');
+  for (let attempt = 0; ; attempt++) {
+    const init = await run(NODE_BIN, [
+      main,
+      'init',
+      '--validators',
+      '1',
+      '--accounts',
+      '0',
+      '--dir',
+      join(dir, `net${attempt}`),
+      '--base-port',
+      String(randomBasePort()),
+      '--plaintext',
+      '--json',
+    ]);
+    const node = (JSON.parse(init.stdout) as InitSummary).nodes[0]!;
+    const child = startChild(scope, main, ['node', 'start', '--home', node.home]);
+    try {
+      await child.waitFor((_out, err) => err.includes('"node started"'), 'the installed node');
+      return { rpc: node.rpc };
+    } catch (err) {
+      await child.kill();
+      if (attempt < 3 && /RPC_LISTEN_FAILED|P2P_LISTEN_FAILED|EADDRINUSE/.test(String(err))) {
+        continue;
+      }
+      throw err;
+    }
+  }
+}
