@@ -62,6 +62,8 @@ export interface ProcessUsage {
   readonly cpuPercentPeak: number;
   readonly rssMiBMean: number;
   readonly rssMiBPeak: number;
+  /** Mean RSS of each whole or started minute from the first sample: the curve of a long run. */
+  readonly rssMiBByMinute: readonly number[];
   readonly samples: number;
 }
 
@@ -75,6 +77,8 @@ export class UsageTracker {
   private rssSum = 0;
   private rssPeak = 0;
   private samples = 0;
+  private firstAt: number | undefined;
+  private readonly minutes: Array<{ sum: number; count: number }> = [];
 
   sample(pid: number | undefined, now = performance.now()): void {
     if (pid === undefined) {
@@ -97,6 +101,12 @@ export class UsageTracker {
     this.rssSum += s.rssBytes;
     this.rssPeak = Math.max(this.rssPeak, s.rssBytes);
     this.samples++;
+    this.firstAt ??= now;
+    const minute = Math.floor((now - this.firstAt) / 60_000);
+    const m = this.minutes[minute] ?? { sum: 0, count: 0 };
+    this.minutes[minute] = m;
+    m.sum += s.rssBytes;
+    m.count++;
   }
 
   usage(): ProcessUsage {
@@ -106,6 +116,9 @@ export class UsageTracker {
       cpuPercentPeak: this.cpuPeak,
       rssMiBMean: this.samples === 0 ? 0 : this.rssSum / this.samples / mib,
       rssMiBPeak: this.rssPeak / mib,
+      rssMiBByMinute: Array.from(this.minutes, (m) =>
+        m === undefined || m.count === 0 ? 0 : Math.round((10 * m.sum) / m.count / mib) / 10,
+      ),
       samples: this.samples,
     };
   }

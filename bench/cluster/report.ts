@@ -210,6 +210,13 @@ function runLines(run: RunResult): string[] {
       ]),
     ),
   );
+  // A long run's memory curve: each node's mean RSS per minute (MiB).
+  if (run.nodes.some((n) => n.usage.rssMiBByMinute.length >= 3)) {
+    lines.push('  RSS MiB by minute (mean of each minute of the run):');
+    for (const n of run.nodes) {
+      lines.push(`    node${n.index}  ${n.usage.rssMiBByMinute.map((v) => fmt(v)).join(' ')}`);
+    }
+  }
   return lines;
 }
 

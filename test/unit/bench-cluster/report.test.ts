@@ -204,4 +204,5 @@ test('a skew fault: listed with the others, and each node says how far off its c
   assert.match(cell('node2'), /\s-$/, 'no answer: no figure');
   assert.match(text, /\n {2}skew:3=\+60s@5 +180 +420 +99 +-\n/);
   assert.match(text, /\n {2}skew:1=-1500ms@6-8 /);
+  assert.ok(!text.includes('RSS MiB by minute'), 'a 20 s run prints no memory curve');
 });

@@ -37,6 +37,7 @@ export function runFixture(f: RunFixture): RunResult {
     cpuPercentPeak: 60,
     rssMiBMean: 200,
     rssMiBPeak: 220,
+    rssMiBByMinute: Array.from({ length: Math.ceil(durationS / 60) }, (_, m) => 190 + m),
     samples: durationS,
   };
   const validators = f.validators ?? 4;
