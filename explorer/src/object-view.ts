@@ -148,32 +148,33 @@ export function objectView(module: string, value: Json, provenAt: number): HTMLE
 }
 
 /**
- * A freeze order: in force or lifted, on what legal basis, for what reason, by which
- * regulators; proven at height `provenAt`.
+ * A freeze order: in force, lifted, or approved by fewer regulators than the threshold; on
+ * what legal basis, for what reason, by whom (the module keeps the regulators of the order in
+ * force, or toward it: a lift clears them); proven at height `provenAt`.
  */
 export function freezeView(order: Json | null, provenAt: number): HTMLElement {
   if (order === null) {
     return h('p', { 'data-freeze': 'never' }, 'Never frozen (proven: no freeze order names it).');
   }
-  const active = order.active === true;
+  const approvals = (order.approvals as string[]) ?? [];
+  const lifts = (order.lifts as string[]) ?? [];
+  const state = order.active === true ? 'active' : approvals.length > 0 ? 'approving' : 'lifted';
+  const status = {
+    active: `Frozen since height ${order.since}: it cannot be disposed of, only observed`,
+    approving: `Not frozen: ${approvals.length} regulator(s) approved an order, fewer than the threshold`,
+    lifted: `Not frozen: the order was lifted at height ${order.since}`,
+  }[state];
   return h(
     'div',
-    { 'data-freeze': active ? 'active' : 'lifted' },
+    { 'data-freeze': state },
     fields([
-      [
-        'Status',
-        h(
-          'strong',
-          {},
-          active
-            ? `Frozen since height ${order.since}: it cannot be disposed of, only observed`
-            : `Not frozen: the order was lifted at height ${order.since}`,
-        ),
-      ],
+      ['Status', h('strong', {}, status)],
       ['Legal basis', ['hash of the order document ', short(String(order.legalBasis), 16)]],
       ['Reason', String(order.reason)],
-      ['Imposed by', valueView(order.approvals)],
-      ['Lifted by', valueView(order.lifts)],
+      ...(approvals.length > 0
+        ? [[state === 'active' ? 'Imposed by' : 'Approved by', valueView(approvals)] as const]
+        : []),
+      ...(lifts.length > 0 ? [['Lifting so far', valueView(lifts)] as const] : []),
       ['Revision', `${order.rev}, proven at height ${provenAt}`],
     ]),
     h('details', {}, h('summary', {}, 'The order as JSON'), json(order)),

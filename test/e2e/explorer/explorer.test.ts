@@ -243,6 +243,7 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
     assert.match(order, /Not frozen: the order was lifted at height \d+/);
     assert.match(order, /Legal basis.*hash of the order document [0-9a-f]{16}…/);
     assert.match(order, /illegal trade inquiry/);
+    assert.doesNotMatch(order, /Imposed by/, 'a lift clears the regulators of the order');
     // The lease ended, and the grant its lessee gave with it.
     assert.match((await page.page.textContent('[data-lease]'))!, /Not leased/);
     assert.equal(await page.page.getAttribute('[data-grants]', 'data-grants'), 'none');
@@ -400,6 +401,7 @@ test('the explorer, served by a node, verifies what it shows in headless Chromiu
       assert.match(order, /Frozen since height \d+: it cannot be disposed of/);
       assert.ok(order.includes(legalBasis.slice(0, 16)), order);
       assert.match(order, /evidence in a trial/);
+      assert.ok(order.includes(`Imposed by${summary.regulator.address.slice(0, 12)}…`), order);
       await assertAccessible(document, 'document page');
       await document.screenshot('explorer-document');
       document.assertNoErrors();
