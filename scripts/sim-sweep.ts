@@ -6,6 +6,7 @@
  *
  *   node scripts/sim-sweep.ts --validators 4,7,10 --seeds 200 [--first 1]
  *     [--ed25519-every 50] [--duration-ms N] [--mixes 'a,b;c,d' | reconfig] [--out sweep.json]
+ *   node scripts/sim-sweep.ts --help
  *
  * `--mixes reconfig` runs the validator-set change mixes (RECONFIG_MIXES) only.
  *
@@ -23,6 +24,7 @@ import {
   type SweepGroup,
   type SweepViolation,
 } from '../src/consensus/sim/index.ts';
+import { buildInfo } from '../src/node/build-info.ts';
 
 export const SWEEP_MIXES: readonly (readonly FaultName[])[] = [
   FAULTS,
@@ -63,17 +65,54 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
   return Number(value);
 }
 
-const { values } = parseArgs({
-  options: {
-    validators: { type: 'string', default: '4,7,10' },
-    seeds: { type: 'string' },
-    first: { type: 'string' },
-    'ed25519-every': { type: 'string' },
-    'duration-ms': { type: 'string' },
-    mixes: { type: 'string' },
-    out: { type: 'string' },
-  },
-});
+const HELP = `Usage: node scripts/sim-sweep.ts [options]   (or: npx node scripts/sim-sweep.ts ...)
+
+The long simulator sweep: every (validators, fault mix) pair over a range of seeds, each run
+checked for agreement, validity, honest non-equivocation, liveness after GST and bounded
+memory. One line per group, each violation with the command that replays it, then a JSON
+summary (with the git commit) on stdout or in --out. Exit code 1 if any violation was found.
+
+Options:
+  --validators <list>    validator counts, comma-separated (1..64; default 4,7,10)
+  --seeds <s>            seeds per group (default 100)
+  --first <x>            first seed (default 1)
+  --ed25519-every <k>    every k-th seed with real ed25519 signatures (0: never; default 50)
+  --duration-ms <ms>     virtual time per run (default: 10 s of faults + the liveness window)
+  --mixes <mixes>        fault mixes separated by ';', faults by ',' ('all' for every fault),
+                         or 'reconfig' for the validator-set change mixes only
+                         (default: the ${ALL_SWEEP_MIXES.length} built-in mixes)
+  --out <file>           write the JSON summary here instead of stdout
+  -h, --help             print this help
+
+Faults: ${FAULTS.join(', ')}
+
+Example: node scripts/sim-sweep.ts --validators 4,7 --seeds 50 --mixes 'crash,loss;partition,delay'
+`;
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        validators: { type: 'string', default: '4,7,10' },
+        seeds: { type: 'string' },
+        first: { type: 'string' },
+        'ed25519-every': { type: 'string' },
+        'duration-ms': { type: 'string' },
+        mixes: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+const { values } = parseFlags();
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
 
 const validators = values.validators.split(',').map((v) => positiveInt(v, 'validators', 4));
 if (validators.some((n) => n < 1 || n > 64)) fail('--validators must be 1..64');
@@ -147,6 +186,8 @@ for (const n of validators) {
 
 const cpu = process.cpuUsage(cpuStart);
 const summary = {
+  commit: buildInfo().commit,
+  command: ['node scripts/sim-sweep.ts', ...process.argv.slice(2)].join(' '),
   validators,
   seeds: { first, count: seeds },
   mixes: mixes.map((m) => m.join(',')),

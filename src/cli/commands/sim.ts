@@ -1,24 +1,34 @@
 /**
  * `civitas sim`: run the deterministic consensus simulator (src/consensus/sim) over many seeds
  * and report what the checker found. Every violation is printed with the command that
- * replays it; `--seed X --trace` replays one run as a readable event log.
+ * replays it; `--seed X --trace` replays one run as a readable event log, or as JSON lines
+ * (`--json` / `--trace-format jsonl`) a notebook loads. `--json` carries one row per seed and
+ * the git commit that ran.
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import {
+  BENIGN_REJECTS_NOTE,
+  describeRejections,
   FAULTS,
   type FaultName,
   isFaultName,
   isReconfigScenario,
+  type LatencySummary,
+  latencySummary,
   livenessBound,
   RECONFIG_SCENARIOS,
   type ReconfigScenario,
+  rejectionBreakdown,
   runSimulation,
   runSweep,
   SIM_TIMEOUTS,
   type SimulationReport,
   type SweepViolation,
+  seedRow,
+  traceJsonLine,
   type Violation,
 } from '../../consensus/sim/index.ts';
+import { buildInfo } from '../../node/build-info.ts';
 import { intOption } from '../options.ts';
 import { printJson, printLines, reportError } from '../output.ts';
 
@@ -32,7 +42,35 @@ interface SimFlags {
   signatures: 'fake' | 'ed25519';
   json?: boolean;
   trace?: boolean;
+  traceFormat?: 'text' | 'jsonl';
   reconfig?: ReconfigScenario;
+}
+
+/** What produced the figures: the code (git commit, `-dirty` for a changed tree) and the call. */
+function provenance(): { commit: string; version: string; node: string; command: string } {
+  const { commit, version } = buildInfo();
+  return {
+    commit,
+    version,
+    node: process.version,
+    command: ['civitas', ...process.argv.slice(2)].join(' '),
+  };
+}
+
+function traceFormatOption(value: string): 'text' | 'jsonl' {
+  if (value !== 'text' && value !== 'jsonl')
+    throw new InvalidArgumentError('expected text or jsonl');
+  return value;
+}
+
+function ms(x: number | null): string {
+  return x === null ? '-' : `${x.toFixed(x < 10 ? 1 : 0)} ms`;
+}
+
+function latencyLine(l: LatencySummary): string {
+  return l.count === 0
+    ? 'no committed blocks'
+    : `p50 ${ms(l.p50)}, p90 ${ms(l.p90)}, p99 ${ms(l.p99)}, max ${ms(l.max)} over ${l.count} blocks`;
 }
 
 function scenarioOption(value: string): ReconfigScenario {
@@ -117,16 +155,41 @@ function runOne(flags: SimFlags, seed: number): void {
     ...(flags.byzantine !== undefined ? { byzantine: flags.byzantine } : {}),
     ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
   });
-  if (flags.json) {
-    printJson(report);
+  const { trace, traceEvents, commitLatenciesMs, ...summary } = report;
+  const jsonl =
+    flags.trace === true && (flags.traceFormat ?? (flags.json ? 'jsonl' : 'text')) === 'jsonl';
+  if (jsonl) {
+    // One event per line, then the run's report as the last line (event "report").
+    const out = (traceEvents ?? []).map(traceJsonLine);
+    out.push(
+      JSON.stringify({
+        t: report.durationMs,
+        node: null,
+        event: 'report',
+        report: { ...summary, row: seedRow(report), provenance: provenance() },
+      }),
+    );
+    printLines(out);
+  } else if (flags.json) {
+    printJson({
+      ...summary,
+      row: seedRow(report),
+      commitLatenciesMs,
+      ...(trace !== undefined ? { trace } : {}),
+      provenance: provenance(),
+    });
   } else {
-    if (report.trace) printLines([...report.trace]);
+    if (trace) printLines([...trace]);
+    const rejected = rejectionBreakdown(report.rejections);
     const byz = report.byzantine.map((b) => `r${b.replica}:${b.behaviours}`).join(' ') || 'none';
     printLines([
       `seed ${seed}: ${report.validators} validators, faults ${report.faults.join(',') || 'none'}, byzantine ${byz}`,
       `  ${seconds(report.durationMs)} virtual, GST at ${seconds(report.gstMs)}, liveness window ${seconds(report.livenessBoundMs)}`,
       `  committed heights ${report.committedMin}..${report.committedMax}, view changes ${report.viewChanges}, crashes ${report.crashes}, syncs ${report.syncs}, evidence ${report.evidence}`,
-      `  messages sent ${report.messages.sent}, delivered ${report.messages.delivered}, lost ${report.messages.lost}`,
+      `  messages sent ${report.messages.sent} (${report.messages.bytesSent} bytes), delivered ${report.messages.delivered}, lost ${report.messages.lost}`,
+      `  block commit latency (first build → first honest commit, simulated): ${latencyLine(report.commitLatencyMs)}`,
+      `  rejected messages ${rejected.total}: ${describeRejections(rejected)}`,
+      ...(rejected.benign > 0 ? [`    (${BENIGN_REJECTS_NOTE})`] : []),
       ...(report.reconfiguration === null
         ? []
         : [
@@ -144,7 +207,12 @@ function runOne(flags: SimFlags, seed: number): void {
 
 function runMany(flags: SimFlags): void {
   const started = performance.now();
+  const latencies: number[] = [];
   const report = runSweep({
+    keepRows: flags.json === true,
+    onRun: (run) => {
+      for (const l of run.commitLatenciesMs) latencies.push(l);
+    },
     validators: [flags.validators],
     seeds: { first: 1, count: flags.seeds },
     faultMixes: [flags.faults],
@@ -157,6 +225,10 @@ function runMany(flags: SimFlags): void {
   const g = report.groups[0]!;
   const durationMs = flags.duration ?? 10_000 + livenessBound(flags.validators, SIM_TIMEOUTS);
   const replay = (v: SweepViolation) => replayCommand(flags, v.seed, v.durationMs);
+  const latency = latencySummary(latencies);
+  const rejected = rejectionBreakdown(g.rejections);
+  const sent = report.rows.reduce((s, r) => s + r.messagesSent, 0);
+  const bytes = report.rows.reduce((s, r) => s + r.bytesSent, 0);
   if (flags.json) {
     printJson({
       validators: flags.validators,
@@ -164,13 +236,25 @@ function runMany(flags: SimFlags): void {
       byzantine: flags.byzantine ?? null,
       seeds: { first: 1, count: flags.seeds },
       durationMs,
-      summary: g,
+      summary: {
+        ...g,
+        rejectionsBenign: rejected.benign,
+        rejectionsOther: rejected.other,
+        messagesSent: sent,
+        bytesSent: bytes,
+        commitLatencyMs: latency,
+      },
+      rows: report.rows,
       violations: report.violations.map((v) => ({ ...v, replay: replay(v) })),
+      provenance: provenance(),
     });
   } else {
     printLines([
       `civitas sim: ${flags.validators} validators, faults ${flags.faults.join(',') || 'none'}, seeds 1..${flags.seeds}, ${seconds(durationMs)} virtual per run (liveness window ${seconds(livenessBound(flags.validators, SIM_TIMEOUTS))})`,
-      `runs ${g.runs}, committed blocks ${g.committedBlocks} (fewest in one run ${g.minCommitted}), view changes ${g.viewChanges}, crashes ${g.crashes}, syncs ${g.syncs}, evidence ${g.evidence}, rejected messages ${g.rejected}`,
+      `runs ${g.runs}, committed blocks ${g.committedBlocks} (fewest in one run ${g.minCommitted}), view changes ${g.viewChanges}, crashes ${g.crashes}, syncs ${g.syncs}, evidence ${g.evidence}`,
+      `block commit latency (simulated): ${latencyLine(latency)}`,
+      `rejected messages ${rejected.total}: ${describeRejections(rejected)}`,
+      ...(rejected.benign > 0 ? [`  (${BENIGN_REJECTS_NOTE})`] : []),
       ...(flags.faults.includes('reconfig')
         ? [
             `validator-set changes executed ${g.setChanges}, scenarios ${Object.entries(g.scenarios)
@@ -219,8 +303,19 @@ export function registerSimCommand(program: Command): void {
       `with the reconfig fault, this validator-set change instead of a seeded one (${RECONFIG_SCENARIOS.join(', ')})`,
       scenarioOption,
     )
-    .option('--json', 'print JSON')
-    .option('--trace', 'with --seed: print the run as an event log');
+    .option(
+      '--json',
+      'print JSON: the report with one row per seed (latency p50/p90/p99/max, messages, bytes) and the git commit',
+    )
+    .option(
+      '--trace',
+      'with --seed: print the run as an event log (with --json: JSON lines {t, node, event, ...})',
+    )
+    .option(
+      '--trace-format <format>',
+      'text (default) or jsonl: one JSON object per event, the report last (docs/LAB.md)',
+      traceFormatOption,
+    );
   cmd.action((flags: SimFlags) => {
     const bad = (message: string) =>
       cmd.error(`error: ${message}`, { exitCode: 2, code: 'civitas.simBadFlags' });
@@ -228,6 +323,7 @@ export function registerSimCommand(program: Command): void {
     if (flags.seed !== undefined && explicit('seeds'))
       bad('use --seed to replay one run or --seeds for a sweep, not both');
     if (flags.trace && flags.seed === undefined) bad('--trace replays one run: give it --seed');
+    if (flags.traceFormat !== undefined && !flags.trace) bad('--trace-format needs --trace');
     if (flags.reconfig !== undefined && !flags.faults.includes('reconfig')) {
       bad('--reconfig needs the reconfig fault (--faults ...,reconfig or all)');
     }

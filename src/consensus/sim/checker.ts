@@ -62,7 +62,7 @@ const MAX_PER_KIND = 5;
 export class Checker {
   private readonly seed: number;
   private readonly ctx: SimChainContext;
-  private readonly committed = new Map<number, { hash: string; replica: number }>();
+  private readonly committed = new Map<number, { hash: string; replica: number; atMs: number }>();
   private readonly signed = new Map<string, { digest: string; message: ConsensusMessage }>();
   private readonly found: Violation[] = [];
   /** Block hash → virtual time it was first built (any replica). */
@@ -93,6 +93,20 @@ export class Checker {
       if (info.lastChangeHeight === h) {
         out.push({ height: h, validators: setAfter(this.ctx, info).validators.length });
       }
+    }
+    return out;
+  }
+
+  /**
+   * Block commit latency of each height of the committed chain, in height order: from the
+   * first build of the block first committed there to that first honest commit (ms).
+   */
+  commitLatencies(): number[] {
+    const out: number[] = [];
+    for (let h = 1; h < this.canonical.length; h++) {
+      const first = this.committed.get(h);
+      const built = first === undefined ? undefined : this.builtAt.get(first.hash);
+      if (first !== undefined && built !== undefined) out.push(first.atMs - built);
     }
     return out;
   }
@@ -132,7 +146,7 @@ export class Checker {
       parent = canonicalParent;
     }
     if (first === undefined) {
-      this.committed.set(height, { hash, replica });
+      this.committed.set(height, { hash, replica, atMs });
       if (this.canonical.length === height) this.canonical.push(childInfo(this.ctx, parent, block));
     } else if (first.hash !== hash) {
       this.report(

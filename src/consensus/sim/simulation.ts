@@ -25,12 +25,13 @@ import {
   type RejectReason,
   type TimerKind,
 } from '../events.ts';
-import { type ConsensusMessage, decodeMessage, describeMessage } from '../messages.ts';
+import { type ConsensusMessage, decodeMessage } from '../messages.ts';
 import { decodeWalEntry, encodeWalEntry, type WalEntry, walEntryHeight } from '../wal.ts';
 import { ByzantineFilter } from './byzantine.ts';
 import { Checker, type Violation } from './checker.ts';
 import { EventQueue } from './event-queue.ts';
 import { BYZANTINE_FAULTS, type ByzantineBehaviour, FAULTS, type FaultName } from './faults.ts';
+import { type LatencySummary, latencySummary } from './metrics.ts';
 import { deliveryDelays, type NetworkPlan, partitioned, planNetwork } from './network.ts';
 import { Prng } from './prng.ts';
 import {
@@ -52,6 +53,15 @@ import {
   setAfter,
   validateSimBlock,
 } from './sim-chain.ts';
+import {
+  digestPrefix,
+  formatTraceEvent,
+  messageSummary,
+  type TraceEvent,
+  type TraceEventKind,
+  type TraceValue,
+  traceTime,
+} from './trace.ts';
 
 /** A scheduled crash of one replica (tests may give their own). */
 export interface CrashPlan {
@@ -151,15 +161,32 @@ export interface SimulationReport {
   readonly viewChanges: number;
   readonly crashes: number;
   readonly syncs: number;
-  readonly messages: { readonly sent: number; readonly delivered: number; readonly lost: number };
+  /** Messages (one per receiver) and their encoded bytes, honest and Byzantine senders alike. */
+  readonly messages: {
+    readonly sent: number;
+    readonly delivered: number;
+    readonly lost: number;
+    readonly bytesSent: number;
+  };
+  /** Messages honest replicas' engines refused, by reason (events.ts: BENIGN_REJECTS). */
   readonly rejections: Readonly<Record<RejectReason, number>>;
+  /**
+   * Block commit latency in simulated ms: for each height of the committed chain, from the
+   * first build of the block committed there to its first commit by an honest replica.
+   */
+  readonly commitLatencyMs: LatencySummary;
+  /** The same, one value per committed height, in height order (for CDFs). */
+  readonly commitLatenciesMs: readonly number[];
   readonly evidence: number;
   /** Longest wait, over honest replicas, from GST to committing past the GST frontier. */
   readonly recoveryAfterGstMs: number | null;
   /** Null unless the `reconfig` fault is on. */
   readonly reconfiguration: ReconfigReport | null;
   readonly violations: readonly Violation[];
+  /** With `trace`: the run as readable lines (formatTraceEvent of each event). */
   readonly trace?: readonly string[];
+  /** With `trace`: the run as structured events (trace.ts), the source of `trace`. */
+  readonly traceEvents?: readonly TraceEvent[];
 }
 
 export const SIM_TIMEOUTS: TimeoutConfig = { baseMs: 300, maxMs: 2_400, retransmitMs: 300 };
@@ -284,7 +311,7 @@ class Simulation {
   private readonly decoded = new WeakMap<Uint8Array, ConsensusMessage | null>();
   /** Validation is deterministic: each (block, parent) pair is validated once per run. */
   private readonly validations = new WeakMap<SealedBlock, Map<string, string | null>>();
-  private readonly trace: string[] | null;
+  private readonly trace: TraceEvent[] | null;
   private now = 0;
   private frontierAtGst = -1;
   private crashes = 0;
@@ -292,6 +319,7 @@ class Simulation {
   private sent = 0;
   private delivered = 0;
   private lost = 0;
+  private bytesSent = 0;
 
   constructor(opts: SimulationOptions) {
     this.opts = opts;
@@ -397,9 +425,12 @@ class Simulation {
       const changes = this.reconfig.changes.map(
         (c) => `${describeChange(c.change)} from h≥${c.notBefore}`,
       );
-      this.log(
-        `reconfig ${this.reconfig.scenario}: ${changes.join(', ') || 'none'}${this.reconfig.refused !== null ? ` (refused: ${this.reconfig.refused})` : ''}; ${this.poolSize} keys`,
-      );
+      this.log(null, 'reconfig', {
+        scenario: this.reconfig.scenario,
+        changes: changes.join(', '),
+        refused: this.reconfig.refused,
+        keys: this.poolSize,
+      });
     }
   }
 
@@ -547,8 +578,12 @@ class Simulation {
     return this.finish();
   }
 
-  private log(line: string): void {
-    if (this.trace !== null) this.trace.push(`${this.now.toFixed(1).padStart(9)}ms ${line}`);
+  private log(
+    node: number | null,
+    event: TraceEventKind,
+    fields: Readonly<Record<string, TraceValue>> = {},
+  ): void {
+    if (this.trace !== null) this.trace.push({ t: traceTime(this.now), node, event, ...fields });
   }
 
   private handle(e: SimEvent): void {
@@ -562,7 +597,7 @@ class Simulation {
       case 'timer': {
         const r = this.live(e.replica, e.incarnation);
         if (r === null || r.timerGen[e.timer] !== e.gen) return;
-        this.log(`r${r.id} timer ${e.timer} h=${e.height} v=${e.view}`);
+        this.log(r.id, 'timer', { timer: e.timer, height: e.height, view: e.view });
         this.step(r, { type: 'timer', kind: e.timer, height: e.height, view: e.view });
         return;
       }
@@ -576,9 +611,12 @@ class Simulation {
           r.chain.length + 1 === e.height
             ? validateSimBlock(this.chainCtx, e.block, this.parent(r))
             : 'not at this height';
-        this.log(
-          `r${r.id} validated ${toHex(e.block.hash).slice(0, 8)} h=${e.height}: ${problem ?? 'valid'}`,
-        );
+        this.log(r.id, 'validated', {
+          digest: digestPrefix(e.block.hash),
+          height: e.height,
+          valid: problem === null,
+          problem,
+        });
         this.step(r, {
           type: 'proposal-validated',
           height: e.height,
@@ -604,7 +642,7 @@ class Simulation {
         return;
       case 'gst':
         this.frontierAtGst = Math.max(...this.honest().map((r) => r.chain.length));
-        this.log(`GST: network healed, honest frontier at height ${this.frontierAtGst}`);
+        this.log(null, 'gst', { frontier: this.frontierAtGst });
         return;
     }
   }
@@ -680,9 +718,11 @@ class Simulation {
     const wal = r.wal.map((entry) => decodeWalEntry(encodeWalEntry(entry)));
     r.engine = this.makeEngine(r);
     const tip = r.chain.at(-1);
-    this.log(
-      `r${r.id} ${r.incarnation === 0 ? 'starts' : 'restarts'} at h=${r.chain.length + 1} replaying ${wal.length} WAL entries${forgetWal ? ' (WAL FORGOTTEN)' : ''}`,
-    );
+    this.log(r.id, r.incarnation === 0 ? 'start' : 'restart', {
+      height: r.chain.length + 1,
+      walEntries: wal.length,
+      walForgotten: forgetWal,
+    });
     this.step(r, {
       type: 'start',
       height: r.chain.length + 1,
@@ -700,7 +740,7 @@ class Simulation {
     r.crashAfterActions = null;
     r.syncScheduled = false;
     this.crashes++;
-    this.log(`r${r.id} CRASHES (down ${r.pendingDownMs.toFixed(0)} ms)`);
+    this.log(r.id, 'crash', { downMs: r.pendingDownMs });
     this.queue.push(this.now + r.pendingDownMs, {
       kind: 'restart',
       replica: r.id,
@@ -723,7 +763,7 @@ class Simulation {
     } catch (err) {
       // A node's driver stops on an engine error; so does this replica, for good.
       this.checker.onEngineError(this.now, r.id, engine.status().height, err);
-      this.log(`r${r.id} HALTS: ${(err as Error).message}`);
+      this.log(r.id, 'halt', { error: (err as Error).message });
       r.viewChanges += engine.status().viewChanges;
       this.addRejections(r, engine);
       r.engine = null;
@@ -735,7 +775,7 @@ class Simulation {
     if (before !== null) {
       const after = engine.status();
       if (after.view !== before.view || after.phase !== before.phase) {
-        this.log(`r${r.id} now h=${after.height} v=${after.view} ${after.phase}`);
+        this.log(r.id, 'state', { height: after.height, view: after.view, phase: after.phase });
       }
     }
     const incarnation = r.incarnation;
@@ -843,15 +883,18 @@ class Simulation {
         });
         return;
       case 'commit':
-        this.commit(r, action.block, action.certificate, 'consensus');
+        this.commit(r, action.block, action.certificate, null);
         return;
       case 'evidence':
-        this.log(
-          `r${r.id} evidence ${action.evidence.kind} h=${action.evidence.height} v=${action.evidence.view} against validator ${action.evidence.validatorIndex}`,
-        );
+        this.log(r.id, 'evidence', {
+          kind: action.evidence.kind,
+          height: action.evidence.height,
+          view: action.evidence.view,
+          against: action.evidence.validatorIndex,
+        });
         return;
       case 'need-sync':
-        this.log(`r${r.id} needs sync to h=${action.targetHeight}`);
+        this.log(r.id, 'need-sync', { targetHeight: action.targetHeight });
         if (!r.syncScheduled) {
           r.syncScheduled = true;
           this.queue.push(this.now + this.nodeRng.int(20, 80), {
@@ -863,9 +906,11 @@ class Simulation {
         return;
       case 'reject':
         if (this.trace !== null && !r.faulty) {
-          this.log(
-            `r${r.id} rejects (${action.reason}) from ${action.validatorIndex ?? '?'}: ${action.detail}`,
-          );
+          this.log(r.id, 'reject', {
+            reason: action.reason,
+            signer: action.validatorIndex ?? null,
+            detail: action.detail,
+          });
         }
         return;
     }
@@ -873,7 +918,7 @@ class Simulation {
 
   private broadcast(r: Replica, message: ConsensusMessage, bytes: Uint8Array): void {
     const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
-    this.log(`r${r.id} sends ${describeMessage(message)}`);
+    if (this.trace !== null) this.log(r.id, 'send', messageSummary(message));
     if (r.byzantine === null) {
       if (!r.faulty) this.checker.onHonestSend(this.now, r.id, r.key.publicKey, message);
       for (const to of others) this.send(r.id, to, bytes);
@@ -897,6 +942,7 @@ class Simulation {
 
   private send(from: number, to: number, bytes: Uint8Array): void {
     this.sent++;
+    this.bytesSent += bytes.length;
     if (this.now < this.gstMs && !this.reachable(from, to)) {
       this.lost++;
       return;
@@ -934,9 +980,8 @@ class Simulation {
       for (const o of r.byzantine.onReceive(bytes, message, others)) this.send(r.id, o.to, o.bytes);
     }
     if (this.trace !== null) {
-      this.log(
-        `r${to} <- r${from} ${message === null ? `${bytes.length} undecodable bytes` : describeMessage(message)}`,
-      );
+      if (message === null) this.log(to, 'undecodable', { from, bytes: bytes.length });
+      else this.log(to, 'receive', { from, ...messageSummary(message) });
     }
     this.step(r, message === null ? { type: 'message', bytes } : { type: 'message', message });
   }
@@ -953,9 +998,12 @@ class Simulation {
       invalid,
     });
     this.checker.noteBuilt(block, this.now);
-    this.log(
-      `r${r.id} built ${invalid ? 'INVALID ' : ''}block ${toHex(block.hash).slice(0, 8)} h=${e.height} v=${e.view}`,
-    );
+    this.log(r.id, 'built', {
+      digest: digestPrefix(block.hash),
+      height: e.height,
+      view: e.view,
+      invalid,
+    });
     this.step(r, { type: 'proposal-built', height: e.height, view: e.view, block });
   }
 
@@ -979,7 +1027,8 @@ class Simulation {
     r: Replica,
     block: SealedBlock,
     certificate: CommitCertificate,
-    how: string,
+    /** The replica it was synced from; null when committed by consensus. */
+    syncedFrom: number | null,
   ): void {
     const parent = this.parent(r);
     if (block.header.height !== r.chain.length + 1) {
@@ -1007,9 +1056,13 @@ class Simulation {
     ) {
       r.recoveredAtMs = this.now;
     }
-    this.log(
-      `r${r.id} COMMITS h=${block.header.height} ${toHex(block.hash).slice(0, 8)} (view ${certificate.view}, by ${how})`,
-    );
+    this.log(r.id, 'commit', {
+      height: block.header.height,
+      digest: digestPrefix(block.hash),
+      certificateView: certificate.view,
+      by: syncedFrom === null ? 'consensus' : 'sync',
+      source: syncedFrom,
+    });
   }
 
   /** Block sync: copy certified blocks from a reachable honest replica, validating each. */
@@ -1038,7 +1091,7 @@ class Simulation {
     while (r.chain.length < source.chain.length && r.chain.length < first + 63) {
       const { block, certificate } = source.chain[r.chain.length]!;
       if (this.validate(block, this.parent(r)) !== null) break;
-      this.commit(r, block, certificate, `sync from r${source.id}`);
+      this.commit(r, block, certificate, source.id);
       last = certificate;
     }
     if (last === null) return;
@@ -1077,6 +1130,7 @@ class Simulation {
       }
     }
     const heights = honest.map((r) => r.chain.length);
+    const latencies = this.checker.commitLatencies();
     return {
       seed: this.opts.seed,
       validators: this.n,
@@ -1096,8 +1150,15 @@ class Simulation {
       viewChanges,
       crashes: this.crashes,
       syncs: this.syncs,
-      messages: { sent: this.sent, delivered: this.delivered, lost: this.lost },
+      messages: {
+        sent: this.sent,
+        delivered: this.delivered,
+        lost: this.lost,
+        bytesSent: this.bytesSent,
+      },
       rejections,
+      commitLatencyMs: latencySummary(latencies),
+      commitLatenciesMs: latencies,
       evidence,
       recoveryAfterGstMs: recovery,
       reconfiguration:
@@ -1113,7 +1174,9 @@ class Simulation {
               replicas: this.poolSize,
             },
       violations: [...this.checker.violations],
-      ...(this.trace !== null ? { trace: this.trace } : {}),
+      ...(this.trace !== null
+        ? { trace: this.trace.map(formatTraceEvent), traceEvents: this.trace }
+        : {}),
     };
   }
 }

@@ -1,7 +1,9 @@
 /** Many seeded runs across validator counts and fault mixes, summarised. */
 
+import type { RejectReason } from '../events.ts';
 import type { Violation } from './checker.ts';
 import { FAULTS, type FaultName } from './faults.ts';
+import { addRejections, noRejections, type SeedRow, seedRow } from './metrics.ts';
 import { runSimulation, type SimulationOptions, type SimulationReport } from './simulation.ts';
 
 export interface SweepOptions {
@@ -15,6 +17,8 @@ export interface SweepOptions {
   /** Every k-th seed runs with real ed25519 signatures (0: never). */
   readonly ed25519Every?: number;
   readonly extra?: Partial<SimulationOptions>;
+  /** Keep one row per run in the report (`rows`). */
+  readonly keepRows?: boolean;
   /** Called after each run (progress output). */
   readonly onRun?: (report: SimulationReport) => void;
   /** Wall clock, injected so the library stays free of ambient time. */
@@ -42,6 +46,8 @@ export interface SweepGroup {
   readonly syncs: number;
   readonly evidence: number;
   readonly rejected: number;
+  /** The same, by reason (metrics.ts rejectionBreakdown tells the benign ones). */
+  readonly rejections: Readonly<Record<RejectReason, number>>;
   readonly maxRecoveryAfterGstMs: number | null;
   readonly violations: number;
   readonly wallMs: number | null;
@@ -57,12 +63,15 @@ export interface SweepReport {
   readonly runs: number;
   readonly groups: readonly SweepGroup[];
   readonly violations: readonly SweepViolation[];
+  /** With `keepRows`: every run's row, with its group's fault mix. */
+  readonly rows: ReadonlyArray<SeedRow & { readonly faults: string }>;
 }
 
 export function runSweep(opts: SweepOptions): SweepReport {
   const mixes = opts.faultMixes ?? [FAULTS];
   const groups: SweepGroup[] = [];
   const violations: SweepViolation[] = [];
+  const rows: Array<SeedRow & { faults: string }> = [];
   let runs = 0;
   for (const validators of opts.validators) {
     for (const mix of mixes) {
@@ -77,6 +86,7 @@ export function runSweep(opts: SweepOptions): SweepReport {
         syncs: 0,
         evidence: 0,
         rejected: 0,
+        rejections: noRejections(),
         maxRecovery: null as number | null,
         violations: 0,
         setChanges: 0,
@@ -104,6 +114,8 @@ export function runSweep(opts: SweepOptions): SweepReport {
         g.syncs += report.syncs;
         g.evidence += report.evidence;
         g.rejected += Object.values(report.rejections).reduce((a, b) => a + b, 0);
+        addRejections(g.rejections, report.rejections);
+        if (opts.keepRows) rows.push({ ...seedRow(report), faults: mix.join(',') });
         if (report.recoveryAfterGstMs !== null) {
           g.maxRecovery = Math.max(g.maxRecovery ?? 0, report.recoveryAfterGstMs);
         }
@@ -138,6 +150,7 @@ export function runSweep(opts: SweepOptions): SweepReport {
         syncs: g.syncs,
         evidence: g.evidence,
         rejected: g.rejected,
+        rejections: g.rejections,
         maxRecoveryAfterGstMs: g.maxRecovery,
         violations: g.violations,
         setChanges: g.setChanges,
@@ -147,5 +160,5 @@ export function runSweep(opts: SweepOptions): SweepReport {
       });
     }
   }
-  return { runs, groups, violations };
+  return { runs, groups, violations, rows };
 }
