@@ -20,7 +20,8 @@
  *
  * Prints a table and one JSON object on stdout (progress on stderr).
  *
- *   node bench/state-sync.ts --txs 1000000 [--block-size 1000] [--lifetime 100] [--out DIR]
+ *   node bench/state-sync.ts --txs 1000000 [--block-size 1000] [--lifetime 100] [--out DIR --keep]
+ *   node bench/state-sync.ts --txs 1000000 --out DIR --reuse    (the joins again, same chain)
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -38,7 +39,7 @@ import { loadKeyFile } from '../src/crypto/keyfile.ts';
 import { LocalNetwork } from '../src/localnet/index.ts';
 import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags, NODE_ENV } from '../src/node/memory-budget.ts';
 import { stateKeyHash } from '../src/state/smt/index.ts';
-import { benchKey, generateChain } from './chain-generator.ts';
+import { benchKey, generateChain, type TipSnapshot } from './chain-generator.ts';
 import { parseVmRss } from './cluster/proc-stats.ts';
 
 const { values: args } = parseArgs({
@@ -50,14 +51,17 @@ const { values: args } = parseArgs({
     'skip-replay': { type: 'boolean', default: false },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    reuse: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
   process.stdout.write(
     'usage: node bench/state-sync.ts [--txs N] [--block-size N] [--validators N] [--lifetime H]\n' +
-      '                               [--skip-replay] [--out DIR] [--keep]\n' +
-      'A fifth node joins a generated chain by state sync, then by replay (see the file header).\n',
+      '                               [--skip-replay] [--out DIR] [--keep] [--reuse]\n' +
+      'A fifth node joins a generated chain by state sync, then by replay (see the file header).\n' +
+      '--keep leaves DIR in place; --reuse (with --out DIR) runs the joins again on the chain\n' +
+      'and network an earlier --keep run prepared there, skipping the generation.\n',
   );
   process.exit(0);
 }
@@ -199,8 +203,135 @@ async function measureJoin(
   }
 }
 
+/** What the preparation made, saved in `<dir>/prepared.json` so that `--reuse` can skip it. */
+interface Prepared {
+  readonly txs: number;
+  readonly blockSize: number;
+  readonly validators: number;
+  readonly maxTxLifetime: number;
+  readonly senders: number;
+  readonly chainBytes: number;
+  readonly generateMs: number;
+  readonly snapshot: TipSnapshot;
+  readonly joinerUrl: string;
+}
+
+/** A network whose validators hold a generated chain, and a joiner's home beside it. */
+async function prepare(network: LocalNetwork): Promise<Prepared> {
+  const homes = network.summary.nodes.map((n) => n.home);
+  const seeds = await Promise.all(
+    homes.map(async (h) =>
+      (await loadKeyFile(join(h, 'validator-key.json'))).secretKey.subarray(0, 32),
+    ),
+  );
+  const producerDir = join(dir, 'producer');
+  progress(`generating ${txs.toLocaleString('en-US')} txs in blocks of ${blockSize}`);
+  const genStarted = performance.now();
+  let lastPct = -1;
+  const chain = await generateChain({
+    txs,
+    blockSize,
+    chainId: network.chainId,
+    validatorSeeds: seeds,
+    params: { maxTxLifetime: lifetime },
+    txLifetime: lifetime,
+    dir: producerDir,
+    keepBlocks: false,
+    snapshotAtTip: true,
+    onBlock: (height, blocks) => {
+      const pct = Math.floor((100 * height) / blocks / 10) * 10;
+      if (pct > lastPct) {
+        lastPct = pct;
+        progress(`generated ${height} of ${blocks} blocks`);
+      }
+    },
+  });
+  const generateMs = performance.now() - genStarted;
+  const snapshot = chain.snapshot!;
+  progress(
+    `chain at ${snapshot.height} in ${(generateMs / 1000).toFixed(0)} s; snapshot ` +
+      `${snapshot.chunks} chunks, ${snapshot.bytes} bytes in ${snapshot.ms.toFixed(0)} ms`,
+  );
+
+  // The validators: the generated genesis and a copy of the database each.
+  const genesisText = JSON.stringify(genesisToJson(chain.genesis));
+  await writeFile(genesisFile, genesisText);
+  for (const home of homes) {
+    await writeFile(join(home, 'genesis.json'), genesisText);
+    await rm(join(home, 'data'), { recursive: true, force: true });
+    await cp(producerDir, join(home, 'data'), { recursive: true });
+  }
+  await rm(producerDir, { recursive: true, force: true });
+
+  // The joiner: its own key, every validator as bootstrap, and in every validator's bootstrap.
+  await mkdir(joinerHome, { recursive: true });
+  await writeFile(join(joinerHome, 'genesis.json'), genesisText);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    CLI_MAIN,
+    'keys',
+    'generate',
+    '--out',
+    join(joinerHome, 'validator-key.json'),
+    '--json',
+  ]);
+  const { peerId } = JSON.parse(stdout) as { peerId: string };
+  const [p2pPort, rpcPort] = [await freePort(), await freePort()];
+  const joinerP2p = `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerId}`;
+  for (const home of homes) {
+    const config = await readConfig(home);
+    config.p2p.bootstrap = [...config.p2p.bootstrap, joinerP2p];
+    await writeConfig(home, config);
+  }
+  const joinerConfig = await readConfig(homes[0]!);
+  joinerConfig.moniker = 'joiner';
+  joinerConfig.rpc.listen = `127.0.0.1:${rpcPort}`;
+  joinerConfig.p2p.listen = [`/ip4/127.0.0.1/tcp/${p2pPort}`];
+  joinerConfig.p2p.bootstrap = network.summary.nodes.map((n) => n.p2p);
+  joinerConfig.log.level = 'info';
+  await writeConfig(joinerHome, joinerConfig);
+  const prepared: Prepared = {
+    txs,
+    blockSize,
+    validators,
+    maxTxLifetime: lifetime,
+    senders: chain.senders,
+    chainBytes: chain.chainBytes,
+    generateMs: Math.round(generateMs),
+    snapshot: { ...snapshot, ms: Math.round(snapshot.ms) },
+    joinerUrl: `http://127.0.0.1:${rpcPort}`,
+  };
+  await writeFile(preparedFile, JSON.stringify(prepared, null, 2));
+  return prepared;
+}
+
+const genesisFile = join(dir, 'genesis.json');
+const joinerHome = join(dir, 'joiner');
+const preparedFile = join(dir, 'prepared.json');
 await mkdir(dir, { recursive: true });
-progress(`init ${validators} validators in ${dir}`);
+const reused = args.reuse
+  ? await readFile(preparedFile, 'utf8').then(
+      (text) => JSON.parse(text) as Prepared,
+      () => undefined,
+    )
+  : undefined;
+if (reused !== undefined) {
+  for (const [name, mine, theirs] of [
+    ['txs', txs, reused.txs],
+    ['block-size', blockSize, reused.blockSize],
+    ['validators', validators, reused.validators],
+    ['lifetime', lifetime, reused.maxTxLifetime],
+  ] as const) {
+    if (mine !== theirs) {
+      process.stderr.write(
+        `BENCH_BAD_ARGS: --reuse: ${dir} holds --${name} ${theirs}, not ${mine}\n`,
+      );
+      process.exit(2);
+    }
+  }
+  progress(`reusing the chain and network in ${dir}`);
+} else {
+  progress(`init ${validators} validators in ${dir}`);
+}
 const network = await LocalNetwork.create({
   dir: join(dir, 'network'),
   validators,
@@ -209,83 +340,12 @@ const network = await LocalNetwork.create({
   permissioned: false,
   logLevel: 'warn',
   env: { CIVITAS_DEBUG: '' },
+  init: reused === undefined ? 'reset' : 'reuse',
 });
-const homes = network.summary.nodes.map((n) => n.home);
-const seeds = await Promise.all(
-  homes.map(async (h) =>
-    (await loadKeyFile(join(h, 'validator-key.json'))).secretKey.subarray(0, 32),
-  ),
-);
-
-const producerDir = join(dir, 'producer');
-progress(`generating ${txs.toLocaleString('en-US')} txs in blocks of ${blockSize}`);
-const genStarted = performance.now();
-let lastPct = -1;
-const chain = await generateChain({
-  txs,
-  blockSize,
-  chainId: network.chainId,
-  validatorSeeds: seeds,
-  params: { maxTxLifetime: lifetime },
-  txLifetime: lifetime,
-  dir: producerDir,
-  keepBlocks: false,
-  snapshotAtTip: true,
-  onBlock: (height, blocks) => {
-    const pct = Math.floor((100 * height) / blocks / 10) * 10;
-    if (pct > lastPct) {
-      lastPct = pct;
-      progress(`generated ${height} of ${blocks} blocks`);
-    }
-  },
-});
-const generateMs = performance.now() - genStarted;
-const snapshot = chain.snapshot!;
+const prepared = reused ?? (await prepare(network));
+const { snapshot, joinerUrl } = prepared;
 const tip = snapshot.height;
-progress(
-  `chain at ${tip} in ${(generateMs / 1000).toFixed(0)} s; snapshot ${snapshot.chunks} chunks, ` +
-    `${snapshot.bytes} bytes in ${snapshot.ms.toFixed(0)} ms`,
-);
-
-// The validators: the generated genesis and a copy of the database each.
-const genesisText = JSON.stringify(genesisToJson(chain.genesis));
-const genesisFile = join(dir, 'genesis.json');
-await writeFile(genesisFile, genesisText);
-for (const home of homes) {
-  await writeFile(join(home, 'genesis.json'), genesisText);
-  await rm(join(home, 'data'), { recursive: true, force: true });
-  await cp(producerDir, join(home, 'data'), { recursive: true });
-}
-await rm(producerDir, { recursive: true, force: true });
-
-// The joiner: its own key, every validator as bootstrap, and in every validator's bootstrap.
-const joinerHome = join(dir, 'joiner');
-await mkdir(joinerHome, { recursive: true });
-await writeFile(join(joinerHome, 'genesis.json'), genesisText);
-const { stdout } = await promisify(execFile)(process.execPath, [
-  CLI_MAIN,
-  'keys',
-  'generate',
-  '--out',
-  join(joinerHome, 'validator-key.json'),
-  '--json',
-]);
-const { peerId } = JSON.parse(stdout) as { peerId: string };
-const [p2pPort, rpcPort] = [await freePort(), await freePort()];
-const joinerP2p = `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerId}`;
-for (const home of homes) {
-  const config = await readConfig(home);
-  config.p2p.bootstrap = [...config.p2p.bootstrap, joinerP2p];
-  await writeConfig(home, config);
-}
-const joinerConfig = await readConfig(homes[0]!);
-joinerConfig.moniker = 'joiner';
-joinerConfig.rpc.listen = `127.0.0.1:${rpcPort}`;
-joinerConfig.p2p.listen = [`/ip4/127.0.0.1/tcp/${p2pPort}`];
-joinerConfig.p2p.bootstrap = network.summary.nodes.map((n) => n.p2p);
-joinerConfig.log.level = 'info';
-await writeConfig(joinerHome, joinerConfig);
-const joinerUrl = `http://127.0.0.1:${rpcPort}`;
+const keep = args.keep || args.reuse;
 
 const results: JoinResult[] = [];
 try {
@@ -313,7 +373,7 @@ try {
     results.push(await measureJoin('replay', joinerHome, joinerUrl, tip, prove));
 } finally {
   await network.stop({ signal: 'SIGTERM', graceMs: 30_000 });
-  if (!args.keep) await rm(dir, { recursive: true, force: true });
+  if (!keep) await rm(dir, { recursive: true, force: true });
 }
 
 const sync = results.find((r) => r.mode === 'state-sync')!;
@@ -325,10 +385,11 @@ const report = {
   blocks: tip,
   validators,
   maxTxLifetime: lifetime,
-  senders: chain.senders,
-  chainBytes: chain.chainBytes,
-  generateMs: Math.round(generateMs),
-  snapshot: { ...snapshot, ms: Math.round(snapshot.ms) },
+  senders: prepared.senders,
+  chainBytes: prepared.chainBytes,
+  generateMs: prepared.generateMs,
+  reused: reused !== undefined,
+  snapshot,
   stateSync: { ...sync, provenMs: Math.round(sync.provenMs) },
   ...(replay === undefined ? {} : { replay: { ...replay, provenMs: Math.round(replay.provenMs) } }),
   ...(replay === undefined
@@ -350,13 +411,13 @@ const rows = [
         [
           'replay',
           s(replay.provenMs),
-          `≥ ${chain.chainBytes} (the blocks)`,
+          `≥ ${prepared.chainBytes} (the blocks)`,
           `${replay.peakRssMiB} MiB`,
         ],
       ]),
 ];
 process.stderr.write(
-  `\n${txs.toLocaleString('en-US')} txs in ${tip} blocks, ${chain.senders} senders; ` +
+  `\n${txs.toLocaleString('en-US')} txs in ${tip} blocks, ${prepared.senders} senders; ` +
     `snapshot ${snapshot.chunks} chunks, ${snapshot.bytes} bytes, taken in ${s(snapshot.ms)} ` +
     `(longest event-loop wait ${snapshot.maxEventLoopDelayMs.toFixed(0)} ms)\n` +
     rows.map((r) => r.map((c, i) => c.padEnd(i === 0 ? 12 : 26)).join('')).join('\n') +
