@@ -126,7 +126,7 @@ export function parseEventStreamRequest(
 export interface EventStreamsModules {
   chain: {
     readonly height: number;
-    readonly store: Pick<ChainStore, 'getBlock' | 'getTxLocation' | 'getReceipt'>;
+    readonly store: Pick<ChainStore, 'getBlock' | 'getTxLocation' | 'getReceipt' | 'retainedFrom'>;
   };
   /** Named in the comment that opens each stream. */
   info: { readonly chainId: string };
@@ -252,11 +252,15 @@ export class EventStreams {
     }
   }
 
-  /** Rule: at most maxReplayBlocks blocks; anything before them is one `gap` event. */
+  /**
+   * Rule: at most maxReplayBlocks blocks, and none below the blocks this node keeps (a pruned
+   * or state-synced node: `blocksFrom`); anything before them is one `gap` event.
+   */
   private async replay(c: Client, tip: number): Promise<void> {
     let first = c.at.index === END ? c.at.height + 1 : c.at.height;
-    if (tip - first + 1 > this.limits.maxReplayBlocks) {
-      const to = tip - this.limits.maxReplayBlocks;
+    const kept = this.m.chain.store.retainedFrom().blocksFrom;
+    if (tip - first + 1 > this.limits.maxReplayBlocks || first < kept) {
+      const to = Math.max(tip - this.limits.maxReplayBlocks, kept - 1);
       this.write(c, frame('gap', String(to), { from: first, to }));
       c.at = { height: to, index: END };
       first = to + 1;

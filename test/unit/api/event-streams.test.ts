@@ -110,6 +110,8 @@ describe('GET /events on a real ledger', () => {
   let url: string;
   /** Runs before the store answers getBlock(height): a block can commit mid-replay. */
   let beforeGetBlock: (height: number) => Promise<void> = async () => {};
+  /** The lowest height whose block the store keeps, as a pruned node's would say. */
+  let keptFrom: number | undefined;
   const streams: RawStream[] = [];
 
   const transfer = (from: number, amount = 1n): Tx =>
@@ -148,6 +150,10 @@ describe('GET /events on a real ledger', () => {
         },
         getTxLocation: (hash: Uint8Array) => store.getTxLocation(hash),
         getReceipt: (location: { height: number; index: number }) => store.getReceipt(location),
+        retainedFrom: () => ({
+          ...store.retainedFrom(),
+          ...(keptFrom === undefined ? {} : { blocksFrom: keptFrom }),
+        }),
       },
     } as unknown as RpcChain;
     const unused = () => {
@@ -268,6 +274,30 @@ describe('GET /events on a real ledger', () => {
       Array.from({ length: MAX_REPLAY }, (_, k) => [String(to + 1 + k), 'block']),
     );
     await closeAll();
+  });
+
+  test('from below the blocks a pruned node keeps: event gap up to them, then every kept block', async () => {
+    const tip = ledger.height;
+    keptFrom = tip - 1; // within the replay bound: the gap is the pruning's, not the bound's
+    try {
+      const s = await open('?from=1');
+      await s.untilId(tip);
+      assert.deepEqual(s.frames[0], {
+        id: String(tip - 2),
+        event: 'gap',
+        data: { from: 2, to: tip - 2 } satisfies GapEvent,
+      });
+      assert.deepEqual(
+        s.frames.slice(1).map((f) => [f.id, f.event]),
+        [
+          [String(tip - 1), 'block'],
+          [String(tip), 'block'],
+        ],
+      );
+    } finally {
+      keptFrom = undefined;
+      await closeAll();
+    }
   });
 
   test('?tx=: one event when the tx commits, at once if it has, never again after its id', async () => {
