@@ -11,18 +11,22 @@ import type { WalEntry } from './wal.ts';
 
 export type TimerKind = 'view' | 'retransmit';
 
-export type ConsensusEvent =
+/**
+ * The message and WAL entry types are parameters so a second protocol (src/consensus/hotstuff)
+ * runs on the same events and actions; PBFT's are the defaults.
+ */
+export type ConsensusEvent<M = ConsensusMessage, W = WalEntry> =
   /** (Re)start at `height` (the next height to decide) after replaying the WAL. */
   | {
       readonly type: 'start';
       readonly height: number;
       /** Certificate of height − 1 (null at height 1). */
       readonly lastCommit: CommitCertificate | null;
-      readonly wal: readonly WalEntry[];
+      readonly wal: readonly W[];
     }
   /** A message from the network: raw bytes (decoded strictly here) or already decoded. */
   | { readonly type: 'message'; readonly bytes: Uint8Array }
-  | { readonly type: 'message'; readonly message: ConsensusMessage }
+  | { readonly type: 'message'; readonly message: M }
   | {
       readonly type: 'timer';
       readonly kind: TimerKind;
@@ -51,10 +55,17 @@ export type ConsensusEvent =
   /** The node committed `height` by block sync (certificate checked, block re-executed). */
   | { readonly type: 'synced'; readonly height: number; readonly certificate: CommitCertificate };
 
-export type ConsensusAction =
-  | { readonly type: 'broadcast'; readonly message: ConsensusMessage; readonly bytes: Uint8Array }
+export type ConsensusAction<M = ConsensusMessage, W = WalEntry> =
+  | { readonly type: 'broadcast'; readonly message: M; readonly bytes: Uint8Array }
+  /** To one validator, named by its key (HotStuff's votes to the leader; PBFT never sends one). */
+  | {
+      readonly type: 'send';
+      readonly to: Uint8Array;
+      readonly message: M;
+      readonly bytes: Uint8Array;
+    }
   /** Must be durable before any later action of the same step that sends a message. */
-  | { readonly type: 'persist'; readonly entry: WalEntry }
+  | { readonly type: 'persist'; readonly entry: W }
   /** Replaces the pending timer of the same kind. */
   | {
       readonly type: 'set-timer';
