@@ -14,6 +14,7 @@ import { registerDocCommand } from './commands/doc.ts';
 import { registerGenesisCommand } from './commands/genesis.ts';
 import { registerInitCommand } from './commands/init.ts';
 import { registerKeysCommand } from './commands/keys.ts';
+import { registerLabCommand } from './commands/lab.ts';
 import { registerNodeCommand } from './commands/node.ts';
 import { registerSimCommand } from './commands/sim.ts';
 
@@ -44,6 +45,7 @@ registerQueryCommand(program);
 registerVerifyCommand(program);
 registerDocCommand(program);
 registerSimCommand(program);
+registerLabCommand(program);
 registerBenchCommand(program);
 registerBenchClusterCommand(program.commands.find((c) => c.name() === 'bench')!);
 

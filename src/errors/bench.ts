@@ -1,4 +1,7 @@
-/** Benchmarks (bench/, `civitas bench`) and the consensus simulator (`civitas sim`). */
+/**
+ * Benchmarks (bench/, `civitas bench`), the consensus simulator (`civitas sim`) and the lab
+ * (`civitas lab run`: bench/lab/).
+ */
 import { type CodeSpec, SERVER_ERROR } from './spec.ts';
 
 export const BENCH_ERRORS = {
@@ -10,4 +13,13 @@ export const BENCH_ERRORS = {
   BENCH_WARMUP_FAILED: { ...SERVER_ERROR, description: 'the warm-up tx was not committed' },
 
   SIM_BAD_OPTIONS: { ...SERVER_ERROR, description: 'simulation options are out of range' },
+
+  LAB_BAD_EXPERIMENT: {
+    ...SERVER_ERROR,
+    description: 'an experiment file does not parse or a field is wrong (the field is named)',
+  },
+  LAB_RESULTS_CONFLICT: {
+    ...SERVER_ERROR,
+    description: "the output folder's results.json is another experiment's or unreadable",
+  },
 } as const satisfies Record<string, CodeSpec>;

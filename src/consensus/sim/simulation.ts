@@ -168,6 +168,12 @@ export interface SimulationReport {
     readonly lost: number;
     readonly bytesSent: number;
   };
+  /** The seeded network before GST: loss and duplication probabilities, partitions. */
+  readonly network: {
+    readonly loss: number;
+    readonly duplicate: number;
+    readonly partitions: number;
+  };
   /** Messages honest replicas' engines refused, by reason (events.ts: BENIGN_REJECTS). */
   readonly rejections: Readonly<Record<RejectReason, number>>;
   /**
@@ -1155,6 +1161,11 @@ class Simulation {
         delivered: this.delivered,
         lost: this.lost,
         bytesSent: this.bytesSent,
+      },
+      network: {
+        loss: this.plan.loss,
+        duplicate: this.plan.duplicate,
+        partitions: this.plan.partitions.length,
       },
       rejections,
       commitLatencyMs: latencySummary(latencies),

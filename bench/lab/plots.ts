@@ -1,0 +1,239 @@
+/**
+ * The lab's plots, as Vega-Lite specs rendered to SVG the way bench/cluster/plots.ts does:
+ * throughput and messages per block against n, latency CDFs, view changes against the loss
+ * rate, recovery after GST against n. One series per protocol and fault mix; every run is a
+ * point, the line joins the means, so the spread between seeds stays visible.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { LabMetric } from './experiment.ts';
+import type { RunRecord } from './results.ts';
+
+const WIDTH = 560;
+const HEIGHT = 280;
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** A run's series: protocol and fault mix (and block size and rate in a cluster experiment). */
+export function seriesOf(r: RunRecord): string {
+  const p = r.params;
+  const extra = p.kind === 'cluster' ? ` b${p.blockSize} ${p.rate} tx/s` : '';
+  return `${p.protocol} ${p.faultMix}${extra}`;
+}
+
+function pointsAndMeans(opts: {
+  title: string;
+  runs: readonly RunRecord[];
+  x: { field: string; title: string; of: (r: RunRecord) => number | null; log?: boolean };
+  y: { title: string; of: (r: RunRecord) => number | null; log?: boolean };
+  /** Mean per (series, x) joined by a line; false for scatter plots of continuous x. */
+  meanLine: boolean;
+}): TopLevelSpec | null {
+  const values = opts.runs
+    .map((r) => ({ series: seriesOf(r), x: opts.x.of(r), y: opts.y.of(r), key: r.key }))
+    .filter(
+      (v): v is { series: string; x: number; y: number; key: string } =>
+        v.x !== null && v.y !== null,
+    );
+  if (values.length === 0) return null;
+  const x = {
+    field: 'x',
+    type: 'quantitative',
+    title: opts.x.title,
+    ...(opts.x.log ? { scale: { type: 'log' } } : {}),
+    ...(opts.x.field === 'validators'
+      ? { axis: { values: [...new Set(values.map((v) => v.x))] } }
+      : {}),
+  };
+  const y = {
+    field: 'y',
+    type: 'quantitative',
+    title: opts.y.title,
+    ...(opts.y.log ? { scale: { type: 'log' } } : {}),
+  };
+  const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 320 } };
+  const layers: unknown[] = [
+    {
+      mark: { type: 'point', filled: true, opacity: 0.45, size: 30 },
+      encoding: { x, y, color, tooltip: [{ field: 'key' }, { field: 'y', title: opts.y.title }] },
+    },
+  ];
+  if (opts.meanLine) {
+    layers.push({
+      transform: [{ aggregate: [{ op: 'mean', field: 'y', as: 'y' }], groupby: ['series', 'x'] }],
+      mark: { type: 'line', point: true },
+      encoding: { x, y, color },
+    });
+  }
+  return {
+    $schema: SCHEMA,
+    title: opts.title,
+    width: WIDTH,
+    height: HEIGHT,
+    background: 'white',
+    data: { values },
+    layer: layers,
+  } as TopLevelSpec;
+}
+
+/** Fraction of blocks (sim) or txs (cluster) committed within a latency, log x. */
+export function latencyCdfSpec(title: string, runs: readonly RunRecord[]): TopLevelSpec | null {
+  const values: Array<{ series: string; latencyMs: number; fraction: number }> = [];
+  const bySeries = new Map<string, RunRecord[]>();
+  for (const r of runs) {
+    const label = `n=${String(r.params.validators).padStart(2)} ${seriesOf(r)}`;
+    bySeries.set(label, [...(bySeries.get(label) ?? []), r]);
+  }
+  for (const [series, group] of bySeries) {
+    const sim = group.flatMap((r) => r.latenciesMs ?? []);
+    if (sim.length > 0) {
+      // Every seed's latencies pooled: the distribution over all blocks of the group.
+      const sorted = sim.sort((a, b) => a - b);
+      const step = Math.max(1, Math.floor(sorted.length / 200));
+      for (let i = 0; i < sorted.length; i += step) {
+        values.push({
+          series,
+          latencyMs: Math.max(sorted[i]!, 0.1),
+          fraction: (i + 1) / sorted.length,
+        });
+      }
+      values.push({ series, latencyMs: Math.max(sorted.at(-1)!, 0.1), fraction: 1 });
+      continue;
+    }
+    group.forEach((r, i) => {
+      for (const p of r.latencyCdf ?? []) {
+        values.push({
+          series: group.length > 1 ? `${series} #${i + 1}` : series,
+          latencyMs: Math.max(p.latencyMs, 0.1),
+          fraction: p.fraction,
+        });
+      }
+    });
+  }
+  if (values.length === 0) return null;
+  const sim = runs.some((r) => r.params.kind === 'sim');
+  return {
+    $schema: SCHEMA,
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    background: 'white',
+    data: { values },
+    mark: { type: 'line', interpolate: 'step-after' },
+    encoding: {
+      x: {
+        field: 'latencyMs',
+        type: 'quantitative',
+        title: sim ? 'block commit latency, simulated (ms)' : 'submit → commit latency (ms)',
+        scale: { type: 'log' },
+      },
+      y: {
+        field: 'fraction',
+        type: 'quantitative',
+        title: sim ? 'fraction of blocks' : 'fraction of txs',
+        scale: { domain: [0, 1] },
+      },
+      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 320 } },
+    },
+  } as TopLevelSpec;
+}
+
+export interface LabPlot {
+  /** File name in the output folder. */
+  readonly file: string;
+  readonly metric: LabMetric;
+  readonly spec: TopLevelSpec;
+}
+
+/** The plots an experiment's metrics ask for, each only when its runs have data for it. */
+export function labPlots(
+  name: string,
+  runs: readonly RunRecord[],
+  metrics: readonly LabMetric[],
+): LabPlot[] {
+  const sim = runs.every((r) => r.params.kind === 'sim');
+  const unit = runs[0]?.metrics.throughputUnit ?? 'blocks/s';
+  const validators = {
+    field: 'validators',
+    title: 'validators (n)',
+    of: (r: RunRecord) => r.params.validators,
+  };
+  const plots: Array<{ file: string; metric: LabMetric; spec: TopLevelSpec | null }> = [
+    {
+      file: 'throughput-vs-n.svg',
+      metric: 'throughput',
+      spec: pointsAndMeans({
+        title: `${name}: throughput vs n`,
+        runs,
+        x: validators,
+        y: {
+          title: sim ? 'committed blocks per simulated s' : `committed ${unit}`,
+          of: (r) => r.metrics.throughput,
+        },
+        meanLine: true,
+      }),
+    },
+    {
+      file: 'latency-cdf.svg',
+      metric: 'latency',
+      spec: latencyCdfSpec(`${name}: latency CDF`, runs),
+    },
+    {
+      file: 'latency-p99-vs-n.svg',
+      metric: 'latency',
+      spec: pointsAndMeans({
+        title: `${name}: p99 latency vs n`,
+        runs,
+        x: validators,
+        y: {
+          title: sim ? 'p99 block commit latency, simulated (ms)' : 'p99 latency (ms)',
+          of: (r) => r.metrics.latencyP99Ms,
+        },
+        meanLine: true,
+      }),
+    },
+    {
+      file: 'messages-per-block-vs-n.svg',
+      metric: 'messages',
+      spec: pointsAndMeans({
+        title: `${name}: messages per committed block vs n`,
+        runs,
+        x: validators,
+        y: { title: 'messages sent per block', of: (r) => r.metrics.messagesPerBlock, log: true },
+        meanLine: true,
+      }),
+    },
+    {
+      file: 'view-changes-vs-fault-rate.svg',
+      metric: 'view-changes',
+      spec: sim
+        ? pointsAndMeans({
+            title: `${name}: view changes vs loss rate before GST`,
+            runs,
+            x: {
+              field: 'loss',
+              title: 'message loss probability before GST (seeded)',
+              of: (r) => r.metrics.lossRate,
+            },
+            y: { title: 'view changes (honest replicas)', of: (r) => r.metrics.viewChanges },
+            meanLine: false,
+          })
+        : null,
+    },
+    {
+      file: 'recovery-after-gst-vs-n.svg',
+      metric: 'recovery',
+      spec: pointsAndMeans({
+        title: `${name}: recovery after GST vs n`,
+        runs,
+        x: validators,
+        y: {
+          title: 'slowest honest replica past the GST frontier (ms)',
+          of: (r) => r.metrics.recoveryAfterGstMs,
+        },
+        meanLine: true,
+      }),
+    },
+  ];
+  return plots
+    .filter((p): p is LabPlot => p.spec !== null && metrics.includes(p.metric))
+    .map((p) => p);
+}
