@@ -56,6 +56,18 @@ export interface Violation {
   readonly detail: string;
 }
 
+/** What the checker tracks of a signed message, whatever the protocol. */
+export interface SignedMessage {
+  /** Kinds two messages must share to conflict (PBFT's type, 'hs-prepare', …). */
+  readonly kind: string;
+  readonly height: number;
+  readonly view: number;
+  readonly validatorIndex: number;
+  /** What it endorses: two digests at one (key, kind, height, view) are equivocation. */
+  readonly digest: Uint8Array;
+  readonly description: string;
+}
+
 /** At most this many violations of one kind are recorded per run (the first ones matter). */
 const MAX_PER_KIND = 5;
 
@@ -63,7 +75,7 @@ export class Checker {
   private readonly seed: number;
   private readonly ctx: SimChainContext;
   private readonly committed = new Map<number, { hash: string; replica: number; atMs: number }>();
-  private readonly signed = new Map<string, { digest: string; message: ConsensusMessage }>();
+  private readonly signed = new Map<string, { digest: string; message: SignedMessage }>();
   private readonly found: Violation[] = [];
   /** Block hash → virtual time it was first built (any replica). */
   private readonly builtAt = new Map<string, number>();
@@ -282,6 +294,18 @@ export class Checker {
 
   /** Every message an honest replica sends (first sends and retransmissions alike). */
   onHonestSend(atMs: number, replica: number, publicKey: Uint8Array, m: ConsensusMessage): void {
+    this.onHonestSigned(atMs, replica, publicKey, {
+      kind: m.type,
+      height: m.height,
+      view: m.view,
+      validatorIndex: m.validatorIndex,
+      digest: digestOf(m),
+      description: describeMessage(m),
+    });
+  }
+
+  /** The same, for a message of any protocol (sim/protocols.ts). */
+  onHonestSigned(atMs: number, replica: number, publicKey: Uint8Array, m: SignedMessage): void {
     // Only a member of the height's set signs, and only as its own index there.
     const set = this.setAt(m.height);
     if (set === undefined) {
@@ -290,7 +314,7 @@ export class Checker {
         atMs,
         replica,
         m.height,
-        `signed ${describeMessage(m)} at a height whose set is not yet committed`,
+        `signed ${m.description} at a height whose set is not yet committed`,
       );
     } else if (set.indexOf(publicKey) !== m.validatorIndex) {
       const index = set.indexOf(publicKey);
@@ -299,11 +323,11 @@ export class Checker {
         atMs,
         replica,
         m.height,
-        `signed ${describeMessage(m)} ${index < 0 ? 'outside the set' : `as index ${m.validatorIndex}, its index is ${index}`} of height ${m.height}`,
+        `signed ${m.description} ${index < 0 ? 'outside the set' : `as index ${m.validatorIndex}, its index is ${index}`} of height ${m.height}`,
       );
     }
-    const key = `${toHex(publicKey)}:${m.type}:${m.height}:${m.view}`;
-    const digest = toHex(digestOf(m));
+    const key = `${toHex(publicKey)}:${m.kind}:${m.height}:${m.view}`;
+    const digest = toHex(m.digest);
     const previous = this.signed.get(key);
     if (previous === undefined) {
       this.signed.set(key, { digest, message: m });
@@ -313,7 +337,7 @@ export class Checker {
         atMs,
         replica,
         m.height,
-        `signed ${describeMessage(m)} after ${describeMessage(previous.message)}`,
+        `signed ${m.description} after ${previous.message.description}`,
       );
     }
   }

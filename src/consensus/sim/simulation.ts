@@ -13,27 +13,30 @@
 import type { SealedBlock } from '../../chain/block.ts';
 import type { CommitCertificate } from '../../chain/certificate.ts';
 import { makeValidatorSet, type ValidatorSet } from '../../chain/validator-set.ts';
-import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { CivitasError } from '../../errors/index.ts';
 import type { TimeoutConfig, UnsafeTestHooks, WindowConfig } from '../config.ts';
-import { ConsensusEngine } from '../engine.ts';
-import {
-  type ConsensusAction,
-  type ConsensusEvent,
-  REJECT_REASONS,
-  type RejectReason,
-  type TimerKind,
-} from '../events.ts';
-import { type ConsensusMessage, decodeMessage } from '../messages.ts';
-import { decodeWalEntry, encodeWalEntry, type WalEntry, walEntryHeight } from '../wal.ts';
-import { ByzantineFilter } from './byzantine.ts';
+import type { ConsensusAction } from '../events.ts';
+import { REJECT_REASONS, type RejectReason, type TimerKind } from '../events.ts';
+import type { ConsensusMessage } from '../messages.ts';
 import { Checker, type Violation } from './checker.ts';
 import { EventQueue } from './event-queue.ts';
 import { BYZANTINE_FAULTS, type ByzantineBehaviour, FAULTS, type FaultName } from './faults.ts';
 import { type LatencySummary, latencySummary } from './metrics.ts';
 import { deliveryDelays, type NetworkPlan, partitioned, planNetwork } from './network.ts';
 import { Prng } from './prng.ts';
+import {
+  type ProtocolAction,
+  type ProtocolEvent,
+  type ProtocolName,
+  protocolFor,
+  type SimByzantine,
+  type SimEngine,
+  type SimMessage,
+  type SimProtocol,
+  type SimWalEntry,
+} from './protocols.ts';
 import {
   describeChange,
   plannedSets,
@@ -56,7 +59,6 @@ import {
 import {
   digestPrefix,
   formatTraceEvent,
-  messageSummary,
   type TraceEvent,
   type TraceEventKind,
   type TraceValue,
@@ -77,12 +79,14 @@ export interface CrashPlan {
 export interface DeliveryContext {
   readonly from: number;
   readonly to: number;
+  /** A HotStuffMessage when the run's protocol is `hotstuff`. */
   readonly message: ConsensusMessage | null;
   readonly now: number;
 }
 
 export interface ActionContext {
   readonly replica: number;
+  /** Carries HotStuff messages and WAL entries when the run's protocol is `hotstuff`. */
   readonly action: ConsensusAction;
   readonly now: number;
   /** Crashes the replica right after this action; it restarts after downMs. */
@@ -129,6 +133,8 @@ export interface SimulationOptions {
    * `late` applies a change one height late unless asked with the decided block.
    */
   readonly brokenSets?: 'ignore-decided' | 'late';
+  /** The consensus protocol the replicas run (sim/protocols.ts); default `pbft`. */
+  readonly protocol?: ProtocolName;
 }
 
 /** What the `reconfig` fault planned and what the committed chain executed. */
@@ -261,17 +267,17 @@ interface Replica {
   readonly faulty: boolean;
   /** This replica's clock: virtual time × (1 + drift) + offset (zeros for a correct clock). */
   readonly clock: ClockFault;
-  readonly byzantine: ByzantineFilter | null;
+  readonly byzantine: SimByzantine | null;
   /** Twins only: the replicas this one can reach before GST. */
   reach: ReadonlySet<number> | null;
   readonly label: string;
-  engine: ConsensusEngine | null;
+  engine: SimEngine | null;
   incarnation: number;
   /**
    * Durable: survives crashes (unless a broken variant forgets it). Kept decoded and passed
    * through the codec on restart, so replay still exercises the real encoding.
    */
-  wal: WalEntry[];
+  wal: SimWalEntry[];
   readonly chain: ChainEntry[];
   /** The height its engine last entered (checked against the chain's set). */
   enteredHeight: number;
@@ -310,11 +316,12 @@ class Simulation {
   /** Keys in the run: the genesis set's, then spare ones that start as observers. */
   private readonly poolSize: number;
   private readonly maxSetSize: number;
-  private caps: ReturnType<ConsensusEngine['memoryCaps']> | null = null;
+  private caps: ReturnType<SimEngine['memoryCaps']> | null = null;
   private readonly chainCtx: SimChainContext;
   private readonly checker: Checker;
   private readonly plan: NetworkPlan;
-  private readonly decoded = new WeakMap<Uint8Array, ConsensusMessage | null>();
+  private readonly protocol: SimProtocol;
+  private readonly decoded = new WeakMap<Uint8Array, SimMessage | null>();
   /** Validation is deterministic: each (block, parent) pair is validated once per run. */
   private readonly validations = new WeakMap<SealedBlock, Map<string, string | null>>();
   private readonly trace: TraceEvent[] | null;
@@ -334,6 +341,7 @@ class Simulation {
       throw new CivitasError('SIM_BAD_OPTIONS', 'validators must be 1..64');
     }
     this.faults = new Set(opts.faults ?? FAULTS);
+    this.protocol = protocolFor(opts.protocol ?? 'pbft');
     this.timeouts = { ...SIM_TIMEOUTS, ...opts.timeouts };
     this.rng = new Prng(opts.seed);
     const scheme = signatureScheme(opts.signatures ?? 'fake');
@@ -450,7 +458,7 @@ class Simulation {
     const filter =
       behaviours === undefined || behaviours.length === 0
         ? null
-        : new ByzantineFilter(
+        : this.protocol.byzantine(
             {
               rng: this.rng.fork(`byzantine-${id}`),
               chainId: CHAIN_ID,
@@ -703,8 +711,8 @@ class Simulation {
     return problem;
   }
 
-  private makeEngine(r: Replica): ConsensusEngine {
-    return new ConsensusEngine({
+  private makeEngine(r: Replica): SimEngine {
+    return this.protocol.makeEngine({
       chainId: CHAIN_ID,
       publicKey: r.key.publicKey,
       validatorsAt: (height, decided) => this.validatorsOf(r, height, decided),
@@ -721,7 +729,7 @@ class Simulation {
     if (r.halted) return;
     if (forgetWal) r.wal = [];
     r.enteredHeight = 0;
-    const wal = r.wal.map((entry) => decodeWalEntry(encodeWalEntry(entry)));
+    const wal = r.wal.map((entry) => this.protocol.decodeWal(this.protocol.encodeWal(entry)));
     r.engine = this.makeEngine(r);
     const tip = r.chain.at(-1);
     this.log(r.id, r.incarnation === 0 ? 'start' : 'restart', {
@@ -754,16 +762,16 @@ class Simulation {
     });
   }
 
-  private addRejections(r: Replica, engine: ConsensusEngine): void {
+  private addRejections(r: Replica, engine: SimEngine): void {
     const counts = engine.rejections();
     for (const reason of REJECT_REASONS) r.rejections[reason] += counts[reason];
     r.evidence += engine.evidence().length;
   }
 
-  private step(r: Replica, event: ConsensusEvent): void {
+  private step(r: Replica, event: ProtocolEvent): void {
     const engine = r.engine!;
     const before = this.trace !== null ? engine.status() : null;
-    let actions: ConsensusAction[];
+    let actions: ProtocolAction[];
     try {
       actions = engine.step(event);
     } catch (err) {
@@ -805,7 +813,7 @@ class Simulation {
    * Caps for the largest set of the run; the future buffer, keyed by validator key, may hold
    * messages checked against a guessed set, so up to every key of the run.
    */
-  private memoryCaps(engine: ConsensusEngine): ReturnType<ConsensusEngine['memoryCaps']> {
+  private memoryCaps(engine: SimEngine): ReturnType<SimEngine['memoryCaps']> {
     if (this.caps === null) {
       this.caps = {
         ...engine.memoryCaps(this.maxSetSize),
@@ -815,7 +823,7 @@ class Simulation {
     return this.caps;
   }
 
-  private execute(r: Replica, actions: readonly ConsensusAction[]): void {
+  private execute(r: Replica, actions: readonly ProtocolAction[]): void {
     const incarnation = r.incarnation;
     for (const action of actions) {
       if (r.crashAfterActions !== null) {
@@ -829,7 +837,7 @@ class Simulation {
       if (this.opts.hooks?.afterAction !== undefined) {
         this.opts.hooks.afterAction({
           replica: r.id,
-          action,
+          action: action as ConsensusAction,
           now: this.now,
           crash: ({ downMs, forgetWal }) => {
             r.pendingDownMs = downMs;
@@ -843,7 +851,7 @@ class Simulation {
     if (r.crashAfterActions === 0) this.crashNow(r);
   }
 
-  private perform(r: Replica, action: ConsensusAction): void {
+  private perform(r: Replica, action: ProtocolAction): void {
     const incarnation = r.incarnation;
     switch (action.type) {
       case 'persist':
@@ -851,6 +859,9 @@ class Simulation {
         return;
       case 'broadcast':
         this.broadcast(r, action.message, action.bytes);
+        return;
+      case 'send':
+        this.sendTo(r, action.to, action.message, action.bytes);
         return;
       case 'set-timer': {
         const gen = ++r.timerGen[action.kind];
@@ -922,22 +933,52 @@ class Simulation {
     }
   }
 
-  private broadcast(r: Replica, message: ConsensusMessage, bytes: Uint8Array): void {
+  private broadcast(r: Replica, message: SimMessage, bytes: Uint8Array): void {
     const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
-    if (this.trace !== null) this.log(r.id, 'send', messageSummary(message));
+    if (this.trace !== null) this.log(r.id, 'send', this.protocol.summary(message));
     if (r.byzantine === null) {
-      if (!r.faulty) this.checker.onHonestSend(this.now, r.id, r.key.publicKey, message);
+      this.checkSigned(r, message);
       for (const to of others) this.send(r.id, to, bytes);
       return;
     }
     for (const o of r.byzantine.onBroadcast(message, bytes, others)) this.send(r.id, o.to, o.bytes);
   }
 
-  private decode(bytes: Uint8Array): ConsensusMessage | null {
+  /** A message to one validator (HotStuff's votes): every replica holding its key gets it. */
+  private sendTo(r: Replica, key: Uint8Array, message: SimMessage, bytes: Uint8Array): void {
+    const targets = this.replicas
+      .filter((o) => o.id !== r.id && equalBytes(o.key.publicKey, key))
+      .map((o) => o.id);
+    if (this.trace !== null) this.log(r.id, 'send', this.protocol.summary(message));
+    if (r.byzantine === null) {
+      this.checkSigned(r, message);
+      for (const to of targets) this.send(r.id, to, bytes);
+      return;
+    }
+    const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
+    for (const o of r.byzantine.onSend(message, bytes, targets, others)) {
+      this.send(r.id, o.to, o.bytes);
+    }
+  }
+
+  private checkSigned(r: Replica, message: SimMessage): void {
+    if (r.faulty) return;
+    const signed = this.protocol.signed(message);
+    if (signed !== null) this.checker.onHonestSigned(this.now, r.id, r.key.publicKey, signed);
+  }
+
+  /** The replicas holding the key of the leader of (height, view) (HotStuff's rule). */
+  private leaderReplicas(observer: Replica, height: number, view: number): number[] {
+    const set = this.validatorsOf(observer, height);
+    const key = set.validators[(height + view) % set.validators.length]!;
+    return this.replicas.filter((o) => equalBytes(o.key.publicKey, key)).map((o) => o.id);
+  }
+
+  private decode(bytes: Uint8Array): SimMessage | null {
     let m = this.decoded.get(bytes);
     if (m === undefined) {
       try {
-        m = decodeMessage(bytes);
+        m = this.protocol.decode(bytes);
       } catch {
         m = null;
       }
@@ -956,7 +997,7 @@ class Simulation {
     const hook = this.opts.hooks?.deliver?.({
       from,
       to,
-      message: this.decode(bytes),
+      message: this.decode(bytes) as ConsensusMessage | null,
       now: this.now,
     });
     let delays: number[];
@@ -983,11 +1024,14 @@ class Simulation {
     const message = this.decode(bytes);
     if (r.byzantine !== null) {
       const others = this.replicas.filter((o) => o.id !== r.id).map((o) => o.id);
-      for (const o of r.byzantine.onReceive(bytes, message, others)) this.send(r.id, o.to, o.bytes);
+      const leaders = (height: number, view: number) => this.leaderReplicas(r, height, view);
+      for (const o of r.byzantine.onReceive(bytes, message, others, leaders)) {
+        this.send(r.id, o.to, o.bytes);
+      }
     }
     if (this.trace !== null) {
       if (message === null) this.log(to, 'undecodable', { from, bytes: bytes.length });
-      else this.log(to, 'receive', { from, ...messageSummary(message) });
+      else this.log(to, 'receive', { from, ...this.protocol.summary(message) });
     }
     this.step(r, message === null ? { type: 'message', bytes } : { type: 'message', message });
   }
@@ -1054,7 +1098,7 @@ class Simulation {
       this.checker.onCommit(this.now, r.id, block, certificate, parent, { current, next });
     }
     // The driver truncates the WAL below the committed height after each commit.
-    r.wal = r.wal.filter((entry) => walEntryHeight(entry) > block.header.height);
+    r.wal = r.wal.filter((entry) => this.protocol.walHeight(entry) > block.header.height);
     if (
       this.frontierAtGst >= 0 &&
       r.recoveredAtMs === null &&
