@@ -128,6 +128,7 @@ export type RpcChain = Pick<
     | 'getCertificateBytes'
     | 'retainedFrom'
     | 'syncedFrom'
+    | 'validatorChangeBlock'
   >;
 };
 
@@ -490,18 +491,16 @@ export class RpcServer {
     for (const change of this.chain.validatorChanges()) {
       if (change.fromHeight > height + 1) break;
       const at = change.fromHeight - 1;
-      const [block, certificate] = await Promise.all([
-        this.chain.store.getBlock(at),
-        this.chain.store.getCertificateBytes(at),
-      ]);
-      if (block === undefined || certificate === undefined) {
+      // The block, or on a node that joined by state sync the import's record of it.
+      const made = await this.chain.store.validatorChangeBlock(at);
+      if (made === undefined) {
         throw new CivitasError('LEDGER_CORRUPT', `block or certificate ${at} missing`);
       }
       changes.push({
         fromHeight: change.fromHeight,
         validators: change.set.validators.map(toHex),
-        headerBytes: toHex(encodeHeader(block.header)),
-        certificateBytes: toHex(certificate),
+        headerBytes: toHex(made.header),
+        certificateBytes: toHex(made.certificate),
       });
     }
     return { height, changes };

@@ -29,6 +29,7 @@ import {
   decodeBlock,
   decodeCertificate,
   decodeHeader,
+  encodeCertificate,
   encodeHeader,
   type Genesis,
   genesisHash,
@@ -76,16 +77,16 @@ export function stateSyncSource(ledger: Ledger): SnapshotSource {
       const frames: Uint8Array[] = [];
       const changes = ledger.validatorChanges().slice(first, first + MAX_CHANGES_PER_REQUEST);
       for (const { fromHeight, set } of changes) {
-        const block = await store.getBlock(fromHeight - 1);
-        const certificate = await store.getCertificateBytes(fromHeight - 1);
-        if (block === undefined || certificate === undefined) break;
+        // The block, or on a node that itself joined by state sync the import's record of it.
+        const made = await store.validatorChangeBlock(fromHeight - 1);
+        if (made === undefined) break;
         frames.push(
           encode((w) =>
             w
               .varuint(fromHeight)
               .bytes(encodeValidatorKeys(set))
-              .bytes(encodeHeader(block.header))
-              .bytes(certificate),
+              .bytes(made.header)
+              .bytes(made.certificate),
           ),
         );
       }
@@ -145,15 +146,27 @@ async function ask(
   return frames;
 }
 
-/** Step 2: the validator sets from the genesis up to `upTo` + 1, each change verified. */
+/** A validator change as verified, with the header and certificate of the block that made it. */
+interface TrustedChange {
+  readonly fromHeight: number;
+  readonly set: ValidatorSet;
+  readonly header: Uint8Array;
+  readonly certificate: Uint8Array;
+}
+
+/**
+ * Step 2: the validator sets from the genesis up to `upTo` + 1, each change verified; each
+ * keeps its block's header and certificate as received, for the import to keep (the next
+ * joiner asks this node for them), in their canonical encoding.
+ */
 async function trustedChanges(
   p2p: Pick<SyncNetwork, 'requestSync'>,
   peer: string,
   genesis: Genesis,
   upTo: number,
   ctx: { timeoutMs: number; check: SignatureCheck; fetched: Fetched },
-): Promise<Array<{ fromHeight: number; set: ValidatorSet }>> {
-  const changes: Array<{ fromHeight: number; set: ValidatorSet }> = [];
+): Promise<TrustedChange[]> {
+  const changes: TrustedChange[] = [];
   const setAt = (h: number): ValidatorSet => {
     let set = genesisValidatorSet(genesis);
     for (const c of changes) if (c.fromHeight <= h) set = c.set;
@@ -207,7 +220,12 @@ async function trustedChanges(
       if (!equalBytes(header.nextValidatorSetHash, set.hash)) {
         unverified(`validator change at ${fromHeight}: block ${at} names another next set`);
       }
-      changes.push({ fromHeight, set });
+      changes.push({
+        fromHeight,
+        set,
+        header: encodeHeader(header),
+        certificate: encodeCertificate(certificate),
+      });
     }
     if (frames.length < MAX_CHANGES_PER_REQUEST) return changes;
   }
@@ -413,6 +431,8 @@ export async function stateSync(
         validatorChanges: changes.map((c) => ({
           fromHeight: c.fromHeight,
           encoded: encodeValidatorKeys(c.set),
+          header: c.header,
+          certificate: c.certificate,
         })),
       });
       return {

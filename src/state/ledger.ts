@@ -249,6 +249,7 @@ export class Ledger {
               store,
               keepHeights: () => this.validatorChangeHeights(),
               holdVersion: () => this.snapshotter?.holdVersion(),
+              holdBlocksFrom: () => this.servedWindowFrom(opts.snapshots?.interval ?? 0),
               ...(opts.onPruneError !== undefined ? { onError: opts.onPruneError } : {}),
             },
           );
@@ -643,6 +644,26 @@ export class Ledger {
       for (let h = Math.max(1, s - RECENT_BLOCKS + 1); h <= s; h++) keep.add(h);
     }
     return keep;
+  }
+
+  /**
+   * The lowest height whose block a node joining from this node's snapshots fetches (kind 8:
+   * the tx hashes and headers of the maxTxLifetime heights up to the snapshot): that of the
+   * lowest snapshot kept, or before any is, of the one being written or the next one due.
+   * Block pruning keeps it and every block above, whatever `retainBlocks` says
+   * (docs/STATE-SYNC.md); undefined on a chain without maxTxLifetime (it cannot state-sync)
+   * or on a node that takes no snapshots.
+   */
+  private servedWindowFrom(interval: number): number | undefined {
+    const lifetime = this.params.maxTxLifetime;
+    if (lifetime === undefined || this.snapshotter === undefined || interval === 0) {
+      return undefined;
+    }
+    const lowest =
+      this.snapshotter.heights()[0] ??
+      this.snapshotter.holdVersion() ??
+      Math.max(1, Math.ceil(this.height / interval)) * interval;
+    return Math.max(1, lowest - Math.max(lifetime, RECENT_BLOCKS) + 1);
   }
 
   /** Snapshots written since the node started, and the newest kept (0: none). */

@@ -1,7 +1,9 @@
 /**
  * Pruning: a node keeps the state of its last `keepVersions` heights (proofs at recent
  * heights) and, when configured as a pruned node, the blocks, certificates and receipts of
- * its last `retainBlocks` heights; everything older is deleted in the background.
+ * its last `retainBlocks` heights; everything older is deleted in the background, but the
+ * blocks a joining node fetches from this node's snapshots (`holdBlocksFrom`: the lifetime
+ * window of the lowest snapshot kept, docs/STATE-SYNC.md) and the validator-change blocks.
  *
  * State, the Jellyfish way: each block commit lists, in its own atomic batch, the tree nodes
  * its update replaced, moved or removed, under the height they went stale at (the store's
@@ -89,6 +91,7 @@ export class Pruner {
   /** Heights whose blocks stay whatever the window (the validator-set changes). */
   private readonly keepHeights: () => ReadonlySet<number>;
   private readonly holdVersion: () => number | undefined;
+  private readonly holdBlocksFrom: () => number | undefined;
   private readonly onError: (err: unknown) => void;
   private tip = 0;
   /** The tip the last step worked for. */
@@ -109,6 +112,11 @@ export class Pruner {
       keepHeights: () => ReadonlySet<number>;
       /** The lowest version something still reads (a snapshot being written): kept. */
       holdVersion?: () => number | undefined;
+      /**
+       * The lowest height whose block joining nodes still fetch (the tx-lifetime window of
+       * the snapshots this node serves): it and every block above it are kept.
+       */
+      holdBlocksFrom?: () => number | undefined;
       onError?: (err: unknown) => void;
     },
   ) {
@@ -122,6 +130,7 @@ export class Pruner {
     this.store = deps.store;
     this.keepHeights = deps.keepHeights;
     this.holdVersion = deps.holdVersion ?? (() => undefined);
+    this.holdBlocksFrom = deps.holdBlocksFrom ?? (() => undefined);
     this.onError = deps.onError ?? (() => {});
   }
 
@@ -168,7 +177,10 @@ export class Pruner {
       if (this.stateLeft) return true;
     }
     if (retainBlocks !== null) {
-      const below = tip - retainBlocks + 1;
+      const below = Math.min(
+        tip - retainBlocks + 1,
+        this.holdBlocksFrom() ?? Number.POSITIVE_INFINITY,
+      );
       if (below > blocksFrom) {
         this.prunedBlocks += await this.store.pruneBlocksChunk(
           below,

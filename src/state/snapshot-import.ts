@@ -8,9 +8,10 @@
  *      tree nodes and its values in one batch; chunks may come in any order;
  *   3. `complete` writes the nodes above the pieces, reads the root of the snapshot's version
  *      back and compares it with the trusted root, then writes in one synced batch the blocks
- *      and indexes the caller fetched and verified, the height, `synced-from` (the snapshot's
- *      height: GET /status's `stateSync` after any restart) and `txs-from` (where the tx index
- *      starts), and removes the marker.
+ *      and indexes the caller fetched and verified (the validator changes with the header and
+ *      certificate of each change block below the blocks kept), the height, `synced-from`
+ *      (the snapshot's height: GET /status's `stateSync` after any restart) and `txs-from`
+ *      (where the tx index starts), and removes the marker.
  *
  * A crash before the last batch leaves the marker, and the next import starts over; tree
  * nodes are deterministic per key, so a node written twice is written the same.
@@ -33,8 +34,17 @@ export interface ImportedChain {
   readonly blocks: ReadonlyArray<{ block: SealedBlock; certificate: CommitCertificate }>;
   /** The tx hashes of the lifetime window's other heights (the tx index). */
   readonly txIndex: ReadonlyArray<{ height: number; txHashes: readonly Uint8Array[] }>;
-  /** Every validator-set change since the genesis: (first height, encoded keys). */
-  readonly validatorChanges: ReadonlyArray<{ fromHeight: number; encoded: Uint8Array }>;
+  /**
+   * Every validator-set change since the genesis: its first height, the encoded keys, and the
+   * encoded header and certificate of the block that made it (kept for those below `blocks`,
+   * so this node serves the change log to the next joiner and to light clients).
+   */
+  readonly validatorChanges: ReadonlyArray<{
+    fromHeight: number;
+    encoded: Uint8Array;
+    header: Uint8Array;
+    certificate: Uint8Array;
+  }>;
 }
 
 export class SnapshotImport {

@@ -22,7 +22,11 @@
  *             height S of the snapshot a state import made this database from (absent: it
  *             replayed from the genesis), and 'txs-from' → the lowest height whose txs the tx
  *             index holds (absent: all), both written by the import's last batch: the history
- *             index then starts at S + 1, the tx index at the lifetime window's first height
+ *             index then starts at S + 1, the tx index at the lifetime window's first height;
+ *             'vblock/' ‖ u64 height → u8 1 ‖ bytes header ‖ bytes certificate of a block that
+ *             changed the validator set, written by a state import's last batch for each change
+ *             block it does not keep whole (fetched and checked with the changes): a synced node
+ *             serves the change log (kind 7, GET /validators/changes) from there
  *   wal       consensus write-ahead log
  *   history   (state key hash, u32 rev) → which tx made that revision of a tracked object:
  *             (height, tx index, op index, governance action or none, tx hash). An index for
@@ -52,6 +56,7 @@ import {
   decodeCertificate,
   decodeReceipt,
   encodeCertificate,
+  encodeHeader,
   type Receipt,
   type SealedBlock,
 } from '../chain/index.ts';
@@ -97,6 +102,8 @@ const META_IMPORT = utf8.encode('sync-import');
 const META_SYNCED_FROM = utf8.encode('synced-from');
 /** The lowest height whose txs the tx index holds (absent: every height). */
 const META_TXS_FROM = utf8.encode('txs-from');
+/** `vblock/` ‖ height: header and certificate of a change block a state import kept alone. */
+const META_CHANGE_BLOCK = utf8.encode('vblock/');
 const NOTHING = new Uint8Array(0);
 
 export interface BlockCommit {
@@ -416,6 +423,29 @@ export class ChainStore {
     return this.unlessPruned(height, await this.certs.get(heightKey(height)));
   }
 
+  /**
+   * The header and certificate of block `height`, which changed the validator set: the
+   * import's record when a state import kept it alone, else the block's own (kept whatever the
+   * pruning); undefined when neither is held.
+   */
+  async validatorChangeBlock(
+    height: number,
+  ): Promise<{ header: Bytes; certificate: Bytes } | undefined> {
+    const kept = await this.meta.get(concatBytes(META_CHANGE_BLOCK, heightKey(height)));
+    if (kept !== undefined) {
+      return decode(kept, (r) => {
+        expectVersion(r, 1, 'validator change block');
+        return { header: r.bytes(kept.length), certificate: r.bytes(kept.length) };
+      });
+    }
+    const [block, certificate] = await Promise.all([
+      this.getBlock(height),
+      this.getCertificateBytes(height),
+    ]);
+    if (block === undefined || certificate === undefined) return undefined;
+    return { header: encodeHeader(block.header), certificate };
+  }
+
   async getTxLocation(txHash: Bytes): Promise<TxLocation | undefined> {
     const v = await this.txs.get(txHash);
     return v === undefined ? undefined : readTxLocation(v);
@@ -625,7 +655,8 @@ export class ChainStore {
   /**
    * The last batch of a state import at `height`: the blocks a synced node keeps (with their
    * certificates, hashes and tx index, no receipts), the tx index of the lifetime window, the
-   * validator changes, the genesis hash, the kept ranges (state from `height`, blocks with
+   * validator changes (with the header and certificate of each change block not kept whole),
+   * the genesis hash, the kept ranges (state from `height`, blocks with
    * receipts from `height` + 1, the tx index from the lowest height handed to it), that the
    * database was synced from `height`, and the height; the marker goes. Synced.
    */
@@ -634,7 +665,12 @@ export class ChainStore {
     readonly height: number;
     readonly blocks: ReadonlyArray<{ block: SealedBlock; certificate: CommitCertificate }>;
     readonly txIndex: ReadonlyArray<{ height: number; txHashes: readonly Bytes[] }>;
-    readonly validatorChanges: ReadonlyArray<{ fromHeight: number; encoded: Bytes }>;
+    readonly validatorChanges: ReadonlyArray<{
+      fromHeight: number;
+      encoded: Bytes;
+      header: Bytes;
+      certificate: Bytes;
+    }>;
   }): Promise<void> {
     const p = this.prefixes;
     const batch = this.db.batch();
@@ -652,8 +688,14 @@ export class ChainStore {
         batch.put(prefixed(p.txs, block.txHashes[i]!), txLocationKey(block.header.height, i));
       }
     }
-    for (const { fromHeight, encoded } of done.validatorChanges) {
+    const whole = new Set(done.blocks.map(({ block }) => block.header.height));
+    for (const { fromHeight, encoded, header, certificate } of done.validatorChanges) {
       batch.put(prefixed(p.meta, concatBytes(META_VSET, heightKey(fromHeight))), encoded);
+      if (whole.has(fromHeight - 1)) continue;
+      batch.put(
+        prefixed(p.meta, concatBytes(META_CHANGE_BLOCK, heightKey(fromHeight - 1))),
+        encode((w) => w.u8(1).bytes(header).bytes(certificate)),
+      );
     }
     // The window handed over reaches down to here; from height 1 the index is whole.
     let txsFrom = done.height + 1;

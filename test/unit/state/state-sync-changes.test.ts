@@ -13,12 +13,18 @@
  * hide one change from kind 7; a peer forging the rotation with a minority of the set
  * before it; a peer forging the last change with strangers' keys.
  *
+ * The joiner then serves the next one (STATE-SYNC.md, item 8): it holds the blocks of the
+ * first two changes (12 and 40, below its S − 63) only as the import's records of their
+ * headers and certificates, and from them it answers GET /validators/changes' read (checked
+ * as a light client does) and kind 7: a second node syncs at 160 from it alone.
+ *
  * Whom the joiner lets in on such a chain (state-sync-members.ts): the genesis validators
  * and the keys in its bootstrap peers' ids.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import type { ValidatorChangesResponse } from '../../../src/api/types.ts';
 import { civitasStateMachine } from '../../../src/app/index.ts';
 import {
   type CommitCertificate,
@@ -38,6 +44,7 @@ import {
   type ValidatorSet,
   voteSigningHash,
 } from '../../../src/chain/index.ts';
+import { verifyValidatorChanges } from '../../../src/client/validator-changes.ts';
 import { encode } from '../../../src/codec/writer.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair, type KeyPair, sign, verifyNative } from '../../../src/crypto/ed25519.ts';
@@ -61,6 +68,8 @@ const LIFETIME = 100;
 const S = 120;
 const FORK_SNAPSHOT = 130;
 const END = 140;
+/** The joiner's own snapshot: its blocks (from S − 63) cover this snapshot's lifetime window. */
+const RELAY_SNAPSHOT = 160;
 
 const validation = () => {
   const verifier = new TxVerifier();
@@ -229,7 +238,7 @@ function forged(change: Change, set: ValidatorSet, signers: readonly KeyPair[]):
 }
 
 describe('state sync across validator-set changes', () => {
-  test('follows three changes to the snapshot; refuses hidden, forged and outdated ones', async (t) => {
+  test('follows three changes to the snapshot; refuses hidden, forged and outdated ones; serves the next joiner', async (t) => {
     const dir = await tempDir(t, 'civitas-state-sync-changes-');
     const validators = Array.from({ length: 4 }, () => generateKeyPair());
     const [c1, c2] = [party(), party()];
@@ -398,7 +407,9 @@ describe('state sync across validator-set changes', () => {
       ],
     ]);
 
-    const synced = await Ledger.open(join(dir, 'joiner'), genesis, civitasStateMachine());
+    const synced = await Ledger.open(join(dir, 'joiner'), genesis, civitasStateMachine(), {
+      snapshots: { ...snapshots, interval: RELAY_SNAPSHOT },
+    });
     t.after(() => synced.close());
     assert.deepEqual(
       synced.validatorChanges().map((c) => [c.fromHeight, toHex(c.set.hash)]),
@@ -413,6 +424,62 @@ describe('state sync across validator-set changes', () => {
       await synced.commit(block, (await source.store.getCertificate(h))!, executed);
       assert.equal(toHex(synced.tip.stateRoot), toHex(block.header.stateRoot), `root at ${h}`);
     }
+
+    // The joiner's change log as GET /validators/changes reads it, though it holds neither
+    // block 12 nor 40: a light client trusting the genesis set verifies every change.
+    for (const h of [12, 40]) {
+      await assert.rejects(synced.store.getBlock(h), (e) => codeOf(e) === 'LEDGER_BLOCK_PRUNED');
+    }
+    const response: ValidatorChangesResponse = {
+      height: synced.height,
+      changes: await Promise.all(
+        synced.validatorChanges().map(async ({ fromHeight, set }) => {
+          const made = await synced.store.validatorChangeBlock(fromHeight - 1);
+          assert.ok(made, `the block of the change at ${fromHeight}`);
+          return {
+            fromHeight,
+            validators: set.validators.map(toHex),
+            headerBytes: toHex(made.header),
+            certificateBytes: toHex(made.certificate),
+          };
+        }),
+      ),
+    };
+    const verified = verifyValidatorChanges(
+      { chainId: CHAIN_ID, validators: sets[0]! },
+      response,
+      verifyNative,
+    );
+    assert.deepEqual(
+      verified.changes.map((c) => [c.fromHeight, toHex(c.set.hash)]),
+      [13, 41, S + 1].map((h, i) => [h, toHex(sets[i + 1]!.hash)]),
+    );
+
+    // A second node joins from the first joiner alone, at the joiner's own snapshot.
+    chain.followers.push(synced);
+    await chain.fill(RELAY_SNAPSHOT);
+    const second = await ChainStore.open(join(dir, 'second'));
+    const relayed = await stateSync(
+      { p2p: ledgerSyncServers({ joiner: synced }), store: second, check: verifyNative },
+      genesis,
+      ['joiner'],
+      { timeoutMs: 2_000 },
+    );
+    await second.close();
+    assert.equal(relayed.height, RELAY_SNAPSHOT);
+    assert.deepEqual(relayed.refused, []);
+    const next = await Ledger.open(join(dir, 'second'), genesis, civitasStateMachine());
+    t.after(() => next.close());
+    assert.deepEqual(
+      next.validatorChanges().map((c) => [c.fromHeight, toHex(c.set.hash)]),
+      source.validatorChanges().map((c) => [c.fromHeight, toHex(c.set.hash)]),
+    );
+    const block12 = (await source.store.getBlock(12))!;
+    assert.equal(
+      toHex((await next.store.validatorChangeBlock(12))!.header),
+      toHex(encodeHeader(block12.header)),
+    );
+    assert.equal(toHex(next.tip.stateRoot), toHex(source.tip.stateRoot));
   });
 
   test("the joiner's members: the genesis validators and the keys of its bootstrap peers", () => {

@@ -5,7 +5,9 @@
  * certified by keys that are not the validators': refused (STATE_SYNC_UNVERIFIED), and its
  * chunks of the honest snapshot are refused too. The joiner lands at 120 with the certified
  * root, proves state there, refuses a tx of the lifetime window again, and follows the chain
- * to 150 with the source's roots. A chain without maxTxLifetime cannot state-sync.
+ * to 150 with the source's roots. A source that prunes blocks (retainBlocks 64) keeps the
+ * lifetime window of its snapshot and serves a joiner alone. A chain without maxTxLifetime
+ * cannot state-sync.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -128,6 +130,40 @@ describe('state sync from peers', () => {
       await synced.commit(block, (await source.store.getCertificate(h))!, executed);
       assert.equal(toHex(synced.tip.stateRoot), toHex(block.header.stateRoot), `root at ${h}`);
     }
+  });
+
+  test('a pruned source keeps the lifetime window of its snapshot and serves a joiner', async (t) => {
+    const dir = await tempDir(t, 'civitas-state-sync-');
+    const chain = makeTestChain({
+      validators: 4,
+      accounts: ACCOUNTS,
+      params: { maxTxLifetime: 100 },
+    });
+    // retainBlocks 64 alone would delete blocks 1..86 at 150, 21..56 among them: the tx
+    // hashes (kind 8) of the snapshot at 120's window, 21..120.
+    const source = await Ledger.open(join(dir, 'source'), chain.genesis, civitasStateMachine(), {
+      snapshots: { interval: 120, kept: 1, maxChunkBytes: 512 },
+      pruning: { keepVersions: 64, retainBlocks: 64 },
+    });
+    t.after(() => source.close());
+    await grow(source, chain, 150, []);
+    await source.pruningSettled();
+    assert.equal(source.pruningStats().blocksFrom, 21);
+    await assert.rejects(source.store.getBlock(20), (e) => codeOf(e) === 'LEDGER_BLOCK_PRUNED');
+
+    const store = await ChainStore.open(join(dir, 'joiner'));
+    const result = await stateSync(
+      { p2p: ledgerSyncServers({ source }), store, check: verifyNative },
+      chain.genesis,
+      ['source'],
+      { timeoutMs: 2_000 },
+    );
+    await store.close();
+    assert.equal(result.height, 120);
+    assert.deepEqual(result.refused, []);
+    const synced = await Ledger.open(join(dir, 'joiner'), chain.genesis, civitasStateMachine());
+    t.after(() => synced.close());
+    assert.equal(synced.store.retainedFrom().txsFrom, 21);
   });
 
   test('only the forger: STATE_SYNC_UNVERIFIED; no lifetime: STATE_SYNC_UNSUPPORTED', async (t) => {
