@@ -24,6 +24,7 @@ import {
   type SweepGroup,
   type SweepViolation,
 } from '../src/consensus/sim/index.ts';
+import { isProtocolName, PROTOCOLS, type ProtocolName } from '../src/consensus/sim/protocols.ts';
 import { buildInfo } from '../src/node/build-info.ts';
 
 export const SWEEP_MIXES: readonly (readonly FaultName[])[] = [
@@ -81,6 +82,7 @@ Options:
   --mixes <mixes>        fault mixes separated by ';', faults by ',' ('all' for every fault),
                          or 'reconfig' for the validator-set change mixes only
                          (default: the ${ALL_SWEEP_MIXES.length} built-in mixes)
+  --protocol <name>      pbft (default) or hotstuff (docs/HOTSTUFF.md)
   --out <file>           write the JSON summary here instead of stdout
   -h, --help             print this help
 
@@ -99,6 +101,7 @@ function parseFlags() {
         'ed25519-every': { type: 'string' },
         'duration-ms': { type: 'string' },
         mixes: { type: 'string' },
+        protocol: { type: 'string', default: 'pbft' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -123,6 +126,8 @@ const durationMs =
   values['duration-ms'] === undefined
     ? undefined
     : positiveInt(values['duration-ms'], 'duration-ms', 0);
+if (!isProtocolName(values.protocol)) fail(`--protocol must be ${PROTOCOLS.join(' or ')}`);
+const protocol: ProtocolName = values.protocol;
 const mixes: readonly (readonly FaultName[])[] =
   values.mixes === undefined
     ? ALL_SWEEP_MIXES
@@ -140,7 +145,7 @@ const cpuStart = process.cpuUsage();
 const wallStart = performance.now();
 
 process.stdout.write(
-  `sim-sweep: validators ${validators.join(',')}, seeds ${first}..${first + seeds - 1} per mix, ${mixes.length} mixes, ed25519 every ${ed25519Every || '-'} seeds\n`,
+  `sim-sweep: ${protocol}, validators ${validators.join(',')}, seeds ${first}..${first + seeds - 1} per mix, ${mixes.length} mixes, ed25519 every ${ed25519Every || '-'} seeds\n`,
 );
 process.stdout.write(
   'n   mix                                          runs  blocks    min  viewchg  crashes  syncs  evidence  rejected  recovery  setchg  viol  cpu-s\n',
@@ -154,6 +159,7 @@ for (const n of validators) {
       seeds: { first, count: seeds },
       faultMixes: [mix],
       ed25519Every,
+      extra: { protocol },
       clock: () => performance.now(),
       ...(durationMs !== undefined ? { durationMs } : {}),
       onRun: () => {
@@ -175,7 +181,7 @@ for (const n of validators) {
       `${String(n).padEnd(4)}${mixName.padEnd(45)}${String(g.runs).padStart(5)}${String(g.committedBlocks).padStart(8)}${String(g.minCommitted).padStart(7)}${String(g.viewChanges).padStart(9)}${String(g.crashes).padStart(9)}${String(g.syncs).padStart(7)}${String(g.evidence).padStart(10)}${String(g.rejected).padStart(10)}${(g.maxRecoveryAfterGstMs === null ? '-' : `${Math.round(g.maxRecoveryAfterGstMs)}ms`).padStart(10)}${String(g.setChanges).padStart(8)}${String(g.violations).padStart(6)}${((cpu.user + cpu.system) / 1e6).toFixed(0).padStart(7)}\n`,
     );
     for (const v of report.violations) {
-      const replay = `civitas sim --validators ${n} --seed ${v.seed} --faults ${mixName} --duration ${v.durationMs}ms${v.signatures === 'ed25519' ? ' --signatures ed25519' : ''} --trace`;
+      const replay = `civitas sim --validators ${n} --seed ${v.seed} --faults ${mixName} --duration ${v.durationMs}ms${v.signatures === 'ed25519' ? ' --signatures ed25519' : ''}${protocol === 'pbft' ? '' : ` --protocol ${protocol}`} --trace`;
       violations.push({ ...v, replay });
       process.stdout.write(
         `  VIOLATION ${v.kind} seed ${v.seed}: ${v.detail}\n    replay: ${replay}\n`,
@@ -188,6 +194,7 @@ const cpu = process.cpuUsage(cpuStart);
 const summary = {
   commit: buildInfo().commit,
   command: ['node scripts/sim-sweep.ts', ...process.argv.slice(2)].join(' '),
+  protocol,
   validators,
   seeds: { first, count: seeds },
   mixes: mixes.map((m) => m.join(',')),

@@ -28,6 +28,7 @@ import {
   traceJsonLine,
   type Violation,
 } from '../../consensus/sim/index.ts';
+import { isProtocolName, PROTOCOLS, type ProtocolName } from '../../consensus/sim/protocols.ts';
 import { buildInfo } from '../../node/build-info.ts';
 import { intOption } from '../options.ts';
 import { printJson, printLines, reportError } from '../output.ts';
@@ -44,6 +45,7 @@ interface SimFlags {
   trace?: boolean;
   traceFormat?: 'text' | 'jsonl';
   reconfig?: ReconfigScenario;
+  protocol: ProtocolName;
 }
 
 /** What produced the figures: the code (git commit, `-dirty` for a changed tree) and the call. */
@@ -112,6 +114,11 @@ function signaturesOption(value: string): 'fake' | 'ed25519' {
   return value;
 }
 
+function protocolOption(value: string): ProtocolName {
+  if (!isProtocolName(value)) throw new InvalidArgumentError(`expected ${PROTOCOLS.join(' or ')}`);
+  return value;
+}
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
 }
@@ -124,6 +131,7 @@ function replayCommand(flags: SimFlags, seed: number, durationMs: number): strin
     `--faults ${flags.faults.length === 0 ? 'none' : flags.faults.length === FAULTS.length ? 'all' : flags.faults.join(',')}`,
     `--duration ${durationMs}ms`,
   ];
+  if (flags.protocol !== 'pbft') parts.push(`--protocol ${flags.protocol}`);
   if (flags.byzantine !== undefined) parts.push(`--byzantine ${flags.byzantine}`);
   if (flags.reconfig !== undefined) parts.push(`--reconfig ${flags.reconfig}`);
   if (flags.signatures !== 'fake') parts.push(`--signatures ${flags.signatures}`);
@@ -151,6 +159,7 @@ function runOne(flags: SimFlags, seed: number): void {
     faults: flags.faults,
     signatures: flags.signatures,
     trace: flags.trace === true,
+    protocol: flags.protocol,
     ...(flags.reconfig !== undefined ? { reconfig: flags.reconfig } : {}),
     ...(flags.byzantine !== undefined ? { byzantine: flags.byzantine } : {}),
     ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
@@ -218,7 +227,10 @@ function runMany(flags: SimFlags): void {
     faultMixes: [flags.faults],
     ed25519Every: flags.signatures === 'ed25519' ? 1 : 0,
     clock: () => performance.now(),
-    ...(flags.reconfig !== undefined ? { extra: { reconfig: flags.reconfig } } : {}),
+    extra: {
+      protocol: flags.protocol,
+      ...(flags.reconfig !== undefined ? { reconfig: flags.reconfig } : {}),
+    },
     ...(flags.byzantine !== undefined ? { byzantine: flags.byzantine } : {}),
     ...(flags.duration !== undefined ? { durationMs: flags.duration } : {}),
   });
@@ -276,7 +288,7 @@ export function registerSimCommand(program: Command): void {
   const cmd = program
     .command('sim')
     .description(
-      'run the deterministic PBFT simulator over many seeds and check agreement, validity, liveness and bounded memory',
+      'run the deterministic consensus simulator (PBFT, or HotStuff with --protocol) over many seeds and check agreement, validity, liveness and bounded memory',
     )
     .option('--validators <n>', 'number of validators (1..64)', intOption(1, 64), 4)
     .option('--seeds <s>', 'run seeds 1..S', intOption(1, 1_000_000), 10)
@@ -298,6 +310,12 @@ export function registerSimCommand(program: Command): void {
       durationOption,
     )
     .option('--signatures <scheme>', 'fake (fast, default) or ed25519', signaturesOption, 'fake')
+    .option(
+      '--protocol <name>',
+      'pbft (default) or hotstuff (docs/HOTSTUFF.md; simulator only)',
+      protocolOption,
+      'pbft',
+    )
     .option(
       '--reconfig <scenario>',
       `with the reconfig fault, this validator-set change instead of a seeded one (${RECONFIG_SCENARIOS.join(', ')})`,

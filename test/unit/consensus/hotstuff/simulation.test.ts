@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FAULTS, type FaultName } from '../../../../src/consensus/sim/faults.ts';
+import { runSimulation } from '../../../../src/consensus/sim/simulation.ts';
+
+/** The long sweep's mixes (scripts/sim-sweep.ts), a few seeds each. */
+const MIXES: readonly (readonly FaultName[])[] = [
+  FAULTS,
+  ['delay', 'loss', 'reorder', 'duplicate'],
+  ['partition', 'crash', 'delay'],
+  ['crash', 'loss'],
+  ['equivocate', 'double-vote', 'loss'],
+  ['equivocate', 'double-vote', 'partition', 'crash'],
+  ['silent', 'invalid-block', 'crash'],
+  ['replay', 'forge', 'reorder', 'partition'],
+  ['twins', 'delay', 'partition', 'crash'],
+  ['skew', 'drift', 'delay', 'crash'],
+  ['skew', 'drift', 'equivocate', 'double-vote', 'partition'],
+  ['reconfig', 'delay', 'loss', 'reorder', 'duplicate'],
+  ['reconfig', 'equivocate', 'double-vote', 'partition', 'crash'],
+  ['reconfig', 'twins', 'silent', 'invalid-block', 'crash'],
+  ['reconfig', 'skew', 'drift', 'replay', 'forge', 'loss'],
+];
+
+describe('HotStuff in the simulator', () => {
+  for (const mix of MIXES) {
+    const name = mix.length === FAULTS.length ? 'all faults' : mix.join(',');
+    it(`passes every check under ${name}`, () => {
+      for (const [validators, seed] of [
+        [4, 1],
+        [4, 2],
+        [7, 3],
+      ] as const) {
+        const report = runSimulation({ validators, seed, faults: mix, protocol: 'hotstuff' });
+        assert.deepEqual(
+          report.violations.map((v) => `${v.kind}: ${v.detail}`),
+          [],
+          `n=${validators} seed ${seed}`,
+        );
+        assert.ok(report.committedMin > 0, `n=${validators} seed ${seed} committed nothing`);
+      }
+    });
+  }
+
+  it('is linear without faults: about 7(n − 1) messages per block where PBFT sends about 2n²', () => {
+    const hotstuff = runSimulation({ validators: 10, seed: 5, faults: [], protocol: 'hotstuff' });
+    const pbft = runSimulation({ validators: 10, seed: 5, faults: [], protocol: 'pbft' });
+    const perBlock = (r: typeof hotstuff) => r.messages.sent / r.committedMax;
+    assert.deepEqual(hotstuff.violations, []);
+    assert.ok(perBlock(hotstuff) < 8 * 9, `hotstuff ${perBlock(hotstuff)}`);
+    assert.ok(perBlock(pbft) > 2 * perBlock(hotstuff), `pbft ${perBlock(pbft)}`);
+  });
+
+  it('the checker catches a broken HotStuff: a quorum of f + 1 splits replicas under twins', () => {
+    let found = 0;
+    for (let seed = 1; seed <= 6 && found === 0; seed++) {
+      const report = runSimulation({
+        validators: 4,
+        seed,
+        faults: ['twins', 'equivocate', 'double-vote', 'partition'],
+        protocol: 'hotstuff',
+        unsafe: { quorum: 2 },
+      });
+      found += report.violations.filter((v) => v.kind === 'agreement').length;
+    }
+    assert.ok(found > 0, 'no agreement violation with a quorum of 2 of 4');
+  });
+});
