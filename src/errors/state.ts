@@ -63,6 +63,10 @@ export const STATE_ERRORS = {
   STATE_BAD_PROOF: { ...SERVER_ERROR, description: 'a state proof is malformed' },
   STATE_BAD_VALUE: { ...SERVER_ERROR, description: 'a state value is not bytes or null' },
   STATE_BAD_VERSION: { ...SERVER_ERROR, description: 'a tree version is invalid or not newer' },
+  STATE_LEAVES_UNSORTED: {
+    ...SERVER_ERROR,
+    description: 'leaves handed to the tree builder are not in increasing key-hash order',
+  },
   STATE_MISSING_NODE: { ...SERVER_ERROR, description: 'a tree node or root is not in the store' },
   STATE_VALUE_TOO_LARGE: { ...SERVER_ERROR, description: 'a state value exceeds its limit' },
   STATE_SYNC_UNSUPPORTED: {

@@ -46,6 +46,7 @@ import {
 } from '../chain/index.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { CivitasError, codeOf } from '../errors/index.ts';
+import { writeGenesisState } from './genesis-state.ts';
 import { readHeightKey } from './keys.ts';
 import { Pruner, type PruningOptions, type PruningStats } from './pruner.ts';
 import {
@@ -70,7 +71,10 @@ import { CommittedValueCache, type ValueCacheStats } from './value-cache.ts';
  * the ledger stores and proves state without knowing what the state means.
  */
 export interface StateMachine {
-  /** The values a genesis file creates: (raw state key, encoded value). */
+  /**
+   * The values a genesis file creates: (raw state key, encoded value). The ledger empties the
+   * list as it writes it.
+   */
   genesisValues(genesis: Genesis): Array<readonly [Uint8Array, Uint8Array]>;
   /**
    * Executes block `height`'s txs on the committed state, read through `read` (raw keys, one
@@ -209,6 +213,7 @@ export class Ledger {
   private constructor(
     store: ChainStore,
     genesis: Genesis,
+    hash: Uint8Array,
     machine: StateMachine,
     tip: CommittedTip,
     validatorLog: ValidatorLog,
@@ -222,7 +227,7 @@ export class Ledger {
     this.genesis = genesis;
     this.chainId = genesis.chainId;
     this.params = genesis.params;
-    this.genesisHash = genesisHash(genesis);
+    this.genesisHash = hash;
     const pruning = opts.pruning;
     // The next block walks mostly the nodes the last blocks wrote: keep those in memory.
     this.values = new CommittedValueCache(opts.caches?.valueEntries);
@@ -278,7 +283,9 @@ export class Ledger {
       const expectedGenesis = genesisHash(genesis);
       const storedGenesis = await store.genesisHash();
       if (storedGenesis === undefined) {
-        await Ledger.writeGenesisState(store, genesis, machine, expectedGenesis);
+        // In bounded batches (genesis-state.ts): a genesis may fund more accounts than the
+        // heap holds tree nodes for. A build a stop cut short is cleared and done again.
+        await writeGenesisState(store, expectedGenesis, machine.genesisValues(genesis));
       } else if (!equalBytes(storedGenesis, expectedGenesis)) {
         throw new CivitasError(
           'LEDGER_GENESIS_MISMATCH',
@@ -300,7 +307,7 @@ export class Ledger {
         if (block === undefined) throw new CivitasError('LEDGER_CORRUPT', `block ${h} missing`);
         recent.push(recentOf(block, log));
       }
-      const ledger = new Ledger(store, genesis, machine, tip, log, recent, opts);
+      const ledger = new Ledger(store, genesis, expectedGenesis, machine, tip, log, recent, opts);
       ledger.pruner?.noteCommitted(height);
       ledger.snapshotter?.noteCommitted(0, tip.stateRoot); // removes what a stop cut short
       return ledger;
@@ -308,20 +315,6 @@ export class Ledger {
       await store.close();
       throw err;
     }
-  }
-
-  private static async writeGenesisState(
-    store: ChainStore,
-    genesis: Genesis,
-    machine: StateMachine,
-    hash: Uint8Array,
-  ): Promise<void> {
-    const tree = new StateTree(new LevelNodeReader(store.tree));
-    const changes = machine
-      .genesisValues(genesis)
-      .map(([key, value]) => [stateKeyHash(key), value] as [Uint8Array, Uint8Array]);
-    const { nodes } = await tree.update(null, 0, changes);
-    await store.initGenesis(hash, nodes, changes);
   }
 
   private static async loadTip(

@@ -23,6 +23,9 @@
  *             replayed from the genesis), and 'txs-from' → the lowest height whose txs the tx
  *             index holds (absent: all), both written by the import's last batch: the history
  *             index then starts at S + 1, the tx index at the lifetime window's first height;
+ *             'genesis-build' → the genesis hash while the genesis state (genesis-state.ts) is
+ *             written in several batches: read only while 'genesis' is absent, it says the
+ *             tree and values buckets hold part of a genesis, to clear before a new build;
  *             'vblock/' ‖ u64 height → u8 1 ‖ bytes header ‖ bytes certificate of a block that
  *             changed the validator set, written by a state import's last batch for each change
  *             block it does not keep whole (fetched and checked with the changes): a synced node
@@ -104,6 +107,8 @@ const META_SYNCED_FROM = utf8.encode('synced-from');
 const META_TXS_FROM = utf8.encode('txs-from');
 /** `vblock/` ‖ height: header and certificate of a change block a state import kept alone. */
 const META_CHANGE_BLOCK = utf8.encode('vblock/');
+/** A genesis state being written (genesis-state.ts): the genesis hash. */
+const META_GENESIS_BUILD = utf8.encode('genesis-build');
 const NOTHING = new Uint8Array(0);
 
 export interface BlockCommit {
@@ -339,19 +344,28 @@ export class ChainStore {
     return this.meta.get(META_GENESIS);
   }
 
-  /** Writes genesis state (version 0) atomically; the store then reports height 0. */
-  async initGenesis(
-    genesisHash: Bytes,
-    treeNodes: ReadonlyArray<readonly [Bytes, Bytes]>,
-    values: ReadonlyArray<readonly [Bytes, Bytes | null]>,
-  ): Promise<void> {
+  /** The marker of a genesis state being written (the genesis hash), if any. */
+  async genesisBuildMarker(): Promise<Bytes | undefined> {
+    return this.meta.get(META_GENESIS_BUILD);
+  }
+
+  /**
+   * Starts writing the genesis state (version 0) in batches (writeImportedState): until
+   * completeGenesis the store has no genesis and no height, and the marker names the build.
+   */
+  async beginGenesis(genesisHash: Bytes): Promise<void> {
     const batch = this.db.batch();
-    for (const [k, v] of treeNodes) batch.put(k, v, { sublevel: this.tree });
-    for (const [k, v] of values) {
-      if (v !== null) batch.put(k, v, { sublevel: this.values });
-    }
-    batch.put(META_GENESIS, genesisHash, { sublevel: this.meta });
-    batch.put(META_HEIGHT, heightKey(0), { sublevel: this.meta });
+    batch.put(prefixed(this.prefixes.meta, META_GENESIS_BUILD), genesisHash);
+    await batch.write({ sync: true });
+  }
+
+  /** The genesis state is whole: the genesis hash and height 0, the marker gone; synced. */
+  async completeGenesis(genesisHash: Bytes): Promise<void> {
+    const p = this.prefixes;
+    const batch = this.db.batch();
+    batch.put(prefixed(p.meta, META_GENESIS), genesisHash);
+    batch.put(prefixed(p.meta, META_HEIGHT), heightKey(0));
+    batch.del(prefixed(p.meta, META_GENESIS_BUILD));
     await batch.write({ sync: true });
   }
 
@@ -619,7 +633,7 @@ export class ChainStore {
 
   /**
    * Deletes up to `maxKeys` keys of the `tree` and `values` buckets (what an import replaces)
-   * in one batch; returns how many. Only while an import marker is set.
+   * in one batch; returns how many. Only while an import or genesis build marker is set.
    */
   async clearStateChunk(maxKeys: number): Promise<number> {
     const p = this.prefixes;
@@ -640,7 +654,7 @@ export class ChainStore {
     return deleted;
   }
 
-  /** One imported chunk: its tree nodes and flat values, in one batch. */
+  /** Tree nodes and flat values in one batch: an imported chunk, a part of the genesis state. */
   async writeImportedState(
     treeNodes: ReadonlyArray<readonly [Bytes, Bytes]>,
     values: ReadonlyArray<readonly [Bytes, Bytes]>,
@@ -709,6 +723,8 @@ export class ChainStore {
     batch.put(prefixed(p.meta, META_SYNCED_FROM), heightKey(done.height));
     batch.put(prefixed(p.meta, META_HEIGHT), heightKey(done.height));
     batch.del(prefixed(p.meta, META_IMPORT));
+    // An import may replace a genesis build a stop cut short (the import cleared its state).
+    batch.del(prefixed(p.meta, META_GENESIS_BUILD));
     await batch.write({ sync: true });
     this.synced = done.height;
     this.retained = {

@@ -40,6 +40,7 @@ export {
   stateProofToJson,
   verifyStateProof,
 } from './proof.ts';
+export { SortedTreeBuilder } from './sorted-build.ts';
 export {
   StateTree,
   type StateTreeOptions,
