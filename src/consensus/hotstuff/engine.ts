@@ -86,6 +86,8 @@ export class HotStuffEngine {
   private readonly verified = new WeakSet<object>();
   private viewChanges = 0;
   private syncTarget = 0;
+  /** The height at which an unverifiable later certificate made it ask peers (once a height). */
+  private askedPeersAt = 0;
   private lastViewChange: EngineStatus['lastViewChange'] = null;
   private readonly rejectCounts = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<
     RejectReason,
@@ -107,6 +109,8 @@ export class HotStuffEngine {
           break;
         case 'timer':
           if (event.height === this.height && event.view === this.view) {
+            // Behind: ask again on every timer (the last sync may have failed).
+            if (this.syncTarget >= this.height) this.needSync(this.syncTarget);
             if (event.kind === 'view') this.timeoutNow();
             else this.retransmit();
           }
@@ -642,11 +646,17 @@ export class HotStuffEngine {
       return;
     }
     const set = this.cfg.validatorsAt(certificate.height);
-    if (this.validCertificate(certificate, set)) this.needSync(certificate.height);
+    if (this.validCertificate(certificate, set)) {
+      this.needSync(certificate.height);
+    } else if (this.askedPeersAt !== this.height) {
+      // The set of a later height is a guess: a change executed in between makes a genuine
+      // certificate fail. Ask peers how far they are, claiming nothing the certificate says.
+      this.askedPeersAt = this.height;
+      this.emit({ type: 'need-sync', targetHeight: this.height });
+    }
   }
 
   private needSync(height: number): void {
-    if (height <= this.syncTarget && height < this.height) return;
     this.syncTarget = Math.max(this.syncTarget, height);
     this.emit({ type: 'need-sync', targetHeight: height });
   }
