@@ -67,11 +67,28 @@ import { fetchSnapshotChunks, snapshotOffers } from './snapshot-fetch.ts';
 const RECENT = Limits.recentBlocks;
 const CERTIFICATE_MAX_BYTES = 64 + Limits.validators * 66;
 
+/**
+ * The lowest height whose block `store` holds: 1 on a node that replayed and never pruned;
+ * on a pruned one where its pruning stopped; on one that joined by state sync at S, the 64
+ * blocks up to S it fetched (unless pruning has since passed them).
+ */
+function lowestBlockHeld(store: Ledger['store']): number {
+  const { blocksFrom } = store.retainedFrom();
+  const synced = store.syncedFrom();
+  if (synced !== undefined && blocksFrom <= synced + 1) return Math.max(1, synced - RECENT + 1);
+  return Math.max(1, blocksFrom);
+}
+
 /** What a node serves to joining nodes: its stored snapshots, validator changes, tx hashes. */
 export function stateSyncSource(ledger: Ledger): SnapshotSource {
   const store = ledger.store;
+  // A joiner from the snapshot of S fetches the blocks of its tx lifetime window and the 64
+  // up to S (docs/STATE-SYNC.md): a snapshot whose window this node no longer holds (one a
+  // synced node took soon after joining, or a pruned node's older one) is not offered.
+  const window = Math.max(ledger.params.maxTxLifetime ?? 0, RECENT);
+  const servable = (height: number) => Math.max(1, height - window + 1) >= lowestBlockHeld(store);
   return {
-    manifest: (atOrBelow) => servedManifest(store, atOrBelow),
+    manifest: (atOrBelow) => servedManifest(store, atOrBelow, servable),
     chunk: (height, index) => servedChunk(store, height, index),
     validatorChanges: async (first) => {
       const frames: Uint8Array[] = [];

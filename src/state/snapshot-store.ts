@@ -106,13 +106,17 @@ export async function readSnapshotChunk(
 
 /**
  * What this store serves to a joining node (the sync protocol's kinds 5 and 6): the newest
- * complete snapshot at or below a height (0: any), and its chunks; undefined where none.
+ * complete snapshot at or below a height (0: any) that `servable` accepts (a node offers only
+ * snapshots whose blocks it also holds), and its chunks; undefined where none.
  */
 export async function servedManifest(
   store: ChainStore,
   atOrBelow: number,
+  servable: (height: number) => boolean = () => true,
 ): Promise<Uint8Array | undefined> {
-  const heights = (await storedSnapshots(store)).filter((h) => atOrBelow === 0 || h <= atOrBelow);
+  const heights = (await storedSnapshots(store)).filter(
+    (h) => (atOrBelow === 0 || h <= atOrBelow) && servable(h),
+  );
   const newest = heights.at(-1);
   return newest === undefined ? undefined : store.snapshots.get(manifestKey(newest));
 }

@@ -18,9 +18,10 @@ import { type Tx, TxVerifier } from '../../../src/chain/index.ts';
 import { toHex } from '../../../src/crypto/bytes.ts';
 import { generateKeyPair, verifyNative } from '../../../src/crypto/ed25519.ts';
 import { codeOf } from '../../../src/errors/index.ts';
-import { stateSync } from '../../../src/node/state-sync.ts';
+import { stateSync, stateSyncSource } from '../../../src/node/state-sync.ts';
 import { Ledger } from '../../../src/state/ledger.ts';
 import { verifyStateProof } from '../../../src/state/smt/index.ts';
+import { decodeManifest } from '../../../src/state/snapshot.ts';
 import { ChainStore } from '../../../src/state/store.ts';
 import {
   accountAddress,
@@ -92,7 +93,10 @@ describe('state sync from peers', () => {
     );
     assert.ok(result.bytes > 0);
 
-    const synced = await Ledger.open(join(dir, 'joiner'), chain.genesis, civitasStateMachine());
+    // It takes snapshots of its own (every 10 heights, the last 3 kept).
+    const synced = await Ledger.open(join(dir, 'joiner'), chain.genesis, civitasStateMachine(), {
+      snapshots: { interval: 10, kept: 3, maxChunkBytes: 512 },
+    });
     t.after(() => synced.close());
     const block120 = (await source.store.getBlock(120))!;
     assert.equal(toHex(synced.tip.stateRoot), toHex(block120.header.stateRoot));
@@ -121,15 +125,36 @@ describe('state sync from peers', () => {
 
     // Block sync from 121: every block validates and commits to the source's root.
     const verifier = new TxVerifier();
-    for (let h = 121; h <= 150; h++) {
-      const block = (await source.store.getBlock(h))!;
-      const executed = await synced.validateBlock(block, {
-        verifySignatures: (x, hashes) => verifier.verify(x, hashes),
-        checkSignature: verifyNative,
-      });
-      await synced.commit(block, (await source.store.getCertificate(h))!, executed);
-      assert.equal(toHex(synced.tip.stateRoot), toHex(block.header.stateRoot), `root at ${h}`);
-    }
+    const follow = async (to: number) => {
+      for (let h = synced.height + 1; h <= to; h++) {
+        const block = (await source.store.getBlock(h))!;
+        const executed = await synced.validateBlock(block, {
+          verifySignatures: (x, hashes) => verifier.verify(x, hashes),
+          checkSignature: verifyNative,
+        });
+        await synced.commit(block, (await source.store.getCertificate(h))!, executed);
+        await synced.snapshotsSettled();
+        assert.equal(toHex(synced.tip.stateRoot), toHex(block.header.stateRoot), `root at ${h}`);
+      }
+    };
+    await follow(150);
+
+    // What it offers the next joiner: only snapshots whose blocks it holds. It holds blocks
+    // from 120 − 63 = 57, and a joiner from the snapshot of h fetches the window's blocks
+    // from h − 99: its snapshots of 130..150 are not offered; from 160 on they are.
+    const offered = stateSyncSource(synced);
+    assert.equal(await offered.manifest(0), undefined, 'snapshots of 130, 140, 150: none');
+    await grow(source, chain, 170, txsOf);
+    await follow(170);
+    const heightOf = async (atOrBelow: number) => {
+      const bytes = await offered.manifest(atOrBelow);
+      return bytes === undefined ? undefined : decodeManifest(bytes).height;
+    };
+    assert.equal(await heightOf(0), 170);
+    assert.equal(await heightOf(165), 160);
+    assert.equal(await heightOf(155), undefined, 'the kept snapshot of 150 is not offered');
+    // The source replayed from the genesis: it offers what it holds.
+    assert.equal(decodeManifest((await stateSyncSource(source).manifest(0))!).height, 120);
   });
 
   test('a pruned source keeps the lifetime window of its snapshot and serves a joiner', async (t) => {
