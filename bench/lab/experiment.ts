@@ -14,6 +14,7 @@ import {
   livenessBound,
   SIM_TIMEOUTS,
 } from '../../src/consensus/sim/index.ts';
+import { PROTOCOLS, type ProtocolName } from '../../src/consensus/sim/protocols.ts';
 import { CivitasError } from '../../src/errors/index.ts';
 import { checkFaults, parseFault } from '../cluster/fault-spec.ts';
 
@@ -21,12 +22,15 @@ export const LAB_KINDS = ['sim', 'cluster'] as const;
 export type LabKind = (typeof LAB_KINDS)[number];
 
 /**
- * Protocols the lab can run today. HotStuff joins when the simulator takes a protocol
- * (issue #17, part 2); until then the file is refused with the reason.
+ * Protocols the lab runs, by kind: the simulator runs every protocol it knows
+ * (src/consensus/sim/protocols.ts); a cluster runs PBFT until the cluster bench writes
+ * `consensus.protocol` into its genesis (issue #17, part 2).
  */
-export const LAB_PROTOCOLS = ['pbft'] as const;
-export type LabProtocol = (typeof LAB_PROTOCOLS)[number];
-const PLANNED_PROTOCOLS = ['hotstuff'];
+export const LAB_PROTOCOLS: Readonly<Record<'sim' | 'cluster', readonly ProtocolName[]>> = {
+  sim: PROTOCOLS,
+  cluster: ['pbft'],
+};
+export type LabProtocol = ProtocolName;
 
 export const LAB_METRICS = [
   'throughput',
@@ -203,15 +207,16 @@ export function checkExperiment(json: unknown, source: string): Experiment {
   if (!Array.isArray(protocolsValue) || protocolsValue.length === 0) {
     fail('protocols', `must be a non-empty list, e.g. ["pbft"], got ${show(protocolsValue)}`);
   }
+  const runnable = LAB_PROTOCOLS[kind as LabKind];
   const protocols = (protocolsValue as unknown[]).map((p, i) => {
-    if (LAB_PROTOCOLS.includes(p as LabProtocol)) return p as LabProtocol;
-    if (PLANNED_PROTOCOLS.includes(p as string)) {
+    if (runnable.includes(p as LabProtocol)) return p as LabProtocol;
+    if (PROTOCOLS.includes(p as LabProtocol)) {
       fail(
         `protocols[${i}]`,
-        `${show(p)} is not in the ${kind === 'sim' ? 'simulator' : 'node'} yet (issue #17, part 2); use ${LAB_PROTOCOLS.join(', ')}`,
+        `${show(p)} runs in the simulator only for now (the cluster bench's genesis has no consensus.protocol yet); use ${runnable.join(', ')}`,
       );
     }
-    return fail(`protocols[${i}]`, `must be one of ${LAB_PROTOCOLS.join(', ')}, got ${show(p)}`);
+    return fail(`protocols[${i}]`, `must be one of ${runnable.join(', ')}, got ${show(p)}`);
   });
   if (new Set(protocols).size !== protocols.length) fail('protocols', 'lists a protocol twice');
 

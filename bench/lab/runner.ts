@@ -76,6 +76,7 @@ const round3 = (x: number): number => Math.round(x * 1_000) / 1_000;
 
 export function simRun(p: SimRunParams): RunOutcome {
   const report = runSimulation({
+    protocol: p.protocol,
     validators: p.validators,
     seed: p.seed,
     faults: p.faults,
@@ -112,7 +113,7 @@ export function simRun(p: SimRunParams): RunOutcome {
     latenciesMs: report.commitLatenciesMs.map(round3),
     problems: report.violations.map(
       (v) =>
-        `${v.kind} at ${v.atMs.toFixed(1)} ms: ${v.detail} (replay: civitas sim --validators ${p.validators} --seed ${p.seed} --faults ${p.faults.length === 0 ? 'none' : p.faults.join(',')} --duration ${p.durationMs}ms --trace)`,
+        `${v.kind} at ${v.atMs.toFixed(1)} ms: ${v.detail} (replay: civitas sim --protocol ${p.protocol} --validators ${p.validators} --seed ${p.seed} --faults ${p.faults.length === 0 ? 'none' : p.faults.join(',')} --duration ${p.durationMs}ms --trace)`,
     ),
   };
 }

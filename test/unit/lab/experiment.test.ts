@@ -44,8 +44,8 @@ describe('experiment files', () => {
     refused({ ...SIM, validator: [4] }, /"validator"/, /unknown field/);
     refused({ ...SIM, rates: [100] }, /"rates"/, /applies to kind "cluster" only/);
     refused({ ...SIM, faults: ['crash,flood'] }, /"faults\[0\]"/, /unknown fault "flood"/);
-    refused({ ...SIM, protocols: ['hotstuff'] }, /"protocols\[0\]"/, /part 2/);
-    refused({ ...SIM, protocols: ['raft'] }, /"protocols\[0\]"/, /one of pbft/);
+    refused({ ...SIM, protocols: ['raft'] }, /"protocols\[0\]"/, /one of pbft, hotstuff/);
+    refused({ ...SIM, protocols: ['pbft', 'pbft'] }, /"protocols"/, /twice/);
     refused({ ...SIM, name: 'Has Spaces' }, /"name"/, /names files/);
     refused({ ...SIM, seeds: { count: 2, last: 3 } }, /"seeds\.last"/, /unknown field/);
     refused({ ...SIM, durationMs: 5_000 }, /"durationMs"/, /liveness window/);
@@ -53,8 +53,25 @@ describe('experiment files', () => {
     refused({ ...SIM, metrics: ['tps'] }, /"metrics\[0\]"/, /throughput/);
     const cluster = { name: 'c', kind: 'cluster', validators: [4], rates: [100] };
     refused({ ...cluster, seeds: 3 }, /"seeds"/, /applies to kind "sim" only/);
+    refused({ ...cluster, protocols: ['hotstuff'] }, /"protocols\[0\]"/, /simulator only/);
     refused({ ...cluster, faults: ['crash:9@5'] }, /"faults\[0\]"/, /no validator 9/);
     refused({ ...cluster, faults: ['quake:1@5'] }, /"faults\[0\]"/, /.+/);
+  });
+
+  it('the simulator runs both protocols, each a run dimension', () => {
+    const e = parseExperiment(
+      JSON.stringify({ ...SIM, protocols: ['pbft', 'hotstuff'] }),
+      'x.json',
+    );
+    assert.deepEqual(
+      planRuns(e).map((r) => r.key),
+      [
+        'sim/pbft/none/n4/seed1',
+        'sim/pbft/none/n4/seed2',
+        'sim/hotstuff/none/n4/seed1',
+        'sim/hotstuff/none/n4/seed2',
+      ],
+    );
   });
 
   it('expands into runs with stable keys and exact parameters', () => {
