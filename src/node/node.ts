@@ -312,6 +312,7 @@ export class CivitasNode {
         store: {
           writeBufferBytes: memory.leveldbWriteBufferBytes,
           cacheBytes: memory.leveldbCacheBytes,
+          maxOpenFiles: memory.leveldbMaxOpenFiles,
         },
         pruning: config.state,
         onPruneError: (err) =>

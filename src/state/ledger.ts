@@ -180,7 +180,11 @@ export interface LedgerOptions {
   /** Sizes of the committed-node cache (bytes) and committed-value cache (entries). */
   readonly caches?: { readonly nodeBytes?: number; readonly valueEntries?: number };
   /** LevelDB's memory (ChainStore.open). */
-  readonly store?: { readonly writeBufferBytes?: number; readonly cacheBytes?: number };
+  readonly store?: {
+    readonly writeBufferBytes?: number;
+    readonly cacheBytes?: number;
+    readonly maxOpenFiles?: number;
+  };
   /** What to keep (pruner.ts); absent: everything, and no stale-node index is written. */
   readonly pruning?: PruningOptions & { readonly chunkKeys?: number };
   /** A background pruning round failed (it is retried later). */

@@ -275,17 +275,19 @@ export class ChainStore {
   }
 
   /**
-   * `writeBufferBytes` (default WRITE_BUFFER_BYTES) and `cacheBytes` (LevelDB's block cache,
-   * default its own 8 MiB) come from the node's memory budget (node/memory-budget.ts).
+   * `writeBufferBytes` (default WRITE_BUFFER_BYTES), `cacheBytes` (LevelDB's block cache,
+   * default its own 8 MiB) and `maxOpenFiles` (its table cache, default 1,000) come from the
+   * node's memory budget (node/memory-budget.ts).
    */
   static async open(
     dir: string,
-    opts: { writeBufferBytes?: number; cacheBytes?: number } = {},
+    opts: { writeBufferBytes?: number; cacheBytes?: number; maxOpenFiles?: number } = {},
   ): Promise<ChainStore> {
     const db = new Level<Bytes, Bytes>(dir, {
       ...BYTES,
       writeBufferSize: opts.writeBufferBytes ?? WRITE_BUFFER_BYTES,
       ...(opts.cacheBytes === undefined ? {} : { cacheSize: opts.cacheBytes }),
+      ...(opts.maxOpenFiles === undefined ? {} : { maxOpenFiles: opts.maxOpenFiles }),
     });
     try {
       await db.open();

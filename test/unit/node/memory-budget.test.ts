@@ -40,6 +40,7 @@ test('the default budget: 256 MiB, an eighth of it for the caches, split as docu
     plan.stateValues * 256;
   assert.ok(cacheBytes <= 32 * MiB && cacheBytes > 31 * MiB, `${cacheBytes / MiB} MiB`);
   assert.equal(plan.leveldbWriteBufferBytes, 4 * MiB);
+  assert.equal(plan.leveldbMaxOpenFiles, 64, 'mapped tables bounded (LevelDB: 1,000)');
   // Twice the budget, twice every cache.
   const double = memoryPlan(512);
   assert.ok(Math.abs(double.stateNodeBytes - 2 * plan.stateNodeBytes) <= 1);
