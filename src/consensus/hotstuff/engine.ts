@@ -25,6 +25,7 @@ import {
   type RejectReason,
 } from '../events.ts';
 import type { Evidence } from '../evidence.ts';
+import { blockMatchesHeader } from '../proofs.ts';
 import {
   decodeHotStuffMessage,
   encodeHotStuffMessage,
@@ -47,8 +48,12 @@ import type { HotStuffWalEntry } from './wal.ts';
 export type HotStuffEvent = ConsensusEvent<HotStuffMessage, HotStuffWalEntry>;
 export type HotStuffAction = ConsensusAction<HotStuffMessage, HotStuffWalEntry>;
 
-/** Block bodies kept at once: the current proposal, highQC's, lockedQC's, one arriving. */
-const MAX_BLOCKS = 4;
+/**
+ * Block bodies kept at once at a height: highQC's, lockedQC's and the latest proposals. A
+ * body outlives its view (a QC for it may arrive after the view changed, and a leader
+ * re-proposes its highQC's block); the oldest other one goes first.
+ */
+const MAX_BLOCKS = 6;
 const NEXT_PHASE: Record<QcPhase, VotePhase> = { prepare: 'pre-commit', 'pre-commit': 'commit' };
 
 export class HotStuffEngine {
@@ -68,6 +73,8 @@ export class HotStuffEngine {
   private readonly blocks = new Map<string, SealedBlock>();
   private readonly validity = new Map<string, boolean>();
   private proposal: Proposal | null = null;
+  /** A certificate of this height whose block the node is still validating. */
+  private pendingDecide: CommitCertificate | null = null;
   private building = false;
   private timedOut = false;
   /** What this replica signed at this height: `${view}:${phase}` votes, proposals, timeouts. */
@@ -242,6 +249,7 @@ export class HotStuffEngine {
     this.myVotes.clear();
     this.myProposals.clear();
     this.myTimeouts.clear();
+    this.pendingDecide = null;
     this.timeouts.clear();
     this.lastTimeoutView.clear();
     this.syncTarget = Math.max(this.syncTarget, height - 1);
@@ -266,7 +274,6 @@ export class HotStuffEngine {
     this.broadcasts = [];
     this.lastVote = null;
     for (const v of [...this.timeouts.keys()]) if (v < view) this.timeouts.delete(v);
-    this.pruneBlocks();
     this.emit({
       type: 'set-timer',
       kind: 'view',
@@ -287,14 +294,17 @@ export class HotStuffEngine {
     }
   }
 
-  private pruneBlocks(): void {
+  /** Makes room for one more body: the oldest that is neither highQC's nor the lock's goes. */
+  private evictBlock(): void {
     const keep = new Set<string>();
     if (this.highQC !== null) keep.add(toHex(this.highQC.blockHash));
     if (this.lockedQC !== null) keep.add(toHex(this.lockedQC.blockHash));
-    for (const hash of [...this.blocks.keys()]) {
+    if (this.proposal !== null) keep.add(toHex(this.proposal.block.hash));
+    for (const hash of this.blocks.keys()) {
       if (!keep.has(hash)) {
         this.blocks.delete(hash);
         this.validity.delete(hash);
+        return;
       }
     }
   }
@@ -302,7 +312,7 @@ export class HotStuffEngine {
   private keepBlock(block: SealedBlock, valid?: boolean): void {
     const hash = toHex(block.hash);
     if (!this.blocks.has(hash)) {
-      if (this.blocks.size >= MAX_BLOCKS) this.pruneBlocks();
+      if (this.blocks.size >= MAX_BLOCKS) this.evictBlock();
       if (this.blocks.size >= MAX_BLOCKS) return;
       this.blocks.set(hash, block);
     }
@@ -440,8 +450,9 @@ export class HotStuffEngine {
       this.reject('not-primary', m.validatorIndex, `not the leader of view ${m.view}`);
       return;
     }
-    if (m.block.header.height !== this.height) {
-      this.reject('bad-block', m.validatorIndex, 'block of another height');
+    // Rule: the body matches the header (tx root, last commit), which the hash signs.
+    if (!blockMatchesHeader(m.block, this.cfg.chainId, this.height)) {
+      this.reject('bad-block', m.validatorIndex, 'block body does not match its header');
       return;
     }
     const own = this.myProposals.get(m.view);
@@ -514,6 +525,12 @@ export class HotStuffEngine {
     if (height !== this.height) return;
     const hash = toHex(blockHash);
     if (this.blocks.has(hash)) this.validity.set(hash, valid);
+    const decided = this.pendingDecide;
+    if (decided !== null && equalBytes(decided.blockHash, blockHash)) {
+      this.pendingDecide = null;
+      this.onDecide(decided);
+      return;
+    }
     if (this.proposal === null || !equalBytes(this.proposal.block.hash, blockHash)) return;
     if (valid) this.acceptProposal(this.proposal);
     else this.timeoutNow();
@@ -630,9 +647,19 @@ export class HotStuffEngine {
       this.reject('bad-certificate', null, 'decide');
       return;
     }
-    const block = this.blocks.get(toHex(certificate.blockHash));
-    if (block === undefined || this.validity.get(toHex(certificate.blockHash)) === false) {
+    const hash = toHex(certificate.blockHash);
+    const block = this.blocks.get(hash);
+    const validity = this.validity.get(hash);
+    if (block === undefined || validity === false) {
       this.needSync(certificate.height);
+      return;
+    }
+    // Only a block the node found valid is committed (a body never checked is checked first).
+    if (validity === undefined) {
+      if (this.pendingDecide === null) {
+        this.pendingDecide = certificate;
+        this.emit({ type: 'validate-proposal', height: this.height, block });
+      }
       return;
     }
     this.commitBlock(block, certificate);
@@ -782,7 +809,12 @@ export class HotStuffEngine {
         this.reject('bad-certificate', m.validatorIndex, 'timeout tc');
         return;
       }
-      if (m.highBlock !== null && (qc === null || !equalBytes(m.highBlock.hash, qc.blockHash))) {
+      if (
+        m.highBlock !== null &&
+        (qc === null ||
+          !equalBytes(m.highBlock.hash, qc.blockHash) ||
+          !blockMatchesHeader(m.highBlock, this.cfg.chainId, this.height))
+      ) {
         this.reject('bad-block', m.validatorIndex, 'timeout block');
         return;
       }

@@ -58,6 +58,24 @@ describe('HotStuff in the simulator', () => {
     }
   });
 
+  it('keeps a validated body after its view and commits only bodies it checked (seeds that failed)', () => {
+    // n = 7 seed 42: a PREPARE QC arrived after the view changed and every replica had
+    // dropped its block, so no leader could re-propose it (liveness). n = 10 seed 60: a
+    // forged copy of a proposal (its certificate altered, its hash unchanged) was committed
+    // unchecked (validity).
+    for (const [validators, seed, faults] of [
+      [7, 42, ['skew', 'drift', 'delay', 'crash']],
+      [10, 60, ['reconfig', 'skew', 'drift', 'replay', 'forge', 'loss']],
+    ] as const) {
+      const report = runSimulation({ validators, seed, faults, protocol: 'hotstuff' });
+      assert.deepEqual(
+        report.violations.map((v) => `${v.kind}: ${v.detail}`),
+        [],
+        `n=${validators} seed ${seed}`,
+      );
+    }
+  });
+
   it('is linear without faults: about 7(n − 1) messages per block where PBFT sends about 2n²', () => {
     const hotstuff = runSimulation({ validators: 10, seed: 5, faults: [], protocol: 'hotstuff' });
     const pbft = runSimulation({ validators: 10, seed: 5, faults: [], protocol: 'pbft' });
