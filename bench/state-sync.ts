@@ -420,7 +420,7 @@ process.stderr.write(
   `\n${txs.toLocaleString('en-US')} txs in ${tip} blocks, ${prepared.senders} senders; ` +
     `snapshot ${snapshot.chunks} chunks, ${snapshot.bytes} bytes, taken in ${s(snapshot.ms)} ` +
     `(longest event-loop wait ${snapshot.maxEventLoopDelayMs.toFixed(0)} ms)\n` +
-    rows.map((r) => r.map((c, i) => c.padEnd(i === 0 ? 12 : 26)).join('')).join('\n') +
+    rows.map((r) => r.map((c, i) => c.padEnd([12, 22, 50, 10][i]!)).join('')).join('\n') +
     '\n',
 );
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
