@@ -198,7 +198,8 @@ function computeSigningHash(chainId: string, m: ConsensusMessage): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Writers
 
-function writeSignatures(w: Writer, sigs: readonly ValidatorSignature[]): void {
+/** A list of (u16 validator | 64 sig); HotStuff's certificates use it too. */
+export function writeSignatures(w: Writer, sigs: readonly ValidatorSignature[]): void {
   w.list(sigs, (ww, s) => ww.u16(s.validatorIndex).fixed(s.signature, SIGNATURE_LENGTH));
 }
 
@@ -272,17 +273,25 @@ function encodeUncached(m: ConsensusMessage): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Strict readers
 
-function readSignatures(r: Reader, what: string): ValidatorSignature[] {
-  const sigs = r.list(Limits.validators, (rr) => ({
-    validatorIndex: rr.u16(),
-    signature: rr.fixed(SIGNATURE_LENGTH),
-  }));
-  // One encoding per set of signers: strictly increasing validator indexes, no repeats.
+/** One encoding per set of signers: strictly increasing validator indexes, no repeats. */
+export function expectIncreasingSigners(
+  sigs: ReadonlyArray<{ readonly validatorIndex: number }>,
+  what: string,
+): void {
   for (let i = 1; i < sigs.length; i++) {
     if (sigs[i]!.validatorIndex <= sigs[i - 1]!.validatorIndex) {
       throw new CivitasError('CODEC_BAD_ORDER', `${what}: signers must be strictly increasing`);
     }
   }
+}
+
+/** A list written by `writeSignatures`, signers strictly increasing. */
+export function readSignatures(r: Reader, what: string): ValidatorSignature[] {
+  const sigs = r.list(Limits.validators, (rr) => ({
+    validatorIndex: rr.u16(),
+    signature: rr.fixed(SIGNATURE_LENGTH),
+  }));
+  expectIncreasingSigners(sigs, what);
   return sigs;
 }
 
@@ -294,7 +303,8 @@ export function readPreparedCertificate(r: Reader): PreparedCertificate {
   return { view, blockHash, prePrepareSignature, prepares };
 }
 
-function readBlockBytes(r: Reader): SealedBlock {
+/** A `bytes block` field: a sealed block of at most the block limit. */
+export function readBlockBytes(r: Reader): SealedBlock {
   return decodeBlock(r.bytes(Limits.blockBytes));
 }
 
@@ -382,18 +392,30 @@ export function readMessage(
   }
 }
 
-/** Strict decode of a message from the network or the WAL. */
-export function decodeMessage(bytes: Uint8Array): ConsensusMessage {
+/**
+ * Strict decode of one whole message of at most MAX_MESSAGE_BYTES (`what` names it in
+ * errors); HotStuff's messages are read the same way.
+ */
+export function decodeBoundedMessage<T>(
+  bytes: Uint8Array,
+  what: string,
+  read: (r: Reader) => T,
+): T {
   if (!(bytes instanceof Uint8Array)) {
     throw new CivitasError('CODEC_BAD_INPUT', 'expected Uint8Array input');
   }
   if (bytes.length > MAX_MESSAGE_BYTES) {
     throw new CivitasError(
       'CODEC_TOO_LARGE',
-      `consensus message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`,
+      `${what} of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`,
     );
   }
-  return decode(bytes, readMessage);
+  return decode(bytes, read);
+}
+
+/** Strict decode of a message from the network or the WAL. */
+export function decodeMessage(bytes: Uint8Array): ConsensusMessage {
+  return decodeBoundedMessage(bytes, 'consensus message', readMessage);
 }
 
 /** The digest a message endorses (what two conflicting messages differ in). */

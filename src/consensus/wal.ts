@@ -15,8 +15,7 @@
  *   2 prepared: varuint height | prepared certificate | bytes block
  */
 
-import { decodeBlock, type SealedBlock } from '../chain/block.ts';
-import { Limits } from '../chain/limits.ts';
+import type { SealedBlock } from '../chain/block.ts';
 import { decode, expectVersion, type Reader } from '../codec/reader.ts';
 import { encode, type Writer } from '../codec/writer.ts';
 import { CivitasError } from '../errors/index.ts';
@@ -26,6 +25,7 @@ import {
   encodeMessage,
   MAX_MESSAGE_BYTES,
   type PreparedCertificate,
+  readBlockBytes,
   readPreparedCertificate,
   writePreparedCertificate,
 } from './messages.ts';
@@ -64,7 +64,7 @@ function readWalEntry(r: Reader): WalEntry {
   if (kind === 2) {
     const height = r.varuint();
     const certificate = readPreparedCertificate(r);
-    const block = decodeBlock(r.bytes(Limits.blockBytes));
+    const block = readBlockBytes(r);
     return { kind: 'prepared', height, certificate, block };
   }
   throw new CivitasError('CODEC_BAD_VALUE', `unknown wal entry kind ${kind}`, { kind });

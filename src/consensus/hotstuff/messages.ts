@@ -28,7 +28,7 @@
  *       32 qcHash] | 64 sig), validators strictly increasing
  */
 
-import { decodeBlock, type SealedBlock } from '../../chain/block.ts';
+import type { SealedBlock } from '../../chain/block.ts';
 import {
   type CommitCertificate,
   readCertificate,
@@ -36,13 +36,20 @@ import {
 } from '../../chain/certificate.ts';
 import { Limits } from '../../chain/limits.ts';
 import { voteSigningHash } from '../../chain/vote.ts';
-import { decode, expectVersion, type Reader } from '../../codec/reader.ts';
+import { expectVersion, type Reader } from '../../codec/reader.ts';
 import { encode, type Writer } from '../../codec/writer.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { SIGNATURE_LENGTH } from '../../crypto/ed25519.ts';
 import { DomainTag, HASH_LENGTH, taggedHash } from '../../crypto/hash.ts';
 import { CivitasError } from '../../errors/index.ts';
-import { MAX_MESSAGE_BYTES, type ValidatorSignature } from '../messages.ts';
+import {
+  decodeBoundedMessage,
+  expectIncreasingSigners,
+  readBlockBytes,
+  readSignatures,
+  type ValidatorSignature,
+  writeSignatures,
+} from '../messages.ts';
 
 export const HOTSTUFF_MESSAGE_VERSION = 1;
 
@@ -213,10 +220,6 @@ export function hotStuffSigningHash(chainId: string, m: HotStuffMessage): Uint8A
 // ---------------------------------------------------------------------------------------------
 // Writers
 
-function writeSignatures(w: Writer, sigs: readonly ValidatorSignature[]): void {
-  w.list(sigs, (ww, s) => ww.u16(s.validatorIndex).fixed(s.signature, SIGNATURE_LENGTH));
-}
-
 export function writeQc(w: Writer, qc: QuorumCertificate): void {
   w.u8(PhaseCode[qc.phase]).varuint(qc.height).varuint(qc.view).fixed(qc.blockHash, HASH_LENGTH);
   writeSignatures(w, qc.signatures);
@@ -284,14 +287,6 @@ export function encodeHotStuffMessage(m: HotStuffMessage): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Strict readers
 
-function strictlyIncreasing(indexes: readonly number[], what: string): void {
-  for (let i = 1; i < indexes.length; i++) {
-    if (indexes[i]! <= indexes[i - 1]!) {
-      throw new CivitasError('CODEC_BAD_ORDER', `${what}: signers must be strictly increasing`);
-    }
-  }
-}
-
 function readPhase(r: Reader, allowCommit: boolean): VotePhase {
   const code = r.u8();
   const phase = PHASES[code - 1];
@@ -306,14 +301,7 @@ export function readQc(r: Reader): QuorumCertificate {
   const height = r.varuint();
   const view = r.varuint();
   const blockHash = r.fixed(HASH_LENGTH);
-  const signatures = r.list(Limits.validators, (rr) => ({
-    validatorIndex: rr.u16(),
-    signature: rr.fixed(SIGNATURE_LENGTH),
-  }));
-  strictlyIncreasing(
-    signatures.map((s) => s.validatorIndex),
-    'quorum certificate',
-  );
+  const signatures = readSignatures(r, 'quorum certificate');
   return { phase, height, view, blockHash, signatures };
 }
 
@@ -325,15 +313,8 @@ export function readTc(r: Reader): TimeoutCertificate {
     const highQC = rr.bool() ? { view: rr.varuint(), blockHash: rr.fixed(HASH_LENGTH) } : null;
     return { validatorIndex, highQC, signature: rr.fixed(SIGNATURE_LENGTH) };
   });
-  strictlyIncreasing(
-    signatures.map((s) => s.validatorIndex),
-    'timeout certificate',
-  );
+  expectIncreasingSigners(signatures, 'timeout certificate');
   return { height, view, signatures };
-}
-
-function readBlock(r: Reader): SealedBlock {
-  return decodeBlock(r.bytes(Limits.blockBytes));
 }
 
 export function readHotStuffMessage(r: Reader): HotStuffMessage {
@@ -347,7 +328,7 @@ export function readHotStuffMessage(r: Reader): HotStuffMessage {
       const justify = r.bool() ? readQc(r) : null;
       const tc = r.bool() ? readTc(r) : null;
       const signature = r.fixed(SIGNATURE_LENGTH);
-      const block = readBlock(r);
+      const block = readBlockBytes(r);
       return { type: 'proposal', height, view, validatorIndex, justify, tc, signature, block };
     }
     case HotStuffTypeCode.vote: {
@@ -372,7 +353,7 @@ export function readHotStuffMessage(r: Reader): HotStuffMessage {
       const lastCommit = r.bool() ? readCertificate(r) : null;
       const tc = r.bool() ? readTc(r) : null;
       const signature = r.fixed(SIGNATURE_LENGTH);
-      const highBlock = r.bool() ? readBlock(r) : null;
+      const highBlock = r.bool() ? readBlockBytes(r) : null;
       return {
         type: 'timeout',
         height,
@@ -394,16 +375,7 @@ export function readHotStuffMessage(r: Reader): HotStuffMessage {
 
 /** Strict decode of a HotStuff message from the network or the WAL. */
 export function decodeHotStuffMessage(bytes: Uint8Array): HotStuffMessage {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new CivitasError('CODEC_BAD_INPUT', 'expected Uint8Array input');
-  }
-  if (bytes.length > MAX_MESSAGE_BYTES) {
-    throw new CivitasError(
-      'CODEC_TOO_LARGE',
-      `hotstuff message of ${bytes.length} bytes exceeds ${MAX_MESSAGE_BYTES}`,
-    );
-  }
-  return decode(bytes, readHotStuffMessage);
+  return decodeBoundedMessage(bytes, 'hotstuff message', readHotStuffMessage);
 }
 
 /** Height and view a message is about. */

@@ -11,12 +11,11 @@
  *   2 qc:     qc | bool [bytes block]
  */
 
-import { decodeBlock, type SealedBlock } from '../../chain/block.ts';
-import { Limits } from '../../chain/limits.ts';
+import type { SealedBlock } from '../../chain/block.ts';
 import { decode, expectVersion, type Reader } from '../../codec/reader.ts';
 import { encode, type Writer } from '../../codec/writer.ts';
 import { CivitasError } from '../../errors/index.ts';
-import { MAX_MESSAGE_BYTES } from '../messages.ts';
+import { MAX_MESSAGE_BYTES, readBlockBytes } from '../messages.ts';
 import {
   decodeHotStuffMessage,
   encodeHotStuffMessage,
@@ -58,7 +57,7 @@ function readEntry(r: Reader): HotStuffWalEntry {
   }
   if (kind === 2) {
     const qc = readQc(r);
-    const block = r.bool() ? decodeBlock(r.bytes(Limits.blockBytes)) : null;
+    const block = r.bool() ? readBlockBytes(r) : null;
     return { kind: 'qc', qc, block };
   }
   throw new CivitasError('CODEC_BAD_VALUE', `unknown hotstuff wal entry kind ${kind}`, { kind });
