@@ -52,6 +52,59 @@ interface Equivocation {
 
 const RECENT_CAP = 64;
 
+// What a liar does the same whatever the protocol (hotstuff-byzantine.ts shares these). Each
+// draws from the PRNG in a fixed order: a seed's run must not change when they move.
+
+/** Keeps at most RECENT_CAP received messages for replay, evicting one at random. */
+export function rememberRecent(recent: Uint8Array[], rng: Prng, bytes: Uint8Array): void {
+  if (recent.length >= RECENT_CAP) recent.splice(rng.int(0, RECENT_CAP), 1);
+  recent.push(bytes);
+}
+
+/** A vote time a lying COMMIT signs: epoch 0, an hour early, a day late, centuries late. */
+export function lyingTime(rng: Prng, heard: number): number {
+  const hour = 3_600_000;
+  return rng.pick([0, Math.max(0, heard - hour), heard + 24 * hour, 2 ** 45]);
+}
+
+/** Half the time an old received message re-sent to one replica. */
+export function replayRecent(
+  rng: Prng,
+  recent: readonly Uint8Array[],
+  others: readonly number[],
+): Outgoing[] {
+  return recent.length > 0 && rng.chance(0.5)
+    ? [{ to: rng.pick(others), bytes: rng.pick(recent) }]
+    : [];
+}
+
+/** The source of a byte-level forgery: a received message half the time, else its own. */
+export function forgerySource(
+  rng: Prng,
+  recent: readonly Uint8Array[],
+  own: Uint8Array,
+): Uint8Array {
+  return recent.length > 0 && rng.chance(0.5) ? rng.pick(recent) : own;
+}
+
+/** Forgeries 0–2: a flipped bit, a truncation, garbage. Null for any other `kind`. */
+export function mangled(rng: Prng, kind: number, source: Uint8Array): Uint8Array | null {
+  switch (kind) {
+    case 0: {
+      const flipped = source.slice();
+      const i = rng.int(0, flipped.length);
+      flipped[i] = flipped[i]! ^ (1 << rng.int(0, 8));
+      return flipped;
+    }
+    case 1:
+      return source.subarray(0, rng.int(0, source.length));
+    case 2:
+      return rng.bytes(rng.int(1, 200));
+    default:
+      return null;
+  }
+}
+
 export class ByzantineFilter {
   readonly behaviours: ReadonlySet<ByzantineBehaviour>;
   private readonly ctx: ByzantineContext;
@@ -73,10 +126,7 @@ export class ByzantineFilter {
    * it hears of, so equivocating primaries find the votes they need (colluding adversaries).
    */
   onReceive(bytes: Uint8Array, m: ConsensusMessage | null, others: readonly number[]): Outgoing[] {
-    if (this.has('replay') || this.has('forge')) {
-      if (this.recent.length >= RECENT_CAP) this.recent.splice(this.ctx.rng.int(0, RECENT_CAP), 1);
-      this.recent.push(bytes);
-    }
+    if (this.has('replay') || this.has('forge')) rememberRecent(this.recent, this.ctx.rng, bytes);
     if (m === null || !this.has('double-vote') || this.has('silent')) return [];
     if (m.type === 'view-change') return [];
     // Outside the height's set its votes would count for nothing: not worth signing.
@@ -158,7 +208,7 @@ export class ByzantineFilter {
 
   private vote(m: Vote, blockHash: Uint8Array, overrides: Partial<Vote> = {}): Vote {
     const v = { ...m, blockHash, ...overrides };
-    const timestamp = v.type === 'commit' ? this.lyingTime(m.timestamp) : 0;
+    const timestamp = v.type === 'commit' ? lyingTime(this.ctx.rng, m.timestamp) : 0;
     const time = v.type === 'commit' ? timestamp : null;
     return {
       ...v,
@@ -169,17 +219,9 @@ export class ByzantineFilter {
     };
   }
 
-  private lyingTime(heard: number): number {
-    const hour = 3_600_000;
-    return this.ctx.rng.pick([0, Math.max(0, heard - hour), heard + 24 * hour, 2 ** 45]);
-  }
-
   private replays(m: ConsensusMessage, others: readonly number[]): Outgoing[] {
     const rng = this.ctx.rng;
-    const out: Outgoing[] = [];
-    if (this.recent.length > 0 && rng.chance(0.5)) {
-      out.push({ to: rng.pick(others), bytes: rng.pick(this.recent) });
-    }
+    const out = replayRecent(rng, this.recent, others);
     if (rng.chance(0.15)) {
       // Validly signed messages far outside every window, and a burst just above the
       // current height that must hit the per-validator buffer cap, not memory.
@@ -216,18 +258,11 @@ export class ByzantineFilter {
   private forgeries(m: ConsensusMessage, bytes: Uint8Array, others: readonly number[]): Outgoing[] {
     const rng = this.ctx.rng;
     const to = rng.pick(others);
-    const source = this.recent.length > 0 && rng.chance(0.5) ? rng.pick(this.recent) : bytes;
-    switch (rng.int(0, 5)) {
-      case 0: {
-        const flipped = source.slice();
-        const i = rng.int(0, flipped.length);
-        flipped[i] = flipped[i]! ^ (1 << rng.int(0, 8));
-        return [{ to, bytes: flipped }];
-      }
-      case 1:
-        return [{ to, bytes: source.subarray(0, rng.int(0, source.length)) }];
-      case 2:
-        return [{ to, bytes: rng.bytes(rng.int(1, 200)) }];
+    const source = forgerySource(rng, this.recent, bytes);
+    const kind = rng.int(0, 5);
+    const bad = mangled(rng, kind, source);
+    if (bad !== null) return [{ to, bytes: bad }];
+    switch (kind) {
       case 3: {
         // A vote that claims another validator, signed with this one's key.
         if (m.type !== 'prepare' && m.type !== 'commit') return [];

@@ -21,10 +21,16 @@ import {
   type Timeout,
   timeoutSigningHash,
 } from '../hotstuff/messages.ts';
-import type { ByzantineContext, Outgoing } from './byzantine.ts';
+import {
+  type ByzantineContext,
+  forgerySource,
+  lyingTime,
+  mangled,
+  type Outgoing,
+  rememberRecent,
+  replayRecent,
+} from './byzantine.ts';
 import type { ByzantineBehaviour } from './faults.ts';
-
-const RECENT_CAP = 64;
 
 export class HotStuffByzantineFilter {
   readonly behaviours: ReadonlySet<ByzantineBehaviour>;
@@ -52,10 +58,7 @@ export class HotStuffByzantineFilter {
     others: readonly number[],
     leaderOf: (height: number, view: number) => number[],
   ): Outgoing[] {
-    if (this.has('replay') || this.has('forge')) {
-      if (this.recent.length >= RECENT_CAP) this.recent.splice(this.ctx.rng.int(0, RECENT_CAP), 1);
-      this.recent.push(bytes);
-    }
+    if (this.has('replay') || this.has('forge')) rememberRecent(this.recent, this.ctx.rng, bytes);
     if (m === null || m.type !== 'proposal' || !this.has('double-vote') || this.has('silent')) {
       return [];
     }
@@ -96,7 +99,7 @@ export class HotStuffByzantineFilter {
     if (m.type === 'vote' && this.has('double-vote') && rng.chance(0.6)) {
       const key = `${m.height}:${m.view}`;
       const other = this.altHashes.get(key) ?? rng.bytes(32);
-      const timestamp = m.phase === 'commit' ? this.lyingTime(m.timestamp) : 0;
+      const timestamp = m.phase === 'commit' ? lyingTime(rng, m.timestamp) : 0;
       const second = this.vote(m.validatorIndex, m.phase, m.height, m.view, other, timestamp);
       for (const to of targets) out.push({ to, bytes: encodeHotStuffMessage(second) });
     }
@@ -129,11 +132,6 @@ export class HotStuffByzantineFilter {
     return { type: 'vote', phase, height, view, blockHash, validatorIndex, signature, timestamp };
   }
 
-  private lyingTime(heard: number): number {
-    const hour = 3_600_000;
-    return this.ctx.rng.pick([0, Math.max(0, heard - hour), heard + 24 * hour, 2 ** 45]);
-  }
-
   private timeout(index: number, height: number, view: number): Timeout {
     const signature = this.ctx.sign(timeoutSigningHash(this.ctx.chainId, height, view, null));
     return {
@@ -151,10 +149,7 @@ export class HotStuffByzantineFilter {
 
   private replays(m: HotStuffMessage, others: readonly number[]): Outgoing[] {
     const rng = this.ctx.rng;
-    const out: Outgoing[] = [];
-    if (this.recent.length > 0 && rng.chance(0.5)) {
-      out.push({ to: rng.pick(others), bytes: rng.pick(this.recent) });
-    }
+    const out = replayRecent(rng, this.recent, others);
     const height = m.type === 'qc' ? m.qc.height : m.type === 'decide' ? 0 : m.height;
     const index = this.ctx.indexAt(height);
     if (index >= 0 && rng.chance(0.15)) {
@@ -178,26 +173,14 @@ export class HotStuffByzantineFilter {
   private forgeries(m: HotStuffMessage, bytes: Uint8Array, others: readonly number[]): Outgoing[] {
     const rng = this.ctx.rng;
     const to = rng.pick(others);
-    const source = this.recent.length > 0 && rng.chance(0.5) ? rng.pick(this.recent) : bytes;
-    switch (rng.int(0, 4)) {
-      case 0: {
-        const flipped = source.slice();
-        const i = rng.int(0, flipped.length);
-        flipped[i] = flipped[i]! ^ (1 << rng.int(0, 8));
-        return [{ to, bytes: flipped }];
-      }
-      case 1:
-        return [{ to, bytes: source.subarray(0, rng.int(0, source.length)) }];
-      case 2:
-        return [{ to, bytes: rng.bytes(rng.int(1, 200)) }];
-      default: {
-        if (m.type !== 'vote') return [];
-        // A vote claiming to come from another validator (its signature cannot match).
-        const count = this.ctx.countAt(m.height);
-        if (count < 2) return [];
-        const victim = (m.validatorIndex + 1 + rng.int(0, count - 1)) % count;
-        return [{ to, bytes: encodeHotStuffMessage({ ...m, validatorIndex: victim }) }];
-      }
-    }
+    const source = forgerySource(rng, this.recent, bytes);
+    const bad = mangled(rng, rng.int(0, 4), source);
+    if (bad !== null) return [{ to, bytes: bad }];
+    if (m.type !== 'vote') return [];
+    // A vote claiming to come from another validator (its signature cannot match).
+    const count = this.ctx.countAt(m.height);
+    if (count < 2) return [];
+    const victim = (m.validatorIndex + 1 + rng.int(0, count - 1)) % count;
+    return [{ to, bytes: encodeHotStuffMessage({ ...m, validatorIndex: victim }) }];
   }
 }
