@@ -104,13 +104,19 @@ export function throughputSpec(opts: {
   } as TopLevelSpec;
 }
 
-/** Fraction of txs committed within a latency (log-scale x). */
+/**
+ * Fraction of txs committed within a latency (log-scale x). The lab draws its CDFs with it
+ * too, naming its own axes (blocks of a simulated run) and allowing longer series labels.
+ */
 export function latencyCdfSpec(opts: {
   title: string;
   series: ReadonlyArray<{
     label: string;
     points: ReadonlyArray<{ latencyMs: number; fraction: number }>;
   }>;
+  xTitle?: string;
+  yTitle?: string;
+  legendLabelLimit?: number;
 }): TopLevelSpec {
   const values = opts.series.flatMap((s) =>
     s.points.map((p) => ({
@@ -131,16 +137,23 @@ export function latencyCdfSpec(opts: {
       x: {
         field: 'latencyMs',
         type: 'quantitative',
-        title: 'submit → commit latency (ms)',
+        title: opts.xTitle ?? 'submit → commit latency (ms)',
         scale: { type: 'log' },
       },
       y: {
         field: 'fraction',
         type: 'quantitative',
-        title: 'fraction of txs',
+        title: opts.yTitle ?? 'fraction of txs',
         scale: { domain: [0, 1] },
       },
-      color: { field: 'run', type: 'nominal', title: null },
+      color: {
+        field: 'run',
+        type: 'nominal',
+        title: null,
+        ...(opts.legendLabelLimit !== undefined
+          ? { legend: { labelLimit: opts.legendLabelLimit } }
+          : {}),
+      },
     },
   } as TopLevelSpec;
 }

@@ -5,6 +5,7 @@
  * point, the line joins the means, so the spread between seeds stays visible.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { latencyCdfSpec as clusterLatencyCdfSpec } from '../cluster/plots.ts';
 import type { LabMetric } from './experiment.ts';
 import type { RunRecord } from './results.ts';
 
@@ -76,64 +77,45 @@ function pointsAndMeans(opts: {
 
 /** Fraction of blocks (sim) or txs (cluster) committed within a latency, log x. */
 export function latencyCdfSpec(title: string, runs: readonly RunRecord[]): TopLevelSpec | null {
-  const values: Array<{ series: string; latencyMs: number; fraction: number }> = [];
+  const series: Array<{
+    label: string;
+    points: ReadonlyArray<{ latencyMs: number; fraction: number }>;
+  }> = [];
   const bySeries = new Map<string, RunRecord[]>();
   for (const r of runs) {
     const label = `n=${String(r.params.validators).padStart(2)} ${seriesOf(r)}`;
     bySeries.set(label, [...(bySeries.get(label) ?? []), r]);
   }
-  for (const [series, group] of bySeries) {
+  for (const [label, group] of bySeries) {
     const sim = group.flatMap((r) => r.latenciesMs ?? []);
     if (sim.length > 0) {
       // Every seed's latencies pooled: the distribution over all blocks of the group.
       const sorted = sim.sort((a, b) => a - b);
       const step = Math.max(1, Math.floor(sorted.length / 200));
+      const points: Array<{ latencyMs: number; fraction: number }> = [];
       for (let i = 0; i < sorted.length; i += step) {
-        values.push({
-          series,
-          latencyMs: Math.max(sorted[i]!, 0.1),
-          fraction: (i + 1) / sorted.length,
-        });
+        points.push({ latencyMs: sorted[i]!, fraction: (i + 1) / sorted.length });
       }
-      values.push({ series, latencyMs: Math.max(sorted.at(-1)!, 0.1), fraction: 1 });
+      points.push({ latencyMs: sorted.at(-1)!, fraction: 1 });
+      series.push({ label, points });
       continue;
     }
     group.forEach((r, i) => {
-      for (const p of r.latencyCdf ?? []) {
-        values.push({
-          series: group.length > 1 ? `${series} #${i + 1}` : series,
-          latencyMs: Math.max(p.latencyMs, 0.1),
-          fraction: p.fraction,
-        });
-      }
+      const points = r.latencyCdf ?? [];
+      if (points.length === 0) return;
+      series.push({ label: group.length > 1 ? `${label} #${i + 1}` : label, points });
     });
   }
-  if (values.length === 0) return null;
+  if (series.length === 0) return null;
   const sim = runs.some((r) => r.params.kind === 'sim');
-  return {
-    $schema: SCHEMA,
+  return clusterLatencyCdfSpec({
     title,
-    width: WIDTH,
-    height: HEIGHT,
-    background: 'white',
-    data: { values },
-    mark: { type: 'line', interpolate: 'step-after' },
-    encoding: {
-      x: {
-        field: 'latencyMs',
-        type: 'quantitative',
-        title: sim ? 'block commit latency, simulated (ms)' : 'submit → commit latency (ms)',
-        scale: { type: 'log' },
-      },
-      y: {
-        field: 'fraction',
-        type: 'quantitative',
-        title: sim ? 'fraction of blocks' : 'fraction of txs',
-        scale: { domain: [0, 1] },
-      },
-      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 320 } },
-    },
-  } as TopLevelSpec;
+    series,
+    ...(sim
+      ? { xTitle: 'block commit latency, simulated (ms)', yTitle: 'fraction of blocks' }
+      : {}),
+    legendLabelLimit: 320,
+  });
 }
 
 export interface LabPlot {

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { rejectionBreakdown, runSimulation } from '../../src/consensus/sim/index.ts';
+import { runSimulation, seedRow } from '../../src/consensus/sim/index.ts';
 import { CivitasError } from '../../src/errors/index.ts';
 import { renderSvg } from '../cluster/plots.ts';
 import { gitInfo, harnessBackends, machineAtEnd, machineAtStart } from '../cluster/provenance.ts';
@@ -84,31 +84,30 @@ export function simRun(p: SimRunParams): RunOutcome {
     signatures: p.signatures,
     ...(p.byzantine !== null ? { byzantine: p.byzantine } : {}),
   });
-  const blocks = report.committedMax;
-  const l = report.commitLatencyMs;
-  const rejected = rejectionBreakdown(report.rejections);
+  // The same figures as a sweep's seed row (sim/metrics.ts), named for the lab's table.
+  const row = seedRow(report);
+  const l = row.latencyMs;
   return {
     metrics: {
-      committed: blocks,
-      throughput: round3(blocks / (report.durationMs / 1_000)),
+      committed: row.committedMax,
+      throughput: row.blocksPerSecond,
       throughputUnit: 'blocks/s',
       latencyP50Ms: l.p50,
       latencyP90Ms: l.p90,
       latencyP99Ms: l.p99,
       latencyMaxMs: l.max,
       latencyMeanMs: l.mean,
-      viewChanges: report.viewChanges,
-      messagesSent: report.messages.sent,
-      bytesSent: report.messages.bytesSent,
-      messagesPerBlock: blocks > 0 ? round3(report.messages.sent / blocks) : null,
-      bytesPerBlock: blocks > 0 ? Math.round(report.messages.bytesSent / blocks) : null,
-      crashes: report.crashes,
+      viewChanges: row.viewChanges,
+      messagesSent: row.messagesSent,
+      bytesSent: row.bytesSent,
+      messagesPerBlock: row.messagesPerBlock,
+      bytesPerBlock: row.bytesPerBlock,
+      crashes: row.crashes,
       lossRate: report.network.loss,
-      recoveryAfterGstMs:
-        report.recoveryAfterGstMs === null ? null : round3(report.recoveryAfterGstMs),
-      rejectedBenign: rejected.benign,
-      rejectedOther: rejected.other,
-      violations: report.violations.length,
+      recoveryAfterGstMs: row.recoveryAfterGstMs,
+      rejectedBenign: row.rejectedBenign,
+      rejectedOther: row.rejectedOther,
+      violations: row.violations,
     },
     latenciesMs: report.commitLatenciesMs.map(round3),
     problems: report.violations.map(
