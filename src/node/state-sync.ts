@@ -51,7 +51,7 @@ import { CivitasError, codeOf } from '../errors/index.ts';
 import type { Ledger } from '../state/ledger.ts';
 import { verifyManifest } from '../state/snapshot.ts';
 import { SnapshotImport } from '../state/snapshot-import.ts';
-import { servedChunk, servedManifest } from '../state/snapshot-store.ts';
+import { servedChunk, servedManifest, snapshotWindowFrom } from '../state/snapshot-store.ts';
 import type { ChainStore } from '../state/store.ts';
 import { decodeValidatorKeys, encodeValidatorKeys } from '../state/validator-log.ts';
 import {
@@ -82,11 +82,11 @@ function lowestBlockHeld(store: Ledger['store']): number {
 /** What a node serves to joining nodes: its stored snapshots, validator changes, tx hashes. */
 export function stateSyncSource(ledger: Ledger): SnapshotSource {
   const store = ledger.store;
-  // A joiner from the snapshot of S fetches the blocks of its tx lifetime window and the 64
-  // up to S (docs/STATE-SYNC.md): a snapshot whose window this node no longer holds (one a
-  // synced node took soon after joining, or a pruned node's older one) is not offered.
-  const window = Math.max(ledger.params.maxTxLifetime ?? 0, RECENT);
-  const servable = (height: number) => Math.max(1, height - window + 1) >= lowestBlockHeld(store);
+  // A snapshot whose window this node no longer holds (one a synced node took soon after
+  // joining, or a pruned node's older one) is not offered.
+  const lifetime = ledger.params.maxTxLifetime ?? 0;
+  const servable = (height: number) =>
+    snapshotWindowFrom(height, lifetime) >= lowestBlockHeld(store);
   return {
     manifest: (atOrBelow) => servedManifest(store, atOrBelow, servable),
     chunk: (height, index) => servedChunk(store, height, index),

@@ -56,7 +56,7 @@ import {
   StateTree,
   stateKeyHash,
 } from './smt/index.ts';
-import { type SnapshotOptions, Snapshotter } from './snapshot-store.ts';
+import { type SnapshotOptions, Snapshotter, snapshotWindowFrom } from './snapshot-store.ts';
 import { ChainStore, type HistoryEntry, type HistoryLink } from './store.ts';
 import {
   decodeValidatorKeys,
@@ -660,7 +660,7 @@ export class Ledger {
       this.snapshotter.heights()[0] ??
       this.snapshotter.holdVersion() ??
       Math.max(1, Math.ceil(this.height / interval)) * interval;
-    return Math.max(1, lowest - Math.max(lifetime, RECENT_BLOCKS) + 1);
+    return snapshotWindowFrom(lowest, lifetime);
   }
 
   /** Snapshots written since the node started, and the newest kept (0: none). */

@@ -9,6 +9,7 @@
  * remove it, and the pruner keeps every version from `holdVersion()` on while a snapshot is
  * being written (pruner.ts). One snapshot at a time: a height due while one runs is skipped.
  */
+import { Limits } from '../chain/limits.ts';
 import { concatBytes } from '../crypto/bytes.ts';
 import { CivitasError } from '../errors/index.ts';
 import { heightKey, readHeightKey } from './keys.ts';
@@ -45,6 +46,15 @@ function chunkKey(height: number, index: number): Uint8Array {
   key[8] = CHUNK;
   new DataView(key.buffer).setUint32(9, index);
   return key;
+}
+
+/**
+ * The lowest height whose block a node must hold to serve a joiner from its snapshot of
+ * `height` (docs/STATE-SYNC.md): the joiner fetches the blocks of its tx lifetime window and
+ * the RECENT_BLOCKS (64) up to the snapshot.
+ */
+export function snapshotWindowFrom(height: number, maxTxLifetime: number): number {
+  return Math.max(1, height - Math.max(maxTxLifetime, Limits.recentBlocks) + 1);
 }
 
 /** Why `opts` cannot be used (undefined: they can), the fields named as in the config. */
