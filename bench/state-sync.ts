@@ -14,7 +14,7 @@
  *    database and `state.sync: true`. Measured from its process start: when it logs "joined
  *    by state sync" (height, bytes, chunks fetched), and when it first serves a state proof
  *    of a sender's account, at or above the generated tip, that verifies here against the
- *    genesis validator set (the CLI's `verify account` check).
+ *    genesis validator set (`trustedChainFromGenesis`, as `civitas verify account --genesis`).
  * 4. The same node again, database wiped and `state.sync: false`: it replays every block by
  *    block sync; measured the same way.
  *
@@ -32,11 +32,12 @@ import { parseArgs, promisify } from 'node:util';
 import { accountStateKey } from '../src/app/bank/account.ts';
 import { addressOf, formatAddress } from '../src/chain/address.ts';
 import { genesisToJson } from '../src/chain/genesis.ts';
-import { trustedSet } from '../src/cli/commands/client.ts';
 import { CivitasClient } from '../src/client/client.ts';
+import { trustedChainFromGenesis } from '../src/client/index.ts';
 import { verifyAccountProof } from '../src/client/verify.ts';
 import { loadKeyFile } from '../src/crypto/keyfile.ts';
 import { LocalNetwork } from '../src/localnet/index.ts';
+import { loadGenesisFile } from '../src/node/genesis-file.ts';
 import { DEFAULT_MEMORY_BUDGET_MIB, heapFlags, NODE_ENV } from '../src/node/memory-budget.ts';
 import { stateKeyHash } from '../src/state/smt/index.ts';
 import { benchKey, generateChain, type TipSnapshot } from './chain-generator.ts';
@@ -358,7 +359,10 @@ try {
   }
   progress('the validators committed past the generated tip');
   // What `civitas verify account --genesis` trusts: the genesis file, changes checked from it.
-  const trusted = await trustedSet(new CivitasClient(network.urls[0]!), genesisFile);
+  const trusted = await trustedChainFromGenesis(
+    new CivitasClient(network.urls[0]!),
+    await loadGenesisFile(genesisFile),
+  );
   const sender = benchKey(2, 7).publicKey;
   const address = formatAddress(addressOf(sender));
   const keyHash = stateKeyHash(accountStateKey(addressOf(sender)));

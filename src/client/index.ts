@@ -4,10 +4,13 @@
  */
 import { genesisStateRoot as appGenesisStateRoot } from '../app/genesis.ts';
 import { addressOf } from '../chain/address.ts';
-import type { Genesis } from '../chain/genesis.ts';
+import { type Genesis, genesisValidatorSet } from '../chain/genesis.ts';
 import { signTx, type Tx, unsignedTxV1 } from '../chain/tx.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
 import { clientApp } from './calls.ts';
+import type { CivitasClient } from './client.ts';
+import { verifyValidatorChanges } from './validator-changes.ts';
+import type { TrustedChain } from './verify.ts';
 
 export type * from '../api/types.ts';
 export { accountStateKey } from '../app/bank/account.ts';
@@ -123,6 +126,23 @@ export function transfer(opts: {
 /** The state root a genesis file defines (height 0), computed locally from the file alone. */
 export function genesisStateRoot(genesis: Genesis): Promise<Uint8Array> {
   return appGenesisStateRoot(clientApp(), genesis);
+}
+
+/**
+ * What a client trusts when it starts from a genesis file it holds: its chain id, validator
+ * set and state root, and every validator-set change since, fetched from `client` and each
+ * checked against the set before it (verifyValidatorChanges).
+ */
+export async function trustedChainFromGenesis(
+  client: CivitasClient,
+  genesis: Genesis,
+): Promise<TrustedChain> {
+  const base = {
+    chainId: genesis.chainId,
+    validators: genesisValidatorSet(genesis),
+    genesisStateRoot: await genesisStateRoot(genesis),
+  };
+  return { ...base, changes: verifyValidatorChanges(base, await client.validatorChanges()) };
 }
 
 export function senderAddress(keys: KeyPair): Uint8Array {

@@ -3,7 +3,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { StatusResponse } from '../../api/types.ts';
-import type { ValidatorSet } from '../../chain/validator-set.ts';
 import {
   accountStateKey,
   appModule,
@@ -14,8 +13,6 @@ import {
   DEFAULT_EXPIRY_BLOCKS,
   decodeTx,
   fromHex,
-  genesisStateRoot,
-  genesisValidatorSet,
   type HistoryEntryJson,
   type KeyPair,
   makeValidatorSet,
@@ -31,6 +28,7 @@ import {
   type TxOpInput,
   toHex,
   transfer,
+  trustedChainFromGenesis,
   unsignedTx,
   type VerifiedHistoryEntry,
   verifyAccountProof,
@@ -613,29 +611,23 @@ export async function trustedSet(
   client: CivitasClient,
   genesisPath: string | undefined,
 ): Promise<TrustedChain & { source: string }> {
-  let base: { chainId: string; validators: ValidatorSet; genesisStateRoot?: Uint8Array };
+  let trusted: TrustedChain;
   let source: string;
   if (genesisPath !== undefined) {
-    const genesis = await loadGenesisFile(genesisPath);
-    base = {
-      chainId: genesis.chainId,
-      validators: genesisValidatorSet(genesis),
-      genesisStateRoot: await genesisStateRoot(genesis),
-    };
+    trusted = await trustedChainFromGenesis(client, await loadGenesisFile(genesisPath));
     source = genesisPath;
   } else {
     const [status, v] = await Promise.all([client.status(), client.validators(1)]);
-    base = {
+    const base = {
       chainId: status.chainId,
       validators: makeValidatorSet(v.validators.map((x) => fromHex(x.publicKey, 32))),
     };
+    trusted = { ...base, changes: verifyValidatorChanges(base, await client.validatorChanges()) };
     source = `${client.rpcUrl} (pass --genesis to check against your own copy)`;
   }
-  const changes = verifyValidatorChanges(base, await client.validatorChanges());
-  if (changes.changes.length > 0) {
-    source += `, ${changes.changes.length} validator-set change(s) verified`;
-  }
-  return { ...base, changes, source };
+  const changed = trusted.changes?.changes.length ?? 0;
+  if (changed > 0) source += `, ${changed} validator-set change(s) verified`;
+  return { ...trusted, source };
 }
 
 export function registerVerifyCommand(program: Command): void {
