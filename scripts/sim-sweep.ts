@@ -8,17 +8,19 @@
  *     [--ed25519-every 50] [--duration-ms N] [--mixes 'a,b;c,d' | reconfig] [--out sweep.json]
  *   node scripts/sim-sweep.ts --help
  *
- * `--mixes reconfig` runs the validator-set change mixes (RECONFIG_MIXES) only.
+ * `--mixes reconfig` runs the validator-set change mixes (RECONFIG_MIXES, src/consensus/sim/sweep.ts) only.
  *
  * Exit code 1 if any violation was found.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  ALL_SWEEP_MIXES,
   FAULTS,
   type FaultName,
   isFaultName,
   livenessBound,
+  RECONFIG_MIXES,
   runSweep,
   SIM_TIMEOUTS,
   type SweepGroup,
@@ -26,34 +28,6 @@ import {
 } from '../src/consensus/sim/index.ts';
 import { isProtocolName, PROTOCOLS, type ProtocolName } from '../src/consensus/sim/protocols.ts';
 import { buildInfo } from '../src/node/build-info.ts';
-
-export const SWEEP_MIXES: readonly (readonly FaultName[])[] = [
-  FAULTS,
-  ['delay', 'loss', 'reorder', 'duplicate'],
-  ['partition', 'crash', 'delay'],
-  ['crash', 'loss'],
-  ['equivocate', 'double-vote', 'loss'],
-  ['equivocate', 'double-vote', 'partition', 'crash'],
-  ['silent', 'invalid-block', 'crash'],
-  ['replay', 'forge', 'reorder', 'partition'],
-  ['twins', 'delay', 'partition', 'crash'],
-  ['skew', 'drift', 'delay', 'crash'],
-  ['skew', 'drift', 'equivocate', 'double-vote', 'partition'],
-];
-
-/** Validator-set changes (a seeded scenario per run, reconfig.ts) under each kind of fault. */
-export const RECONFIG_MIXES: readonly (readonly FaultName[])[] = [
-  ['reconfig', 'delay', 'loss', 'reorder', 'duplicate'],
-  ['reconfig', 'partition', 'crash', 'delay'],
-  ['reconfig', 'equivocate', 'double-vote', 'partition', 'crash'],
-  ['reconfig', 'twins', 'silent', 'invalid-block', 'crash'],
-  ['reconfig', 'skew', 'drift', 'replay', 'forge', 'loss'],
-];
-
-export const ALL_SWEEP_MIXES: readonly (readonly FaultName[])[] = [
-  ...SWEEP_MIXES,
-  ...RECONFIG_MIXES,
-];
 
 function fail(message: string): never {
   process.stderr.write(`sim-sweep: ${message}\n`);

@@ -162,3 +162,32 @@ export function runSweep(opts: SweepOptions): SweepReport {
   }
   return { runs, groups, violations, rows };
 }
+
+/** The long sweep's fault mixes (scripts/sim-sweep.ts), each run over many seeds. */
+export const SWEEP_MIXES: readonly (readonly FaultName[])[] = [
+  FAULTS,
+  ['delay', 'loss', 'reorder', 'duplicate'],
+  ['partition', 'crash', 'delay'],
+  ['crash', 'loss'],
+  ['equivocate', 'double-vote', 'loss'],
+  ['equivocate', 'double-vote', 'partition', 'crash'],
+  ['silent', 'invalid-block', 'crash'],
+  ['replay', 'forge', 'reorder', 'partition'],
+  ['twins', 'delay', 'partition', 'crash'],
+  ['skew', 'drift', 'delay', 'crash'],
+  ['skew', 'drift', 'equivocate', 'double-vote', 'partition'],
+];
+
+/** Validator-set changes (a seeded scenario per run, reconfig.ts) under each kind of fault. */
+export const RECONFIG_MIXES: readonly (readonly FaultName[])[] = [
+  ['reconfig', 'delay', 'loss', 'reorder', 'duplicate'],
+  ['reconfig', 'partition', 'crash', 'delay'],
+  ['reconfig', 'equivocate', 'double-vote', 'partition', 'crash'],
+  ['reconfig', 'twins', 'silent', 'invalid-block', 'crash'],
+  ['reconfig', 'skew', 'drift', 'replay', 'forge', 'loss'],
+];
+
+export const ALL_SWEEP_MIXES: readonly (readonly FaultName[])[] = [
+  ...SWEEP_MIXES,
+  ...RECONFIG_MIXES,
+];

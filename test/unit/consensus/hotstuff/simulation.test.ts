@@ -1,26 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FAULTS, type FaultName } from '../../../../src/consensus/sim/faults.ts';
+import { FAULTS } from '../../../../src/consensus/sim/faults.ts';
 import { runSimulation } from '../../../../src/consensus/sim/simulation.ts';
+import { ALL_SWEEP_MIXES } from '../../../../src/consensus/sim/sweep.ts';
 
-/** The long sweep's mixes (scripts/sim-sweep.ts), a few seeds each. */
-const MIXES: readonly (readonly FaultName[])[] = [
-  FAULTS,
-  ['delay', 'loss', 'reorder', 'duplicate'],
-  ['partition', 'crash', 'delay'],
-  ['crash', 'loss'],
-  ['equivocate', 'double-vote', 'loss'],
-  ['equivocate', 'double-vote', 'partition', 'crash'],
-  ['silent', 'invalid-block', 'crash'],
-  ['replay', 'forge', 'reorder', 'partition'],
-  ['twins', 'delay', 'partition', 'crash'],
-  ['skew', 'drift', 'delay', 'crash'],
-  ['skew', 'drift', 'equivocate', 'double-vote', 'partition'],
-  ['reconfig', 'delay', 'loss', 'reorder', 'duplicate'],
-  ['reconfig', 'equivocate', 'double-vote', 'partition', 'crash'],
-  ['reconfig', 'twins', 'silent', 'invalid-block', 'crash'],
-  ['reconfig', 'skew', 'drift', 'replay', 'forge', 'loss'],
-];
+/** The long sweep's mixes, a few seeds each. */
+const MIXES = ALL_SWEEP_MIXES;
 
 describe('HotStuff in the simulator', () => {
   for (const mix of MIXES) {
