@@ -4,7 +4,9 @@
  * killed when the test that started it ends.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -144,13 +146,64 @@ export function startChild(
   };
 }
 
+/** Ports in one reserved block: enough for a 16-node network (node i uses base+2i, base+2i+1). */
+const PORT_BLOCK = 32;
+/** Reserved blocks lie in 10000..19999: below the range LocalNetwork picks from (20000+) and
+ * Linux's ephemeral range (32768+), where outgoing connections take their ports. */
+const PORT_LOW = 10_000;
+const PORT_BLOCKS = Math.floor((20_000 - PORT_LOW) / PORT_BLOCK);
+const PORT_LOCKS = join(tmpdir(), 'civitas-test-ports');
+const heldPortLocks: string[] = [];
+
 /**
- * A random even base port in 20000..31998 (node i uses base+2i and base+2i+1): below Linux's
- * ephemeral range (32768+), where outgoing connections take their ports and once took one a
- * test had picked (EADDRINUSE at start).
+ * A base port whose block of 32 ports no other test process holds: test files run in
+ * parallel processes, and two of them once drew overlapping random ports (EADDRINUSE at
+ * start). Each block is claimed by a lock file created exclusively, holding this process's
+ * pid; a lock whose process is gone is taken over; this process's locks go when it exits.
  */
 export function randomBasePort(): number {
-  return 20_000 + 2 * Math.floor(Math.random() * 6_000);
+  mkdirSync(PORT_LOCKS, { recursive: true });
+  for (let attempt = 0; attempt < 4 * PORT_BLOCKS; attempt++) {
+    const block = Math.floor(Math.random() * PORT_BLOCKS);
+    const lock = join(PORT_LOCKS, String(block));
+    if (!claim(lock)) continue;
+    if (heldPortLocks.length === 0) process.on('exit', releasePortLocks);
+    heldPortLocks.push(lock);
+    return PORT_LOW + block * PORT_BLOCK;
+  }
+  throw new Error(`no free block of ${PORT_BLOCK} test ports under ${PORT_LOCKS}`);
+}
+
+function claim(lock: string): boolean {
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const owner = Number(readFileSync(lock, 'utf8'));
+  // An empty lock is one another process has created and not yet written its pid into.
+  if (!(owner > 0) || owner === process.pid || alive(owner)) return false;
+  rmSync(lock, { force: true });
+  try {
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    return false; // another process took it over first
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releasePortLocks(): void {
+  for (const lock of heldPortLocks) rmSync(lock, { force: true });
 }
 
 /** A TCP port nothing listens on (bound, then released). */
