@@ -38,6 +38,13 @@ export interface VerifyPoolOptions {
   /** Max signatures per chunk (one worker round trip); default 256. */
   chunkSize?: number;
   /**
+   * Workers start when a batch first needs them and stop after this long without work;
+   * default 30 s. Infinity keeps a started worker for the pool's life. Each worker is a V8
+   * isolate of its own, ~30 MiB of resident memory: a node whose batches all stay on the
+   * calling thread (a few hundred tx/s) should not hold one.
+   */
+  idleWorkerMs?: number;
+  /**
    * Signature backend of the workers and the calling thread; default nativeVerifier() here.
    * 'sodium' throws CRYPTO_BACKEND_UNAVAILABLE when libsodium cannot load.
    */
@@ -48,6 +55,8 @@ export interface VerifyPoolStats {
   /** The signature backend of the workers and of the calling thread's share. */
   backend: NativeVerifier;
   workers: number;
+  /** Worker threads running now (started on demand, stopped when idle). */
+  liveWorkers: number;
   maxQueuedJobs: number;
   /** Chunks submitted to workers and not yet answered (never above maxQueuedJobs). */
   jobsInFlight: number;
@@ -67,6 +76,9 @@ export interface VerifyPoolStats {
 
 /** Heap limits of each verify worker, MB (see the Piscina options). */
 const WORKER_HEAP_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 };
+
+/** How long an idle worker lives by default (see VerifyPoolOptions.idleWorkerMs). */
+export const DEFAULT_IDLE_WORKER_MS = 30_000;
 
 /** What a worker is told at start (see verify-worker.ts). */
 export interface VerifyWorkerData {
@@ -138,15 +150,22 @@ export class VerifyPool {
     );
     this.mainThreadBelow = positiveInt(opts.mainThreadBelow, 16, 'mainThreadBelow', 0);
     this.chunkSize = positiveInt(opts.chunkSize, 256, 'chunkSize');
+    const idleWorkerMs = opts.idleWorkerMs ?? DEFAULT_IDLE_WORKER_MS;
+    if (!(idleWorkerMs >= 0)) {
+      throw new CivitasError('CRYPTO_VERIFY_POOL_BAD_OPTION', 'idleWorkerMs must be ≥ 0', {
+        idleWorkerMs,
+      });
+    }
     if (this.workers > 0) {
       this.piscina = new Piscina({
         filename: WORKER_FILE,
-        minThreads: this.workers,
+        // None until a batch needs them; those idle for idleWorkerMs stop again.
+        minThreads: 0,
         maxThreads: this.workers,
+        idleTimeout: idleWorkerMs,
         // Two tasks per worker: the next chunk is already in the worker's inbox when the
         // current one finishes, so a worker never idles for a message round trip.
         concurrentTasksPerWorker: 2,
-        idleTimeout: Number.POSITIVE_INFINITY,
         // Our own slot bound keeps piscina's queue below this; it is a safety net only.
         maxQueue: this.maxQueuedJobs,
         workerData: { backend: this.backend } satisfies VerifyWorkerData,
@@ -194,6 +213,7 @@ export class VerifyPool {
     return {
       backend: this.backend,
       workers: this.workers,
+      liveWorkers: this.piscina?.threads.length ?? 0,
       maxQueuedJobs: this.maxQueuedJobs,
       jobsWaiting: this.slotWaiters.length,
       ...this.counters,

@@ -502,10 +502,18 @@ export class NodeMetrics {
     });
     new Gauge({
       name: 'civitas_verify_workers',
-      help: 'Signature verification worker threads',
+      help: 'Signature verification worker threads the pool may start (verify.workers)',
       registers,
       collect() {
         this.set(read()?.workers ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'civitas_verify_workers_running',
+      help: 'Signature verification worker threads running (started when a batch needs them, stopped after 30 s idle)',
+      registers,
+      collect() {
+        this.set(read()?.pool?.liveWorkers ?? 0);
       },
     });
     new Gauge({

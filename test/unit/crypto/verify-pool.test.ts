@@ -191,6 +191,31 @@ describe('VerifyPool lifecycle and options', () => {
     await pool.close();
   });
 
+  test('workers start when a batch needs them and stop when idle', async () => {
+    const pool = VerifyPool.create({
+      workers: 2,
+      chunkSize: 8,
+      mainThreadBelow: 16,
+      idleWorkerMs: 50,
+    });
+    assert.equal(pool.stats().liveWorkers, 0, 'none at creation');
+    const small = mixedItems(10);
+    assert.deepEqual(await pool.verifyBatch(small), expectedOf(small));
+    assert.equal(pool.stats().liveWorkers, 0, 'a batch the calling thread takes starts none');
+    const large = mixedItems(200);
+    assert.deepEqual(await pool.verifyBatch(large), expectedOf(large));
+    assert.ok(pool.stats().liveWorkers >= 1, 'a large batch started workers');
+    assert.ok(pool.stats().itemsOnWorkers > 0);
+    const deadline = Date.now() + 10_000;
+    while (pool.stats().liveWorkers > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(pool.stats().liveWorkers, 0, 'idle workers stopped');
+    // And they come back for the next large batch.
+    assert.deepEqual(await pool.verifyBatch(large), expectedOf(large));
+    await pool.close();
+  });
+
   test('close() lets accepted batches finish, then refuses new ones', async () => {
     const pool = VerifyPool.create({ workers: 1, chunkSize: 10, mainThreadBelow: 0 });
     const items = mixedItems(120);
@@ -207,7 +232,12 @@ describe('VerifyPool lifecycle and options', () => {
   });
 
   test('bad options are typed errors', () => {
-    for (const opts of [{ workers: -1 }, { chunkSize: 0 }, { maxQueuedJobs: 1.5 }]) {
+    for (const opts of [
+      { workers: -1 },
+      { chunkSize: 0 },
+      { maxQueuedJobs: 1.5 },
+      { idleWorkerMs: -1 },
+    ]) {
       assert.throws(
         () => VerifyPool.create(opts),
         (err: unknown) => isCivitasError(err) && err.code === 'CRYPTO_VERIFY_POOL_BAD_OPTION',
