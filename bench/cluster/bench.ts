@@ -5,10 +5,10 @@
  * over validator counts and block sizes — and the results object, with the git commit, the
  * machine and the crypto backends that produced it.
  */
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseAddress } from '../../src/chain/index.ts';
+import { type ConsensusProtocol, parseAddress } from '../../src/chain/index.ts';
 import { CivitasError } from '../../src/errors/index.ts';
 import { LocalNetwork, type LocalNetworkManifest } from '../../src/localnet/index.ts';
 import { measureValidationCeiling, type ValidationCeiling } from './ceiling.ts';
@@ -56,6 +56,11 @@ export interface ClusterBenchOptions {
   blockIntervalMs: number;
   /** Nodes send compact proposals (the default); false: full blocks, for comparison. */
   compactProposals?: boolean;
+  /**
+   * The chain's consensus protocol (genesis consensus.protocol): pbft (default) or hotstuff,
+   * which the bench runs as the experiment it is (docs/HOTSTUFF.md).
+   */
+  protocol?: ConsensusProtocol;
   /** Load senders; default scales with the rate. */
   senders?: number;
   /**
@@ -201,6 +206,7 @@ async function startSession(
     benchManifest(dir, validators, blockSize, senders, opts),
   );
   try {
+    if ((opts.protocol ?? 'pbft') !== 'pbft') await writeProtocol(network, opts.protocol!);
     const accounts = network.summary.accounts;
     const keys = await loadSenders(accounts.map((a) => a.file));
     const sink = parseAddress(accounts[senders]!.address);
@@ -223,6 +229,19 @@ async function startSession(
   } catch (err) {
     await network.stop();
     throw err;
+  }
+}
+
+/**
+ * Names the protocol in the genesis of the network and of each home, before any node starts
+ * (init writes PBFT's genesis, which names none).
+ */
+async function writeProtocol(network: LocalNetwork, protocol: ConsensusProtocol): Promise<void> {
+  const { summary } = network;
+  for (const path of [summary.genesis, ...summary.nodes.map((n) => join(n.home, 'genesis.json'))]) {
+    const genesis = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    genesis.consensus = { protocol };
+    await writeFile(path, `${JSON.stringify(genesis, null, 2)}\n`);
   }
 }
 
@@ -482,6 +501,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
       git,
       config: {
         validators: opts.validators,
+        protocol: opts.protocol ?? 'pbft',
         durationS: opts.durationS,
         rate: opts.rate ?? null,
         max: opts.max ?? false,

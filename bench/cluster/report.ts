@@ -251,7 +251,7 @@ function provenanceLines(results: ClusterBenchResults): string[] {
         ? `${distinct[0]} (all ${crypto.nodes.length})`
         : crypto.nodes.map((n, i) => `node${n.index} ${nodeBackends[i]}`).join('; ');
   const lines = [
-    `Cluster benchmark — ${code}, ${results.date}`,
+    `Cluster benchmark${results.config.protocol === 'hotstuff' ? ' (HotStuff, experimental)' : ''} — ${code}, ${results.date}`,
     `machine: ${m.cpus} cores (${m.model}), ${m.memoryGiB} GiB (${m.freeMemoryGiBAtStart} free at start), node ${m.node}, ${load}`,
     `crypto backends: nodes ${nodes}; harness ${describeProcessBackends(crypto.harness)}`,
   ];

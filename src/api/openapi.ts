@@ -278,7 +278,7 @@ const SCHEMAS: Record<string, JsonSchema> = {
     latestBlockTime: int(),
     stateRoot: hex(HASH),
     consensus: object({
-      engine: oneOfEnum(['solo', 'pbft']),
+      engine: oneOfEnum(['solo', 'pbft', 'hotstuff']),
       view: int(),
       primary: int('index of the current primary in the validator set'),
       primaryKey: hex(PUBLIC_KEY),

@@ -39,7 +39,7 @@ export interface StatusResponse {
   latestBlockTime: number;
   stateRoot: string;
   consensus: {
-    engine: 'solo' | 'pbft';
+    engine: 'solo' | 'pbft' | 'hotstuff';
     view: number;
     /** Index of the current primary in the validator set. */
     primary: number;

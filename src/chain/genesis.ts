@@ -51,6 +51,19 @@ export interface ChainParams {
   readonly maxTxLifetime?: number;
 }
 
+/**
+ * The consensus protocols a chain may run: PBFT (src/consensus/engine.ts) or basic HotStuff
+ * (src/consensus/hotstuff, docs/HOTSTUFF.md; `civitas init` writes it only with
+ * --experimental-protocol).
+ */
+export const CONSENSUS_PROTOCOLS = ['pbft', 'hotstuff'] as const;
+export type ConsensusProtocol = (typeof CONSENSUS_PROTOCOLS)[number];
+
+/** How the chain decides its blocks. */
+export interface GenesisConsensus {
+  readonly protocol: ConsensusProtocol;
+}
+
 export interface Genesis {
   readonly chainId: string;
   readonly genesisTime: number;
@@ -62,6 +75,16 @@ export interface Genesis {
    * own when the genesis state is built (src/app/genesis.ts).
    */
   readonly app?: Readonly<Record<string, unknown>>;
+  /**
+   * The consensus protocol. Absent: PBFT (every genesis written before this field, which
+   * hashes as it did); present, it is hashed, so every member runs the same protocol.
+   */
+  readonly consensus?: GenesisConsensus;
+}
+
+/** The protocol a genesis names: its `consensus.protocol`, PBFT when absent. */
+export function consensusProtocol(g: Pick<Genesis, 'consensus'>): ConsensusProtocol {
+  return g.consensus?.protocol ?? 'pbft';
 }
 
 export const DEFAULT_PARAMS: ChainParams = {
@@ -85,6 +108,7 @@ export interface GenesisJson {
   accounts: Array<{ address: string; balance: string }>;
   params: ChainParams;
   app?: Record<string, unknown>;
+  consensus?: { protocol: string };
 }
 
 export function genesisToJson(g: Genesis): GenesisJson {
@@ -95,6 +119,7 @@ export function genesisToJson(g: Genesis): GenesisJson {
     accounts: g.accounts.map((a) => ({ address: toHex(a.address), balance: a.balance.toString() })),
     params: { ...g.params },
     ...(g.app === undefined ? {} : { app: structuredClone({ ...g.app }) }),
+    ...(g.consensus === undefined ? {} : { consensus: { protocol: g.consensus.protocol } }),
   };
 }
 
@@ -181,6 +206,7 @@ export function genesisFromJson(json: unknown): Genesis {
   ) {
     bad('app must be an object of module sections');
   }
+  const consensus = j.consensus === undefined ? undefined : checkConsensus(j.consensus);
   const genesis: Genesis = {
     chainId: j.chainId,
     genesisTime: j.genesisTime as number,
@@ -188,9 +214,27 @@ export function genesisFromJson(json: unknown): Genesis {
     accounts,
     params,
     ...(j.app === undefined ? {} : { app: j.app }),
+    ...(consensus === undefined ? {} : { consensus }),
   };
   makeValidatorSet(validators.map((v) => v.publicKey));
   return genesis;
+}
+
+/** Rule: `consensus` is `{ "protocol": "pbft" | "hotstuff" }`, nothing else. */
+function checkConsensus(json: unknown): GenesisConsensus {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    bad('consensus must be an object such as {"protocol": "pbft"}');
+  }
+  for (const k of Object.keys(json)) {
+    if (k !== 'protocol') bad(`consensus.${k} is not a consensus setting`);
+  }
+  const { protocol } = json as { protocol?: unknown };
+  if (!(CONSENSUS_PROTOCOLS as readonly unknown[]).includes(protocol)) {
+    bad(
+      `consensus.protocol must be ${CONSENSUS_PROTOCOLS.join(' or ')}, not ${JSON.stringify(protocol) ?? 'missing'}`,
+    );
+  }
+  return { protocol: protocol as ConsensusProtocol };
 }
 
 export function genesisValidatorSet(g: Genesis): ValidatorSet {
@@ -215,6 +259,10 @@ export function genesisHash(g: Genesis): Uint8Array {
       // app section (a string of at least "{}": its length byte is ≥ 2), so neither can pass
       // for the other.
       if (g.params.maxTxLifetime !== undefined) w.u8(0).varuint(g.params.maxTxLifetime);
+      // Only when set, likewise: tag 1, which neither the app section's length byte (≥ 2) nor
+      // maxTxLifetime's tag 0 can be. Absent (PBFT) and an explicit "pbft" hash differently:
+      // the hash commits to the file as written.
+      if (g.consensus !== undefined) w.u8(1).string(g.consensus.protocol);
     }),
   );
 }

@@ -1,5 +1,5 @@
 /**
- * Binds the pure engine to the world through small interfaces the node implements: network,
+ * Binds a pure engine (PBFT's, or HotStuff's: hotstuff/driver.ts) to the world through small interfaces the node implements: network,
  * write-ahead log, timers and the application (build / validate / commit blocks).
  *
  * Rules the driver keeps (docs/CONSENSUS.md, "Driver"):
@@ -23,18 +23,33 @@ import type { Evidence } from './evidence.ts';
 import type { ConsensusMessage } from './messages.ts';
 import type { WalEntry } from './wal.ts';
 
-export interface ConsensusNetwork {
+/**
+ * What the driver needs of an engine: PBFT's ConsensusEngine and HotStuff's HotStuffEngine
+ * both are one, over their own message (M) and WAL entry (W) types.
+ */
+export interface StepEngine<M, W> {
+  step(event: ConsensusEvent<M, W>): ConsensusAction<M, W>[];
+  status(): EngineStatus;
+  evidence(): Evidence[];
+}
+
+export interface ConsensusNetwork<M = ConsensusMessage> {
   /**
    * `bytes` is the message's canonical encoding; `message` the same message decoded, for a
    * network layer that sends another wire form of it (the node's compact proposals).
    */
-  broadcast(bytes: Uint8Array, message: ConsensusMessage): void | Promise<void>;
+  broadcast(bytes: Uint8Array, message: M): void | Promise<void>;
+  /**
+   * To the one validator whose key is `to` (HotStuff's votes to the leader; PBFT sends
+   * none). A network without it broadcasts the message instead.
+   */
+  send?(to: Uint8Array, bytes: Uint8Array, message: M): void | Promise<void>;
 }
 
-export interface ConsensusWal {
+export interface ConsensusWal<W = WalEntry> {
   /** Resolves once the entries are durable (synced). */
-  append(entries: readonly WalEntry[]): Promise<void>;
-  load(): Promise<WalEntry[]>;
+  append(entries: readonly W[]): Promise<void>;
+  load(): Promise<W[]>;
   truncateBelow(height: number): Promise<void>;
 }
 
@@ -65,15 +80,17 @@ export interface DriverLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export interface DriverOptions {
+export interface DriverOptions<M = ConsensusMessage, W = WalEntry> {
   readonly engine: EngineConfig;
+  /** The engine to drive; PBFT's ConsensusEngine when absent (HotStuff: hotstuff/driver.ts). */
+  readonly createEngine?: (config: EngineConfig) => StepEngine<M, W>;
   /** Inbound messages waiting for a step; more are dropped. */
   readonly maxQueuedMessages?: number;
 }
 
-export interface DriverModules {
-  readonly network: ConsensusNetwork;
-  readonly wal: ConsensusWal;
+export interface DriverModules<M = ConsensusMessage, W = WalEntry> {
+  readonly network: ConsensusNetwork<M>;
+  readonly wal: ConsensusWal<W>;
   readonly timers: Timers;
   readonly app: DriverApp;
   readonly logger?: DriverLogger;
@@ -91,11 +108,11 @@ interface PendingTimer {
   readonly cancel: () => void;
 }
 
-export class ConsensusDriver {
-  private readonly engine: ConsensusEngine;
-  private readonly modules: DriverModules;
+export class ConsensusDriver<M = ConsensusMessage, W = WalEntry> {
+  private readonly engine: StepEngine<M, W>;
+  private readonly modules: DriverModules<M, W>;
   private readonly maxQueued: number;
-  private readonly queue: ConsensusEvent[] = [];
+  private readonly queue: ConsensusEvent<M, W>[] = [];
   private queuedMessages = 0;
   private droppedMessages = 0;
   private committedBlocks = 0;
@@ -104,8 +121,11 @@ export class ConsensusDriver {
   private running = false;
   private failure: unknown = null;
 
-  constructor(opts: DriverOptions, modules: DriverModules) {
-    this.engine = new ConsensusEngine(opts.engine);
+  constructor(opts: DriverOptions<M, W>, modules: DriverModules<M, W>) {
+    this.engine =
+      opts.createEngine?.(opts.engine) ??
+      // Without createEngine M and W are PBFT's (the defaults): the cast only says so.
+      (new ConsensusEngine(opts.engine) as unknown as StepEngine<M, W>);
     this.modules = modules;
     this.maxQueued = opts.maxQueuedMessages ?? 10_000;
   }
@@ -132,7 +152,7 @@ export class ConsensusDriver {
    * A message from the network: raw bytes (decoded strictly by the engine), or a message the
    * caller already decoded with decodeMessage (the engine checks it the same way after).
    */
-  deliver(input: Uint8Array | ConsensusMessage): void {
+  deliver(input: Uint8Array | M): void {
     if (!this.running) return;
     if (this.queuedMessages >= this.maxQueued) {
       this.droppedMessages++;
@@ -142,7 +162,7 @@ export class ConsensusDriver {
     this.enqueue(
       input instanceof Uint8Array
         ? { type: 'message', bytes: input }
-        : { type: 'message', message: input },
+        : { type: 'message', message: input as M },
     );
   }
 
@@ -191,7 +211,7 @@ export class ConsensusDriver {
     if (this.failure !== null) throw this.failure;
   }
 
-  private enqueue(event: ConsensusEvent): void {
+  private enqueue(event: ConsensusEvent<M, W>): void {
     if (!this.running || this.failure !== null) return;
     this.queue.push(event);
     if (this.draining === null) {
@@ -219,9 +239,9 @@ export class ConsensusDriver {
     }
   }
 
-  private async execute(actions: readonly ConsensusAction[]): Promise<void> {
+  private async execute(actions: readonly ConsensusAction<M, W>[]): Promise<void> {
     const { network, wal, app, logger } = this.modules;
-    let pending: WalEntry[] = [];
+    let pending: W[] = [];
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
       const entries = pending;
@@ -236,6 +256,15 @@ export class ConsensusDriver {
         case 'broadcast':
           await flush();
           this.fireAndForget(network.broadcast(action.bytes, action.message), 'broadcast failed');
+          break;
+        case 'send':
+          await flush();
+          this.fireAndForget(
+            network.send === undefined
+              ? network.broadcast(action.bytes, action.message)
+              : network.send(action.to, action.bytes, action.message),
+            'send failed',
+          );
           break;
         case 'set-timer': {
           this.timers.get(action.kind)?.cancel();

@@ -28,6 +28,10 @@ export const CLI_ERRORS = {
     ...SERVER_ERROR,
     description: 'the init or genesis target dir is not empty (or not a dir)',
   },
+  INIT_EXPERIMENTAL_PROTOCOL: {
+    ...SERVER_ERROR,
+    description: 'init --protocol names an experimental protocol without --experimental-protocol',
+  },
 
   KEYS_ALREADY_ENCRYPTED: {
     ...SERVER_ERROR,

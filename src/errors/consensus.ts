@@ -1,4 +1,4 @@
-/** The PBFT engine and its driver (src/consensus). */
+/** The consensus engines (PBFT, HotStuff) and their driver (src/consensus). */
 import { type CodeSpec, SERVER_ERROR } from './spec.ts';
 
 export const CONSENSUS_ERRORS = {
@@ -11,5 +11,10 @@ export const CONSENSUS_ERRORS = {
   CONSENSUS_SET_MISMATCH: {
     ...SERVER_ERROR,
     description: "the node's validator set for a height is not the one the decided block names",
+  },
+  CONSENSUS_WAL_PROTOCOL: {
+    ...SERVER_ERROR,
+    description:
+      'the consensus WAL was written by another protocol than the one the chain runs (pbft, hotstuff)',
   },
 } as const satisfies Record<string, CodeSpec>;

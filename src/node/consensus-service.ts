@@ -2,7 +2,7 @@
 import type { CommitCertificate, SealedBlock } from '../chain/index.ts';
 
 export interface ConsensusStatus {
-  engine: 'solo' | 'pbft';
+  engine: 'solo' | 'pbft' | 'hotstuff';
   view: number;
   /** Index of the current primary in the validator set. */
   primary: number;

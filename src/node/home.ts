@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { addressOf } from '../chain/address.ts';
-import { checkChainId, genesisToJson } from '../chain/genesis.ts';
+import { type ConsensusProtocol, checkChainId, genesisToJson } from '../chain/genesis.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import { generateKeyPair, type KeyPair } from '../crypto/ed25519.ts';
 import {
@@ -45,6 +45,11 @@ export interface InitOptions {
   balance?: bigint;
   /** Only members of organisations may transact (`app.params.permissioned`); default true. */
   permissioned?: boolean;
+  /**
+   * The consensus protocol the genesis names (`consensus.protocol`). Default PBFT, which the
+   * genesis leaves unsaid (so it is written as before this option).
+   */
+  protocol?: ConsensusProtocol;
   /**
    * How the key files are written: encrypted under `passphrase` (one scrypt run for all of
    * them), or plaintext. The default is plaintext marked as such (`"encryption": "none"`):
@@ -96,6 +101,8 @@ export interface InitSummary {
   genesis: string;
   /** Whether only members of organisations may transact. */
   permissioned: boolean;
+  /** The consensus protocol of the genesis. */
+  protocol: ConsensusProtocol;
   /** Whether the key files' secrets are encrypted under a passphrase. */
   encryptedKeys: boolean;
   nodes: InitNodeSummary[];
@@ -208,7 +215,8 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
   const nodeName = (i: number): string => `node${i}`;
   const orgId = (i: number): string => `org${i}`;
   const hexAddress = (kp: KeyPair): string => toHex(addressOf(kp.publicKey));
-  const genesis = consortiumGenesis({
+  const protocol = opts.protocol ?? 'pbft';
+  const consortium = consortiumGenesis({
     chainId,
     genesisTime: Date.now(),
     permissioned,
@@ -228,6 +236,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
     },
     accounts: accountKeys.map((kp, j) => ({ publicKey: kp.publicKey, org: orgId(j % n), balance })),
   });
+  const genesis = protocol === 'pbft' ? consortium : { ...consortium, consensus: { protocol } };
   checkGenesisState(genesis, 'INIT_BAD_ARGS');
   const genesisPath = join(dir, 'genesis.json');
   await writeFile(
@@ -296,6 +305,7 @@ async function writeNetwork(opts: InitOptions, dir: string, stage: string): Prom
     dir,
     genesis: genesisPath,
     permissioned,
+    protocol,
     encryptedKeys: keyFiles.sealer !== undefined,
     nodes,
     organisations,

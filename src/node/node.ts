@@ -14,7 +14,14 @@ import { type App, civitasApp, civitasStateMachine } from '../app/index.ts';
 import type { ValueCodec } from '../app/state-view.ts';
 import { entriesCodec, isObserverReadiness, OBSERVERS_KEY } from '../app/validators/state.ts';
 import { addressOf } from '../chain/address.ts';
-import type { CommitCertificate, Genesis, Tx } from '../chain/index.ts';
+import {
+  type CommitCertificate,
+  consensusProtocol,
+  type Genesis,
+  type SealedBlock,
+  type Tx,
+} from '../chain/index.ts';
+import { HOTSTUFF_WAL_CODEC } from '../consensus/hotstuff/wal.ts';
 import { equalBytes, toHex } from '../crypto/bytes.ts';
 import type { KeyPair } from '../crypto/ed25519.ts';
 import type { PassphraseInput } from '../crypto/keyfile.ts';
@@ -35,6 +42,7 @@ import { loadConfig, loadPsk, type NodeConfig, resolveHomePath } from './config.
 import type { ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import { clockOffsetFromEnv, FaultInjector, faultInjectionEnabled } from './fault-injection.ts';
 import { loadGenesisFile } from './genesis-file.ts';
+import { HotStuffConsensus } from './hotstuff-consensus.ts';
 import { LevelWal } from './level-wal.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { heapLimitWarning, memoryPlan, VALUE_ENTRY_BYTES } from './memory-budget.ts';
@@ -72,8 +80,11 @@ interface NetworkParts {
   p2p: P2PNode;
   sync: BlockSync;
   txGossip: TxGossip;
-  /** PBFT, built with the network; the consensus whenever the set is more than this node. */
-  pbft: PbftConsensus;
+  /**
+   * PBFT, or HotStuff if the genesis names it (consensus.protocol), built with the network;
+   * the consensus whenever the set is more than this node.
+   */
+  pbft: PbftConsensus | HotStuffConsensus;
   faults: FaultInjector | undefined;
 }
 
@@ -510,7 +521,8 @@ export class CivitasNode {
     this.consensus = pbft;
     await solo.stop();
     await pbft.start();
-    this.log.info('the validator set grew: consensus moves from solo to PBFT', {
+    this.log.info('the validator set grew: consensus moves from solo to the genesis protocol', {
+      protocol: consensusProtocol(this.genesis),
       height: this.ledger.height + 1,
       validators: next.validators.length,
     });
@@ -613,35 +625,47 @@ export class CivitasNode {
       (data) => txGossip.receive(data),
       () => {},
     );
-    const pbft = new PbftConsensus(
-      {
-        chainId: genesis.chainId,
-        publicKey: keys.publicKey,
-        secretKey: keys.secretKey,
-        timeoutMs: config.consensus.timeoutMs,
-        emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
-        validatorsAt: (h, decided) => ledger.validatorsAt(h, decided),
-        compact: config.consensus.compactProposals,
+    const consensusOptions = {
+      chainId: genesis.chainId,
+      publicKey: keys.publicKey,
+      secretKey: keys.secretKey,
+      timeoutMs: config.consensus.timeoutMs,
+      validatorsAt: (h: number, decided?: SealedBlock) => ledger.validatorsAt(h, decided),
+    };
+    const consensusModules = {
+      app: this.producer,
+      p2p,
+      requestSync: (height: number) => sync.noteHeight(height),
+      metrics: this.metrics,
+      logger: log.child('consensus'),
+      onFatal: (err: unknown) => {
+        log.error('consensus cannot continue', { err: (err as Error).message });
+        this.events.emit('fatal', err);
       },
-      {
-        app: this.producer,
-        p2p,
-        lookupTx: (hash) => this.mempool.entryOf(hash),
-        // A tx admitted here within the last INLINE_RECENT_MS may not have reached the peers'
-        // pools yet (tx gossip batches, their admission queues): send it inline, not by hash.
-        sendInline: (hash) => this.mempool.admittedWithin(hash, INLINE_RECENT_MS),
-        wal: new LevelWal(ledger.store),
-        requestSync: (height) => sync.noteHeight(height),
-        metrics: this.metrics,
-        logger: log.child('consensus'),
-        onFatal: (err) => {
-          log.error('consensus cannot continue', { err: (err as Error).message });
-          this.events.emit('fatal', err);
-        },
-        clock: () => this.clock.now(),
-        onDecided: (certificate) => this.checkClock(certificate),
-      },
-    );
+      clock: () => this.clock.now(),
+      onDecided: (certificate: CommitCertificate) => this.checkClock(certificate),
+    };
+    const pbft =
+      consensusProtocol(genesis) === 'hotstuff'
+        ? new HotStuffConsensus(consensusOptions, {
+            ...consensusModules,
+            wal: new LevelWal(ledger.store, HOTSTUFF_WAL_CODEC),
+          })
+        : new PbftConsensus(
+            {
+              ...consensusOptions,
+              emptyBlockIntervalMs: config.consensus.emptyBlockIntervalMs,
+              compact: config.consensus.compactProposals,
+            },
+            {
+              ...consensusModules,
+              lookupTx: (hash) => this.mempool.entryOf(hash),
+              // A tx admitted here within the last INLINE_RECENT_MS may not have reached the
+              // peers' pools yet (tx gossip batches, their admission queues): send it inline.
+              sendInline: (hash) => this.mempool.admittedWithin(hash, INLINE_RECENT_MS),
+              wal: new LevelWal(ledger.store),
+            },
+          );
     this.network = { p2p, sync, txGossip, faults, pbft };
     this.membersFingerprint = (await this.networkMembers()).map(toHex).sort().join(',');
     this.events.on('block', () => {
@@ -655,7 +679,10 @@ export class CivitasNode {
     });
     // Peers fetch our committed blocks, the txs and blocks of our compact proposals, and our
     // state snapshots (docs/STATE-SYNC.md).
-    sync.serve(pbft.proposals, stateSyncSource(this.ledger));
+    sync.serve(
+      pbft instanceof PbftConsensus ? pbft.proposals : undefined,
+      stateSyncSource(this.ledger),
+    );
     await p2p.start();
     return this.network;
   }

@@ -13,13 +13,16 @@ import {
   parseFaultManifest,
   parseFaultSpec,
 } from '../../../bench/cluster/fault-spec.ts';
+import type { ConsensusProtocol } from '../../chain/genesis.ts';
 import { Limits } from '../../chain/limits.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { intOption } from '../options.ts';
 import { action, printJson, printLines } from '../output.ts';
+import { consensusProtocolOption } from './init.ts';
 
 interface ClusterCommandOptions {
   validators: number;
+  protocol: ConsensusProtocol;
   duration: number;
   rate?: number;
   max?: boolean;
@@ -99,6 +102,12 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
       'run N validator processes on loopback under open-loop load (fixed rate or max search), with optional faults; writes results.json and SVG plots',
     )
     .option('--validators <n>', 'validators', intOption(1, 64), CLUSTER_DEFAULTS.validators)
+    .option(
+      '--protocol <name>',
+      'consensus protocol of the bench chain: pbft (default) or hotstuff (experimental, docs/HOTSTUFF.md)',
+      consensusProtocolOption,
+      'pbft',
+    )
     .option(
       '--duration <s>',
       'seconds of load per run',
@@ -246,6 +255,7 @@ export function registerBenchClusterCommand(benchCommand: Command): void {
           viewTimeoutMs: opts.viewTimeout,
           blockIntervalMs: opts.blockInterval,
           compactProposals: opts.compact,
+          protocol: opts.protocol,
           senders: opts.senders,
           open: opts.open,
           probeDurationS: opts.probeDuration,

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
+import { CONSENSUS_PROTOCOLS, type ConsensusProtocol } from '../../chain/genesis.ts';
 import { readKeyFileContent } from '../../crypto/keyfile.ts';
 import { CivitasError } from '../../errors/index.ts';
 import {
@@ -34,15 +35,50 @@ interface InitOpts extends NewKeyOpts {
   p2pPort: number;
   p2pHost: string;
   fromMembers?: string;
+  protocol: ConsensusProtocol;
+  experimentalProtocol?: boolean;
 }
 
 /** Options that belong to one way of running init only (the others' are refused with them). */
-const NETWORK_OPTIONS = ['validators', 'accounts', 'chainId', 'basePort', 'open'] as const;
+const NETWORK_OPTIONS = [
+  'validators',
+  'accounts',
+  'chainId',
+  'basePort',
+  'open',
+  'protocol',
+  'experimentalProtocol',
+] as const;
 const OBSERVER_OPTIONS = ['genesis', 'key', 'bootstrap', 'rpcPort', 'p2pPort', 'p2pHost'] as const;
 /** Options about the key files init writes (a members manifest writes none). */
 const KEY_OPTIONS = ['passphraseFile', 'plaintext'] as const;
 
 const flag = (name: string): string => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** `--protocol`: a consensus protocol a genesis may name (chain/genesis.ts). */
+export function consensusProtocolOption(value: string): ConsensusProtocol {
+  if (!(CONSENSUS_PROTOCOLS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected ${CONSENSUS_PROTOCOLS.join(' or ')}`);
+  }
+  return value as ConsensusProtocol;
+}
+
+/**
+ * HotStuff runs in a chain only as an experiment until it has passed what docs/HOTSTUFF.md
+ * ("Plan") asks: init writes it into a genesis only when told that twice.
+ */
+export function checkExperimentalProtocol(
+  protocol: ConsensusProtocol,
+  experimental: boolean,
+): void {
+  if (protocol !== 'pbft' && !experimental) {
+    throw new CivitasError(
+      'INIT_EXPERIMENTAL_PROTOCOL',
+      `--protocol ${protocol} is experimental (docs/HOTSTUFF.md): add --experimental-protocol to use it`,
+      { protocol },
+    );
+  }
+}
 
 export function registerInitCommand(program: Command): void {
   program
@@ -59,6 +95,13 @@ export function registerInitCommand(program: Command): void {
     .option('--chain-id <id>', 'chain id', 'civitas-devnet')
     .addOption(basePortOption())
     .option('--open', 'let anyone transact (default: only members of organisations)')
+    .option(
+      '--protocol <name>',
+      'consensus protocol written into the genesis: pbft (default), or hotstuff (experimental: needs --experimental-protocol; docs/HOTSTUFF.md)',
+      consensusProtocolOption,
+      'pbft',
+    )
+    .option('--experimental-protocol', 'allow an experimental --protocol (hotstuff)')
     .option(
       '--observer',
       'make an observer home (config.json, a copy of --genesis, --key copied in with mode 0600)',
@@ -157,6 +200,7 @@ export function registerInitCommand(program: Command): void {
           if (opts.json) return printJson(summary);
           return printGenesisSummary(summary);
         }
+        checkExperimentalProtocol(opts.protocol, opts.experimentalProtocol === true);
         const { protection, unprotected } = await keyProtection(
           opts,
           `the key files in ${opts.dir}`,
@@ -169,6 +213,7 @@ export function registerInitCommand(program: Command): void {
           basePort: opts.basePort,
           permissioned: opts.open !== true,
           keyFiles: protection,
+          protocol: opts.protocol,
         });
         if (unprotected) {
           warnUnencrypted(
@@ -179,7 +224,7 @@ export function registerInitCommand(program: Command): void {
         if (opts.json) return printJson(summary);
         const { regulator } = summary;
         printLines([
-          `initialised chain ${summary.chainId} in ${summary.dir} (${summary.permissioned ? 'permissioned: only members transact' : 'open: anyone transacts'})`,
+          `initialised chain ${summary.chainId} in ${summary.dir} (${summary.permissioned ? 'permissioned: only members transact' : 'open: anyone transacts'}${summary.protocol === 'pbft' ? '' : `; consensus ${summary.protocol}, experimental`})`,
           ...summary.nodes.map((n) => `  ${n.name}  home ${n.home}  rpc ${n.rpc}`),
           ...summary.organisations.map(
             (o) => `  organisation ${o.id}  admin ${o.admin.address}  ${o.admin.file}`,

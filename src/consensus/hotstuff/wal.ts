@@ -16,6 +16,7 @@ import { decode, expectVersion, type Reader } from '../../codec/reader.ts';
 import { encode, type Writer } from '../../codec/writer.ts';
 import { CivitasError } from '../../errors/index.ts';
 import { MAX_MESSAGE_BYTES, readBlockBytes } from '../messages.ts';
+import type { WalCodec } from '../wal.ts';
 import {
   decodeHotStuffMessage,
   encodeHotStuffMessage,
@@ -70,3 +71,11 @@ export function encodeHotStuffWalEntry(entry: HotStuffWalEntry): Uint8Array {
 export function decodeHotStuffWalEntry(bytes: Uint8Array): HotStuffWalEntry {
   return decode(bytes, readEntry);
 }
+
+/** How the node stores HotStuff's entries (behind the protocol byte, consensus/wal.ts). */
+export const HOTSTUFF_WAL_CODEC: WalCodec<HotStuffWalEntry> = {
+  protocol: 'hotstuff',
+  encode: encodeHotStuffWalEntry,
+  decode: decodeHotStuffWalEntry,
+  height: hotStuffWalEntryHeight,
+};
