@@ -13,7 +13,9 @@
  *   not into memory: a chunk is only packed once it holds a slot. Lodestar leaves this bound
  *   as a TODO; here the bound is the only way in.
  * - Batches smaller than `mainThreadBelow` are verified on the calling thread: a worker round
- *   trip costs more than a handful of signatures. `workers: 0` verifies everything on the
+ *   trip costs more than a handful of signatures. Workers start only when a batch needs them
+ *   (`startWorkersAt` items with none running) and stop after `idleWorkerMs` without work.
+ *   `workers: 0` verifies everything on the
  *   calling thread, yielding to the event loop between chunks.
  *
  * Callers must not mutate the items of a batch until its promise settles: chunks are packed
@@ -44,6 +46,12 @@ export interface VerifyPoolOptions {
    * calling thread (a few hundred tx/s) should not hold one.
    */
   idleWorkerMs?: number;
+  /**
+   * With no worker running, batches with fewer items than this stay on the calling thread
+   * too; default chunkSize. Starting a worker costs its module load and ~20 MiB, which a
+   * burst of a few dozen signatures (a millisecond or two of work) does not repay.
+   */
+  startWorkersAt?: number;
   /**
    * Signature backend of the workers and the calling thread; default nativeVerifier() here.
    * 'sodium' throws CRYPTO_BACKEND_UNAVAILABLE when libsodium cannot load.
@@ -122,6 +130,7 @@ export class VerifyPool {
   private readonly maxQueuedJobs: number;
   private readonly mainThreadBelow: number;
   private readonly chunkSize: number;
+  private readonly startWorkersAt: number;
   private readonly piscina: Piscina | undefined;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly activeBatches = new Set<Promise<unknown>>();
@@ -150,6 +159,7 @@ export class VerifyPool {
     );
     this.mainThreadBelow = positiveInt(opts.mainThreadBelow, 16, 'mainThreadBelow', 0);
     this.chunkSize = positiveInt(opts.chunkSize, 256, 'chunkSize');
+    this.startWorkersAt = positiveInt(opts.startWorkersAt, this.chunkSize, 'startWorkersAt', 0);
     const idleWorkerMs = opts.idleWorkerMs ?? DEFAULT_IDLE_WORKER_MS;
     if (!(idleWorkerMs >= 0)) {
       throw new CivitasError('CRYPTO_VERIFY_POOL_BAD_OPTION', 'idleWorkerMs must be ≥ 0', {
@@ -233,7 +243,11 @@ export class VerifyPool {
       await this.verifyOnCallingThread(items, packable, results, true);
       return results;
     }
-    if (packable.length < this.mainThreadBelow) {
+    const below =
+      this.piscina.threads.length > 0
+        ? this.mainThreadBelow
+        : Math.max(this.mainThreadBelow, this.startWorkersAt);
+    if (packable.length < below) {
       await this.verifyOnCallingThread(items, packable, results, false);
       return results;
     }

@@ -206,13 +206,34 @@ describe('VerifyPool lifecycle and options', () => {
     assert.deepEqual(await pool.verifyBatch(large), expectedOf(large));
     assert.ok(pool.stats().liveWorkers >= 1, 'a large batch started workers');
     assert.ok(pool.stats().itemsOnWorkers > 0);
-    const deadline = Date.now() + 10_000;
+    // A generous bound: on a loaded machine a second worker may still be starting up.
+    const deadline = Date.now() + 60_000;
     while (pool.stats().liveWorkers > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal(pool.stats().liveWorkers, 0, 'idle workers stopped');
     // And they come back for the next large batch.
     assert.deepEqual(await pool.verifyBatch(large), expectedOf(large));
+    await pool.close();
+  });
+
+  test('with no worker running, only a batch of startWorkersAt items starts one', async () => {
+    const pool = VerifyPool.create({
+      workers: 1,
+      chunkSize: 8,
+      mainThreadBelow: 4,
+      startWorkersAt: 100,
+    });
+    const medium = mixedItems(50);
+    assert.deepEqual(await pool.verifyBatch(medium), expectedOf(medium));
+    assert.equal(pool.stats().jobs, 0, 'below startWorkersAt: the calling thread');
+    assert.equal(pool.stats().liveWorkers, 0);
+    const large = mixedItems(300);
+    assert.deepEqual(await pool.verifyBatch(large), expectedOf(large));
+    assert.equal(pool.stats().liveWorkers, 1, 'a batch of at least startWorkersAt started one');
+    const jobs = pool.stats().jobs;
+    assert.deepEqual(await pool.verifyBatch(medium), expectedOf(medium));
+    assert.ok(pool.stats().jobs > jobs, 'with a worker running, mainThreadBelow decides');
     await pool.close();
   });
 
@@ -237,6 +258,7 @@ describe('VerifyPool lifecycle and options', () => {
       { chunkSize: 0 },
       { maxQueuedJobs: 1.5 },
       { idleWorkerMs: -1 },
+      { startWorkersAt: -2 },
     ]) {
       assert.throws(
         () => VerifyPool.create(opts),
