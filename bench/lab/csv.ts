@@ -1,7 +1,11 @@
 /**
  * The tidy table of a lab folder: one row per run, one column per parameter or figure, RFC
  * 4180 quoting, empty cells for what a kind does not measure. Loads as is in a notebook.
+ * The view timeout columns hold what a run ran with, defaults included.
  */
+import { DEFAULT_TIMEOUTS } from '../../src/consensus/config.ts';
+import { SIM_TIMEOUTS } from '../../src/consensus/sim/simulation.ts';
+import { CLUSTER_DEFAULTS } from '../cluster/defaults.ts';
 import type { RunRecord } from './results.ts';
 
 export const CSV_COLUMNS = [
@@ -15,6 +19,8 @@ export const CSV_COLUMNS = [
   'repetition',
   'block_size',
   'rate',
+  'view_timeout_ms',
+  'max_view_timeout_ms',
   'duration_ms',
   'committed',
   'throughput',
@@ -60,6 +66,12 @@ export function csvRow(experiment: string, r: RunRecord): Cell[] {
     p.kind === 'cluster' ? p.repetition : null,
     p.kind === 'cluster' ? p.blockSize : null,
     p.kind === 'cluster' ? p.rate : null,
+    // The timeouts a run had, defaults included: the simulator's, or a node's (which sets
+    // the base only; its cap is the engine's default).
+    p.kind === 'sim'
+      ? (p.viewTimeoutMs ?? SIM_TIMEOUTS.baseMs)
+      : (p.viewTimeoutMs ?? CLUSTER_DEFAULTS.viewTimeoutMs),
+    p.kind === 'sim' ? (p.maxViewTimeoutMs ?? SIM_TIMEOUTS.maxMs) : DEFAULT_TIMEOUTS.maxMs,
     p.kind === 'sim' ? p.durationMs : p.durationS * 1_000,
     m.committed,
     m.throughput,

@@ -7,6 +7,8 @@
  * An experiment expands into runs, each with a stable key and the exact parameters it ran
  * with: the key is what resuming matches on, the parameters what it checks.
  */
+
+import type { TimeoutConfig } from '../../src/consensus/config.ts';
 import {
   FAULTS,
   type FaultName,
@@ -64,6 +66,13 @@ export interface SimExperiment extends Common {
   readonly durationMs: number | null;
   readonly byzantine: number | null;
   readonly signatures: 'fake' | 'ed25519';
+  /**
+   * View timeouts at view 0 (TimeoutConfig.baseMs), a run dimension; null: the simulator's
+   * (SIM_TIMEOUTS), and the runs' keys and parameters carry no timeout.
+   */
+  readonly viewTimeoutMs: readonly number[] | null;
+  /** The cap a view's doubling timeout stops at; null: SIM_MAX_TIMEOUT_FACTOR × the base. */
+  readonly maxViewTimeoutMs: number | null;
 }
 
 export interface ClusterExperiment extends Common {
@@ -88,6 +97,9 @@ export interface SimRunParams {
   readonly durationMs: number;
   readonly byzantine: number | null;
   readonly signatures: 'fake' | 'ed25519';
+  /** Present only when the experiment sets view timeouts (older results have neither). */
+  readonly viewTimeoutMs?: number;
+  readonly maxViewTimeoutMs?: number;
 }
 
 export interface ClusterRunParams {
@@ -120,7 +132,15 @@ const COMMON_FIELDS = [
   'faults',
   'metrics',
 ];
-const SIM_FIELDS = [...COMMON_FIELDS, 'seeds', 'durationMs', 'byzantine', 'signatures'];
+const SIM_FIELDS = [
+  ...COMMON_FIELDS,
+  'seeds',
+  'durationMs',
+  'byzantine',
+  'signatures',
+  'viewTimeoutMs',
+  'maxViewTimeoutMs',
+];
 const CLUSTER_FIELDS = [
   ...COMMON_FIELDS,
   'blockSizes',
@@ -269,11 +289,33 @@ export function checkExperiment(json: unknown, source: string): Experiment {
     } else {
       return fail('seeds', `must be a count or {"first", "count"}, got ${show(s)}`);
     }
+    let viewTimeoutMs: number[] | null = null;
+    if (typeof o.viewTimeoutMs === 'number') {
+      viewTimeoutMs = [int('viewTimeoutMs', o.viewTimeoutMs, 10, 600_000)];
+    } else if (o.viewTimeoutMs !== undefined) {
+      viewTimeoutMs = intList('viewTimeoutMs', 10, 600_000);
+    }
+    const maxViewTimeoutMs =
+      o.maxViewTimeoutMs === undefined
+        ? null
+        : int('maxViewTimeoutMs', o.maxViewTimeoutMs, 10, 600_000);
+    if (maxViewTimeoutMs !== null) {
+      const highest = Math.max(...(viewTimeoutMs ?? [SIM_TIMEOUTS.baseMs]));
+      if (maxViewTimeoutMs < highest) {
+        fail(
+          'maxViewTimeoutMs',
+          `${maxViewTimeoutMs} ms is below the view timeout of ${highest} ms it caps`,
+        );
+      }
+    }
     const durationMs =
       o.durationMs === undefined ? null : int('durationMs', o.durationMs, 1, 24 * 3_600_000);
     if (durationMs !== null) {
       const longest = Math.max(...validators);
-      const window = livenessBound(longest, SIM_TIMEOUTS);
+      const caps = (viewTimeoutMs ?? [null]).map(
+        (base) => simTimeouts(base, maxViewTimeoutMs).maxMs,
+      );
+      const window = livenessBound(longest, { ...SIM_TIMEOUTS, maxMs: Math.max(...caps) });
       if (durationMs <= window) {
         fail(
           'durationMs',
@@ -298,6 +340,8 @@ export function checkExperiment(json: unknown, source: string): Experiment {
       durationMs,
       byzantine,
       signatures: signatures as 'fake' | 'ed25519',
+      viewTimeoutMs,
+      maxViewTimeoutMs,
     };
   }
   const durationS = o.durationS === undefined ? 30 : int('durationS', o.durationS, 5, 24 * 3_600);
@@ -366,33 +410,64 @@ function clusterMix(mix: unknown, field: string, fail: Fail): FaultMix {
   return { label: specs.length === 0 ? 'none' : specs.join(' '), faults: specs };
 }
 
-/** The simulator's default run length for n validators (10 s of faults + the liveness window). */
-export function defaultSimDuration(validators: number): number {
-  return 10_000 + livenessBound(validators, SIM_TIMEOUTS);
+/** The simulator's ratio of the cap to the base view timeout (2,400 ms to 300 ms): 8. */
+export const SIM_MAX_TIMEOUT_FACTOR = SIM_TIMEOUTS.maxMs / SIM_TIMEOUTS.baseMs;
+
+/**
+ * The timeouts a sim run uses: the simulator's own when the experiment sets none; a base
+ * without a cap is capped at SIM_MAX_TIMEOUT_FACTOR × the base, so the doubling keeps the
+ * simulator's shape (three doublings); the retransmit interval stays the simulator's.
+ */
+export function simTimeouts(baseMs: number | null, maxMs: number | null): TimeoutConfig {
+  const base = baseMs ?? SIM_TIMEOUTS.baseMs;
+  const max = maxMs ?? (baseMs === null ? SIM_TIMEOUTS.maxMs : base * SIM_MAX_TIMEOUT_FACTOR);
+  return { ...SIM_TIMEOUTS, baseMs: base, maxMs: max };
 }
 
-/** Every run of the experiment, in a fixed order: protocol, faults, n, then seed or rate. */
+/**
+ * The simulator's default run length for n validators: 10 s of faults + the liveness window,
+ * which grows with the timeout cap.
+ */
+export function defaultSimDuration(
+  validators: number,
+  timeouts: TimeoutConfig = SIM_TIMEOUTS,
+): number {
+  return 10_000 + livenessBound(validators, timeouts);
+}
+
+/**
+ * Every run of the experiment, in a fixed order: protocol, faults, n, then view timeout and
+ * seed (sim) or block size, rate and repetition (cluster).
+ */
 export function planRuns(e: Experiment): PlannedRun[] {
   const runs: PlannedRun[] = [];
   for (const protocol of e.protocols) {
     for (const mix of e.faults) {
       for (const validators of e.validators) {
         if (e.kind === 'sim') {
-          for (let seed = e.seeds.first; seed < e.seeds.first + e.seeds.count; seed++) {
-            runs.push({
-              key: `sim/${protocol}/${mix.label}/n${validators}/seed${seed}`,
-              params: {
-                kind: 'sim',
-                protocol,
-                validators,
-                faults: mix.faults as FaultName[],
-                faultMix: mix.label,
-                seed,
-                durationMs: e.durationMs ?? defaultSimDuration(validators),
-                byzantine: e.byzantine,
-                signatures: e.signatures,
-              },
-            });
+          for (const base of e.viewTimeoutMs ?? [null]) {
+            const timeouts = simTimeouts(base, e.maxViewTimeoutMs);
+            // Runs of an experiment that sets no timeout keep the keys and parameters they had.
+            const explicit = base !== null || e.maxViewTimeoutMs !== null;
+            for (let seed = e.seeds.first; seed < e.seeds.first + e.seeds.count; seed++) {
+              runs.push({
+                key: `sim/${protocol}/${mix.label}/n${validators}${base === null ? '' : `/vt${base}`}/seed${seed}`,
+                params: {
+                  kind: 'sim',
+                  protocol,
+                  validators,
+                  faults: mix.faults as FaultName[],
+                  faultMix: mix.label,
+                  seed,
+                  durationMs: e.durationMs ?? defaultSimDuration(validators, timeouts),
+                  byzantine: e.byzantine,
+                  signatures: e.signatures,
+                  ...(explicit
+                    ? { viewTimeoutMs: timeouts.baseMs, maxViewTimeoutMs: timeouts.maxMs }
+                    : {}),
+                },
+              });
+            }
           }
           continue;
         }

@@ -1,8 +1,9 @@
 /**
  * The lab's plots, as Vega-Lite specs rendered to SVG the way bench/cluster/plots.ts does:
  * throughput and messages per block against n, latency CDFs, view changes against the loss
- * rate, recovery after GST against n. One series per protocol and fault mix; every run is a
- * point, the line joins the means, so the spread between seeds stays visible.
+ * rate, recovery after GST against n, and, when a sim experiment varies the view timeout,
+ * recovery after GST and view changes against it. One series per protocol and fault mix;
+ * every run is a point, the line joins the means, so the spread between seeds stays visible.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { latencyCdfSpec as clusterLatencyCdfSpec } from '../cluster/plots.ts';
@@ -13,25 +14,51 @@ const WIDTH = 560;
 const HEIGHT = 280;
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
-/** A run's series: protocol and fault mix (and block size and rate in a cluster experiment). */
+/**
+ * A run's series: protocol and fault mix (and block size and rate in a cluster experiment,
+ * the view timeout in a sim experiment that varies it).
+ */
 export function seriesOf(r: RunRecord): string {
   const p = r.params;
-  const extra = p.kind === 'cluster' ? ` b${p.blockSize} ${p.rate} tx/s` : '';
+  const extra =
+    p.kind === 'cluster'
+      ? ` b${p.blockSize} ${p.rate} tx/s`
+      : p.viewTimeoutMs !== undefined
+        ? ` timeout ${p.viewTimeoutMs} ms`
+        : '';
   return `${p.protocol} ${p.faultMix}${extra}`;
 }
 
 function pointsAndMeans(opts: {
   title: string;
   runs: readonly RunRecord[];
-  x: { field: string; title: string; of: (r: RunRecord) => number | null; log?: boolean };
+  x: {
+    field: string;
+    title: string;
+    of: (r: RunRecord) => number | null;
+    log?: boolean;
+    /** Ticks at the values the runs have (n, the view timeouts), not a round scale. */
+    ticksAtValues?: boolean;
+  };
   y: { title: string; of: (r: RunRecord) => number | null; log?: boolean };
   /** Mean per (series, x) joined by a line; false for scatter plots of continuous x. */
   meanLine: boolean;
+  /** The colour a run gets (default seriesOf). */
+  series?: (r: RunRecord) => string;
+  /** One panel per value, side by side (e.g. the fault mix); none when absent. */
+  panel?: { title: string; of: (r: RunRecord) => string };
 }): TopLevelSpec | null {
+  const seriesFor = opts.series ?? seriesOf;
   const values = opts.runs
-    .map((r) => ({ series: seriesOf(r), x: opts.x.of(r), y: opts.y.of(r), key: r.key }))
+    .map((r) => ({
+      series: seriesFor(r),
+      x: opts.x.of(r),
+      y: opts.y.of(r),
+      key: r.key,
+      panel: opts.panel?.of(r) ?? '',
+    }))
     .filter(
-      (v): v is { series: string; x: number; y: number; key: string } =>
+      (v): v is { series: string; x: number; y: number; key: string; panel: string } =>
         v.x !== null && v.y !== null,
     );
   if (values.length === 0) return null;
@@ -40,7 +67,7 @@ function pointsAndMeans(opts: {
     type: 'quantitative',
     title: opts.x.title,
     ...(opts.x.log ? { scale: { type: 'log' } } : {}),
-    ...(opts.x.field === 'validators'
+    ...(opts.x.field === 'validators' || opts.x.ticksAtValues
       ? { axis: { values: [...new Set(values.map((v) => v.x))] } }
       : {}),
   };
@@ -59,10 +86,23 @@ function pointsAndMeans(opts: {
   ];
   if (opts.meanLine) {
     layers.push({
-      transform: [{ aggregate: [{ op: 'mean', field: 'y', as: 'y' }], groupby: ['series', 'x'] }],
+      transform: [
+        { aggregate: [{ op: 'mean', field: 'y', as: 'y' }], groupby: ['series', 'x', 'panel'] },
+      ],
       mark: { type: 'line', point: true },
       encoding: { x, y, color },
     });
+  }
+  if (opts.panel !== undefined) {
+    return {
+      $schema: SCHEMA,
+      title: opts.title,
+      background: 'white',
+      data: { values },
+      facet: { column: { field: 'panel', type: 'nominal', title: opts.panel.title } },
+      spec: { width: WIDTH / 2, height: HEIGHT, layer: layers },
+      resolve: { scale: { y: 'shared' } },
+    } as TopLevelSpec;
   }
   return {
     $schema: SCHEMA,
@@ -215,7 +255,49 @@ export function labPlots(
       }),
     },
   ];
-  return plots
-    .filter((p): p is LabPlot => p.spec !== null && metrics.includes(p.metric))
-    .map((p) => p);
+  // A sim experiment with view timeouts as a run dimension (docs/LAB.md, experiment 3): each
+  // figure against the timeout, one line per protocol and n, one panel per fault mix.
+  if (runs.some((r) => r.params.kind === 'sim' && r.params.viewTimeoutMs !== undefined)) {
+    const byTimeout = {
+      field: 'viewTimeoutMs',
+      title: 'view timeout at view 0 (ms, log scale)',
+      of: (r: RunRecord) => (r.params.kind === 'sim' ? (r.params.viewTimeoutMs ?? null) : null),
+      log: true,
+      ticksAtValues: true,
+    };
+    const series = (r: RunRecord) => `${r.params.protocol} n=${r.params.validators}`;
+    const panel = { title: 'fault mix before GST', of: (r: RunRecord) => r.params.faultMix };
+    plots.push(
+      {
+        file: 'recovery-after-gst-vs-view-timeout.svg',
+        metric: 'recovery',
+        spec: pointsAndMeans({
+          title: `${name}: recovery after GST vs view timeout`,
+          runs,
+          x: byTimeout,
+          y: {
+            title: 'slowest honest replica past the GST frontier (ms)',
+            of: (r) => r.metrics.recoveryAfterGstMs,
+          },
+          meanLine: true,
+          series,
+          panel,
+        }),
+      },
+      {
+        file: 'view-changes-vs-view-timeout.svg',
+        metric: 'view-changes',
+        spec: pointsAndMeans({
+          title: `${name}: view changes vs view timeout`,
+          runs,
+          x: byTimeout,
+          y: { title: 'view changes (honest replicas)', of: (r) => r.metrics.viewChanges },
+          meanLine: true,
+          series,
+          panel,
+        }),
+      },
+    );
+  }
+  return plots.filter((p): p is LabPlot => p.spec !== null && metrics.includes(p.metric));
 }

@@ -21,6 +21,7 @@ import {
   type PlannedRun,
   planRuns,
   type SimRunParams,
+  simTimeouts,
 } from './experiment.ts';
 import { labPlots } from './plots.ts';
 import {
@@ -83,6 +84,9 @@ export function simRun(p: SimRunParams): RunOutcome {
     durationMs: p.durationMs,
     signatures: p.signatures,
     ...(p.byzantine !== null ? { byzantine: p.byzantine } : {}),
+    ...(p.viewTimeoutMs !== undefined
+      ? { timeouts: simTimeouts(p.viewTimeoutMs, p.maxViewTimeoutMs ?? null) }
+      : {}),
   });
   // The same figures as a sweep's seed row (sim/metrics.ts), named for the lab's table.
   const row = seedRow(report);
@@ -112,7 +116,12 @@ export function simRun(p: SimRunParams): RunOutcome {
     latenciesMs: report.commitLatenciesMs.map(round3),
     problems: report.violations.map(
       (v) =>
-        `${v.kind} at ${v.atMs.toFixed(1)} ms: ${v.detail} (replay: civitas sim --protocol ${p.protocol} --validators ${p.validators} --seed ${p.seed} --faults ${p.faults.length === 0 ? 'none' : p.faults.join(',')} --duration ${p.durationMs}ms --trace)`,
+        `${v.kind} at ${v.atMs.toFixed(1)} ms: ${v.detail} (replay: civitas sim --protocol ${p.protocol} --validators ${p.validators} --seed ${p.seed} --faults ${p.faults.length === 0 ? 'none' : p.faults.join(',')} --duration ${p.durationMs}ms --trace${
+          // `civitas sim` has no timeout flags: runSimulation({timeouts}) replays such a run.
+          p.viewTimeoutMs === undefined
+            ? ''
+            : `, with runSimulation's timeouts {baseMs: ${p.viewTimeoutMs}, maxMs: ${p.maxViewTimeoutMs}}`
+        })`,
     ),
   };
 }

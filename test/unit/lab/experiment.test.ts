@@ -106,8 +106,69 @@ describe('experiment files', () => {
     assert.ok(keys.includes('cluster/pbft/crash:1@10-20/n4/b1000/r200/rep2'), keys.join(' '));
   });
 
+  it('view timeouts are a sim run dimension: in the key, the parameters and the duration', () => {
+    const e = parseExperiment(
+      JSON.stringify({ ...SIM, seeds: 1, faults: ['crash,loss'], viewTimeoutMs: [500, 2000] }),
+      'x.json',
+    );
+    const runs = planRuns(e);
+    assert.deepEqual(
+      runs.map((r) => r.key),
+      ['sim/pbft/crash,loss/n4/vt500/seed1', 'sim/pbft/crash,loss/n4/vt2000/seed1'],
+    );
+    const [short, long] = runs.map((r) => r.params);
+    assert.ok(short?.kind === 'sim' && long?.kind === 'sim');
+    // No cap given: eight times the base, the simulator's own ratio (300 → 2,400 ms).
+    assert.deepEqual([short.viewTimeoutMs, short.maxViewTimeoutMs], [500, 4_000]);
+    assert.deepEqual([long.viewTimeoutMs, long.maxViewTimeoutMs], [2_000, 16_000]);
+    // 10 s of faults + the liveness window (f + 2) × cap + 2 s, f = 1 at n = 4.
+    assert.equal(short.durationMs, 10_000 + 3 * 4_000 + 2_000);
+    assert.equal(long.durationMs, 10_000 + 3 * 16_000 + 2_000);
+
+    const capped = parseExperiment(
+      JSON.stringify({ ...SIM, seeds: 1, viewTimeoutMs: 500, maxViewTimeoutMs: 3_000 }),
+      'x.json',
+    );
+    const [one] = planRuns(capped).map((r) => r.params);
+    assert.ok(one?.kind === 'sim');
+    assert.deepEqual([one.viewTimeoutMs, one.maxViewTimeoutMs], [500, 3_000]);
+    assert.equal(one.durationMs, 10_000 + 3 * 3_000 + 2_000);
+
+    // Without the fields, keys and parameters stay as they were (older folders resume).
+    const plain = planRuns(parseExperiment(JSON.stringify(SIM), 'x.json'))[0]!;
+    assert.equal(plain.key, 'sim/pbft/none/n4/seed1');
+    assert.ok(!('viewTimeoutMs' in plain.params) && !('maxViewTimeoutMs' in plain.params));
+  });
+
+  it('refuses bad view timeouts with the field quoted', () => {
+    refused({ ...SIM, viewTimeoutMs: [500, 5] }, /"viewTimeoutMs\[1\]"/, /10\.\.600000, got 5/);
+    refused({ ...SIM, viewTimeoutMs: [] }, /"viewTimeoutMs"/, /non-empty/);
+    refused({ ...SIM, viewTimeoutMs: [500, 500] }, /"viewTimeoutMs"/, /twice/);
+    refused({ ...SIM, viewTimeoutMs: '500' }, /"viewTimeoutMs"/, /integers/);
+    refused(
+      { ...SIM, viewTimeoutMs: [500, 2000], maxViewTimeoutMs: 1000 },
+      /"maxViewTimeoutMs"/,
+      /1000 ms is below the view timeout of 2000 ms/,
+    );
+    refused({ ...SIM, maxViewTimeoutMs: 100 }, /"maxViewTimeoutMs"/, /below .* 300 ms/);
+    // The window grows with the cap: 30 s is enough for the simulator's timeouts, not for 16 s.
+    parseExperiment(JSON.stringify({ ...SIM, durationMs: 30_000 }), 'x.json');
+    refused(
+      { ...SIM, durationMs: 30_000, viewTimeoutMs: [300, 2000] },
+      /"durationMs"/,
+      /liveness window of 50000 ms/,
+    );
+    const cluster = { name: 'c', kind: 'cluster', validators: [4], rates: [100] };
+    refused({ ...cluster, maxViewTimeoutMs: 8000 }, /"maxViewTimeoutMs"/, /kind "sim" only/);
+  });
+
   it('the example experiments in experiments/ parse', () => {
-    for (const file of ['pbft-n-scaling.json', 'pbft-faults.json']) {
+    for (const file of [
+      'pbft-n-scaling.json',
+      'pbft-faults.json',
+      'pbft-vs-hotstuff.json',
+      'recovery-vs-view-timeout.json',
+    ]) {
       const path = join(REPO_ROOT, 'experiments', file);
       const e = parseExperiment(readFileSync(path, 'utf8'), path);
       assert.ok(planRuns(e).length > 0);

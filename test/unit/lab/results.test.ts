@@ -100,10 +100,31 @@ describe('lab CSV', () => {
     assert.equal(lines[1], lines[2]);
     assert.match(
       lines[1]!,
-      /^e,k,sim,pbft,4,"crash,loss",3,,,,19200,43,3,blocks\/s,40,50,60,70,45,3,/,
+      /^e,k,sim,pbft,4,"crash,loss",3,,,,300,2400,19200,43,3,blocks\/s,40,50,60,70,45,3,/,
     );
     // Every row has exactly as many cells as there are columns (the quoted comma is one cell).
     assert.equal(lines[1]!.replace(/"[^"]*"/g, 'x').split(',').length, CSV_COLUMNS.length);
+    // A run with its own view timeouts shows them; a cluster run shows its nodes' settings.
+    const timed = { ...p, viewTimeoutMs: 1_000, maxViewTimeoutMs: 8_000 };
+    const cluster = {
+      kind: 'cluster',
+      protocol: 'pbft',
+      validators: 4,
+      faults: [],
+      faultMix: 'none',
+      blockSize: 1000,
+      rate: 100,
+      repetition: 2,
+      durationS: 30,
+      viewTimeoutMs: 1_500,
+      blockIntervalMs: null,
+    } as const;
+    const [, timedRow, clusterRow] = toCsv('e', [
+      { key: 't', params: timed, session: 0, wallMs: 1, ...outcome(timed) },
+      { key: 'c', params: cluster, session: 0, wallMs: 1, ...outcome(p) },
+    ]).split('\r\n');
+    assert.match(timedRow!, /^e,t,sim,pbft,4,"crash,loss",3,,,,1000,8000,19200,/);
+    assert.match(clusterRow!, /^e,c,cluster,pbft,4,none,,2,1000,100,1500,30000,30000,/);
   });
 });
 
