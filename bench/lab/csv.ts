@@ -41,6 +41,9 @@ export const CSV_COLUMNS = [
   'rejected_benign',
   'rejected_other',
   'violations',
+  'recovered',
+  'uncommitted',
+  'longest_stall_ms',
   'wall_ms',
 ] as const;
 
@@ -92,6 +95,9 @@ export function csvRow(experiment: string, r: RunRecord): Cell[] {
     m.rejectedBenign,
     m.rejectedOther,
     m.violations,
+    m.recovered,
+    m.uncommitted,
+    m.longestStallMs,
     Math.round(r.wallMs),
   ];
 }

@@ -25,12 +25,12 @@ export type LabKind = (typeof LAB_KINDS)[number];
 
 /**
  * Protocols the lab runs, by kind: the simulator runs every protocol it knows
- * (src/consensus/sim/protocols.ts); a cluster runs PBFT until the cluster bench writes
- * `consensus.protocol` into its genesis (issue #17, part 2).
+ * (src/consensus/sim/protocols.ts); a cluster runs the ones the node runs, named in the
+ * cluster bench's genesis (`consensus.protocol`; HotStuff as an experiment, docs/HOTSTUFF.md).
  */
 export const LAB_PROTOCOLS: Readonly<Record<'sim' | 'cluster', readonly ProtocolName[]>> = {
   sim: PROTOCOLS,
-  cluster: ['pbft'],
+  cluster: ['pbft', 'hotstuff'],
 };
 export type LabProtocol = ProtocolName;
 
@@ -233,7 +233,7 @@ export function checkExperiment(json: unknown, source: string): Experiment {
     if (PROTOCOLS.includes(p as LabProtocol)) {
       fail(
         `protocols[${i}]`,
-        `${show(p)} runs in the simulator only for now (the cluster bench's genesis has no consensus.protocol yet); use ${runnable.join(', ')}`,
+        `${show(p)} does not run in a ${kind} experiment; use ${runnable.join(', ')}`,
       );
     }
     return fail(`protocols[${i}]`, `must be one of ${runnable.join(', ')}, got ${show(p)}`);

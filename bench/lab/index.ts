@@ -24,6 +24,7 @@ export {
 } from './results.ts';
 export {
   CSV_FILE,
+  clusterOutcome,
   clusterRun,
   type LabOptions,
   type LabRunners,

@@ -115,6 +115,74 @@ function pointsAndMeans(opts: {
   } as TopLevelSpec;
 }
 
+/**
+ * A figure per fault mix (cluster experiments: one n, a few mixes): every run a point, the
+ * mean of each (protocol, mix) a tick, one colour per protocol (and n, block size and rate
+ * when the experiment has more than one).
+ */
+function byFaultMix(opts: {
+  title: string;
+  runs: readonly RunRecord[];
+  y: { title: string; of: (r: RunRecord) => number | null };
+}): TopLevelSpec | null {
+  const distinct = (f: (r: RunRecord) => unknown) => new Set(opts.runs.map(f)).size > 1;
+  const showN = distinct((r) => r.params.validators);
+  const showLoad = distinct((r) =>
+    r.params.kind === 'cluster' ? `${r.params.blockSize}/${r.params.rate}` : null,
+  );
+  const mixes = [...new Set(opts.runs.map((r) => r.params.faultMix))];
+  const values = opts.runs
+    .map((r) => {
+      const p = r.params;
+      const load = p.kind === 'cluster' && showLoad ? ` b${p.blockSize} ${p.rate} tx/s` : '';
+      return {
+        series: `${p.protocol}${showN ? ` n=${p.validators}` : ''}${load}`,
+        mix: p.faultMix,
+        y: opts.y.of(r),
+        key: r.key,
+      };
+    })
+    .filter((v): v is { series: string; mix: string; y: number; key: string } => v.y !== null);
+  if (values.length === 0) return null;
+  const x = {
+    field: 'mix',
+    type: 'nominal',
+    title: 'faults',
+    sort: mixes,
+    axis: { labelAngle: 0, labelLimit: 220 },
+  };
+  const y = { field: 'y', type: 'quantitative', title: opts.y.title };
+  const color = { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 320 } };
+  const offset = { xOffset: { field: 'series', type: 'nominal' } };
+  return {
+    $schema: SCHEMA,
+    title: opts.title,
+    width: WIDTH,
+    height: HEIGHT,
+    background: 'white',
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'point', filled: true, opacity: 0.5, size: 40 },
+        encoding: {
+          x,
+          y,
+          color,
+          ...offset,
+          tooltip: [{ field: 'key' }, { field: 'y', title: opts.y.title }],
+        },
+      },
+      {
+        transform: [
+          { aggregate: [{ op: 'mean', field: 'y', as: 'y' }], groupby: ['series', 'mix'] },
+        ],
+        mark: { type: 'tick', thickness: 2, size: 18 },
+        encoding: { x, y, color, ...offset },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
 /** Fraction of blocks (sim) or txs (cluster) committed within a latency, log x. */
 export function latencyCdfSpec(title: string, runs: readonly RunRecord[]): TopLevelSpec | null {
   const series: Array<{
@@ -243,18 +311,65 @@ export function labPlots(
     {
       file: 'recovery-after-gst-vs-n.svg',
       metric: 'recovery',
-      spec: pointsAndMeans({
-        title: `${name}: recovery after GST vs n`,
-        runs,
-        x: validators,
-        y: {
-          title: 'slowest honest replica past the GST frontier (ms)',
-          of: (r) => r.metrics.recoveryAfterGstMs,
-        },
-        meanLine: true,
-      }),
+      // A cluster's recovery is per fault window (recovery-by-fault-mix.svg), not after a GST.
+      spec: !sim
+        ? null
+        : pointsAndMeans({
+            title: `${name}: recovery after GST vs n`,
+            runs,
+            x: validators,
+            y: {
+              title: 'slowest honest replica past the GST frontier (ms)',
+              of: (r) => r.metrics.recoveryAfterGstMs,
+            },
+            meanLine: true,
+          }),
     },
   ];
+  // A cluster experiment: each figure per fault mix (its runs are few, its mixes named).
+  if (runs.length > 0 && runs.every((r) => r.params.kind === 'cluster')) {
+    plots.push(
+      {
+        file: 'throughput-by-fault-mix.svg',
+        metric: 'throughput',
+        spec: byFaultMix({
+          title: `${name}: committed tx/s by fault mix`,
+          runs,
+          y: { title: 'committed tx/s (mean after warm-up)', of: (r) => r.metrics.throughput },
+        }),
+      },
+      {
+        file: 'latency-p99-by-fault-mix.svg',
+        metric: 'latency',
+        spec: byFaultMix({
+          title: `${name}: p99 latency by fault mix`,
+          runs,
+          y: { title: 'p99 tx submit → commit latency (ms)', of: (r) => r.metrics.latencyP99Ms },
+        }),
+      },
+      {
+        file: 'recovery-by-fault-mix.svg',
+        metric: 'recovery',
+        spec: byFaultMix({
+          title: `${name}: recovery after the faults end`,
+          runs,
+          y: {
+            title: 'fault end → 1 s at 90% of healthy tx/s (ms)',
+            of: (r) => r.metrics.recoveryAfterGstMs,
+          },
+        }),
+      },
+      {
+        file: 'view-changes-by-fault-mix.svg',
+        metric: 'view-changes',
+        spec: byFaultMix({
+          title: `${name}: view changes by fault mix`,
+          runs,
+          y: { title: 'view changes (all nodes)', of: (r) => r.metrics.viewChanges },
+        }),
+      },
+    );
+  }
   // A sim experiment with view timeouts as a run dimension (docs/LAB.md, experiment 3): each
   // figure against the timeout, one line per protocol and n, one panel per fault mix.
   if (runs.some((r) => r.params.kind === 'sim' && r.params.viewTimeoutMs !== undefined)) {

@@ -35,10 +35,25 @@ export interface RunMetrics {
   readonly crashes: number | null;
   /** The seeded loss probability before GST (sim; 0 without the loss fault). */
   readonly lossRate: number | null;
+  /**
+   * Sim: how long after GST the slowest honest replica commits past the frontier. Cluster:
+   * the slowest fault window's time from its end to 1 s of throughput at 90% of the healthy
+   * one (null when no fault ends, or one never recovered).
+   */
   readonly recoveryAfterGstMs: number | null;
   readonly rejectedBenign: number | null;
   readonly rejectedOther: number | null;
   readonly violations: number;
+  /**
+   * Cluster: every fault window that ended saw the throughput back at 90% of the healthy one
+   * (bench/cluster's `recovered after end`) and no accepted tx was left uncommitted after the
+   * drain; null without a fault that ends. Absent in sim runs (and in older results).
+   */
+  readonly recovered?: boolean | null;
+  /** Cluster: accepted txs not committed when the drain ended. */
+  readonly uncommitted?: number;
+  /** Cluster: the longest time without a commit inside a fault window, ms (null: no fault). */
+  readonly longestStallMs?: number | null;
 }
 
 export interface RunRecord {

@@ -14,6 +14,7 @@ import { runSimulation, seedRow } from '../../src/consensus/sim/index.ts';
 import { CivitasError } from '../../src/errors/index.ts';
 import { renderSvg } from '../cluster/plots.ts';
 import { gitInfo, harnessBackends, machineAtEnd, machineAtStart } from '../cluster/provenance.ts';
+import type { RunResult } from '../cluster/run.ts';
 import { toCsv } from './csv.ts';
 import {
   type ClusterRunParams,
@@ -138,13 +139,23 @@ export async function clusterRun(p: ClusterRunParams, dir: string): Promise<RunO
     faults: p.faults.map(parseFault),
     out: dir,
     ceilingTxs: 0,
+    protocol: p.protocol,
     ...(p.viewTimeoutMs !== null ? { viewTimeoutMs: p.viewTimeoutMs } : {}),
     ...(p.blockIntervalMs !== null ? { blockIntervalMs: p.blockIntervalMs } : {}),
   });
   const run = results.run;
   if (run === null) throw new CivitasError('INTERNAL', 'the cluster bench returned no run');
+  return clusterOutcome(p, run, dir);
+}
+
+/** A cluster bench run's figures, named for the lab's table. */
+export function clusterOutcome(p: ClusterRunParams, run: RunResult, dir: string): RunOutcome {
   const l = run.latency;
   const measured = l.count > 0;
+  // The faults that end inside the load: the ones a cluster can be seen to recover from.
+  const ended = run.faults.filter((f) => f.endS !== null && f.endS < p.durationS);
+  const recoveries = ended.map((f) => f.recovery.throughputRecoveredMs);
+  const allRecovered = recoveries.every((ms) => ms !== null);
   return {
     metrics: {
       committed: run.blocks.count,
@@ -162,10 +173,17 @@ export async function clusterRun(p: ClusterRunParams, dir: string): Promise<RunO
       bytesPerBlock: null,
       crashes: p.faults.filter((f) => f.startsWith('crash:')).length,
       lossRate: null,
-      recoveryAfterGstMs: null,
+      recoveryAfterGstMs:
+        recoveries.length > 0 && allRecovered ? Math.max(...(recoveries as number[])) : null,
       rejectedBenign: null,
       rejectedOther: null,
       violations: 0,
+      recovered: ended.length === 0 ? null : allRecovered && run.uncommitted === 0,
+      uncommitted: run.uncommitted,
+      longestStallMs:
+        run.faults.length === 0
+          ? null
+          : Math.max(...run.faults.map((f) => f.recovery.maxCommitGapMs)),
     },
     latencyCdf: run.latency.cdf.map((c) => ({ latencyMs: c.latencyMs, fraction: c.fraction })),
     problems: [...run.faultErrors],

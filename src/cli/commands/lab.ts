@@ -53,10 +53,16 @@ Writes into the output folder:
                  (git commit, machine, crypto backends, the exact command)
   runs.csv       one row per run (tidy: one column per parameter or figure)
   *.svg          throughput vs n, latency CDF, p99 vs n, messages per block vs n,
-                 view changes vs loss rate, recovery after GST vs n (as the metrics ask)
+                 view changes vs loss rate, recovery after GST vs n (as the metrics ask);
+                 recovery after GST and view changes vs view timeout (sim, when the file
+                 varies viewTimeoutMs); throughput, p99, recovery and view changes by
+                 fault mix (cluster)
+  runs/<key>/    cluster: each run's own bench results, plots and node logs
 
-Example:
-  civitas lab run experiments/pbft-n-scaling.json --out bench-results/lab/n-scaling`,
+Examples (docs/LAB.md's three experiments):
+  civitas lab run experiments/pbft-vs-hotstuff.json
+  civitas lab run experiments/cluster-faults.json
+  civitas lab run experiments/recovery-vs-view-timeout.json --out bench-results/lab/timeouts`,
     )
     .action(
       action(async (file: string, flags: RunFlags) => {

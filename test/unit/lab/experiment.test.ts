@@ -53,7 +53,7 @@ describe('experiment files', () => {
     refused({ ...SIM, metrics: ['tps'] }, /"metrics\[0\]"/, /throughput/);
     const cluster = { name: 'c', kind: 'cluster', validators: [4], rates: [100] };
     refused({ ...cluster, seeds: 3 }, /"seeds"/, /applies to kind "sim" only/);
-    refused({ ...cluster, protocols: ['hotstuff'] }, /"protocols\[0\]"/, /simulator only/);
+    refused({ ...cluster, protocols: ['tendermint'] }, /"protocols\[0\]"/, /pbft, hotstuff/);
     refused({ ...cluster, faults: ['crash:9@5'] }, /"faults\[0\]"/, /no validator 9/);
     refused({ ...cluster, faults: ['quake:1@5'] }, /"faults\[0\]"/, /.+/);
   });
@@ -104,6 +104,27 @@ describe('experiment files', () => {
     const keys = planRuns(c).map((r) => r.key);
     assert.equal(keys.length, 2 * 2 * 2);
     assert.ok(keys.includes('cluster/pbft/crash:1@10-20/n4/b1000/r200/rep2'), keys.join(' '));
+  });
+
+  it('a cluster experiment runs HotStuff too, each protocol a run dimension', () => {
+    const e = parseExperiment(
+      JSON.stringify({
+        name: 'c',
+        kind: 'cluster',
+        protocols: ['pbft', 'hotstuff'],
+        validators: [4],
+        rates: [100],
+        faults: ['partition:0,1,2|3@10-20'],
+      }),
+      'c.json',
+    );
+    assert.deepEqual(
+      planRuns(e).map((r) => [r.key, r.params.protocol]),
+      [
+        ['cluster/pbft/partition:0,1,2|3@10-20/n4/b1000/r100/rep1', 'pbft'],
+        ['cluster/hotstuff/partition:0,1,2|3@10-20/n4/b1000/r100/rep1', 'hotstuff'],
+      ],
+    );
   });
 
   it('view timeouts are a sim run dimension: in the key, the parameters and the duration', () => {
@@ -168,6 +189,7 @@ describe('experiment files', () => {
       'pbft-faults.json',
       'pbft-vs-hotstuff.json',
       'recovery-vs-view-timeout.json',
+      'cluster-faults.json',
     ]) {
       const path = join(REPO_ROOT, 'experiments', file);
       const e = parseExperiment(readFileSync(path, 'utf8'), path);

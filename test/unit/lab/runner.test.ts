@@ -1,11 +1,13 @@
 /**
  * A sim run with view timeouts (docs/LAB.md, experiment 3): the simulator runs with them, and
- * the plots against the timeout are drawn for such runs only.
+ * the plots against the timeout are drawn for such runs only. A cluster run's figures
+ * (experiment 2) from what the cluster bench reports: recovered or not, per fault window.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SimRunParams } from '../../../bench/lab/experiment.ts';
-import { labPlots, type RunRecord, simRun } from '../../../bench/lab/index.ts';
+import type { RunResult } from '../../../bench/cluster/run.ts';
+import type { ClusterRunParams, SimRunParams } from '../../../bench/lab/experiment.ts';
+import { clusterOutcome, labPlots, type RunRecord, simRun } from '../../../bench/lab/index.ts';
 
 const BASE: SimRunParams = {
   kind: 'sim',
@@ -62,6 +64,121 @@ describe('lab sim runs with view timeouts', () => {
       [
         [500, 'pbft n=4', 'crash,loss'],
         [1_000, 'pbft n=4', 'crash,loss'],
+      ],
+    );
+  });
+});
+
+describe('lab cluster runs', () => {
+  const params: ClusterRunParams = {
+    kind: 'cluster',
+    protocol: 'hotstuff',
+    validators: 4,
+    faults: ['crash:1@10-20'],
+    faultMix: 'crash:1@10-20',
+    blockSize: 1000,
+    rate: 100,
+    repetition: 1,
+    durationS: 30,
+    viewTimeoutMs: null,
+    blockIntervalMs: null,
+  };
+  // The parts of the cluster bench's run the lab reads; the rest does not matter here.
+  const run = (recoveredMs: number | null, uncommitted: number): RunResult =>
+    ({
+      throughput: { meanTxPerSec: 99.87 },
+      latency: {
+        count: 3000,
+        p50Ms: 130,
+        p90Ms: 260,
+        p99Ms: 1200.4,
+        maxMs: 1800,
+        meanMs: 170,
+        cdf: [{ latencyMs: 130, fraction: 0.5 }],
+      },
+      blocks: { count: 240 },
+      viewChanges: { total: 31, maxPerNode: 9 },
+      uncommitted,
+      faultErrors: [],
+      faults: [
+        {
+          spec: 'crash:1@10-20',
+          kind: 'crash',
+          startS: 10,
+          endS: 20,
+          recovery: {
+            firstCommitAfterStartMs: 120,
+            maxCommitGapMs: 1650,
+            txPerSecDuring: 98,
+            firstCommitAfterEndMs: 40,
+            throughputRecoveredMs: recoveredMs,
+          },
+        },
+      ],
+    }) as unknown as RunResult;
+
+  it('a fault window that ends and whose throughput comes back: recovered, and how fast', () => {
+    const m = clusterOutcome(params, run(2_000, 0), '/tmp/x').metrics;
+    assert.equal(m.throughput, 99.87);
+    assert.equal(m.throughputUnit, 'tx/s');
+    assert.equal(m.latencyP99Ms, 1200.4);
+    assert.equal(m.viewChanges, 31);
+    assert.equal(m.crashes, 1);
+    assert.equal(m.recoveryAfterGstMs, 2_000);
+    assert.equal(m.longestStallMs, 1650);
+    assert.equal(m.recovered, true);
+  });
+
+  it('not recovered: the throughput never came back, or txs were left uncommitted', () => {
+    const never = clusterOutcome(params, run(null, 0), '/tmp/x').metrics;
+    assert.equal(never.recovered, false);
+    assert.equal(never.recoveryAfterGstMs, null);
+    const lost = clusterOutcome(params, run(2_000, 5), '/tmp/x').metrics;
+    assert.equal(lost.recovered, false);
+    assert.equal(lost.uncommitted, 5);
+    const calm = clusterOutcome(
+      { ...params, faults: [], faultMix: 'none' },
+      { ...run(null, 0), faults: [] },
+      '/tmp/x',
+    ).metrics;
+    assert.equal(calm.recovered, null, 'no fault: nothing to recover from');
+    assert.equal(calm.longestStallMs, null);
+  });
+
+  it('draws each figure by fault mix, and no recovery-after-GST plot, for cluster runs', () => {
+    const record = (mix: string, rep: number): RunRecord => ({
+      key: `${mix}/${rep}`,
+      params: { ...params, faultMix: mix, faults: mix === 'none' ? [] : [mix], repetition: rep },
+      session: 0,
+      wallMs: 1,
+      ...clusterOutcome(
+        params,
+        mix === 'none' ? { ...run(null, 0), faults: [] } : run(1_000 * rep, 0),
+        '/tmp/x',
+      ),
+    });
+    const runs = [record('none', 1), record('crash:1@10-20', 1), record('crash:1@10-20', 2)];
+    const plots = labPlots('c', runs, ['throughput', 'latency', 'view-changes', 'recovery']);
+    assert.deepEqual(
+      plots.map((p) => p.file),
+      [
+        'throughput-vs-n.svg',
+        'latency-cdf.svg',
+        'latency-p99-vs-n.svg',
+        'throughput-by-fault-mix.svg',
+        'latency-p99-by-fault-mix.svg',
+        'recovery-by-fault-mix.svg',
+        'view-changes-by-fault-mix.svg',
+      ],
+    );
+    const recovery = plots.find((p) => p.file === 'recovery-by-fault-mix.svg')!.spec as unknown as {
+      data: { values: Array<{ mix: string; y: number; series: string }> };
+    };
+    assert.deepEqual(
+      recovery.data.values.map((v) => [v.mix, v.y, v.series]),
+      [
+        ['crash:1@10-20', 1_000, 'hotstuff'],
+        ['crash:1@10-20', 2_000, 'hotstuff'],
       ],
     );
   });
