@@ -128,7 +128,7 @@ export function simRun(p: SimRunParams): RunOutcome {
 }
 
 export async function clusterRun(p: ClusterRunParams, dir: string): Promise<RunOutcome> {
-  const { CLUSTER_DEFAULTS, runClusterBench } = await import('../cluster/index.ts');
+  const { CLUSTER_DEFAULTS, runClusterBench, writeResults } = await import('../cluster/index.ts');
   const { parseFault } = await import('../cluster/fault-spec.ts');
   const results = await runClusterBench({
     ...CLUSTER_DEFAULTS,
@@ -143,6 +143,8 @@ export async function clusterRun(p: ClusterRunParams, dir: string): Promise<RunO
     ...(p.viewTimeoutMs !== null ? { viewTimeoutMs: p.viewTimeoutMs } : {}),
     ...(p.blockIntervalMs !== null ? { blockIntervalMs: p.blockIntervalMs } : {}),
   });
+  // The bench's own results.json and plots beside its node logs, as `bench cluster --out` has.
+  await writeResults(results, dir);
   const run = results.run;
   if (run === null) throw new CivitasError('INTERNAL', 'the cluster bench returned no run');
   return clusterOutcome(p, run, dir);
