@@ -29,9 +29,9 @@ import {
 } from '../consensus/hotstuff/messages.ts';
 import { leaderIndex } from '../consensus/hotstuff/pacemaker.ts';
 import type { HotStuffWalEntry } from '../consensus/hotstuff/wal.ts';
-import { toHex } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import type { ConsensusService, ConsensusStatus } from './consensus-service.ts';
+import { fatalOn, primaryWatchFor, WATCH_INTERVAL_MS, walBinding } from './driver-binding.ts';
 import type { LevelWal } from './level-wal.ts';
 import {
   openEnvelope,
@@ -39,10 +39,7 @@ import {
   type PbftOptions,
   sealEnvelope,
 } from './pbft-consensus.ts';
-import { defaultSilenceMs, type HeardMessage, PrimaryWatch } from './primary-watch.ts';
-
-/** How often the primary watch looks at the current round (as PbftConsensus). */
-const WATCH_INTERVAL_MS = 200;
+import type { HeardMessage, PrimaryWatch } from './primary-watch.ts';
 
 /** PBFT's options but its compact proposals and idle interval (see above). */
 export type HotStuffOptions = Omit<PbftOptions, 'compact' | 'resolver' | 'emptyBlockIntervalMs'>;
@@ -68,11 +65,7 @@ export class HotStuffConsensus implements ConsensusService {
     this.opts = opts;
     this.m = m;
     const log = m.logger;
-    const fatal = <T>(p: Promise<T>): Promise<T> =>
-      p.catch((err) => {
-        m.onFatal(err);
-        throw err;
-      });
+    const fatal = fatalOn(m.onFatal);
     const publish = (bytes: Uint8Array): Promise<void> => {
       this.publishedBytes.wire += bytes.length;
       this.publishedBytes.v1 += bytes.length;
@@ -99,11 +92,7 @@ export class HotStuffConsensus implements ConsensusService {
           // Gossiped: the replicas that do not lead the vote's view drop it (onMessage).
           send: (_to, bytes) => publish(bytes),
         },
-        wal: {
-          append: (entries) => fatal(m.wal.append(entries)),
-          load: () => m.wal.load(),
-          truncateBelow: (height) => m.wal.truncateBelow(height),
-        },
+        wal: walBinding(m.wal, fatal),
         timers: {
           set: (ms, fn) => {
             this.logViewChange();
@@ -121,26 +110,13 @@ export class HotStuffConsensus implements ConsensusService {
             return fatal(m.app.commit(block, certificate));
           },
           requestSync: (target) => m.requestSync(target),
-          onReject: (reason, validatorIndex, detail) => {
-            m.metrics.consensusRejected(reason);
-            log.debug('consensus message rejected', { reason, validatorIndex, detail });
-          },
+          // The driver logs each one at debug level.
+          onReject: (reason) => m.metrics.consensusRejected(reason),
         },
         logger: log,
       },
     );
-    this.watch = new PrimaryWatch(this.driver, {
-      silenceMs: opts.silenceMs ?? defaultSilenceMs(opts.timeoutMs),
-      validatorKey: (height, index) => {
-        try {
-          const key = opts.validatorsAt(height).validators[index];
-          return key === undefined ? undefined : toHex(key);
-        } catch {
-          return undefined;
-        }
-      },
-      onExpire: (round) => log.debug('leader silent: view timer expired early', round),
-    });
+    this.watch = primaryWatchFor(this.driver, opts, log, 'leader');
     // Cheap checks at the gossip layer (it decodes strictly), so garbage is never relayed;
     // signatures are checked once, by the engine, on the message decoded here.
     const decoded = new WeakMap<Uint8Array, HotStuffMessage>();

@@ -11,19 +11,17 @@ import type { EngineStatus } from '../consensus/engine.ts';
 import type { RejectReason } from '../consensus/events.ts';
 import { type ConsensusMessage, decodeMessage, signingHashOf } from '../consensus/messages.ts';
 import { primaryIndex } from '../consensus/proofs.ts';
-import { equalBytes, toHex } from '../crypto/bytes.ts';
+import { equalBytes } from '../crypto/bytes.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import { type CompactMessage, decodeCompact, type HeldTx, isCompact } from './compact-proposal.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
+import { fatalOn, primaryWatchFor, WATCH_INTERVAL_MS, walBinding } from './driver-binding.ts';
 import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
-import { defaultSilenceMs, PrimaryWatch } from './primary-watch.ts';
+import type { PrimaryWatch } from './primary-watch.ts';
 import { ProposalResolver, type ProposalResolverOptions } from './proposal-resolver.ts';
-
-/** How often the primary watch looks at the current round (also on every timer set). */
-const WATCH_INTERVAL_MS = 200;
 
 /**
  * Gossip envelope of a consensus message: the message bytes, then 8 random bytes. gossipsub
@@ -139,11 +137,7 @@ export class PbftConsensus implements ConsensusService {
       logger: log,
     });
     this.proposals = resolver;
-    const fatal = <T>(p: Promise<T>): Promise<T> =>
-      p.catch((err) => {
-        m.onFatal(err);
-        throw err;
-      });
+    const fatal = fatalOn(m.onFatal);
     this.driver = new ConsensusDriver(
       {
         engine: {
@@ -169,11 +163,7 @@ export class PbftConsensus implements ConsensusService {
             );
           },
         },
-        wal: {
-          append: (entries) => fatal(m.wal.append(entries)),
-          load: () => m.wal.load(),
-          truncateBelow: (height) => m.wal.truncateBelow(height),
-        },
+        wal: walBinding(m.wal, fatal),
         timers: {
           set: (ms, fn) => {
             // Timers are armed as a view or a height starts: say so when it is a new view.
@@ -202,26 +192,13 @@ export class PbftConsensus implements ConsensusService {
             const key = opts.validatorsAt(e.height).validators[e.validatorIndex];
             if (key !== undefined && equalBytes(key, opts.publicKey)) this.stopSigning(e);
           },
-          onReject: (reason, validatorIndex, detail) => {
-            m.metrics.consensusRejected(reason);
-            log.debug('consensus message rejected', { reason, validatorIndex, detail });
-          },
+          // The driver logs each one at debug level.
+          onReject: (reason) => m.metrics.consensusRejected(reason),
         },
         logger: log,
       },
     );
-    this.watch = new PrimaryWatch(this.driver, {
-      silenceMs: opts.silenceMs ?? defaultSilenceMs(opts.timeoutMs),
-      validatorKey: (height, index) => {
-        try {
-          const key = opts.validatorsAt(height).validators[index];
-          return key === undefined ? undefined : toHex(key);
-        } catch {
-          return undefined;
-        }
-      },
-      onExpire: (round) => log.debug('primary silent: view timer expired early', round),
-    });
+    this.watch = primaryWatchFor(this.driver, opts, log, 'primary');
     // Cheap checks at the gossip layer (size is capped by p2p; here: it decodes), so garbage
     // is never relayed. Signatures are checked once, by the engine. The decoded message is
     // handed from validator to handler, so a PRE-PREPARE's block is decoded once, not twice.
