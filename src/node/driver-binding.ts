@@ -1,7 +1,7 @@
 /**
  * What PbftConsensus and HotStuffConsensus share in binding a consensus driver to the node:
  * a durable write that fails stops the node, the WAL bound through that rule, a primary
- * (leader) watch that knows each height's validator keys.
+ * (leader) watch that knows each height's validator keys, and the round timers.
  */
 import type { ValidatorSet } from '../chain/index.ts';
 import { toHex } from '../crypto/bytes.ts';
@@ -61,4 +61,23 @@ export function primaryWatchFor(
     },
     onExpire: (round) => log.debug(`${role} silent: view timer expired early`, round),
   });
+}
+
+/**
+ * Real timers for the driver. Timers are armed as a view or a height starts: `onArm` runs
+ * then (the glue logs a new view), and `onRoundStart` a turn later (the watch looks at the
+ * round's primary without waiting for its interval).
+ */
+export function roundTimers(
+  onArm: () => void,
+  onRoundStart: () => void,
+): { set(ms: number, fn: () => void): () => void } {
+  return {
+    set: (ms, fn) => {
+      onArm();
+      const t = setTimeout(fn, ms);
+      setImmediate(onRoundStart);
+      return () => clearTimeout(t);
+    },
+  };
 }

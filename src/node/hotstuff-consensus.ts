@@ -31,7 +31,13 @@ import { leaderIndex } from '../consensus/hotstuff/pacemaker.ts';
 import type { HotStuffWalEntry } from '../consensus/hotstuff/wal.ts';
 import { sign, verifyNative } from '../crypto/ed25519.ts';
 import type { ConsensusService, ConsensusStatus } from './consensus-service.ts';
-import { fatalOn, primaryWatchFor, WATCH_INTERVAL_MS, walBinding } from './driver-binding.ts';
+import {
+  fatalOn,
+  primaryWatchFor,
+  roundTimers,
+  WATCH_INTERVAL_MS,
+  walBinding,
+} from './driver-binding.ts';
 import type { LevelWal } from './level-wal.ts';
 import {
   openEnvelope,
@@ -93,14 +99,10 @@ export class HotStuffConsensus implements ConsensusService {
           send: (_to, bytes) => publish(bytes),
         },
         wal: walBinding(m.wal, fatal),
-        timers: {
-          set: (ms, fn) => {
-            this.logViewChange();
-            const t = setTimeout(fn, ms);
-            setImmediate(() => this.checkLeader());
-            return () => clearTimeout(t);
-          },
-        },
+        timers: roundTimers(
+          () => this.logViewChange(),
+          () => this.checkLeader(),
+        ),
         app: {
           // Every block is built as after a view change (view ≥ 1): see "No idle interval".
           buildProposal: (height, view) => m.app.buildProposal(height, Math.max(view, 1)),

@@ -17,7 +17,13 @@ import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import { type CompactMessage, decodeCompact, type HeldTx, isCompact } from './compact-proposal.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
-import { fatalOn, primaryWatchFor, WATCH_INTERVAL_MS, walBinding } from './driver-binding.ts';
+import {
+  fatalOn,
+  primaryWatchFor,
+  roundTimers,
+  WATCH_INTERVAL_MS,
+  walBinding,
+} from './driver-binding.ts';
 import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
 import type { PrimaryWatch } from './primary-watch.ts';
@@ -164,16 +170,10 @@ export class PbftConsensus implements ConsensusService {
           },
         },
         wal: walBinding(m.wal, fatal),
-        timers: {
-          set: (ms, fn) => {
-            // Timers are armed as a view or a height starts: say so when it is a new view.
-            this.logViewChange();
-            const t = setTimeout(fn, ms);
-            // A timer is set when a round starts: look at its primary without waiting a tick.
-            setImmediate(() => this.checkPrimary());
-            return () => clearTimeout(t);
-          },
-        },
+        timers: roundTimers(
+          () => this.logViewChange(),
+          () => this.checkPrimary(),
+        ),
         app: {
           buildProposal: (height, view) => m.app.buildProposal(height, view),
           validateProposal: (block) => m.app.validateProposal(block),
