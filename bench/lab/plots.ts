@@ -190,8 +190,17 @@ export function latencyCdfSpec(title: string, runs: readonly RunRecord[]): TopLe
     points: ReadonlyArray<{ latencyMs: number; fraction: number }>;
   }> = [];
   const bySeries = new Map<string, RunRecord[]>();
+  // A cluster experiment at one block size and rate: the legend leaves them out.
+  const oneLoad =
+    new Set(
+      runs.map((r) =>
+        r.params.kind === 'cluster' ? `${r.params.blockSize}/${r.params.rate}` : '',
+      ),
+    ).size === 1;
   for (const r of runs) {
-    const label = `n=${String(r.params.validators).padStart(2)} ${seriesOf(r)}`;
+    const p = r.params;
+    const series = p.kind === 'cluster' && oneLoad ? `${p.protocol} ${p.faultMix}` : seriesOf(r);
+    const label = `n=${String(p.validators).padStart(2)} ${series}`;
     bySeries.set(label, [...(bySeries.get(label) ?? []), r]);
   }
   for (const [label, group] of bySeries) {
