@@ -77,6 +77,8 @@ export interface VerificationOptions {
   maxQueuedJobs?: number;
   /** Signatures per worker round trip; default 256 (the pool's). */
   chunkSize?: number;
+  /** With no worker running, smaller batches stay on the calling thread; default chunkSize. */
+  startWorkersAt?: number;
   /** Verified tx hashes remembered; default 200,000. */
   cacheEntries?: number;
   /**
@@ -163,6 +165,7 @@ export class Verification {
         mainThreadBelow: opts.mainThreadBelow,
         maxQueuedJobs: opts.maxQueuedJobs,
         chunkSize: opts.chunkSize,
+        startWorkersAt: opts.startWorkersAt,
         backend: opts.backend,
       });
       this.batch = this.pool;

@@ -133,7 +133,7 @@ describe('block sync through the block pipeline', () => {
     dirs.push(dir);
     const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
     // 8 signatures per block: a threshold of 4 sends every block's look-ahead to the workers.
-    const verification = Verification.create({ workers: 2, mainThreadBelow: 4 });
+    const verification = Verification.create({ workers: 2, mainThreadBelow: 4, startWorkersAt: 4 });
     const link = new Link();
     link.heightOfClient = () => ledger.height;
     const committed: CommittedBlockInfo[] = [];

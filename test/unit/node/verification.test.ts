@@ -96,7 +96,8 @@ describe('Verification (2 workers)', () => {
   let verification: Verification;
 
   before(() => {
-    verification = Verification.create({ workers: 2 });
+    // Workers start for a batch of 16 here (the node waits for 256: see verify-pool.ts).
+    verification = Verification.create({ workers: 2, startWorkersAt: 16 });
   });
 
   after(() => verification.close());
@@ -241,7 +242,7 @@ test('a bad worker count is refused when the factory builds the pool', () => {
 test("the factory's pipeline validates and commits on the sync path, its look-ahead on the workers", async () => {
   const chain = await generateChain({ txs: 240, blockSize: 40, txsPerSender: 6 });
   const dir = await mkdtemp(join(tmpdir(), 'civitas-verification-'));
-  const verification = Verification.create({ workers: 2 });
+  const verification = Verification.create({ workers: 2, startWorkersAt: 40 });
   const ledger = await Ledger.open(dir, chain.genesis, civitasStateMachine());
   try {
     const committed: number[] = [];
