@@ -29,22 +29,19 @@ import {
 } from '../consensus/hotstuff/messages.ts';
 import { leaderIndex } from '../consensus/hotstuff/pacemaker.ts';
 import type { HotStuffWalEntry } from '../consensus/hotstuff/wal.ts';
-import { sign, verifyNative } from '../crypto/ed25519.ts';
 import type { ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import {
+  consensusPublisher,
+  engineBase,
   fatalOn,
+  openEnvelope,
   primaryWatchFor,
   roundTimers,
   WATCH_INTERVAL_MS,
   walBinding,
 } from './driver-binding.ts';
 import type { LevelWal } from './level-wal.ts';
-import {
-  openEnvelope,
-  type PbftModules,
-  type PbftOptions,
-  sealEnvelope,
-} from './pbft-consensus.ts';
+import type { PbftModules, PbftOptions } from './pbft-consensus.ts';
 import type { HeardMessage, PrimaryWatch } from './primary-watch.ts';
 
 /** PBFT's options but its compact proposals and idle interval (see above). */
@@ -72,25 +69,15 @@ export class HotStuffConsensus implements ConsensusService {
     this.m = m;
     const log = m.logger;
     const fatal = fatalOn(m.onFatal);
+    const publishWire = consensusPublisher(m.p2p, log);
     const publish = (bytes: Uint8Array): Promise<void> => {
       this.publishedBytes.wire += bytes.length;
       this.publishedBytes.v1 += bytes.length;
-      return m.p2p.publish('consensus', sealEnvelope(bytes)).then(
-        () => {},
-        (err) => log.warn('consensus publish failed', { code: err.code, err: err.message }),
-      );
+      return publishWire(bytes);
     };
     this.driver = createHotStuffDriver(
       {
-        engine: {
-          chainId: opts.chainId,
-          publicKey: opts.publicKey,
-          validatorsAt: opts.validatorsAt,
-          sign: (message) => sign(message, opts.secretKey),
-          verify: verifyNative,
-          clock: m.clock,
-          timeouts: { baseMs: opts.timeoutMs },
-        },
+        engine: engineBase(opts, m.clock),
       },
       {
         network: {

@@ -4,7 +4,6 @@
  * validated and committed by the node's ConsensusApp. The engine itself stays pure.
  */
 
-import { randomBytes } from 'node:crypto';
 import type { CommitCertificate, SealedBlock, ValidatorSet } from '../chain/index.ts';
 import { ConsensusDriver } from '../consensus/driver.ts';
 import type { EngineStatus } from '../consensus/engine.ts';
@@ -12,13 +11,16 @@ import type { RejectReason } from '../consensus/events.ts';
 import { type ConsensusMessage, decodeMessage, signingHashOf } from '../consensus/messages.ts';
 import { primaryIndex } from '../consensus/proofs.ts';
 import { equalBytes } from '../crypto/bytes.ts';
-import { sign, verifyNative } from '../crypto/ed25519.ts';
+import { verifyNative } from '../crypto/ed25519.ts';
 import { peerIdFromValidatorKey } from '../p2p/identity.ts';
 import type { P2PNode } from '../p2p/index.ts';
 import { type CompactMessage, decodeCompact, type HeldTx, isCompact } from './compact-proposal.ts';
 import type { ConsensusApp, ConsensusService, ConsensusStatus } from './consensus-service.ts';
 import {
+  consensusPublisher,
+  engineBase,
   fatalOn,
+  openEnvelope,
   primaryWatchFor,
   roundTimers,
   WATCH_INTERVAL_MS,
@@ -28,27 +30,6 @@ import type { LevelWal } from './level-wal.ts';
 import type { Logger } from './logger.ts';
 import type { PrimaryWatch } from './primary-watch.ts';
 import { ProposalResolver, type ProposalResolverOptions } from './proposal-resolver.ts';
-
-/**
- * Gossip envelope of a consensus message: the message bytes, then 8 random bytes. gossipsub
- * drops any publish whose id it has seen (ids hash the content), and the engine's
- * retransmissions are byte-identical (signatures are deterministic), so without the nonce a
- * PRE-PREPARE or vote sent before peers were connected could never be sent again. The
- * engine deduplicates by the signed message itself, so fresh envelopes cost one decode.
- */
-const ENVELOPE_NONCE_BYTES = 8;
-
-export function sealEnvelope(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(message.length + ENVELOPE_NONCE_BYTES);
-  out.set(message);
-  out.set(randomBytes(ENVELOPE_NONCE_BYTES), message.length);
-  return out;
-}
-
-export function openEnvelope(data: Uint8Array): Uint8Array | undefined {
-  if (data.length <= ENVELOPE_NONCE_BYTES) return undefined;
-  return data.subarray(0, data.length - ENVELOPE_NONCE_BYTES);
-}
 
 export interface PbftOptions {
   chainId: string;
@@ -144,16 +125,11 @@ export class PbftConsensus implements ConsensusService {
     });
     this.proposals = resolver;
     const fatal = fatalOn(m.onFatal);
+    const publish = consensusPublisher(m.p2p, log);
     this.driver = new ConsensusDriver(
       {
         engine: {
-          chainId: opts.chainId,
-          publicKey: opts.publicKey,
-          validatorsAt: opts.validatorsAt,
-          sign: (message) => sign(message, opts.secretKey),
-          verify: verifyNative,
-          clock: m.clock,
-          timeouts: { baseMs: opts.timeoutMs },
+          ...engineBase(opts, m.clock),
           emptyBlockIntervalMs: opts.emptyBlockIntervalMs,
         },
       },
@@ -163,10 +139,7 @@ export class PbftConsensus implements ConsensusService {
             const wire = compact ? resolver.wireBytes(message, bytes) : bytes;
             this.publishedBytes.wire += wire.length;
             this.publishedBytes.v1 += bytes.length;
-            return m.p2p.publish('consensus', sealEnvelope(wire)).then(
-              () => {},
-              (err) => log.warn('consensus publish failed', { code: err.code, err: err.message }),
-            );
+            return publish(wire);
           },
         },
         wal: walBinding(m.wal, fatal),

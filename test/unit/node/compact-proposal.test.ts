@@ -57,9 +57,10 @@ import {
   signedPartOf,
 } from '../../../src/node/compact-proposal.ts';
 import type { ConsensusApp } from '../../../src/node/consensus-service.ts';
+import { openEnvelope, sealEnvelope } from '../../../src/node/driver-binding.ts';
 import { silentLogger } from '../../../src/node/logger.ts';
 import { NodeMetrics } from '../../../src/node/metrics.ts';
-import { openEnvelope, PbftConsensus, sealEnvelope } from '../../../src/node/pbft-consensus.ts';
+import { PbftConsensus } from '../../../src/node/pbft-consensus.ts';
 import { ProposalResolver } from '../../../src/node/proposal-resolver.ts';
 import type { GossipHandler, GossipValidator } from '../../../src/p2p/gossip.ts';
 import { peerIdFromValidatorKey, type SyncHandler } from '../../../src/p2p/index.ts';
